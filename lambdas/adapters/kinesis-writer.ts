@@ -1,0 +1,79 @@
+/**
+ * Reliable PutRecords: splits into requests within the service limits (500 records, 5 MiB), retries only
+ * the entries that failed in a partial failure, and returns the ones that never made it, so the caller can
+ * report exactly those records as batch item failures.
+ */
+import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
+
+export const MAX_RECORDS_PER_PUT = 500;
+export const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
+
+export interface OutgoingRecord<S> {
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  /** What this record stands for (e.g. the input sequence number), handed back when it fails. */
+  readonly source: S;
+}
+
+/** Groups records into PutRecords requests within the count and size limits (data + partition key). */
+export function chunkForPut<S>(records: readonly OutgoingRecord<S>[]): OutgoingRecord<S>[][] {
+  const chunks: OutgoingRecord<S>[][] = [];
+  let current: OutgoingRecord<S>[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.data.byteLength + Buffer.byteLength(r.partitionKey);
+    if (current.length === MAX_RECORDS_PER_PUT || (current.length > 0 && bytes + size > MAX_BYTES_PER_PUT)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+export async function putRecordsReliably<S>(
+  client: KinesisClient,
+  streamName: string,
+  records: readonly OutgoingRecord<S>[],
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<{ failed: S[] }> {
+  const failed: S[] = [];
+  for (const chunk of chunkForPut(records)) {
+    const left = await retryPending(
+      chunk,
+      async (pending) => {
+        const entries: PutRecordsRequestEntry[] = pending.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data }));
+        try {
+          const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
+          if (!out.FailedRecordCount) return [];
+          return pending.filter((_, i) => out.Records?.[i]?.ErrorCode || !out.Records?.[i]?.SequenceNumber);
+        } catch (err) {
+          if (isRetryable(err)) return pending;
+          throw err;
+        }
+      },
+      policy,
+    );
+    for (const r of left) failed.push(r.source);
+  }
+  return { failed };
+}
+
+/** Throttling and service-side faults are retried; anything else (access denied, no such stream) is raised. */
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const meta = (err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown }).$metadata;
+  return (
+    err.name === 'ProvisionedThroughputExceededException' ||
+    err.name === 'ThrottlingException' ||
+    err.name === 'LimitExceededException' ||
+    err.name === 'InternalFailure' ||
+    err.name === 'ServiceUnavailable' ||
+    (meta?.httpStatusCode ?? 0) >= 500 ||
+    (err as { $retryable?: unknown }).$retryable !== undefined
+  );
+}

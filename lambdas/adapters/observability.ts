@@ -1,0 +1,12 @@
+/** Powertools logger and metrics, set up once per function. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+export const METRICS_NAMESPACE = 'Impressions';
+
+export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
+  return {
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: process.env.METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
+  };
+}

@@ -1,0 +1,56 @@
+/** Title catalog reads with an in-memory cache per execution environment (hits and misses both cached). */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TitleInfo } from '../domain/enrich.js';
+import { batchGetAll } from './dynamo-batch.js';
+
+export interface CatalogOptions {
+  /** @default 300000 (5 minutes) */
+  readonly ttlMs?: number;
+  /** @default 100000 */
+  readonly maxEntries?: number;
+  readonly nowMs?: () => number;
+}
+
+export function titleCatalog(client: DynamoDBDocumentClient, tableName: string, options: CatalogOptions = {}) {
+  const ttlMs = options.ttlMs ?? 300_000;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const now = options.nowMs ?? Date.now;
+  const cache = new Map<string, { value: TitleInfo | undefined; expires: number }>();
+  return {
+    async titles(titleIds: readonly string[]): Promise<ReadonlyMap<string, TitleInfo>> {
+      const t = now();
+      const out = new Map<string, TitleInfo>();
+      const missing: string[] = [];
+      for (const id of titleIds) {
+        const hit = cache.get(id);
+        if (hit && hit.expires > t) {
+          if (hit.value) out.set(id, hit.value);
+        } else missing.push(id);
+      }
+      if (missing.length) {
+        const items = await batchGetAll(
+          client,
+          tableName,
+          missing.map((titleId) => ({ titleId })),
+        );
+        const byId = new Map(items.map((it) => [String(it.titleId), it]));
+        if (cache.size + missing.length > maxEntries) cache.clear();
+        for (const id of missing) {
+          const it = byId.get(id);
+          const value: TitleInfo | undefined = it
+            ? {
+                titleId: id,
+                name: String(it.name ?? ''),
+                type: it.type === 'show' ? 'show' : 'movie',
+                genres: Array.isArray(it.genres) ? it.genres.map(String) : [],
+                maturityRating: String(it.maturityRating ?? ''),
+              }
+            : undefined;
+          cache.set(id, { value, expires: t + ttlMs });
+          if (value) out.set(id, value);
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Decoding and classification of one raw record: every record ends as exactly one of
+ * rejected (with a reason code of the contract), filtered (with a reason) or a candidate for enrichment.
+ * Pure: no I/O, no clock (the arrival time is an argument), never throws on any input.
+ */
+import { type ImpressionEvent, reasonOfAjvError, SCHEMA_REGISTRY } from './event-schema.js';
+
+export const MAX_RECORD_BYTES = 16 * 1024;
+
+export type RejectReason =
+  | 'decode.not-json'
+  | 'decode.too-large'
+  | 'decode.not-object'
+  | 'schema.missing-field'
+  | 'schema.wrong-type'
+  | 'schema.out-of-range'
+  | 'schema.unknown-field'
+  | 'schema.unsupported-version'
+  | 'time.future'
+  | 'time.too-late'
+  | 'quality.entity-mismatch';
+
+export type FilterReason = 'filtered.not-viewable' | 'filtered.duplicate' | 'filtered.test-profile';
+
+export interface ClassifierConfig {
+  /** Below this visible share an impression is filtered as not viewable. @default 50 */
+  readonly minVisiblePercent: number;
+  /** Below this time on screen an impression is filtered as not viewable. @default 1000 */
+  readonly minVisibleMs: number;
+  /** Profiles whose impressions are test or bot traffic. @default none */
+  readonly testProfiles: ReadonlySet<string>;
+  /** How far an event may lie after its arrival. @default 5 minutes */
+  readonly maxFutureMs: number;
+  /** How far an event may lie before its arrival. @default 7 days */
+  readonly maxLatenessMs: number;
+}
+
+export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
+  minVisiblePercent: 50,
+  minVisibleMs: 1000,
+  testProfiles: new Set(),
+  maxFutureMs: 5 * 60 * 1000,
+  maxLatenessMs: 7 * 24 * 60 * 60 * 1000,
+};
+
+export type Classification =
+  | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly code: string; readonly detail: string }
+  | { readonly outcome: 'filtered'; readonly reason: FilterReason; readonly event: ImpressionEvent }
+  | { readonly outcome: 'candidate'; readonly event: ImpressionEvent; readonly eventTimeMs: number };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const reject = (reason: RejectReason, detail: string, path?: string): Classification => ({
+  outcome: 'rejected',
+  reason,
+  code: path ? `${reason}:${path}` : reason,
+  detail,
+});
+
+/** Decodes a record's bytes to a JSON object, or says why it cannot. */
+export function decode(data: Uint8Array): { value: Record<string, unknown> } | { rejection: Classification } {
+  if (data.byteLength > MAX_RECORD_BYTES) {
+    return { rejection: reject('decode.too-large', `record is ${data.byteLength} bytes, limit ${MAX_RECORD_BYTES}`) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(data));
+  } catch (err) {
+    return { rejection: reject('decode.not-json', err instanceof Error ? err.message : 'invalid JSON') };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return {
+      rejection: reject(
+        'decode.not-object',
+        `top-level value is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+      ),
+    };
+  }
+  return { value: parsed as Record<string, unknown> };
+}
+
+/** Classifies one record that arrived at `arrivalMs` (the Kinesis approximate arrival time). */
+export function classify(data: Uint8Array, arrivalMs: number, config: ClassifierConfig): Classification {
+  const decoded = decode(data);
+  if ('rejection' in decoded) return decoded.rejection;
+  const obj = decoded.value;
+
+  if (!Object.hasOwn(obj, 'schema')) return reject('schema.missing-field', 'schema is required', 'schema');
+  const schemaId = obj.schema;
+  if (typeof schemaId !== 'string') return reject('schema.wrong-type', 'schema must be a string', 'schema');
+  const version = SCHEMA_REGISTRY.get(schemaId);
+  if (!version) {
+    return reject('schema.unsupported-version', `unknown schema ${JSON.stringify(schemaId.slice(0, 64))}`, 'schema');
+  }
+  if (!version.validate(obj)) {
+    const first = version.validate.errors?.[0];
+    if (!first) return reject('schema.wrong-type', 'invalid record');
+    const { kind, path } = reasonOfAjvError(first);
+    return reject(kind, `${path || 'record'} ${first.message ?? 'is invalid'}`, path);
+  }
+  const event = obj as unknown as ImpressionEvent;
+
+  const eventTimeMs = Date.parse(event.eventTime);
+  if (Number.isNaN(eventTimeMs) || !calendarValid(event.eventTime)) {
+    return reject('schema.out-of-range', 'eventTime is not a valid date', 'eventTime');
+  }
+  if (event.entityId !== undefined && event.entityId !== event.titleId) {
+    return reject('quality.entity-mismatch', `entityId ${event.entityId} differs from titleId ${event.titleId}`);
+  }
+  if (eventTimeMs - arrivalMs > config.maxFutureMs) {
+    return reject('time.future', `eventTime is ${eventTimeMs - arrivalMs} ms after arrival`);
+  }
+  if (arrivalMs - eventTimeMs > config.maxLatenessMs) {
+    return reject('time.too-late', `eventTime is ${arrivalMs - eventTimeMs} ms before arrival`);
+  }
+  if (config.testProfiles.has(event.profileId)) return { outcome: 'filtered', reason: 'filtered.test-profile', event };
+  if (event.visibility.percent < config.minVisiblePercent || event.visibility.durationMs < config.minVisibleMs) {
+    return { outcome: 'filtered', reason: 'filtered.not-viewable', event };
+  }
+  return { outcome: 'candidate', event, eventTimeMs };
+}
+
+/** Date.parse rolls 2026-02-30 over to March; the contract wants a real calendar date and time. */
+function calendarValid(text: string): boolean {
+  const y = Number(text.slice(0, 4));
+  const m = Number(text.slice(5, 7));
+  const d = Number(text.slice(8, 10));
+  const hh = Number(text.slice(11, 13));
+  const mm = Number(text.slice(14, 16));
+  const ss = Number(text.slice(17, 19));
+  if (m < 1 || m > 12 || hh > 23 || mm > 59 || ss > 59) return false;
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return d >= 1 && d <= daysInMonth;
+}
+
+export interface DedupCandidate {
+  readonly eventId: string;
+  readonly sequenceNumber: string;
+}
+
+/**
+ * Duplicate resolution (`filtered.duplicate`): an eventId already accepted under another Kinesis sequence
+ * number (in an earlier batch, per `accepted`, or earlier in this batch) is a duplicate; a redelivery of the
+ * same record (same sequence number) is not. Returns, per candidate in order, whether it is accepted.
+ */
+export function resolveDuplicates(
+  candidates: readonly DedupCandidate[],
+  accepted: ReadonlyMap<string, string>,
+): boolean[] {
+  const seen = new Map(accepted);
+  return candidates.map(({ eventId, sequenceNumber }) => {
+    const prior = seen.get(eventId);
+    if (prior !== undefined && prior !== sequenceNumber) return false;
+    seen.set(eventId, sequenceNumber);
+    return true;
+  });
+}

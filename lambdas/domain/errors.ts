@@ -1,0 +1,72 @@
+/** Named domain errors of the history API; `toProblem` is the one place that turns them into HTTP. */
+
+export class DomainError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad parameter or body; `detail` names the parameter. */
+export class BadRequestError extends DomainError {
+  constructor(
+    readonly parameter: string,
+    detail: string,
+  ) {
+    super(400, 'Bad Request', `${parameter}: ${detail}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(detail: string) {
+    super(404, 'Not Found', detail);
+  }
+}
+
+export class MethodNotAllowedError extends DomainError {
+  constructor(
+    readonly allow: readonly string[],
+    method: string,
+  ) {
+    super(405, 'Method Not Allowed', `${method} is not allowed here; allowed: ${allow.join(', ')}`);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(bytes: number, limit: number) {
+    super(413, 'Payload Too Large', `body is ${bytes} bytes, limit ${limit}`);
+  }
+}
+
+/** The caller is authenticated but may not read this profile. */
+export class ForbiddenError extends DomainError {
+  constructor(detail: string) {
+    super(403, 'Forbidden', detail);
+  }
+}
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly requestId?: string;
+}
+
+/** RFC 9457 problem details for any error; unknown errors become a 500 that reveals nothing internal. */
+export function toProblem(err: unknown, requestId: string): Problem {
+  if (err instanceof DomainError) {
+    return { type: `https://impressions.dev/problems/${err.status}`, title: err.title, status: err.status, detail: err.message };
+  }
+  return {
+    type: 'https://impressions.dev/problems/500',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: `an internal error occurred; quote request id ${requestId}`,
+    requestId,
+  };
+}

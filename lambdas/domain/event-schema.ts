@@ -1,0 +1,143 @@
+/**
+ * The versioned input contract (`impression/MODEL-REVISION-ADDITION`, SchemaVer) as compiled JSON Schema.
+ *
+ * A registry maps every version this deployment accepts to its validator. An ADDITION (`1-0-1`) is a new
+ * entry whose schema adds optional properties; the handler and the classifier do not change.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+export interface ImpressionEvent {
+  readonly schema: string;
+  readonly eventId: string;
+  readonly eventTime: string;
+  readonly profileId: string;
+  readonly accountId: string;
+  readonly sessionId: string;
+  readonly device: { readonly type: DeviceType; readonly os?: string; readonly appVersion?: string };
+  readonly country: string;
+  readonly page: string;
+  readonly row: { readonly index: number; readonly id: string; readonly type?: string };
+  readonly position: number;
+  readonly titleId: string;
+  readonly entityId?: string;
+  readonly artworkId: string;
+  readonly trackId?: number;
+  readonly visibility: { readonly percent: number; readonly durationMs: number };
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+export const DEVICE_TYPES = ['tv', 'mobile', 'tablet', 'web', 'console'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** RFC 3339 with a zone and millisecond precision. Calendar validity is checked after the pattern. */
+export const EVENT_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2})$';
+
+const str = (maxLength: number, minLength = 1) => ({ type: 'string', minLength, maxLength });
+
+/** JSON Schema of `impression/1-0-0`. Nested objects are closed too, so a typo never passes silently. */
+export const IMPRESSION_1_0_0 = {
+  $id: 'impression/1-0-0',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'schema',
+    'eventId',
+    'eventTime',
+    'profileId',
+    'accountId',
+    'sessionId',
+    'device',
+    'country',
+    'page',
+    'row',
+    'position',
+    'titleId',
+    'artworkId',
+    'visibility',
+  ],
+  properties: {
+    schema: { type: 'string' },
+    eventId: { type: 'string', pattern: UUID },
+    eventTime: { type: 'string', pattern: EVENT_TIME_PATTERN },
+    profileId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    accountId: str(64),
+    sessionId: str(128),
+    device: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: { type: { type: 'string', enum: DEVICE_TYPES }, os: str(32, 0), appVersion: str(32, 0) },
+    },
+    country: { type: 'string', pattern: '^[A-Z]{2}$' },
+    page: str(64),
+    row: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['index', 'id'],
+      properties: { index: { type: 'integer', minimum: 0, maximum: 999 }, id: str(128), type: str(64, 0) },
+    },
+    position: { type: 'integer', minimum: 0, maximum: 999 },
+    titleId: str(64),
+    entityId: str(64),
+    artworkId: str(64),
+    trackId: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    visibility: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['percent', 'durationMs'],
+      properties: {
+        percent: { type: 'integer', minimum: 0, maximum: 100 },
+        durationMs: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      },
+    },
+    context: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: { maxLength: 64 },
+      additionalProperties: { type: 'string', maxLength: 256 },
+    },
+  },
+} as const;
+
+export interface SchemaVersion {
+  readonly id: string;
+  readonly model: number;
+  readonly validate: ValidateFunction<ImpressionEvent>;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: false });
+
+/** Every version this deployment accepts. Add `impression/1-0-1` here with its schema; nothing else changes. */
+export const SCHEMA_REGISTRY: ReadonlyMap<string, SchemaVersion> = new Map(
+  [IMPRESSION_1_0_0].map((schema) => {
+    const id = schema.$id;
+    const model = Number(id.split('/')[1]?.split('-')[0]);
+    return [id, { id, model, validate: ajv.compile<ImpressionEvent>(schema) }];
+  }),
+);
+
+export type SchemaReasonKind =
+  | 'schema.missing-field'
+  | 'schema.wrong-type'
+  | 'schema.out-of-range'
+  | 'schema.unknown-field';
+
+/** Turns ajv's first error into the contract's reason code and the field path it names. */
+export function reasonOfAjvError(error: ErrorObject): { kind: SchemaReasonKind; path: string } {
+  const base = error.instancePath.slice(1).split('/').filter(Boolean).join('.');
+  const join = (leaf: string) => (base ? `${base}.${leaf}` : leaf);
+  switch (error.keyword) {
+    case 'required':
+      return { kind: 'schema.missing-field', path: join(String(error.params.missingProperty)) };
+    case 'additionalProperties':
+      return { kind: 'schema.unknown-field', path: join(String(error.params.additionalProperty)) };
+    case 'type':
+      return { kind: 'schema.wrong-type', path: base };
+    case 'propertyNames':
+      return { kind: 'schema.out-of-range', path: join(String(error.params.propertyName)) };
+    default:
+      // minimum, maximum, minLength, maxLength, maxProperties, pattern, enum: a value outside its domain.
+      return { kind: 'schema.out-of-range', path: base };
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * history-writer: enriched stream → DynamoDB history and frequency items. Thin adapter over the pure write
+ * plan; idempotent under redelivery (puts overwrite themselves, frequency members are set elements).
+ * A record that cannot be parsed is reported as a failure (never skipped silently): after the bounded
+ * retries the event source mapping sends it to the on-failure queue.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { documentClient } from '../adapters/clients.js';
+import { type HistoryStore, historyStore } from '../adapters/history-store.js';
+import { observability } from '../adapters/observability.js';
+import type { EnrichedRecord } from '../domain/enrich.js';
+import { type EnrichedInput, planHistoryWrites } from '../domain/history-model.js';
+
+export interface HistoryWriterDeps {
+  readonly store: Pick<HistoryStore, 'apply'>;
+  readonly retentionDays: number;
+  readonly nowMs?: () => number;
+}
+
+const { logger, metrics } = observability('history-writer');
+
+export function parseEnriched(data: string): EnrichedRecord | undefined {
+  try {
+    const r = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Partial<EnrichedRecord> | null;
+    if (
+      r &&
+      typeof r.event_id === 'string' &&
+      typeof r.profile_id === 'string' &&
+      typeof r.title_id === 'string' &&
+      typeof r.event_time === 'string' &&
+      typeof r.event_date === 'string' &&
+      !Number.isNaN(Date.parse(r.event_time))
+    ) {
+      return r as EnrichedRecord;
+    }
+  } catch {
+    // fall through: reported below
+  }
+  return undefined;
+}
+
+export function makeHandler(deps: HistoryWriterDeps) {
+  const now = deps.nowMs ?? Date.now;
+  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const failed = new Set<string>();
+    const inputs: EnrichedInput[] = [];
+    for (const r of event.Records) {
+      const record = parseEnriched(r.kinesis.data);
+      if (record) inputs.push({ sequenceNumber: r.kinesis.sequenceNumber, record });
+      else {
+        logger.error('malformed enriched record', { sequenceNumber: r.kinesis.sequenceNumber });
+        metrics.addMetric('MalformedRecords', MetricUnit.Count, 1);
+        failed.add(r.kinesis.sequenceNumber);
+      }
+    }
+    try {
+      const plan = planHistoryWrites(inputs, deps.retentionDays);
+      for (const s of await deps.store.apply(plan)) failed.add(s);
+      metrics.addMetric('HistoryItemsWritten', MetricUnit.Count, plan.puts.length);
+      metrics.addMetric('FrequencyUpdates', MetricUnit.Count, plan.updates.length);
+      const nowMs = now();
+      const freshness = inputs.map((i) => nowMs - Date.parse(i.record.event_time));
+      if (freshness.length) metrics.addMetric('FreshnessMaxMs', MetricUnit.Milliseconds, Math.max(...freshness));
+    } catch (err) {
+      logger.error('batch failed', { error: err as Error, records: event.Records.length });
+      for (const r of event.Records) failed.add(r.kinesis.sequenceNumber);
+    }
+    if (failed.size) metrics.addMetric('RecordsLeftForRetry', MetricUnit.Count, failed.size);
+    metrics.publishStoredMetrics();
+    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+let defaultHandler: ReturnType<typeof makeHandler> | undefined;
+
+export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+  if (!defaultHandler) {
+    const table = process.env.HISTORY_TABLE_NAME;
+    if (!table) throw new Error('environment variable HISTORY_TABLE_NAME is not set');
+    defaultHandler = makeHandler({
+      store: historyStore(documentClient(), table),
+      retentionDays: Number(process.env.RETENTION_DAYS ?? '30'),
+    });
+  }
+  return defaultHandler(event);
+};
