@@ -1,0 +1,37 @@
+/** Builds the app for one stage: the stateful stack, the pipeline stack, and the cdk-nag checks. */
+import { type App, Aspects, type Environment, Tags } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { StageConfig } from './config.js';
+import { PipelineStack } from './pipeline-stack.js';
+import { StatefulStack } from './stateful-stack.js';
+import { applySuppressions } from './nag-suppressions.js';
+
+export interface ImpressionsApp {
+  readonly stateful: StatefulStack;
+  readonly pipeline: PipelineStack;
+}
+
+export function buildApp(app: App, config: StageConfig, env?: Environment): ImpressionsApp {
+  const prefix = `Impressions-${config.stage}`;
+  const stateful = new StatefulStack(app, `${prefix}-Stateful`, { config, env, description: 'impressions: stateful' });
+  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+    config,
+    env,
+    description: 'impressions: pipeline',
+    rawStream: stateful.rawStream,
+    enrichedStream: stateful.enrichedStream,
+    rejectedStream: stateful.rejectedStream,
+    historyTable: stateful.historyTable,
+    dedupTable: stateful.dedupTable,
+    catalogTable: stateful.catalogTable,
+    lakeBucket: stateful.lake.bucket,
+    glueDatabaseName: stateful.lake.databaseName,
+    cursorSecret: stateful.cursorSecret,
+  });
+  pipeline.addStackDependency(stateful);
+  Tags.of(app).add('project', 'impressions');
+  Tags.of(app).add('stage', config.stage);
+  applySuppressions(stateful, pipeline);
+  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  return { stateful, pipeline };
+}

@@ -1,0 +1,80 @@
+/**
+ * The history API: an HTTP API (API Gateway v2) whose every route requires SigV4 (`AWS_IAM`), in front of
+ * the history-api function. One `$default` route sends everything to the function, so that unknown routes
+ * and wrong methods get the contract's RFC 9457 404 and 405 from one error mapper.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { HttpApi, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { NodeFunction } from './node-function.js';
+
+export interface HistoryApiProps {
+  readonly table: ITable;
+  readonly cursorSecret: ISecret;
+  /** p99 latency above which the latency alarm fires. @default 500 ms */
+  readonly latencyAlarmThreshold?: Duration;
+}
+
+export class HistoryApi extends Construct {
+  readonly api: HttpApi;
+  readonly fn: NodeFunction['fn'];
+  readonly serverErrorAlarm: Alarm;
+  readonly latencyAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: HistoryApiProps) {
+    super(scope, id);
+    this.fn = new NodeFunction(this, 'Handler', {
+      entry: 'history-api/handler.ts',
+      memorySize: 1024,
+      timeout: Duration.seconds(10),
+      environment: {
+        HISTORY_TABLE_NAME: props.table.tableName,
+        CURSOR_SECRET_ID: props.cursorSecret.secretArn,
+      },
+    }).fn;
+    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem');
+    props.cursorSecret.grantRead(this.fn);
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'impressions history API (v1)',
+      defaultIntegration: new HttpLambdaIntegration('Integration', this.fn),
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      createDefaultStage: false,
+    });
+    this.api.addStage('Stage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 5000, burstLimit: 10000 },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+
+    this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
+      alarmDescription: 'History API answers with 5xx',
+      metric: this.api.metricServerError({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 5,
+      evaluationPeriods: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.latencyAlarm = new Alarm(this, 'LatencyAlarm', {
+      alarmDescription: 'History API p99 latency is above the threshold',
+      metric: this.api.metricLatency({ period: Duration.minutes(1), statistic: 'p99' }),
+      threshold: (props.latencyAlarmThreshold ?? Duration.millis(500)).toMilliseconds(),
+      evaluationPeriods: 5,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** The base URL of the API (the contract's `HistoryApiUrl`). */
+  get url(): string {
+    return this.api.apiEndpoint;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Operations view: one dashboard of the pipeline (throughput by outcome and reason, lag, errors, queues,
+ * API) and the data-quality alarm on the rejection rate. The per-resource alarms live with their resources
+ * and are passed in to be shown and routed to one topic.
+ */
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/adapters/observability.js';
+
+export interface OperationsProps {
+  readonly filterEnrich: IFunction;
+  readonly historyWriter: IFunction;
+  readonly historyApi: IFunction;
+  readonly failureQueues: readonly IQueue[];
+  readonly alarms: readonly Alarm[];
+  /** Rejected share of records read above which the data-quality alarm fires; omitted when undefined. */
+  readonly rejectionRateAlarmPercent?: number;
+}
+
+const FILTER_REASONS = ['filtered.not-viewable', 'filtered.duplicate', 'filtered.test-profile'];
+const REJECT_FAMILIES = [
+  'decode.not-json',
+  'decode.too-large',
+  'decode.not-object',
+  'schema.missing-field',
+  'schema.wrong-type',
+  'schema.out-of-range',
+  'schema.unknown-field',
+  'schema.unsupported-version',
+  'time.future',
+  'time.too-late',
+  'quality.entity-mismatch',
+].map((r) => `rejected.${r}`);
+
+export class Operations extends Construct {
+  readonly dashboard: Dashboard;
+  readonly topic: Topic;
+  readonly rejectionRateAlarm?: Alarm;
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    const app = (metricName: string, service = 'filter-enrich') =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+    this.topic = new Topic(this, 'AlarmTopic', { enforceSSL: true });
+
+    const alarms = [...props.alarms];
+    for (const [i, q] of props.failureQueues.entries()) {
+      alarms.push(
+        new Alarm(this, `FailureQueueAlarm${i}`, {
+          alarmDescription: 'Batches that exhausted their retries wait in an on-failure queue',
+          metric: q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const [name, fn] of Object.entries({
+      FilterEnrich: props.filterEnrich,
+      HistoryWriter: props.historyWriter,
+      HistoryApi: props.historyApi,
+    })) {
+      alarms.push(
+        new Alarm(this, `${name}ErrorsAlarm`, {
+          alarmDescription: `${name} function errors`,
+          metric: fn.metricErrors({ period: Duration.minutes(1) }),
+          threshold: 1,
+          evaluationPeriods: 3,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        new Alarm(this, `${name}ThrottlesAlarm`, {
+          alarmDescription: `${name} function throttles`,
+          metric: fn.metricThrottles({ period: Duration.minutes(1) }),
+          threshold: 1,
+          evaluationPeriods: 3,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (props.rejectionRateAlarmPercent !== undefined) {
+      this.rejectionRateAlarm = new Alarm(this, 'RejectionRateAlarm', {
+        alarmDescription: `Data quality: more than ${props.rejectionRateAlarmPercent}% of records are rejected`,
+        metric: new MathExpression({
+          expression: 'IF(read > 0, 100 * rejected / read, 0)',
+          usingMetrics: { read: app('RecordsRead'), rejected: app('Rejected') },
+          period: Duration.minutes(5),
+          label: 'rejected %',
+        }),
+        threshold: props.rejectionRateAlarmPercent,
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alarms.push(this.rejectionRateAlarm);
+    }
+    for (const a of alarms) a.addAlarmAction(new SnsAction(this.topic));
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Records by outcome',
+        left: ['RecordsRead', 'Enriched', 'Filtered', 'Rejected'].map((m) => app(m)),
+        width: 12,
+      }),
+      new GraphWidget({ title: 'Filtered by reason', left: FILTER_REASONS.map((m) => app(m)), width: 12 }),
+      new GraphWidget({ title: 'Rejected by reason', left: REJECT_FAMILIES.map((m) => app(m)), width: 12 }),
+      new GraphWidget({
+        title: 'Lag and freshness (ms)',
+        left: [
+          app('IngestLagMaxMs').with({ statistic: 'Maximum' }),
+          app('FreshnessMaxMs', 'history-writer').with({ statistic: 'Maximum' }),
+          props.filterEnrich.metric('IteratorAge', { statistic: 'Maximum' }),
+          props.historyWriter.metric('IteratorAge', { statistic: 'Maximum' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'History writes',
+        left: [app('HistoryItemsWritten', 'history-writer'), app('FrequencyUpdates', 'history-writer')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Errors, throttles and retries',
+        left: [
+          props.filterEnrich.metricErrors(),
+          props.historyWriter.metricErrors(),
+          props.historyApi.metricErrors(),
+          app('RecordsLeftForRetry'),
+          app('RecordsLeftForRetry', 'history-writer'),
+          app('enrich.unknown-title'),
+        ],
+        width: 12,
+      }),
+      new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }),
+    );
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Stateless resources: the three functions and their stream wiring, the history API, lake delivery and
+ * optimizers, the Athena workgroup and the operations dashboard. Composes constructs only.
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { IMPRESSIONS_TABLE, REJECTED_TABLE } from '../lambdas/domain/lake-schema.js';
+import { includes, type StageConfig } from './config.js';
+import { Analytics } from './constructs/analytics.js';
+import { HistoryApi } from './constructs/history-api.js';
+import { IcebergDelivery } from './constructs/iceberg-delivery.js';
+import { Operations } from './constructs/operations.js';
+import { StreamConsumer } from './constructs/stream-consumer.js';
+import { TableOptimizer } from './constructs/table-optimizer.js';
+import { LAKE_QUERIES } from './lake-queries.js';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly rawStream: IStream;
+  readonly enrichedStream: IStream;
+  readonly rejectedStream: IStream;
+  readonly historyTable: ITableV2;
+  readonly dedupTable: ITableV2;
+  readonly catalogTable: ITableV2;
+  readonly lakeBucket: IBucket;
+  readonly glueDatabaseName: string;
+  readonly cursorSecret: ISecret;
+}
+
+export class PipelineStack extends Stack {
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const filterEnrich = new StreamConsumer(this, 'FilterEnrich', {
+      entry: 'filter-enrich/handler.ts',
+      stream: props.rawStream,
+      settings: config.consumer,
+      environment: {
+        ENRICHED_STREAM_NAME: props.enrichedStream.streamName,
+        REJECTED_STREAM_NAME: props.rejectedStream.streamName,
+        DEDUP_TABLE_NAME: props.dedupTable.tableName,
+        CATALOG_TABLE_NAME: props.catalogTable.tableName,
+        MIN_VISIBLE_PERCENT: String(config.minVisiblePercent),
+        MIN_VISIBLE_MS: String(config.minVisibleMs),
+        TEST_PROFILES: config.testProfiles.join(','),
+      },
+    });
+    props.enrichedStream.grantWrite(filterEnrich.fn);
+    props.rejectedStream.grantWrite(filterEnrich.fn);
+    props.dedupTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem');
+    props.catalogTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem');
+
+    const historyWriter = new StreamConsumer(this, 'HistoryWriter', {
+      entry: 'history-writer/handler.ts',
+      stream: props.enrichedStream,
+      settings: config.consumer,
+      environment: {
+        HISTORY_TABLE_NAME: props.historyTable.tableName,
+        RETENTION_DAYS: String(config.historyRetentionDays),
+      },
+    });
+    props.historyTable.grant(historyWriter.fn, 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem');
+
+    const api = new HistoryApi(this, 'HistoryApi', { table: props.historyTable, cursorSecret: props.cursorSecret });
+
+    const alarms = [filterEnrich.iteratorAgeAlarm, historyWriter.iteratorAgeAlarm, api.serverErrorAlarm, api.latencyAlarm];
+    if (includes(config, 'icebergDelivery')) {
+      for (const [id, source, table] of [
+        ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
+        ['RejectedDelivery', props.rejectedStream, REJECTED_TABLE.name],
+      ] as const) {
+        const delivery = new IcebergDelivery(this, id, {
+          source,
+          bucket: props.lakeBucket,
+          databaseName: props.glueDatabaseName,
+          tableName: table,
+          bufferSeconds: config.lakeBufferSeconds,
+          bufferMiB: config.lakeBufferMiB,
+        });
+        alarms.push(delivery.failureAlarm);
+      }
+    }
+    if (includes(config, 'glueTableOptimizer')) {
+      for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {
+        new TableOptimizer(this, `Optimizer-${table}`, {
+          bucket: props.lakeBucket,
+          databaseName: props.glueDatabaseName,
+          tableName: table,
+        });
+      }
+    }
+
+    const analytics = new Analytics(this, 'Analytics', {
+      bucket: props.lakeBucket,
+      databaseName: props.glueDatabaseName,
+      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
+      queries: includes(config, 'athenaNamedQueries') ? LAKE_QUERIES : [],
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    new Operations(this, 'Operations', {
+      filterEnrich: filterEnrich.fn,
+      historyWriter: historyWriter.fn,
+      historyApi: api.fn,
+      failureQueues: [filterEnrich.failureQueue, historyWriter.failureQueue],
+      alarms,
+      rejectionRateAlarmPercent: includes(config, 'metricMathAlarms') ? config.rejectionRateAlarmPercent : undefined,
+    });
+
+    new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: analytics.workGroup.ref });
+  }
+}

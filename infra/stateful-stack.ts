@@ -1,0 +1,73 @@
+/**
+ * Stateful resources: the three streams, the DynamoDB tables, the lake's bucket, database and tables, and
+ * the cursor secret. Their logical IDs are pinned by a test: renaming one would replace the resource.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { StageConfig, StreamCapacity } from './config.js';
+import { LakeStorage } from './constructs/lake-storage.js';
+
+export interface StatefulStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+export class StatefulStack extends Stack {
+  readonly rawStream: Stream;
+  readonly enrichedStream: Stream;
+  readonly rejectedStream: Stream;
+  readonly historyTable: TableV2;
+  readonly dedupTable: TableV2;
+  readonly catalogTable: TableV2;
+  readonly lake: LakeStorage;
+  readonly cursorSecret: Secret;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const stream = (logicalId: string, capacity: StreamCapacity) =>
+      new Stream(this, logicalId, {
+        encryption: StreamEncryption.MANAGED,
+        retentionPeriod: Duration.hours(config.streamRetentionHours),
+        streamMode: capacity.mode === 'on-demand' ? StreamMode.ON_DEMAND : StreamMode.PROVISIONED,
+        ...(capacity.mode === 'provisioned' ? { shardCount: capacity.shards } : {}),
+        removalPolicy,
+      });
+    this.rawStream = stream('RawStream', config.rawStream);
+    this.enrichedStream = stream('EnrichedStream', config.enrichedStream);
+    this.rejectedStream = stream('RejectedStream', config.rejectedStream);
+
+    const table = (logicalId: string, partitionKey: string, sortKey?: string, ttl?: string) =>
+      new TableV2(this, logicalId, {
+        partitionKey: { name: partitionKey, type: AttributeType.STRING },
+        ...(sortKey ? { sortKey: { name: sortKey, type: AttributeType.STRING } } : {}),
+        billing: Billing.onDemand(),
+        encryption: TableEncryptionV2.awsManagedKey(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        ...(ttl ? { timeToLiveAttribute: ttl } : {}),
+        removalPolicy,
+      });
+    this.historyTable = table('HistoryTable', 'pk', 'sk', 'x');
+    this.dedupTable = table('DedupTable', 'id', undefined, 'x');
+    this.catalogTable = table('TitleCatalogTable', 'titleId');
+
+    this.lake = new LakeStorage(this, 'Lake', { removalPolicy });
+    this.cursorSecret = new Secret(this, 'CursorSecret', {
+      description: 'HMAC key of the history API pagination cursors',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'RawStreamName', { value: this.rawStream.streamName });
+    new CfnOutput(this, 'EnrichedStreamName', { value: this.enrichedStream.streamName });
+    new CfnOutput(this, 'HistoryTableName', { value: this.historyTable.tableName });
+    new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.lake.databaseName });
+    new CfnOutput(this, 'RejectedStreamName', { value: this.rejectedStream.streamName });
+    new CfnOutput(this, 'TitleCatalogTableName', { value: this.catalogTable.tableName });
+  }
+}
