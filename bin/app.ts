@@ -13,7 +13,10 @@ const stage = String(app.node.tryGetContext('stage') ?? 'dev');
 const stages = (app.node.tryGetContext('stages') ?? {}) as Record<string, Record<string, unknown>>;
 const emulatorContext = app.node.tryGetContext('emulator');
 const emulator = emulatorContext === true || emulatorContext === 'true';
-const config = resolveStage(stage, { ...stages[stage], ...(emulator ? { emulator, retainData: false } : {}) });
+const config = resolveStage(stage, {
+  ...stages[stage],
+  ...(emulator ? { emulator, retainData: false } : {}),
+});
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 const region = process.env.CDK_DEFAULT_REGION;
 buildApp(app, config, account && region ? { account, region } : undefined);

@@ -2,9 +2,9 @@
 import { type App, Aspects, type Environment, Tags } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from './config.js';
+import { applySuppressions } from './nag-suppressions.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { StatefulStack } from './stateful-stack.js';
-import { applySuppressions } from './nag-suppressions.js';
 
 export interface ImpressionsApp {
   readonly stateful: StatefulStack;
@@ -13,7 +13,11 @@ export interface ImpressionsApp {
 
 export function buildApp(app: App, config: StageConfig, env?: Environment): ImpressionsApp {
   const prefix = `Impressions-${config.stage}`;
-  const stateful = new StatefulStack(app, `${prefix}-Stateful`, { config, env, description: 'impressions: stateful' });
+  const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+    config,
+    env,
+    description: 'impressions: stateful',
+  });
   const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
     config,
     env,

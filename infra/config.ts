@@ -89,7 +89,8 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
 export const EMULATOR_GAPS = {
   athenaNamedQueries: 'AWS::Athena::NamedQuery has no CloudFormation provisioner in the emulator',
   glueTableOptimizer: 'AWS::Glue::TableOptimizer has no CloudFormation provisioner in the emulator',
-  metricMathAlarms: 'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
+  metricMathAlarms:
+    'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
   icebergDelivery:
     'the emulator has no Iceberg: Firehose cannot deliver to Glue Iceberg tables there (the local lake tooling does)',
 } as const;
@@ -97,13 +98,15 @@ export const EMULATOR_GAPS = {
 export type EmulatorGap = keyof typeof EMULATOR_GAPS;
 
 /** Whether a stage provisions a feature the emulator lacks. */
-export const includes = (config: StageConfig, feature: EmulatorGap): boolean => !config.omitted.includes(feature);
+export const includes = (config: StageConfig, feature: EmulatorGap): boolean =>
+  !config.omitted.includes(feature);
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Merges context overrides over the defaults; validates what a typo could break. */
 export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> = {}): StageConfig {
-  if (!/^[a-z][a-z0-9-]{0,20}$/.test(stage)) throw new Error(`stage "${stage}" must match [a-z][a-z0-9-]{0,20}`);
+  if (!/^[a-z][a-z0-9-]{0,20}$/.test(stage))
+    throw new Error(`stage "${stage}" must match [a-z][a-z0-9-]{0,20}`);
   const merged: StageConfig = {
     ...DEFAULT_STAGE,
     ...(overrides as Partial<StageConfig>),
@@ -116,7 +119,8 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
   };
   for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
-    if (!Number.isInteger(s.shards) || s.shards < 1) throw new Error('stream shards must be a positive integer');
+    if (!Number.isInteger(s.shards) || s.shards < 1)
+      throw new Error('stream shards must be a positive integer');
   }
   if (merged.consumer.parallelizationFactor < 1 || merged.consumer.parallelizationFactor > 10) {
     throw new Error('consumer.parallelizationFactor must be 1-10');

@@ -48,7 +48,8 @@ export function applySuppressions(stateful: Stack, pipeline: Stack): void {
       },
       {
         id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 is the runtime the project supports and tests on; upgrades are deliberate, not implicit.',
+        reason:
+          'Node.js 22 is the runtime the project supports and tests on; upgrades are deliberate, not implicit.',
       },
       {
         id: 'AwsSolutions-KDF1',
@@ -58,7 +59,8 @@ export function applySuppressions(stateful: Stack, pipeline: Stack): void {
       },
       {
         id: 'AwsSolutions-SQS3',
-        reason: 'These queues are the on-failure destinations themselves; a queue behind them would hold nothing.',
+        reason:
+          'These queues are the on-failure destinations themselves; a queue behind them would hold nothing.',
       },
       {
         id: 'AwsSolutions-SNS2',

@@ -66,9 +66,17 @@ export class PipelineStack extends Stack {
     });
     props.historyTable.grant(historyWriter.fn, 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem');
 
-    const api = new HistoryApi(this, 'HistoryApi', { table: props.historyTable, cursorSecret: props.cursorSecret });
+    const api = new HistoryApi(this, 'HistoryApi', {
+      table: props.historyTable,
+      cursorSecret: props.cursorSecret,
+    });
 
-    const alarms = [filterEnrich.iteratorAgeAlarm, historyWriter.iteratorAgeAlarm, api.serverErrorAlarm, api.latencyAlarm];
+    const alarms = [
+      filterEnrich.iteratorAgeAlarm,
+      historyWriter.iteratorAgeAlarm,
+      api.serverErrorAlarm,
+      api.latencyAlarm,
+    ];
     if (includes(config, 'icebergDelivery')) {
       for (const [id, source, table] of [
         ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
@@ -109,7 +117,9 @@ export class PipelineStack extends Stack {
       historyApi: api.fn,
       failureQueues: [filterEnrich.failureQueue, historyWriter.failureQueue],
       alarms,
-      rejectionRateAlarmPercent: includes(config, 'metricMathAlarms') ? config.rejectionRateAlarmPercent : undefined,
+      rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
+        ? config.rejectionRateAlarmPercent
+        : undefined,
     });
 
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });

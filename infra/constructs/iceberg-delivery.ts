@@ -3,11 +3,11 @@
  * prefix and delivery logs. aws-cdk-lib has no Iceberg destination for its L2 delivery stream, so this is a
  * small construct over the L1 resource.
  */
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -40,7 +40,11 @@ export class IcebergDelivery extends Construct {
         resources: [
           catalogArn,
           stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName }),
-          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${props.databaseName}/${props.tableName}` }),
+          stack.formatArn({
+            service: 'glue',
+            resource: 'table',
+            resourceName: `${props.databaseName}/${props.tableName}`,
+          }),
         ],
       }),
     );
@@ -86,7 +90,6 @@ export class IcebergDelivery extends Construct {
         dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
         statistic: 'Minimum',
         period: Duration.minutes(5),
-        region: Aws.REGION,
       }),
       threshold: 1,
       evaluationPeriods: 3,

@@ -19,7 +19,10 @@ export interface LakeStorageProps {
 }
 
 /** The `OpenTableFormatInput` of a table definition; exported so tests compare it with the schema source. */
-export function icebergTableInput(def: LakeTableDefinition, location: string): CfnTable.IcebergTableInputProperty {
+export function icebergTableInput(
+  def: LakeTableDefinition,
+  location: string,
+): CfnTable.IcebergTableInputProperty {
   const ids = new Map(def.columns.map((c) => [c.name, c.id]));
   return {
     location,
@@ -92,7 +95,11 @@ export class LakeStorage extends Construct {
           },
         },
         openTableFormatInput: {
-          icebergInput: { metadataOperation: 'CREATE', version: '2', icebergTableInput: icebergTableInput(def, location) },
+          icebergInput: {
+            metadataOperation: 'CREATE',
+            version: '2',
+            icebergTableInput: icebergTableInput(def, location),
+          },
         },
       });
       table.addResourceDependency(this.database);

@@ -1,10 +1,11 @@
 /** The one place where every function's runtime, architecture, bundling, logging and tracing are set. */
+
+import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import * as path from 'node:path';
 
 export interface NodeFunctionProps {
   /** Handler file below `lambdas/`, e.g. `filter-enrich/handler.ts`. */

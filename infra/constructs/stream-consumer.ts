@@ -48,7 +48,8 @@ export class StreamConsumer extends Construct {
       }),
     );
     this.iteratorAgeAlarm = new Alarm(this, 'IteratorAgeAlarm', {
-      alarmDescription: 'Oldest record in the stream waits longer than the threshold: the consumer falls behind',
+      alarmDescription:
+        'Oldest record in the stream waits longer than the threshold: the consumer falls behind',
       metric: this.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: (props.iteratorAgeAlarmThreshold ?? Duration.seconds(60)).toMilliseconds(),
       evaluationPeriods: 5,

@@ -3,12 +3,13 @@
  * default HTTP/2 handler is not needed for PutRecords and is not spoken by local emulators. The endpoint
  * comes from the SDK's standard configuration (`AWS_ENDPOINT_URL`, set only when running on an emulator).
  */
+
+import { Agent as HttpAgent } from 'node:http';
+import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Agent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
 
 const requestHandler = () =>
   new NodeHttpHandler({
@@ -27,8 +28,11 @@ export function kinesisClient(): KinesisClient {
 }
 
 export function documentClient(): DynamoDBDocumentClient {
-  documents ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 5 }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  documents ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 5 }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   return documents;
 }

@@ -7,7 +7,11 @@ import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 
 export const DEDUP_WINDOW_SECONDS = 24 * 60 * 60;
 
-export function dedupStore(client: DynamoDBDocumentClient, tableName: string, nowMs: () => number = Date.now) {
+export function dedupStore(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: () => number = Date.now,
+) {
   return {
     async acceptedEventIds(eventIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
       const items = await batchGetAll(
@@ -18,7 +22,8 @@ export function dedupStore(client: DynamoDBDocumentClient, tableName: string, no
       const nowSec = Math.floor(nowMs() / 1000);
       const out = new Map<string, string>();
       for (const it of items) {
-        if (typeof it.id === 'string' && typeof it.seq === 'string' && Number(it.x) > nowSec) out.set(it.id, it.seq);
+        if (typeof it.id === 'string' && typeof it.seq === 'string' && Number(it.x) > nowSec)
+          out.set(it.id, it.seq);
       }
       return out;
     },

@@ -7,7 +7,9 @@ import { isRetryable } from './kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
 
 type Key = Record<string, unknown>;
-export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Key } };
+export type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Key } };
 
 const chunks = <T>(xs: readonly T[], n: number): T[][] => {
   const out: T[][] = [];
@@ -49,7 +51,8 @@ export async function batchGetAll(
         },
         policy,
       );
-      if (left.length) throw new Error(`BatchGetItem on ${tableName}: ${left.length} keys unprocessed after retries`);
+      if (left.length)
+        throw new Error(`BatchGetItem on ${tableName}: ${left.length} keys unprocessed after retries`);
     }),
   );
   return found;

@@ -13,7 +13,11 @@ import { isRetryable } from './kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -32,7 +36,11 @@ export interface HistoryPage {
   readonly lastSortKey: string | null;
 }
 
-export function historyStore(client: DynamoDBDocumentClient, tableName: string, policy: RetryPolicy = DEFAULT_RETRY) {
+export function historyStore(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  policy: RetryPolicy = DEFAULT_RETRY,
+) {
   return {
     /** Applies a write plan; returns the sources (sequence numbers) of the writes that did not succeed. */
     async apply(plan: HistoryWritePlan): Promise<Set<string>> {
@@ -117,7 +125,12 @@ export function historyStore(client: DynamoDBDocumentClient, tableName: string, 
     },
 
     /** Members of one title's frequency items for the days [firstDay, lastDay]. */
-    async frequencyMembers(profileId: string, titleId: string, firstDay: string, lastDay: string): Promise<string[]> {
+    async frequencyMembers(
+      profileId: string,
+      titleId: string,
+      firstDay: string,
+      lastDay: string,
+    ): Promise<string[]> {
       const members: string[] = [];
       let start: Record<string, unknown> | undefined;
       do {
@@ -165,7 +178,8 @@ export function historyStore(client: DynamoDBDocumentClient, tableName: string, 
           keys.map((Key) => ({ DeleteRequest: { Key } })),
           policy,
         );
-        if (failed.length) throw new Error(`erasure of ${profileId}: ${failed.length} deletes failed after retries`);
+        if (failed.length)
+          throw new Error(`erasure of ${profileId}: ${failed.length} deletes failed after retries`);
         removed += keys.filter((k) => String(k.sk).startsWith(HISTORY_PREFIX)).length;
         start = out.LastEvaluatedKey;
       } while (start);

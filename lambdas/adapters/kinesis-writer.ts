@@ -46,7 +46,10 @@ export async function putRecordsReliably<S>(
     const left = await retryPending(
       chunk,
       async (pending) => {
-        const entries: PutRecordsRequestEntry[] = pending.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data }));
+        const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
+          PartitionKey: r.partitionKey,
+          Data: r.data,
+        }));
         try {
           const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
           if (!out.FailedRecordCount) return [];

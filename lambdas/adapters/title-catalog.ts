@@ -11,7 +11,11 @@ export interface CatalogOptions {
   readonly nowMs?: () => number;
 }
 
-export function titleCatalog(client: DynamoDBDocumentClient, tableName: string, options: CatalogOptions = {}) {
+export function titleCatalog(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  options: CatalogOptions = {},
+) {
   const ttlMs = options.ttlMs ?? 300_000;
   const maxEntries = options.maxEntries ?? 100_000;
   const now = options.nowMs ?? Date.now;

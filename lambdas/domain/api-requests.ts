@@ -35,7 +35,11 @@ export interface FrequencyQuery {
 export interface CheckQuery {
   readonly route: 'check';
   readonly profileId: string;
-  readonly caps: readonly { readonly titleId: string; readonly max: number; readonly window: FrequencyWindow }[];
+  readonly caps: readonly {
+    readonly titleId: string;
+    readonly max: number;
+    readonly window: FrequencyWindow;
+  }[];
 }
 export interface EraseQuery {
   readonly route: 'erase';
@@ -77,14 +81,16 @@ function parseProfileId(raw: string): string {
   } catch {
     throw new BadRequestError('profileId', 'is not valid percent-encoding');
   }
-  if (!PROFILE_ID.test(id)) throw new BadRequestError('profileId', 'must be 1-64 characters of [A-Za-z0-9_-]');
+  if (!PROFILE_ID.test(id))
+    throw new BadRequestError('profileId', 'must be 1-64 characters of [A-Za-z0-9_-]');
   return id;
 }
 
 function parseTime(name: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   const ms = Date.parse(value);
-  if (!RFC3339.test(value) || Number.isNaN(ms)) throw new BadRequestError(name, 'must be an RFC 3339 date-time');
+  if (!RFC3339.test(value) || Number.isNaN(ms))
+    throw new BadRequestError(name, 'must be an RFC 3339 date-time');
   return new Date(ms).toISOString();
 }
 
@@ -123,16 +129,16 @@ function parseList(profileId: string, q: ApiRequest['query']): ListQuery {
 
 function parseWindow(name: string, value: unknown): FrequencyWindow {
   if (value === undefined) return DEFAULT_WINDOW;
-  if (typeof value !== 'string' || !isWindow(value)) throw new BadRequestError(name, 'must be one of 1h, 1d, 7d, 30d');
+  if (typeof value !== 'string' || !isWindow(value))
+    throw new BadRequestError(name, 'must be one of 1h, 1d, 7d, 30d');
   return value;
 }
 
 function parseFrequency(profileId: string, q: ApiRequest['query']): FrequencyQuery {
   rejectUnknownParams(q, KNOWN_FREQUENCY_PARAMS);
   if (q.titleIds === undefined || q.titleIds === '') throw new BadRequestError('titleIds', 'is required');
-  const titleIds = q.titleIds.split(',');
+  const titleIds = q.titleIds.split(',').map((t) => parseTitleId('titleIds', t));
   if (titleIds.length > 100) throw new BadRequestError('titleIds', 'must list 1-100 title ids');
-  titleIds.forEach((t) => parseTitleId('titleIds', t));
   return { route: 'frequency', profileId, titleIds, window: parseWindow('window', q.window) };
 }
 
@@ -148,7 +154,8 @@ function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('body', 'must be a JSON object');
   }
-  for (const k of Object.keys(body)) if (k !== 'caps') throw new BadRequestError(`body.${k}`, 'is not allowed');
+  for (const k of Object.keys(body))
+    if (k !== 'caps') throw new BadRequestError(`body.${k}`, 'is not allowed');
   const caps = (body as { caps?: unknown }).caps;
   if (!Array.isArray(caps) || caps.length < 1 || caps.length > 100) {
     throw new BadRequestError('caps', 'must be an array of 1-100 caps');
@@ -163,14 +170,19 @@ function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
       }
       const c = cap as Record<string, unknown>;
       for (const k of Object.keys(c)) {
-        if (k !== 'titleId' && k !== 'max' && k !== 'window') throw new BadRequestError(`${at}.${k}`, 'is not allowed');
+        if (k !== 'titleId' && k !== 'max' && k !== 'window')
+          throw new BadRequestError(`${at}.${k}`, 'is not allowed');
       }
       if (typeof c.titleId !== 'string') throw new BadRequestError(`${at}.titleId`, 'must be a string');
       const max = c.max;
       if (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1_000_000) {
         throw new BadRequestError(`${at}.max`, 'must be an integer from 0 to 1000000');
       }
-      return { titleId: parseTitleId(`${at}.titleId`, c.titleId), max, window: parseWindow(`${at}.window`, c.window) };
+      return {
+        titleId: parseTitleId(`${at}.titleId`, c.titleId),
+        max,
+        window: parseWindow(`${at}.window`, c.window),
+      };
     }),
   };
 }

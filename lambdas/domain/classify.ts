@@ -44,7 +44,12 @@ export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
 };
 
 export type Classification =
-  | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly code: string; readonly detail: string }
+  | {
+      readonly outcome: 'rejected';
+      readonly reason: RejectReason;
+      readonly code: string;
+      readonly detail: string;
+    }
   | { readonly outcome: 'filtered'; readonly reason: FilterReason; readonly event: ImpressionEvent }
   | { readonly outcome: 'candidate'; readonly event: ImpressionEvent; readonly eventTimeMs: number };
 
@@ -60,7 +65,9 @@ const reject = (reason: RejectReason, detail: string, path?: string): Classifica
 /** Decodes a record's bytes to a JSON object, or says why it cannot. */
 export function decode(data: Uint8Array): { value: Record<string, unknown> } | { rejection: Classification } {
   if (data.byteLength > MAX_RECORD_BYTES) {
-    return { rejection: reject('decode.too-large', `record is ${data.byteLength} bytes, limit ${MAX_RECORD_BYTES}`) };
+    return {
+      rejection: reject('decode.too-large', `record is ${data.byteLength} bytes, limit ${MAX_RECORD_BYTES}`),
+    };
   }
   let parsed: unknown;
   try {
@@ -90,7 +97,11 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
   if (typeof schemaId !== 'string') return reject('schema.wrong-type', 'schema must be a string', 'schema');
   const version = SCHEMA_REGISTRY.get(schemaId);
   if (!version) {
-    return reject('schema.unsupported-version', `unknown schema ${JSON.stringify(schemaId.slice(0, 64))}`, 'schema');
+    return reject(
+      'schema.unsupported-version',
+      `unknown schema ${JSON.stringify(schemaId.slice(0, 64))}`,
+      'schema',
+    );
   }
   if (!version.validate(obj)) {
     const first = version.validate.errors?.[0];
@@ -105,7 +116,10 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
     return reject('schema.out-of-range', 'eventTime is not a valid date', 'eventTime');
   }
   if (event.entityId !== undefined && event.entityId !== event.titleId) {
-    return reject('quality.entity-mismatch', `entityId ${event.entityId} differs from titleId ${event.titleId}`);
+    return reject(
+      'quality.entity-mismatch',
+      `entityId ${event.entityId} differs from titleId ${event.titleId}`,
+    );
   }
   if (eventTimeMs - arrivalMs > config.maxFutureMs) {
     return reject('time.future', `eventTime is ${eventTimeMs - arrivalMs} ms after arrival`);
@@ -113,8 +127,12 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
   if (arrivalMs - eventTimeMs > config.maxLatenessMs) {
     return reject('time.too-late', `eventTime is ${arrivalMs - eventTimeMs} ms before arrival`);
   }
-  if (config.testProfiles.has(event.profileId)) return { outcome: 'filtered', reason: 'filtered.test-profile', event };
-  if (event.visibility.percent < config.minVisiblePercent || event.visibility.durationMs < config.minVisibleMs) {
+  if (config.testProfiles.has(event.profileId))
+    return { outcome: 'filtered', reason: 'filtered.test-profile', event };
+  if (
+    event.visibility.percent < config.minVisiblePercent ||
+    event.visibility.durationMs < config.minVisibleMs
+  ) {
     return { outcome: 'filtered', reason: 'filtered.not-viewable', event };
   }
   return { outcome: 'candidate', event, eventTimeMs };

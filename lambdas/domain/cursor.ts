@@ -31,7 +31,8 @@ export function encodeCursor(key: Uint8Array, binding: CursorBinding, lastSortKe
 
 /** Verifies a cursor against this query and returns the sort key to continue after. */
 export function decodeCursor(key: Uint8Array, binding: CursorBinding, cursor: string): string {
-  const invalid = () => new BadRequestError('cursor', 'invalid cursor: it was altered or belongs to another query');
+  const invalid = () =>
+    new BadRequestError('cursor', 'invalid cursor: it was altered or belongs to another query');
   const dot = cursor.indexOf('.');
   if (dot < 1 || cursor.length > 2048) throw invalid();
   const body = cursor.slice(0, dot);

@@ -60,7 +60,12 @@ export interface Problem {
 /** RFC 9457 problem details for any error; unknown errors become a 500 that reveals nothing internal. */
 export function toProblem(err: unknown, requestId: string): Problem {
   if (err instanceof DomainError) {
-    return { type: `https://impressions.dev/problems/${err.status}`, title: err.title, status: err.status, detail: err.message };
+    return {
+      type: `https://impressions.dev/problems/${err.status}`,
+      title: err.title,
+      status: err.status,
+      detail: err.message,
+    };
   }
   return {
     type: 'https://impressions.dev/problems/500',

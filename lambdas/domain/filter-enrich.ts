@@ -2,7 +2,13 @@
  * The filter-enrich step for one Lambda batch, as a pure function of the records and two read ports.
  * It decides every record's outcome and builds what must be written; the handler does the writing.
  */
-import { type Classification, type ClassifierConfig, classify, type FilterReason, resolveDuplicates } from './classify.js';
+import {
+  type Classification,
+  type ClassifierConfig,
+  classify,
+  type FilterReason,
+  resolveDuplicates,
+} from './classify.js';
 import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
 
 export interface RawRecord {
@@ -82,12 +88,21 @@ export async function planBatch(
   });
   const candidateEvents = candidateIdx.map((i) => {
     const c = classified[i] as Extract<Classification, { outcome: 'candidate' }>;
-    return { index: i, c, eventId: c.event.eventId.toLowerCase(), sequenceNumber: records[i]!.sequenceNumber };
+    return {
+      index: i,
+      c,
+      eventId: c.event.eventId.toLowerCase(),
+      sequenceNumber: records[i]!.sequenceNumber,
+    };
   });
 
   const [accepted, titles] = await Promise.all([
-    candidateEvents.length ? ports.acceptedEventIds([...new Set(candidateEvents.map((c) => c.eventId))]) : new Map(),
-    candidateEvents.length ? ports.titles([...new Set(candidateEvents.map((c) => c.c.event.titleId))]) : new Map(),
+    candidateEvents.length
+      ? ports.acceptedEventIds([...new Set(candidateEvents.map((c) => c.eventId))])
+      : new Map(),
+    candidateEvents.length
+      ? ports.titles([...new Set(candidateEvents.map((c) => c.c.event.titleId))])
+      : new Map(),
   ]);
   const isNew = resolveDuplicates(candidateEvents, accepted);
 

@@ -10,7 +10,10 @@ export const isWindow = (w: string): w is FrequencyWindow => Object.hasOwn(WINDO
 /** UTC days (yyyy-mm-dd) whose frequency items can hold members of `(asOf − window, asOf]`. */
 export function windowDays(asOfMs: number, window: FrequencyWindow): { first: string; last: string } {
   const fromMs = asOfMs - WINDOWS[window] + 1;
-  return { first: new Date(fromMs).toISOString().slice(0, 10), last: new Date(asOfMs).toISOString().slice(0, 10) };
+  return {
+    first: new Date(fromMs).toISOString().slice(0, 10),
+    last: new Date(asOfMs).toISOString().slice(0, 10),
+  };
 }
 
 export interface TitleCount {

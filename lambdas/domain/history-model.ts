@@ -88,7 +88,10 @@ export function toHistoryItem(r: EnrichedRecord, retentionDays: number): History
  */
 export function planHistoryWrites(inputs: readonly EnrichedInput[], retentionDays: number): HistoryWritePlan {
   const puts = new Map<string, { item: HistoryItem; sources: string[] }>();
-  const updates = new Map<string, { pk: string; sk: string; members: Set<string>; x: number; sources: string[] }>();
+  const updates = new Map<
+    string,
+    { pk: string; sk: string; members: Set<string>; x: number; sources: string[] }
+  >();
   const frequencyTtlDays = Math.max(31, retentionDays);
   for (const { sequenceNumber, record } of inputs) {
     const item = toHistoryItem(record, retentionDays);

@@ -7,7 +7,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { documentClient } from '../adapters/clients.js';
 import { type HistoryStore, historyStore, mapLimit } from '../adapters/history-store.js';
 import { observability } from '../adapters/observability.js';
-import { type ApiRequest, type CheckQuery, type FrequencyQuery, type ListQuery, parseRequest } from '../domain/api-requests.js';
+import {
+  type ApiRequest,
+  type CheckQuery,
+  type FrequencyQuery,
+  type ListQuery,
+  parseRequest,
+} from '../domain/api-requests.js';
 import { type CursorBinding, decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { toProblem } from '../domain/errors.js';
 import { countWindow, type FrequencyWindow, type TitleCount, windowDays } from '../domain/frequency.js';
@@ -20,7 +26,11 @@ export interface HistoryApiDeps {
 
 const { logger } = observability('history-api');
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
+const json = (
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
   headers: { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', ...headers },
   body: JSON.stringify(body),
@@ -42,7 +52,12 @@ export function makeHandler(deps: HistoryApiDeps) {
   const now = deps.nowMs ?? Date.now;
 
   async function list(q: ListQuery) {
-    const binding: CursorBinding = { profileId: q.profileId, since: q.since, until: q.until, titleId: q.titleId };
+    const binding: CursorBinding = {
+      profileId: q.profileId,
+      since: q.since,
+      until: q.until,
+      titleId: q.titleId,
+    };
     const key = await deps.cursorKey();
     const after = q.cursor === null ? null : decodeCursor(key, binding, q.cursor);
     const page = await deps.store.listHistory({ ...binding, limit: q.limit, after });
@@ -64,7 +79,11 @@ export function makeHandler(deps: HistoryApiDeps) {
     });
   }
 
-  async function counts(profileId: string, wanted: readonly { titleId: string; window: FrequencyWindow }[], asOfMs: number) {
+  async function counts(
+    profileId: string,
+    wanted: readonly { titleId: string; window: FrequencyWindow }[],
+    asOfMs: number,
+  ) {
     return mapLimit(wanted, 10, async ({ titleId, window }): Promise<TitleCount> => {
       const { first, last } = windowDays(asOfMs, window);
       return countWindow(await deps.store.frequencyMembers(profileId, titleId, first, last), asOfMs, window);
@@ -82,7 +101,11 @@ export function makeHandler(deps: HistoryApiDeps) {
       profileId: q.profileId,
       window: q.window,
       asOf: new Date(asOfMs).toISOString(),
-      titles: q.titleIds.map((titleId, i) => ({ titleId, count: results[i]!.count, lastSeenAt: results[i]!.lastSeenAt })),
+      titles: q.titleIds.map((titleId, i) => ({
+        titleId,
+        count: results[i]!.count,
+        lastSeenAt: results[i]!.lastSeenAt,
+      })),
     });
   }
 
@@ -141,7 +164,8 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
       store: historyStore(documentClient(), table),
       cursorKey: async () => {
         const secret = await getSecret(secretId, { maxAge: 300 });
-        if (typeof secret !== 'string' || secret.length < 32) throw new Error('cursor secret is missing or short');
+        if (typeof secret !== 'string' || secret.length < 32)
+          throw new Error('cursor secret is missing or short');
         return Buffer.from(secret, 'utf8');
       },
     });

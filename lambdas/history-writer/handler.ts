@@ -61,7 +61,8 @@ export function makeHandler(deps: HistoryWriterDeps) {
       metrics.addMetric('FrequencyUpdates', MetricUnit.Count, plan.updates.length);
       const nowMs = now();
       const freshness = inputs.map((i) => nowMs - Date.parse(i.record.event_time));
-      if (freshness.length) metrics.addMetric('FreshnessMaxMs', MetricUnit.Milliseconds, Math.max(...freshness));
+      if (freshness.length)
+        metrics.addMetric('FreshnessMaxMs', MetricUnit.Milliseconds, Math.max(...freshness));
     } catch (err) {
       logger.error('batch failed', { error: err as Error, records: event.Records.length });
       for (const r of event.Records) failed.add(r.kinesis.sequenceNumber);

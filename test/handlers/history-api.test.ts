@@ -1,0 +1,173 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { HistoryStore } from '../../lambdas/adapters/history-store.js';
+import { frequencyMember, type HistoryItem } from '../../lambdas/domain/history-model.js';
+import { makeHandler } from '../../lambdas/history-api/handler.js';
+
+const ASOF = Date.parse('2026-06-15T12:00:00.000Z');
+
+function item(i: number, titleId = 't1'): HistoryItem {
+  const t = new Date(ASOF - i * 60_000).toISOString();
+  return {
+    pk: 'P#p1',
+    sk: `I#${t}#e${i}`,
+    e: `e${i}`,
+    t,
+    ti: titleId,
+    a: 'a',
+    pg: 'home',
+    ri: 'r',
+    rx: 0,
+    po: i,
+    d: 'tv',
+    x: 0,
+  };
+}
+
+/** An in-memory store with the port's semantics (newest first, exclusive start after a sort key). */
+function fakeStore(items: HistoryItem[], members: Record<string, string[]> = {}) {
+  const store: Pick<HistoryStore, 'listHistory' | 'frequencyMembers' | 'erase'> & { erased: string[] } = {
+    erased: [],
+    async listHistory(q) {
+      const all = items
+        .filter(
+          (it) =>
+            (!q.titleId || it.ti === q.titleId) &&
+            (!q.since || it.t >= q.since) &&
+            (!q.until || it.t <= q.until),
+        )
+        .sort((a, b) => (a.sk < b.sk ? 1 : -1))
+        .filter((it) => !q.after || it.sk < q.after);
+      const page = all.slice(0, q.limit);
+      return { items: page, lastSortKey: all.length > q.limit ? page[page.length - 1]!.sk : null };
+    },
+    async frequencyMembers(_p, titleId) {
+      return members[titleId] ?? [];
+    },
+    async erase(profileId) {
+      store.erased.push(profileId);
+      return items.length;
+    },
+  };
+  return store;
+}
+
+const event = (method: string, path: string, query = '', body?: string): APIGatewayProxyEventV2 =>
+  ({
+    rawPath: path,
+    rawQueryString: query,
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method }, requestId: 'req-1' },
+  }) as unknown as APIGatewayProxyEventV2;
+
+const key = async () => Buffer.from('x'.repeat(64));
+const parse = (r: Awaited<ReturnType<ReturnType<typeof makeHandler>>>) => JSON.parse(String(r.body));
+
+describe('history-api handler', () => {
+  it('pages through history newest first with cursors', async () => {
+    const h = makeHandler({ store: fakeStore([item(1), item(2), item(3)]), cursorKey: key });
+    const p1 = parse(await h(event('GET', '/v1/profiles/p1/impressions', 'limit=2')));
+    expect(p1.items.map((i: { eventId: string }) => i.eventId)).toEqual(['e1', 'e2']);
+    expect(p1.items[0]).toEqual({
+      eventId: 'e1',
+      eventTime: item(1).t,
+      titleId: 't1',
+      artworkId: 'a',
+      page: 'home',
+      rowId: 'r',
+      rowIndex: 0,
+      position: 1,
+      deviceType: 'tv',
+      trackId: null,
+    });
+    const p2 = parse(await h(event('GET', '/v1/profiles/p1/impressions', `limit=2&cursor=${p1.nextCursor}`)));
+    expect(p2.items.map((i: { eventId: string }) => i.eventId)).toEqual(['e3']);
+    expect(p2.nextCursor).toBeNull();
+  });
+
+  it('refuses a cursor used with other filters or another profile with a 400 problem', async () => {
+    const h = makeHandler({ store: fakeStore([item(1), item(2)]), cursorKey: key });
+    const { nextCursor } = parse(await h(event('GET', '/v1/profiles/p1/impressions', 'limit=1')));
+    for (const [path, q] of [
+      ['/v1/profiles/p2/impressions', `cursor=${nextCursor}`],
+      ['/v1/profiles/p1/impressions', `titleId=t1&cursor=${nextCursor}`],
+    ] as const) {
+      const r = await h(event('GET', path, q));
+      expect(r.statusCode).toBe(400);
+      expect(r.headers?.['content-type']).toBe('application/problem+json');
+      expect(parse(r).detail).toContain('cursor');
+    }
+  });
+
+  it('answers frequency in request order with exact counts', async () => {
+    const h = makeHandler({
+      store: fakeStore([], {
+        t1: [frequencyMember(ASOF - 1000, 'a'), frequencyMember(ASOF - 2 * 3_600_000, 'b')],
+      }),
+      cursorKey: key,
+      nowMs: () => ASOF,
+    });
+    const body = parse(await h(event('GET', '/v1/profiles/p1/frequency', 'titleIds=t9,t1&window=1h')));
+    expect(body).toEqual({
+      profileId: 'p1',
+      window: '1h',
+      asOf: new Date(ASOF).toISOString(),
+      titles: [
+        { titleId: 't9', count: 0, lastSeenAt: null },
+        { titleId: 't1', count: 1, lastSeenAt: new Date(ASOF - 1000).toISOString() },
+      ],
+    });
+  });
+
+  it('checks caps', async () => {
+    const h = makeHandler({
+      store: fakeStore([], { t1: [frequencyMember(ASOF - 1000, 'a'), frequencyMember(ASOF - 2000, 'b')] }),
+      cursorKey: key,
+      nowMs: () => ASOF,
+    });
+    const body = parse(
+      await h(
+        event(
+          'POST',
+          '/v1/profiles/p1/frequency/check',
+          '',
+          JSON.stringify({
+            caps: [
+              { titleId: 't1', max: 2 },
+              { titleId: 't2', max: 1, window: '1d' },
+            ],
+          }),
+        ),
+      ),
+    );
+    expect(body.results).toEqual([
+      { titleId: 't1', window: '7d', max: 2, count: 2, capped: true },
+      { titleId: 't2', window: '1d', max: 1, count: 0, capped: false },
+    ]);
+    expect(body.capped).toEqual(['t1']);
+  });
+
+  it('erases with 202', async () => {
+    const store = fakeStore([item(1)]);
+    const r = await makeHandler({ store, cursorKey: key })(event('DELETE', '/v1/profiles/p1/impressions'));
+    expect(r.statusCode).toBe(202);
+    expect(parse(r)).toEqual({ profileId: 'p1', deleted: 1 });
+    expect(store.erased).toEqual(['p1']);
+  });
+
+  it('maps a store fault to a 500 problem without internals, and 405 with Allow', async () => {
+    const store = fakeStore([]);
+    store.listHistory = async () => {
+      throw new Error('ECONNRESET at 10.0.0.1');
+    };
+    const h = makeHandler({ store, cursorKey: key });
+    const r = await h(event('GET', '/v1/profiles/p1/impressions'), { awsRequestId: 'abc' });
+    expect(r.statusCode).toBe(500);
+    expect(r.body).not.toContain('ECONNRESET');
+    expect(parse(r).detail).toContain('abc');
+    const m = await h(event('PATCH', '/v1/profiles/p1/frequency'));
+    expect(m.statusCode).toBe(405);
+    expect(m.headers?.allow).toBe('GET');
+  });
+});
