@@ -1,0 +1,374 @@
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app.js';
+import { EMULATOR_GAPS, resolveStage } from '../../infra/config.js';
+import { icebergTableInput } from '../../infra/constructs/lake-storage.js';
+import { LAKE_QUERIES } from '../../infra/lake-queries.js';
+import { IMPRESSIONS_TABLE, LAKE_TABLES, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+function synth(stage = 'test', overrides: Parameters<typeof resolveStage>[1] = {}) {
+  const app = new App();
+  const stacks = buildApp(app, resolveStage(stage, overrides), ENV);
+  return {
+    app,
+    stacks,
+    stateful: Template.fromStack(stacks.stateful),
+    pipeline: Template.fromStack(stacks.pipeline),
+  };
+}
+
+let t: ReturnType<typeof synth>;
+beforeAll(() => {
+  t = synth('test', {
+    rawStream: { mode: 'provisioned', shards: 4 },
+    enrichedStream: { mode: 'on-demand', shards: 1 },
+  });
+});
+
+describe('streams', () => {
+  it('encrypts every stream with KMS and applies the stage capacity', () => {
+    const streams = t.stateful.findResources('AWS::Kinesis::Stream');
+    expect(Object.keys(streams)).toHaveLength(3);
+    for (const s of Object.values(streams)) {
+      expect(s.Properties.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+    }
+    expect(streams.RawStreamCF061B5E!.Properties).toMatchObject({
+      ShardCount: 4,
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
+    expect(streams.EnrichedStreamDDC7F55D!.Properties.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    expect(streams.EnrichedStreamDDC7F55D!.Properties.ShardCount).toBeUndefined();
+  });
+});
+
+describe('event source mappings', () => {
+  it('use partial batch responses, bisect, bounded retries and age, a batching window, parallelization and an SQS on-failure destination', () => {
+    const mappings = t.pipeline.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(2);
+    for (const m of Object.values(mappings)) {
+      expect(m.Properties).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 24 * 3600,
+        MaximumBatchingWindowInSeconds: 1,
+        ParallelizationFactor: 2,
+        BatchSize: 500,
+        StartingPosition: 'TRIM_HORIZON',
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/OnFailure/), 'Arn'] } },
+        },
+      });
+    }
+  });
+
+  it('alarms on iterator age of both consumers', () => {
+    t.pipeline.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'IteratorAge', Statistic: 'Maximum' },
+      2,
+    );
+  });
+
+  it('encrypts the on-failure queues', () => {
+    t.pipeline.allResourcesProperties('AWS::SQS::Queue', { KmsMasterKeyId: 'alias/aws/sqs' });
+  });
+});
+
+describe('functions', () => {
+  it('run Node.js 22 on arm64 with tracing and bundled code', () => {
+    const fns = t.pipeline.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(3);
+    for (const f of Object.values(fns)) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('configure filter-enrich thresholds from the stage', () => {
+    t.pipeline.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ MIN_VISIBLE_PERCENT: '50', MIN_VISIBLE_MS: '1000', TEST_PROFILES: '' }),
+      },
+    });
+  });
+
+  it('grant each function only the actions it uses on the history table', () => {
+    const policies = Object.values(t.pipeline.findResources('AWS::IAM::Policy'));
+    const actionsOf = (match: RegExp) =>
+      policies
+        .filter((p) => JSON.stringify(p.Properties.Roles).match(match))
+        .flatMap((p) =>
+          p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action),
+        );
+    const writer = actionsOf(/HistoryWriter/);
+    expect(writer).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']));
+    expect(writer).not.toContain('dynamodb:Query');
+    expect(writer).not.toContain('dynamodb:DeleteItem');
+    const api = actionsOf(/HistoryApi/);
+    expect(api).toContain('dynamodb:Query');
+    expect(api).not.toContain('dynamodb:UpdateItem');
+    expect(api).not.toContain('kinesis:PutRecords');
+  });
+});
+
+describe('DynamoDB', () => {
+  it('on demand, PITR, encryption, and TTL on history and dedup', () => {
+    const tables = t.stateful.findResources('AWS::DynamoDB::GlobalTable');
+    expect(Object.keys(tables).sort()).toEqual([
+      'DedupTable8CDC25BD',
+      'HistoryTable24A0CCCB',
+      'TitleCatalogTable14E1879A',
+    ]);
+    for (const tb of Object.values(tables)) {
+      expect(tb.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        Replicas: [
+          expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+        ],
+      });
+    }
+    expect(tables.HistoryTable24A0CCCB!.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'x',
+      Enabled: true,
+    });
+    expect(tables.DedupTable8CDC25BD!.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'x',
+      Enabled: true,
+    });
+  });
+});
+
+describe('lake', () => {
+  it('bucket: KMS, versioned, TLS only, no public access', () => {
+    t.stateful.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' }, BucketKeyEnabled: true },
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    t.stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('Glue Iceberg v2 tables are generated from the lake schema', () => {
+    const tables = Object.values(t.stateful.findResources('AWS::Glue::Table'));
+    expect(tables).toHaveLength(2);
+    for (const def of LAKE_TABLES) {
+      const table = tables.find((tb) => tb.Properties.TableInput.Name === def.name)!;
+      const input = table.Properties.OpenTableFormatInput.IcebergInput;
+      expect(input).toMatchObject({ MetadataOperation: 'CREATE', Version: '2' });
+      const expected = icebergTableInput(def, 'x');
+      const fields = input.IcebergTableInput.Schema.Fields;
+      expect(
+        fields.map((f: { Id: number; Name: string; Required: boolean }) => [f.Id, f.Name, f.Required]),
+      ).toEqual(
+        expected.schema && 'fields' in expected.schema
+          ? (expected.schema.fields as { id: number; name: string; required: boolean }[]).map((f) => [
+              f.id,
+              f.name,
+              f.required,
+            ])
+          : [],
+      );
+      expect(input.IcebergTableInput.PartitionSpec.Fields).toEqual([
+        expect.objectContaining({
+          Transform: 'day',
+          SourceId: def.columns.find((c) => c.name === def.partition[0]!.sourceColumn)!.id,
+        }),
+      ]);
+    }
+  });
+
+  it('Firehose delivers both streams into their Iceberg tables, append-only, errors to a prefix', () => {
+    for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {
+      t.pipeline.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+        DeliveryStreamType: 'KinesisStreamAsSource',
+        IcebergDestinationConfiguration: Match.objectLike({
+          AppendOnly: true,
+          DestinationTableConfigurationList: [Match.objectLike({ DestinationTableName: table })],
+          S3Configuration: Match.objectLike({
+            ErrorOutputPrefix: Match.stringLikeRegexp(`^delivery-errors/${table}/`),
+          }),
+        }),
+      });
+    }
+    t.pipeline.resourceCountIs('AWS::Glue::TableOptimizer', 2);
+    t.pipeline.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'DeliveryToIceberg.Success' },
+      2,
+    );
+  });
+
+  it('Athena workgroup: engine v3, results in the lake bucket, a bytes-scanned cutoff, and the named queries', () => {
+    t.pipeline.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        BytesScannedCutoffPerQuery: 100 * 1024 ** 3,
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: Match.objectLike({ OutputLocation: Match.anyValue() }),
+      }),
+    });
+    const queries = Object.values(t.pipeline.findResources('AWS::Athena::NamedQuery'));
+    expect(queries.map((q) => q.Properties.Name).sort()).toEqual(LAKE_QUERIES.map((q) => q.name).sort());
+    expect(queries.find((q) => q.Properties.Name === 'erase-profile')!.Properties.QueryString).toMatch(
+      /^DELETE FROM impressions/,
+    );
+  });
+});
+
+describe('history API', () => {
+  it('requires IAM (SigV4) auth on its route', () => {
+    t.pipeline.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$default',
+      AuthorizationType: 'AWS_IAM',
+    });
+    const routes = Object.values(t.pipeline.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.every((r) => r.Properties.AuthorizationType === 'AWS_IAM')).toBe(true);
+  });
+
+  it('alarms on 5xx and latency', () => {
+    t.pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx' });
+    t.pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+    });
+  });
+});
+
+describe('operations', () => {
+  it('has a dashboard, DLQ-depth, error and throttle alarms, and the rejection-rate alarm at the stage threshold', () => {
+    t.pipeline.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    t.pipeline.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'ApproximateNumberOfMessagesVisible' },
+      2,
+    );
+    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 3);
+    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Throttles' }, 3);
+    t.pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 5,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(read > 0, 100 * rejected / read, 0)' })]),
+    });
+    const alarms = Object.values(t.pipeline.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.every((a) => (a.Properties.AlarmActions ?? []).length === 1)).toBe(true);
+  });
+});
+
+describe('stack outputs', () => {
+  it('carry each contract key exactly once across the stage', () => {
+    const keys = [...Object.keys(t.stateful.findOutputs('*')), ...Object.keys(t.pipeline.findOutputs('*'))];
+    for (const k of [
+      'RawStreamName',
+      'EnrichedStreamName',
+      'HistoryApiUrl',
+      'HistoryTableName',
+      'LakeBucketName',
+      'GlueDatabaseName',
+      'AthenaWorkGroupName',
+    ]) {
+      expect(keys.filter((x) => x === k)).toHaveLength(1);
+    }
+  });
+});
+
+describe('stateful resources', () => {
+  it('keep their logical IDs (renaming one would replace data)', () => {
+    const ids = (type: string) => Object.keys(t.stateful.findResources(type)).sort();
+    expect(ids('AWS::Kinesis::Stream')).toEqual([
+      'EnrichedStreamDDC7F55D',
+      'RawStreamCF061B5E',
+      'RejectedStream64A750F5',
+    ]);
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual([
+      'DedupTable8CDC25BD',
+      'HistoryTable24A0CCCB',
+      'TitleCatalogTable14E1879A',
+    ]);
+    expect(ids('AWS::S3::Bucket')).toEqual(['LakeBucketB1D32E10']);
+    expect(ids('AWS::Glue::Database')).toEqual(['LakeDatabase161E1CC7']);
+    expect(ids('AWS::Glue::Table')).toEqual([
+      'LakeTableimpressionsBBE400D0',
+      'LakeTableimpressionsrejected1C1A4FF7',
+    ]);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual(['CursorSecretABAE1358']);
+  });
+
+  it('are retained by default and destroyed for throwaway stages', () => {
+    t.stateful.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Retain' });
+    const throwaway = synth('tmp', { retainData: false });
+    throwaway.stateful.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Delete' });
+  });
+
+  it('hold no stateless resources', () => {
+    for (const type of [
+      'AWS::Lambda::Function',
+      'AWS::ApiGatewayV2::Api',
+      'AWS::KinesisFirehose::DeliveryStream',
+    ]) {
+      t.stateful.resourceCountIs(type, 0);
+    }
+  });
+});
+
+describe('emulator stage', () => {
+  it('leaves out exactly the documented gaps and keeps everything else', () => {
+    const local = synth('local', { emulator: true });
+    local.pipeline.resourceCountIs('AWS::Athena::NamedQuery', 0);
+    local.pipeline.resourceCountIs('AWS::Glue::TableOptimizer', 0);
+    local.pipeline.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
+    local.pipeline.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    local.pipeline.resourceCountIs('AWS::Athena::WorkGroup', 1);
+    local.stateful.resourceCountIs('AWS::Glue::Table', 2);
+    expect(Object.keys(EMULATOR_GAPS)).toEqual([
+      'athenaNamedQueries',
+      'glueTableOptimizer',
+      'metricMathAlarms',
+      'icebergDelivery',
+    ]);
+    const alarms = Object.values(local.pipeline.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.some((a) => a.Properties.Metrics)).toBe(false);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unsuppressed warning or error', () => {
+    for (const stack of [t.stacks.stateful, t.stacks.pipeline]) {
+      const findings = [
+        ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+        ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ];
+      expect(findings.map((f) => `${f.id}: ${String(f.entry.data).slice(0, 120)}`)).toEqual([]);
+    }
+  });
+
+  it('would report a finding (the check is live)', () => {
+    const app = new App();
+    const { stateful } = buildApp(app, resolveStage('nagcheck'), ENV);
+    new Bucket(stateful, 'UnencryptedProbe', {});
+    const errors = Annotations.fromStack(stateful).findError('*', Match.stringLikeRegexp('AwsSolutions-S10'));
+    expect(errors.length).toBeGreaterThan(0);
+  });
+});
