@@ -1,0 +1,220 @@
+/**
+ * The embedded local AWS emulator (ministack) and deployments to it:
+ * - `ensureEmulatorInstalled()`: a project-local venv (.venv/) from the pinned requirements, rebuilt only
+ *   when missing or when the requirements changed;
+ * - `startEmulator()`: ministack on a free loopback port, health-checked, stopped by its own PID;
+ * - `deployApp()`: `cdk deploy` of the real CDK app (emulator stage) with AWS_ENDPOINT_URL set;
+ * - `stackOutputs()`: the contract's outputs, read back through CloudFormation.
+ * CLI: `tsx scripts/emulator.ts install|start` (start keeps running until Ctrl-C).
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+const VENV = path.join(ROOT, '.venv');
+const REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-emulator.txt');
+const STAMP = path.join(VENV, '.requirements.sha256');
+export const LOCAL_DIR = path.join(ROOT, '.local');
+
+export const EMULATOR_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+} as const;
+export const EMULATOR_ACCOUNT = '000000000000';
+
+const log = (msg: string) => process.stderr.write(`[emulator] ${msg}\n`);
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+/** Creates or refreshes .venv/ from the pinned requirements; a no-op when it is up to date. */
+export function ensureEmulatorInstalled(): string {
+  const digest = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
+  const python = path.join(VENV, 'bin', 'python');
+  if (existsSync(python) && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === digest) return python;
+  log('installing the pinned emulator into .venv/ (first run only)');
+  if (!existsSync(python)) run('python3', ['-m', 'venv', VENV]);
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS]);
+  writeFileSync(STAMP, digest);
+  return python;
+}
+
+/** A TCP port that is free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RunningEmulator {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+async function waitForHealth(endpoint: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+  while (Date.now() < deadlineMs) {
+    if (child.exitCode !== null) throw new Error(`emulator exited with code ${child.exitCode} before it was ready`);
+    try {
+      const r = await fetch(`${endpoint}/_localstack/health`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`emulator at ${endpoint} not healthy in time`);
+}
+
+/** Starts ministack on a free loopback port and waits until it answers its health check. */
+export async function startEmulator(options: { timeoutMs?: number } = {}): Promise<RunningEmulator> {
+  const python = ensureEmulatorInstalled();
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const logFile = path.join(LOCAL_DIR, `emulator-${port}.log`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(python, ['-m', 'ministack'], {
+    cwd: LOCAL_DIR,
+    env: { ...process.env, GATEWAY_PORT: String(port), BIND_HOST: '127.0.0.1', IOT_MTLS_ENABLED: '0' },
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the emulator');
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + 5000;
+    while (child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode === null) process.kill(-pid, 'SIGKILL');
+  };
+  try {
+    await waitForHealth(endpoint, child, Date.now() + (options.timeoutMs ?? 60_000));
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}; see ${logFile}`);
+  }
+  log(`ministack pid ${pid} on ${endpoint} (log: ${path.relative(ROOT, logFile)})`);
+  return { endpoint, port, pid, logFile, stop };
+}
+
+/** Environment for AWS SDK and CDK CLI calls against the emulator. */
+export function emulatorEnv(endpoint: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...EMULATOR_CREDENTIALS,
+    AWS_ENDPOINT_URL: endpoint,
+    CDK_DEFAULT_ACCOUNT: EMULATOR_ACCOUNT,
+    CDK_DEFAULT_REGION: EMULATOR_CREDENTIALS.AWS_REGION,
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+}
+
+export const LOCAL_STAGE = 'local';
+
+export interface DeployOptions {
+  /** @default 'local' */
+  readonly stage?: string;
+  /** Synthesize the emulator stage (leaves out EMULATOR_GAPS). @default true */
+  readonly emulator?: boolean;
+  /** Extra `-c key=value` context. */
+  readonly context?: readonly string[];
+  /** Bootstrap first (the emulator starts empty; an AWS account is usually bootstrapped). @default true */
+  readonly bootstrap?: boolean;
+}
+
+export const stackNames = (stage: string) => [`Impressions-${stage}-Stateful`, `Impressions-${stage}-Pipeline`];
+
+function cdkArgs(options: DeployOptions): string[] {
+  const stage = options.stage ?? LOCAL_STAGE;
+  const ctx = ['-c', `stage=${stage}`, ...(options.emulator === false ? [] : ['-c', 'emulator=true'])];
+  for (const c of options.context ?? []) ctx.push('-c', c);
+  return ['--no-notices', '--ci', '-o', `cdk.out.${stage}`, ...ctx];
+}
+
+const CDK = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+
+/** Deploys the real CDK app (by default its emulator stage) with the given environment; returns the stack names. */
+export function deployApp(env: NodeJS.ProcessEnv, options: DeployOptions = {}): string[] {
+  const common = cdkArgs(options);
+  if (options.bootstrap !== false) {
+    const account = env.CDK_DEFAULT_ACCOUNT ?? EMULATOR_ACCOUNT;
+    run(CDK, ['bootstrap', ...common, `aws://${account}/${env.AWS_REGION ?? env.CDK_DEFAULT_REGION}`], env);
+  }
+  run(CDK, ['deploy', '--all', '--require-approval', 'never', '--progress', 'events', ...common], env);
+  return stackNames(options.stage ?? LOCAL_STAGE);
+}
+
+/** Destroys a stage deployed by `deployApp`. */
+export function destroyApp(env: NodeJS.ProcessEnv, options: DeployOptions): void {
+  run(CDK, ['destroy', '--all', '--force', ...cdkArgs(options)], env);
+}
+
+export const CONTRACT_OUTPUTS = [
+  'RawStreamName',
+  'EnrichedStreamName',
+  'HistoryApiUrl',
+  'HistoryTableName',
+  'LakeBucketName',
+  'GlueDatabaseName',
+  'AthenaWorkGroupName',
+] as const;
+
+export type StackOutputs = Record<(typeof CONTRACT_OUTPUTS)[number], string> & Record<string, string>;
+
+/** Reads the stacks' outputs through CloudFormation and checks that every contract key is there once. */
+export async function stackOutputs(stackNames: readonly string[], cfn = new CloudFormationClient({})): Promise<StackOutputs> {
+  const out: Record<string, string> = {};
+  for (const name of stackNames) {
+    const r = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    for (const o of r.Stacks?.[0]?.Outputs ?? []) {
+      if (!o.OutputKey || o.OutputValue === undefined || o.OutputKey.startsWith('ExportsOutput')) continue;
+      if (o.OutputKey in out) throw new Error(`output ${o.OutputKey} appears more than once`);
+      out[o.OutputKey] = o.OutputValue;
+    }
+  }
+  const missing = CONTRACT_OUTPUTS.filter((k) => !(k in out));
+  if (missing.length) throw new Error(`stack outputs missing: ${missing.join(', ')}`);
+  return out as StackOutputs;
+}
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  if (cmd === 'install') {
+    ensureEmulatorInstalled();
+    return;
+  }
+  if (cmd === 'start') {
+    const emu = await startEmulator();
+    process.stdout.write(`AWS_ENDPOINT_URL=${emu.endpoint}\n`);
+    const shutdown = () => void emu.stop().then(() => process.exit(0));
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    return;
+  }
+  process.stderr.write('usage: tsx scripts/emulator.ts install|start\n');
+  process.exitCode = 2;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) void main();

@@ -1,0 +1,142 @@
+/**
+ * What the end-to-end suite uses to talk to a deployment: clients built from the provided context, a producer
+ * that puts records on the raw stream as a client app would, stream readers, the signed API client, and
+ * event-driven polling with deadlines.
+ */
+import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { inject } from 'vitest';
+import { signedClient } from '../support/signed-http.js';
+import type { E2EContext } from './context.js';
+
+export const ctx = (): E2EContext => inject('e2e');
+
+function clientConfig(c: E2EContext) {
+  return {
+    region: c.region,
+    requestHandler: new NodeHttpHandler(),
+    ...(c.endpoint ? { endpoint: c.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+  };
+}
+
+export function harness(c: E2EContext = ctx()) {
+  const config = clientConfig(c);
+  const kinesis = new KinesisClient(config);
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient(config));
+  const cfn = new CloudFormationClient(config);
+  const logs = new CloudWatchLogsClient(config);
+  if (c.endpoint) {
+    process.env.AWS_ACCESS_KEY_ID ??= 'test';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  }
+  const api = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region });
+  const unsignedApi = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region, sign: false });
+
+  /** Puts records (in order, one request) on a stream; returns each record's sequence number. */
+  async function put(streamName: string, records: readonly { partitionKey: string; data: Uint8Array | string }[]) {
+    const seqs: string[] = new Array(records.length);
+    let pending = records.map((r, i) => ({ r, i }));
+    for (let attempt = 0; pending.length && attempt < 8; attempt++) {
+      const out = await kinesis.send(
+        new PutRecordsCommand({
+          StreamName: streamName,
+          Records: pending.map(({ r }) => ({
+            PartitionKey: r.partitionKey,
+            Data: typeof r.data === 'string' ? Buffer.from(r.data) : r.data,
+          })),
+        }),
+      );
+      const next: typeof pending = [];
+      pending.forEach((p, k) => {
+        const res = out.Records?.[k];
+        if (res?.SequenceNumber && !res.ErrorCode) seqs[p.i] = res.SequenceNumber;
+        else next.push(p);
+      });
+      pending = next;
+    }
+    if (pending.length) throw new Error(`${pending.length} records could not be put`);
+    return seqs;
+  }
+
+  /** Every record currently in a stream (all shards, from the trim horizon). */
+  async function readAll(streamName: string) {
+    const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+    const out: { partitionKey: string; sequenceNumber: string; data: string }[] = [];
+    for (const shard of shards.Shards ?? []) {
+      let it = (
+        await kinesis.send(
+          new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        )
+      ).ShardIterator;
+      for (let page = 0; it && page < 1000; page++) {
+        const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
+        for (const rec of r.Records ?? []) {
+          out.push({
+            partitionKey: rec.PartitionKey ?? '',
+            sequenceNumber: rec.SequenceNumber ?? '',
+            data: Buffer.from(rec.Data ?? new Uint8Array()).toString('utf8'),
+          });
+        }
+        if (!r.Records?.length && (r.MillisBehindLatest ?? 0) === 0) break;
+        it = r.NextShardIterator;
+      }
+    }
+    return out;
+  }
+
+  /** The physical id of a stack resource, found through CloudFormation by its logical id prefix. */
+  async function resource(stackName: string, logicalIdPrefix: string): Promise<string> {
+    const r = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+    const found = r.StackResources?.find((x) => x.LogicalResourceId?.startsWith(logicalIdPrefix));
+    if (!found?.PhysicalResourceId) throw new Error(`no resource ${logicalIdPrefix}* in ${stackName}`);
+    return found.PhysicalResourceId;
+  }
+
+  /** Embedded-metric-format records a function logged (its Powertools metrics). */
+  async function emfRecords(logGroupName: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let nextToken: string | undefined;
+    do {
+      const r = await logs.send(new FilterLogEventsCommand({ logGroupName, nextToken }));
+      for (const e of r.events ?? []) {
+        const m = e.message ?? '';
+        if (!m.includes('"_aws"')) continue;
+        try {
+          out.push(JSON.parse(m.slice(m.indexOf('{'))) as Record<string, unknown>);
+        } catch {
+          // a line that merely mentions _aws
+        }
+      }
+      nextToken = r.nextToken;
+    } while (nextToken);
+    return out;
+  }
+
+  return { kinesis, documents, cfn, api, unsignedApi, put, readAll, resource, emfRecords };
+}
+
+/** Polls `probe` until it returns a value that `done` accepts, or fails with the last value at the deadline. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
+  }
+  throw new Error(`timed out waiting for ${options.what ?? 'condition'}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
+}
