@@ -15,6 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 600_000,

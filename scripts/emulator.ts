@@ -7,12 +7,13 @@
  * - `stackOutputs()`: the contract's outputs, read back through CloudFormation.
  * CLI: `tsx scripts/emulator.ts install|start` (start keeps running until Ctrl-C).
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const VENV = path.join(ROOT, '.venv');
@@ -30,9 +31,19 @@ export const EMULATOR_ACCOUNT = '000000000000';
 
 const log = (msg: string) => process.stderr.write(`[emulator] ${msg}\n`);
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
+/**
+ * Runs a command to completion. With `logTo`, its output goes to that file and is shown only if it fails;
+ * otherwise it is inherited.
+ */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, logTo?: string): void {
+  const out = logTo ? openSync(logTo, 'a') : 'inherit';
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', out, out] });
+  if (r.status !== 0) {
+    if (logTo) process.stderr.write(readFileSync(logTo, 'utf8').split('\n').slice(-60).join('\n'));
+    throw new Error(
+      `${path.basename(cmd)} ${args[0]} failed with exit code ${r.status}${logTo ? ` (log: ${logTo})` : ''}`,
+    );
+  }
 }
 
 /** Creates or refreshes .venv/ from the pinned requirements; a no-op when it is up to date. */
@@ -70,7 +81,8 @@ export interface RunningEmulator {
 
 async function waitForHealth(endpoint: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   while (Date.now() < deadlineMs) {
-    if (child.exitCode !== null) throw new Error(`emulator exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`emulator exited with code ${child.exitCode} before it was ready`);
     try {
       const r = await fetch(`${endpoint}/_localstack/health`);
       if (r.ok) return;
@@ -142,9 +154,14 @@ export interface DeployOptions {
   readonly context?: readonly string[];
   /** Bootstrap first (the emulator starts empty; an AWS account is usually bootstrapped). @default true */
   readonly bootstrap?: boolean;
+  /** Write the CDK CLI's output to this file instead of the terminal (shown when it fails). */
+  readonly logTo?: string;
 }
 
-export const stackNames = (stage: string) => [`Impressions-${stage}-Stateful`, `Impressions-${stage}-Pipeline`];
+export const stackNames = (stage: string) => [
+  `Impressions-${stage}-Stateful`,
+  `Impressions-${stage}-Pipeline`,
+];
 
 function cdkArgs(options: DeployOptions): string[] {
   const stage = options.stage ?? LOCAL_STAGE;
@@ -160,9 +177,19 @@ export function deployApp(env: NodeJS.ProcessEnv, options: DeployOptions = {}): 
   const common = cdkArgs(options);
   if (options.bootstrap !== false) {
     const account = env.CDK_DEFAULT_ACCOUNT ?? EMULATOR_ACCOUNT;
-    run(CDK, ['bootstrap', ...common, `aws://${account}/${env.AWS_REGION ?? env.CDK_DEFAULT_REGION}`], env);
+    run(
+      CDK,
+      ['bootstrap', ...common, `aws://${account}/${env.AWS_REGION ?? env.CDK_DEFAULT_REGION}`],
+      env,
+      options.logTo,
+    );
   }
-  run(CDK, ['deploy', '--all', '--require-approval', 'never', '--progress', 'events', ...common], env);
+  run(
+    CDK,
+    ['deploy', '--all', '--require-approval', 'never', '--progress', 'events', ...common],
+    env,
+    options.logTo,
+  );
   return stackNames(options.stage ?? LOCAL_STAGE);
 }
 
@@ -184,7 +211,10 @@ export const CONTRACT_OUTPUTS = [
 export type StackOutputs = Record<(typeof CONTRACT_OUTPUTS)[number], string> & Record<string, string>;
 
 /** Reads the stacks' outputs through CloudFormation and checks that every contract key is there once. */
-export async function stackOutputs(stackNames: readonly string[], cfn = new CloudFormationClient({})): Promise<StackOutputs> {
+export async function stackOutputs(
+  stackNames: readonly string[],
+  cfn = new CloudFormationClient({}),
+): Promise<StackOutputs> {
   const out: Record<string, string> = {};
   for (const name of stackNames) {
     const r = await cfn.send(new DescribeStacksCommand({ StackName: name }));

@@ -2,9 +2,10 @@
  * The sample title catalog and its loader. `npm run seed -- --table <name>` (or the stack output
  * `TitleCatalogTableName` found through CloudFormation with `--stack <stateful stack>`) loads it.
  */
+
+import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as path from 'node:path';
 import { batchWriteAll } from '../lambdas/adapters/dynamo-batch.js';
 
 export interface CatalogTitle {
@@ -15,9 +16,33 @@ export interface CatalogTitle {
   readonly maturityRating: string;
 }
 
-const GENRES = ['drama', 'comedy', 'thriller', 'documentary', 'animation', 'sci-fi', 'romance', 'crime', 'kids', 'horror'];
+const GENRES = [
+  'drama',
+  'comedy',
+  'thriller',
+  'documentary',
+  'animation',
+  'sci-fi',
+  'romance',
+  'crime',
+  'kids',
+  'horror',
+];
 const RATINGS = ['G', 'PG', 'PG-13', 'R', 'TV-Y', 'TV-PG', 'TV-14', 'TV-MA'];
-const WORDS = ['Midnight', 'River', 'Echo', 'Crown', 'Signal', 'Harbor', 'Atlas', 'Ember', 'Orbit', 'Willow', 'Static', 'Summit'];
+const WORDS = [
+  'Midnight',
+  'River',
+  'Echo',
+  'Crown',
+  'Signal',
+  'Harbor',
+  'Atlas',
+  'Ember',
+  'Orbit',
+  'Willow',
+  'Static',
+  'Summit',
+];
 
 /** A deterministic sample catalog of `count` titles (`title-0001` …). */
 export function sampleCatalog(count = 1000): CatalogTitle[] {
@@ -27,13 +52,19 @@ export function sampleCatalog(count = 1000): CatalogTitle[] {
       titleId: `title-${String(n).padStart(4, '0')}`,
       name: `${WORDS[n % WORDS.length]} ${WORDS[(n * 7) % WORDS.length]} ${n}`,
       type: n % 3 === 0 ? 'movie' : 'show',
-      genres: [GENRES[n % GENRES.length]!, GENRES[(n * 3 + 1) % GENRES.length]!].filter((g, j, a) => a.indexOf(g) === j),
+      genres: [GENRES[n % GENRES.length]!, GENRES[(n * 3 + 1) % GENRES.length]!].filter(
+        (g, j, a) => a.indexOf(g) === j,
+      ),
       maturityRating: RATINGS[n % RATINGS.length]!,
     };
   });
 }
 
-export async function seedCatalog(client: DynamoDBDocumentClient, tableName: string, titles = sampleCatalog()): Promise<number> {
+export async function seedCatalog(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  titles = sampleCatalog(),
+): Promise<number> {
   const failed = await batchWriteAll(
     client,
     tableName,
@@ -55,7 +86,9 @@ async function main(): Promise<void> {
   const c = args.indexOf('--count');
   const count = c >= 0 ? Number(args[c + 1]) : 1000;
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  process.stdout.write(`seeded ${await seedCatalog(doc, table, sampleCatalog(count))} titles into ${table}\n`);
+  process.stdout.write(
+    `seeded ${await seedCatalog(doc, table, sampleCatalog(count))} titles into ${table}\n`,
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

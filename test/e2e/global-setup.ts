@@ -6,9 +6,10 @@
  * - `aws`: a throwaway stage in the account of the ambient AWS credentials, destroyed afterwards.
  * The suite receives the stack outputs (read through CloudFormation) and the endpoint, nothing else.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { TestProject } from 'vitest/node';
 import {
   deployApp,
@@ -30,10 +31,16 @@ declare module 'vitest' {
 const say = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
 
 async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: boolean, region: string) {
-  const names = deployApp(env, { stage, emulator, context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'] });
+  const names = deployApp(env, {
+    stage,
+    emulator,
+    context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'],
+  });
   const cfn = new CloudFormationClient({
     region,
-    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+    ...(env.AWS_ENDPOINT_URL
+      ? { endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+      : {}),
   });
   return { stacks: { stateful: names[0]!, pipeline: names[1]! }, outputs: await stackOutputs(names, cfn) };
 }
@@ -48,7 +55,14 @@ export default async function setup(project: TestProject) {
       const env = emulatorEnv(emu.endpoint);
       const { outputs, stacks } = await deployAndRead(env, 'local', true, EMULATOR_CREDENTIALS.AWS_REGION);
       say(`deployed to ministack in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      project.provide('e2e', { target, endpoint: emu.endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, outputs, stacks, emulator: true });
+      project.provide('e2e', {
+        target,
+        endpoint: emu.endpoint,
+        region: EMULATOR_CREDENTIALS.AWS_REGION,
+        outputs,
+        stacks,
+        emulator: true,
+      });
     } catch (err) {
       await emu.stop();
       throw err;
@@ -62,7 +76,15 @@ export default async function setup(project: TestProject) {
     if (!docker || !token) {
       const skipReason = `LocalStack target skipped: ${!docker ? 'no Docker engine is reachable' : ''}${!docker && !token ? ' and ' : ''}${!token ? 'LOCALSTACK_AUTH_TOKEN is not set (required by the LocalStack image since 2026-03)' : ''}`;
       say(skipReason);
-      project.provide('e2e', { target, endpoint: '', region: 'us-east-1', outputs: {} as StackOutputs, stacks: { stateful: '', pipeline: '' }, emulator: true, skipReason });
+      project.provide('e2e', {
+        target,
+        endpoint: '',
+        region: 'us-east-1',
+        outputs: {} as StackOutputs,
+        stacks: { stateful: '', pipeline: '' },
+        emulator: true,
+        skipReason,
+      });
       return;
     }
     const { LocalstackContainer } = await import('@testcontainers/localstack');
@@ -73,7 +95,14 @@ export default async function setup(project: TestProject) {
     try {
       const env = emulatorEnv(endpoint);
       const { outputs, stacks } = await deployAndRead(env, 'local', true, EMULATOR_CREDENTIALS.AWS_REGION);
-      project.provide('e2e', { target, endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, outputs, stacks, emulator: true });
+      project.provide('e2e', {
+        target,
+        endpoint,
+        region: EMULATOR_CREDENTIALS.AWS_REGION,
+        outputs,
+        stacks,
+        emulator: true,
+      });
     } catch (err) {
       await container.stop();
       throw err;
@@ -83,7 +112,8 @@ export default async function setup(project: TestProject) {
 
   if (target === 'aws') {
     const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new Error('E2E_TARGET=aws needs AWS_REGION and credentials for the account to deploy to');
+    if (!region)
+      throw new Error('E2E_TARGET=aws needs AWS_REGION and credentials for the account to deploy to');
     const stage = `e2e-${randomBytes(3).toString('hex')}`;
     const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DEFAULT_REGION: region };
     say(`deploying throwaway stage ${stage} to ${region}`);
@@ -99,4 +129,3 @@ export default async function setup(project: TestProject) {
 
   throw new Error(`unknown E2E_TARGET ${target}: use ministack, localstack or aws`);
 }
-

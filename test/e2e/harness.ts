@@ -25,7 +25,9 @@ function clientConfig(c: E2EContext) {
   return {
     region: c.region,
     requestHandler: new NodeHttpHandler(),
-    ...(c.endpoint ? { endpoint: c.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+    ...(c.endpoint
+      ? { endpoint: c.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+      : {}),
   };
 }
 
@@ -40,10 +42,16 @@ export function harness(c: E2EContext = ctx()) {
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   }
   const api = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region });
-  const unsignedApi = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region, sign: false });
+  const unsignedApi = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', {
+    region: c.region,
+    sign: false,
+  });
 
   /** Puts records (in order, one request) on a stream; returns each record's sequence number. */
-  async function put(streamName: string, records: readonly { partitionKey: string; data: Uint8Array | string }[]) {
+  async function put(
+    streamName: string,
+    records: readonly { partitionKey: string; data: Uint8Array | string }[],
+  ) {
     const seqs: string[] = new Array(records.length);
     let pending = records.map((r, i) => ({ r, i }));
     for (let attempt = 0; pending.length && attempt < 8; attempt++) {
@@ -75,7 +83,11 @@ export function harness(c: E2EContext = ctx()) {
     for (const shard of shards.Shards ?? []) {
       let it = (
         await kinesis.send(
-          new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+          new GetShardIteratorCommand({
+            StreamName: streamName,
+            ShardId: shard.ShardId,
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
         )
       ).ShardIterator;
       for (let page = 0; it && page < 1000; page++) {
@@ -138,5 +150,7 @@ export async function eventually<T>(
     if (done(last)) return last;
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
   }
-  throw new Error(`timed out waiting for ${options.what ?? 'condition'}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
+  throw new Error(
+    `timed out waiting for ${options.what ?? 'condition'}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`,
+  );
 }

@@ -19,7 +19,10 @@ let sent = 0;
 
 const profile = (name: string) => `e2e-${name}-${randomUUID().slice(0, 8)}`;
 
-function event(profileId: string, overrides: Partial<Mutable<ImpressionEvent>> = {}): Mutable<ImpressionEvent> {
+function event(
+  profileId: string,
+  overrides: Partial<Mutable<ImpressionEvent>> = {},
+): Mutable<ImpressionEvent> {
   return {
     schema: 'impression/1-0-0',
     eventId: randomUUID(),
@@ -45,25 +48,43 @@ async function send(profileId: string, bodies: readonly (object | string | Uint8
   sent += bodies.length;
   return h.put(
     out.RawStreamName,
-    bodies.map((b) => ({ partitionKey: profileId, data: b instanceof Uint8Array || typeof b === 'string' ? b : JSON.stringify(b) })),
+    bodies.map((b) => ({
+      partitionKey: profileId,
+      data: b instanceof Uint8Array || typeof b === 'string' ? b : JSON.stringify(b),
+    })),
   );
 }
 
 const enrichedOf = async (profileId: string) =>
-  (await h.readAll(out.EnrichedStreamName)).filter((r) => r.partitionKey === profileId).map((r) => JSON.parse(r.data));
+  (await h.readAll(out.EnrichedStreamName))
+    .filter((r) => r.partitionKey === profileId)
+    .map((r) => JSON.parse(r.data));
 const rejectedOf = async (profileId: string) =>
-  (await h.readAll(out.RejectedStreamName!)).filter((r) => r.partitionKey === profileId).map((r) => JSON.parse(r.data));
+  (await h.readAll(out.RejectedStreamName!))
+    .filter((r) => r.partitionKey === profileId)
+    .map((r) => JSON.parse(r.data));
 
 async function history(profileId: string, query = '') {
   const r = await h.api('GET', `/v1/profiles/${profileId}/impressions${query ? `?${query}` : ''}`);
   expect(r.status, r.text).toBe(200);
-  return r.json() as { profileId: string; items: { eventId: string; titleId: string; eventTime: string }[]; nextCursor: string | null };
+  return r.json() as {
+    profileId: string;
+    items: { eventId: string; titleId: string; eventTime: string }[];
+    nextCursor: string | null;
+  };
 }
 
 async function frequency(profileId: string, titleIds: string[], window = '7d') {
-  const r = await h.api('GET', `/v1/profiles/${profileId}/frequency?titleIds=${titleIds.join(',')}&window=${window}`);
+  const r = await h.api(
+    'GET',
+    `/v1/profiles/${profileId}/frequency?titleIds=${titleIds.join(',')}&window=${window}`,
+  );
   expect(r.status, r.text).toBe(200);
-  return r.json() as { titles: { titleId: string; count: number; lastSeenAt: string | null }[]; window: string; asOf: string };
+  return r.json() as {
+    titles: { titleId: string; count: number; lastSeenAt: string | null }[];
+    window: string;
+    asOf: string;
+  };
 }
 
 const waitForHistory = (profileId: string, n: number, query = '') =>
@@ -73,234 +94,269 @@ const waitForHistory = (profileId: string, n: number, query = '') =>
     { what: `${n} history items of ${profileId}` },
   );
 
-describe.skipIf(Boolean(c.skipReason))(`whole path on ${c.target}${c.skipReason ? ` (${c.skipReason})` : ''}`, () => {
-  beforeAll(async () => {
-    await seedCatalog(h.documents, out.TitleCatalogTableName!, sampleCatalog(50));
-  });
-
-  it('routes every outcome and reason code of the contract to exactly one place', async () => {
-    const p = profile('reasons');
-    const dup = event(p);
-    const unknownTitle = event(p, { titleId: 'no-such-title' });
-    const accepted = [event(p), dup, unknownTitle];
-    const filtered = [
-      event(p, { visibility: { percent: 10, durationMs: 5000 } }),
-      event(p, { visibility: { percent: 100, durationMs: 10 } }),
-      { ...dup },
-    ];
-    const bot = event(E2E_TEST_PROFILE);
-    const rejects: [object | string | Uint8Array, string][] = [
-      ['{"nope"', 'decode.not-json'],
-      [new Uint8Array([0xff, 0xfe]), 'decode.not-json'],
-      [JSON.stringify({ ...event(p), page: 'x'.repeat(17 * 1024) }), 'decode.too-large'],
-      ['[1,2,3]', 'decode.not-object'],
-      [(({ titleId, ...e }) => e)(event(p)), 'schema.missing-field:titleId'],
-      [event(p, { row: { index: 'one' as never, id: 'r' } }), 'schema.wrong-type:row.index'],
-      [event(p, { position: 1000 }), 'schema.out-of-range:position'],
-      [{ ...event(p), surprise: true }, 'schema.unknown-field:surprise'],
-      [event(p, { schema: 'impression/9-0-0' }), 'schema.unsupported-version:schema'],
-      [event(p, { eventTime: new Date(Date.now() + 3_600_000).toISOString() }), 'time.future'],
-      [event(p, { eventTime: new Date(Date.now() - 8 * 86_400_000).toISOString() }), 'time.too-late'],
-      [event(p, { entityId: 'someone-else' }), 'quality.entity-mismatch'],
-    ];
-    await send(p, [...accepted, ...filtered, ...rejects.map(([b]) => b)]);
-    await send(E2E_TEST_PROFILE, [bot]);
-
-    const enriched = await eventually(
-      () => enrichedOf(p),
-      (r) => r.length >= accepted.length,
-      { what: 'enriched records' },
-    );
-    expect(enriched.map((r) => r.event_id).sort()).toEqual(accepted.map((e) => e.eventId).sort());
-    const known = enriched.find((r) => r.event_id === accepted[0]!.eventId);
-    expect(known).toMatchObject({
-      profile_id: p,
-      title_id: KNOWN_TITLE.titleId,
-      title_name: KNOWN_TITLE.name,
-      title_type: KNOWN_TITLE.type,
-      title_genres: KNOWN_TITLE.genres,
-      maturity_rating: KNOWN_TITLE.maturityRating,
-      row_index: 1,
-      device_type: 'tv',
-      event_date: accepted[0]!.eventTime.slice(0, 10),
+describe.skipIf(Boolean(c.skipReason))(
+  `whole path on ${c.target}${c.skipReason ? ` (${c.skipReason})` : ''}`,
+  () => {
+    beforeAll(async () => {
+      await seedCatalog(h.documents, out.TitleCatalogTableName!, sampleCatalog(50));
     });
-    expect(known.ingest_lag_ms).toBeGreaterThanOrEqual(0);
-    expect(enriched.find((r) => r.event_id === unknownTitle.eventId)).toMatchObject({ title_name: null, title_type: null });
 
-    const rejected = await eventually(
-      () => rejectedOf(p),
-      (r) => r.length >= rejects.length,
-      { what: 'rejected records' },
-    );
-    expect(rejected.map((r) => r.reason).sort()).toEqual(rejects.map(([, reason]) => reason).sort());
-    const notJson = rejected.find((r) => r.raw === '{"nope"');
-    expect(notJson).toMatchObject({ reason: 'decode.not-json', partition_key: p });
-    expect(rejected.find((r) => r.raw === '//4=')?.detail).toContain('base64');
+    it('routes every outcome and reason code of the contract to exactly one place', async () => {
+      const p = profile('reasons');
+      const dup = event(p);
+      const unknownTitle = event(p, { titleId: 'no-such-title' });
+      const accepted = [event(p), dup, unknownTitle];
+      const filtered = [
+        event(p, { visibility: { percent: 10, durationMs: 5000 } }),
+        event(p, { visibility: { percent: 100, durationMs: 10 } }),
+        { ...dup },
+      ];
+      const bot = event(E2E_TEST_PROFILE);
+      const rejects: [object | string | Uint8Array, string][] = [
+        ['{"nope"', 'decode.not-json'],
+        [new Uint8Array([0xff, 0xfe]), 'decode.not-json'],
+        [JSON.stringify({ ...event(p), page: 'x'.repeat(17 * 1024) }), 'decode.too-large'],
+        ['[1,2,3]', 'decode.not-object'],
+        [(({ titleId, ...e }) => e)(event(p)), 'schema.missing-field:titleId'],
+        [event(p, { row: { index: 'one' as never, id: 'r' } }), 'schema.wrong-type:row.index'],
+        [event(p, { position: 1000 }), 'schema.out-of-range:position'],
+        [{ ...event(p), surprise: true }, 'schema.unknown-field:surprise'],
+        [event(p, { schema: 'impression/9-0-0' }), 'schema.unsupported-version:schema'],
+        [event(p, { eventTime: new Date(Date.now() + 3_600_000).toISOString() }), 'time.future'],
+        [event(p, { eventTime: new Date(Date.now() - 8 * 86_400_000).toISOString() }), 'time.too-late'],
+        [event(p, { entityId: 'someone-else' }), 'quality.entity-mismatch'],
+      ];
+      await send(p, [...accepted, ...filtered, ...rejects.map(([b]) => b)]);
+      await send(E2E_TEST_PROFILE, [bot]);
 
-    // Filtered records are counted, not stored: in no stream and not in history.
-    const items = await waitForHistory(p, accepted.length);
-    expect(items.items.map((i) => i.eventId).sort()).toEqual(accepted.map((e) => e.eventId).sort());
-    expect((await enrichedOf(E2E_TEST_PROFILE)).length).toBe(0);
-    expect((await history(E2E_TEST_PROFILE)).items).toEqual([]);
-  });
+      const enriched = await eventually(
+        () => enrichedOf(p),
+        (r) => r.length >= accepted.length,
+        { what: 'enriched records' },
+      );
+      expect(enriched.map((r) => r.event_id).sort()).toEqual(accepted.map((e) => e.eventId).sort());
+      const known = enriched.find((r) => r.event_id === accepted[0]!.eventId);
+      expect(known).toMatchObject({
+        profile_id: p,
+        title_id: KNOWN_TITLE.titleId,
+        title_name: KNOWN_TITLE.name,
+        title_type: KNOWN_TITLE.type,
+        title_genres: KNOWN_TITLE.genres,
+        maturity_rating: KNOWN_TITLE.maturityRating,
+        row_index: 1,
+        device_type: 'tv',
+        event_date: accepted[0]!.eventTime.slice(0, 10),
+      });
+      expect(known.ingest_lag_ms).toBeGreaterThanOrEqual(0);
+      expect(enriched.find((r) => r.event_id === unknownTitle.eventId)).toMatchObject({
+        title_name: null,
+        title_type: null,
+      });
 
-  it('serves history and frequency per the contract, with pagination, filters and window boundaries', async () => {
-    const p = profile('api');
-    const now = Date.now();
-    const at = (msAgo: number, titleId: string) =>
-      event(p, { titleId, eventTime: new Date(now - msAgo).toISOString(), position: Math.floor(msAgo / 60_000) % 1000 });
-    const t1 = KNOWN_TITLE.titleId;
-    const t2 = 'title-0002';
-    const events = [
-      at(10_000, t1),
-      at(30 * 60_000, t1),
-      at(59 * 60_000, t1), // inside 1h
-      at(61 * 60_000, t1), // outside 1h, inside 1d
-      at(2 * 86_400_000, t1), // inside 7d
-      at(6.9 * 86_400_000, t1), // inside 7d
-      at(20_000, t2),
-    ];
-    await send(p, events);
-    await waitForHistory(p, events.length);
+      const rejected = await eventually(
+        () => rejectedOf(p),
+        (r) => r.length >= rejects.length,
+        { what: 'rejected records' },
+      );
+      expect(rejected.map((r) => r.reason).sort()).toEqual(rejects.map(([, reason]) => reason).sort());
+      const notJson = rejected.find((r) => r.raw === '{"nope"');
+      expect(notJson).toMatchObject({ reason: 'decode.not-json', partition_key: p });
+      expect(rejected.find((r) => r.raw === '//4=')?.detail).toContain('base64');
 
-    // Newest first, paginated with opaque cursors.
-    const pages: string[][] = [];
-    let cursor: string | null = null;
-    do {
-      const body = await history(p, `limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      pages.push(body.items.map((i) => i.eventId));
-      cursor = body.nextCursor;
-    } while (cursor && pages.length < 10);
-    const byTime = [...events].sort((a, b) => (a.eventTime < b.eventTime ? 1 : -1)).map((e) => e.eventId);
-    expect(pages.flat()).toEqual(byTime);
-    expect(pages.map((pg) => pg.length)).toEqual([3, 3, 1]);
-
-    // titleId and since/until filters.
-    expect((await history(p, `titleId=${t2}`)).items.map((i) => i.eventId)).toEqual([events[6]!.eventId]);
-    const since = new Date(now - 60 * 60_000).toISOString();
-    const until = new Date(now - 15_000).toISOString();
-    expect((await history(p, `since=${since}&until=${until}`)).items.map((i) => i.eventId).sort()).toEqual(
-      [events[1]!.eventId, events[2]!.eventId, events[6]!.eventId].sort(),
-    );
-
-    // Frequency windows: (asOf - window, asOf].
-    const counts = async (w: string) => (await frequency(p, [t1, t2, 'never-seen'], w)).titles.map((t) => t.count);
-    expect(await counts('1h')).toEqual([3, 1, 0]);
-    expect(await counts('1d')).toEqual([4, 1, 0]);
-    expect(await counts('7d')).toEqual([6, 1, 0]);
-    expect(await counts('30d')).toEqual([6, 1, 0]);
-    const f = await frequency(p, [t1, 'never-seen'], '1h');
-    expect(f.titles[0]!.lastSeenAt).toBe(events[0]!.eventTime);
-    expect(f.titles[1]).toEqual({ titleId: 'never-seen', count: 0, lastSeenAt: null });
-
-    // The frequency check call.
-    const check = await h.api(
-      'POST',
-      `/v1/profiles/${p}/frequency/check`,
-      JSON.stringify({ caps: [{ titleId: t1, max: 3, window: '1h' }, { titleId: t2, max: 2 }] }),
-    );
-    expect(check.status, check.text).toBe(200);
-    expect(check.json()).toMatchObject({
-      profileId: p,
-      results: [
-        { titleId: t1, window: '1h', max: 3, count: 3, capped: true },
-        { titleId: t2, window: '7d', max: 2, count: 1, capped: false },
-      ],
-      capped: [t1],
+      // Filtered records are counted, not stored: in no stream and not in history.
+      const items = await waitForHistory(p, accepted.length);
+      expect(items.items.map((i) => i.eventId).sort()).toEqual(accepted.map((e) => e.eventId).sort());
+      expect((await enrichedOf(E2E_TEST_PROFILE)).length).toBe(0);
+      expect((await history(E2E_TEST_PROFILE)).items).toEqual([]);
     });
-  });
 
-  it('is idempotent: replayed producer records and redelivered enriched records change no item and no count', async () => {
-    const p = profile('replay');
-    const events = [event(p), event(p), event(p, { titleId: 'title-0003' })];
-    await send(p, events);
-    const before = await waitForHistory(p, 3);
-    const freqBefore = await frequency(p, [KNOWN_TITLE.titleId, 'title-0003']);
+    it('serves history and frequency per the contract, with pagination, filters and window boundaries', async () => {
+      const p = profile('api');
+      const now = Date.now();
+      const at = (msAgo: number, titleId: string) =>
+        event(p, {
+          titleId,
+          eventTime: new Date(now - msAgo).toISOString(),
+          position: Math.floor(msAgo / 60_000) % 1000,
+        });
+      const t1 = KNOWN_TITLE.titleId;
+      const t2 = 'title-0002';
+      const events = [
+        at(10_000, t1),
+        at(30 * 60_000, t1),
+        at(59 * 60_000, t1), // inside 1h
+        at(61 * 60_000, t1), // outside 1h, inside 1d
+        at(2 * 86_400_000, t1), // inside 7d
+        at(6.9 * 86_400_000, t1), // inside 7d
+        at(20_000, t2),
+      ];
+      await send(p, events);
+      await waitForHistory(p, events.length);
 
-    // 1. The producer sends the same records again (same eventIds): filtered as duplicates.
-    await send(p, events);
-    // 2. The enriched records are delivered to the history writer a second time (a retried batch).
-    const enriched = await eventually(
-      () => enrichedOf(p),
-      (r) => r.length >= 3,
-    );
-    await h.put(
-      out.EnrichedStreamName,
-      enriched.map((r) => ({ partitionKey: p, data: JSON.stringify(r) })),
-    );
-    // Wait until the redelivered copies have been consumed: a marker record behind them becomes visible.
-    const marker = event(p, { titleId: 'title-0004' });
-    await send(p, [marker]);
-    await waitForHistory(p, 4);
+      // Newest first, paginated with opaque cursors.
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const body = await history(p, `limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        pages.push(body.items.map((i) => i.eventId));
+        cursor = body.nextCursor;
+      } while (cursor && pages.length < 10);
+      const byTime = [...events].sort((a, b) => (a.eventTime < b.eventTime ? 1 : -1)).map((e) => e.eventId);
+      expect(pages.flat()).toEqual(byTime);
+      expect(pages.map((pg) => pg.length)).toEqual([3, 3, 1]);
 
-    const after = await history(p);
-    expect(after.items.filter((i) => i.eventId !== marker.eventId)).toEqual(before.items);
-    expect(await frequency(p, [KNOWN_TITLE.titleId, 'title-0003'])).toMatchObject({ titles: freqBefore.titles });
-    expect((await enrichedOf(p)).filter((r) => r.event_id !== marker.eventId)).toHaveLength(6); // 3 + 3 redelivered by us
-  });
+      // titleId and since/until filters.
+      expect((await history(p, `titleId=${t2}`)).items.map((i) => i.eventId)).toEqual([events[6]!.eventId]);
+      const since = new Date(now - 60 * 60_000).toISOString();
+      const until = new Date(now - 15_000).toISOString();
+      expect((await history(p, `since=${since}&until=${until}`)).items.map((i) => i.eventId).sort()).toEqual(
+        [events[1]!.eventId, events[2]!.eventId, events[6]!.eventId].sort(),
+      );
 
-  it('erases a profile: 202 with the count, then both GET routes answer as for a new profile', async () => {
-    const p = profile('erase');
-    await send(p, [event(p), event(p)]);
-    await waitForHistory(p, 2);
-    const del = await h.api('DELETE', `/v1/profiles/${p}/impressions`);
-    expect(del.status, del.text).toBe(202);
-    expect(del.json()).toEqual({ profileId: p, deleted: 2 });
-    expect(await history(p)).toEqual({ profileId: p, items: [], nextCursor: null });
-    expect((await frequency(p, [KNOWN_TITLE.titleId])).titles).toEqual([
-      { titleId: KNOWN_TITLE.titleId, count: 0, lastSeenAt: null },
-    ]);
-  });
+      // Frequency windows: (asOf - window, asOf].
+      const counts = async (w: string) =>
+        (await frequency(p, [t1, t2, 'never-seen'], w)).titles.map((t) => t.count);
+      expect(await counts('1h')).toEqual([3, 1, 0]);
+      expect(await counts('1d')).toEqual([4, 1, 0]);
+      expect(await counts('7d')).toEqual([6, 1, 0]);
+      expect(await counts('30d')).toEqual([6, 1, 0]);
+      const f = await frequency(p, [t1, 'never-seen'], '1h');
+      expect(f.titles[0]!.lastSeenAt).toBe(events[0]!.eventTime);
+      expect(f.titles[1]).toEqual({ titleId: 'never-seen', count: 0, lastSeenAt: null });
 
-  it('answers errors as RFC 9457 problems over real HTTP', async () => {
-    const p = profile('errors');
-    await send(p, [event(p), event(p)]);
-    await waitForHistory(p, 2);
-    const first = await history(p, 'limit=1');
-    const problem = async (method: string, path: string, status: number, body?: string) => {
-      const r = await h.api(method, path, body);
-      expect(r.status, r.text).toBe(status);
-      expect(r.headers['content-type']).toContain('application/problem+json');
-      const j = r.json() as { type: string; title: string; status: number; detail: string };
-      expect(j).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
-      expect(r.text).not.toMatch(/at .*\.js:\d+/);
-      return j;
-    };
-    expect((await problem('GET', `/v1/profiles/${p}/impressions?limit=0`, 400)).detail).toContain('limit');
-    expect((await problem('GET', `/v1/profiles/${p}/frequency?titleIds=a&window=2w`, 400)).detail).toContain('window');
-    expect((await problem('GET', `/v1/profiles/bad%20id/impressions`, 400)).detail).toContain('profileId');
-    await problem('GET', '/v1/nothing-here', 404);
-    await problem('PUT', `/v1/profiles/${p}/impressions`, 405);
-    await problem('POST', `/v1/profiles/${p}/frequency/check`, 413, JSON.stringify({ caps: [{ titleId: 'x'.repeat(70_000), max: 1 }] }));
-    const cursor = first.nextCursor!;
-    expect((await problem('GET', `/v1/profiles/${profile('other')}/impressions?cursor=${encodeURIComponent(cursor)}`, 400)).detail).toContain(
-      'cursor',
-    );
-    const tampered = `${cursor.slice(0, 10)}${cursor[10] === 'A' ? 'B' : 'A'}${cursor.slice(11)}`;
-    await problem('GET', `/v1/profiles/${p}/impressions?cursor=${encodeURIComponent(tampered)}`, 400);
-    await problem('GET', `/v1/profiles/${p}/impressions?titleId=x&cursor=${encodeURIComponent(cursor)}`, 400);
-  });
+      // The frequency check call.
+      const check = await h.api(
+        'POST',
+        `/v1/profiles/${p}/frequency/check`,
+        JSON.stringify({
+          caps: [
+            { titleId: t1, max: 3, window: '1h' },
+            { titleId: t2, max: 2 },
+          ],
+        }),
+      );
+      expect(check.status, check.text).toBe(200);
+      expect(check.json()).toMatchObject({
+        profileId: p,
+        results: [
+          { titleId: t1, window: '1h', max: 3, count: 3, capped: true },
+          { titleId: t2, window: '7d', max: 2, count: 1, capped: false },
+        ],
+        capped: [t1],
+      });
+    });
 
-  it('refuses unsigned calls', async () => {
-    const r = await h.unsignedApi('GET', `/v1/profiles/${profile('anon')}/impressions`);
-    expect(r.status).toBe(403);
-  });
+    it('is idempotent: replayed producer records and redelivered enriched records change no item and no count', async () => {
+      const p = profile('replay');
+      const events = [event(p), event(p), event(p, { titleId: 'title-0003' })];
+      await send(p, events);
+      const before = await waitForHistory(p, 3);
+      const freqBefore = await frequency(p, [KNOWN_TITLE.titleId, 'title-0003']);
 
-  it('reconciles: records read = enriched + filtered + rejected, from the functions’ metrics', async () => {
-    const logGroup = await h.resource(c.stacks.pipeline, 'FilterEnrichHandlerLogs');
-    const totals = await eventually(
-      async () => {
-        const sum: Record<string, number> = { RecordsRead: 0, Enriched: 0, Filtered: 0, Rejected: 0 };
-        for (const rec of await h.emfRecords(logGroup)) {
-          for (const k of Object.keys(sum)) sum[k]! += Number(rec[k] ?? 0);
-        }
-        return sum;
-      },
-      (s) => s.RecordsRead! >= sent,
-      { what: `metrics for the ${sent} records sent` },
-    );
-    expect(totals.RecordsRead).toBe(totals.Enriched! + totals.Filtered! + totals.Rejected!);
-    expect(totals.Rejected).toBeGreaterThanOrEqual(12);
-    expect(totals.Filtered).toBeGreaterThanOrEqual(4);
-  });
-});
+      // 1. The producer sends the same records again (same eventIds): filtered as duplicates.
+      await send(p, events);
+      // 2. The enriched records are delivered to the history writer a second time (a retried batch).
+      const enriched = await eventually(
+        () => enrichedOf(p),
+        (r) => r.length >= 3,
+      );
+      await h.put(
+        out.EnrichedStreamName,
+        enriched.map((r) => ({ partitionKey: p, data: JSON.stringify(r) })),
+      );
+      // Wait until the redelivered copies have been consumed: a marker record behind them becomes visible.
+      const marker = event(p, { titleId: 'title-0004' });
+      await send(p, [marker]);
+      await waitForHistory(p, 4);
+
+      const after = await history(p);
+      expect(after.items.filter((i) => i.eventId !== marker.eventId)).toEqual(before.items);
+      expect(await frequency(p, [KNOWN_TITLE.titleId, 'title-0003'])).toMatchObject({
+        titles: freqBefore.titles,
+      });
+      expect((await enrichedOf(p)).filter((r) => r.event_id !== marker.eventId)).toHaveLength(6); // 3 + 3 redelivered by us
+    });
+
+    it('erases a profile: 202 with the count, then both GET routes answer as for a new profile', async () => {
+      const p = profile('erase');
+      await send(p, [event(p), event(p)]);
+      await waitForHistory(p, 2);
+      const del = await h.api('DELETE', `/v1/profiles/${p}/impressions`);
+      expect(del.status, del.text).toBe(202);
+      expect(del.json()).toEqual({ profileId: p, deleted: 2 });
+      expect(await history(p)).toEqual({ profileId: p, items: [], nextCursor: null });
+      expect((await frequency(p, [KNOWN_TITLE.titleId])).titles).toEqual([
+        { titleId: KNOWN_TITLE.titleId, count: 0, lastSeenAt: null },
+      ]);
+    });
+
+    it('answers errors as RFC 9457 problems over real HTTP', async () => {
+      const p = profile('errors');
+      await send(p, [event(p), event(p)]);
+      await waitForHistory(p, 2);
+      const first = await history(p, 'limit=1');
+      const problem = async (method: string, path: string, status: number, body?: string) => {
+        const r = await h.api(method, path, body);
+        expect(r.status, r.text).toBe(status);
+        expect(r.headers['content-type']).toContain('application/problem+json');
+        const j = r.json() as { type: string; title: string; status: number; detail: string };
+        expect(j).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+        expect(r.text).not.toMatch(/at .*\.js:\d+/);
+        return j;
+      };
+      expect((await problem('GET', `/v1/profiles/${p}/impressions?limit=0`, 400)).detail).toContain('limit');
+      expect(
+        (await problem('GET', `/v1/profiles/${p}/frequency?titleIds=a&window=2w`, 400)).detail,
+      ).toContain('window');
+      expect((await problem('GET', `/v1/profiles/bad%20id/impressions`, 400)).detail).toContain('profileId');
+      await problem('GET', '/v1/nothing-here', 404);
+      await problem('PUT', `/v1/profiles/${p}/impressions`, 405);
+      await problem(
+        'POST',
+        `/v1/profiles/${p}/frequency/check`,
+        413,
+        JSON.stringify({ caps: [{ titleId: 'x'.repeat(70_000), max: 1 }] }),
+      );
+      const cursor = first.nextCursor!;
+      expect(
+        (
+          await problem(
+            'GET',
+            `/v1/profiles/${profile('other')}/impressions?cursor=${encodeURIComponent(cursor)}`,
+            400,
+          )
+        ).detail,
+      ).toContain('cursor');
+      const tampered = `${cursor.slice(0, 10)}${cursor[10] === 'A' ? 'B' : 'A'}${cursor.slice(11)}`;
+      await problem('GET', `/v1/profiles/${p}/impressions?cursor=${encodeURIComponent(tampered)}`, 400);
+      await problem(
+        'GET',
+        `/v1/profiles/${p}/impressions?titleId=x&cursor=${encodeURIComponent(cursor)}`,
+        400,
+      );
+    });
+
+    it('refuses unsigned calls', async () => {
+      const r = await h.unsignedApi('GET', `/v1/profiles/${profile('anon')}/impressions`);
+      expect(r.status).toBe(403);
+    });
+
+    it('reconciles: records read = enriched + filtered + rejected, from the functions’ metrics', async () => {
+      const logGroup = await h.resource(c.stacks.pipeline, 'FilterEnrichHandlerLogs');
+      const totals = await eventually(
+        async () => {
+          const sum: Record<string, number> = { RecordsRead: 0, Enriched: 0, Filtered: 0, Rejected: 0 };
+          for (const rec of await h.emfRecords(logGroup)) {
+            for (const k of Object.keys(sum)) sum[k]! += Number(rec[k] ?? 0);
+          }
+          return sum;
+        },
+        (s) => s.RecordsRead! >= sent,
+        { what: `metrics for the ${sent} records sent` },
+      );
+      expect(totals.RecordsRead).toBe(totals.Enriched! + totals.Filtered! + totals.Rejected!);
+      expect(totals.Rejected).toBeGreaterThanOrEqual(12);
+      expect(totals.Filtered).toBeGreaterThanOrEqual(4);
+    });
+  },
+);
