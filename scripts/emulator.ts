@@ -36,6 +36,7 @@ const log = (msg: string) => process.stderr.write(`[emulator] ${msg}\n`);
  * otherwise it is inherited.
  */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, logTo?: string): void {
+  if (logTo) mkdirSync(path.dirname(logTo), { recursive: true });
   const out = logTo ? openSync(logTo, 'a') : 'inherit';
   const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', out, out] });
   if (r.status !== 0) {
@@ -121,6 +122,21 @@ export async function startEmulator(options: { timeoutMs?: number } = {}): Promi
     while (child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (child.exitCode === null) process.kill(-pid, 'SIGKILL');
   };
+  // The emulator runs in its own process group; make sure it never outlives this process, whatever ends it.
+  const killOnExit = () => {
+    try {
+      if (child.exitCode === null) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', killOnExit);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killOnExit();
+      process.exit(130);
+    });
+  }
   try {
     await waitForHealth(endpoint, child, Date.now() + (options.timeoutMs ?? 60_000));
   } catch (err) {

@@ -9,6 +9,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { TestProject } from 'vitest/node';
 import {
@@ -16,6 +17,8 @@ import {
   destroyApp,
   EMULATOR_CREDENTIALS,
   emulatorEnv,
+  LOCAL_DIR,
+  ROOT,
   type StackOutputs,
   stackOutputs,
   startEmulator,
