@@ -34,9 +34,12 @@ declare module 'vitest' {
 const say = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
 
 async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: boolean, region: string) {
+  const logTo = path.join(LOCAL_DIR, `deploy-${stage}.log`);
+  say(`deploying stage ${stage} (log: ${path.relative(ROOT, logTo)})`);
   const names = deployApp(env, {
     stage,
     emulator,
+    logTo,
     context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'],
   });
   const cfn = new CloudFormationClient({
