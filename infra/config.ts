@@ -91,8 +91,6 @@ export const EMULATOR_GAPS = {
   glueTableOptimizer: 'AWS::Glue::TableOptimizer has no CloudFormation provisioner in the emulator',
   metricMathAlarms:
     'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
-  icebergDelivery:
-    'the emulator has no Iceberg: Firehose cannot deliver to Glue Iceberg tables there (the local lake tooling does)',
 } as const;
 
 export type EmulatorGap = keyof typeof EMULATOR_GAPS;

@@ -1,6 +1,10 @@
 /**
  * The Athena named queries the app ships (Trino SQL, Athena engine v3). `?` marks an execution parameter
  * (Athena `ExecutionParameters`), in the order given by `parameters`.
+ *
+ * One source for Athena and the local lake: the SQL keeps to what Trino and DuckDB share (CAST rather than
+ * date(), split_part, window functions), so it runs unchanged on both. The one translation is the erasure
+ * `DELETE`, which the local query tool carries out as an Iceberg row-level delete through pyiceberg.
  */
 export interface LakeQuery {
   readonly id: string;
@@ -44,10 +48,10 @@ ORDER BY page, row_index, position`,
     description: 'Rejected records per day and reason, with the share of all records received that day',
     parameters: [],
     sql: `WITH rejected AS (
-  SELECT date(received_at) AS day, split_part(reason, ':', 1) AS reason, count(*) AS records
+  SELECT CAST(received_at AS date) AS day, split_part(reason, ':', 1) AS reason, count(*) AS records
   FROM impressions_rejected GROUP BY 1, 2
 ), accepted AS (
-  SELECT date(received_at) AS day, count(DISTINCT event_id) AS records FROM impressions GROUP BY 1
+  SELECT CAST(received_at AS date) AS day, count(DISTINCT event_id) AS records FROM impressions GROUP BY 1
 )
 SELECT r.day, r.reason, r.records,
        round(100.0 * r.records / (coalesce(a.records, 0) + t.total), 3) AS percent_of_received

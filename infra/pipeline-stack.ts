@@ -77,21 +77,19 @@ export class PipelineStack extends Stack {
       api.serverErrorAlarm,
       api.latencyAlarm,
     ];
-    if (includes(config, 'icebergDelivery')) {
-      for (const [id, source, table] of [
-        ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
-        ['RejectedDelivery', props.rejectedStream, REJECTED_TABLE.name],
-      ] as const) {
-        const delivery = new IcebergDelivery(this, id, {
-          source,
-          bucket: props.lakeBucket,
-          databaseName: props.glueDatabaseName,
-          tableName: table,
-          bufferSeconds: config.lakeBufferSeconds,
-          bufferMiB: config.lakeBufferMiB,
-        });
-        alarms.push(delivery.failureAlarm);
-      }
+    for (const [id, source, table] of [
+      ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
+      ['RejectedDelivery', props.rejectedStream, REJECTED_TABLE.name],
+    ] as const) {
+      const delivery = new IcebergDelivery(this, id, {
+        source,
+        bucket: props.lakeBucket,
+        databaseName: props.glueDatabaseName,
+        tableName: table,
+        bufferSeconds: config.lakeBufferSeconds,
+        bufferMiB: config.lakeBufferMiB,
+      });
+      alarms.push(delivery.failureAlarm);
     }
     if (includes(config, 'glueTableOptimizer')) {
       for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {

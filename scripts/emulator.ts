@@ -16,9 +16,10 @@ import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-const VENV = path.join(ROOT, '.venv');
-const REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-emulator.txt');
-const STAMP = path.join(VENV, '.requirements.sha256');
+const EMULATOR_VENV = path.join(ROOT, '.venv');
+const EMULATOR_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-emulator.txt');
+const LAKE_VENV = path.join(ROOT, '.venv-lake');
+const LAKE_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-lake.txt');
 export const LOCAL_DIR = path.join(ROOT, '.local');
 
 export const EMULATOR_CREDENTIALS = {
@@ -47,17 +48,30 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, 
   }
 }
 
-/** Creates or refreshes .venv/ from the pinned requirements; a no-op when it is up to date. */
-export function ensureEmulatorInstalled(): string {
-  const digest = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
-  const python = path.join(VENV, 'bin', 'python');
-  if (existsSync(python) && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === digest) return python;
-  log('installing the pinned emulator into .venv/ (first run only)');
-  if (!existsSync(python)) run('python3', ['-m', 'venv', VENV]);
-  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS]);
-  writeFileSync(STAMP, digest);
+/** Creates or refreshes a venv from pinned requirements; a no-op when it is up to date. Returns its python. */
+function ensureVenv(venv: string, requirements: string, what: string): string {
+  const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+  const python = path.join(venv, 'bin', 'python');
+  const stamp = path.join(venv, '.requirements.sha256');
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return python;
+  log(`installing the pinned ${what} into ${path.relative(ROOT, venv)}/ (first run only)`);
+  if (!existsSync(python)) run('python3', ['-m', 'venv', venv]);
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  run(
+    python,
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements],
+    process.env,
+    path.join(LOCAL_DIR, `pip-${path.basename(venv)}.log`),
+  );
+  writeFileSync(stamp, digest);
   return python;
 }
+
+/** The emulator's venv (.venv/). */
+export const ensureEmulatorInstalled = () => ensureVenv(EMULATOR_VENV, EMULATOR_REQUIREMENTS, 'emulator');
+
+/** The lake tooling's venv (.venv-lake/): pyiceberg, pyarrow, DuckDB and its extensions. */
+export const ensureLakeInstalled = () => ensureVenv(LAKE_VENV, LAKE_REQUIREMENTS, 'lake tooling');
 
 /** A TCP port that is free on loopback right now. */
 export function freePort(): Promise<number> {

@@ -338,7 +338,7 @@ describe('emulator stage', () => {
     const local = synth('local', { emulator: true });
     local.pipeline.resourceCountIs('AWS::Athena::NamedQuery', 0);
     local.pipeline.resourceCountIs('AWS::Glue::TableOptimizer', 0);
-    local.pipeline.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
+    local.pipeline.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
     local.pipeline.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     local.pipeline.resourceCountIs('AWS::Athena::WorkGroup', 1);
     local.stateful.resourceCountIs('AWS::Glue::Table', 2);
@@ -346,7 +346,6 @@ describe('emulator stage', () => {
       'athenaNamedQueries',
       'glueTableOptimizer',
       'metricMathAlarms',
-      'icebergDelivery',
     ]);
     const alarms = Object.values(local.pipeline.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.some((a) => a.Properties.Metrics)).toBe(false);
