@@ -20,16 +20,23 @@ export const LAKE_QUERIES: readonly LakeQuery[] = [
     name: 'top-titles-per-day',
     description: 'The 20 most shown titles of each day, with distinct profiles reached',
     parameters: ['first day (date)', 'last day (date)'],
-    sql: `SELECT event_date, title_id, title_name, count(*) AS impressions, count(DISTINCT profile_id) AS profiles
-FROM (
+    sql: `WITH once AS (
   SELECT event_date, title_id, title_name, profile_id,
          row_number() OVER (PARTITION BY event_id ORDER BY received_at) AS copy
   FROM impressions
   WHERE event_date BETWEEN CAST(? AS date) AND CAST(? AS date)
-) WHERE copy = 1
-GROUP BY event_date, title_id, title_name
-ORDER BY event_date, impressions DESC
-LIMIT 20`,
+), per_title AS (
+  SELECT event_date, title_id, title_name, count(*) AS impressions, count(DISTINCT profile_id) AS profiles
+  FROM once WHERE copy = 1
+  GROUP BY event_date, title_id, title_name
+)
+SELECT event_date, title_id, title_name, impressions, profiles
+FROM (
+  SELECT *, row_number() OVER (PARTITION BY event_date ORDER BY impressions DESC, title_id) AS rank
+  FROM per_title
+)
+WHERE rank <= 20
+ORDER BY event_date, impressions DESC, title_id`,
   },
   {
     id: 'ImpressionsByPlacement',
