@@ -110,7 +110,13 @@ async function waitForHealth(endpoint: string, child: ChildProcess, deadlineMs: 
 }
 
 /** Starts ministack on a free loopback port and waits until it answers its health check. */
-export async function startEmulator(options: { timeoutMs?: number } = {}): Promise<RunningEmulator> {
+export async function startEmulator(
+  options: {
+    timeoutMs?: number;
+    /** Kill the emulator and exit on SIGINT/SIGTERM/SIGHUP; a caller with its own graceful shutdown says false. @default true */
+    handleSignals?: boolean;
+  } = {},
+): Promise<RunningEmulator> {
   const python = ensureEmulatorInstalled();
   mkdirSync(LOCAL_DIR, { recursive: true });
   const port = await freePort();
@@ -145,11 +151,13 @@ export async function startEmulator(options: { timeoutMs?: number } = {}): Promi
     }
   };
   process.once('exit', killOnExit);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killOnExit();
-      process.exit(130);
-    });
+  if (options.handleSignals !== false) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        killOnExit();
+        process.exit(130);
+      });
+    }
   }
   try {
     await waitForHealth(endpoint, child, Date.now() + (options.timeoutMs ?? 60_000));

@@ -5,6 +5,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -24,6 +25,7 @@ import {
   stackOutputs,
   startEmulator,
 } from './emulator.js';
+import { type DeliveryHandle, type LocalSession, SESSION_FILE, startDelivery } from './lake.js';
 import { sampleCatalog, seedCatalog } from './seed-catalog.js';
 
 // The local tools run on the machine's Node.js (20 here); the deployed functions run on Node.js 22.
@@ -83,11 +85,26 @@ async function main(): Promise<number> {
   process.stdout.write('impressions: local pipeline on the embedded emulator\n');
   await step('emulator installed (.venv/)', () => ensureEmulatorInstalled());
   let emu: RunningEmulator | undefined;
+  let delivery: DeliveryHandle | undefined;
   const stop = async () => {
+    if (delivery) await delivery.stop();
     if (emu) await emu.stop();
   };
   try {
-    emu = await step('emulator started', () => startEmulator());
+    // One handler for the whole run: Ctrl-C (often delivered twice, by the terminal and by the npm/tsx
+    // wrappers) asks for a graceful stop, and later signals are absorbed while it happens.
+    let interrupted: () => void = () => {};
+    const stopRequested = new Promise<void>((resolve) => {
+      interrupted = resolve;
+    });
+    let signalled = false;
+    const onSignal = () => {
+      signalled = true;
+      interrupted();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    emu = await step('emulator started', () => startEmulator({ handleSignals: false }));
     const env = emulatorEnv(emu.endpoint);
     const endpoint = emu.endpoint;
     const logTo = path.join(LOCAL_DIR, 'deploy.log');
@@ -103,6 +120,11 @@ async function main(): Promise<number> {
     const outputs = await stackOutputs(names, new CloudFormationClient(clientConfig));
     const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
     await step('title catalog seeded (1000 titles)', () => seedCatalog(docs, outputs.TitleCatalogTableName!));
+    delivery = await step('local Iceberg delivery started (log: .local/lake/delivery.log)', () =>
+      startDelivery({ endpoint, pipelineStack: names[1]!, bufferSeconds: 5 }),
+    );
+    const session: LocalSession = { endpoint, pipelineStack: names[1]!, outputs };
+    writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2));
 
     const profileId = `demo-${randomUUID().slice(0, 6)}`;
     if (events > 0) {
@@ -166,6 +188,10 @@ Try it (another terminal):
   export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${EMULATOR_CREDENTIALS.AWS_REGION}
   curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profileId}/impressions?limit=3'
   curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profileId}/frequency?titleIds=title-0001,title-0002&window=1d'
+
+Query the local lake (Iceberg, committed every 5 s):
+  npm run query -- "SELECT title_name, count(*) AS n FROM impressions GROUP BY 1 ORDER BY n DESC LIMIT 5"
+  npm run query -- --named profile-history --param ${profileId}
 `);
     if (args.values.exit) {
       await stop();
@@ -173,10 +199,7 @@ Try it (another terminal):
       return 0;
     }
     process.stdout.write('\nRunning. Ctrl-C stops the emulator and everything it runs.\n');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    if (!signalled) await stopRequested;
     await stop();
     process.stdout.write('\nstopped.\n');
     return 0;
