@@ -41,6 +41,8 @@ function pythonEnv(endpoint: string): NodeJS.ProcessEnv {
 
 export interface DeliveryHandle {
   readonly process: ChildProcess;
+  /** Rows committed so far by this stand-in, per table. */
+  committed(): Readonly<Record<string, number>>;
   /** Graceful stop: the stand-in commits what it has buffered, then exits. */
   stop(): Promise<number | null>;
   /** Hard kill (SIGKILL), as a crash would. */
@@ -79,10 +81,15 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
     { cwd: ROOT, env: pythonEnv(options.endpoint), stdio: ['ignore', 'pipe', err] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const committed: Record<string, number> = {};
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       if (line.includes('"ready": true')) resolve();
+      if (line.startsWith('{"committed"')) {
+        const c = JSON.parse(line) as { committed: number; table: string };
+        committed[c.table] = (committed[c.table] ?? 0) + c.committed;
+      }
     });
     child.once('exit', (code) =>
       reject(new Error(`lake delivery exited with ${code} before it was ready; see ${logFile}`)),
@@ -95,6 +102,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
   await ready;
   return {
     process: child,
+    committed: () => ({ ...committed }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -1,16 +1,18 @@
 /**
- * `npm start`: the whole pipeline on the embedded emulator. Installs the emulator when missing, starts it,
- * deploys the CDK app, seeds the title catalog, sends a demo batch through the pipeline, and prints
- * ready-to-paste calls. Keeps running until Ctrl-C (or exits at once with --exit).
+ * `npm start`: the whole pipeline on the embedded emulator, under realistic load, with live statistics.
+ * Installs the emulator when missing, starts it, deploys the CDK app, seeds the title catalog, starts the
+ * local Iceberg delivery, runs the load generator against the raw stream while a one-screen view refreshes
+ * every second, then prints a summary that reconciles the generator's expectations with the pipeline's
+ * metrics and ready-to-paste calls. Stops everything it started, unless --keep.
  */
 
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { signedClient } from '../test/support/signed-http.js';
@@ -19,6 +21,7 @@ import {
   EMULATOR_CREDENTIALS,
   emulatorEnv,
   ensureEmulatorInstalled,
+  ensureLakeInstalled,
   LOCAL_DIR,
   ROOT,
   type RunningEmulator,
@@ -26,20 +29,33 @@ import {
   startEmulator,
 } from './emulator.js';
 import { type DeliveryHandle, type LocalSession, SESSION_FILE, startDelivery } from './lake.js';
-import { sampleCatalog, seedCatalog } from './seed-catalog.js';
+import { FreshnessProbe, MetricsPoller, percentile, reconcile, render, type Snapshot } from './live-stats.js';
+import { LOADGEN_TEST_PROFILE, runLoad } from './loadgen.js';
+import { seedCatalog } from './seed-catalog.js';
+import type { GeneratedRecord } from './traffic.js';
 
 // The local tools run on the machine's Node.js (20 here); the deployed functions run on Node.js 22.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const HELP = `Usage: npm start -- [options]
 
-Runs the impressions pipeline locally on the embedded AWS emulator (no AWS account, no Docker).
+Runs the impressions pipeline locally on the embedded AWS emulator (no AWS account, no Docker), puts
+realistic load on it, and shows what happens, live.
 
 Options:
-  --events <n>   demo impressions to send through the pipeline (default 200, 0 for none)
-  --exit         stop everything after the demo instead of waiting for Ctrl-C
-  -h, --help     show this help
+  --events <n>     send this many impressions, then summarise (default: until --duration or Ctrl-C)
+  --duration <s>   send for this many seconds, then summarise
+  --rate <n>       impressions per second (default 1000)
+  --seed <n>       traffic seed, for reproducible runs (default 1)
+  --keep           leave everything running after the summary (until Ctrl-C)
+  -h, --help       show this help
 `;
+
+const SPINNER_WIDTH = 30;
+const bar = (done: number, total: number) => {
+  const filled = Math.round((SPINNER_WIDTH * done) / Math.max(1, total));
+  return `[${'#'.repeat(filled)}${'.'.repeat(SPINNER_WIDTH - filled)}] ${done}/${total}`;
+};
 
 async function step<T>(title: string, fn: () => Promise<T> | T): Promise<T> {
   const t0 = Date.now();
@@ -49,67 +65,93 @@ async function step<T>(title: string, fn: () => Promise<T> | T): Promise<T> {
   return result;
 }
 
-async function main(): Promise<number> {
-  let args: ReturnType<
-    typeof parseArgs<{
-      options: {
-        events: { type: 'string' };
-        exit: { type: 'boolean' };
-        help: { type: 'boolean'; short: 'h' };
-      };
-    }>
-  >;
+interface Flags {
+  readonly events?: number;
+  readonly durationS?: number;
+  readonly rate: number;
+  readonly seed: number;
+  readonly keep: boolean;
+}
+
+function parseFlags(argv: string[]): Flags | { help: true } | { error: string } {
+  let values: Record<string, string | boolean | undefined>;
   try {
-    args = parseArgs({
+    ({ values } = parseArgs({
+      args: argv,
       options: {
         events: { type: 'string' },
-        exit: { type: 'boolean' },
+        duration: { type: 'string' },
+        rate: { type: 'string' },
+        seed: { type: 'string' },
+        keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
-    });
+    }));
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
-    return 2;
+    return { error: (err as Error).message };
   }
-  if (args.values.help) {
+  if (values.help) return { help: true };
+  const int = (name: string, min: number, max: number): number | undefined | string => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= min && n <= max
+      ? n
+      : `--${name} must be an integer from ${min} to ${max}, got ${v}`;
+  };
+  const events = int('events', 1, 10_000_000);
+  const duration = int('duration', 1, 86_400);
+  const rate = int('rate', 1, 100_000);
+  const seed = int('seed', 0, 2 ** 31);
+  for (const v of [events, duration, rate, seed]) if (typeof v === 'string') return { error: v };
+  return {
+    events: events as number | undefined,
+    durationS: duration as number | undefined,
+    rate: (rate as number | undefined) ?? 1000,
+    seed: (seed as number | undefined) ?? 1,
+    keep: Boolean(values.keep),
+  };
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if ('help' in flags) {
     process.stdout.write(HELP);
     return 0;
   }
-  const events = Number(args.values.events ?? '200');
-  if (!Number.isInteger(events) || events < 0 || events > 100_000) {
-    process.stderr.write(`--events must be an integer from 0 to 100000, got ${args.values.events}\n`);
+  if ('error' in flags) {
+    process.stderr.write(`${flags.error}\n\n${HELP}`);
     return 2;
   }
 
+  // One handler for the whole run: Ctrl-C (often delivered twice, by the terminal and by the npm/tsx
+  // wrappers) asks for a graceful stop, and later signals are absorbed while it happens.
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const stopRequested = new Promise<void>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve()),
+  );
+
   process.stdout.write('impressions: local pipeline on the embedded emulator\n');
-  await step('emulator installed (.venv/)', () => ensureEmulatorInstalled());
   let emu: RunningEmulator | undefined;
   let delivery: DeliveryHandle | undefined;
-  const stop = async () => {
+  const stopAll = async () => {
     if (delivery) await delivery.stop();
     if (emu) await emu.stop();
   };
   try {
-    // One handler for the whole run: Ctrl-C (often delivered twice, by the terminal and by the npm/tsx
-    // wrappers) asks for a graceful stop, and later signals are absorbed while it happens.
-    let interrupted: () => void = () => {};
-    const stopRequested = new Promise<void>((resolve) => {
-      interrupted = resolve;
+    await step('emulator and lake tooling installed (.venv/, .venv-lake/)', () => {
+      ensureEmulatorInstalled();
+      ensureLakeInstalled();
     });
-    let signalled = false;
-    const onSignal = () => {
-      signalled = true;
-      interrupted();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     emu = await step('emulator started', () => startEmulator({ handleSignals: false }));
-    const env = emulatorEnv(emu.endpoint);
     const endpoint = emu.endpoint;
     const logTo = path.join(LOCAL_DIR, 'deploy.log');
     const names = await step(`CDK app deployed (stage "local", log: ${path.relative(ROOT, logTo)})`, () =>
-      deployApp(env, { logTo }),
+      deployApp(emulatorEnv(endpoint), { logTo, context: [`testProfiles=${LOADGEN_TEST_PROFILE}`] }),
     );
     const clientConfig = {
       region: EMULATOR_CREDENTIALS.AWS_REGION,
@@ -117,7 +159,8 @@ async function main(): Promise<number> {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       requestHandler: new NodeHttpHandler(),
     };
-    const outputs = await stackOutputs(names, new CloudFormationClient(clientConfig));
+    const cfn = new CloudFormationClient(clientConfig);
+    const outputs = await stackOutputs(names, cfn);
     const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
     await step('title catalog seeded (1000 titles)', () => seedCatalog(docs, outputs.TitleCatalogTableName!));
     delivery = await step('local Iceberg delivery started (log: .local/lake/delivery.log)', () =>
@@ -125,86 +168,137 @@ async function main(): Promise<number> {
     );
     const session: LocalSession = { endpoint, pipelineStack: names[1]!, outputs };
     writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2));
+    if (abort.signal.aborted) throw new Error('interrupted');
 
-    const profileId = `demo-${randomUUID().slice(0, 6)}`;
-    if (events > 0) {
-      await step(`${events} demo impressions sent and visible in the history API`, async () => {
-        const kinesis = new KinesisClient(clientConfig);
-        const catalog = sampleCatalog(40);
-        for (let i = 0; i < events; i += 500) {
-          const n = Math.min(500, events - i);
-          await kinesis.send(
-            new PutRecordsCommand({
-              StreamName: outputs.RawStreamName,
-              Records: Array.from({ length: n }, (_, k) => {
-                const j = i + k;
-                return {
-                  PartitionKey: profileId,
-                  Data: Buffer.from(
-                    JSON.stringify({
-                      schema: 'impression/1-0-0',
-                      eventId: randomUUID(),
-                      eventTime: new Date(Date.now() - (events - j) * 1000).toISOString(),
-                      profileId,
-                      accountId: 'demo-account',
-                      sessionId: 'demo-session',
-                      device: { type: 'tv' },
-                      country: 'US',
-                      page: 'home',
-                      row: { index: Math.floor(j / 10) % 10, id: `row-${Math.floor(j / 10) % 10}` },
-                      position: j % 10,
-                      titleId: catalog[j % catalog.length]!.titleId,
-                      artworkId: 'art-1',
-                      visibility: { percent: 100, durationMs: 1500 },
-                    }),
-                  ),
-                };
-              }),
-            }),
-          );
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
+    const logs = new CloudWatchLogsClient(clientConfig);
+    const { DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
+    const resources =
+      (await cfn.send(new DescribeStackResourcesCommand({ StackName: names[1] }))).StackResources ?? [];
+    const logGroup = (prefix: string) =>
+      resources.find((r) => r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId ?? '';
+    const enrichMetrics = new MetricsPoller(logs, logGroup('FilterEnrichHandlerLogs'));
+    const historyMetrics = new MetricsPoller(logs, logGroup('HistoryWriterHandlerLogs'));
+    const freshness = new FreshnessProbe((p) => api('GET', p));
+
+    // Load, with the live view.
+    let sent: readonly GeneratedRecord[] = [];
+    const started = Date.now();
+    const tty = process.stdout.isTTY;
+    let prev: Snapshot | undefined;
+    const snapshot = (): Snapshot => ({
+      elapsedS: (Date.now() - started) / 1000,
+      sent: sent.length,
+      enrich: { ...enrichMetrics.totals },
+      history: { ...historyMetrics.totals },
+      lakeRows: delivery?.committed().impressions ?? 0,
+      freshness: [...freshness.samples],
+    });
+    let lastProbe = 0;
+    const refresh = async () => {
+      await Promise.all([enrichMetrics.poll(), historyMetrics.poll(), freshness.poll()]).catch(
+        () => undefined,
+      );
+      const s = snapshot();
+      if (tty) process.stdout.write(`\x1b[H\x1b[2J${render(s, prev)}\n`);
+      else if (!prev || Math.floor(s.elapsedS / 5) !== Math.floor(prev.elapsedS / 5)) {
+        process.stdout.write(
+          `  ${s.elapsedS.toFixed(0)} s: sent ${s.sent}, read ${s.enrich.RecordsRead ?? 0}, enriched ${s.enrich.Enriched ?? 0}, ` +
+            `lake ${s.lakeRows}, freshness p50 ${percentile(s.freshness, 50) ?? '-'} ms\n`,
+        );
+      }
+      prev = s;
+    };
+    const ticker = setInterval(() => void refresh(), 1000);
+    const load = await runLoad({
+      kinesis: new KinesisClient(clientConfig),
+      streamName: outputs.RawStreamName,
+      rate: flags.rate,
+      events: flags.events,
+      durationMs: flags.durationS === undefined ? undefined : flags.durationS * 1000,
+      seed: flags.seed,
+      signal: abort.signal,
+      onSent: (s) => {
+        sent = s;
+        if (Date.now() - lastProbe > 250) {
+          lastProbe = Date.now();
+          for (let i = s.length - 1; i >= Math.max(0, s.length - 50); i--) {
+            const r = s[i]!;
+            if (r.profileId && r.eventId && r.eventTimeMs) {
+              freshness.offer({ profileId: r.profileId, eventId: r.eventId, eventTimeMs: r.eventTimeMs });
+              break;
+            }
+          }
         }
-        process.env.AWS_ACCESS_KEY_ID = 'test';
-        process.env.AWS_SECRET_ACCESS_KEY = 'test';
-        const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          const r = await api('GET', `/v1/profiles/${profileId}/impressions?limit=500`);
-          if (r.status === 200 && (r.json() as { items: unknown[] }).items.length >= Math.min(events, 500))
-            return;
-          await new Promise((res) => setTimeout(res, 250));
-        }
-        throw new Error('demo impressions did not reach the history API within 60 s');
-      });
+      },
+    });
+    clearInterval(ticker);
+    if (!tty)
+      process.stdout.write(`  sent ${load.sent} impressions in ${(load.elapsedMs / 1000).toFixed(1)} s\n`);
+
+    // Drain: wait until the pipeline has read everything that was sent, written its history, and the
+    // lake has committed it (the local delivery buffers 5 s).
+    const drainDeadline = Date.now() + 180_000;
+    const enrichedExpected = load.expected.enriched ?? 0;
+    while (Date.now() < drainDeadline) {
+      await enrichMetrics.poll();
+      await historyMetrics.poll();
+      await freshness.poll();
+      const read = enrichMetrics.totals.RecordsRead ?? 0;
+      const written = historyMetrics.totals.HistoryItemsWritten ?? 0;
+      const lake = delivery.committed().impressions ?? 0;
+      const done =
+        Math.min(read, load.sent) + Math.min(written, enrichedExpected) + Math.min(lake, enrichedExpected);
+      process.stdout.write(
+        `\r  draining (read, history, lake) ${bar(done, load.sent + 2 * enrichedExpected)}`,
+      );
+      if (read >= load.sent && written >= enrichedExpected && lake >= enrichedExpected) break;
+      await new Promise((r) => setTimeout(r, 500));
     }
+    process.stdout.write('\n');
 
+    const rec = reconcile(load.expected, enrichMetrics.totals);
+    const profile = sent.find((r) => r.profileId)?.profileId ?? 'p0000000';
     const sig = `--aws-sigv4 "aws:amz:${EMULATOR_CREDENTIALS.AWS_REGION}:execute-api" --user test:test`;
     process.stdout.write(`
+Summary: ${load.sent} impressions sent in ${(load.elapsedMs / 1000).toFixed(1)} s (${load.failed} not accepted by Kinesis)
+
+  ${'outcome'.padEnd(38)}${'sent as'.padStart(10)}${'pipeline'.padStart(10)}
+${rec.rows
+  .filter((r) => r.expected || r.observed)
+  .map(
+    (r) =>
+      `  ${r.key.padEnd(38)}${String(r.expected).padStart(10)}${String(r.observed).padStart(10)}${r.expected === r.observed ? '  ✓' : '  ✗'}`,
+  )
+  .join('\n')}
+
+  ${rec.ok ? '✓ reconciles: read = enriched + filtered + rejected, and every reason matches what was sent' : '✗ does NOT reconcile (see rows marked ✗)'}
+  history items written ${historyMetrics.totals.HistoryItemsWritten ?? 0}, lake rows committed ${delivery.committed().impressions ?? 0} (enriched: ${enrichedExpected})
+  freshness event → history API: p50 ${percentile(freshness.samples, 50) ?? '-'} ms, p99 ${percentile(freshness.samples, 99) ?? '-'} ms over ${freshness.samples.length} probes
+
 Stack outputs:
 ${Object.entries(outputs)
   .map(([k, v]) => `  ${k.padEnd(22)} ${v}`)
   .join('\n')}
 
-Try it (another terminal):
+Try it:
   export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${EMULATOR_CREDENTIALS.AWS_REGION}
-  curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profileId}/impressions?limit=3'
-  curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profileId}/frequency?titleIds=title-0001,title-0002&window=1d'
-
-Query the local lake (Iceberg, committed every 5 s):
+  curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profile}/impressions?limit=3'
+  curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profile}/frequency?titleIds=title-0001,title-0002&window=1d'
   npm run query -- "SELECT title_name, count(*) AS n FROM impressions GROUP BY 1 ORDER BY n DESC LIMIT 5"
-  npm run query -- --named profile-history --param ${profileId}
+  npm run query -- --named profile-history --param ${profile}
 `);
-    if (args.values.exit) {
-      await stop();
-      process.stdout.write('\nstopped.\n');
-      return 0;
+    if (flags.keep) {
+      process.stdout.write('\nRunning (--keep). Ctrl-C stops the emulator and everything it runs.\n');
+      await stopRequested;
     }
-    process.stdout.write('\nRunning. Ctrl-C stops the emulator and everything it runs.\n');
-    if (!signalled) await stopRequested;
-    await stop();
+    await stopAll();
     process.stdout.write('\nstopped.\n');
-    return 0;
+    return rec.ok ? 0 : 1;
   } catch (err) {
-    await stop();
+    await stopAll();
     process.stderr.write(`\n✗ ${(err as Error).message}\n`);
     return 1;
   }

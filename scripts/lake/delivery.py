@@ -125,6 +125,7 @@ def commit(d: Delivery) -> None:
     d.checkpoint = checkpoint
     d.committed_records += len(d.buffer)
     log(f"{d.table_name}: committed {len(d.buffer)} records (total {d.committed_records})")
+    print(json.dumps({"committed": len(d.buffer), "table": d.table_name}), flush=True)
     d.buffer, d.buffer_bytes, d.pending_checkpoint = [], 0, {}
 
 

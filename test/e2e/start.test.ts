@@ -19,6 +19,7 @@ describe('npm start', () => {
     const r = start('--events', 'lots');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--events must be an integer');
+    expect(start('--rate', '0').stderr).toContain('--rate must be an integer');
     const u = start('--bogus');
     expect(u.status).toBe(2);
     expect(u.stderr).toContain('Usage: npm start');
@@ -30,19 +31,24 @@ describe('npm start', () => {
     expect(r.stdout).toContain('--events <n>');
   });
 
-  it('runs the whole pipeline locally in short mode and stops everything it started', () => {
-    const r = start('--events', '60', '--exit');
+  it('runs the whole pipeline locally under load in short mode, reconciles, and stops everything it started', () => {
+    const r = start('--events', '1500', '--rate', '1500', '--seed', '3');
     expect(r.status, r.stderr).toBe(0);
     for (const step of [
       'emulator started',
       'CDK app deployed',
       'title catalog seeded',
       'local Iceberg delivery started',
-      '60 demo impressions sent and visible in the history API',
     ]) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${step}`));
     }
-    expect(r.stdout).toMatch(/curl -s --aws-sigv4 .*\/v1\/profiles\/demo-[a-z0-9]+\/impressions/);
+    expect(r.stdout).toContain('Summary: 1500 impressions sent');
+    expect(r.stdout).toMatch(/read\s+1500\s+1500\s+✓/);
+    expect(r.stdout).toContain('✓ reconciles: read = enriched + filtered + rejected');
+    expect(r.stdout).not.toContain('✗');
+    const enriched = /enriched\s+(\d+)\s+(\d+)/.exec(r.stdout);
+    expect(r.stdout).toContain(`lake rows committed ${enriched?.[2]} (enriched: ${enriched?.[1]})`);
+    expect(r.stdout).toMatch(/curl -s --aws-sigv4 .*\/v1\/profiles\/p\d+\/impressions/);
     expect(r.stdout).toContain('npm run query --');
     expect(r.stdout).toContain('stopped.');
     const pid = /ministack pid (\d+)/.exec(r.stderr)?.[1];

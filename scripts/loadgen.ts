@@ -1,0 +1,196 @@
+/**
+ * The load generator: realistic traffic (scripts/traffic.ts) put on the raw stream at a controlled rate,
+ * in PutRecords requests within the service limits, retrying only the entries a partial failure left out.
+ * Used by `npm start`, the benchmarks, and on its own:
+ *
+ *   npm run loadgen -- --rate 1000 --events 50000 [--seed 7] [--expect]
+ *   npm run loadgen -- --stream-name <RawStreamName> ...      (a real deployment, with normal AWS credentials)
+ *   npm run loadgen -- --stack Impressions-prod-Stateful ...  (the stream found through the stack outputs)
+ *
+ * Without --stream-name or --stack it targets the deployment `npm start` is running (.local/session.json).
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
+import { sampleCatalog } from './seed-catalog.js';
+import { type GeneratedRecord, tally, traffic } from './traffic.js';
+
+export const LOADGEN_TEST_PROFILE = 'loadgen-test-bot';
+
+export interface LoadOptions {
+  readonly kinesis: KinesisClient;
+  readonly streamName: string;
+  /** Records per second. */
+  readonly rate: number;
+  /** Stop after this many records (or at `durationMs`, or when `signal` aborts, whichever comes first). */
+  readonly events?: number;
+  readonly durationMs?: number;
+  readonly seed?: number;
+  readonly badShare?: number;
+  readonly duplicateShare?: number;
+  readonly signal?: AbortSignal;
+  /** Called after every request with what has been sent so far. */
+  readonly onSent?: (sent: readonly GeneratedRecord[]) => void;
+}
+
+export interface LoadResult {
+  readonly sent: number;
+  readonly failed: number;
+  readonly expected: Record<string, number>;
+  readonly elapsedMs: number;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const titles = sampleCatalog().map((t) => t.titleId);
+  const gen = traffic({
+    seed: options.seed ?? 1,
+    titleIds: titles,
+    testProfile: LOADGEN_TEST_PROFILE,
+    badShare: options.badShare,
+    duplicateShare: options.duplicateShare,
+  });
+  const limit = options.events ?? Number.POSITIVE_INFINITY;
+  const started = Date.now();
+  const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
+  const sentRecords: GeneratedRecord[] = [];
+  let failed = 0;
+  while (sentRecords.length < limit && Date.now() < deadline && !options.signal?.aborted) {
+    const due =
+      Math.min(limit, Math.floor(((Date.now() - started) / 1000) * options.rate) + 1) - sentRecords.length;
+    if (due <= 0) {
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    const batch: OutgoingRecord<GeneratedRecord>[] = [];
+    for (let i = 0; i < Math.min(due, 2000); i++) {
+      const rec = gen.next().value as GeneratedRecord;
+      batch.push({ partitionKey: rec.partitionKey, data: rec.data, source: rec });
+    }
+    const result = await putRecordsReliably(options.kinesis, options.streamName, batch);
+    const lost = new Set(result.failed);
+    failed += lost.size;
+    for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
+    options.onSent?.(sentRecords);
+  }
+  return { sent: sentRecords.length, failed, expected: tally(sentRecords), elapsedMs: Date.now() - started };
+}
+
+async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {
+  const r = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
+  const name = r.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'RawStreamName')?.OutputValue;
+  if (!name) throw new Error(`stack ${stack} has no RawStreamName output`);
+  return name;
+}
+
+async function main(): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        rate: { type: 'string' },
+        events: { type: 'string' },
+        duration: { type: 'string' },
+        seed: { type: 'string' },
+        'bad-share': { type: 'string' },
+        'stream-name': { type: 'string' },
+        stack: { type: 'string' },
+        expect: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(
+      'npm run loadgen -- [--rate N=1000] [--events N | --duration S] [--seed N] [--bad-share F=0.02]\n' +
+        '                   [--stream-name NAME | --stack STATEFUL_STACK] [--expect]\n',
+    );
+    return 0;
+  }
+  const num = (name: string, dflt: number | undefined, min: number, max: number) => {
+    const v = values[name];
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+  let rate: number;
+  let events: number | undefined;
+  let duration: number | undefined;
+  let seed: number;
+  let badShare: number;
+  try {
+    rate = num('rate', 1000, 1, 1_000_000)!;
+    events = num('events', undefined, 1, 1e9);
+    duration = num('duration', undefined, 1, 86_400);
+    seed = num('seed', 1, 0, 2 ** 31)!;
+    badShare = num('bad-share', 0.02, 0, 1)!;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  if (events === undefined && duration === undefined) events = 10_000;
+
+  const sessionFile = path.resolve(import.meta.dirname, '..', '.local', 'session.json');
+  let endpoint: string | undefined;
+  let streamName = values['stream-name'] as string | undefined;
+  if (!streamName && !values.stack) {
+    if (!existsSync(sessionFile)) {
+      process.stderr.write(
+        'no --stream-name or --stack, and no local deployment (.local/session.json): run npm start\n',
+      );
+      return 2;
+    }
+    const session = JSON.parse(readFileSync(sessionFile, 'utf8')) as {
+      endpoint: string;
+      outputs: Record<string, string>;
+    };
+    endpoint = session.endpoint;
+    streamName = session.outputs.RawStreamName;
+    process.env.AWS_ACCESS_KEY_ID ??= 'test';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+    process.env.AWS_REGION ??= 'us-east-1';
+  }
+  const config = { requestHandler: new NodeHttpHandler(), ...(endpoint ? { endpoint } : {}) };
+  if (!streamName) streamName = await streamFromStack(String(values.stack), new CloudFormationClient(config));
+  const result = await runLoad({
+    kinesis: new KinesisClient(config),
+    streamName,
+    rate,
+    events,
+    durationMs: duration === undefined ? undefined : duration * 1000,
+    seed,
+    badShare,
+    onSent: (s) => {
+      if (s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
+    },
+  });
+  process.stderr.write(
+    `\rsent ${result.sent} records in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.failed} failed)\n`,
+  );
+  if (values.expect)
+    process.stdout.write(
+      `${JSON.stringify({ sent: result.sent, failed: result.failed, expected: result.expected }, null, 2)}\n`,
+    );
+  return result.failed ? 1 : 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
