@@ -64,7 +64,7 @@ export class PipelineStack extends Stack {
         RETENTION_DAYS: String(config.historyRetentionDays),
       },
     });
-    props.historyTable.grant(historyWriter.fn, 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem');
+    props.historyTable.grant(historyWriter.fn, 'dynamodb:UpdateItem');
 
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,

@@ -232,7 +232,7 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
             artworkId: `${titleId}-art-${Math.floor(rand() * 3)}`,
             trackId: 1000 + Math.floor(rand() * 20),
             visibility: { percent, durationMs },
-            context: { experiment: rand() < 0.5 ? 'A' : 'B' },
+            context: clientContext(rand, device, sessionId),
           };
           const raw = JSON.stringify(event);
           const viewable = percent >= minPct && durationMs >= minMs;
@@ -250,6 +250,34 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
       }
     }
   }
+}
+
+const NETWORKS = ['wifi', 'ethernet', '5g', '4g'];
+const LOCALES = ['en-US', 'pt-BR', 'en-GB', 'hi-IN', 'de-DE', 'es-MX', 'fr-FR', 'ja-JP', 'ko-KR'];
+
+/** Client context as apps send it (≈ 600 bytes), which brings a record to the ≈ 1.2 KB of production events. */
+function clientContext(rand: () => number, device: string, sessionId: string): Record<string, string> {
+  const cell = Math.floor(rand() * 8);
+  return {
+    experiment: rand() < 0.5 ? 'A' : 'B',
+    abCells: `ui-ranking-2026q4:${cell},artwork-personalization-v7:${(cell * 3) % 5},row-dedup-v2:${cell % 2}`,
+    locale: LOCALES[Math.floor(rand() * LOCALES.length)]!,
+    network: NETWORKS[Math.floor(rand() * NETWORKS.length)]!,
+    uiBuild: `${device}-ui-2026.11.${10 + Math.floor(rand() * 15)}-release-${Math.floor(rand() * 1e6).toString(16)}`,
+    screen: device === 'tv' ? '3840x2160' : device === 'mobile' ? '1170x2532' : '1920x1080',
+    layout: `lolomo-v3;billboard=${rand() < 0.5 ? 'on' : 'off'};rows=${10 + Math.floor(rand() * 30)}`,
+    requestId: `${sessionId.slice(0, 8)}-${Math.floor(rand() * 1e9).toString(36)}`,
+    renderPath: 'bootstrap>home>lolomo>row>boxart>artwork-loader>impression-tracker',
+    artworkFormat: rand() < 0.7 ? 'boxshot-16x9-webp' : 'boxshot-2x3-jpeg',
+    playbackContext: `autoplay=${rand() < 0.3};preview=${rand() < 0.6};muted=true`,
+    deviceModel:
+      device === 'tv'
+        ? 'QN90C-2025-firmware-1642.3'
+        : device === 'mobile'
+          ? 'iPhone16,2-iOS-18.1.1'
+          : 'desktop',
+    pageToken: Array.from({ length: 6 }, () => Math.floor(rand() * 2 ** 31).toString(36)).join('.'),
+  };
 }
 
 function bad(

@@ -38,7 +38,7 @@ export class HistoryApi extends Construct {
         CURSOR_SECRET_ID: props.cursorSecret.secretArn,
       },
     }).fn;
-    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem');
+    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     props.cursorSecret.grantRead(this.fn);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });

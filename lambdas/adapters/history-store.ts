@@ -1,16 +1,25 @@
 /** DynamoDB adapter of the history table (data model in `domain/history-model.ts`). */
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  frequencySortKey,
-  HISTORY_PREFIX,
-  type HistoryItem,
-  type HistoryWritePlan,
-  historySortKey,
+  attributeName,
+  BUCKET_PREFIX,
+  type BucketWrite,
+  bucketSortKey,
+  bucketSortKeyEnd,
+  bucketStart,
+  type Impression,
+  impressionsOfItem,
+  isAfter,
+  newestFirst,
+  type PagePosition,
   profileKey,
 } from '../domain/history-model.js';
 import { batchWriteAll } from './dynamo-batch.js';
 import { isRetryable } from './kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
+
+/** Overflow parts a bucket may spill into when one item would pass DynamoDB's 400 KB limit. */
+const MAX_PARTS = 16;
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function mapLimit<T, R>(
@@ -30,10 +39,22 @@ export async function mapLimit<T, R>(
   return out;
 }
 
+const isItemTooLarge = (err: unknown) =>
+  err instanceof Error && err.name === 'ValidationException' && /item size/i.test(err.message);
+
 export interface HistoryPage {
-  readonly items: readonly HistoryItem[];
-  /** Sort key of the last item returned, when more may follow. */
-  readonly lastSortKey: string | null;
+  readonly impressions: readonly Impression[];
+  /** Position of the last impression returned, when more may follow. */
+  readonly last: PagePosition | null;
+}
+
+export interface ListQuery {
+  readonly profileId: string;
+  readonly since: string | null;
+  readonly until: string | null;
+  readonly titleId: string | null;
+  readonly limit: number;
+  readonly after: PagePosition | null;
 }
 
 export function historyStore(
@@ -41,125 +62,143 @@ export function historyStore(
   tableName: string,
   policy: RetryPolicy = DEFAULT_RETRY,
 ) {
-  return {
-    /** Applies a write plan; returns the sources (sequence numbers) of the writes that did not succeed. */
-    async apply(plan: HistoryWritePlan): Promise<Set<string>> {
-      const failed = new Set<string>();
-      const [failedPuts, failedUpdates] = await Promise.all([
-        batchWriteAll(
-          client,
-          tableName,
-          plan.puts.map((p) => ({ PutRequest: { Item: { ...p.item } } })),
-          policy,
-        ),
-        mapLimit(plan.updates, 16, async ({ update }) => {
-          const left = await retryPending(
-            [update],
-            async (pending) => {
-              try {
-                await client.send(
-                  new UpdateCommand({
-                    TableName: tableName,
-                    Key: { pk: update.pk, sk: update.sk },
-                    UpdateExpression: 'ADD ev :m SET x = if_not_exists(x, :x)',
-                    ExpressionAttributeValues: { ':m': new Set(update.members), ':x': update.x },
-                  }),
-                );
-                return [];
-              } catch (err) {
-                if (isRetryable(err)) return pending;
-                throw err;
-              }
-            },
-            policy,
-          );
-          return left.length > 0;
+  /** Sets one write's impressions on its bucket item, spilling to an overflow part if the item is full. */
+  async function applyOne(w: BucketWrite): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':x': w.x };
+    const sets = ['x = :x'];
+    let k = 0;
+    for (const [eventId, stored] of w.impressions) {
+      names[`#a${k}`] = attributeName(eventId);
+      values[`:v${k}`] = stored;
+      sets.push(`#a${k} = :v${k}`);
+      k++;
+    }
+    for (let part = 0; part < MAX_PARTS; part++) {
+      const left = await retryPending(
+        [w],
+        async (pending) => {
+          try {
+            await client.send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: { pk: w.pk, sk: bucketSortKey(w.bucketStartMs, part) },
+                UpdateExpression: `SET ${sets.join(', ')}`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              }),
+            );
+            return [];
+          } catch (err) {
+            if (isRetryable(err)) return pending;
+            throw err;
+          }
+        },
+        policy,
+      ).catch((err: unknown) => {
+        if (isItemTooLarge(err)) return 'full' as const;
+        throw err;
+      });
+      if (left === 'full') continue;
+      return left.length === 0;
+    }
+    throw new Error(`bucket ${w.pk} ${bucketSortKey(w.bucketStartMs)} is full in all ${MAX_PARTS} parts`);
+  }
+
+  /** Impressions of the items of one query, newest bucket first, with no eventId twice. */
+  async function* buckets(pk: string, lo: string, hi: string): AsyncGenerator<Impression[]> {
+    let start: Record<string, unknown> | undefined;
+    let group: Impression[] = [];
+    let groupKey: string | undefined;
+    do {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
+          ScanIndexForward: false,
+          Limit: 200,
+          ExclusiveStartKey: start,
         }),
-      ]);
-      for (const i of failedPuts) for (const s of plan.puts[i]!.sources) failed.add(s);
-      failedUpdates.forEach((f, i) => {
-        if (f) for (const s of plan.updates[i]!.sources) failed.add(s);
+      );
+      for (const item of out.Items ?? []) {
+        // A bucket and its overflow parts are adjacent in sort order and read as one group.
+        const key = String(item.sk).slice(0, 26);
+        if (groupKey !== undefined && key !== groupKey) {
+          yield group;
+          group = [];
+        }
+        groupKey = key;
+        group.push(...impressionsOfItem(item));
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    if (group.length) yield group;
+  }
+
+  return {
+    /** Applies the writes; returns the sources (sequence numbers) of the writes that did not succeed. */
+    async apply(writes: readonly BucketWrite[]): Promise<Set<string>> {
+      const failed = new Set<string>();
+      const ok = await mapLimit(writes, 16, applyOne);
+      ok.forEach((done, i) => {
+        if (!done) for (const s of writes[i]!.sources) failed.add(s);
       });
       return failed;
     },
 
-    /** Newest-first page of a profile's history within [since, until], optionally of one title. */
-    async listHistory(q: {
-      profileId: string;
-      since: string | null;
-      until: string | null;
-      titleId: string | null;
-      limit: number;
-      after: string | null;
-    }): Promise<HistoryPage> {
-      const pk = profileKey(q.profileId);
-      const lower = historySortKey(q.since ?? '0000', '');
-      const upper = historySortKey(q.until ?? '9999', '\uffff');
-      const items: HistoryItem[] = [];
-      let start: Record<string, unknown> | undefined = q.after ? { pk, sk: q.after } : undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-            ...(q.titleId ? { FilterExpression: 'ti = :ti' } : {}),
-            ExpressionAttributeValues: {
-              ':pk': pk,
-              ':lo': lower,
-              ':hi': upper,
-              ...(q.titleId ? { ':ti': q.titleId } : {}),
-            },
-            ScanIndexForward: false,
-            Limit: Math.min(1000, q.limit - items.length + 1),
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const it of out.Items ?? []) items.push(it as HistoryItem);
-        start = out.LastEvaluatedKey;
-      } while (start && items.length <= q.limit);
-      if (items.length > q.limit) {
-        const page = items.slice(0, q.limit);
-        return { items: page, lastSortKey: page[page.length - 1]!.sk };
-      }
-      return { items, lastSortKey: null };
-    },
-
-    /** Members of one title's frequency items for the days [firstDay, lastDay]. */
-    async frequencyMembers(
-      profileId: string,
-      titleId: string,
-      firstDay: string,
-      lastDay: string,
-    ): Promise<string[]> {
-      const members: string[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-            ExpressionAttributeValues: {
-              ':pk': profileKey(profileId),
-              ':lo': frequencySortKey(titleId, firstDay),
-              ':hi': frequencySortKey(titleId, lastDay),
-            },
-            ProjectionExpression: 'ev',
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const it of out.Items ?? []) {
-          const ev = it.ev;
-          if (ev instanceof Set) for (const m of ev) members.push(String(m));
+    /** Newest-first page of a profile's impressions within [since, until], optionally of one title. */
+    async listHistory(q: ListQuery): Promise<HistoryPage> {
+      const sinceMs = q.since === null ? null : Date.parse(q.since);
+      const untilMs = q.until === null ? null : Date.parse(q.until);
+      const lo = sinceMs === null ? BUCKET_PREFIX : bucketSortKey(bucketStart(sinceMs));
+      const top = q.after ? q.after.eventTimeMs : untilMs;
+      const hi = top === null ? `${BUCKET_PREFIX}~` : bucketSortKeyEnd(bucketStart(top));
+      const seen = new Set<string>();
+      const out: Impression[] = [];
+      for await (const group of buckets(profileKey(q.profileId), lo, hi)) {
+        group.sort(newestFirst);
+        for (const i of group) {
+          if (seen.has(i.eventId)) continue;
+          seen.add(i.eventId);
+          if (sinceMs !== null && i.eventTimeMs < sinceMs) continue;
+          if (untilMs !== null && i.eventTimeMs > untilMs) continue;
+          if (q.titleId !== null && i.titleId !== q.titleId) continue;
+          if (q.after && !isAfter(i, q.after)) continue;
+          out.push(i);
         }
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return members;
+        if (out.length > q.limit) break;
+      }
+      if (out.length > q.limit) {
+        const page = out.slice(0, q.limit);
+        const last = page[page.length - 1]!;
+        return { impressions: page, last: { eventTimeMs: last.eventTimeMs, eventId: last.eventId } };
+      }
+      return { impressions: out, last: null };
     },
 
-    /** Deletes every item of a profile; returns how many history (impression) items were removed. */
+    /** A profile's distinct impressions with event time in [fromMs, toMs]. */
+    async impressionsBetween(profileId: string, fromMs: number, toMs: number): Promise<Impression[]> {
+      const seen = new Set<string>();
+      const out: Impression[] = [];
+      for await (const group of buckets(
+        profileKey(profileId),
+        bucketSortKey(bucketStart(fromMs)),
+        bucketSortKeyEnd(bucketStart(toMs)),
+      )) {
+        for (const i of group) {
+          if (seen.has(i.eventId) || i.eventTimeMs < fromMs || i.eventTimeMs > toMs) continue;
+          seen.add(i.eventId);
+          out.push(i);
+        }
+      }
+      return out;
+    },
+
+    /** Deletes every item of a profile; returns how many distinct impressions were removed. */
     async erase(profileId: string): Promise<number> {
       const pk = profileKey(profileId);
-      let removed = 0;
+      const removed = new Set<string>();
       let start: Record<string, unknown> | undefined;
       do {
         const out = await client.send(
@@ -167,10 +206,10 @@ export function historyStore(
             TableName: tableName,
             KeyConditionExpression: 'pk = :pk',
             ExpressionAttributeValues: { ':pk': pk },
-            ProjectionExpression: 'pk, sk',
             ExclusiveStartKey: start,
           }),
         );
+        for (const item of out.Items ?? []) for (const i of impressionsOfItem(item)) removed.add(i.eventId);
         const keys = (out.Items ?? []).map((it) => ({ pk: it.pk, sk: it.sk }));
         const failed = await batchWriteAll(
           client,
@@ -180,10 +219,9 @@ export function historyStore(
         );
         if (failed.length)
           throw new Error(`erasure of ${profileId}: ${failed.length} deletes failed after retries`);
-        removed += keys.filter((k) => String(k.sk).startsWith(HISTORY_PREFIX)).length;
         start = out.LastEvaluatedKey;
       } while (start);
-      return removed;
+      return removed.size;
     },
   };
 }

@@ -45,6 +45,22 @@ export interface EnrichedRecord {
   readonly context: Readonly<Record<string, string>> | null;
 }
 
+/** UTC RFC 3339 with milliseconds; the input itself when it already is that (most clients send UTC). */
+function utcIso(text: string, ms: number): string {
+  return text.length === 24 && text.charCodeAt(23) === 90 /* Z */ ? text : new Date(ms).toISOString();
+}
+
+let lastArrivalMs = Number.NaN;
+let lastArrivalIso = '';
+/** Records of one batch share few arrival times: remember the last one formatted. */
+function arrivalIso(ms: number): string {
+  if (ms !== lastArrivalMs) {
+    lastArrivalMs = ms;
+    lastArrivalIso = new Date(ms).toISOString();
+  }
+  return lastArrivalIso;
+}
+
 /** Builds the enriched record. Times are normalised to UTC RFC 3339 with milliseconds. */
 export function enrich(
   event: ImpressionEvent,
@@ -52,12 +68,12 @@ export function enrich(
   arrivalMs: number,
   title: TitleInfo | undefined,
 ): EnrichedRecord {
-  const eventTime = new Date(eventTimeMs).toISOString();
+  const eventTime = utcIso(event.eventTime, eventTimeMs);
   return {
     event_id: event.eventId.toLowerCase(),
     schema_version: event.schema,
     event_time: eventTime,
-    received_at: new Date(arrivalMs).toISOString(),
+    received_at: arrivalIso(arrivalMs),
     ingest_lag_ms: arrivalMs - eventTimeMs,
     event_date: eventTime.slice(0, 10),
     profile_id: event.profileId,

@@ -4,7 +4,7 @@
  * A registry maps every version this deployment accepts to its validator. An ADDITION (`1-0-1`) is a new
  * entry whose schema adds optional properties; the handler and the classifier do not change.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { _, Ajv, str as code, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
 
 export interface ImpressionEvent {
   readonly schema: string;
@@ -33,7 +33,14 @@ const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 /** RFC 3339 with a zone and millisecond precision. Calendar validity is checked after the pattern. */
 export const EVENT_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2})$';
 
-const str = (maxLength: number, minLength = 1) => ({ type: 'string', minLength, maxLength });
+/**
+ * A string of 1 (or 0) to `max` characters, counted in Unicode code points as JSON Schema's minLength and
+ * maxLength count them. `chars` is a keyword of this module with exactly those rules, but it counts code
+ * points only when the UTF-16 length is over the limit, which valid data never is (UTF-16 units ≥ code
+ * points, and a non-empty string has at least one code point). That keeps validation of a 1.2 KB event
+ * near a microsecond.
+ */
+const str = (max: number, min: 0 | 1 = 1) => ({ type: 'string', chars: [min, max] });
 
 /** JSON Schema of `impression/1-0-0`. Nested objects are closed too, so a typo never passes silently. */
 export const IMPRESSION_1_0_0 = {
@@ -95,7 +102,7 @@ export const IMPRESSION_1_0_0 = {
       type: 'object',
       maxProperties: 64,
       propertyNames: { maxLength: 64 },
-      additionalProperties: { type: 'string', maxLength: 256 },
+      additionalProperties: { type: 'string', chars: [0, 256] },
     },
   },
 } as const;
@@ -106,7 +113,19 @@ export interface SchemaVersion {
   readonly validate: ValidateFunction<ImpressionEvent>;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: false });
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: false, unicodeRegExp: false });
+ajv.addKeyword({
+  keyword: 'chars',
+  type: 'string',
+  schemaType: 'array',
+  error: { message: ({ schema }) => code`must have ${String(schema[0])} to ${String(schema[1])} characters` },
+  code(cxt: KeywordCxt) {
+    const [min, max] = cxt.schema as [number, number];
+    cxt.fail(
+      _`${cxt.data}.length < ${min} || (${cxt.data}.length > ${max} && [...${cxt.data}].length > ${max})`,
+    );
+  },
+});
 
 /** Every version this deployment accepts. Add `impression/1-0-1` here with its schema; nothing else changes. */
 export const SCHEMA_REGISTRY: ReadonlyMap<string, SchemaVersion> = new Map(

@@ -1,5 +1,5 @@
-/** Frequency windows and exact counting over frequency-item members. Pure. */
-import { DAY_MS, parseFrequencyMember } from './history-model.js';
+/** Frequency windows and exact counting over stored impressions. Pure. */
+import { DAY_MS, type Impression } from './history-model.js';
 
 export const WINDOWS = { '1h': 60 * 60 * 1000, '1d': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS } as const;
 export type FrequencyWindow = keyof typeof WINDOWS;
@@ -7,33 +7,41 @@ export const DEFAULT_WINDOW: FrequencyWindow = '7d';
 
 export const isWindow = (w: string): w is FrequencyWindow => Object.hasOwn(WINDOWS, w);
 
-/** UTC days (yyyy-mm-dd) whose frequency items can hold members of `(asOf − window, asOf]`. */
-export function windowDays(asOfMs: number, window: FrequencyWindow): { first: string; last: string } {
-  const fromMs = asOfMs - WINDOWS[window] + 1;
-  return {
-    first: new Date(fromMs).toISOString().slice(0, 10),
-    last: new Date(asOfMs).toISOString().slice(0, 10),
-  };
-}
-
 export interface TitleCount {
   readonly count: number;
   readonly lastSeenAt: string | null;
 }
 
 /**
- * Counts distinct impressions (by eventId) with event time in `(asOf − window, asOf]` among the members of
- * one title's frequency items; `lastSeenAt` is the latest of them, or null.
+ * Per requested title: distinct impressions (by eventId) with event time in `(asOf − window, asOf]`, and
+ * the latest such time (`lastSeenAt`, null when there is none).
  */
-export function countWindow(members: Iterable<string>, asOfMs: number, window: FrequencyWindow): TitleCount {
+export function countWindow(
+  impressions: Iterable<Impression>,
+  titleIds: readonly string[],
+  asOfMs: number,
+  window: FrequencyWindow,
+): Map<string, TitleCount> {
   const fromMs = asOfMs - WINDOWS[window];
-  const ids = new Set<string>();
-  let last = -Infinity;
-  for (const m of members) {
-    const parsed = parseFrequencyMember(m);
-    if (!parsed || parsed.timeMs <= fromMs || parsed.timeMs > asOfMs) continue;
-    ids.add(parsed.eventId);
-    if (parsed.timeMs > last) last = parsed.timeMs;
+  const wanted = new Set(titleIds);
+  const seen = new Map<string, { ids: Set<string>; last: number }>();
+  for (const i of impressions) {
+    if (!wanted.has(i.titleId) || i.eventTimeMs <= fromMs || i.eventTimeMs > asOfMs) continue;
+    let s = seen.get(i.titleId);
+    if (!s) {
+      s = { ids: new Set(), last: -Infinity };
+      seen.set(i.titleId, s);
+    }
+    s.ids.add(i.eventId);
+    if (i.eventTimeMs > s.last) s.last = i.eventTimeMs;
   }
-  return { count: ids.size, lastSeenAt: ids.size ? new Date(last).toISOString() : null };
+  const out = new Map<string, TitleCount>();
+  for (const t of titleIds) {
+    const s = seen.get(t);
+    out.set(
+      t,
+      s ? { count: s.ids.size, lastSeenAt: new Date(s.last).toISOString() } : { count: 0, lastSeenAt: null },
+    );
+  }
+  return out;
 }

@@ -1,51 +1,121 @@
 /**
  * The history table's data model (single table, pure key and item logic).
  *
- * Per profile partition `P#<profileId>`:
- * - one history item per impression, sort key `I#<eventTime>#<eventId>`: newest-first queries, time-range
- *   filters by key condition, and idempotent puts (a replayed impression overwrites itself);
- * - one frequency item per title and UTC day, sort key `F#<titleId>#<yyyy-mm-dd>`, holding a string set of
- *   `<eventTimeMs>|<eventId>` members. `ADD` to a set is idempotent, so a replayed batch changes no count,
- *   and the member times make window counts exact at any boundary.
- * Both carry a TTL attribute (`x`, epoch seconds).
+ * Impressions are packed: one item per profile and 10-second bucket of event time,
+ * `pk = P#<profileId>`, `sk = B#<bucket start, ISO>` (`#<n>` for an overflow part), holding each impression
+ * as an attribute named `i<eventId>` whose value is the list of the fields the API serves. A page render is
+ * a burst of impressions from one profile, so a batch usually writes a bucket once, with one `UpdateItem`
+ * that sets many attributes: write units follow bytes, not impressions (≈ 0.1 WCU per impression instead of
+ * ≥ 2 for an item per impression plus a counter).
+ *
+ * - Idempotent: an impression always lands in the same bucket under the same attribute name with the same
+ *   value, so a retried, split or replayed batch rewrites what is there.
+ * - Exact frequency: windows are counted from the stored impressions themselves (distinct eventIds with
+ *   event time in the window), at millisecond boundaries; there are no counters to drift.
+ * - Readers also deduplicate by eventId, so an overflow part written on a replay cannot show twice.
+ * - TTL attribute `x` (epoch seconds): bucket start + retention.
  */
 import type { EnrichedRecord } from './enrich.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+export const BUCKET_MS = 10_000;
+/** Impressions per UpdateItem (keeps the update expression well under DynamoDB's 4 KB limit). */
+export const MAX_IMPRESSIONS_PER_WRITE = 100;
 
 export const profileKey = (profileId: string) => `P#${profileId}`;
-export const historySortKey = (eventTimeIso: string, eventId: string) => `I#${eventTimeIso}#${eventId}`;
-export const frequencySortKey = (titleId: string, day: string) => `F#${titleId}#${day}`;
-export const HISTORY_PREFIX = 'I#';
+export const bucketStart = (timeMs: number) => Math.floor(timeMs / BUCKET_MS) * BUCKET_MS;
+export const bucketSortKey = (startMs: number, part = 0) =>
+  `B#${new Date(startMs).toISOString()}${part ? `#${part}` : ''}`;
+/** Upper bound (inclusive) of the sort keys of a bucket and its overflow parts. */
+export const bucketSortKeyEnd = (startMs: number) => `B#${new Date(startMs).toISOString()}#~`;
+export const BUCKET_PREFIX = 'B#';
+const ATTR_PREFIX = 'i';
 
-/** A history item as stored. Short attribute names keep items (and so write units) small. */
-export interface HistoryItem {
-  readonly pk: string;
-  readonly sk: string;
-  readonly e: string;
-  readonly t: string;
-  readonly ti: string;
-  readonly a: string;
-  readonly pg: string;
-  readonly ri: string;
-  readonly rx: number;
-  readonly po: number;
-  readonly d: string;
-  readonly tr?: number;
-  readonly x: number;
+/** One impression as the API serves it. */
+export interface Impression {
+  readonly eventId: string;
+  readonly eventTimeMs: number;
+  readonly titleId: string;
+  readonly artworkId: string;
+  readonly page: string;
+  readonly rowId: string;
+  readonly rowIndex: number;
+  readonly position: number;
+  readonly deviceType: string;
+  readonly trackId: number | null;
 }
 
-/** One `ADD` to a frequency item: the members to add and the records they come from. */
-export interface FrequencyUpdate {
-  readonly pk: string;
-  readonly sk: string;
-  readonly members: readonly string[];
-  readonly x: number;
+/** Stored value: [eventTimeMs, titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId]. */
+export type StoredImpression = [
+  number,
+  string,
+  string,
+  string,
+  string,
+  number,
+  number,
+  string,
+  number | null,
+];
+
+export const toStored = (i: Impression): StoredImpression => [
+  i.eventTimeMs,
+  i.titleId,
+  i.artworkId,
+  i.page,
+  i.rowId,
+  i.rowIndex,
+  i.position,
+  i.deviceType,
+  i.trackId,
+];
+
+export function impressionOf(r: EnrichedRecord): Impression {
+  return {
+    eventId: r.event_id,
+    eventTimeMs: Date.parse(r.event_time),
+    titleId: r.title_id,
+    artworkId: r.artwork_id,
+    page: r.page,
+    rowId: r.row_id,
+    rowIndex: r.row_index,
+    position: r.position,
+    deviceType: r.device_type,
+    trackId: r.track_id,
+  };
 }
 
-export interface HistoryWritePlan {
-  readonly puts: readonly { readonly item: HistoryItem; readonly sources: readonly string[] }[];
-  readonly updates: readonly { readonly update: FrequencyUpdate; readonly sources: readonly string[] }[];
+/** The impressions held by a stored item (attributes other than `i<eventId>` are keys and TTL). */
+export function impressionsOfItem(item: Readonly<Record<string, unknown>>): Impression[] {
+  const out: Impression[] = [];
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(ATTR_PREFIX) || !Array.isArray(value) || value.length !== 9) continue;
+    const [t, titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId] =
+      value as StoredImpression;
+    out.push({
+      eventId: name.slice(ATTR_PREFIX.length),
+      eventTimeMs: Number(t),
+      titleId: String(titleId),
+      artworkId: String(artworkId),
+      page: String(page),
+      rowId: String(rowId),
+      rowIndex: Number(rowIndex),
+      position: Number(position),
+      deviceType: String(deviceType),
+      trackId: trackId === null || trackId === undefined ? null : Number(trackId),
+    });
+  }
+  return out;
+}
+
+/** One UpdateItem: set these impressions on the bucket item, and the records they come from. */
+export interface BucketWrite {
+  readonly pk: string;
+  readonly bucketStartMs: number;
+  readonly impressions: ReadonlyMap<string, StoredImpression>;
+  /** TTL, epoch seconds. */
+  readonly x: number;
+  readonly sources: readonly string[];
 }
 
 export interface EnrichedInput {
@@ -53,72 +123,65 @@ export interface EnrichedInput {
   readonly record: EnrichedRecord;
 }
 
-export const frequencyMember = (eventTimeMs: number, eventId: string) => `${eventTimeMs}|${eventId}`;
-
-export function parseFrequencyMember(member: string): { timeMs: number; eventId: string } | undefined {
-  const bar = member.indexOf('|');
-  const timeMs = Number(member.slice(0, bar));
-  if (bar < 1 || !Number.isFinite(timeMs)) return undefined;
-  return { timeMs, eventId: member.slice(bar + 1) };
-}
-
-export function toHistoryItem(r: EnrichedRecord, retentionDays: number): HistoryItem {
-  const timeMs = Date.parse(r.event_time);
-  return {
-    pk: profileKey(r.profile_id),
-    sk: historySortKey(r.event_time, r.event_id),
-    e: r.event_id,
-    t: r.event_time,
-    ti: r.title_id,
-    a: r.artwork_id,
-    pg: r.page,
-    ri: r.row_id,
-    rx: r.row_index,
-    po: r.position,
-    d: r.device_type,
-    ...(r.track_id === null ? {} : { tr: r.track_id }),
-    x: Math.floor((timeMs + retentionDays * DAY_MS) / 1000),
-  };
-}
+export const attributeName = (eventId: string) => `${ATTR_PREFIX}${eventId}`;
 
 /**
- * Builds the writes for a batch of enriched records: one put per distinct impression (a record repeated in
- * the batch is written once) and one set `ADD` per profile, title and day, merging the batch's impressions.
- * Frequency items live one day past the longest window (30 d) so every window stays exact.
+ * Groups a batch's impressions by profile and bucket (an impression repeated in the batch is written once),
+ * in writes of at most MAX_IMPRESSIONS_PER_WRITE impressions.
  */
-export function planHistoryWrites(inputs: readonly EnrichedInput[], retentionDays: number): HistoryWritePlan {
-  const puts = new Map<string, { item: HistoryItem; sources: string[] }>();
-  const updates = new Map<
+export function planHistoryWrites(inputs: readonly EnrichedInput[], retentionDays: number): BucketWrite[] {
+  const groups = new Map<
     string,
-    { pk: string; sk: string; members: Set<string>; x: number; sources: string[] }
+    { pk: string; start: number; imps: Map<string, StoredImpression>; sources: Map<string, string[]> }
   >();
-  const frequencyTtlDays = Math.max(31, retentionDays);
   for (const { sequenceNumber, record } of inputs) {
-    const item = toHistoryItem(record, retentionDays);
-    const putKey = `${item.pk}\u0000${item.sk}`;
-    const put = puts.get(putKey);
-    if (put) put.sources.push(sequenceNumber);
-    else puts.set(putKey, { item, sources: [sequenceNumber] });
-
-    const sk = frequencySortKey(record.title_id, record.event_date);
-    const updKey = `${item.pk}\u0000${sk}`;
-    const timeMs = Date.parse(record.event_time);
-    const member = frequencyMember(timeMs, record.event_id);
-    const dayStartMs = Date.parse(`${record.event_date}T00:00:00.000Z`);
-    const x = Math.floor((dayStartMs + (frequencyTtlDays + 1) * DAY_MS) / 1000);
-    const upd = updates.get(updKey);
-    if (upd) {
-      upd.members.add(member);
-      upd.sources.push(sequenceNumber);
-    } else {
-      updates.set(updKey, { pk: item.pk, sk, members: new Set([member]), x, sources: [sequenceNumber] });
+    const imp = impressionOf(record);
+    const pk = profileKey(record.profile_id);
+    const start = bucketStart(imp.eventTimeMs);
+    const key = `${pk}\u0000${start}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { pk, start, imps: new Map(), sources: new Map() };
+      groups.set(key, g);
+    }
+    g.imps.set(imp.eventId, toStored(imp));
+    const srcs = g.sources.get(imp.eventId);
+    if (srcs) srcs.push(sequenceNumber);
+    else g.sources.set(imp.eventId, [sequenceNumber]);
+  }
+  const writes: BucketWrite[] = [];
+  for (const g of groups.values()) {
+    const ids = [...g.imps.keys()];
+    for (let i = 0; i < ids.length; i += MAX_IMPRESSIONS_PER_WRITE) {
+      const chunk = ids.slice(i, i + MAX_IMPRESSIONS_PER_WRITE);
+      writes.push({
+        pk: g.pk,
+        bucketStartMs: g.start,
+        impressions: new Map(chunk.map((id) => [id, g.imps.get(id)!])),
+        x: Math.floor((g.start + BUCKET_MS + retentionDays * DAY_MS) / 1000),
+        sources: chunk.flatMap((id) => g.sources.get(id)!),
+      });
     }
   }
-  return {
-    puts: [...puts.values()],
-    updates: [...updates.values()].map(({ pk, sk, members, x, sources }) => ({
-      update: { pk, sk, members: [...members], x },
-      sources,
-    })),
-  };
+  return writes;
+}
+
+/** Newest first; ties by eventId, descending, so that pages are stable. */
+export const newestFirst = (a: Impression, b: Impression) =>
+  b.eventTimeMs - a.eventTimeMs || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);
+
+/** Position of the last impression of a page: the next page starts strictly after it. */
+export interface PagePosition {
+  readonly eventTimeMs: number;
+  readonly eventId: string;
+}
+
+export const isAfter = (i: Impression, p: PagePosition) =>
+  i.eventTimeMs < p.eventTimeMs || (i.eventTimeMs === p.eventTimeMs && i.eventId < p.eventId);
+
+export const encodePosition = (p: PagePosition) => `${p.eventTimeMs}|${p.eventId}`;
+export function decodePosition(text: string): PagePosition | undefined {
+  const bar = text.indexOf('|');
+  const t = Number(text.slice(0, bar));
+  return bar > 0 && Number.isSafeInteger(t) ? { eventTimeMs: t, eventId: text.slice(bar + 1) } : undefined;
 }

@@ -5,7 +5,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { documentClient } from '../adapters/clients.js';
-import { type HistoryStore, historyStore, mapLimit } from '../adapters/history-store.js';
+import { type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { observability } from '../adapters/observability.js';
 import {
   type ApiRequest,
@@ -15,11 +15,12 @@ import {
   parseRequest,
 } from '../domain/api-requests.js';
 import { type CursorBinding, decodeCursor, encodeCursor } from '../domain/cursor.js';
-import { toProblem } from '../domain/errors.js';
-import { countWindow, type FrequencyWindow, type TitleCount, windowDays } from '../domain/frequency.js';
+import { BadRequestError, toProblem } from '../domain/errors.js';
+import { countWindow, type FrequencyWindow, type TitleCount, WINDOWS } from '../domain/frequency.js';
+import { decodePosition, encodePosition } from '../domain/history-model.js';
 
 export interface HistoryApiDeps {
-  readonly store: Pick<HistoryStore, 'listHistory' | 'frequencyMembers' | 'erase'>;
+  readonly store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'>;
   readonly cursorKey: () => Promise<Uint8Array>;
   readonly nowMs?: () => number;
 }
@@ -59,35 +60,41 @@ export function makeHandler(deps: HistoryApiDeps) {
       titleId: q.titleId,
     };
     const key = await deps.cursorKey();
-    const after = q.cursor === null ? null : decodeCursor(key, binding, q.cursor);
+    const after = q.cursor === null ? null : decodePosition(decodeCursor(key, binding, q.cursor));
+    if (after === undefined) throw new BadRequestError('cursor', 'invalid cursor');
     const page = await deps.store.listHistory({ ...binding, limit: q.limit, after });
     return json(200, {
       profileId: q.profileId,
-      items: page.items.map((it) => ({
-        eventId: it.e,
-        eventTime: it.t,
-        titleId: it.ti,
-        artworkId: it.a,
-        page: it.pg,
-        rowId: it.ri,
-        rowIndex: it.rx,
-        position: it.po,
-        deviceType: it.d,
-        trackId: it.tr ?? null,
+      items: page.impressions.map((i) => ({
+        eventId: i.eventId,
+        eventTime: new Date(i.eventTimeMs).toISOString(),
+        titleId: i.titleId,
+        artworkId: i.artworkId,
+        page: i.page,
+        rowId: i.rowId,
+        rowIndex: i.rowIndex,
+        position: i.position,
+        deviceType: i.deviceType,
+        trackId: i.trackId,
       })),
-      nextCursor: page.lastSortKey === null ? null : encodeCursor(key, binding, page.lastSortKey),
+      nextCursor: page.last === null ? null : encodeCursor(key, binding, encodePosition(page.last)),
     });
   }
 
+  /** Counts for each (title, window), from one read of the profile's impressions in the widest window. */
   async function counts(
     profileId: string,
     wanted: readonly { titleId: string; window: FrequencyWindow }[],
     asOfMs: number,
-  ) {
-    return mapLimit(wanted, 10, async ({ titleId, window }): Promise<TitleCount> => {
-      const { first, last } = windowDays(asOfMs, window);
-      return countWindow(await deps.store.frequencyMembers(profileId, titleId, first, last), asOfMs, window);
-    });
+  ): Promise<TitleCount[]> {
+    const widest = Math.max(...wanted.map((w) => WINDOWS[w.window]));
+    const impressions = await deps.store.impressionsBetween(profileId, asOfMs - widest + 1, asOfMs);
+    const byWindow = new Map<FrequencyWindow, Map<string, TitleCount>>();
+    for (const w of new Set(wanted.map((x) => x.window))) {
+      const titles = wanted.filter((x) => x.window === w).map((x) => x.titleId);
+      byWindow.set(w, countWindow(impressions, titles, asOfMs, w));
+    }
+    return wanted.map((x) => byWindow.get(x.window)!.get(x.titleId)!);
   }
 
   async function frequency(q: FrequencyQuery) {

@@ -1,6 +1,6 @@
 /**
- * history-writer: enriched stream → DynamoDB history and frequency items. Thin adapter over the pure write
- * plan; idempotent under redelivery (puts overwrite themselves, frequency members are set elements).
+ * history-writer: enriched stream → DynamoDB history buckets. Thin adapter over the pure write plan;
+ * idempotent under redelivery (an impression always lands on the same attribute of the same item).
  * A record that cannot be parsed is reported as a failure (never skipped silently): after the bounded
  * retries the event source mapping sends it to the on-failure queue.
  */
@@ -55,10 +55,14 @@ export function makeHandler(deps: HistoryWriterDeps) {
       }
     }
     try {
-      const plan = planHistoryWrites(inputs, deps.retentionDays);
-      for (const s of await deps.store.apply(plan)) failed.add(s);
-      metrics.addMetric('HistoryItemsWritten', MetricUnit.Count, plan.puts.length);
-      metrics.addMetric('FrequencyUpdates', MetricUnit.Count, plan.updates.length);
+      const writes = planHistoryWrites(inputs, deps.retentionDays);
+      for (const s of await deps.store.apply(writes)) failed.add(s);
+      metrics.addMetric(
+        'HistoryItemsWritten',
+        MetricUnit.Count,
+        writes.reduce((n, w) => n + w.impressions.size, 0),
+      );
+      metrics.addMetric('BucketWrites', MetricUnit.Count, writes.length);
       const nowMs = now();
       const freshness = inputs.map((i) => nowMs - Date.parse(i.record.event_time));
       if (freshness.length)

@@ -1,52 +1,53 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { HistoryStore } from '../../lambdas/adapters/history-store.js';
-import { frequencyMember, type HistoryItem } from '../../lambdas/domain/history-model.js';
+import { type Impression, isAfter, newestFirst } from '../../lambdas/domain/history-model.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 
 const ASOF = Date.parse('2026-06-15T12:00:00.000Z');
 
-function item(i: number, titleId = 't1'): HistoryItem {
-  const t = new Date(ASOF - i * 60_000).toISOString();
+function imp(minutesAgo: number, titleId = 't1', eventId = `e${minutesAgo}`): Impression {
   return {
-    pk: 'P#p1',
-    sk: `I#${t}#e${i}`,
-    e: `e${i}`,
-    t,
-    ti: titleId,
-    a: 'a',
-    pg: 'home',
-    ri: 'r',
-    rx: 0,
-    po: i,
-    d: 'tv',
-    x: 0,
+    eventId,
+    eventTimeMs: ASOF - minutesAgo * 60_000,
+    titleId,
+    artworkId: 'a',
+    page: 'home',
+    rowId: 'r',
+    rowIndex: 0,
+    position: minutesAgo,
+    deviceType: 'tv',
+    trackId: null,
   };
 }
 
-/** An in-memory store with the port's semantics (newest first, exclusive start after a sort key). */
-function fakeStore(items: HistoryItem[], members: Record<string, string[]> = {}) {
-  const store: Pick<HistoryStore, 'listHistory' | 'frequencyMembers' | 'erase'> & { erased: string[] } = {
+/** An in-memory store with the port's semantics (newest first, pages strictly after a position). */
+function fakeStore(all: Impression[]) {
+  const store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'> & { erased: string[] } = {
     erased: [],
     async listHistory(q) {
-      const all = items
+      const since = q.since ? Date.parse(q.since) : -Infinity;
+      const until = q.until ? Date.parse(q.until) : Infinity;
+      const matching = [...all]
+        .sort(newestFirst)
         .filter(
-          (it) =>
-            (!q.titleId || it.ti === q.titleId) &&
-            (!q.since || it.t >= q.since) &&
-            (!q.until || it.t <= q.until),
+          (i) => (!q.titleId || i.titleId === q.titleId) && i.eventTimeMs >= since && i.eventTimeMs <= until,
         )
-        .sort((a, b) => (a.sk < b.sk ? 1 : -1))
-        .filter((it) => !q.after || it.sk < q.after);
-      const page = all.slice(0, q.limit);
-      return { items: page, lastSortKey: all.length > q.limit ? page[page.length - 1]!.sk : null };
+        .filter((i) => !q.after || isAfter(i, q.after));
+      const page = matching.slice(0, q.limit);
+      const last = page[page.length - 1];
+      return {
+        impressions: page,
+        last:
+          matching.length > q.limit && last ? { eventTimeMs: last.eventTimeMs, eventId: last.eventId } : null,
+      };
     },
-    async frequencyMembers(_p, titleId) {
-      return members[titleId] ?? [];
+    async impressionsBetween(_p, from, to) {
+      return all.filter((i) => i.eventTimeMs >= from && i.eventTimeMs <= to);
     },
     async erase(profileId) {
       store.erased.push(profileId);
-      return items.length;
+      return all.length;
     },
   };
   return store;
@@ -66,12 +67,12 @@ const parse = (r: Awaited<ReturnType<ReturnType<typeof makeHandler>>>) => JSON.p
 
 describe('history-api handler', () => {
   it('pages through history newest first with cursors', async () => {
-    const h = makeHandler({ store: fakeStore([item(1), item(2), item(3)]), cursorKey: key });
+    const h = makeHandler({ store: fakeStore([imp(1), imp(2), imp(3)]), cursorKey: key });
     const p1 = parse(await h(event('GET', '/v1/profiles/p1/impressions', 'limit=2')));
     expect(p1.items.map((i: { eventId: string }) => i.eventId)).toEqual(['e1', 'e2']);
     expect(p1.items[0]).toEqual({
       eventId: 'e1',
-      eventTime: item(1).t,
+      eventTime: new Date(imp(1).eventTimeMs).toISOString(),
       titleId: 't1',
       artworkId: 'a',
       page: 'home',
@@ -87,7 +88,7 @@ describe('history-api handler', () => {
   });
 
   it('refuses a cursor used with other filters or another profile with a 400 problem', async () => {
-    const h = makeHandler({ store: fakeStore([item(1), item(2)]), cursorKey: key });
+    const h = makeHandler({ store: fakeStore([imp(1), imp(2)]), cursorKey: key });
     const { nextCursor } = parse(await h(event('GET', '/v1/profiles/p1/impressions', 'limit=1')));
     for (const [path, q] of [
       ['/v1/profiles/p2/impressions', `cursor=${nextCursor}`],
@@ -102,9 +103,12 @@ describe('history-api handler', () => {
 
   it('answers frequency in request order with exact counts', async () => {
     const h = makeHandler({
-      store: fakeStore([], {
-        t1: [frequencyMember(ASOF - 1000, 'a'), frequencyMember(ASOF - 2 * 3_600_000, 'b')],
-      }),
+      store: fakeStore([
+        { ...imp(0, 't1', 'a'), eventTimeMs: ASOF - 1000 },
+        imp(120, 't1', 'b'),
+        imp(60, 't1', 'exactly-one-hour-ago'),
+        { ...imp(0, 't1', 'future'), eventTimeMs: ASOF + 1 },
+      ]),
       cursorKey: key,
       nowMs: () => ASOF,
     });
@@ -122,7 +126,10 @@ describe('history-api handler', () => {
 
   it('checks caps', async () => {
     const h = makeHandler({
-      store: fakeStore([], { t1: [frequencyMember(ASOF - 1000, 'a'), frequencyMember(ASOF - 2000, 'b')] }),
+      store: fakeStore([
+        { ...imp(0, 't1', 'a'), eventTimeMs: ASOF - 1000 },
+        { ...imp(0, 't1', 'b'), eventTimeMs: ASOF - 2000 },
+      ]),
       cursorKey: key,
       nowMs: () => ASOF,
     });
@@ -149,7 +156,7 @@ describe('history-api handler', () => {
   });
 
   it('erases with 202', async () => {
-    const store = fakeStore([item(1)]);
+    const store = fakeStore([imp(1)]);
     const r = await makeHandler({ store, cursorKey: key })(event('DELETE', '/v1/profiles/p1/impressions'));
     expect(r.statusCode).toBe(202);
     expect(parse(r)).toEqual({ profileId: 'p1', deleted: 1 });

@@ -108,10 +108,8 @@ describe('functions', () => {
         .flatMap((p) =>
           p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action),
         );
-    const writer = actionsOf(/HistoryWriter/);
-    expect(writer).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']));
-    expect(writer).not.toContain('dynamodb:Query');
-    expect(writer).not.toContain('dynamodb:DeleteItem');
+    const writer = actionsOf(/HistoryWriter/).filter((a: string) => a.startsWith('dynamodb:'));
+    expect(writer).toEqual(['dynamodb:UpdateItem']);
     const api = actionsOf(/HistoryApi/);
     expect(api).toContain('dynamodb:Query');
     expect(api).not.toContain('dynamodb:UpdateItem');

@@ -1,10 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type EnrichedRecord, enrich } from '../../lambdas/domain/enrich.js';
-import { countWindow, windowDays } from '../../lambdas/domain/frequency.js';
+import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
-  frequencyMember,
-  parseFrequencyMember,
+  attributeName,
+  BUCKET_MS,
+  bucketSortKey,
+  bucketSortKeyEnd,
+  decodePosition,
+  encodePosition,
+  type Impression,
+  impressionsOfItem,
+  MAX_IMPRESSIONS_PER_WRITE,
   planHistoryWrites,
 } from '../../lambdas/domain/history-model.js';
 import { impression, NOW_MS } from '../support/factories.js';
@@ -13,83 +20,131 @@ const record = (overrides: Parameters<typeof impression>[0] = {}): EnrichedRecor
   const e = impression(overrides);
   return enrich(e, Date.parse(e.eventTime), NOW_MS, undefined);
 };
+const at = (ms: number, o: Parameters<typeof impression>[0] = {}) =>
+  record({ eventTime: new Date(ms).toISOString(), ...o });
 
 describe('planHistoryWrites', () => {
-  it('writes one put per impression and merges a profile-title-day into one set ADD', () => {
-    const a = record({ titleId: 'x', entityId: undefined });
-    const b = record({ titleId: 'x', entityId: undefined });
-    const c = record({ titleId: 'y', entityId: undefined });
-    const plan = planHistoryWrites(
+  it('packs a profile’s impressions of one 10-second bucket into one write', () => {
+    const t = Date.parse('2026-06-15T11:59:50.000Z');
+    const inputs = [at(t), at(t + 3000), at(t + 9999), at(t + 10_000), at(t, { profileId: 'other' })].map(
+      (r, i) => ({
+        sequenceNumber: String(i),
+        record: r,
+      }),
+    );
+    const writes = planHistoryWrites(inputs, 30);
+    expect(writes).toHaveLength(3);
+    const first = writes.find((w) => w.pk === 'P#profile-1' && w.bucketStartMs === t)!;
+    expect([...first.impressions.keys()]).toEqual(inputs.slice(0, 3).map((i) => i.record.event_id));
+    expect(first.sources).toEqual(['0', '1', '2']);
+    expect(first.x).toBe(Math.floor((t + BUCKET_MS + 30 * 86_400_000) / 1000));
+  });
+
+  it('writes a record repeated in the batch once and names every source', () => {
+    const r = record();
+    const writes = planHistoryWrites(
       [
-        { sequenceNumber: '1', record: a },
-        { sequenceNumber: '2', record: b },
-        { sequenceNumber: '3', record: c },
+        { sequenceNumber: '1', record: r },
+        { sequenceNumber: '2', record: r },
       ],
       30,
     );
-    expect(plan.puts).toHaveLength(3);
-    expect(plan.updates).toHaveLength(2);
-    const x = plan.updates.find((u) => u.update.sk.startsWith('F#x#'))!;
-    expect(x.update.members).toHaveLength(2);
-    expect(x.sources).toEqual(['1', '2']);
-    expect(plan.puts[0]!.item).toMatchObject({ pk: 'P#profile-1', e: a.event_id, ti: 'x', tr: 17 });
-    expect(plan.puts[0]!.item.x).toBe(Math.floor((Date.parse(a.event_time) + 30 * 86_400_000) / 1000));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.impressions.size).toBe(1);
+    expect(writes[0]!.sources).toEqual(['1', '2']);
   });
 
-  it('writes a record repeated in the batch once, naming both sources', () => {
-    const a = record();
-    const plan = planHistoryWrites(
-      [
-        { sequenceNumber: '1', record: a },
-        { sequenceNumber: '1', record: a },
-      ],
+  it('splits large buckets into writes of at most 100 impressions', () => {
+    const t = Date.parse('2026-06-15T11:59:50.000Z');
+    const writes = planHistoryWrites(
+      Array.from({ length: 250 }, (_, i) => ({ sequenceNumber: String(i), record: at(t + (i % 10)) })),
       30,
     );
-    expect(plan.puts).toHaveLength(1);
-    expect(plan.updates[0]!.update.members).toHaveLength(1);
+    expect(writes.map((w) => w.impressions.size)).toEqual([
+      MAX_IMPRESSIONS_PER_WRITE,
+      MAX_IMPRESSIONS_PER_WRITE,
+      50,
+    ]);
   });
 
-  it('keeps frequency items past the longest window', () => {
-    const a = record();
-    const plan = planHistoryWrites([{ sequenceNumber: '1', record: a }], 7);
-    const dayStart = Date.parse(`${a.event_date}T00:00:00.000Z`);
-    expect(plan.updates[0]!.update.x * 1000).toBeGreaterThan(dayStart + 31 * 86_400_000);
+  it('stores what the API serves and reads it back', () => {
+    const r = record();
+    const w = planHistoryWrites([{ sequenceNumber: '1', record: r }], 30)[0]!;
+    const item = {
+      pk: w.pk,
+      sk: bucketSortKey(w.bucketStartMs),
+      x: w.x,
+      [attributeName(r.event_id)]: w.impressions.get(r.event_id),
+    };
+    expect(impressionsOfItem(item)).toEqual([
+      {
+        eventId: r.event_id,
+        eventTimeMs: Date.parse(r.event_time),
+        titleId: r.title_id,
+        artworkId: r.artwork_id,
+        page: r.page,
+        rowId: r.row_id,
+        rowIndex: r.row_index,
+        position: r.position,
+        deviceType: r.device_type,
+        trackId: r.track_id,
+      },
+    ]);
+  });
+
+  it('orders bucket sort keys by time, with overflow parts inside their bucket’s range', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 1, max: 15 }), (t, part) => {
+        const b = Math.floor(t / BUCKET_MS) * BUCKET_MS;
+        expect(bucketSortKey(b) < bucketSortKey(b, part)).toBe(true);
+        expect(bucketSortKey(b, part) <= bucketSortKeyEnd(b)).toBe(true);
+        expect(bucketSortKeyEnd(b) < bucketSortKey(b + BUCKET_MS)).toBe(true);
+      }),
+    );
+  });
+
+  it('page positions round-trip and reject garbage', () => {
+    expect(decodePosition(encodePosition({ eventTimeMs: 5, eventId: 'a|b' }))).toEqual({
+      eventTimeMs: 5,
+      eventId: 'a|b',
+    });
+    expect(decodePosition('garbage')).toBeUndefined();
   });
 });
 
 describe('frequency windows', () => {
   const asOf = Date.parse('2026-06-15T12:00:00.000Z');
+  const imp = (t: number, eventId: string, titleId = 't'): Impression => ({
+    eventId,
+    eventTimeMs: t,
+    titleId,
+    artworkId: 'a',
+    page: 'p',
+    rowId: 'r',
+    rowIndex: 0,
+    position: 0,
+    deviceType: 'tv',
+    trackId: null,
+  });
+
   it('counts (asOf - window, asOf], exactly at both boundaries', () => {
-    const members = [
-      frequencyMember(asOf - 3_600_000, 'excluded-lower'),
-      frequencyMember(asOf - 3_600_000 + 1, 'included-lower'),
-      frequencyMember(asOf, 'included-upper'),
-      frequencyMember(asOf + 1, 'excluded-upper'),
+    const imps = [
+      imp(asOf - 3_600_000, 'excluded-lower'),
+      imp(asOf - 3_600_000 + 1, 'included-lower'),
+      imp(asOf, 'included-upper'),
+      imp(asOf + 1, 'excluded-upper'),
     ];
-    expect(countWindow(members, asOf, '1h')).toEqual({ count: 2, lastSeenAt: new Date(asOf).toISOString() });
-  });
-
-  it('counts distinct event ids and returns null lastSeenAt when empty', () => {
-    const m = frequencyMember(asOf - 10, 'a');
-    expect(countWindow([m, m], asOf, '1d').count).toBe(1);
-    expect(countWindow([], asOf, '7d')).toEqual({ count: 0, lastSeenAt: null });
-  });
-
-  it('windowDays covers every day that can hold a member of the window', () => {
-    expect(windowDays(asOf, '1d')).toEqual({ first: '2026-06-14', last: '2026-06-15' });
-    expect(windowDays(Date.parse('2026-06-15T00:00:00.000Z'), '1d')).toEqual({
-      first: '2026-06-14',
-      last: '2026-06-15',
+    expect(countWindow(imps, ['t'], asOf, '1h').get('t')).toEqual({
+      count: 2,
+      lastSeenAt: new Date(asOf).toISOString(),
     });
-    expect(windowDays(asOf, '30d').first).toBe('2026-05-16');
   });
 
-  it('member encoding round-trips and rejects garbage', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4e12 }), fc.uuid(), (t, id) => {
-        expect(parseFrequencyMember(frequencyMember(t, id))).toEqual({ timeMs: t, eventId: id });
-      }),
-    );
-    expect(parseFrequencyMember('garbage')).toBeUndefined();
+  it('counts distinct event ids per requested title and answers 0 for unseen titles', () => {
+    const i = imp(asOf - 10, 'a');
+    const counts = countWindow([i, i, imp(asOf - 20, 'b', 'u')], ['t', 'never'], asOf, '1d');
+    expect(counts.get('t')!.count).toBe(1);
+    expect(counts.get('never')).toEqual({ count: 0, lastSeenAt: null });
+    expect(counts.has('u')).toBe(false);
   });
 });
