@@ -74,7 +74,7 @@ export function historyStore(
       sets.push(`#a${k} = :v${k}`);
       k++;
     }
-    for (let part = 0; part < MAX_PARTS; part++) {
+    for (let part = w.part; part < MAX_PARTS; part++) {
       const left = await retryPending(
         [w],
         async (pending) => {

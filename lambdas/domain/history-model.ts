@@ -19,8 +19,12 @@ import type { EnrichedRecord } from './enrich.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 export const BUCKET_MS = 10_000;
-/** Impressions per UpdateItem (keeps the update expression well under DynamoDB's 4 KB limit). */
-export const MAX_IMPRESSIONS_PER_WRITE = 100;
+/**
+ * Impressions per UpdateItem (keeps the update expression under DynamoDB's 4 KB limit). A batch with more
+ * for one bucket writes the rest to the bucket's next parts, so no item is written twice in a batch (an
+ * update is charged on the whole item).
+ */
+export const MAX_IMPRESSIONS_PER_WRITE = 200;
 
 export const profileKey = (profileId: string) => `P#${profileId}`;
 export const bucketStart = (timeMs: number) => Math.floor(timeMs / BUCKET_MS) * BUCKET_MS;
@@ -45,7 +49,10 @@ export interface Impression {
   readonly trackId: number | null;
 }
 
-/** Stored value: [eventTimeMs, titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId]. */
+/**
+ * Stored value: [ms after the bucket start, titleId, artworkId, page, rowId, rowIndex, position, deviceType,
+ * trackId]. The attribute name carries the eventId (a UUID) in 22 base64url characters.
+ */
 export type StoredImpression = [
   number,
   string,
@@ -59,7 +66,7 @@ export type StoredImpression = [
 ];
 
 export const toStored = (i: Impression): StoredImpression => [
-  i.eventTimeMs,
+  i.eventTimeMs - bucketStart(i.eventTimeMs),
   i.titleId,
   i.artworkId,
   i.page,
@@ -85,16 +92,20 @@ export function impressionOf(r: EnrichedRecord): Impression {
   };
 }
 
+/** The bucket start of a stored item, from its sort key. */
+export const bucketOfSortKey = (sk: string) => Date.parse(sk.slice(2, 26));
+
 /** The impressions held by a stored item (attributes other than `i<eventId>` are keys and TTL). */
 export function impressionsOfItem(item: Readonly<Record<string, unknown>>): Impression[] {
   const out: Impression[] = [];
+  const start = bucketOfSortKey(String(item.sk));
   for (const [name, value] of Object.entries(item)) {
     if (!name.startsWith(ATTR_PREFIX) || !Array.isArray(value) || value.length !== 9) continue;
     const [t, titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId] =
       value as StoredImpression;
     out.push({
-      eventId: name.slice(ATTR_PREFIX.length),
-      eventTimeMs: Number(t),
+      eventId: eventIdOf(name),
+      eventTimeMs: start + Number(t),
       titleId: String(titleId),
       artworkId: String(artworkId),
       page: String(page),
@@ -108,10 +119,12 @@ export function impressionsOfItem(item: Readonly<Record<string, unknown>>): Impr
   return out;
 }
 
-/** One UpdateItem: set these impressions on the bucket item, and the records they come from. */
+/** One UpdateItem: set these impressions on a bucket item (part), and the records they come from. */
 export interface BucketWrite {
   readonly pk: string;
   readonly bucketStartMs: number;
+  /** 0 for the bucket's item, n for its n-th overflow part. */
+  readonly part: number;
   readonly impressions: ReadonlyMap<string, StoredImpression>;
   /** TTL, epoch seconds. */
   readonly x: number;
@@ -123,7 +136,14 @@ export interface EnrichedInput {
   readonly record: EnrichedRecord;
 }
 
-export const attributeName = (eventId: string) => `${ATTR_PREFIX}${eventId}`;
+/** `i` + the UUID's 16 bytes in base64url (23 characters instead of 37). */
+export const attributeName = (eventId: string) =>
+  `${ATTR_PREFIX}${Buffer.from(eventId.replace(/-/g, ''), 'hex').toString('base64url')}`;
+
+export function eventIdOf(name: string): string {
+  const hex = Buffer.from(name.slice(ATTR_PREFIX.length), 'base64url').toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /**
  * Groups a batch's impressions by profile and bucket (an impression repeated in the batch is written once),
@@ -157,6 +177,7 @@ export function planHistoryWrites(inputs: readonly EnrichedInput[], retentionDay
       writes.push({
         pk: g.pk,
         bucketStartMs: g.start,
+        part: i / MAX_IMPRESSIONS_PER_WRITE,
         impressions: new Map(chunk.map((id) => [id, g.imps.get(id)!])),
         x: Math.floor((g.start + BUCKET_MS + retentionDays * DAY_MS) / 1000),
         sources: chunk.flatMap((id) => g.sources.get(id)!),

@@ -9,6 +9,7 @@ import {
   bucketSortKeyEnd,
   decodePosition,
   encodePosition,
+  eventIdOf,
   type Impression,
   impressionsOfItem,
   MAX_IMPRESSIONS_PER_WRITE,
@@ -54,16 +55,15 @@ describe('planHistoryWrites', () => {
     expect(writes[0]!.sources).toEqual(['1', '2']);
   });
 
-  it('splits large buckets into writes of at most 100 impressions', () => {
+  it('writes a large bucket of one batch into parts of at most 200 impressions, each once', () => {
     const t = Date.parse('2026-06-15T11:59:50.000Z');
     const writes = planHistoryWrites(
       Array.from({ length: 250 }, (_, i) => ({ sequenceNumber: String(i), record: at(t + (i % 10)) })),
       30,
     );
-    expect(writes.map((w) => w.impressions.size)).toEqual([
-      MAX_IMPRESSIONS_PER_WRITE,
-      MAX_IMPRESSIONS_PER_WRITE,
-      50,
+    expect(writes.map((w) => [w.part, w.impressions.size])).toEqual([
+      [0, MAX_IMPRESSIONS_PER_WRITE],
+      [1, 50],
     ]);
   });
 
@@ -99,6 +99,16 @@ describe('planHistoryWrites', () => {
         expect(bucketSortKey(b) < bucketSortKey(b, part)).toBe(true);
         expect(bucketSortKey(b, part) <= bucketSortKeyEnd(b)).toBe(true);
         expect(bucketSortKeyEnd(b) < bucketSortKey(b + BUCKET_MS)).toBe(true);
+      }),
+    );
+  });
+
+  it('names attributes with the eventId in 23 characters, reversibly', () => {
+    fc.assert(
+      fc.property(fc.uuid(), (id) => {
+        const name = attributeName(id.toLowerCase());
+        expect(name).toHaveLength(23);
+        expect(eventIdOf(name)).toBe(id.toLowerCase());
       }),
     );
   });
