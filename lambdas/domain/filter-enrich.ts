@@ -12,7 +12,10 @@ import {
 import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
 
 export interface RawRecord {
+  /** The Kinesis record's sequence number (what a partial batch response names). */
   readonly sequenceNumber: string;
+  /** Position within a KPL-aggregated Kinesis record; absent for a plain record. */
+  readonly subSequenceNumber?: number;
   readonly partitionKey: string;
   readonly data: Uint8Array;
   /** Kinesis approximate arrival time, epoch ms. */
@@ -42,7 +45,10 @@ export type RecordOutcome =
   | { readonly outcome: 'rejected'; readonly reason: string };
 
 export interface EnrichedOut {
+  /** The Kinesis record it came from. */
   readonly sequenceNumber: string;
+  /** The user record it came from (see `recordId`): what duplicate detection remembers. */
+  readonly recordId: string;
   readonly partitionKey: string;
   readonly record: EnrichedRecord;
 }
@@ -52,6 +58,10 @@ export interface RejectedOut {
   readonly partitionKey: string;
   readonly row: RejectedRow;
 }
+
+/** Identity of one user record: the sequence number, with the sub-sequence number of an aggregated record. */
+export const recordId = (r: Pick<RawRecord, 'sequenceNumber' | 'subSequenceNumber'>) =>
+  r.subSequenceNumber === undefined ? r.sequenceNumber : `${r.sequenceNumber}:${r.subSequenceNumber}`;
 
 export interface BatchPlan {
   /** One per input record, in input order. */
@@ -92,7 +102,7 @@ export async function planBatch(
       index: i,
       c,
       eventId: c.event.eventId.toLowerCase(),
-      sequenceNumber: records[i]!.sequenceNumber,
+      sequenceNumber: recordId(records[i]!),
     };
   });
 
@@ -118,7 +128,12 @@ export async function planBatch(
     }
     const title = titles.get(cand.c.event.titleId);
     const record = enrich(cand.c.event, cand.c.eventTimeMs, rec.arrivalMs, title);
-    enriched.push({ sequenceNumber: rec.sequenceNumber, partitionKey: record.profile_id, record });
+    enriched.push({
+      sequenceNumber: rec.sequenceNumber,
+      recordId: cand.sequenceNumber,
+      partitionKey: record.profile_id,
+      record,
+    });
     outcomes[cand.index] = { outcome: 'enriched', unknownTitle: !title, ingestLagMs: record.ingest_lag_ms };
   });
 
@@ -136,7 +151,7 @@ export async function planBatch(
         reason: c.code,
         detail: c.detail + note,
         partition_key: rec.partitionKey,
-        sequence_number: rec.sequenceNumber,
+        sequence_number: recordId(rec),
         raw,
       },
     });

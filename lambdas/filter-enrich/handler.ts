@@ -8,7 +8,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { dedupStore } from '../adapters/dedup-store.js';
-import { toRawRecord } from '../adapters/kinesis-event.js';
+import { toRawRecords } from '../adapters/kinesis-event.js';
 import { putRecordsReliably } from '../adapters/kinesis-writer.js';
 import { observability } from '../adapters/observability.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
@@ -28,7 +28,7 @@ const { logger, metrics } = observability('filter-enrich');
 
 export function makeHandler(deps: FilterEnrichDeps) {
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-    const records = event.Records.map(toRawRecord);
+    const records = event.Records.flatMap(toRawRecords);
     const failed = new Set<string>();
     try {
       const plan = await planBatch(records, deps.config, deps.ports);
@@ -59,7 +59,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
       // Only what reached the enriched stream counts as accepted for duplicate detection.
       const written = plan.enriched.filter((e) => !notWritten.has(e));
       const notRemembered = await deps.remember(
-        written.map((e) => ({ eventId: e.record.event_id, sequenceNumber: e.sequenceNumber })),
+        written.map((e) => ({ eventId: e.record.event_id, sequenceNumber: e.recordId })),
       );
       for (const i of notRemembered) failed.add(written[i]!.sequenceNumber);
 
@@ -71,7 +71,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
       logger.error('batch failed', { error: err as Error, records: records.length });
       metrics.addMetric('BatchFailures', MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
-      return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.sequenceNumber })) };
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
     }
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   };

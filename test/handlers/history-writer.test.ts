@@ -37,9 +37,9 @@ describe('history-writer handler', () => {
     const p1 = updates.find((u) => u.Key?.pk === 'P#profile-1')!;
     expect(p1.Key?.sk).toMatch(/^B#2026-06-15T11:59:50\.000Z$/);
     expect(p1.UpdateExpression).toBe('SET x = :x, #a0 = :v0, #a1 = :v1');
-    expect(Object.values(p1.ExpressionAttributeNames ?? {}).every((n) => /^i[A-Za-z0-9_-]{22}$/.test(n))).toBe(
-      true,
-    );
+    expect(
+      Object.values(p1.ExpressionAttributeNames ?? {}).every((n) => /^i[A-Za-z0-9_-]{22}$/.test(n)),
+    ).toBe(true);
   });
 
   it('retries throttled updates until they succeed', async () => {

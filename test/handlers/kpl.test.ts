@@ -1,0 +1,85 @@
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
+import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
+import { aggregate } from '../support/kpl.js';
+
+const kinesisMock = mockClient(KinesisClient);
+beforeEach(() => {
+  kinesisMock.reset();
+  kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
+    FailedRecordCount: 0,
+    Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
+  }));
+});
+
+describe('KPL-aggregated records on the raw stream', () => {
+  it('de-aggregates into user records that keep the parent sequence number', async () => {
+    const events = [impression(), impression(), impression()];
+    const [packed] = await aggregate(
+      events.map((e) => ({ partitionKey: e.profileId, data: Buffer.from(JSON.stringify(e)) })),
+    );
+    expect(isAggregated(packed!.data)).toBe(true);
+    const parent = rawRecord(packed!.data, { sequenceNumber: '777' });
+    const users = toRawRecords(kinesisRecord(parent));
+    expect(users.map((u) => [u.sequenceNumber, u.subSequenceNumber])).toEqual([
+      ['777', 0],
+      ['777', 1],
+      ['777', 2],
+    ]);
+    expect(users.map((u) => JSON.parse(Buffer.from(u.data).toString()).eventId)).toEqual(
+      events.map((e) => e.eventId),
+    );
+  });
+
+  it('keeps a corrupt aggregate whole, so it is rejected with a reason', async () => {
+    const [packed] = await aggregate([
+      { partitionKey: 'p', data: Buffer.from(JSON.stringify(impression())) },
+    ]);
+    const corrupt = Buffer.from(packed!.data);
+    corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 0xff; // break the checksum
+    const users = toRawRecords(kinesisRecord(rawRecord(corrupt)));
+    expect(users).toHaveLength(1);
+    expect(users[0]!.subSequenceNumber).toBeUndefined();
+  });
+
+  it('enriches every user record, rejects the bad one with its sub-sequence, and remembers user-record ids', async () => {
+    const good = [impression(), impression()];
+    const [packed] = await aggregate([
+      ...good.map((e) => ({ partitionKey: e.profileId, data: Buffer.from(JSON.stringify(e)) })),
+      { partitionKey: 'profile-1', data: Buffer.from('nope') },
+      { partitionKey: 'profile-1', data: Buffer.from(JSON.stringify(good[0])) },
+    ]);
+    const remembered: { eventId: string; sequenceNumber: string }[] = [];
+    const handler = makeHandler({
+      kinesis: new KinesisClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      }),
+      enrichedStreamName: 'enriched',
+      rejectedStreamName: 'rejected',
+      config: DEFAULT_CLASSIFIER_CONFIG,
+      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
+      remember: async (entries) => {
+        remembered.push(...entries);
+        return [];
+      },
+    });
+    const res = await handler(kinesisEvent([rawRecord(packed!.data, { sequenceNumber: '900' })]));
+    expect(res.batchItemFailures).toEqual([]);
+    const puts = kinesisMock.commandCalls(PutRecordsCommand);
+    const enriched = puts.find((c) => c.args[0].input.StreamName === 'enriched')!.args[0].input.Records!;
+    expect(enriched.map((r) => JSON.parse(Buffer.from(r.Data!).toString()).event_id)).toEqual(
+      good.map((e) => e.eventId),
+    );
+    const rejected = puts.find((c) => c.args[0].input.StreamName === 'rejected')!.args[0].input.Records!;
+    expect(JSON.parse(Buffer.from(rejected[0]!.Data!).toString())).toMatchObject({
+      reason: 'decode.not-json',
+      sequence_number: '900:2',
+    });
+    expect(remembered.map((r) => r.sequenceNumber)).toEqual(['900:0', '900:1']);
+  });
+});
