@@ -17,6 +17,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
+import { aggregate } from './kpl.js';
 import { sampleCatalog } from './seed-catalog.js';
 import { type GeneratedRecord, tally, traffic } from './traffic.js';
 
@@ -34,12 +35,16 @@ export interface LoadOptions {
   readonly badShare?: number;
   readonly duplicateShare?: number;
   readonly signal?: AbortSignal;
+  /** Pack each profile's records of a request into KPL-aggregated Kinesis records. @default false */
+  readonly aggregate?: boolean;
   /** Called after every request with what has been sent so far. */
   readonly onSent?: (sent: readonly GeneratedRecord[]) => void;
 }
 
 export interface LoadResult {
   readonly sent: number;
+  /** Kinesis records put (fewer than `sent` with aggregation). */
+  readonly kinesisRecords: number;
   readonly failed: number;
   readonly expected: Record<string, number>;
   readonly elapsedMs: number;
@@ -59,6 +64,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
   const sentRecords: GeneratedRecord[] = [];
   let failed = 0;
+  let kinesisRecords = 0;
   while (sentRecords.length < limit && Date.now() < deadline && !options.signal?.aborted) {
     const due =
       Math.min(limit, Math.floor(((Date.now() - started) / 1000) * options.rate) + 1) - sentRecords.length;
@@ -71,13 +77,65 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const rec = gen.next().value as GeneratedRecord;
       batch.push({ partitionKey: rec.partitionKey, data: rec.data, source: rec });
     }
-    const result = await putRecordsReliably(options.kinesis, options.streamName, batch);
-    const lost = new Set(result.failed);
-    failed += lost.size;
-    for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
+    if (options.aggregate) {
+      const packed = await aggregateByKey(batch);
+      const result = await putRecordsReliably(options.kinesis, options.streamName, packed);
+      const lost = new Set(result.failed.flat());
+      failed += lost.size;
+      for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
+      kinesisRecords += packed.length - result.failed.length;
+    } else {
+      const result = await putRecordsReliably(options.kinesis, options.streamName, batch);
+      const lost = new Set(result.failed);
+      failed += lost.size;
+      for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
+      kinesisRecords += batch.length - lost.size;
+    }
     options.onSent?.(sentRecords);
   }
-  return { sent: sentRecords.length, failed, expected: tally(sentRecords), elapsedMs: Date.now() - started };
+  return {
+    sent: sentRecords.length,
+    kinesisRecords,
+    failed,
+    expected: tally(sentRecords),
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** KPL's default aggregate size (AggregationMaxSize). */
+export const AGGREGATE_MAX_BYTES = 51_200;
+
+/**
+ * KPL aggregation per partition key, so a profile's records stay on its shard and in order, in aggregates of
+ * at most AGGREGATE_MAX_BYTES, as the KPL packs them by default.
+ */
+export async function aggregateByKey<S>(
+  records: readonly OutgoingRecord<S>[],
+): Promise<OutgoingRecord<S[]>[]> {
+  const chunks: OutgoingRecord<S>[][] = [];
+  const open = new Map<string, { list: OutgoingRecord<S>[]; bytes: number }>();
+  for (const r of records) {
+    let c = open.get(r.partitionKey);
+    if (!c || c.bytes + r.data.byteLength > AGGREGATE_MAX_BYTES) {
+      c = { list: [], bytes: 0 };
+      open.set(r.partitionKey, c);
+      chunks.push(c.list);
+    }
+    c.list.push(r);
+    c.bytes += r.data.byteLength;
+  }
+  const out: OutgoingRecord<S[]>[] = [];
+  for (const chunk of chunks) {
+    const packed = await aggregate(chunk);
+    if (packed.length !== 1)
+      throw new Error(`expected one aggregate for ${chunk.length} records, got ${packed.length}`);
+    out.push({
+      partitionKey: chunk[0]!.partitionKey,
+      data: packed[0]!.data,
+      source: chunk.map((r) => r.source),
+    });
+  }
+  return out;
 }
 
 async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {
@@ -98,6 +156,7 @@ async function main(): Promise<number> {
         seed: { type: 'string' },
         'bad-share': { type: 'string' },
         'stream-name': { type: 'string' },
+        aggregate: { type: 'boolean' },
         stack: { type: 'string' },
         expect: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -109,7 +168,7 @@ async function main(): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(
-      'npm run loadgen -- [--rate N=1000] [--events N | --duration S] [--seed N] [--bad-share F=0.02]\n' +
+      'npm run loadgen -- [--rate N=1000] [--events N | --duration S] [--seed N] [--bad-share F=0.02] [--aggregate]\n' +
         '                   [--stream-name NAME | --stack STATEFUL_STACK] [--expect]\n',
     );
     return 0;
@@ -169,6 +228,7 @@ async function main(): Promise<number> {
     durationMs: duration === undefined ? undefined : duration * 1000,
     seed,
     badShare,
+    aggregate: Boolean(values.aggregate),
     onSent: (s) => {
       if (s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
     },

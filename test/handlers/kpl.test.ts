@@ -4,8 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { aggregate } from '../../scripts/kpl.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
-import { aggregate } from '../support/kpl.js';
 
 const kinesisMock = mockClient(KinesisClient);
 beforeEach(() => {

@@ -5,6 +5,7 @@ import {
   classify,
   DEFAULT_CLASSIFIER_CONFIG,
   MAX_RECORD_BYTES,
+  parseEventTime,
   resolveDuplicates,
 } from '../../lambdas/domain/classify.js';
 import { impression, NOW_MS } from '../support/factories.js';
@@ -210,6 +211,50 @@ describe('resolveDuplicates (filtered.duplicate)', () => {
     const first = resolveDuplicates(batch, new Map());
     const replay = resolveDuplicates(batch, new Map([['a', '1']]));
     expect(replay).toEqual(first);
+  });
+});
+
+describe('parseEventTime', () => {
+  it('agrees with Date.parse on every valid time, offsets included', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('1970-01-01T00:00:00Z'),
+          max: new Date('2200-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        fc.integer({ min: -14 * 60, max: 14 * 60 }),
+        (date, offsetMin) => {
+          const local = new Date(date.getTime() + offsetMin * 60_000).toISOString().slice(0, 23);
+          const sign = offsetMin < 0 ? '-' : '+';
+          const abs = Math.abs(offsetMin);
+          const zone =
+            offsetMin === 0
+              ? 'Z'
+              : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+          const text = `${local}${zone}`;
+          expect(parseEventTime(text)).toBe(Date.parse(text));
+          expect(parseEventTime(text)).toBe(date.getTime());
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('refuses dates and times that do not exist', () => {
+    for (const t of [
+      '2026-02-29T00:00:00.000Z',
+      '2026-04-31T00:00:00.000Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-01-01T24:00:00.000Z',
+      '2026-01-01T00:60:00.000Z',
+      '2026-01-01T00:00:60.000Z',
+      '2026-01-00T00:00:00.000Z',
+      '2026-01-01T00:00:00.000+25:00',
+    ]) {
+      expect(parseEventTime(t), t).toBeNaN();
+    }
+    expect(parseEventTime('2024-02-29T00:00:00.000Z')).toBe(Date.parse('2024-02-29T00:00:00.000Z'));
   });
 });
 

@@ -1,4 +1,4 @@
-/** KPL aggregation for tests and the load generator, with awslabs' aws-kinesis-agg. */
+/** KPL aggregation for the load generator and the benchmarks, with awslabs' aws-kinesis-agg. */
 import agg from 'aws-kinesis-agg';
 
 export interface Aggregated {

@@ -1,0 +1,117 @@
+/**
+ * Whole path on the embedded emulator: the real stack deployed locally, load at a few rates, sustained
+ * throughput (records read by filter-enrich per second) and freshness (event time → visible in the history
+ * API) p50/p99. Emulator numbers describe this machine and the emulator, not AWS.
+ */
+
+import * as path from 'node:path';
+import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  deployApp,
+  EMULATOR_CREDENTIALS,
+  emulatorEnv,
+  LOCAL_DIR,
+  stackOutputs,
+  startEmulator,
+} from '../scripts/emulator.js';
+import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
+import { LOADGEN_TEST_PROFILE, runLoad } from '../scripts/loadgen.js';
+import { seedCatalog } from '../scripts/seed-catalog.js';
+import { signedClient } from '../test/support/signed-http.js';
+
+export interface RatePoint {
+  readonly targetRate: number;
+  readonly sent: number;
+  readonly sentPerSec: number;
+  readonly readPerSec: number;
+  readonly drainSeconds: number;
+  readonly freshnessP50Ms: number | null;
+  readonly freshnessP99Ms: number | null;
+  readonly probes: number;
+}
+
+export async function benchWholePath(rates: readonly number[], seconds: number): Promise<RatePoint[]> {
+  const emu = await startEmulator();
+  try {
+    const names = deployApp(emulatorEnv(emu.endpoint), {
+      stage: 'bench',
+      logTo: path.join(LOCAL_DIR, 'deploy-bench.log'),
+      context: [`testProfiles=${LOADGEN_TEST_PROFILE}`],
+    });
+    const config = {
+      region: EMULATOR_CREDENTIALS.AWS_REGION,
+      endpoint: emu.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler: new NodeHttpHandler(),
+    };
+    const cfn = new CloudFormationClient(config);
+    const outputs = await stackOutputs(names, cfn);
+    await seedCatalog(
+      DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+      outputs.TitleCatalogTableName!,
+    );
+    const resources =
+      (await cfn.send(new DescribeStackResourcesCommand({ StackName: names[1] }))).StackResources ?? [];
+    const logGroup = resources.find((r) => r.LogicalResourceId?.startsWith('FilterEnrichHandlerLogs'))!
+      .PhysicalResourceId!;
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
+    const kinesis = new KinesisClient(config);
+    const points: RatePoint[] = [];
+    for (const [k, rate] of rates.entries()) {
+      const metrics = new MetricsPoller(new CloudWatchLogsClient(config), logGroup, Date.now());
+      const freshness = new FreshnessProbe((p) => api('GET', p));
+      const t0 = Date.now();
+      let lastProbe = 0;
+      const ticker = setInterval(() => void freshness.poll().catch(() => undefined), 500);
+      const load = await runLoad({
+        kinesis,
+        streamName: outputs.RawStreamName,
+        rate,
+        durationMs: seconds * 1000,
+        seed: 100 + k,
+        onSent: (s) => {
+          if (Date.now() - lastProbe < 200) return;
+          lastProbe = Date.now();
+          const r = [...s.slice(-50)].reverse().find((x) => x.profileId);
+          if (r?.profileId && r.eventId && r.eventTimeMs) {
+            freshness.offer({ profileId: r.profileId, eventId: r.eventId, eventTimeMs: r.eventTimeMs });
+          }
+        },
+      });
+      const deadline = Date.now() + 180_000;
+      while (Date.now() < deadline) {
+        await metrics.poll();
+        if ((metrics.totals.RecordsRead ?? 0) >= load.sent) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const doneMs = Date.now();
+      for (let i = 0; i < 20; i++) {
+        await freshness.poll();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      clearInterval(ticker);
+      const elapsedS = (doneMs - t0) / 1000;
+      points.push({
+        targetRate: rate,
+        sent: load.sent,
+        sentPerSec: load.sent / (load.elapsedMs / 1000),
+        readPerSec: (metrics.totals.RecordsRead ?? 0) / elapsedS,
+        drainSeconds: (doneMs - t0 - load.elapsedMs) / 1000,
+        freshnessP50Ms: percentile(freshness.samples, 50) ?? null,
+        freshnessP99Ms: percentile(freshness.samples, 99) ?? null,
+        probes: freshness.samples.length,
+      });
+      process.stderr.write(`[bench] whole path at ${rate}/s: ${JSON.stringify(points[points.length - 1])}\n`);
+    }
+    return points;
+  } finally {
+    await emu.stop();
+  }
+}
