@@ -7,7 +7,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' },
-          include: ['test/unit/**/*.test.ts', 'test/handlers/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/handlers/**/*.test.ts',
+            'test/infra/**/*.test.ts',
+            'test/faults/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

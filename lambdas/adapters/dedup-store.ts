@@ -4,6 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export const DEDUP_WINDOW_SECONDS = 24 * 60 * 60;
 
@@ -11,6 +12,7 @@ export function dedupStore(
   client: DynamoDBDocumentClient,
   tableName: string,
   nowMs: () => number = Date.now,
+  policy: RetryPolicy = DEFAULT_RETRY,
 ) {
   return {
     async acceptedEventIds(eventIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
@@ -18,6 +20,8 @@ export function dedupStore(
         client,
         tableName,
         eventIds.map((id) => ({ id })),
+        {},
+        policy,
       );
       const nowSec = Math.floor(nowMs() / 1000);
       const out = new Map<string, string>();
@@ -34,6 +38,7 @@ export function dedupStore(
         client,
         tableName,
         entries.map((e) => ({ PutRequest: { Item: { id: e.eventId, seq: e.sequenceNumber, x } } })),
+        policy,
       );
     },
   };

@@ -2,6 +2,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TitleInfo } from '../domain/enrich.js';
 import { batchGetAll } from './dynamo-batch.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export interface CatalogOptions {
   /** @default 300000 (5 minutes) */
@@ -9,6 +10,7 @@ export interface CatalogOptions {
   /** @default 100000 */
   readonly maxEntries?: number;
   readonly nowMs?: () => number;
+  readonly retry?: RetryPolicy;
 }
 
 export function titleCatalog(
@@ -36,6 +38,8 @@ export function titleCatalog(
           client,
           tableName,
           missing.map((titleId) => ({ titleId })),
+          {},
+          options.retry ?? DEFAULT_RETRY,
         );
         const byId = new Map(items.map((it) => [String(it.titleId), it]));
         if (cache.size + missing.length > maxEntries) cache.clear();

@@ -11,6 +11,7 @@ import { dedupStore } from '../adapters/dedup-store.js';
 import { toRawRecords } from '../adapters/kinesis-event.js';
 import { putRecordsReliably } from '../adapters/kinesis-writer.js';
 import { observability } from '../adapters/observability.js';
+import type { RetryPolicy } from '../adapters/retry.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
 import { type ClassifierConfig, DEFAULT_CLASSIFIER_CONFIG } from '../domain/classify.js';
 import { type FilterEnrichPorts, planBatch } from '../domain/filter-enrich.js';
@@ -22,6 +23,8 @@ export interface FilterEnrichDeps {
   readonly config: ClassifierConfig;
   readonly ports: FilterEnrichPorts;
   readonly remember: (entries: readonly { eventId: string; sequenceNumber: string }[]) => Promise<number[]>;
+  /** Backoff for the parts of PutRecords calls left undone. @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
 }
 
 const { logger, metrics } = observability('filter-enrich');
@@ -42,6 +45,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
             data: encoder.encode(JSON.stringify(e.record)),
             source: e,
           })),
+          deps.retry,
         ),
         putRecordsReliably(
           deps.kinesis,
@@ -51,6 +55,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
             data: encoder.encode(JSON.stringify(r.row)),
             source: r.sequenceNumber,
           })),
+          deps.retry,
         ),
       ]);
       for (const s of rejectedResult.failed) failed.add(s);
