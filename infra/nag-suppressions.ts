@@ -47,6 +47,13 @@ export function applySuppressions(stateful: Stack, pipeline: Stack): void {
         ],
       },
       {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The client role may invoke the history API for any HTTP method, but only on the paths of the profile ' +
+          'in its own profileId session tag; the wildcard is the method and the route below that profile.',
+        appliesTo: [{ regex: '/^Resource::.*execute-api.*PrincipalTag\\/profileId.*$/' }],
+      },
+      {
         id: 'AwsSolutions-L1',
         reason:
           'Node.js 22 is the runtime the project supports and tests on; upgrades are deliberate, not implicit.',

@@ -122,5 +122,6 @@ export class PipelineStack extends Stack {
 
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: analytics.workGroup.ref });
+    new CfnOutput(this, 'ClientRoleArn', { value: api.clientRole.roleArn });
   }
 }

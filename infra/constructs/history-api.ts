@@ -9,6 +9,13 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AccountRootPrincipal,
+  type IPrincipal,
+  PolicyStatement,
+  Role,
+  SessionTagsPrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -17,6 +24,13 @@ import { NodeFunction } from './node-function.js';
 export interface HistoryApiProps {
   readonly table: ITable;
   readonly cursorSecret: ISecret;
+  /**
+   * Who may assume the client role that apps use (a token-vending backend, or a Cognito identity pool's
+   * authenticated role trust). Sessions must carry the session tag `profileId` and the session name
+   * `p.<profileId>`.
+   * @default the account's root principal (any IAM principal of the account that is allowed to)
+   */
+  readonly clientRoleTrust?: IPrincipal;
   /** p99 latency above which the latency alarm fires. @default 500 ms */
   readonly latencyAlarmThreshold?: Duration;
 }
@@ -24,6 +38,8 @@ export interface HistoryApiProps {
 export class HistoryApi extends Construct {
   readonly api: HttpApi;
   readonly fn: NodeFunction['fn'];
+  /** The role client apps assume: it can call the API only for the profile in its `profileId` session tag. */
+  readonly clientRole: Role;
   readonly serverErrorAlarm: Alarm;
   readonly latencyAlarm: Alarm;
 
@@ -48,6 +64,21 @@ export class HistoryApi extends Construct {
       defaultAuthorizer: new HttpIamAuthorizer(),
       createDefaultStage: false,
     });
+    this.clientRole = new Role(this, 'ClientRole', {
+      description: 'History API client sessions, each scoped to one profile by its profileId session tag',
+      assumedBy: new SessionTagsPrincipal(props.clientRoleTrust ?? new AccountRootPrincipal()),
+      maxSessionDuration: Duration.hours(1),
+    });
+    this.clientRole.addToPolicy(
+      new PolicyStatement({
+        actions: ['execute-api:Invoke'],
+        resources: [
+          this.api.arnForExecuteApi('*', '/v1/profiles/${aws:PrincipalTag/profileId}/*', '$default'),
+          this.api.arnForExecuteApi('*', '/v1/profiles/${aws:PrincipalTag/profileId}', '$default'),
+        ],
+      }),
+    );
+    this.fn.addEnvironment('SCOPED_ROLE_NAMES', this.clientRole.roleName);
     this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,

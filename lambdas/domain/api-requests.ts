@@ -2,7 +2,13 @@
  * Routing and validation of history API requests (contract v1). Pure: a request in, a typed query out,
  * or a named domain error that names the bad parameter.
  */
-import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import {
+  BadRequestError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from './errors.js';
 import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from './frequency.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -52,6 +58,34 @@ const ROUTES: readonly { pattern: RegExp; methods: Record<string, RouteQuery['ro
   { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/?$/, methods: { GET: 'frequency' } },
   { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/check\/?$/, methods: { POST: 'check' } },
 ];
+
+/**
+ * Who is calling, from the IAM authorizer: a caller scoped to one profile (an app's session on the client
+ * role), or a service that may read any profile.
+ */
+export type Caller =
+  | { readonly kind: 'service' }
+  | { readonly kind: 'profile'; readonly profileId: string }
+  | { readonly kind: 'unscoped-client' };
+
+/**
+ * Scoped callers assume the client role with the session name `p.<profileId>` (and the session tag
+ * `profileId`, which the role's IAM policy matches against the path). Any other principal is a service.
+ */
+export function callerOf(userArn: string | undefined, scopedRoleNames: ReadonlySet<string>): Caller {
+  const m = /^arn:[\w-]+:sts::\d+:assumed-role\/([^/]+)\/(.+)$/.exec(userArn ?? '');
+  if (!m || !scopedRoleNames.has(m[1]!)) return { kind: 'service' };
+  const session = /^p\.([A-Za-z0-9_-]{1,62})$/.exec(m[2]!);
+  return session ? { kind: 'profile', profileId: session[1]! } : { kind: 'unscoped-client' };
+}
+
+/** Refuses a scoped caller's request for another profile. */
+export function authorize(caller: Caller, profileId: string): void {
+  if (caller.kind === 'service') return;
+  if (caller.kind === 'unscoped-client')
+    throw new ForbiddenError('client sessions must be scoped to a profile');
+  if (caller.profileId !== profileId) throw new ForbiddenError('this caller may only read its own profile');
+}
 
 export function parseRequest(req: ApiRequest): RouteQuery {
   for (const { pattern, methods } of ROUTES) {

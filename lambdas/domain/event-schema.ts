@@ -142,10 +142,24 @@ export type SchemaReasonKind =
   | 'schema.out-of-range'
   | 'schema.unknown-field';
 
+/**
+ * A field path as the reason codes write it: `row.index`, `context.locale`; a key that is not a plain
+ * identifier is quoted, `context["a b"]`, so a path never carries spaces, control characters or dots of
+ * its own.
+ */
+function appendSegment(path: string, segment: string): string {
+  if (/^[A-Za-z0-9_$-]+$/.test(segment)) return path ? `${path}.${segment}` : segment;
+  return `${path}[${JSON.stringify(segment)}]`;
+}
+
 /** Turns ajv's first error into the contract's reason code and the field path it names. */
 export function reasonOfAjvError(error: ErrorObject): { kind: SchemaReasonKind; path: string } {
-  const base = error.instancePath.slice(1).split('/').filter(Boolean).join('.');
-  const join = (leaf: string) => (base ? `${base}.${leaf}` : leaf);
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const base = segments.reduce(appendSegment, '');
+  const join = (leaf: string) => appendSegment(base, leaf);
   switch (error.keyword) {
     case 'required':
       return { kind: 'schema.missing-field', path: join(String(error.params.missingProperty)) };

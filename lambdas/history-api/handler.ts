@@ -9,7 +9,9 @@ import { type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { observability } from '../adapters/observability.js';
 import {
   type ApiRequest,
+  authorize,
   type CheckQuery,
+  callerOf,
   type FrequencyQuery,
   type ListQuery,
   parseRequest,
@@ -23,6 +25,8 @@ export interface HistoryApiDeps {
   readonly store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'>;
   readonly cursorKey: () => Promise<Uint8Array>;
   readonly nowMs?: () => number;
+  /** Roles whose sessions are scoped to one profile (see `callerOf`). @default none */
+  readonly scopedRoleNames?: ReadonlySet<string>;
 }
 
 const { logger } = observability('history-api');
@@ -138,6 +142,9 @@ export function makeHandler(deps: HistoryApiDeps) {
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     try {
       const q = parseRequest(toApiRequest(event));
+      const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } } | undefined)
+        ?.authorizer?.iam;
+      authorize(callerOf(iam?.userArn, deps.scopedRoleNames ?? new Set()), q.profileId);
       switch (q.route) {
         case 'list':
           return await list(q);
@@ -169,6 +176,7 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
     if (!table || !secretId) throw new Error('HISTORY_TABLE_NAME and CURSOR_SECRET_ID must be set');
     defaultHandler = makeHandler({
       store: historyStore(documentClient(), table),
+      scopedRoleNames: new Set((process.env.SCOPED_ROLE_NAMES ?? '').split(',').filter(Boolean)),
       cursorKey: async () => {
         const secret = await getSecret(secretId, { maxAge: 300 });
         if (typeof secret !== 'string' || secret.length < 32)

@@ -53,10 +53,10 @@ function fakeStore(all: Impression[]) {
   return store;
 }
 
-const event = (method: string, path: string, query = '', body?: string): APIGatewayProxyEventV2 =>
+const event = (method: string, pathAndQuery: string, query = '', body?: string): APIGatewayProxyEventV2 =>
   ({
-    rawPath: path,
-    rawQueryString: query,
+    rawPath: pathAndQuery.split('?')[0],
+    rawQueryString: pathAndQuery.includes('?') ? pathAndQuery.split('?')[1] : query,
     body,
     isBase64Encoded: false,
     requestContext: { http: { method }, requestId: 'req-1' },
@@ -176,5 +176,41 @@ describe('history-api handler', () => {
     const m = await h(event('PATCH', '/v1/profiles/p1/frequency'));
     expect(m.statusCode).toBe(405);
     expect(m.headers?.allow).toBe('GET');
+  });
+});
+
+describe('caller scoping', () => {
+  const scoped = new Set(['ImpressionsClientRole']);
+  const as = (userArn: string, path: string) => {
+    const e = event('GET', path);
+    (e.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn } };
+    return e;
+  };
+  const appFor = (profile: string) =>
+    `arn:aws:sts::123456789012:assumed-role/ImpressionsClientRole/p.${profile}`;
+  const service = 'arn:aws:sts::123456789012:assumed-role/PageConstructionService/i-0abc';
+
+  it('lets an app session read only its own profile, and a service read any', async () => {
+    const h = makeHandler({ store: fakeStore([imp(1)]), cursorKey: key, scopedRoleNames: scoped });
+    expect((await h(as(appFor('p1'), '/v1/profiles/p1/impressions'))).statusCode).toBe(200);
+    const other = await h(as(appFor('p1'), '/v1/profiles/p2/impressions'));
+    expect(other.statusCode).toBe(403);
+    expect(other.headers?.['content-type']).toBe('application/problem+json');
+    expect((await h(as(appFor('p2'), '/v1/profiles/p2/frequency?titleIds=t1'))).statusCode).toBe(200);
+    expect((await h(as(appFor('p2'), '/v1/profiles/p1/frequency?titleIds=t1'))).statusCode).toBe(403);
+    expect((await h(as(service, '/v1/profiles/p2/impressions'))).statusCode).toBe(200);
+  });
+
+  it('refuses a client-role session that is not scoped to a profile, on every route', async () => {
+    const h = makeHandler({ store: fakeStore([imp(1)]), cursorKey: key, scopedRoleNames: scoped });
+    const anon = 'arn:aws:sts::123456789012:assumed-role/ImpressionsClientRole/CognitoIdentityCredentials';
+    for (const path of ['/v1/profiles/p1/impressions', '/v1/profiles/p1/frequency?titleIds=t1']) {
+      expect((await h(as(anon, path))).statusCode).toBe(403);
+    }
+    const del = event('DELETE', '/v1/profiles/p1/impressions');
+    (del.requestContext as unknown as { authorizer: unknown }).authorizer = {
+      iam: { userArn: appFor('p2') },
+    };
+    expect((await h(del)).statusCode).toBe(403);
   });
 });

@@ -110,10 +110,31 @@ describe('functions', () => {
         );
     const writer = actionsOf(/HistoryWriter/).filter((a: string) => a.startsWith('dynamodb:'));
     expect(writer).toEqual(['dynamodb:UpdateItem']);
-    const api = actionsOf(/HistoryApi/);
+    const api = actionsOf(/HistoryApiHandler/);
     expect(api).toContain('dynamodb:Query');
     expect(api).not.toContain('dynamodb:UpdateItem');
     expect(api).not.toContain('kinesis:PutRecords');
+    const fe = actionsOf(/FilterEnrich/);
+    expect([...new Set(fe.filter((a: string) => a.startsWith('dynamodb:')))].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    expect(fe.filter((a: string) => a.startsWith('kinesis:Put'))).toEqual(
+      expect.arrayContaining(['kinesis:PutRecords']),
+    );
+    // No function may touch a table it does not use.
+    const feResources = JSON.stringify(
+      policies
+        .filter((p) => JSON.stringify(p.Properties.Roles).match(/FilterEnrich/))
+        .map((p) => p.Properties),
+    );
+    expect(feResources).not.toContain('HistoryTable');
+    const writerResources = JSON.stringify(
+      policies
+        .filter((p) => JSON.stringify(p.Properties.Roles).match(/HistoryWriter/))
+        .map((p) => p.Properties),
+    );
+    expect(writerResources).not.toMatch(/DedupTable|TitleCatalogTable|CursorSecret/);
   });
 });
 
@@ -245,6 +266,26 @@ describe('history API', () => {
     });
     const routes = Object.values(t.pipeline.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.every((r) => r.Properties.AuthorizationType === 'AWS_IAM')).toBe(true);
+  });
+
+  it('has a client role that can call the API only for the profile of its session tag', () => {
+    const roles = t.pipeline.findResources('AWS::IAM::Role', {
+      Properties: { Description: Match.stringLikeRegexp('scoped to one profile') },
+    });
+    const [roleId, role] = Object.entries(roles)[0]!;
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('sts:TagSession');
+    const policy = Object.values(t.pipeline.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(roleId),
+    )!;
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toBe('execute-api:Invoke');
+    for (const r of statements[0].Resource) {
+      expect(JSON.stringify(r)).toMatch(/\/\$default\/\*\/v1\/profiles\/\$\{aws:PrincipalTag\/profileId\}/);
+    }
+    t.pipeline.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SCOPED_ROLE_NAMES: { Ref: roleId } }) },
+    });
   });
 
   it('alarms on 5xx and latency', () => {
