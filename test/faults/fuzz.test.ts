@@ -18,14 +18,14 @@ afterAll(() => process.stdout.write(`\nfuzzing: ${cases} cases\n`));
 const REASON =
   /^(decode\.(not-json|too-large|not-object)|schema\.(missing-field|wrong-type|out-of-range|unknown-field|unsupported-version)(:[A-Za-z0-9_$.-]*(\[".*"\])*)?|time\.(future|too-late)|quality\.entity-mismatch)$/s;
 // Quoted keys are JSON strings: no raw control characters or line breaks.
-const PRINTABLE = /^[^\u0000-\u001f]*$/;
+const printable = (s: string) => [...s].every((ch) => ch.charCodeAt(0) >= 0x20);
 
 const check = (bytes: Uint8Array) => {
   cases++;
   const c = classify(bytes, NOW_MS, DEFAULT_CLASSIFIER_CONFIG);
   if (c.outcome === 'rejected') {
     expect(c.code).toMatch(REASON);
-    expect(c.code).toMatch(PRINTABLE);
+    expect(printable(c.code)).toBe(true);
   } else expect(['filtered', 'candidate']).toContain(c.outcome);
 };
 
