@@ -6,6 +6,8 @@
  * date(), split_part, window functions), so it runs unchanged on both. The one translation is the erasure
  * `DELETE`, which the local query tool carries out as an Iceberg row-level delete through pyiceberg.
  */
+import { IMPRESSIONS_TABLE } from '../lambdas/domain/lake-schema.js';
+
 export interface LakeQuery {
   readonly id: string;
   readonly name: string;
@@ -14,7 +16,23 @@ export interface LakeQuery {
   readonly sql: string;
 }
 
+const IMPRESSION_COLUMNS = IMPRESSIONS_TABLE.columns.map((c) => c.name).join(', ');
+
 export const LAKE_QUERIES: readonly LakeQuery[] = [
+  {
+    id: 'ImpressionsDeduplicated',
+    name: 'impressions-deduplicated',
+    description:
+      'Every impression exactly once (the first copy by arrival): at-least-once delivery can land an eventId more than once',
+    parameters: ['first day (date)', 'last day (date)'],
+    sql: `SELECT ${IMPRESSION_COLUMNS}
+FROM (
+  SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY received_at, ingest_lag_ms) AS copy
+  FROM impressions
+  WHERE event_date BETWEEN CAST(? AS date) AND CAST(? AS date)
+)
+WHERE copy = 1`,
+  },
   {
     id: 'TopTitlesPerDay',
     name: 'top-titles-per-day',

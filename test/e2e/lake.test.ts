@@ -264,12 +264,43 @@ describe.skipIf(Boolean(skip))(`lake on ${c.target}${skip ? ` (${skip})` : ''}`,
     expect(Number(notObject.percent_of_received)).toBeGreaterThan(0);
     expect(Number(notObject.percent_of_received)).toBeLessThan(100);
 
+    const unique = sql(
+      `SELECT count(*) AS n FROM (${byName['impressions-deduplicated']!.sql}) WHERE profile_id = ?`,
+      [today, today, p],
+    );
+    expect(unique).toEqual([{ n: 30 }]);
+
     const hist = sql(byName['profile-history']!.sql, [p]);
     expect(hist.map((r) => r.event_id)).toEqual([...events].reverse().map((e) => e.eventId));
 
     const erased = sql(byName['erase-profile']!.sql, [p]);
     expect(erased).toEqual([{ deleted_rows: 30 }]);
     expect(lakeIds(p)).toEqual([]);
+  });
+
+  it('shows replayed records more than once in the table and exactly once through the deduplicated view', async () => {
+    const p = `lake-dups-${randomUUID().slice(0, 8)}`;
+    const events = [impression(p), impression(p), impression(p)];
+    await sendRaw(p, events);
+    await eventually(
+      async () => lakeIds(p),
+      (ids) => ids.length >= 3,
+    );
+    // A redelivery: the same enriched records on the enriched stream again, as a retried batch would put them.
+    const enriched = (await h.readAll(out.EnrichedStreamName)).filter((r) => r.partitionKey === p);
+    await h.put(
+      out.EnrichedStreamName,
+      enriched.map((r) => ({ partitionKey: p, data: r.data })),
+    );
+    const all = await eventually(
+      async () => lakeIds(p),
+      (ids) => ids.length >= 6,
+      { what: 'the redelivered copies in the lake' },
+    );
+    expect(all.length).toBe(6);
+    const view = LAKE_QUERIES.find((q) => q.name === 'impressions-deduplicated')!;
+    const once = sql(`SELECT event_id FROM (${view.sql}) WHERE profile_id = ?`, [today, today, p]);
+    expect(once.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.eventId).sort());
   });
 
   it('survives a kill mid-stream: after a restart nothing committed is lost or written twice', async () => {

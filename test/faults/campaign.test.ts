@@ -219,6 +219,51 @@ async function run(s: Scenario, seed: number) {
   };
 }
 
+describe('poison records', () => {
+  it('never block a shard: a record that always fails goes to the on-failure destination after the retries, the rest lands', async () => {
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 9 });
+    const store = historyStore(ddb.client, 'history', FAST);
+    const hw = historyWriter({ store, retentionDays: 30, nowMs: () => NOW });
+    const { raw, labels } = generate(11);
+    // Enriched records as the history writer reads them, with one that cannot be parsed in the middle.
+    const good = raw.slice(0, 40);
+    const dfe = dedupStore(ddb.client, 'dedup', () => NOW, FAST);
+    const kin = memoryKinesis({ throttle: 0, partial: 0, seed: 9 });
+    const fe = filterEnrich({
+      kinesis: kin.client,
+      enrichedStreamName: 'enriched',
+      rejectedStreamName: 'rejected',
+      config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
+      ports: { acceptedEventIds: dfe.acceptedEventIds, titles: async () => new Map() },
+      remember: dfe.remember,
+      retry: FAST,
+    });
+    await drive(good, fe, MAPPING);
+    const enriched = (kin.streams.get('enriched') ?? []).map((o) => ({ ...o, arrivalMs: NOW }));
+    const poison = {
+      sequenceNumber: String(BigInt(enriched[5]!.sequenceNumber) + 1n),
+      partitionKey: 'p',
+      data: Buffer.from('{"poison":true}'),
+      arrivalMs: NOW,
+    };
+    const shard = [...enriched.slice(0, 6), poison, ...enriched.slice(6)].map((r, i) => ({
+      ...r,
+      sequenceNumber: String(10n ** 21n + BigInt(i)),
+    }));
+    const report = await drive(shard, hw, { batchSize: 10, maxRetries: 3, bisectOnError: true });
+    expect(report.onFailure.flat().map((r) => Buffer.from(r.data).toString())).toContain('{"poison":true}');
+    const stored = new Set(
+      [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item).map((i) => i.eventId)),
+    );
+    const expected = labels
+      .slice(0, 40)
+      .filter((l) => l.expected === 'enriched')
+      .map((l) => l.eventId!);
+    expect(expected.length).toBeGreaterThan(0);
+    expect([...stored].sort()).toEqual([...expected].sort());
+  });
+});
+
 describe(`fault campaign, ${RECORDS} records per scenario`, () => {
   it('no faults: the baseline accounts for every record', async () => {
     const r = await run(
