@@ -100,7 +100,6 @@ export interface CostResult {
 
 const SECONDS_PER_MONTH = 730 * 3600;
 const GB = 1024 ** 3;
-const TB = 1024 ** 4;
 
 export function costModel(i: CostInputs): CostResult {
   const perMonth = i.eventsPerSec * SECONDS_PER_MONTH;

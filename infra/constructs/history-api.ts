@@ -69,12 +69,15 @@ export class HistoryApi extends Construct {
       assumedBy: new SessionTagsPrincipal(props.clientRoleTrust ?? new AccountRootPrincipal()),
       maxSessionDuration: Duration.hours(1),
     });
+    // An IAM policy variable, resolved by IAM at request time (not a JavaScript template).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM policy variable
+    const ownProfile = '/v1/profiles/${aws:PrincipalTag/profileId}';
     this.clientRole.addToPolicy(
       new PolicyStatement({
         actions: ['execute-api:Invoke'],
         resources: [
-          this.api.arnForExecuteApi('*', '/v1/profiles/${aws:PrincipalTag/profileId}/*', '$default'),
-          this.api.arnForExecuteApi('*', '/v1/profiles/${aws:PrincipalTag/profileId}', '$default'),
+          this.api.arnForExecuteApi('*', `${ownProfile}/*`, '$default'),
+          this.api.arnForExecuteApi('*', ownProfile, '$default'),
         ],
       }),
     );
