@@ -3,9 +3,10 @@
  * the KPL does): PUT payload units (25 KB each, per Kinesis record) and Firehose billed bytes (each record
  * rounded up to 5 KB), on the raw records and on the enriched records the pipeline writes.
  */
+
+import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { enrich } from '../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
-import { aggregateByKey } from '../scripts/loadgen.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
 

@@ -51,6 +51,11 @@ export interface StageConfig {
   readonly lakeBufferMiB: number;
   /** Athena per-query bytes-scanned cutoff. @default 100 GiB */
   readonly athenaBytesScannedCutoff: number;
+  /**
+   * filter-enrich writes KPL-aggregated records to the enriched stream (history writer and Firehose
+   * de-aggregate them): ≈ 20× fewer PUT units and far fewer Firehose bytes billed. @default true
+   */
+  readonly aggregateEnriched: boolean;
   /** Keep stateful resources when the stack is deleted. @default true (false for throwaway stages) */
   readonly retainData: boolean;
   /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. @default [] */
@@ -78,6 +83,7 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   lakeBufferSeconds: 300,
   lakeBufferMiB: 128,
   athenaBytesScannedCutoff: 100 * 1024 ** 3,
+  aggregateEnriched: true,
   retainData: true,
   omitted: [],
 };

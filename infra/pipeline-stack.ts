@@ -48,6 +48,7 @@ export class PipelineStack extends Stack {
         MIN_VISIBLE_PERCENT: String(config.minVisiblePercent),
         MIN_VISIBLE_MS: String(config.minVisibleMs),
         TEST_PROFILES: config.testProfiles.join(','),
+        AGGREGATE_ENRICHED: String(config.aggregateEnriched),
       },
     });
     props.enrichedStream.grantWrite(filterEnrich.fn);

@@ -12,7 +12,8 @@ const HELP = `Usage: npm run cost -- [options]
   --events-per-sec <n>     sustained impressions per second (default 1500000)
   --event-bytes <n>        raw event size (default: measured, else 1200)
   --accepted-share <f>     share of records enriched (default 0.85)
-  --aggregate              producers and filter-enrich use KPL aggregation (records per Kinesis record measured)
+  --aggregate              producers aggregate the raw stream with the KPL too (records per Kinesis record measured)
+  --plain-enriched         the stage writes the enriched stream unaggregated (aggregateEnriched=false)
   --kinesis <mode>         provisioned | on-demand (default provisioned)
   --dynamodb <mode>        provisioned | on-demand (default provisioned)
   --retention-days <n>     history retention (default 30)
@@ -42,6 +43,7 @@ function main(): number {
         'event-bytes': { type: 'string' },
         'accepted-share': { type: 'string' },
         aggregate: { type: 'boolean' },
+        'plain-enriched': { type: 'boolean' },
         kinesis: { type: 'string' },
         dynamodb: { type: 'string' },
         'retention-days': { type: 'string' },
@@ -94,11 +96,11 @@ function main(): number {
       ...(latest.wcu ? { historyWcuPerImpression: latest.wcu.design.wcuPerImpression } : {}),
       ...(latest.enrich ? { filterEnrichCpuUsPerEvent: 1e6 / latest.enrich.enrichEventsPerSec.median } : {}),
       ...(latest.lake ? { parquetBytesPerImpression: latest.lake.parquetBytesPerImpression } : {}),
+      ...(latest.streams && !values['plain-enriched']
+        ? { enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate }
+        : {}),
       ...(values.aggregate && latest.streams
-        ? {
-            rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate,
-            enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate,
-          }
+        ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
         : {}),
     };
     inputs = {

@@ -17,7 +17,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
-import { aggregate } from './kpl.js';
+import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { sampleCatalog } from './seed-catalog.js';
 import { type GeneratedRecord, tally, traffic } from './traffic.js';
 
@@ -100,42 +100,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     expected: tally(sentRecords),
     elapsedMs: Date.now() - started,
   };
-}
-
-/** KPL's default aggregate size (AggregationMaxSize). */
-export const AGGREGATE_MAX_BYTES = 51_200;
-
-/**
- * KPL aggregation per partition key, so a profile's records stay on its shard and in order, in aggregates of
- * at most AGGREGATE_MAX_BYTES, as the KPL packs them by default.
- */
-export async function aggregateByKey<S>(
-  records: readonly OutgoingRecord<S>[],
-): Promise<OutgoingRecord<S[]>[]> {
-  const chunks: OutgoingRecord<S>[][] = [];
-  const open = new Map<string, { list: OutgoingRecord<S>[]; bytes: number }>();
-  for (const r of records) {
-    let c = open.get(r.partitionKey);
-    if (!c || c.bytes + r.data.byteLength > AGGREGATE_MAX_BYTES) {
-      c = { list: [], bytes: 0 };
-      open.set(r.partitionKey, c);
-      chunks.push(c.list);
-    }
-    c.list.push(r);
-    c.bytes += r.data.byteLength;
-  }
-  const out: OutgoingRecord<S[]>[] = [];
-  for (const chunk of chunks) {
-    const packed = await aggregate(chunk);
-    if (packed.length !== 1)
-      throw new Error(`expected one aggregate for ${chunk.length} records, got ${packed.length}`);
-    out.push({
-      partitionKey: chunk[0]!.partitionKey,
-      data: packed[0]!.data,
-      source: chunk.map((r) => r.source),
-    });
-  }
-  return out;
 }
 
 async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {

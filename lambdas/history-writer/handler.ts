@@ -8,6 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient } from '../adapters/clients.js';
 import { type HistoryStore, historyStore } from '../adapters/history-store.js';
+import { toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import type { EnrichedRecord } from '../domain/enrich.js';
 import { type EnrichedInput, planHistoryWrites } from '../domain/history-model.js';
@@ -20,9 +21,9 @@ export interface HistoryWriterDeps {
 
 const { logger, metrics } = observability('history-writer');
 
-export function parseEnriched(data: string): EnrichedRecord | undefined {
+export function parseEnriched(data: Uint8Array): EnrichedRecord | undefined {
   try {
-    const r = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Partial<EnrichedRecord> | null;
+    const r = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<EnrichedRecord> | null;
     if (
       r &&
       typeof r.event_id === 'string' &&
@@ -45,13 +46,17 @@ export function makeHandler(deps: HistoryWriterDeps) {
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const failed = new Set<string>();
     const inputs: EnrichedInput[] = [];
-    for (const r of event.Records) {
-      const record = parseEnriched(r.kinesis.data);
-      if (record) inputs.push({ sequenceNumber: r.kinesis.sequenceNumber, record });
+    // Enriched records may arrive KPL-aggregated; each user record keeps its Kinesis record's sequence number.
+    for (const r of event.Records.flatMap(toRawRecords)) {
+      const record = parseEnriched(r.data);
+      if (record) inputs.push({ sequenceNumber: r.sequenceNumber, record });
       else {
-        logger.error('malformed enriched record', { sequenceNumber: r.kinesis.sequenceNumber });
+        logger.error('malformed enriched record', {
+          sequenceNumber: r.sequenceNumber,
+          subSequenceNumber: r.subSequenceNumber,
+        });
         metrics.addMetric('MalformedRecords', MetricUnit.Count, 1);
-        failed.add(r.kinesis.sequenceNumber);
+        failed.add(r.sequenceNumber);
       }
     }
     try {

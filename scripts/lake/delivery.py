@@ -14,14 +14,21 @@ point resumes after the last committed record: nothing committed is lost or writ
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import os
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aws_kinesis_agg
 from lakelib import adopt_table, aws_client, env_region, load_definitions, schema_of, to_arrow
+
+# awslabs' aws-kinesis-agg imports its generated protobuf modules as top-level modules.
+sys.path.append(os.path.dirname(aws_kinesis_agg.__file__))
+from aws_kinesis_agg.deaggregator import iter_deaggregate_records  # noqa: E402
 
 CHECKPOINT_KEY = "impressions.delivery.checkpoint"
 
@@ -138,23 +145,36 @@ def poll(kinesis: Any, s3: Any, d: Delivery) -> int:
         r = kinesis.get_records(ShardIterator=it, Limit=1000)
         d.iterators[sid] = r.get("NextShardIterator")
         for rec in r.get("Records", []):
-            data = rec["Data"]
-            try:
-                row = json.loads(data)
-                if not isinstance(row, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                bad.append(data)
-            else:
-                if not d.buffer:
-                    d.buffer_started = time.monotonic()
-                d.buffer.append(row)
-                d.buffer_bytes += len(data)
+            for data in user_records(rec):
+                buffer(d, data, bad)
             d.pending_checkpoint[sid] = rec["SequenceNumber"]
             got += 1
     if bad:
         write_errors(s3, d, bad)
     return got
+
+
+def user_records(rec: dict[str, Any]) -> list[bytes]:
+    """The user records of a Kinesis record: itself, or what a KPL aggregate carries (Firehose de-aggregates)."""
+    data = rec["Data"]
+    if not data.startswith(aws_kinesis_agg.MAGIC):
+        return [data]
+    return [base64.b64decode(u["kinesis"]["data"]) for u in iter_deaggregate_records([rec], data_format="Boto3")]
+
+
+def buffer(d: Delivery, data: bytes, bad: list[bytes]) -> None:
+    """Buffers one JSON object for the next commit; anything else goes to the error output."""
+    try:
+        row = json.loads(data)
+        if not isinstance(row, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        bad.append(data)
+        return
+    if not d.buffer:
+        d.buffer_started = time.monotonic()
+    d.buffer.append(row)
+    d.buffer_bytes += len(data)
 
 
 def main() -> int:

@@ -16,7 +16,21 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
+import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { signedClient } from '../support/signed-http.js';
+
+/** A record read with GetRecords, in the shape Lambda delivers it. */
+const kinesisRecordOf = (rec: { PartitionKey?: string; SequenceNumber?: string; Data?: Uint8Array }) =>
+  ({
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: rec.PartitionKey ?? '',
+      sequenceNumber: rec.SequenceNumber ?? '',
+      data: Buffer.from(rec.Data ?? new Uint8Array()).toString('base64'),
+      approximateArrivalTimestamp: 0,
+    },
+  }) as Parameters<typeof toRawRecords>[0];
+
 import type { E2EContext } from './context.js';
 
 export const ctx = (): E2EContext => inject('e2e');
@@ -93,11 +107,14 @@ export function harness(c: E2EContext = ctx()) {
       for (let page = 0; it && page < 1000; page++) {
         const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
         for (const rec of r.Records ?? []) {
-          out.push({
-            partitionKey: rec.PartitionKey ?? '',
-            sequenceNumber: rec.SequenceNumber ?? '',
-            data: Buffer.from(rec.Data ?? new Uint8Array()).toString('utf8'),
-          });
+          // As any consumer does: KPL-aggregated records (the enriched stream's) are de-aggregated.
+          for (const user of toRawRecords(kinesisRecordOf(rec))) {
+            out.push({
+              partitionKey: user.partitionKey,
+              sequenceNumber: user.sequenceNumber,
+              data: Buffer.from(user.data).toString('utf8'),
+            });
+          }
         }
         if (!r.Records?.length && (r.MillisBehindLatest ?? 0) === 0) break;
         it = r.NextShardIterator;

@@ -2,9 +2,9 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
+import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
-import { aggregate } from '../../scripts/kpl.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
 
 const kinesisMock = mockClient(KinesisClient);
@@ -81,5 +81,69 @@ describe('KPL-aggregated records on the raw stream', () => {
       sequence_number: '900:2',
     });
     expect(remembered.map((r) => r.sequenceNumber)).toEqual(['900:0', '900:1']);
+  });
+});
+
+describe('KPL-aggregated records on the enriched stream', () => {
+  it('filter-enrich writes one aggregate per profile, and the history writer de-aggregates it', async () => {
+    const events = [impression(), impression(), impression({ profileId: 'profile-2' })];
+    const handler = makeHandler({
+      kinesis: new KinesisClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      }),
+      enrichedStreamName: 'enriched',
+      rejectedStreamName: 'rejected',
+      config: DEFAULT_CLASSIFIER_CONFIG,
+      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
+      remember: async () => [],
+      aggregateEnriched: true,
+    });
+    const res = await handler(kinesisEvent(events.map((e) => rawRecord(e, { partitionKey: e.profileId }))));
+    expect(res.batchItemFailures).toEqual([]);
+    const put = kinesisMock
+      .commandCalls(PutRecordsCommand)
+      .find((c) => c.args[0].input.StreamName === 'enriched')!;
+    const records = put.args[0].input.Records!;
+    expect(records.map((r) => r.PartitionKey).sort()).toEqual(['profile-1', 'profile-2']);
+    expect(records.every((r) => isAggregated(r.Data!))).toBe(true);
+
+    const users = records.flatMap((r, i) =>
+      toRawRecords(kinesisRecord(rawRecord(r.Data!, { sequenceNumber: String(i + 1) }))),
+    );
+    expect(users.map((u) => JSON.parse(Buffer.from(u.data).toString()).event_id).sort()).toEqual(
+      events.map((e) => e.eventId).sort(),
+    );
+  });
+
+  it('reports the Kinesis record of an aggregate whose write failed, for all its user records', async () => {
+    kinesisMock.reset();
+    kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
+      FailedRecordCount: input.StreamName === 'enriched' ? input.Records.length : 0,
+      Records: input.Records.map(() =>
+        input.StreamName === 'enriched'
+          ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' }
+          : { SequenceNumber: '1', ShardId: 's' },
+      ),
+    }));
+    const events = [impression(), impression()];
+    const handler = makeHandler({
+      kinesis: new KinesisClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      }),
+      enrichedStreamName: 'enriched',
+      rejectedStreamName: 'rejected',
+      config: DEFAULT_CLASSIFIER_CONFIG,
+      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
+      remember: async () => [],
+      aggregateEnriched: true,
+      retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+    });
+    const records = events.map((e) => rawRecord(e));
+    const res = await handler(kinesisEvent(records));
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      records.map((r) => r.sequenceNumber).sort(),
+    );
   });
 });
