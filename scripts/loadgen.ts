@@ -37,12 +37,18 @@ export interface LoadOptions {
   readonly signal?: AbortSignal;
   /** Pack each profile's records of a request into KPL-aggregated Kinesis records. @default false */
   readonly aggregate?: boolean;
+  /** The deployment's deny-listed profile, for `filtered.test-profile` traffic. @default LOADGEN_TEST_PROFILE */
+  readonly testProfile?: string;
+  /** Size of the profile population. @default 2000 */
+  readonly profiles?: number;
   /** Called after every request with what has been sent so far. */
   readonly onSent?: (sent: readonly GeneratedRecord[]) => void;
 }
 
 export interface LoadResult {
   readonly sent: number;
+  /** What was sent (and accepted by Kinesis), with the outcome each record must get. */
+  readonly records: readonly GeneratedRecord[];
   /** Kinesis records put (fewer than `sent` with aggregation). */
   readonly kinesisRecords: number;
   readonly failed: number;
@@ -55,7 +61,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const gen = traffic({
     seed: options.seed ?? 1,
     titleIds: titles,
-    testProfile: LOADGEN_TEST_PROFILE,
+    testProfile: options.testProfile ?? LOADGEN_TEST_PROFILE,
+    profiles: options.profiles,
     badShare: options.badShare,
     duplicateShare: options.duplicateShare,
   });
@@ -95,6 +102,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   return {
     sent: sentRecords.length,
+    records: sentRecords,
     kinesisRecords,
     failed,
     expected: tally(sentRecords),

@@ -12,7 +12,9 @@ import { icebergTableInput } from '../../infra/constructs/lake-storage.js';
 import { LAKE_QUERIES } from '../../infra/lake-queries.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
 import { type DeliveryHandle, describeLake, queryLake, startDelivery } from '../../scripts/lake.js';
+import { runLoad } from '../../scripts/loadgen.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
+import { E2E_TEST_PROFILE } from './context.js';
 import { ctx, eventually, harness } from './harness.js';
 
 const c = ctx();
@@ -22,6 +24,7 @@ const skip =
   c.skipReason ??
   (c.emulator ? undefined : 'the local lake stand-in runs only on emulators; on AWS Firehose delivers');
 const today = new Date().toISOString().slice(0, 10);
+const RECONCILE_RECORDS = Number(process.env.RECONCILE_RECORDS ?? '3000');
 
 const sql = (text: string, params: string[] = []) =>
   queryLake({ endpoint: c.endpoint, database: out.GlueDatabaseName, sql: text, params });
@@ -301,6 +304,112 @@ describe.skipIf(Boolean(skip))(`lake on ${c.target}${skip ? ` (${skip})` : ''}`,
     const view = LAKE_QUERIES.find((q) => q.name === 'impressions-deduplicated')!;
     const once = sql(`SELECT event_id FROM (${view.sql}) WHERE profile_id = ?`, [today, today, p]);
     expect(once.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.eventId).sort());
+  });
+
+  it(`reconciles ${RECONCILE_RECORDS} mixed records under faults: every enriched impression once in history and counts, at least once in the lake and once through the deduplicated view`, async () => {
+    // Faults the deployed stack can be given from outside: producer retries (in the traffic), redelivered
+    // enriched batches, and the lake delivery killed and restarted mid-run.
+    const load = runLoad({
+      kinesis: h.kinesis,
+      streamName: out.RawStreamName,
+      rate: 1500,
+      events: RECONCILE_RECORDS,
+      seed: 4242,
+      profiles: 40,
+      testProfile: E2E_TEST_PROFILE,
+      badShare: 0.03,
+      duplicateShare: 0.02,
+    });
+    await new Promise((r) => setTimeout(r, Math.min(3000, RECONCILE_RECORDS / 3)));
+    await delivery!.kill();
+    delivery = await startDelivery({
+      endpoint: c.endpoint,
+      pipelineStack: c.stacks.pipeline,
+      bufferSeconds: 1,
+    });
+    const result = await load;
+    expect(result.failed).toBe(0);
+    const profiles = new Set<string>();
+    const expectedEnriched = new Map<string, string>();
+
+    // What the generator sent, as the pipeline must have classified it.
+    const sent = result.records;
+    for (const r of sent) {
+      profiles.add(r.partitionKey);
+      if (r.expected === 'enriched') expectedEnriched.set(r.eventId!, r.profileId!);
+    }
+    const ours = (k: string) => /^p\d{7}$/.test(k);
+
+    // Redeliver a tenth of the enriched stream's records of these profiles, as retried batches would.
+    const enrichedRecords = await eventually(
+      async () => (await h.readAll(out.EnrichedStreamName)).filter((r) => ours(r.partitionKey)),
+      (rs) => rs.length >= expectedEnriched.size,
+      { what: 'all enriched records', timeoutMs: 240_000 },
+    );
+    const redelivered = enrichedRecords.filter((_, i) => i % 10 === 0);
+    await h.put(
+      out.EnrichedStreamName,
+      redelivered.map((r) => ({ partitionKey: r.partitionKey, data: r.data })),
+    );
+    const enrichedIds = enrichedRecords.map((r) => JSON.parse(r.data).event_id as string);
+    expect(new Set(enrichedIds)).toEqual(new Set(expectedEnriched.keys()));
+
+    // History: every enriched eventId exactly once, per profile; counts exactly once.
+    let historyTotal = 0;
+    let counted = 0;
+    for (const profile of [...profiles].filter(ours)) {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const r = await h.api(
+          'GET',
+          `/v1/profiles/${profile}/impressions?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        const body = r.json() as { items: { eventId: string; titleId: string }[]; nextCursor: string | null };
+        ids.push(...body.items.map((i) => i.eventId));
+        cursor = body.nextCursor;
+      } while (cursor);
+      const want = [...expectedEnriched].filter(([, p]) => p === profile).map(([id]) => id);
+      expect(ids.length, profile).toBe(new Set(ids).size);
+      expect(new Set(ids)).toEqual(new Set(want));
+      historyTotal += ids.length;
+      const titles = [
+        ...new Set(
+          sent
+            .filter((x) => x.profileId === profile)
+            .map((x) => JSON.parse(Buffer.from(x.data).toString()).titleId as string),
+        ),
+      ];
+      for (let i = 0; i < titles.length; i += 100) {
+        const f = await h.api(
+          'GET',
+          `/v1/profiles/${profile}/frequency?titleIds=${titles.slice(i, i + 100).join(',')}&window=1d`,
+        );
+        counted += (f.json() as { titles: { count: number }[] }).titles.reduce((n, t) => n + t.count, 0);
+      }
+    }
+    expect(historyTotal).toBe(expectedEnriched.size);
+    expect(counted).toBe(expectedEnriched.size);
+
+    // Lake: at least once; exactly once through the deduplicated view; duplicates reported.
+    const lakeRows = await eventually(
+      async () => sql("SELECT event_id FROM impressions WHERE regexp_matches(profile_id, '^p[0-9]{7}$')"),
+      (rows) =>
+        new Set(rows.map((r) => r.event_id)).size >= expectedEnriched.size &&
+        rows.length >= expectedEnriched.size + redelivered.length,
+      { what: 'every enriched record and every redelivered copy in the lake', timeoutMs: 120_000 },
+    );
+    const view = LAKE_QUERIES.find((q) => q.name === 'impressions-deduplicated')!;
+    const once = sql(`SELECT event_id FROM (${view.sql}) WHERE regexp_matches(profile_id, '^p[0-9]{7}$')`, [
+      today,
+      today,
+    ]);
+    expect(once.length).toBe(expectedEnriched.size);
+    expect(new Set(once.map((r) => r.event_id))).toEqual(new Set(expectedEnriched.keys()));
+    process.stdout.write(
+      `\nreconciliation under faults: ${result.sent} records sent; enriched ${expectedEnriched.size}; history ${historyTotal}; counted ${counted}; ` +
+        `lake rows ${lakeRows.length} (${lakeRows.length - expectedEnriched.size} redelivered duplicates, reported), deduplicated ${once.length}\n`,
+    );
   });
 
   it('survives a kill mid-stream: after a restart nothing committed is lost or written twice', async () => {
