@@ -4,6 +4,7 @@
  * freshness measured by probing the history API for impressions just sent.
  */
 import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { FILTER_REASONS, REJECT_REASONS } from '../lambdas/domain/classify.js';
 
 /** Sums the EMF metrics a function logged since the poller started. */
 export class MetricsPoller {
@@ -104,22 +105,8 @@ export class FreshnessProbe {
   }
 }
 
-const REASONS = [
-  'filtered.not-viewable',
-  'filtered.duplicate',
-  'filtered.test-profile',
-  'rejected.decode.not-json',
-  'rejected.decode.too-large',
-  'rejected.decode.not-object',
-  'rejected.schema.missing-field',
-  'rejected.schema.wrong-type',
-  'rejected.schema.out-of-range',
-  'rejected.schema.unknown-field',
-  'rejected.schema.unsupported-version',
-  'rejected.time.future',
-  'rejected.time.too-late',
-  'rejected.quality.entity-mismatch',
-];
+/** Filter reasons and reject reason families, as the pipeline's metrics name them. */
+const REASONS = [...FILTER_REASONS, ...REJECT_REASONS.map((r) => `rejected.${r}`)];
 
 export interface Snapshot {
   readonly elapsedS: number;

@@ -5,24 +5,10 @@
  * viewable, and a configurable share of bad records covering every reject and filter reason of the
  * contract. Every record carries the outcome the pipeline must give it, so a run can be reconciled.
  */
+import type { FilterReason, RejectReason } from '../lambdas/domain/classify.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 
-export type ExpectedOutcome =
-  | 'enriched'
-  | 'filtered.not-viewable'
-  | 'filtered.duplicate'
-  | 'filtered.test-profile'
-  | 'rejected.decode.not-json'
-  | 'rejected.decode.too-large'
-  | 'rejected.decode.not-object'
-  | 'rejected.schema.missing-field'
-  | 'rejected.schema.wrong-type'
-  | 'rejected.schema.out-of-range'
-  | 'rejected.schema.unknown-field'
-  | 'rejected.schema.unsupported-version'
-  | 'rejected.time.future'
-  | 'rejected.time.too-late'
-  | 'rejected.quality.entity-mismatch';
+export type ExpectedOutcome = 'enriched' | FilterReason | `rejected.${RejectReason}`;
 
 /** The bad kinds the generator injects (duplicates are injected separately, by resending accepted ids). */
 export const BAD_KINDS = [

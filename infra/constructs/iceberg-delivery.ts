@@ -5,12 +5,13 @@
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { icebergTableWriteAccess } from './glue-access.js';
 
 export interface IcebergDeliveryProps {
   readonly source: IStream;
@@ -34,20 +35,7 @@ export class IcebergDelivery extends Construct {
     props.source.grantRead(role);
     props.bucket.grantReadWrite(role);
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:UpdateTable'],
-        resources: [
-          catalogArn,
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName }),
-          stack.formatArn({
-            service: 'glue',
-            resource: 'table',
-            resourceName: `${props.databaseName}/${props.tableName}`,
-          }),
-        ],
-      }),
-    );
+    role.addToPolicy(icebergTableWriteAccess(stack, props.databaseName, props.tableName));
     const logGroup = new LogGroup(this, 'Logs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,

@@ -20,6 +20,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/adapters/observability.js';
+import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js';
 
 export interface OperationsProps {
   readonly filterEnrich: IFunction;
@@ -31,20 +32,7 @@ export interface OperationsProps {
   readonly rejectionRateAlarmPercent?: number;
 }
 
-const FILTER_REASONS = ['filtered.not-viewable', 'filtered.duplicate', 'filtered.test-profile'];
-const REJECT_FAMILIES = [
-  'decode.not-json',
-  'decode.too-large',
-  'decode.not-object',
-  'schema.missing-field',
-  'schema.wrong-type',
-  'schema.out-of-range',
-  'schema.unknown-field',
-  'schema.unsupported-version',
-  'time.future',
-  'time.too-late',
-  'quality.entity-mismatch',
-].map((r) => `rejected.${r}`);
+const REJECT_FAMILIES = REJECT_REASONS.map((r) => `rejected.${r}`);
 
 export class Operations extends Construct {
   readonly dashboard: Dashboard;

@@ -1,9 +1,10 @@
 /** Glue table optimizer (compaction) for an Iceberg table, with its own least-privilege role. */
 import { Aws, Stack } from 'aws-cdk-lib';
 import { CfnTableOptimizer } from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { icebergTableWriteAccess } from './glue-access.js';
 
 export interface TableOptimizerProps {
   readonly bucket: IBucket;
@@ -17,20 +18,7 @@ export class TableOptimizer extends Construct {
     const stack = Stack.of(this);
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com') });
     props.bucket.grantReadWrite(role);
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['glue:GetTable', 'glue:UpdateTable', 'glue:GetDatabase'],
-        resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName }),
-          stack.formatArn({
-            service: 'glue',
-            resource: 'table',
-            resourceName: `${props.databaseName}/${props.tableName}`,
-          }),
-        ],
-      }),
-    );
+    role.addToPolicy(icebergTableWriteAccess(stack, props.databaseName, props.tableName));
     const optimizer = new CfnTableOptimizer(this, 'Compaction', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: props.databaseName,

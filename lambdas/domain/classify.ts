@@ -7,20 +7,28 @@ import { type ImpressionEvent, reasonOfAjvError, SCHEMA_REGISTRY } from './event
 
 export const MAX_RECORD_BYTES = 16 * 1024;
 
-export type RejectReason =
-  | 'decode.not-json'
-  | 'decode.too-large'
-  | 'decode.not-object'
-  | 'schema.missing-field'
-  | 'schema.wrong-type'
-  | 'schema.out-of-range'
-  | 'schema.unknown-field'
-  | 'schema.unsupported-version'
-  | 'time.future'
-  | 'time.too-late'
-  | 'quality.entity-mismatch';
+/** Every reject reason of the contract (the field path, where there is one, follows after a colon). */
+export const REJECT_REASONS = [
+  'decode.not-json',
+  'decode.too-large',
+  'decode.not-object',
+  'schema.missing-field',
+  'schema.wrong-type',
+  'schema.out-of-range',
+  'schema.unknown-field',
+  'schema.unsupported-version',
+  'time.future',
+  'time.too-late',
+  'quality.entity-mismatch',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
-export type FilterReason = 'filtered.not-viewable' | 'filtered.duplicate' | 'filtered.test-profile';
+export const FILTER_REASONS = [
+  'filtered.not-viewable',
+  'filtered.duplicate',
+  'filtered.test-profile',
+] as const;
+export type FilterReason = (typeof FILTER_REASONS)[number];
 
 export interface ClassifierConfig {
   /** Below this visible share an impression is filtered as not viewable. @default 50 */
