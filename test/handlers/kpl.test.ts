@@ -69,15 +69,7 @@ describe('KPL-aggregated records on the raw stream', () => {
       { partitionKey: 'profile-1', data: Buffer.from(JSON.stringify(good[0])) },
     ]);
     const remembered: { eventId: string; sequenceNumber: string }[] = [];
-    const handler = makeHandler({
-      kinesis: new KinesisClient({
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      }),
-      enrichedStreamName: 'enriched',
-      rejectedStreamName: 'rejected',
-      config: DEFAULT_CLASSIFIER_CONFIG,
-      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
+    const handler = filterEnrich({
       remember: async (entries) => {
         remembered.push(...entries);
         return [];
@@ -102,16 +94,7 @@ describe('KPL-aggregated records on the raw stream', () => {
 describe('KPL-aggregated records on the enriched stream', () => {
   it('filter-enrich writes one aggregate per profile, and the history writer de-aggregates it', async () => {
     const events = [impression(), impression(), impression({ profileId: 'profile-2' })];
-    const handler = makeHandler({
-      kinesis: new KinesisClient({
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      }),
-      enrichedStreamName: 'enriched',
-      rejectedStreamName: 'rejected',
-      config: DEFAULT_CLASSIFIER_CONFIG,
-      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
-      remember: async () => [],
+    const handler = filterEnrich({
       aggregateEnriched: true,
     });
     const res = await handler(kinesisEvent(events.map((e) => rawRecord(e, { partitionKey: e.profileId }))));
@@ -142,16 +125,7 @@ describe('KPL-aggregated records on the enriched stream', () => {
       ),
     }));
     const events = [impression(), impression()];
-    const handler = makeHandler({
-      kinesis: new KinesisClient({
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      }),
-      enrichedStreamName: 'enriched',
-      rejectedStreamName: 'rejected',
-      config: DEFAULT_CLASSIFIER_CONFIG,
-      ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
-      remember: async () => [],
+    const handler = filterEnrich({
       aggregateEnriched: true,
       retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
     });
