@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
+import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
 import { signedClient } from '../support/signed-http.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
@@ -61,32 +62,36 @@ export function harness(c: E2EContext = ctx()) {
     sign: false,
   });
 
-  /** Puts records (in order, one request) on a stream; returns each record's sequence number. */
+  /** Puts records on a stream, in order, in requests within the PutRecords limits; returns their sequence numbers. */
   async function put(
     streamName: string,
     records: readonly { partitionKey: string; data: Uint8Array | string }[],
   ) {
     const seqs: string[] = new Array(records.length);
-    let pending = records.map((r, i) => ({ r, i }));
-    for (let attempt = 0; pending.length && attempt < 8; attempt++) {
-      const out = await kinesis.send(
-        new PutRecordsCommand({
-          StreamName: streamName,
-          Records: pending.map(({ r }) => ({
-            PartitionKey: r.partitionKey,
-            Data: typeof r.data === 'string' ? Buffer.from(r.data) : r.data,
-          })),
-        }),
-      );
-      const next: typeof pending = [];
-      pending.forEach((p, k) => {
-        const res = out.Records?.[k];
-        if (res?.SequenceNumber && !res.ErrorCode) seqs[p.i] = res.SequenceNumber;
-        else next.push(p);
-      });
-      pending = next;
+    const all = records.map((r, i) => ({
+      partitionKey: r.partitionKey,
+      data: typeof r.data === 'string' ? Buffer.from(r.data) : r.data,
+      source: i,
+    }));
+    for (const chunk of chunkForPut(all)) {
+      let pending = chunk;
+      for (let attempt = 0; pending.length && attempt < 8; attempt++) {
+        const out = await kinesis.send(
+          new PutRecordsCommand({
+            StreamName: streamName,
+            Records: pending.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })),
+          }),
+        );
+        const next: typeof pending = [];
+        pending.forEach((p, k) => {
+          const res = out.Records?.[k];
+          if (res?.SequenceNumber && !res.ErrorCode) seqs[p.source] = res.SequenceNumber;
+          else next.push(p);
+        });
+        pending = next;
+      }
+      if (pending.length) throw new Error(`${pending.length} records could not be put`);
     }
-    if (pending.length) throw new Error(`${pending.length} records could not be put`);
     return seqs;
   }
 
