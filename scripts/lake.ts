@@ -134,8 +134,14 @@ export function queryLake(options: QueryOptions): Record<string, unknown>[] {
     '--json',
   ];
   for (const p of options.params ?? []) args.push('--param', p);
-  const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(options.endpoint), encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`query failed (${r.status}): ${r.stderr}`);
+  const r = spawnSync(python, args, {
+    cwd: ROOT,
+    env: pythonEnv(options.endpoint),
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  if (r.status !== 0)
+    throw new Error(`query failed (${r.status ?? r.signal ?? r.error?.message}): ${r.stderr}`);
   return r.stdout
     .split('\n')
     .filter(Boolean)

@@ -408,7 +408,7 @@ describe.skipIf(Boolean(skip))(`lake on ${c.target}${skip ? ` (${skip})` : ''}`,
     expect(new Set(once.map((r) => r.event_id))).toEqual(new Set(expectedEnriched.keys()));
     process.stdout.write(
       `\nreconciliation under faults: ${result.sent} records sent; enriched ${expectedEnriched.size}; history ${historyTotal}; counted ${counted}; ` +
-        `lake rows ${lakeRows.length} (${lakeRows.length - expectedEnriched.size} redelivered duplicates, reported), deduplicated ${once.length}\n`,
+        `lake rows ${lakeRows} (${lakeRows - expectedEnriched.size} redelivered duplicates, reported), deduplicated ${once.length}\n`,
     );
   });
 
