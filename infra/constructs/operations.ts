@@ -127,7 +127,7 @@ export class Operations extends Construct {
       }),
       new GraphWidget({
         title: 'History writes',
-        left: [app('HistoryItemsWritten', 'history-writer'), app('FrequencyUpdates', 'history-writer')],
+        left: [app('HistoryItemsWritten', 'history-writer'), app('BucketWrites', 'history-writer')],
         width: 12,
       }),
       new GraphWidget({
