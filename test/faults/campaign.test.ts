@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_STAGE } from '../../infra/config.js';
 import { dedupStore } from '../../lambdas/adapters/dedup-store.js';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
@@ -26,7 +27,12 @@ import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
 
 const RECORDS = Number(process.env.FAULT_RECORDS ?? '6000');
 const FAST = { attempts: 8, baseDelayMs: 0, maxDelayMs: 0 };
-const MAPPING = { batchSize: 500, maxRetries: 10, bisectOnError: true };
+// The event source mappings' settings as deployed (test/infra asserts the template carries exactly these).
+const MAPPING = {
+  batchSize: DEFAULT_STAGE.consumer.batchSize,
+  maxRetries: DEFAULT_STAGE.consumer.retryAttempts,
+  bisectOnError: true,
+};
 const NOW = Date.now();
 
 interface Row {
