@@ -22,7 +22,7 @@ import {
 import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from '../scripts/loadgen.js';
 import { seedCatalog } from '../scripts/seed-catalog.js';
-import { signedClient } from '../test/support/signed-http.js';
+import { signedClient } from '../scripts/signed-http.js';
 
 export interface RatePoint {
   readonly targetRate: number;

@@ -15,7 +15,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { signedClient } from '../test/support/signed-http.js';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
@@ -32,6 +31,7 @@ import { type DeliveryHandle, type LocalSession, SESSION_FILE, startDelivery } f
 import { FreshnessProbe, MetricsPoller, percentile, reconcile, render, type Snapshot } from './live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from './loadgen.js';
 import { seedCatalog } from './seed-catalog.js';
+import { signedClient } from './signed-http.js';
 import type { GeneratedRecord } from './traffic.js';
 
 // The local tools run on the machine's Node.js (20 here); the deployed functions run on Node.js 22.

@@ -18,7 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
-import { signedClient } from '../support/signed-http.js';
+import { signedClient } from '../../scripts/signed-http.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
 const kinesisRecordOf = (rec: { PartitionKey?: string; SequenceNumber?: string; Data?: Uint8Array }) =>
