@@ -7,7 +7,12 @@
  */
 import { enrich } from '../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
-import { attributeName, bucketSortKey, planHistoryWrites } from '../lambdas/domain/history-model.js';
+import {
+  attributeName,
+  bucketSortKey,
+  impressionOf,
+  planHistoryWrites,
+} from '../lambdas/domain/history-model.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
 
@@ -105,16 +110,7 @@ export function benchHistoryWcu(
         itemSize({
           pk: `P#${r.profile_id}`,
           sk: `I#${r.event_time}#${r.event_id}`,
-          eventId: r.event_id,
-          eventTime: r.event_time,
-          titleId: r.title_id,
-          artworkId: r.artwork_id,
-          page: r.page,
-          rowId: r.row_id,
-          rowIndex: r.row_index,
-          position: r.position,
-          deviceType: r.device_type,
-          trackId: r.track_id,
+          ...impressionOf(r),
           expiresAt: 1_800_000_000,
         }),
       );
