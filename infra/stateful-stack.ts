@@ -55,7 +55,11 @@ export class StatefulStack extends Stack {
     this.dedupTable = table('DedupTable', 'id', undefined, 'x');
     this.catalogTable = table('TitleCatalogTable', 'titleId');
 
-    this.lake = new LakeStorage(this, 'Lake', { removalPolicy });
+    this.lake = new LakeStorage(this, 'Lake', {
+      removalPolicy,
+      // A throwaway stage on AWS must be able to delete its bucket; the emulator's is gone with the emulator.
+      autoDeleteObjects: !config.retainData && !config.emulator,
+    });
     this.cursorSecret = new Secret(this, 'CursorSecret', {
       description: 'HMAC key of the history API pagination cursors',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },

@@ -16,6 +16,8 @@ import {
 export interface LakeStorageProps {
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** Empty the bucket when the stack is deleted (throwaway stages; needs a CDK-provided function). @default false */
+  readonly autoDeleteObjects?: boolean;
 }
 
 /** The `OpenTableFormatInput` of a table definition; exported so tests compare it with the schema source. */
@@ -68,7 +70,7 @@ export class LakeStorage extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
-      autoDeleteObjects: false,
+      autoDeleteObjects: props.autoDeleteObjects ?? false,
     });
     // Glue database names allow only lower-case letters, digits and underscores.
     this.databaseName = Names.uniqueResourceName(this, { maxLength: 200, separator: '_' })

@@ -34,11 +34,13 @@ declare module 'vitest' {
 const say = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
 
 async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: boolean, region: string) {
+  // The emulator starts empty and is bootstrapped here; an AWS account must already be bootstrapped.
   const logTo = path.join(LOCAL_DIR, `deploy-${stage}.log`);
   say(`deploying stage ${stage} (log: ${path.relative(ROOT, logTo)})`);
   const names = deployApp(env, {
     stage,
     emulator,
+    bootstrap: emulator,
     logTo,
     context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'],
   });

@@ -355,10 +355,16 @@ describe('stateful resources', () => {
     expect(ids('AWS::SecretsManager::Secret')).toEqual(['CursorSecretABAE1358']);
   });
 
-  it('are retained by default and destroyed for throwaway stages', () => {
+  it('are retained by default and destroyed for throwaway stages, the lake bucket emptied first', () => {
     t.stateful.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Retain' });
+    t.stateful.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     const throwaway = synth('tmp', { retainData: false });
     throwaway.stateful.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Delete' });
+    throwaway.stateful.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+    synth('local', { emulator: true, retainData: false }).stateful.resourceCountIs(
+      'Custom::S3AutoDeleteObjects',
+      0,
+    );
   });
 
   it('hold no stateless resources', () => {
