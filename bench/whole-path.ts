@@ -5,18 +5,19 @@
  */
 
 import * as path from 'node:path';
-import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
+  emulatorClientConfig,
   emulatorEnv,
   LOCAL_DIR,
   stackOutputs,
+  stackResource,
   startEmulator,
 } from '../scripts/emulator.js';
 import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
@@ -43,22 +44,14 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
       logTo: path.join(LOCAL_DIR, 'deploy-bench.log'),
       context: [`testProfiles=${LOADGEN_TEST_PROFILE}`],
     });
-    const config = {
-      region: EMULATOR_CREDENTIALS.AWS_REGION,
-      endpoint: emu.endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestHandler: new NodeHttpHandler(),
-    };
+    const config = emulatorClientConfig(emu.endpoint);
     const cfn = new CloudFormationClient(config);
     const outputs = await stackOutputs(names, cfn);
     await seedCatalog(
       DynamoDBDocumentClient.from(new DynamoDBClient(config)),
       outputs.TitleCatalogTableName!,
     );
-    const resources =
-      (await cfn.send(new DescribeStackResourcesCommand({ StackName: names[1] }))).StackResources ?? [];
-    const logGroup = resources.find((r) => r.LogicalResourceId?.startsWith('FilterEnrichHandlerLogs'))!
-      .PhysicalResourceId!;
+    const logGroup = await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs');
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });

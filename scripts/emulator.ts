@@ -13,7 +13,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const EMULATOR_VENV = path.join(ROOT, '.venv');
@@ -169,6 +174,19 @@ export async function startEmulator(
   return { endpoint, port, pid, logFile, stop };
 }
 
+/** SDK client configuration for the emulator (HTTP/1.1, which emulators speak; the test credentials). */
+export function emulatorClientConfig(endpoint: string) {
+  return {
+    region: EMULATOR_CREDENTIALS.AWS_REGION,
+    endpoint,
+    credentials: {
+      accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
+    requestHandler: new NodeHttpHandler(),
+  };
+}
+
 /** Environment for AWS SDK and CDK CLI calls against the emulator. */
 export function emulatorEnv(endpoint: string): NodeJS.ProcessEnv {
   return {
@@ -247,6 +265,18 @@ export const CONTRACT_OUTPUTS = [
 ] as const;
 
 export type StackOutputs = Record<(typeof CONTRACT_OUTPUTS)[number], string> & Record<string, string>;
+
+/** The physical id of a stack resource, found through CloudFormation by its logical id prefix. */
+export async function stackResource(
+  cfn: CloudFormationClient,
+  stackName: string,
+  logicalIdPrefix: string,
+): Promise<string> {
+  const r = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+  const found = r.StackResources?.find((x) => x.LogicalResourceId?.startsWith(logicalIdPrefix));
+  if (!found?.PhysicalResourceId) throw new Error(`no resource ${logicalIdPrefix}* in ${stackName}`);
+  return found.PhysicalResourceId;
+}
 
 /** Reads the stacks' outputs through CloudFormation and checks that every contract key is there once. */
 export async function stackOutputs(

@@ -122,8 +122,8 @@ export interface QueryOptions {
 }
 
 /** Runs SQL over the local lake and returns the rows as objects. */
-export function queryLake(options: QueryOptions): Record<string, unknown>[] {
-  const python = ensureLakeInstalled();
+/** The query tool's command line for a query. */
+function queryArgs(options: QueryOptions & { readonly json: boolean }): string[] {
   const args = [
     path.join(LAKE_DIR, 'query.py'),
     options.sql,
@@ -131,10 +131,15 @@ export function queryLake(options: QueryOptions): Record<string, unknown>[] {
     options.endpoint,
     '--database',
     options.database,
-    '--json',
   ];
   for (const p of options.params ?? []) args.push('--param', p);
-  const r = spawnSync(python, args, {
+  if (options.json) args.push('--json');
+  return args;
+}
+
+export function queryLake(options: QueryOptions): Record<string, unknown>[] {
+  const python = ensureLakeInstalled();
+  const r = spawnSync(python, queryArgs({ ...options, json: true }), {
     cwd: ROOT,
     env: pythonEnv(options.endpoint),
     encoding: 'utf8',
@@ -207,16 +212,13 @@ function main(): number {
     return 2;
   }
   const python = ensureLakeInstalled();
-  const args = [
-    path.join(LAKE_DIR, 'query.py'),
+  const args = queryArgs({
+    endpoint: session.endpoint,
+    database: session.outputs.GlueDatabaseName!,
     sql,
-    '--endpoint',
-    session.endpoint,
-    '--database',
-    session.outputs.GlueDatabaseName!,
-  ];
-  for (const p of (values.param as string[] | undefined) ?? []) args.push('--param', p);
-  if (values.json) args.push('--json');
+    params: (values.param as string[] | undefined) ?? [],
+    json: Boolean(values.json),
+  });
   const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(session.endpoint), stdio: 'inherit' });
   return r.status ?? 1;
 }

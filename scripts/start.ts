@@ -14,10 +14,10 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
+  emulatorClientConfig,
   emulatorEnv,
   ensureEmulatorInstalled,
   ensureLakeInstalled,
@@ -25,6 +25,7 @@ import {
   ROOT,
   type RunningEmulator,
   stackOutputs,
+  stackResource,
   startEmulator,
 } from './emulator.js';
 import { type DeliveryHandle, type LocalSession, SESSION_FILE, startDelivery } from './lake.js';
@@ -153,12 +154,7 @@ async function main(): Promise<number> {
     const names = await step(`CDK app deployed (stage "local", log: ${path.relative(ROOT, logTo)})`, () =>
       deployApp(emulatorEnv(endpoint), { logTo, context: [`testProfiles=${LOADGEN_TEST_PROFILE}`] }),
     );
-    const clientConfig = {
-      region: EMULATOR_CREDENTIALS.AWS_REGION,
-      endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestHandler: new NodeHttpHandler(),
-    };
+    const clientConfig = emulatorClientConfig(endpoint);
     const cfn = new CloudFormationClient(clientConfig);
     const outputs = await stackOutputs(names, cfn);
     const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
@@ -174,13 +170,14 @@ async function main(): Promise<number> {
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
     const logs = new CloudWatchLogsClient(clientConfig);
-    const { DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
-    const resources =
-      (await cfn.send(new DescribeStackResourcesCommand({ StackName: names[1] }))).StackResources ?? [];
-    const logGroup = (prefix: string) =>
-      resources.find((r) => r.LogicalResourceId?.startsWith(prefix))?.PhysicalResourceId ?? '';
-    const enrichMetrics = new MetricsPoller(logs, logGroup('FilterEnrichHandlerLogs'));
-    const historyMetrics = new MetricsPoller(logs, logGroup('HistoryWriterHandlerLogs'));
+    const enrichMetrics = new MetricsPoller(
+      logs,
+      await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
+    );
+    const historyMetrics = new MetricsPoller(
+      logs,
+      await stackResource(cfn, names[1]!, 'HistoryWriterHandlerLogs'),
+    );
     const freshness = new FreshnessProbe((p) => api('GET', p));
 
     // Load, with the live view.

@@ -10,6 +10,7 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
   Metric,
   TreatMissingData,
@@ -51,17 +52,26 @@ export class Operations extends Construct {
       });
     this.topic = new Topic(this, 'AlarmTopic', { enforceSSL: true });
 
+    /** An alarm on any occurrence (≥ 1) in each of `periods` consecutive periods; no data is not a breach. */
+    const anyOccurrence = (alarmId: string, alarmDescription: string, metric: IMetric, periods: number) =>
+      new Alarm(this, alarmId, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: periods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+
     const alarms = [...props.alarms];
     for (const [i, q] of props.failureQueues.entries()) {
       alarms.push(
-        new Alarm(this, `FailureQueueAlarm${i}`, {
-          alarmDescription: 'Batches that exhausted their retries wait in an on-failure queue',
-          metric: q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        anyOccurrence(
+          `FailureQueueAlarm${i}`,
+          'Batches that exhausted their retries wait in an on-failure queue',
+          q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+          1,
+        ),
       );
     }
     for (const [name, fn] of Object.entries({
@@ -70,22 +80,18 @@ export class Operations extends Construct {
       HistoryApi: props.historyApi,
     })) {
       alarms.push(
-        new Alarm(this, `${name}ErrorsAlarm`, {
-          alarmDescription: `${name} function errors`,
-          metric: fn.metricErrors({ period: Duration.minutes(1) }),
-          threshold: 1,
-          evaluationPeriods: 3,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-        new Alarm(this, `${name}ThrottlesAlarm`, {
-          alarmDescription: `${name} function throttles`,
-          metric: fn.metricThrottles({ period: Duration.minutes(1) }),
-          threshold: 1,
-          evaluationPeriods: 3,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        anyOccurrence(
+          `${name}ErrorsAlarm`,
+          `${name} function errors`,
+          fn.metricErrors({ period: Duration.minutes(1) }),
+          3,
+        ),
+        anyOccurrence(
+          `${name}ThrottlesAlarm`,
+          `${name} function throttles`,
+          fn.metricThrottles({ period: Duration.minutes(1) }),
+          3,
+        ),
       );
     }
     if (props.rejectionRateAlarmPercent !== undefined) {

@@ -16,6 +16,7 @@ import {
   deployApp,
   destroyApp,
   EMULATOR_CREDENTIALS,
+  emulatorClientConfig,
   emulatorEnv,
   LOCAL_DIR,
   ROOT,
@@ -44,12 +45,9 @@ async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: bo
     logTo,
     context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'],
   });
-  const cfn = new CloudFormationClient({
-    region,
-    ...(env.AWS_ENDPOINT_URL
-      ? { endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
-      : {}),
-  });
+  const cfn = new CloudFormationClient(
+    env.AWS_ENDPOINT_URL ? emulatorClientConfig(env.AWS_ENDPOINT_URL) : { region },
+  );
   return { stacks: { stateful: names[0]!, pipeline: names[1]! }, outputs: await stackOutputs(names, cfn) };
 }
 

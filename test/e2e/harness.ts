@@ -3,7 +3,7 @@
  * that puts records on the raw stream as a client app would, stream readers, the signed API client, and
  * event-driven polling with deadlines.
  */
-import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,6 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
+import { emulatorClientConfig, stackResource } from '../../scripts/emulator.js';
 import { signedClient } from '../../scripts/signed-http.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
@@ -36,15 +37,9 @@ import type { E2EContext } from './context.js';
 
 export const ctx = (): E2EContext => inject('e2e');
 
-function clientConfig(c: E2EContext) {
-  return {
-    region: c.region,
-    requestHandler: new NodeHttpHandler(),
-    ...(c.endpoint
-      ? { endpoint: c.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
-      : {}),
-  };
-}
+/** Clients for the target: the emulator's endpoint and credentials, or the ambient AWS configuration. */
+const clientConfig = (c: E2EContext) =>
+  c.endpoint ? emulatorClientConfig(c.endpoint) : { region: c.region, requestHandler: new NodeHttpHandler() };
 
 export function harness(c: E2EContext = ctx()) {
   const config = clientConfig(c);
@@ -128,13 +123,8 @@ export function harness(c: E2EContext = ctx()) {
     return out;
   }
 
-  /** The physical id of a stack resource, found through CloudFormation by its logical id prefix. */
-  async function resource(stackName: string, logicalIdPrefix: string): Promise<string> {
-    const r = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
-    const found = r.StackResources?.find((x) => x.LogicalResourceId?.startsWith(logicalIdPrefix));
-    if (!found?.PhysicalResourceId) throw new Error(`no resource ${logicalIdPrefix}* in ${stackName}`);
-    return found.PhysicalResourceId;
-  }
+  const resource = (stackName: string, logicalIdPrefix: string) =>
+    stackResource(cfn, stackName, logicalIdPrefix);
 
   /** Embedded-metric-format records a function logged (its Powertools metrics). */
   async function emfRecords(logGroupName: string): Promise<Record<string, unknown>[]> {
@@ -156,7 +146,7 @@ export function harness(c: E2EContext = ctx()) {
     return out;
   }
 
-  return { kinesis, documents, cfn, api, unsignedApi, put, readAll, resource, emfRecords };
+  return { config, kinesis, documents, cfn, api, unsignedApi, put, readAll, resource, emfRecords };
 }
 
 /** Polls `probe` until it returns a value that `done` accepts, or fails with the last value at the deadline. */

@@ -1,31 +1,11 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
-import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
+import { filterEnrichDeps } from '../support/handlers.js';
 
 const kinesisMock = mockClient(KinesisClient);
-
-function deps(overrides: Partial<FilterEnrichDeps> = {}) {
-  const remembered: { eventId: string; sequenceNumber: string }[] = [];
-  const d: FilterEnrichDeps = {
-    kinesis: new KinesisClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    }),
-    enrichedStreamName: 'enriched',
-    rejectedStreamName: 'rejected',
-    config: DEFAULT_CLASSIFIER_CONFIG,
-    ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
-    remember: async (entries) => {
-      remembered.push(...entries);
-      return [];
-    },
-    ...overrides,
-  };
-  return { d, remembered };
-}
 
 const putsTo = (stream: string) =>
   kinesisMock.commandCalls(PutRecordsCommand).filter((c) => c.args[0].input.StreamName === stream);
@@ -38,7 +18,7 @@ describe('filter-enrich handler', () => {
       FailedRecordCount: 0,
       Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
     }));
-    const { d, remembered } = deps();
+    const { d, remembered } = filterEnrichDeps();
     const good = rawRecord(impression());
     const bad = rawRecord('garbage');
     const res = await makeHandler(d)(kinesisEvent([good, bad]));
@@ -70,7 +50,7 @@ describe('filter-enrich handler', () => {
         ),
       };
     });
-    const { d } = deps();
+    const { d } = filterEnrichDeps();
     const records = [rawRecord(impression()), rawRecord(impression()), rawRecord(impression())];
     const res = await makeHandler(d)(kinesisEvent(records));
     expect(res.batchItemFailures).toEqual([]);
@@ -91,7 +71,7 @@ describe('filter-enrich handler', () => {
           : { SequenceNumber: String(i), ShardId: 's' },
       ),
     }));
-    const { d, remembered } = deps();
+    const { d, remembered } = filterEnrichDeps();
     const ok = rawRecord(impression());
     const failing = rawRecord(impression({ position: 7 }));
     const res = await makeHandler(d)(kinesisEvent([ok, failing]));
@@ -100,7 +80,7 @@ describe('filter-enrich handler', () => {
   }, 30_000);
 
   it('reports the whole batch when a store is down, never dropping it', async () => {
-    const { d } = deps({
+    const { d } = filterEnrichDeps({
       ports: {
         acceptedEventIds: async () => {
           throw new Error('dynamodb unavailable');
@@ -118,7 +98,9 @@ describe('filter-enrich handler', () => {
       FailedRecordCount: 0,
       Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
     }));
-    const { d } = deps({ remember: async (entries) => entries.map((_, i) => i).filter((i) => i === 1) });
+    const { d } = filterEnrichDeps({
+      remember: async (entries) => entries.map((_, i) => i).filter((i) => i === 1),
+    });
     const records = [rawRecord(impression()), rawRecord(impression())];
     const res = await makeHandler(d)(kinesisEvent(records));
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.sequenceNumber }]);

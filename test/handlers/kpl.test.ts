@@ -3,26 +3,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
+import { filterEnrichDeps } from '../support/handlers.js';
 
 const kinesisMock = mockClient(KinesisClient);
 
 /** filter-enrich over the mocked Kinesis client, with empty stores and the given overrides. */
-const filterEnrich = (overrides: Partial<FilterEnrichDeps>) =>
-  makeHandler({
-    kinesis: new KinesisClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    }),
-    enrichedStreamName: 'enriched',
-    rejectedStreamName: 'rejected',
-    config: DEFAULT_CLASSIFIER_CONFIG,
-    ports: { acceptedEventIds: async () => new Map(), titles: async () => new Map() },
-    remember: async () => [],
-    ...overrides,
-  });
+const filterEnrich = (overrides: Partial<FilterEnrichDeps>) => makeHandler(filterEnrichDeps(overrides).d);
+
 beforeEach(() => {
   kinesisMock.reset();
   kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
