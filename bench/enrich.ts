@@ -9,26 +9,35 @@ import { type FilterEnrichPorts, planBatch, type RawRecord } from '../lambdas/do
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
 
-export interface EnrichBenchResult {
-  readonly recordBytesAvg: number;
+/** A throughput measured over repeated runs. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What every ratio benchmark shares: batches of this size, runs, and the baseline of the same run. */
+export interface AgainstBaseline {
   readonly batchSize: number;
   readonly runs: number;
-  readonly baselineEventsPerSec: { median: number; min: number; max: number };
-  readonly enrichEventsPerSec: { median: number; min: number; max: number };
+  readonly baselineEventsPerSec: Spread;
+}
+
+export interface EnrichBenchResult extends AgainstBaseline {
+  readonly recordBytesAvg: number;
+  readonly enrichEventsPerSec: Spread;
   readonly ratio: number;
   readonly target: number;
 }
 
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
-};
+/** A Lambda-shaped batch of realistic records from the load generator, all valid (every one is enriched). */
+export interface SampleBatch {
+  readonly records: readonly { b64: string; sequenceNumber: string; partitionKey: string }[];
+  readonly recordBytesAvg: number;
+  readonly titles: ReadonlyMap<string, TitleInfo>;
+}
 
-export async function benchEnrich(
-  options: { runs?: number; batches?: number } = {},
-): Promise<EnrichBenchResult> {
-  const runs = options.runs ?? 9;
-  const batches = options.batches ?? 40;
+export function sampleBatch(size = 500, seed = 11): SampleBatch {
   const catalog = sampleCatalog();
   const titles = new Map<string, TitleInfo>(
     catalog.map((t) => [
@@ -38,24 +47,46 @@ export async function benchEnrich(
   );
   // The valid traffic of production: every record is enriched (bad records are cheaper, not dearer).
   const gen = traffic({
-    seed: 11,
+    seed,
     titleIds: catalog.map((t) => t.titleId),
     testProfile: 'bot',
     badShare: 0,
     duplicateShare: 0,
   });
-  const now = Date.now();
-  const batch: { b64: string; sequenceNumber: string; partitionKey: string }[] = [];
-  while (batch.length < 500) {
+  const records: { b64: string; sequenceNumber: string; partitionKey: string }[] = [];
+  while (records.length < size) {
     const r = gen.next().value!;
-    batch.push({
+    records.push({
       b64: Buffer.from(r.data).toString('base64'),
-      sequenceNumber: String(batch.length),
+      sequenceNumber: String(records.length),
       partitionKey: r.partitionKey,
     });
   }
   const recordBytesAvg =
-    batch.reduce((n, r) => n + Buffer.from(r.b64, 'base64').byteLength, 0) / batch.length;
+    records.reduce((n, r) => n + Buffer.from(r.b64, 'base64').byteLength, 0) / records.length;
+  return { records, recordBytesAvg, titles };
+}
+
+/** The baseline of every ratio: base64 decode + JSON.parse + JSON.stringify of each record of the batch. */
+export function baselinePass(records: SampleBatch['records']): number {
+  let n = 0;
+  for (const r of records)
+    n += JSON.stringify(JSON.parse(Buffer.from(r.b64, 'base64').toString('utf8'))).length;
+  return n;
+}
+
+export const stats = (xs: number[]): Spread => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
+};
+
+export async function benchEnrich(
+  options: { runs?: number; batches?: number } = {},
+): Promise<EnrichBenchResult> {
+  const runs = options.runs ?? 9;
+  const batches = options.batches ?? 40;
+  const { records: batch, recordBytesAvg, titles } = sampleBatch();
+  const now = Date.now();
   const ports: FilterEnrichPorts = {
     acceptedEventIds: async () => new Map(),
     titles: async (ids) =>
@@ -64,8 +95,7 @@ export async function benchEnrich(
 
   let sink = 0;
   const baseline = () => {
-    for (const r of batch)
-      sink += JSON.stringify(JSON.parse(Buffer.from(r.b64, 'base64').toString('utf8'))).length;
+    sink += baselinePass(batch);
   };
   // What the handler does per batch before any I/O: decode, plan (classify, dedup, enrich), serialise.
   const enrichBatch = async () => {

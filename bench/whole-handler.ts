@@ -1,0 +1,372 @@
+/**
+ * Whole filter-enrich handler: the deployed entry point (`handler` of lambdas/filter-enrich/handler.ts,
+ * wired from its environment exactly as in Lambda, real AWS SDK v3 clients from lambdas/adapters/clients.ts)
+ * on Lambda-shaped Kinesis events, with every AWS call answered at once by a local HTTP server in a worker
+ * thread. So the loop includes event decoding, the domain code, KPL aggregation, UTF-8 encoding, SDK
+ * marshalling, SigV4 signing, HTTP on loopback and the metrics/log lines — everything but the network and
+ * the services' own latency. Compared with the decode+parse+stringify baseline measured in the same run.
+ *
+ * The server answers generically by operation (X-Amz-Target), so the harness keeps working when the handler
+ * calls other DynamoDB or Kinesis operations: PutRecords succeeds for every entry; BatchGetItem returns the
+ * sample catalog's item for a `titleId` key and nothing for any other key; UpdateItem, PutItem, GetItem,
+ * Query, BatchWriteItem and TransactWriteItems return "nothing there before, nothing left unprocessed".
+ *
+ * `tsx bench/whole-handler.ts [--runs n] [--batches n]` prints the result as JSON; run it under
+ * `node --cpu-prof --import tsx` to profile (see BENCHMARKS.md).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import * as path from 'node:path';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import {
+  type AgainstBaseline,
+  baselinePass,
+  type SampleBatch,
+  type Spread,
+  sampleBatch,
+  stats,
+} from './enrich.js';
+
+export interface WholeHandlerResult extends AgainstBaseline {
+  readonly handlerEventsPerSec: Spread;
+  /** Handler throughput over the baseline's, medians of the same run. */
+  readonly ratio: number;
+  /** CPU time per event, µs, of the handler and of the baseline (process CPU: the instant AWS runs apart). */
+  readonly handlerCpuUsPerEvent: number;
+  readonly baselineCpuUsPerEvent: number;
+  /** Baseline CPU over handler CPU: the ratio without the waits for the instant AWS (scheduling on a busy machine). */
+  readonly cpuRatio: number;
+  /** AWS requests the handler made per batch, by operation. */
+  readonly requestsPerBatch: Readonly<Record<string, number>>;
+  /** Bytes the handler wrote to stdout/stderr per batch (EMF metric and log lines: CloudWatch Logs ingestion). */
+  readonly logBytesPerBatch: number;
+  /**
+   * Where the handler's time goes: a CPU profile (V8 sampling, node:inspector) of the handler alone, self
+   * time per part as a share of the handler's samples, each part also in baseline units (its µs per event
+   * over the baseline's µs per event). Absent when not asked for.
+   */
+  readonly profile?: readonly { part: string; share: number; baselineUnits: number }[];
+  readonly target: number;
+}
+
+// The instant AWS: plain JS run in a child process (its CPU is not the handler's, as on AWS).
+const SERVER = `
+const http = require('node:http');
+let catalog = new Map();
+const counts = {};
+const item = (t) => ({
+  titleId: { S: t.titleId }, name: { S: t.name }, type: { S: t.type },
+  genres: { L: t.genres.map((g) => ({ S: g })) }, maturityRating: { S: t.maturityRating },
+});
+const answer = (op, body) => {
+  switch (op) {
+    case 'PutRecords': {
+      const n = JSON.parse(body).Records.length;
+      const Records = [];
+      for (let i = 0; i < n; i++) Records.push({ SequenceNumber: String(1e20 + i), ShardId: 'shardId-000000000000' });
+      return { FailedRecordCount: 0, Records };
+    }
+    case 'PutRecord': return { SequenceNumber: '1', ShardId: 'shardId-000000000000' };
+    case 'BatchGetItem': {
+      const Responses = {};
+      for (const [table, req] of Object.entries(JSON.parse(body).RequestItems)) {
+        Responses[table] = req.Keys.flatMap((k) => (k.titleId && catalog.has(k.titleId.S) ? [item(catalog.get(k.titleId.S))] : []));
+      }
+      return { Responses, UnprocessedKeys: {} };
+    }
+    case 'BatchWriteItem': return { UnprocessedItems: {} };
+    case 'Query': case 'Scan': return { Items: [], Count: 0, ScannedCount: 0 };
+    default: return {};
+  }
+};
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const op = target.slice(target.indexOf('.') + 1);
+    counts[op] = (counts[op] ?? 0) + 1;
+    const out = JSON.stringify(answer(op, Buffer.concat(chunks).toString('utf8')));
+    res.writeHead(200, {
+      'content-type': target.startsWith('Kinesis') ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0',
+      'x-amzn-requestid': 'bench',
+      'content-length': Buffer.byteLength(out),
+    });
+    res.end(out);
+  });
+});
+server.keepAliveTimeout = 60000;
+process.on('message', (m) => {
+  if (m.catalog) {
+    catalog = new Map(m.catalog.map((t) => [t.titleId, t]));
+    server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  }
+  if (m === 'counts') process.send({ counts: { ...counts } });
+  if (m === 'close') process.exit(0);
+});
+`;
+
+interface InstantAws {
+  readonly endpoint: string;
+  counts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
+  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as T));
+      child.once('error', reject);
+    });
+  const ready = next<{ port: number }>();
+  child.send({ catalog: [...titles.values()] });
+  const { port } = await ready;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async counts() {
+      const reply = next<{ counts: Record<string, number> }>();
+      child.send('counts');
+      return (await reply).counts;
+    },
+    async close() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send('close');
+      await exited;
+    },
+  };
+}
+
+/** The environment names the handler reads at cold start (`required('NAME')`), each given a bench value. */
+function handlerEnvironment(handlerFile: string): Record<string, string> {
+  const names = [...readFileSync(handlerFile, 'utf8').matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map(
+    (m) => m[1]!,
+  );
+  return Object.fromEntries(names.map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`]));
+}
+
+function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
+  const arrival = Date.now() / 1000;
+  return {
+    Records: records.map((r, i) => ({
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `shardId-000000000000:${batch}-${i}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/bench',
+      awsRegion: 'us-east-1',
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/bench-raw',
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: r.partitionKey,
+        sequenceNumber: `${batch}${String(i).padStart(6, '0')}`,
+        data: r.b64,
+        approximateArrivalTimestamp: arrival,
+      },
+    })),
+  };
+}
+
+/** Parts of the handler's time, by where a profile sample's function lives. First match wins. */
+const PARTS: readonly [string, (url: string, fn: string) => boolean][] = [
+  ['(not counted: profiler and harness)', (u, f) => (u === '' && f === 'dispatch') || /bench\//.test(u)],
+  ['garbage collection', (_u, f) => f === '(garbage collector)'],
+  ['waiting for the instant AWS (idle)', (_u, f) => f === '(idle)'],
+  [
+    'SHA-256 of request bodies (SigV4), MD5 of aggregates',
+    (u, f) =>
+      u === 'node:internal/crypto/hash' ||
+      (u === '' && ['update', 'digest', 'Hash', 'Hmac', 'init'].includes(f)),
+  ],
+  [
+    'socket writes and reads (node:net, http)',
+    (u, f) =>
+      /node:(net|_http|internal\/stream|internal\/streams)/.test(u) ||
+      f === 'writev' ||
+      f === 'writeUtf8String' ||
+      f === 'writeBuffer',
+  ],
+  ['AWS SDK: DynamoDB document marshalling', (u) => /lib-dynamodb|util-dynamodb|dynamodb-codec/.test(u)],
+  ['AWS SDK: request signing', (u) => /signature-v4|httpAuthSchemes/.test(u)],
+  ['AWS SDK: serialisation, middleware, retries, endpoints', (u) => /@smithy|@aws-sdk/.test(u)],
+  ['KPL aggregation', (u) => /kpl-aggregate|aws-kinesis-agg/.test(u)],
+  ['event decoding and de-aggregation', (u) => /kinesis-event/.test(u)],
+  [
+    'domain code: validation (ajv), classification, enrichment',
+    (u, f) => /lambdas\/domain/.test(u) || /^validate\d*$/.test(f),
+  ],
+  [
+    'handler code (with the JSON.stringify and UTF-8 encoding it calls)',
+    (u) => /filter-enrich\/handler/.test(u),
+  ],
+  ['other adapters', (u) => /lambdas\/adapters/.test(u)],
+  ['metrics and logs (Powertools)', (u) => /aws-lambda-powertools/.test(u)],
+  [
+    'base64, UTF-8, JSON built-ins, promise jobs, other Node internals',
+    (u, f) => u.startsWith('node:') || u === '' || f === '(program)',
+  ],
+  ['other', () => true],
+];
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function apportion(profile: CpuProfile): Map<string, number> {
+  const part = new Map<number, string>();
+  for (const n of profile.nodes) {
+    const url = n.callFrame.url.replace(/^file:\/\//, '');
+    part.set(n.id, PARTS.find(([, match]) => match(url, n.callFrame.functionName))![0]);
+  }
+  const us = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const name = part.get(id) ?? 'other';
+    us.set(name, (us.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  return us;
+}
+
+export async function benchWholeHandler(
+  options: { runs?: number; batches?: number; profile?: boolean } = {},
+): Promise<WholeHandlerResult> {
+  const runs = options.runs ?? 9;
+  const batches = options.batches ?? 20;
+  const sample = sampleBatch();
+  const aws = await instantAws(sample.titles);
+  const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
+  const saved = { ...process.env };
+  Object.assign(process.env, handlerEnvironment(handlerFile), {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENCH0',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret-bench-secret-bench-secret-0',
+    AWS_SESSION_TOKEN: 'bench-session-token',
+    AGGREGATE_ENRICHED: 'true',
+    POWERTOOLS_DEV: '',
+  });
+  // What the function writes (EMF metrics, log lines) is counted, not shown.
+  let logBytes = 0;
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const swallow = ((chunk: string | Uint8Array) => {
+    logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const { handler } = (await import(handlerFile)) as {
+      handler: (e: KinesisStreamEvent) => Promise<{ batchItemFailures: unknown[] }>;
+    };
+    let batchNo = 0;
+    const invoke = async () => {
+      const r = await handler(kinesisEvent(sample.records, ++batchNo));
+      if (r.batchItemFailures.length)
+        throw new Error(
+          `the handler reported ${r.batchItemFailures.length} failures against the instant AWS`,
+        );
+    };
+    let sink = 0;
+    process.stdout.write = swallow;
+    process.stderr.write = swallow;
+    for (let i = 0; i < 60; i++) {
+      sink += baselinePass(sample.records);
+      await invoke();
+    }
+    const before = await aws.counts();
+    const logBefore = logBytes;
+    let handlerCpuUs = 0;
+    let baselineCpuUs = 0;
+    let measuredBatches = 0;
+    const base: number[] = [];
+    const whole: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const baseCpu = process.cpuUsage();
+      let t = performance.now();
+      for (let i = 0; i < batches; i++) sink += baselinePass(sample.records);
+      base.push((batches * sample.records.length) / ((performance.now() - t) / 1000));
+      const baseUsed = process.cpuUsage(baseCpu);
+      baselineCpuUs += baseUsed.user + baseUsed.system;
+      const cpu = process.cpuUsage();
+      t = performance.now();
+      for (let i = 0; i < batches; i++) await invoke();
+      whole.push((batches * sample.records.length) / ((performance.now() - t) / 1000));
+      const used = process.cpuUsage(cpu);
+      handlerCpuUs += used.user + used.system;
+      measuredBatches += batches;
+    }
+    if (sink === 0) throw new Error('nothing was computed');
+    const after = await aws.counts();
+    let profile: WholeHandlerResult['profile'];
+    if (options.profile) {
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+      const profiled = batches * 2;
+      let t = performance.now();
+      for (let i = 0; i < profiled; i++) await invoke();
+      const handlerUsPerEvent = ((performance.now() - t) * 1000) / (profiled * sample.records.length);
+      const { profile: cpu } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+      session.disconnect();
+      t = performance.now();
+      for (let i = 0; i < profiled; i++) sink += baselinePass(sample.records);
+      const baselineUsPerEvent = ((performance.now() - t) * 1000) / (profiled * sample.records.length);
+      const parts = apportion(cpu);
+      parts.delete('(not counted: profiler and harness)');
+      const total = [...parts.values()].reduce((a, b) => a + b, 0);
+      profile = [...parts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([part, us]) => ({
+          part,
+          share: us / total,
+          baselineUnits: ((us / total) * handlerUsPerEvent) / baselineUsPerEvent,
+        }));
+    }
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+    const requestsPerBatch = Object.fromEntries(
+      Object.entries(after).map(([op, n]) => [op, (n - (before[op] ?? 0)) / measuredBatches]),
+    );
+    const b = stats(base);
+    const h = stats(whole);
+    return {
+      batchSize: sample.records.length,
+      runs,
+      baselineEventsPerSec: b,
+      handlerEventsPerSec: h,
+      ratio: h.median / b.median,
+      handlerCpuUsPerEvent: handlerCpuUs / (measuredBatches * sample.records.length),
+      baselineCpuUsPerEvent: baselineCpuUs / (measuredBatches * sample.records.length),
+      cpuRatio: baselineCpuUs / handlerCpuUs,
+      requestsPerBatch,
+      logBytesPerBatch: (logBytes - logBefore) / measuredBatches,
+      ...(profile ? { profile } : {}),
+      target: 0.5,
+    };
+  } finally {
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+    process.env = saved;
+    await aws.close();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  benchWholeHandler({
+    runs: arg('--runs'),
+    batches: arg('--batches'),
+    profile: process.argv.includes('--profile'),
+  }).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (e) => {
+      process.stderr.write(`${(e as Error).stack}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
