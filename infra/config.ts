@@ -9,6 +9,26 @@ export interface StreamCapacity {
   readonly shards: number;
 }
 
+/**
+ * DynamoDB capacity of the stage's tables. `provisioned` with target-tracking auto scaling costs ≈ 2.4× less per
+ * write than on-demand at a steady high volume (a WCU-hour at 70 % use against on-demand write request units,
+ * docs/cost.md); `on-demand` needs no planning and suits small or spiky stages.
+ */
+export interface TableCapacity {
+  /** @default 'provisioned' */
+  readonly mode: 'provisioned' | 'on-demand';
+  /** Auto scaling bounds of each table (provisioned only). @default 5 */
+  readonly minWriteCapacity: number;
+  /** @default 40000 (the default per-table quota; docs/cost.md sizes what 1.5 M events/s needs) */
+  readonly maxWriteCapacity: number;
+  /** @default 5 */
+  readonly minReadCapacity: number;
+  /** @default 40000 */
+  readonly maxReadCapacity: number;
+  /** Target use of the provisioned capacity; the rest is headroom for bursts. @default 70 */
+  readonly targetUtilizationPercent: number;
+}
+
 export interface ConsumerSettings {
   /** @default 500 */
   readonly batchSize: number;
@@ -60,6 +80,8 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. @default [] */
   readonly omitted: readonly EmulatorGap[];
+  /** Billing of the DynamoDB tables (the cost model reads the same setting). */
+  readonly tableCapacity: TableCapacity;
 }
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
@@ -86,6 +108,14 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   aggregateEnriched: true,
   retainData: true,
   omitted: [],
+  tableCapacity: {
+    mode: 'provisioned',
+    minWriteCapacity: 5,
+    maxWriteCapacity: 40_000,
+    minReadCapacity: 5,
+    maxReadCapacity: 40_000,
+    targetUtilizationPercent: 70,
+  },
 };
 
 /**
@@ -121,7 +151,9 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     consumer: { ...DEFAULT_STAGE.consumer, ...overrides.consumer },
     testProfiles: (overrides.testProfiles as string[] | undefined) ?? DEFAULT_STAGE.testProfiles,
     omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
+    tableCapacity: { ...DEFAULT_STAGE.tableCapacity, ...overrides.tableCapacity },
   };
+  validateTableCapacity(merged.tableCapacity);
   for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
     if (!Number.isInteger(s.shards) || s.shards < 1)
       throw new Error('stream shards must be a positive integer');
@@ -130,4 +162,21 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     throw new Error('consumer.parallelizationFactor must be 1-10');
   }
   return merged;
+}
+
+function validateTableCapacity(c: TableCapacity): void {
+  if (c.mode !== 'provisioned' && c.mode !== 'on-demand')
+    throw new Error('tableCapacity.mode must be provisioned or on-demand');
+  for (const [name, min, max] of [
+    ['Write', c.minWriteCapacity, c.maxWriteCapacity],
+    ['Read', c.minReadCapacity, c.maxReadCapacity],
+  ] as const) {
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
+      throw new Error(
+        `tableCapacity: min${name}Capacity and max${name}Capacity must be integers, 1 ≤ min ≤ max`,
+      );
+  }
+  // Application Auto Scaling target tracking accepts 20-90 % for DynamoDB.
+  if (!(c.targetUtilizationPercent >= 20 && c.targetUtilizationPercent <= 90))
+    throw new Error('tableCapacity.targetUtilizationPercent must be 20-90');
 }

@@ -3,11 +3,11 @@
  * the cursor secret. Their logical IDs are pinned by a test: renaming one would replace the resource.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, Capacity, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { StageConfig, StreamCapacity } from './config.js';
+import type { StageConfig, StreamCapacity, TableCapacity } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -45,7 +45,7 @@ export class StatefulStack extends Stack {
       new TableV2(this, logicalId, {
         partitionKey: { name: partitionKey, type: AttributeType.STRING },
         ...(sortKey ? { sortKey: { name: sortKey, type: AttributeType.STRING } } : {}),
-        billing: Billing.onDemand(),
+        billing: tableBilling(config.tableCapacity),
         encryption: TableEncryptionV2.awsManagedKey(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         ...(ttl ? { timeToLiveAttribute: ttl } : {}),
@@ -74,4 +74,22 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'RejectedStreamName', { value: this.rejectedStream.streamName });
     new CfnOutput(this, 'TitleCatalogTableName', { value: this.catalogTable.tableName });
   }
+}
+
+/** On-demand, or provisioned with target-tracking auto scaling of reads and writes (TableV2 requires autoscaled writes). */
+function tableBilling(c: TableCapacity): Billing {
+  if (c.mode === 'on-demand') return Billing.onDemand();
+  const target = c.targetUtilizationPercent;
+  return Billing.provisioned({
+    readCapacity: Capacity.autoscaled({
+      minCapacity: c.minReadCapacity,
+      maxCapacity: c.maxReadCapacity,
+      targetUtilizationPercent: target,
+    }),
+    writeCapacity: Capacity.autoscaled({
+      minCapacity: c.minWriteCapacity,
+      maxCapacity: c.maxWriteCapacity,
+      targetUtilizationPercent: target,
+    }),
+  });
 }

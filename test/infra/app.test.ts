@@ -139,7 +139,7 @@ describe('functions', () => {
 });
 
 describe('DynamoDB', () => {
-  it('on demand, PITR, encryption, and TTL on history and dedup', () => {
+  it('provisioned by default, PITR, encryption, and TTL on history and dedup', () => {
     const tables = t.stateful.findResources('AWS::DynamoDB::GlobalTable');
     expect(Object.keys(tables).sort()).toEqual([
       'DedupTable8CDC25BD',
@@ -148,7 +148,7 @@ describe('DynamoDB', () => {
     ]);
     for (const tb of Object.values(tables)) {
       expect(tb.Properties).toMatchObject({
-        BillingMode: 'PAY_PER_REQUEST',
+        BillingMode: 'PROVISIONED',
         SSESpecification: { SSEEnabled: true },
         Replicas: [
           expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
