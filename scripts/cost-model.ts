@@ -1,86 +1,172 @@
 /**
- * Cost and sizing model of a deployment, per component, monthly and per billion impressions, from the per-event
- * figures the benchmarks measure and the prices and quotas below. Pure: numbers in, numbers out.
+ * Cost and sizing model of a deployment as the stage deploys it: per component, monthly and per billion
+ * impressions, from the per-event figures the benchmarks measure, the stage settings (infra/config.ts, read,
+ * never copied) and the dated price table below. Pure: numbers in, numbers out. docs/cost.md explains every line.
  */
+import { DEFAULT_STAGE, type StageConfig } from '../infra/config.js';
 
 /**
- * List prices and quotas, us-east-1, as recorded on PRICES_DATE from the AWS pricing pages named in `source`.
- * This environment cannot reach the web: re-check them before you rely on a figure.
+ * List prices, us-east-1, as recorded on PRICES_DATE from the AWS pages named in `source` (this environment
+ * cannot reach the web: re-check them before you rely on a figure). `unit` says what one `usd` buys.
  */
 export const PRICES_DATE = '2026-11-26';
+const KDS = 'https://aws.amazon.com/kinesis/data-streams/pricing/';
+const DDB_OD = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
+const DDB_PROV = 'https://aws.amazon.com/dynamodb/pricing/provisioned/';
 export const PRICES = {
-  kinesisShardHour: {
-    usd: 0.015,
-    source: 'https://aws.amazon.com/kinesis/data-streams/pricing/ (provisioned, shard hour)',
+  kinesisShardHour: { usd: 0.015, unit: 'shard-hour (provisioned)', source: KDS },
+  kinesisPutUnitMillion: {
+    usd: 0.014,
+    unit: 'million PUT payload units of 25 KB (provisioned)',
+    source: KDS,
   },
-  kinesisPutUnitMillion: { usd: 0.014, source: 'same page: PUT payload units, 25 KB each, per million' },
-  kinesisOnDemandStreamHour: { usd: 0.04, source: 'same page: on-demand, per stream hour' },
-  kinesisOnDemandIngestGb: { usd: 0.08, source: 'same page: on-demand, data ingested per GB' },
-  kinesisOnDemandRetrievalGb: { usd: 0.04, source: 'same page: on-demand, data retrieved per GB' },
+  kinesisOnDemandStreamHour: { usd: 0.04, unit: 'stream-hour (on-demand)', source: KDS },
+  kinesisOnDemandIngestGb: {
+    usd: 0.08,
+    unit: 'GB written, each record rounded up to 1 KB (on-demand)',
+    source: KDS,
+  },
+  kinesisOnDemandRetrievalGb: { usd: 0.04, unit: 'GB read per consumer (on-demand)', source: KDS },
   lambdaArmGbSecond: {
     usd: 0.0000133334,
-    source: 'https://aws.amazon.com/lambda/pricing/ (Arm, first tier)',
+    unit: 'GB-second, Arm, first tier',
+    source: 'https://aws.amazon.com/lambda/pricing/',
   },
-  lambdaRequestMillion: { usd: 0.2, source: 'same page: requests per million' },
-  dynamoWriteRequestMillion: {
-    usd: 0.625,
-    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units)',
+  lambdaRequestMillion: {
+    usd: 0.2,
+    unit: 'million invocations',
+    source: 'https://aws.amazon.com/lambda/pricing/',
   },
-  dynamoReadRequestMillion: { usd: 0.125, source: 'same page: read request units' },
-  dynamoWcuHour: { usd: 0.00065, source: 'https://aws.amazon.com/dynamodb/pricing/provisioned/ (WCU hour)' },
-  dynamoRcuHour: { usd: 0.00013, source: 'same page: RCU hour' },
-  dynamoStorageGbMonth: { usd: 0.25, source: 'same page: storage per GB-month' },
-  firehoseIngestGb: {
-    usd: 0.029,
+  dynamoWriteRequestMillion: { usd: 0.625, unit: 'million write request units (on-demand)', source: DDB_OD },
+  dynamoReadRequestMillion: { usd: 0.125, unit: 'million read request units (on-demand)', source: DDB_OD },
+  dynamoWcuHour: { usd: 0.00065, unit: 'WCU-hour (provisioned)', source: DDB_PROV },
+  dynamoRcuHour: { usd: 0.00013, unit: 'RCU-hour (provisioned)', source: DDB_PROV },
+  dynamoStorageGbMonth: { usd: 0.25, unit: 'GB-month of table storage (Standard class)', source: DDB_OD },
+  dynamoPitrGbMonth: {
+    usd: 0.2,
+    unit: 'GB-month of continuous backup (point-in-time recovery), on the table size',
+    source: DDB_OD,
+  },
+  firehoseIcebergGb: {
+    usd: 0.045,
+    unit: 'GB ingested from a Kinesis data stream into Apache Iceberg tables, no 5 KB rounding (first tier)',
     source:
-      'https://aws.amazon.com/firehose/pricing/ (first 500 TB/month, billed in 5 KB increments per record)',
+      'https://aws.amazon.com/firehose/pricing/ (as used by AWS Solutions "Guidance for Game Analytics Pipeline on AWS", README cost table: 259.2 GB from Kinesis → Iceberg = $11.67, Direct PUT $19.44, "billed per GB ingested with no 5KB increments")',
   },
-  s3StorageGbMonth: { usd: 0.023, source: 'https://aws.amazon.com/s3/pricing/ (Standard, first 50 TB)' },
-  athenaTbScanned: { usd: 5, source: 'https://aws.amazon.com/athena/pricing/ (per TB scanned)' },
+  s3StorageGbMonth: {
+    usd: 0.023,
+    unit: 'GB-month, S3 Standard, first 50 TB',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  glueDpuHour: {
+    usd: 0.44,
+    unit: 'DPU-hour of Glue Data Catalog table optimizers (compaction, snapshot retention, orphan file deletion)',
+    source: 'https://aws.amazon.com/glue/pricing/',
+  },
+  athenaTbScanned: { usd: 5, unit: 'TB scanned', source: 'https://aws.amazon.com/athena/pricing/' },
+  httpApiMillionFirst300M: {
+    usd: 1.0,
+    unit: 'million HTTP API requests, first 300 million a month',
+    source: 'https://aws.amazon.com/api-gateway/pricing/',
+  },
+  httpApiMillionAfter: {
+    usd: 0.9,
+    unit: 'million HTTP API requests beyond 300 million a month',
+    source: 'https://aws.amazon.com/api-gateway/pricing/',
+  },
+  logsIngestGb: {
+    usd: 0.5,
+    unit: 'GB ingested into CloudWatch Logs (Standard class; Lambda logs get volume tiers above 10 TB a month, not applied here)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  xrayTraceMillion: {
+    usd: 5,
+    unit: 'million traces recorded',
+    source: 'https://aws.amazon.com/xray/pricing/',
+  },
+  kmsRequest10k: { usd: 0.03, unit: '10,000 KMS requests', source: 'https://aws.amazon.com/kms/pricing/' },
 } as const;
 
 export const QUOTAS = {
   shardMiBPerSec: { value: 1, source: 'Kinesis: 1 MiB/s or 1,000 records/s written per shard' },
   shardRecordsPerSec: { value: 1000, source: 'same' },
-  putUnitBytes: { value: 25 * 1024, source: 'Kinesis PUT payload unit: 25 KB' },
-  firehoseRecordRoundingBytes: { value: 5 * 1024, source: 'Firehose bills each record rounded up to 5 KB' },
+  putUnitBytes: { value: 25 * 1024, source: `Kinesis PUT payload unit: 25 KB (${KDS})` },
+  onDemandRecordRoundingBytes: {
+    value: 1024,
+    source: `Kinesis on-demand: each record rounded up to 1 KB (${KDS})`,
+  },
   dynamoPartitionWcu: { value: 1000, source: 'DynamoDB: 1,000 WCU, 3,000 RCU, 10 GB per partition' },
-  dynamoPartitionRcu: { value: 3000, source: 'same' },
-  lambdaDefaultConcurrency: { value: 1000, source: 'Lambda: default regional concurrency quota (raise it)' },
+  lambdaMbPerVcpu: {
+    value: 1769,
+    source: 'Lambda: a function has the equivalent of one vCPU at 1,769 MB (Lambda developer guide, memory)',
+  },
+  xrayDefaultSampling: {
+    value: 0.05,
+    source:
+      'X-Ray default sampling rule: the first request each second and 5 % of the rest (X-Ray developer guide)',
+  },
 } as const;
 
+/** The stage settings the model prices (infra/config.ts). */
+export type PricedStage = Pick<
+  StageConfig,
+  'rawStream' | 'enrichedStream' | 'tableCapacity' | 'historyRetentionDays' | 'aggregateEnriched' | 'consumer'
+>;
+
+/** Where each measured figure came from, printed with the result. */
+export type Provenance = Readonly<Record<string, string>>;
+
 export interface CostInputs {
+  readonly stage: PricedStage;
   readonly eventsPerSec: number;
   readonly eventBytes: number;
-  /** Share of raw records that are enriched (the rest filtered or rejected). @default 0.85 */
+  /** Share of raw records enriched (the rest filtered or rejected). */
   readonly acceptedShare: number;
-  readonly enrichedBytes: number;
-  /** History writes, measured. */
+  /** Bytes enrichment adds to a record (measured: enriched − raw). */
+  readonly enrichmentBytes: number;
+  /** User records per Kinesis record on the raw stream (1 = producers do not aggregate). */
+  readonly rawRecordsPerKinesisRecord: number;
+  /** User records per Kinesis record on the enriched stream when the stage aggregates it. */
+  readonly enrichedRecordsPerKinesisRecord: number;
+  /** Consumers of the enriched stream (Firehose, and the history writer when there is one). */
+  readonly enrichedConsumers: number;
+  /** Provisioned Kinesis shards above the average load. */
+  readonly kinesisHeadroom: number;
+  /** DynamoDB write units per accepted impression for the history (duplicate detection included when it is part of the history write). */
   readonly historyWcuPerImpression: number;
-  /** Duplicate detection: one write per accepted impression (an item ≤ 1 KB) and a half read per candidate. */
+  /** A separate duplicate-detection table: write units per accepted impression and read units per candidate (0 when none). */
   readonly dedupWcuPerAccepted: number;
   readonly dedupRruPerCandidate: number;
-  /** Records per Kinesis record with KPL aggregation (1 = not aggregated). */
-  readonly rawRecordsPerKinesisRecord: number;
-  readonly enrichedRecordsPerKinesisRecord: number;
-  /** Lambda: measured CPU µs per event (single core) and I/O wait per batch. */
-  readonly filterEnrichCpuUsPerEvent: number;
-  readonly historyWriterCpuUsPerEvent: number;
-  readonly ioMsPerBatch: number;
-  readonly batchSize: number;
-  readonly lambdaMemoryGb: number;
-  readonly parallelizationFactor: number;
-  /** Lake: Parquet bytes per impression, measured. */
-  readonly parquetBytesPerImpression: number;
-  /** Athena: TB scanned per month by the team's queries. */
-  readonly athenaTbPerMonth: number;
-  /** History retention and the item bytes per impression stored. */
-  readonly retentionDays: number;
+  /** Stored history bytes per impression (items and their keys). */
   readonly historyBytesPerImpression: number;
-  readonly kinesisMode: 'provisioned' | 'on-demand';
-  readonly dynamoMode: 'provisioned' | 'on-demand';
-  /** Provisioned capacity above the average (peaks). @default 1.3 */
-  readonly headroom: number;
+  /** filter-enrich: CPU µs per event on one core (whole handler), I/O wait per batch. */
+  readonly filterEnrichCpuUsPerEvent: number;
+  readonly filterEnrichIoMsPerBatch: number;
+  /** A separate history-writer function (0 µs when there is none). */
+  readonly historyWriterCpuUsPerEvent: number;
+  readonly historyWriterIoMsPerBatch: number;
+  readonly lambdaMemoryMb: number;
+  /** Log bytes per stream-function invocation (platform lines and EMF metric lines). */
+  readonly logBytesPerInvocation: number;
+  /** Read side: page renders carry this many impressions; checks and history calls per page render. */
+  readonly impressionsPerPageRender: number;
+  readonly checksPerPageRender: number;
+  readonly historyCallsPerPageRender: number;
+  /** Read request units per call (eventually consistent Query), measured per route. */
+  readonly rruPerCheck: number;
+  readonly rruPerHistoryCall: number;
+  /** History API: billed ms per request and log bytes per request (platform, EMF, access log). */
+  readonly apiMsPerRequest: number;
+  readonly apiLogBytesPerRequest: number;
+  /** Lake: Parquet bytes per impression, copies kept (compaction rewrites; versioning keeps), retention. */
+  readonly parquetBytesPerImpression: number;
+  readonly lakeCopies: number;
+  readonly lakeRetentionDays: number;
+  /** Glue optimizers: GB of Parquet compacted per DPU-hour; DPU-hours a day per table for snapshot retention and orphan deletion. */
+  readonly compactionGbPerDpuHour: number;
+  readonly maintenanceDpuHoursPerDay: number;
+  readonly lakeTables: number;
+  readonly athenaTbPerMonth: number;
 }
 
 export interface CostLine {
@@ -88,6 +174,8 @@ export interface CostLine {
   readonly monthlyUsd: number;
   readonly perBillionUsd: number;
   readonly basis: string;
+  /** Keys of PRICES the line uses. */
+  readonly prices: readonly (keyof typeof PRICES)[];
 }
 
 export interface CostResult {
@@ -98,126 +186,243 @@ export interface CostResult {
   readonly sizing: Readonly<Record<string, number>>;
 }
 
-const SECONDS_PER_MONTH = 730 * 3600;
+export const SECONDS_PER_MONTH = 730 * 3600;
 const GB = 1024 ** 3;
+const p = (k: keyof typeof PRICES) => PRICES[k].usd;
 
 export function costModel(i: CostInputs): CostResult {
   const perMonth = i.eventsPerSec * SECONDS_PER_MONTH;
   const billions = perMonth / 1e9;
   const lines: CostLine[] = [];
-  const add = (component: string, monthlyUsd: number, basis: string) =>
-    lines.push({ component, monthlyUsd, perBillionUsd: monthlyUsd / billions, basis });
+  const add = (component: string, monthlyUsd: number, basis: string, prices: (keyof typeof PRICES)[]) =>
+    lines.push({ component, monthlyUsd, perBillionUsd: monthlyUsd / billions, basis, prices });
+  const accepted = i.eventsPerSec * i.acceptedShare;
+  const enrichedBytes = i.eventBytes + i.enrichmentBytes;
 
-  // Kinesis: raw, enriched (and a rejected stream of one shard).
-  const stream = (name: string, recordsPerSec: number, bytes: number, perKinesisRecord: number) => {
-    const kinesisRecordsPerSec = recordsPerSec / perKinesisRecord;
-    const kinesisRecordBytes = bytes * perKinesisRecord;
-    const mibPerSec = (recordsPerSec * bytes) / (1024 * 1024);
+  // Kinesis: raw and enriched as the stage configures them (the rejected stream: one shard, not counted).
+  const stream = (
+    name: string,
+    mode: 'provisioned' | 'on-demand',
+    userRecordsPerSec: number,
+    bytes: number,
+    perKinesisRecord: number,
+    consumers: number,
+  ) => {
+    const recordsPerSec = userRecordsPerSec / perKinesisRecord;
+    const recordBytes = bytes * perKinesisRecord;
+    const mibPerSec = (userRecordsPerSec * bytes) / 1024 ** 2;
     const shards = Math.max(
       1,
       Math.ceil(
-        i.headroom *
-          Math.max(
-            mibPerSec / QUOTAS.shardMiBPerSec.value,
-            kinesisRecordsPerSec / QUOTAS.shardRecordsPerSec.value,
-          ),
+        i.kinesisHeadroom *
+          Math.max(mibPerSec / QUOTAS.shardMiBPerSec.value, recordsPerSec / QUOTAS.shardRecordsPerSec.value),
       ),
     );
-    const putUnits =
-      kinesisRecordsPerSec * Math.ceil(kinesisRecordBytes / QUOTAS.putUnitBytes.value) * SECONDS_PER_MONTH;
-    if (i.kinesisMode === 'provisioned') {
+    const agg = perKinesisRecord > 1 ? `, ${perKinesisRecord.toFixed(1)} per KPL aggregate` : '';
+    if (mode === 'provisioned') {
+      const putUnits = recordsPerSec * Math.ceil(recordBytes / QUOTAS.putUnitBytes.value) * SECONDS_PER_MONTH;
       add(
         `Kinesis ${name} (provisioned)`,
-        shards * 730 * PRICES.kinesisShardHour.usd + (putUnits / 1e6) * PRICES.kinesisPutUnitMillion.usd,
-        `${shards} shards, ${(putUnits / 1e9).toFixed(1)} G PUT units`,
+        shards * 730 * p('kinesisShardHour') + (putUnits / 1e6) * p('kinesisPutUnitMillion'),
+        `${shards} shards (×${i.kinesisHeadroom} headroom), ${(putUnits / 1e9).toFixed(0)} G PUT units${agg}`,
+        ['kinesisShardHour', 'kinesisPutUnitMillion'],
       );
     } else {
-      const gb = (recordsPerSec * bytes * SECONDS_PER_MONTH) / GB;
+      const rounded = Math.ceil(recordBytes / QUOTAS.onDemandRecordRoundingBytes.value) * 1024;
+      const inGb = (recordsPerSec * rounded * SECONDS_PER_MONTH) / GB;
+      const outGb = (recordsPerSec * recordBytes * SECONDS_PER_MONTH * consumers) / GB;
       add(
         `Kinesis ${name} (on-demand)`,
-        730 * PRICES.kinesisOnDemandStreamHour.usd +
-          gb * (PRICES.kinesisOnDemandIngestGb.usd + 2 * PRICES.kinesisOnDemandRetrievalGb.usd),
-        `${gb.toFixed(0)} GB in, read twice (Lambda and Firehose)`,
+        730 * p('kinesisOnDemandStreamHour') +
+          inGb * p('kinesisOnDemandIngestGb') +
+          outGb * p('kinesisOnDemandRetrievalGb'),
+        `${inGb.toFixed(0)} GB in (records rounded up to 1 KB${agg}), ${outGb.toFixed(0)} GB read by ${consumers} consumer(s)`,
+        ['kinesisOnDemandStreamHour', 'kinesisOnDemandIngestGb', 'kinesisOnDemandRetrievalGb'],
       );
     }
     return shards;
   };
-  const rawShards = stream('raw', i.eventsPerSec, i.eventBytes, i.rawRecordsPerKinesisRecord);
-  const enrichedPerSec = i.eventsPerSec * i.acceptedShare;
+  const rawShards = stream(
+    'raw',
+    i.stage.rawStream.mode,
+    i.eventsPerSec,
+    i.eventBytes,
+    i.rawRecordsPerKinesisRecord,
+    1,
+  );
   const enrichedShards = stream(
     'enriched',
-    enrichedPerSec,
-    i.enrichedBytes,
-    i.enrichedRecordsPerKinesisRecord,
+    i.stage.enrichedStream.mode,
+    accepted,
+    enrichedBytes,
+    i.stage.aggregateEnriched ? i.enrichedRecordsPerKinesisRecord : 1,
+    i.enrichedConsumers,
   );
 
-  // Lambda: both consumers.
-  const lambda = (name: string, eventsPerSec: number, cpuUs: number) => {
-    const batches = eventsPerSec / i.batchSize;
-    const seconds = batches * ((i.batchSize * cpuUs) / 1e6 + i.ioMsPerBatch / 1000);
-    const gbSeconds = seconds * i.lambdaMemoryGb * SECONDS_PER_MONTH;
+  // Lambda: CPU time stretched by the vCPU share of the memory size, plus the I/O wait of each batch.
+  const batch = i.stage.consumer.batchSize;
+  const cpuStretch = Math.max(1, QUOTAS.lambdaMbPerVcpu.value / i.lambdaMemoryMb);
+  const memGb = i.lambdaMemoryMb / 1024;
+  const streamFunction = (name: string, eventsPerSec: number, cpuUs: number, ioMs: number) => {
+    const invocations = eventsPerSec / batch;
+    const seconds = invocations * ((batch * cpuUs * cpuStretch) / 1e6 + ioMs / 1000);
     add(
-      `Lambda ${name} (arm64, ${i.lambdaMemoryGb * 1024} MB)`,
-      gbSeconds * PRICES.lambdaArmGbSecond.usd +
-        ((batches * SECONDS_PER_MONTH) / 1e6) * PRICES.lambdaRequestMillion.usd,
-      `${(seconds).toFixed(0)} busy seconds per second`,
+      `Lambda ${name} (arm64, ${i.lambdaMemoryMb} MB)`,
+      seconds * memGb * SECONDS_PER_MONTH * p('lambdaArmGbSecond') +
+        ((invocations * SECONDS_PER_MONTH) / 1e6) * p('lambdaRequestMillion'),
+      `${seconds.toFixed(0)} busy s/s: ${cpuUs.toFixed(1)} µs CPU/event ×${cpuStretch.toFixed(2)} (vCPU share) + ${ioMs} ms I/O per ${batch}-record batch`,
+      ['lambdaArmGbSecond', 'lambdaRequestMillion'],
     );
-    return seconds;
+    return { seconds, invocations };
   };
-  const feBusy = lambda('filter-enrich', i.eventsPerSec, i.filterEnrichCpuUsPerEvent);
-  const hwBusy = lambda('history-writer', enrichedPerSec, i.historyWriterCpuUsPerEvent);
+  const fe = streamFunction(
+    'filter-enrich',
+    i.eventsPerSec,
+    i.filterEnrichCpuUsPerEvent,
+    i.filterEnrichIoMsPerBatch,
+  );
+  const hw =
+    i.historyWriterCpuUsPerEvent > 0
+      ? streamFunction('history-writer', accepted, i.historyWriterCpuUsPerEvent, i.historyWriterIoMsPerBatch)
+      : { seconds: 0, invocations: 0 };
 
-  // DynamoDB: history writes, duplicate detection.
-  const wcuPerSec = enrichedPerSec * (i.historyWcuPerImpression + i.dedupWcuPerAccepted);
-  const rcuPerSec = enrichedPerSec * i.dedupRruPerCandidate;
-  const historyWcu = enrichedPerSec * i.historyWcuPerImpression;
-  const dedupWcu = enrichedPerSec * i.dedupWcuPerAccepted;
-  const dynamo = (name: string, wcu: number, rcu: number) => {
-    if (i.dynamoMode === 'on-demand') {
+  // Read side: history API calls per page render.
+  const pageRenders = i.eventsPerSec / i.impressionsPerPageRender;
+  const checks = pageRenders * i.checksPerPageRender;
+  const historyCalls = pageRenders * i.historyCallsPerPageRender;
+  const apiRequests = checks + historyCalls;
+
+  // DynamoDB as the stage bills it.
+  const cap = i.stage.tableCapacity;
+  const dynamo = (name: string, wcu: number, rcu: number, basis: string) => {
+    if (cap.mode === 'on-demand') {
       add(
         `DynamoDB ${name} (on-demand)`,
-        ((wcu * SECONDS_PER_MONTH) / 1e6) * PRICES.dynamoWriteRequestMillion.usd +
-          ((rcu * SECONDS_PER_MONTH) / 1e6) * PRICES.dynamoReadRequestMillion.usd,
-        `${(wcu / 1e3).toFixed(0)} k WRU/s, ${(rcu / 1e3).toFixed(0)} k RRU/s`,
+        ((wcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoWriteRequestMillion') +
+          ((rcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoReadRequestMillion'),
+        `${(wcu / 1e3).toFixed(1)} k WRU/s, ${(rcu / 1e3).toFixed(1)} k RRU/s; ${basis}`,
+        ['dynamoWriteRequestMillion', 'dynamoReadRequestMillion'],
       );
     } else {
+      const u = cap.targetUtilizationPercent / 100;
       add(
-        `DynamoDB ${name} (provisioned)`,
-        i.headroom * 730 * (wcu * PRICES.dynamoWcuHour.usd + rcu * PRICES.dynamoRcuHour.usd),
-        `${((wcu * i.headroom) / 1e3).toFixed(0)} k WCU, ${((rcu * i.headroom) / 1e3).toFixed(0)} k RCU`,
+        `DynamoDB ${name} (provisioned, auto scaling)`,
+        730 * ((wcu / u) * p('dynamoWcuHour') + (rcu / u) * p('dynamoRcuHour')),
+        `${(wcu / u / 1e3).toFixed(1)} k WCU, ${(rcu / u / 1e3).toFixed(1)} k RCU at ${cap.targetUtilizationPercent} % use; ${basis}`,
+        ['dynamoWcuHour', 'dynamoRcuHour'],
       );
     }
   };
-  dynamo('history writes', historyWcu, 0);
-  dynamo('duplicate detection', dedupWcu, rcuPerSec);
-  const storedGb = (enrichedPerSec * 86400 * i.retentionDays * i.historyBytesPerImpression) / GB;
+  const historyWcu = accepted * i.historyWcuPerImpression;
+  dynamo(
+    'history writes',
+    historyWcu,
+    0,
+    `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression`,
+  );
+  if (i.dedupWcuPerAccepted > 0 || i.dedupRruPerCandidate > 0)
+    dynamo(
+      'duplicate-detection table',
+      accepted * i.dedupWcuPerAccepted,
+      i.eventsPerSec * i.dedupRruPerCandidate,
+      `${i.dedupWcuPerAccepted} WCU per accepted, ${i.dedupRruPerCandidate} RRU per candidate`,
+    );
+  dynamo(
+    'history reads (API)',
+    0,
+    checks * i.rruPerCheck + historyCalls * i.rruPerHistoryCall,
+    `${(checks / 1e3).toFixed(1)} k checks/s × ${i.rruPerCheck} RRU + ${(historyCalls / 1e3).toFixed(1)} k history calls/s × ${i.rruPerHistoryCall} RRU`,
+  );
+  const storedGb = (accepted * 86400 * i.stage.historyRetentionDays * i.historyBytesPerImpression) / GB;
   add(
     'DynamoDB storage',
-    storedGb * PRICES.dynamoStorageGbMonth.usd,
-    `${storedGb.toFixed(0)} GB of history (${i.retentionDays} days)`,
+    storedGb * p('dynamoStorageGbMonth'),
+    `${storedGb.toFixed(0)} GB: ${i.stage.historyRetentionDays} days × ${i.historyBytesPerImpression.toFixed(0)} B per impression`,
+    ['dynamoStorageGbMonth'],
+  );
+  add(
+    'DynamoDB point-in-time recovery',
+    storedGb * p('dynamoPitrGbMonth'),
+    `on the ${storedGb.toFixed(0)} GB table size (PITR is on for every table)`,
+    ['dynamoPitrGbMonth'],
   );
 
-  // Firehose into Iceberg, S3 and Athena.
-  const fhRecordBytes = i.enrichedBytes * i.enrichedRecordsPerKinesisRecord;
-  const billedBytesPerRecord =
-    Math.ceil(fhRecordBytes / QUOTAS.firehoseRecordRoundingBytes.value) *
-    QUOTAS.firehoseRecordRoundingBytes.value;
-  const fhGb =
-    ((enrichedPerSec / i.enrichedRecordsPerKinesisRecord) * billedBytesPerRecord * SECONDS_PER_MONTH) / GB;
+  // History API: requests, function, logs and traces.
+  const apiMonthly = apiRequests * SECONDS_PER_MONTH;
   add(
-    'Firehose → Iceberg',
-    fhGb * PRICES.firehoseIngestGb.usd,
-    `${fhGb.toFixed(0)} GB billed (5 KB rounding)`,
+    'API Gateway HTTP API',
+    (Math.min(apiMonthly, 300e6) / 1e6) * p('httpApiMillionFirst300M') +
+      (Math.max(0, apiMonthly - 300e6) / 1e6) * p('httpApiMillionAfter'),
+    `${(apiRequests / 1e3).toFixed(1)} k requests/s: ${i.checksPerPageRender} check and ${i.historyCallsPerPageRender} history call per page render of ${i.impressionsPerPageRender} impressions`,
+    ['httpApiMillionFirst300M', 'httpApiMillionAfter'],
   );
-  const lakeGb = (enrichedPerSec * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
   add(
-    'S3 lake (one month of Parquet)',
-    lakeGb * PRICES.s3StorageGbMonth.usd,
-    `${lakeGb.toFixed(0)} GB added per month`,
+    'Lambda history API (arm64, 1024 MB)',
+    apiRequests *
+      SECONDS_PER_MONTH *
+      ((i.apiMsPerRequest / 1000) * p('lambdaArmGbSecond') + p('lambdaRequestMillion') / 1e6),
+    `${i.apiMsPerRequest} ms billed per request`,
+    ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
-  add('Athena', i.athenaTbPerMonth * PRICES.athenaTbScanned.usd, `${i.athenaTbPerMonth} TB scanned`);
+  const logGb =
+    ((fe.invocations + hw.invocations) * i.logBytesPerInvocation + apiRequests * i.apiLogBytesPerRequest) *
+    (SECONDS_PER_MONTH / GB);
+  add(
+    'CloudWatch Logs ingestion',
+    logGb * p('logsIngestGb'),
+    `${logGb.toFixed(0)} GB: ${i.logBytesPerInvocation} B per stream-function invocation, ${i.apiLogBytesPerRequest} B per API request`,
+    ['logsIngestGb'],
+  );
+  const sampled = (perSec: number) =>
+    perSec > 1 ? 1 + QUOTAS.xrayDefaultSampling.value * (perSec - 1) : perSec;
+  const traces =
+    (sampled(fe.invocations) + sampled(hw.invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
+  add(
+    'X-Ray traces (active tracing)',
+    (traces / 1e6) * p('xrayTraceMillion'),
+    `${(traces / 1e6).toFixed(0)} M traces: default sampling (1/s + 5 %) per function`,
+    ['xrayTraceMillion'],
+  );
+
+  // Firehose into Iceberg: per GB ingested, no per-record rounding for this destination.
+  const fhGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
+  add(
+    'Firehose → Iceberg tables',
+    fhGb * p('firehoseIcebergGb'),
+    `${fhGb.toFixed(0)} GB of enriched JSON (${enrichedBytes} B each), no 5 KB rounding for Iceberg`,
+    ['firehoseIcebergGb'],
+  );
+  const lakeGbPerMonth = (accepted * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
+  const lakeStoredGb = lakeGbPerMonth * (i.lakeRetentionDays / (730 / 24)) * i.lakeCopies;
+  add(
+    'S3 lake storage',
+    lakeStoredGb * p('s3StorageGbMonth'),
+    `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression × ${i.lakeCopies} copies`,
+    ['s3StorageGbMonth'],
+  );
+  const compactionDpuHours =
+    lakeGbPerMonth / i.compactionGbPerDpuHour + i.maintenanceDpuHoursPerDay * i.lakeTables * (730 / 24);
+  add(
+    'Glue table optimizers',
+    compactionDpuHours * p('glueDpuHour'),
+    `${compactionDpuHours.toFixed(0)} DPU-hours: compaction at ${i.compactionGbPerDpuHour} GB/DPU-hour + ${i.maintenanceDpuHoursPerDay} DPU-hour/day/table for snapshot retention and orphan deletion`,
+    ['glueDpuHour'],
+  );
+  // KMS: Kinesis server-side encryption asks KMS for a data key about every 5 minutes per shard and for
+  // each consumer; DynamoDB and S3 (bucket keys) cache theirs: the shards dominate.
+  const kmsRequests = (rawShards * 2 + enrichedShards * (1 + i.enrichedConsumers)) * 12 * 730;
+  add(
+    'KMS requests',
+    (kmsRequests / 1e4) * p('kmsRequest10k'),
+    `≈ ${(kmsRequests / 1e6).toFixed(1)} M: stream data keys every 5 min per shard and reader; clients sign with IAM credentials (no KMS)`,
+    ['kmsRequest10k'],
+  );
+  add('Athena', i.athenaTbPerMonth * p('athenaTbScanned'), `${i.athenaTbPerMonth} TB scanned a month`, [
+    'athenaTbScanned',
+  ]);
 
   const total = lines.reduce((n, l) => n + l.monthlyUsd, 0);
+  const wcuTotal = (historyWcu + accepted * i.dedupWcuPerAccepted) / (cap.targetUtilizationPercent / 100);
   return {
     impressionsPerMonth: perMonth,
     lines,
@@ -226,38 +431,52 @@ export function costModel(i: CostInputs): CostResult {
     sizing: {
       rawShards,
       enrichedShards,
-      filterEnrichConcurrency: Math.max(Math.ceil(feBusy * i.headroom), rawShards),
-      historyWriterConcurrency: Math.max(Math.ceil(hwBusy * i.headroom), enrichedShards),
-      maxConcurrencyByShards: (rawShards + enrichedShards) * i.parallelizationFactor,
-      dynamoWcu: Math.ceil(wcuPerSec * i.headroom),
-      dynamoPartitionsForWrites: Math.ceil((wcuPerSec * i.headroom) / QUOTAS.dynamoPartitionWcu.value),
+      filterEnrichConcurrency: Math.max(Math.ceil(fe.seconds * i.kinesisHeadroom), rawShards),
+      maxConcurrencyByShards: (rawShards + enrichedShards) * i.stage.consumer.parallelizationFactor,
+      historyApiRequestsPerSec: Math.round(apiRequests),
+      dynamoWcuProvisioned: Math.ceil(wcuTotal),
+      dynamoPartitionsForWrites: Math.ceil(wcuTotal / QUOTAS.dynamoPartitionWcu.value),
       dynamoPartitionsForSize: Math.ceil(storedGb / 10),
     },
   };
 }
 
-/** The default design's inputs; measured figures are replaced by the latest benchmark results when present. */
+/**
+ * The inputs of the default production stage with the figures measured before the bench's own (each
+ * replaced by bench/results/latest.json when present, see scripts/cost.ts): a documented starting point.
+ */
 export const DEFAULT_INPUTS: CostInputs = {
+  stage: DEFAULT_STAGE,
   eventsPerSec: 1_500_000,
   eventBytes: 1200,
   acceptedShare: 0.85,
-  enrichedBytes: 1650,
-  historyWcuPerImpression: 0.15,
+  enrichmentBytes: 218,
+  rawRecordsPerKinesisRecord: 1,
+  enrichedRecordsPerKinesisRecord: 38,
+  enrichedConsumers: 2,
+  kinesisHeadroom: 1.3,
+  historyWcuPerImpression: 0.155,
   dedupWcuPerAccepted: 1,
   dedupRruPerCandidate: 0.5,
-  rawRecordsPerKinesisRecord: 1,
-  enrichedRecordsPerKinesisRecord: 1,
-  filterEnrichCpuUsPerEvent: 7,
-  historyWriterCpuUsPerEvent: 3,
-  ioMsPerBatch: 60,
-  batchSize: 500,
-  lambdaMemoryGb: 1,
-  parallelizationFactor: 2,
-  parquetBytesPerImpression: 120,
-  athenaTbPerMonth: 50,
-  retentionDays: 30,
   historyBytesPerImpression: 95,
-  kinesisMode: 'provisioned',
-  dynamoMode: 'provisioned',
-  headroom: 1.3,
+  filterEnrichCpuUsPerEvent: 60,
+  filterEnrichIoMsPerBatch: 60,
+  historyWriterCpuUsPerEvent: 10,
+  historyWriterIoMsPerBatch: 40,
+  lambdaMemoryMb: 1024,
+  logBytesPerInvocation: 450 + 400,
+  impressionsPerPageRender: 250,
+  checksPerPageRender: 1,
+  historyCallsPerPageRender: 0.1,
+  rruPerCheck: 24,
+  rruPerHistoryCall: 2,
+  apiMsPerRequest: 15,
+  apiLogBytesPerRequest: 1300,
+  parquetBytesPerImpression: 94,
+  lakeCopies: 2,
+  lakeRetentionDays: 365,
+  compactionGbPerDpuHour: 50,
+  maintenanceDpuHoursPerDay: 1,
+  lakeTables: 2,
+  athenaTbPerMonth: 50,
 };

@@ -1,29 +1,60 @@
 /**
- * `npm run cost -- --events-per-sec 1500000 --event-bytes 1200 [...]`: monthly cost and cost per billion
- * impressions per component, and the sizing, from the benchmarks' measured per-event figures
- * (bench/results/latest.json when present, else the documented defaults) and the dated price table.
+ * `npm run cost`: monthly cost and cost per billion impressions per component, as the default production stage
+ * deploys it (infra/config.ts), from the benchmarks' measured figures (bench/results/latest.json, the committed
+ * full run) and the dated price table of scripts/cost-model.ts. docs/cost.md explains the lines.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type CostInputs, costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE } from './cost-model.js';
+import {
+  type CostInputs,
+  type CostResult,
+  costModel,
+  DEFAULT_INPUTS,
+  PRICES,
+  PRICES_DATE,
+  type Provenance,
+} from './cost-model.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+export const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
 
 const HELP = `Usage: npm run cost -- [options]
-  --events-per-sec <n>     sustained impressions per second (default 1500000)
-  --event-bytes <n>        raw event size (default: measured, else 1200)
-  --accepted-share <f>     share of records enriched (default 0.85)
-  --aggregate              producers aggregate the raw stream with the KPL too (records per Kinesis record measured)
-  --plain-enriched         the stage writes the enriched stream unaggregated (aggregateEnriched=false)
-  --kinesis <mode>         provisioned | on-demand (default provisioned)
-  --dynamodb <mode>        provisioned | on-demand (default provisioned)
-  --retention-days <n>     history retention (default 30)
-  --athena-tb <n>          TB scanned by Athena per month (default 50)
-  --prices                 print the price table with its sources
+
+Prices the default production stage (infra/config.ts) at the given load, with the figures measured by the
+last full \`npm run bench\` (bench/results/latest.json). Every line, price and source: docs/cost.md.
+
+  --events-per-sec <n>      sustained impressions per second (default 1500000)
+  --event-bytes <n>         raw event size in bytes (default 1200)
+  --accepted-share <f>      share of records enriched, 0-1 (default 0.85)
+  --checks-per-page <n>     frequency checks per page render of 250 impressions (default 1)
+  --aggregate               producers KPL-aggregate the raw stream too (measured records per aggregate)
+  --kinesis <mode>          provisioned | on-demand, both streams (default: the stage's)
+  --dynamodb <mode>         provisioned | on-demand (default: the stage's tableCapacity.mode)
+  --retention-days <n>      history retention in days (default: the stage's historyRetentionDays)
+  --lake-retention-days <n> days of lake data held (default 365)
+  --athena-tb <n>           TB scanned by Athena a month (default 50)
+  --results <file>          measured figures (default bench/results/latest.json)
+  --json                    the inputs, their provenance and the result as JSON
+  --prices                  the dated price table with its sources
+  -h, --help                this text
 `;
 
+/** The keys of bench/results/latest.json the model reads (docs/cost.md lists them). */
 interface Latest {
-  readonly enrich?: { enrichEventsPerSec: { median: number } };
+  readonly date?: string;
+  /** History write and read figures of the history design (bench/history-wcu.ts). */
+  readonly history?: {
+    /** Write units per accepted impression, duplicate detection included, realistic traffic over time. */
+    readonly wcuPerImpression?: number;
+    /** Stored history bytes per impression. */
+    readonly bytesPerImpression?: number;
+    /** Read request units per call of a typical profile, per route. */
+    readonly readUnits?: { readonly check?: number; readonly history?: number };
+  };
+  /** The previous history benchmark (writes only, duplicate detection in a table of its own). */
   readonly wcu?: { design: { wcuPerImpression: number } };
+  readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number };
   readonly streams?: {
     rawBytesAvg: number;
     enrichedBytesAvg: number;
@@ -31,7 +62,115 @@ interface Latest {
     enriched: { userRecordsPerAggregate: number };
   };
   readonly lake?: { parquetBytesPerImpression: number };
-  readonly date?: string;
+}
+
+/** Platform lines (START, END, REPORT with its X-Ray trace id) of one invocation, bytes: an estimate. */
+const PLATFORM_LOG_BYTES = 400;
+
+/** The model's inputs from the stage, the measured figures when present, and what each came from. */
+export function measuredInputs(
+  latest: Latest,
+  source: string,
+): { inputs: CostInputs; provenance: Provenance } {
+  const from: Record<string, string> = {};
+  const m = (key: string, note = '') => {
+    from[key] = `measured: ${source} ${key}${note}`;
+  };
+  let i: CostInputs = { ...DEFAULT_INPUTS };
+  if (latest.streams) {
+    i = {
+      ...i,
+      enrichmentBytes: latest.streams.enrichedBytesAvg - latest.streams.rawBytesAvg,
+      enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate,
+    };
+    m('streams.enrichedBytesAvg − streams.rawBytesAvg');
+    m('streams.enriched.userRecordsPerAggregate');
+  }
+  const h = latest.history;
+  if (h?.wcuPerImpression !== undefined) {
+    i = {
+      ...i,
+      historyWcuPerImpression: h.wcuPerImpression,
+      dedupWcuPerAccepted: 0,
+      dedupRruPerCandidate: 0,
+    };
+    m('history.wcuPerImpression', ' (duplicate detection included: no separate table)');
+  } else if (latest.wcu) {
+    i = { ...i, historyWcuPerImpression: latest.wcu.design.wcuPerImpression };
+    m('wcu.design.wcuPerImpression', ' (current design: history only, plus a duplicate-detection table)');
+  }
+  if (h?.bytesPerImpression !== undefined) {
+    i = { ...i, historyBytesPerImpression: h.bytesPerImpression };
+    m('history.bytesPerImpression');
+  }
+  if (h?.readUnits?.check !== undefined) {
+    i = { ...i, rruPerCheck: h.readUnits.check };
+    m('history.readUnits.check');
+  }
+  if (h?.readUnits?.history !== undefined) {
+    i = { ...i, rruPerHistoryCall: h.readUnits.history };
+    m('history.readUnits.history');
+  }
+  if (latest.wholeHandler) {
+    i = {
+      ...i,
+      filterEnrichCpuUsPerEvent: latest.wholeHandler.handlerCpuUsPerEvent,
+      logBytesPerInvocation: Math.round(latest.wholeHandler.logBytesPerBatch) + PLATFORM_LOG_BYTES,
+    };
+    m('wholeHandler.handlerCpuUsPerEvent');
+    m('wholeHandler.logBytesPerBatch', ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`);
+  }
+  if (latest.lake) {
+    i = { ...i, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
+    m('lake.parquetBytesPerImpression');
+  }
+  // The history writer exists as long as its function does; once filter-enrich writes the history itself,
+  // the enriched stream has Firehose as its only consumer.
+  if (!existsSync(path.join(ROOT, 'lambdas', 'history-writer'))) {
+    i = { ...i, enrichedConsumers: 1, historyWriterCpuUsPerEvent: 0, historyWriterIoMsPerBatch: 0 };
+    from.enrichedConsumers = 'design: no lambdas/history-writer, Firehose is the only enriched-stream reader';
+  }
+  const assumed = {
+    rruPerCheck:
+      'assumed until measured (history.readUnits.check): 2,000 impressions in 30 days × 95 B, eventually consistent',
+    rruPerHistoryCall: 'assumed until measured (history.readUnits.history): one page of 100 impressions',
+    historyBytesPerImpression:
+      'assumed until measured (history.bytesPerImpression): packed buckets of the current design',
+    filterEnrichCpuUsPerEvent: 'assumed until measured (wholeHandler.handlerCpuUsPerEvent)',
+    filterEnrichIoMsPerBatch: 'assumed: PutRecords and DynamoDB round trips of one batch, ms',
+    apiMsPerRequest: 'assumed: one Query and the response, ms billed',
+    apiLogBytesPerRequest: 'estimated: platform lines 400 B, EMF 500 B, access log 400 B',
+    compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
+    maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
+    lakeCopies: 'compaction rewrites each file once; the versioned bucket keeps the replaced ones',
+    impressionsPerPageRender: 'stated: one check per page render of 250 impressions (issue 11)',
+  } as const;
+  for (const [k, v] of Object.entries(assumed)) from[k] ??= v;
+  return { inputs: i, provenance: from };
+}
+
+const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
+
+export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): string {
+  const rows = r.lines.map(
+    (l) =>
+      `${l.component.padEnd(46)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`,
+  );
+  const verdict =
+    r.totalPerBillionUsd <= 100
+      ? 'target ≤ $100 per billion: met'
+      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)}); the floor and the options below it: docs/cost.md`;
+  return [
+    `${'component'.padEnd(46)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
+    ...rows,
+    `${'total'.padEnd(46)}${usd(r.totalMonthlyUsd).padStart(13)}${`$${r.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
+    `${`total with ${inputs.checksPerPageRender * 10} checks per page render (10×)`.padEnd(46)}${usd(tenfold.totalMonthlyUsd).padStart(13)}${`$${tenfold.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
+    '',
+    verdict,
+    '',
+    'sizing:',
+    ...Object.entries(r.sizing).map(([k, v]) => `  ${k.padEnd(28)} ${v.toLocaleString('en-US')}`),
+  ].join('\n');
 }
 
 function main(): number {
@@ -42,18 +181,21 @@ function main(): number {
         'events-per-sec': { type: 'string' },
         'event-bytes': { type: 'string' },
         'accepted-share': { type: 'string' },
+        'checks-per-page': { type: 'string' },
         aggregate: { type: 'boolean' },
-        'plain-enriched': { type: 'boolean' },
         kinesis: { type: 'string' },
         dynamodb: { type: 'string' },
         'retention-days': { type: 'string' },
+        'lake-retention-days': { type: 'string' },
         'athena-tb': { type: 'string' },
+        results: { type: 'string' },
+        json: { type: 'boolean' },
         prices: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
+    process.stderr.write(`npm run cost: ${(e as Error).message}\n\n${HELP}`);
     return 2;
   }
   if (values.help) {
@@ -63,14 +205,14 @@ function main(): number {
   if (values.prices) {
     process.stdout.write(`Prices of ${PRICES_DATE} (us-east-1 list prices):\n`);
     for (const [k, p] of Object.entries(PRICES))
-      process.stdout.write(`  ${k.padEnd(28)} $${p.usd}  ${p.source}\n`);
+      process.stdout.write(`  ${k.padEnd(28)} $${p.usd} per ${p.unit}\n  ${''.padEnd(28)} ${p.source}\n`);
     return 0;
   }
   const num = (name: string, min: number, max: number): number | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max)
+    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
       throw new Error(`--${name} must be a number from ${min} to ${max}`);
     return n;
   };
@@ -82,62 +224,79 @@ function main(): number {
     return v;
   };
 
-  const latestFile = path.resolve(import.meta.dirname, '..', 'bench', 'results', 'latest.json');
-  const latest: Latest = existsSync(latestFile)
-    ? (JSON.parse(readFileSync(latestFile, 'utf8')) as Latest)
-    : {};
   let inputs: CostInputs;
+  let provenance: Provenance;
+  let resultsNote: string;
   try {
+    const file = path.resolve(typeof values.results === 'string' ? values.results : RESULTS_FILE);
+    let latest: Latest = {};
+    if (existsSync(file)) {
+      try {
+        latest = JSON.parse(readFileSync(file, 'utf8')) as Latest;
+      } catch {
+        throw new Error(`${path.relative(process.cwd(), file)} is not valid JSON`);
+      }
+      resultsNote = `${path.relative(ROOT, file)} of ${latest.date ?? 'unknown date'}`;
+    } else if (values.results !== undefined) {
+      throw new Error(`no such file: ${values.results}`);
+    } else {
+      resultsNote = 'none (bench/results/latest.json missing): documented defaults';
+    }
+    ({ inputs, provenance } = measuredInputs(latest, path.basename(file)));
+    const kinesis = mode('kinesis');
+    const dynamodb = mode('dynamodb');
+    const retention = num('retention-days', 1, 3650);
+    const stage = {
+      ...inputs.stage,
+      ...(kinesis
+        ? {
+            rawStream: { ...inputs.stage.rawStream, mode: kinesis },
+            enrichedStream: { ...inputs.stage.enrichedStream, mode: kinesis },
+          }
+        : {}),
+      ...(dynamodb ? { tableCapacity: { ...inputs.stage.tableCapacity, mode: dynamodb } } : {}),
+      ...(retention ? { historyRetentionDays: retention } : {}),
+    };
+    if (values.aggregate && !latest.streams)
+      throw new Error('--aggregate needs measured aggregation: run npm run bench first');
     inputs = {
-      ...DEFAULT_INPUTS,
-      ...(latest.streams
-        ? { eventBytes: latest.streams.rawBytesAvg, enrichedBytes: latest.streams.enrichedBytesAvg }
-        : {}),
-      ...(latest.wcu ? { historyWcuPerImpression: latest.wcu.design.wcuPerImpression } : {}),
-      ...(latest.enrich ? { filterEnrichCpuUsPerEvent: 1e6 / latest.enrich.enrichEventsPerSec.median } : {}),
-      ...(latest.lake ? { parquetBytesPerImpression: latest.lake.parquetBytesPerImpression } : {}),
-      ...(latest.streams && !values['plain-enriched']
-        ? { enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate }
-        : {}),
+      ...inputs,
+      stage,
+      eventsPerSec: num('events-per-sec', 1, 1e9) ?? inputs.eventsPerSec,
+      eventBytes: num('event-bytes', 1, 1024 * 1024) ?? inputs.eventBytes,
+      acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
+      checksPerPageRender: num('checks-per-page', 0, 1000) ?? inputs.checksPerPageRender,
+      lakeRetentionDays: num('lake-retention-days', 1, 36500) ?? inputs.lakeRetentionDays,
+      athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
       ...(values.aggregate && latest.streams
         ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
         : {}),
     };
-    inputs = {
-      ...inputs,
-      eventsPerSec: num('events-per-sec', 1, 1e9) ?? inputs.eventsPerSec,
-      eventBytes: num('event-bytes', 1, 1024 * 1024) ?? inputs.eventBytes,
-      acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
-      retentionDays: num('retention-days', 1, 3650) ?? inputs.retentionDays,
-      athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
-      kinesisMode: mode('kinesis') ?? inputs.kinesisMode,
-      dynamoMode: mode('dynamodb') ?? inputs.dynamoMode,
-    };
-    if (values.aggregate && !latest.streams)
-      throw new Error('--aggregate needs measured aggregation: run npm run bench first');
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    process.stderr.write(`npm run cost: ${(e as Error).message}\n`);
     return 2;
   }
   const r = costModel(inputs);
-  const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
+  const tenfold = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  const s = inputs.stage;
   process.stdout.write(
     `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
-      `measured figures: ${latest.date ? `bench/results/latest.json of ${latest.date}` : 'none (run npm run bench); documented defaults'}; prices of ${PRICES_DATE}\n\n` +
-      `${'component'.padEnd(44)}${'per month'.padStart(14)}${'per billion'.padStart(14)}  basis\n` +
-      r.lines
-        .map(
-          (l) =>
-            `${l.component.padEnd(44)}${usd(l.monthlyUsd).padStart(14)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(14)}  ${l.basis}`,
-        )
-        .join('\n') +
-      `\n${'total'.padEnd(44)}${usd(r.totalMonthlyUsd).padStart(14)}${`$${r.totalPerBillionUsd.toFixed(2)}`.padStart(14)}\n\nsizing:\n` +
-      Object.entries(r.sizing)
-        .map(([k, v]) => `  ${k.padEnd(28)} ${v.toLocaleString('en-US')}`)
+      `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
+      `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (npm run cost -- --prices)\n\n` +
+      `${render(r, tenfold, inputs)}\n\nwhere the figures come from:\n` +
+      Object.entries(provenance)
+        .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
         .join('\n') +
       '\n',
   );
   return 0;
 }
 
-process.exitCode = main();
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename))
+  process.exitCode = main();

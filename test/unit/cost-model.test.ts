@@ -1,47 +1,177 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { costModel, DEFAULT_INPUTS } from '../../scripts/cost-model.js';
+import { DEFAULT_STAGE } from '../../infra/config.js';
+import { measuredInputs } from '../../scripts/cost.js';
+import {
+  type CostInputs,
+  costModel,
+  DEFAULT_INPUTS,
+  PRICES,
+  SECONDS_PER_MONTH,
+} from '../../scripts/cost-model.js';
 
-describe('cost model', () => {
-  it('derives per-billion cost from monthly cost and volume', () => {
+const line = (r: ReturnType<typeof costModel>, prefix: string) => {
+  const l = r.lines.find((x) => x.component.startsWith(prefix));
+  if (!l) throw new Error(`no line ${prefix} in ${r.lines.map((x) => x.component).join(', ')}`);
+  return l;
+};
+const withStage = (stage: Partial<CostInputs['stage']>, more: Partial<CostInputs> = {}): CostInputs => ({
+  ...DEFAULT_INPUTS,
+  ...more,
+  stage: { ...DEFAULT_INPUTS.stage, ...stage },
+});
+
+describe('cost model: what the stage deploys', () => {
+  it('prices the default production stage of infra/config.ts (the same object, not a copy)', () => {
+    expect(DEFAULT_INPUTS.stage).toBe(DEFAULT_STAGE);
     const r = costModel(DEFAULT_INPUTS);
-    const billions = (DEFAULT_INPUTS.eventsPerSec * 730 * 3600) / 1e9;
-    expect(r.totalPerBillionUsd).toBeCloseTo(r.totalMonthlyUsd / billions, 6);
+    expect(line(r, 'DynamoDB history writes').component).toContain(
+      DEFAULT_STAGE.tableCapacity.mode === 'provisioned' ? 'provisioned' : 'on-demand',
+    );
     expect(r.lines.reduce((n, l) => n + l.monthlyUsd, 0)).toBeCloseTo(r.totalMonthlyUsd, 6);
+    expect(r.totalPerBillionUsd).toBeCloseTo(r.totalMonthlyUsd / (r.impressionsPerMonth / 1e9), 6);
   });
 
-  it('sizes shards by bytes and records per second', () => {
-    const r = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 10_000, eventBytes: 100 });
-    // 10,000 records/s of 100 B: the 1,000 records/s per shard limit decides (×1.3 headroom).
-    expect(r.sizing.rawShards).toBe(13);
+  it('every line names prices that exist, each with a source page', () => {
+    for (const l of costModel(DEFAULT_INPUTS).lines)
+      for (const k of l.prices) expect(PRICES[k].source).toMatch(/^https:\/\/aws\.amazon\.com\//);
+  });
+
+  it('on-demand DynamoDB: request units at the on-demand price; provisioned: capacity-hours at the target use', () => {
+    const od = costModel(withStage({ tableCapacity: { ...DEFAULT_STAGE.tableCapacity, mode: 'on-demand' } }));
+    const wru = 1_500_000 * 0.85 * DEFAULT_INPUTS.historyWcuPerImpression * SECONDS_PER_MONTH;
+    expect(line(od, 'DynamoDB history writes (on-demand)').monthlyUsd).toBeCloseTo((wru / 1e6) * 0.625, 2);
+    const prov = costModel(
+      withStage({
+        tableCapacity: { ...DEFAULT_STAGE.tableCapacity, mode: 'provisioned', targetUtilizationPercent: 50 },
+      }),
+    );
+    const wcu = (1_500_000 * 0.85 * DEFAULT_INPUTS.historyWcuPerImpression) / 0.5;
+    expect(line(prov, 'DynamoDB history writes (provisioned').monthlyUsd).toBeCloseTo(wcu * 730 * 0.00065, 2);
+  });
+
+  it('point-in-time recovery is priced on the table size, which follows the retention', () => {
+    const r30 = costModel(DEFAULT_INPUTS);
+    const r7 = costModel(withStage({ historyRetentionDays: 7 }));
+    const pitr = line(r30, 'DynamoDB point-in-time').monthlyUsd;
+    expect(pitr).toBeCloseTo((line(r30, 'DynamoDB storage').monthlyUsd * 0.2) / 0.25, 6);
+    expect(line(r7, 'DynamoDB point-in-time').monthlyUsd).toBeCloseTo((pitr * 7) / 30, 6);
+  });
+
+  it('sizes provisioned shards by bytes and by records per second', () => {
+    const small = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 10_000, eventBytes: 100, enrichmentBytes: 0 });
+    expect(small.sizing.rawShards).toBe(13); // 10,000 records/s: the 1,000 records/s limit, ×1.3
     const big = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 1000, eventBytes: 10_000 });
-    // 1,000 × 10 KB = 9.5 MiB/s: the 1 MiB/s limit decides.
     expect(big.sizing.rawShards).toBe(Math.ceil(1.3 * ((1000 * 10_000) / 1024 ** 2)));
   });
 
-  it('charges less for Kinesis and Firehose when records are aggregated, and the same for DynamoDB', () => {
-    const plain = costModel(DEFAULT_INPUTS);
-    const agg = costModel({
-      ...DEFAULT_INPUTS,
-      rawRecordsPerKinesisRecord: 40,
-      enrichedRecordsPerKinesisRecord: 25,
-    });
-    const line = (r: typeof plain, prefix: string) =>
-      r.lines.find((l) => l.component.startsWith(prefix))!.monthlyUsd;
-    expect(line(agg, 'Kinesis raw')).toBeLessThan(line(plain, 'Kinesis raw'));
-    expect(line(agg, 'Firehose')).toBeLessThan(line(plain, 'Firehose') / 2);
-    expect(line(agg, 'DynamoDB history')).toBe(line(plain, 'DynamoDB history'));
+  it('on-demand Kinesis rounds each record up to 1 KB: a 1.2 KB record is billed as 2 KB', () => {
+    const i = withStage(
+      { rawStream: { mode: 'on-demand', shards: 1 } },
+      { eventsPerSec: 1000, eventBytes: 1200 },
+    );
+    const raw = line(costModel(i), 'Kinesis raw (on-demand)');
+    const inGb = (1000 * 2048 * SECONDS_PER_MONTH) / 1024 ** 3;
+    const outGb = (1000 * 1200 * SECONDS_PER_MONTH) / 1024 ** 3;
+    expect(raw.monthlyUsd).toBeCloseTo(730 * 0.04 + inGb * 0.08 + outGb * 0.04, 4);
   });
 
-  it('prices on-demand modes from bytes and requests', () => {
-    const r = costModel({ ...DEFAULT_INPUTS, kinesisMode: 'on-demand', dynamoMode: 'on-demand' });
-    expect(r.lines.some((l) => l.component === 'Kinesis raw (on-demand)')).toBe(true);
-    const history = r.lines.find((l) => l.component === 'DynamoDB history writes (on-demand)')!;
-    const wru =
-      DEFAULT_INPUTS.eventsPerSec *
-      DEFAULT_INPUTS.acceptedShare *
-      DEFAULT_INPUTS.historyWcuPerImpression *
-      730 *
-      3600;
-    expect(history.monthlyUsd).toBeCloseTo((wru / 1e6) * 0.625, 2);
+  it('Firehose into Iceberg bills bytes without per-record rounding: aggregation does not change it', () => {
+    const plain = costModel(withStage({ aggregateEnriched: false }));
+    const agg = costModel(withStage({ aggregateEnriched: true }));
+    expect(line(agg, 'Firehose').monthlyUsd).toBe(line(plain, 'Firehose').monthlyUsd);
+    expect(line(agg, 'Kinesis enriched').monthlyUsd).toBeLessThan(line(plain, 'Kinesis enriched').monthlyUsd);
+  });
+
+  it('the read side grows with the checks per page render, and nothing else does', () => {
+    const one = costModel(DEFAULT_INPUTS);
+    const ten = costModel({ ...DEFAULT_INPUTS, checksPerPageRender: 10 });
+    for (const prefix of ['API Gateway', 'Lambda history API', 'DynamoDB history reads'])
+      expect(line(ten, prefix).monthlyUsd).toBeGreaterThan(5 * line(one, prefix).monthlyUsd);
+    for (const prefix of ['Kinesis raw', 'Firehose', 'DynamoDB history writes', 'S3 lake'])
+      expect(line(ten, prefix).monthlyUsd).toBe(line(one, prefix).monthlyUsd);
+  });
+
+  it('HTTP API requests beyond 300 million a month cost the lower tier', () => {
+    const r = costModel({
+      ...DEFAULT_INPUTS,
+      eventsPerSec: 250_000,
+      checksPerPageRender: 1,
+      historyCallsPerPageRender: 0,
+    });
+    const monthly = 1000 * SECONDS_PER_MONTH; // 250,000 / 250 = 1,000 checks/s
+    expect(line(r, 'API Gateway').monthlyUsd).toBeCloseTo(300 + ((monthly - 300e6) / 1e6) * 0.9, 4);
+  });
+
+  it('the lake holds the retention days of Parquet, times the copies kept', () => {
+    const r = costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: 730 / 24, lakeCopies: 1 });
+    const gb = (1_500_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3;
+    expect(line(r, 'S3 lake').monthlyUsd).toBeCloseTo(gb * 0.023, 4);
+  });
+});
+
+describe('cost model: measured figures from bench/results/latest.json', () => {
+  it('with the history design figures, duplicate detection is part of the history write (no table line)', () => {
+    const { inputs, provenance } = measuredInputs(
+      { history: { wcuPerImpression: 0.28, bytesPerImpression: 60, readUnits: { check: 9, history: 1.5 } } },
+      'latest.json',
+    );
+    expect(inputs).toMatchObject({
+      historyWcuPerImpression: 0.28,
+      dedupWcuPerAccepted: 0,
+      historyBytesPerImpression: 60,
+      rruPerCheck: 9,
+      rruPerHistoryCall: 1.5,
+    });
+    expect(provenance['history.wcuPerImpression']).toMatch(/^measured/);
+    expect(costModel(inputs).lines.some((l) => l.component.includes('duplicate'))).toBe(false);
+  });
+
+  it('with only the previous benchmark, the separate duplicate table is priced and the read units say they are assumed', () => {
+    const { inputs, provenance } = measuredInputs(
+      { wcu: { design: { wcuPerImpression: 0.15 } } },
+      'latest.json',
+    );
+    expect(inputs.historyWcuPerImpression).toBe(0.15);
+    expect(inputs.dedupWcuPerAccepted).toBe(1);
+    expect(provenance.rruPerCheck).toMatch(/^assumed/);
+    expect(line(costModel(inputs), 'DynamoDB duplicate').monthlyUsd).toBeGreaterThan(0);
+  });
+
+  it('the whole-handler benchmark sets the CPU per event and the log bytes per invocation', () => {
+    const { inputs } = measuredInputs(
+      { wholeHandler: { handlerCpuUsPerEvent: 42, logBytesPerBatch: 450 } },
+      'x',
+    );
+    expect(inputs.filterEnrichCpuUsPerEvent).toBe(42);
+    expect(inputs.logBytesPerInvocation).toBe(850);
+  });
+});
+
+describe('npm run cost', () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cost.ts', ...args], { encoding: 'utf8' });
+
+  it('--help explains itself and exits 0', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npm run cost/);
+  });
+
+  it('a bad argument: one line naming it, exit 2, no stack trace', () => {
+    const r = run('--dynamodb', 'free');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('npm run cost: --dynamodb must be provisioned or on-demand');
+  });
+
+  it('prints every line item and the total', () => {
+    const r = run('--results', 'test/unit/no-such-results.json');
+    expect(r.status).toBe(2);
+    const ok = run();
+    expect(ok.status).toBe(0);
+    const json = JSON.parse(run('--json').stdout) as { result: { lines: { component: string }[] } };
+    expect(json.result.lines.length).toBeGreaterThan(10);
+    for (const l of json.result.lines) expect(ok.stdout).toContain(l.component);
+    expect(ok.stdout).toMatch(/^total /m);
   });
 });
