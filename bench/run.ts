@@ -1,30 +1,52 @@
 /**
- * `npm run bench`: every benchmark, results to bench/results/ (a dated file and latest.json) and a summary
- * with this machine's numbers in BENCHMARKS.md. `--quick` skips the whole path on the emulator.
+ * `npm run bench`: every benchmark. A full run writes the committed figures: bench/results/latest.json (and a
+ * dated copy) and BENCHMARKS.md, generated from that file and nothing else. `--quick` (no whole path on the
+ * emulator) writes to .local/bench/ only, so the committed figures change only on a full run.
+ * `--render` regenerates BENCHMARKS.md from bench/results/latest.json without measuring.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { costModel, DEFAULT_INPUTS, PRICES_DATE } from '../scripts/cost-model.js';
+import { parseArgs } from 'node:util';
 import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
+import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
 import { benchEnrich } from './enrich.js';
 import { benchHistoryWcu } from './history-wcu.js';
 import { benchStreamBytes } from './stream-bytes.js';
+import { benchWholeHandler } from './whole-handler.js';
 import { benchWholePath } from './whole-path.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const HELP = `Usage: npm run bench -- [options]
 
-async function main(): Promise<number> {
-  const quick = process.argv.includes('--quick');
+Runs every benchmark: the enrich domain code and the whole filter-enrich handler against a
+decode+parse+stringify baseline, history write units, Kinesis/Firehose billing units, lake bytes,
+and the whole path on the local emulator. Takes several minutes; run it on a quiet machine
+(the load average is recorded with the results).
+
+  (no option)   full run: writes bench/results/latest.json, a dated copy and BENCHMARKS.md
+  --quick       skips the whole path; writes .local/bench/latest.json and .local/bench/BENCHMARKS.md
+                only (the committed figures are left alone)
+  --render      regenerates BENCHMARKS.md from bench/results/latest.json, measures nothing
+  -h, --help    this text
+`;
+
+const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const WHOLE_PATH_RATES = [500, 1000, 2000];
+const WHOLE_PATH_SECONDS = 15;
+
+async function measure(quick: boolean) {
   const started = new Date();
-  say('enrich hot path');
+  const loadBefore = os.loadavg();
+  say('enrich hot path (domain code)');
   const enrich = await benchEnrich();
+  say('whole filter-enrich handler against an instant local AWS, with a CPU profile');
+  const wholeHandler = await benchWholeHandler({ profile: true });
   say('history write units');
   const wcu = benchHistoryWcu();
   say('stream billing units, plain and aggregated');
@@ -37,7 +59,9 @@ async function main(): Promise<number> {
   const sized = spawnSync(
     python,
     [path.join(ROOT, 'scripts', 'lake', 'size.py'), jsonl, writeDefinitions()],
-    { encoding: 'utf8' },
+    {
+      encoding: 'utf8',
+    },
   );
   if (sized.status !== 0) throw new Error(`lake size benchmark failed: ${sized.stderr}`);
   const lake = JSON.parse(sized.stdout) as {
@@ -45,169 +69,114 @@ async function main(): Promise<number> {
     jsonBytesPerImpression: number;
     rows: number;
   };
-  const wholePath = quick ? [] : await benchWholePath([500, 1000, 2000], 15);
-
-  // The default design writes the enriched stream aggregated; producers may or may not aggregate theirs.
-  const measured = {
-    ...DEFAULT_INPUTS,
-    enrichedRecordsPerKinesisRecord: streams.enriched.userRecordsPerAggregate,
-    eventBytes: streams.rawBytesAvg,
-    enrichedBytes: streams.enrichedBytesAvg,
-    historyWcuPerImpression: wcu.design.wcuPerImpression,
-    filterEnrichCpuUsPerEvent: 1e6 / enrich.enrichEventsPerSec.median,
-    parquetBytesPerImpression: lake.parquetBytesPerImpression,
-  };
-  const aggregated = {
-    ...measured,
-    rawRecordsPerKinesisRecord: streams.raw.userRecordsPerAggregate,
-    enrichedRecordsPerKinesisRecord: streams.enriched.userRecordsPerAggregate,
-  };
-  const costPlain = costModel(measured);
-  const costAggregated = costModel(aggregated);
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    node: process.version,
-    platform: `${os.platform()} ${os.arch()}`,
-  };
+  if (!quick)
+    say(`whole path on the emulator: ${WHOLE_PATH_RATES.join(', ')}/s for ${WHOLE_PATH_SECONDS} s each`);
+  const wholePath = quick ? [] : await benchWholePath(WHOLE_PATH_RATES, WHOLE_PATH_SECONDS);
   const { enrichedJsonLines: _lines, ...streamSummary } = streams;
-  const results = {
+  return {
     date: started.toISOString(),
-    machine,
+    kind: quick ? ('quick' as const) : ('full' as const),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      // 1-minute load average before and after: on a busy machine every ratio is noisier.
+      loadAverage: { before: loadBefore[0]!, after: os.loadavg()[0]! },
+    },
     enrich,
+    wholeHandler,
     wcu,
     streams: streamSummary,
     lake,
     wholePath,
-    cost: { pricesDate: PRICES_DATE, plain: costPlain, aggregated: costAggregated },
+    wholePathSeconds: WHOLE_PATH_SECONDS,
   };
-  const dir = path.join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`),
-    JSON.stringify(results, null, 2),
-  );
-  writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(results, null, 2));
-
-  const ok = (v: boolean) => (v ? 'met' : '**not met**');
-  const md = `# Benchmarks
-
-Measured by \`npm run bench\` on ${started.toISOString().slice(0, 10)}: ${machine.cpu}, ${machine.cores} cores, Node.js ${machine.node}
-(${machine.platform}). Raw results: \`bench/results/latest.json\`. Every figure is a ratio against a baseline
-measured in the same run, or a count derived from what the code issues; none is a timed unit test.
-
-## Enrich hot path (one core)
-
-Lambda-shaped batches of ${enrich.batchSize} realistic records (${enrich.recordBytesAvg} bytes on average, from the load
-generator), base64-decoded, classified, deduplicated, enriched and serialised by the filter-enrich domain code,
-against the baseline of base64 decode + \`JSON.parse\` + \`JSON.stringify\` of the same records. Median of
-${enrich.runs} runs after warm-up (min–max in brackets).
-
-| | events/s |
-|---|---|
-| baseline | ${fmt(enrich.baselineEventsPerSec.median)} (${fmt(enrich.baselineEventsPerSec.min)}–${fmt(enrich.baselineEventsPerSec.max)}) |
-| filter-enrich | ${fmt(enrich.enrichEventsPerSec.median)} (${fmt(enrich.enrichEventsPerSec.min)}–${fmt(enrich.enrichEventsPerSec.max)}) |
-| **ratio** | **${enrich.ratio.toFixed(2)}** (target ≥ ${enrich.target}: ${ok(enrich.ratio >= enrich.target)}) |
-
-## History writes (DynamoDB write units per accepted impression)
-
-${fmt(wcu.impressions)} accepted impressions of realistic traffic in batches of ${wcu.batchSize}, written by the
-code's own write plan to a simulated table; each write charged ceil(size / 1 KB) on the larger of the item before
-and after it (DynamoDB's rule for updates).
-
-| design | writes | WCU | WCU per impression |
-|---|---|---|---|
-| naive: an item per impression + a counter update | ${fmt(wcu.naive.writes)} | ${fmt(wcu.naive.wcu)} | ${wcu.naive.wcuPerImpression.toFixed(3)} |
-| this design: 10-second buckets per profile | ${fmt(wcu.design.writes)} | ${fmt(wcu.design.wcu)} | **${wcu.design.wcuPerImpression.toFixed(3)}** |
-| ratio | | | ${wcu.ratio.toFixed(3)} (target ≤ ${wcu.target} WCU per impression: ${ok(wcu.design.wcuPerImpression <= wcu.target)}) |
-
-Average bucket item: ${fmt(wcu.design.avgItemBytes)} bytes. Frequency counts stay exact: they are counted from
-the stored impressions at query time. Not included: duplicate detection, which writes one item per accepted
-impression (1 WCU) to keep the contract's eventId semantics — see the cost model below.
-
-## Kinesis and Firehose units, plain and KPL-aggregated
-
-${fmt(streams.records)} records (raw ${streams.rawBytesAvg} B, enriched ${streams.enrichedBytesAvg} B on average), aggregated per profile up to
-50 KB as the KPL does.
-
-| | plain | aggregated | ratio |
-|---|---|---|---|
-| raw stream PUT payload units | ${fmt(streams.raw.plainPutUnits)} | ${fmt(streams.raw.aggregatedPutUnits)} | ${(streams.raw.aggregatedPutUnits / streams.raw.plainPutUnits).toFixed(3)} |
-| enriched stream PUT payload units | ${fmt(streams.enriched.plainPutUnits)} | ${fmt(streams.enriched.aggregatedPutUnits)} | ${(streams.enriched.aggregatedPutUnits / streams.enriched.plainPutUnits).toFixed(3)} |
-| Firehose billed bytes (5 KB rounding) | ${fmt(streams.enriched.plainFirehoseBytes)} | ${fmt(streams.enriched.aggregatedFirehoseBytes)} | ${(streams.enriched.aggregatedFirehoseBytes / streams.enriched.plainFirehoseBytes).toFixed(3)} |
-
-User records per aggregate: raw ${streams.raw.userRecordsPerAggregate.toFixed(1)}, enriched ${streams.enriched.userRecordsPerAggregate.toFixed(1)}.
-filter-enrich writes the enriched stream aggregated (stage setting \`aggregateEnriched\`, on by default; the
-history writer and Firehose de-aggregate), and accepts aggregated records from producers on the raw stream.
-
-## Lake bytes per impression
-
-| format | bytes per impression |
-|---|---|
-| JSON lines (what Firehose receives) | ${lake.jsonBytesPerImpression.toFixed(0)} |
-| Parquet, zstd (the Iceberg tables) | ${lake.parquetBytesPerImpression.toFixed(0)} |
-| ratio | ${(lake.parquetBytesPerImpression / lake.jsonBytesPerImpression).toFixed(3)} |
-
-## Whole path on the emulator
-
-${
-  wholePath.length
-    ? `The real stack on ministack on this machine, ${15} s of load at each rate. These are emulator numbers: one Python
-process runs every service and the functions run as local Node.js processes; they say nothing about AWS.
-
-| target rate/s | sent/s | read/s (incl. drain) | drain s | freshness p50 | p99 | probes |
-|---|---|---|---|---|---|---|
-${wholePath
-  .map(
-    (p) =>
-      `| ${p.targetRate} | ${fmt(p.sentPerSec)} | ${fmt(p.readPerSec)} | ${p.drainSeconds.toFixed(1)} | ${p.freshnessP50Ms === null ? '-' : `${fmt(p.freshnessP50Ms)} ms`} | ${p.freshnessP99Ms === null ? '-' : `${fmt(p.freshnessP99Ms)} ms`} | ${p.probes} |`,
-  )
-  .join('\n')}`
-    : 'Skipped in this run (`--quick`).'
 }
 
-## Cost at 1.5 M events/s (\`npm run cost\`)
-
-With the figures above, prices of ${PRICES_DATE} (us-east-1, provisioned Kinesis and DynamoDB with 30 % headroom):
-
-| component | $/month | $/billion | $/billion, producers aggregating too |
-|---|---|---|---|
-${costPlain.lines
-  .map(
-    (l, i) =>
-      `| ${l.component} | ${fmt(l.monthlyUsd)} | ${l.perBillionUsd.toFixed(2)} | ${costAggregated.lines[i]!.perBillionUsd.toFixed(2)} |`,
-  )
-  .join('\n')}
-| **total** | **${fmt(costPlain.totalMonthlyUsd)}** | **${costPlain.totalPerBillionUsd.toFixed(2)}** | **${costAggregated.totalPerBillionUsd.toFixed(2)}** |
-
-The first two columns are the default design (enriched stream aggregated, producers sending plain records).
-Target ≤ $100 per billion: ${ok(costPlain.totalPerBillionUsd <= 100)} (default), ${ok(costAggregated.totalPerBillionUsd <= 100)} (producers aggregating too).
-${
-  costAggregated.totalPerBillionUsd > 100
-    ? `The gap's cause is duplicate detection: the contract defines a duplicate by \`eventId\` alone, and an exact
-eventId lookup costs one DynamoDB item per accepted impression (1 WCU), ${((100 * (costAggregated.lines.find((l) => l.component.startsWith('DynamoDB duplicate'))?.perBillionUsd ?? 0)) / costAggregated.totalPerBillionUsd).toFixed(0)} % of the total. Narrowing duplicates to a
-producer's retry (same profile and event time, packable like the history) would remove most of it; that is a
-contract change, not an implementation detail, so it is not made here.`
-    : ''
+/** Where a run writes: a quick run only under .local/bench/, a full run the committed files. */
+export function outputFiles(
+  quick: boolean,
+  date: string,
+): { results: string; markdown: string; copies: string[] } {
+  if (quick) {
+    const dir = path.join(LOCAL_DIR, 'bench');
+    return { results: path.join(dir, 'latest.json'), markdown: path.join(dir, 'BENCHMARKS.md'), copies: [] };
+  }
+  return {
+    results: path.join(RESULTS_DIR, 'latest.json'),
+    markdown: path.join(ROOT, 'BENCHMARKS.md'),
+    copies: [path.join(RESULTS_DIR, `${date.replace(/[:.]/g, '-')}.json`)],
+  };
 }
-`;
-  writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
-  say(
-    `written bench/results/latest.json and BENCHMARKS.md in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`,
-  );
+
+async function main(): Promise<number> {
+  let values: { quick?: boolean; render?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: 'boolean' },
+        render: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`npm run bench: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const latestFile = path.join(RESULTS_DIR, 'latest.json');
+  if (values.render) {
+    if (!existsSync(latestFile)) {
+      process.stderr.write(
+        'npm run bench: no bench/results/latest.json to render: run npm run bench first\n',
+      );
+      return 2;
+    }
+    writeFileSync(
+      path.join(ROOT, 'BENCHMARKS.md'),
+      renderBenchmarks(JSON.parse(readFileSync(latestFile, 'utf8')) as BenchResults),
+    );
+    say('BENCHMARKS.md regenerated from bench/results/latest.json');
+    return 0;
+  }
+  const quick = values.quick === true;
+  const results = await measure(quick);
+  const json = JSON.stringify(results, null, 2);
+  const md = renderBenchmarks(results);
+  let where: string;
+  if (quick) {
+    const dir = path.join(LOCAL_DIR, 'bench');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'latest.json'), json);
+    writeFileSync(path.join(dir, 'BENCHMARKS.md'), md);
+    where =
+      '.local/bench/latest.json and .local/bench/BENCHMARKS.md (quick run: committed figures unchanged)';
+  } else {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(path.join(RESULTS_DIR, `${results.date.replace(/[:.]/g, '-')}.json`), json);
+    writeFileSync(latestFile, json);
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
+    where = 'bench/results/latest.json and BENCHMARKS.md';
+  }
+  say(`written ${where} in ${((Date.now() - Date.parse(results.date)) / 1000).toFixed(0)} s`);
   process.stdout.write(
-    `enrich ratio ${enrich.ratio.toFixed(2)}; history ${wcu.design.wcuPerImpression.toFixed(3)} WCU/impression (naive ${wcu.naive.wcuPerImpression.toFixed(1)}); ` +
-      `$${costPlain.totalPerBillionUsd.toFixed(0)} per billion (default design), $${costAggregated.totalPerBillionUsd.toFixed(0)} (producers aggregating too)\n`,
+    `enrich domain ratio ${results.enrich.ratio.toFixed(2)}, whole handler ${results.wholeHandler.ratio.toFixed(2)} ` +
+      `(CPU ${results.wholeHandler.cpuRatio.toFixed(2)}); load average ${results.machine.loadAverage.before.toFixed(1)} → ${results.machine.loadAverage.after.toFixed(1)}\n`,
   );
   return 0;
 }
 
-main().then(
-  (c) => {
-    process.exitCode = c;
-  },
-  (e) => {
-    process.stderr.write(`${(e as Error).stack}\n`);
-    process.exitCode = 1;
-  },
-);
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename))
+  main().then(
+    (c) => {
+      process.exitCode = c;
+    },
+    (e) => {
+      process.stderr.write(`npm run bench: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );

@@ -1,0 +1,217 @@
+/**
+ * BENCHMARKS.md, generated from one results file (bench/results/latest.json for the committed page): every
+ * figure on the page is read from it, and the page says what each figure includes. The cost section is what
+ * `npm run cost` prints for the same file.
+ */
+
+import { measuredInputs } from '../scripts/cost.js';
+import { costModel, PRICES_DATE } from '../scripts/cost-model.js';
+import type { EnrichBenchResult } from './enrich.js';
+import type { StreamBytesResult } from './stream-bytes.js';
+import type { WholeHandlerResult } from './whole-handler.js';
+import type { RatePoint } from './whole-path.js';
+
+/** The results file as written by bench/run.ts; older files lack the later sections. */
+export interface BenchResults {
+  readonly date: string;
+  readonly kind?: 'quick' | 'full';
+  readonly machine: {
+    cpu: string;
+    cores: number;
+    node: string;
+    platform: string;
+    loadAverage?: { before: number; after: number };
+  };
+  readonly enrich: EnrichBenchResult;
+  readonly wholeHandler?: WholeHandlerResult;
+  readonly wcu?: {
+    impressions: number;
+    batchSize: number;
+    design: { wcu: number; wcuPerImpression: number; writes: number; avgItemBytes: number };
+    naive: { wcu: number; wcuPerImpression: number; writes: number };
+  };
+  readonly history?: Readonly<Record<string, unknown>>;
+  readonly streams: Omit<StreamBytesResult, 'enrichedJsonLines'>;
+  readonly lake: { parquetBytesPerImpression: number; jsonBytesPerImpression: number; rows: number };
+  readonly wholePath: readonly RatePoint[];
+  readonly wholePathSeconds?: number;
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const spread = (s: { median: number; min: number; max: number }) =>
+  `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+const met = (v: boolean) => (v ? 'met' : '**not met**');
+
+/** Numeric leaves of an object as `a.b.c` → value rows. */
+function leaves(o: unknown, prefix = ''): [string, number][] {
+  if (typeof o === 'number') return [[prefix, o]];
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return [];
+  return Object.entries(o).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+}
+
+function wholeHandlerSection(w: WholeHandlerResult | undefined, enrichRatio: number): string {
+  if (!w) return 'Not in this results file (measured from the run of bench/whole-handler.ts onwards).\n';
+  const requests = Object.entries(w.requestsPerBatch)
+    .map(([op, n]) => `${fmt(n, 1)} ${op}`)
+    .join(', ');
+  const profile = w.profile
+    ? `Where the handler's time goes (V8 CPU profile of the handler alone; self time per part; "baseline units" =
+that part's time per event over the baseline's time per event, so the column adds up to 1 / ratio):
+
+| part | share | baseline units |
+|---|---|---|
+${w.profile.map((p) => `| ${p.part} | ${(100 * p.share).toFixed(1)} % | ${p.baselineUnits.toFixed(2)} |`).join('\n')}
+`
+    : '';
+  return `| | events/s (median, min–max) |
+|---|---|
+| baseline | ${spread(w.baselineEventsPerSec)} |
+| whole handler | ${spread(w.handlerEventsPerSec)} |
+| **ratio (wall clock)** | **${w.ratio.toFixed(2)}** (target ≥ ${w.target}: ${met(w.ratio >= w.target)}) |
+| ratio of CPU time (baseline CPU / handler CPU) | ${w.cpuRatio.toFixed(2)} |
+| handler CPU per event | ${fmt(w.handlerCpuUsPerEvent, 1)} µs (baseline ${fmt(w.baselineCpuUsPerEvent, 1)} µs) |
+| AWS requests per ${w.batchSize}-record batch | ${requests} |
+| log bytes per batch (EMF metric and log lines) | ${fmt(w.logBytesPerBatch)} |
+
+The domain code alone runs at ${enrichRatio.toFixed(2)} of the baseline; the rest of the gap is the I/O path.
+${profile}`;
+}
+
+function costSection(results: BenchResults): string {
+  const { inputs, provenance } = measuredInputs(results, 'latest.json');
+  const r = costModel(inputs);
+  const ten = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
+  const s = inputs.stage;
+  return `\`npm run cost\` prints the same table from the same file. ${fmt(inputs.eventsPerSec)} events/s of ${inputs.eventBytes} B,
+priced as the default production stage deploys it (Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` with auto scaling at ${s.tableCapacity.targetUtilizationPercent} %` : ''},
+history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'KPL-aggregated' : 'plain'}), us-east-1 list prices of ${PRICES_DATE}. Every line,
+price and source: [docs/cost.md](docs/cost.md).
+
+| component | $/month | $/billion | basis |
+|---|---|---|---|
+${r.lines.map((l) => `| ${l.component} | ${fmt(l.monthlyUsd)} | ${l.perBillionUsd.toFixed(2)} | ${l.basis} |`).join('\n')}
+| **total** | **${fmt(r.totalMonthlyUsd)}** | **${r.totalPerBillionUsd.toFixed(2)}** | |
+| total at ${inputs.checksPerPageRender * 10} checks per page render | ${fmt(ten.totalMonthlyUsd)} | ${ten.totalPerBillionUsd.toFixed(2)} | |
+
+Target ≤ $100 per billion: ${met(r.totalPerBillionUsd <= 100)}. Where each input comes from:
+
+${Object.entries(provenance)
+  .map(([k, v]) => `- \`${k}\`: ${v}`)
+  .join('\n')}
+`;
+}
+
+export function renderBenchmarks(results: BenchResults): string {
+  const { machine: m, enrich: e, wholeHandler: w, streams: st, lake, wholePath } = results;
+  const load = m.loadAverage
+    ? ` Load average (1 min) ${m.loadAverage.before.toFixed(1)} at the start, ${m.loadAverage.after.toFixed(1)} at the end: the machine was ${m.loadAverage.before > m.cores ? 'busy, so every ratio is noisier than on a quiet machine' : 'quiet'}.`
+    : '';
+  const quick =
+    results.kind === 'quick'
+      ? '\n> **Quick run** (`npm run bench -- --quick`, no whole path): a local preview in .local/bench/, not the committed figures.\n'
+      : '';
+  const wcu = results.wcu;
+  return `# Benchmarks
+${quick}
+Generated by \`npm run bench\` from \`bench/results/latest.json\` of ${results.date.slice(0, 16).replace('T', ' ')} UTC: ${m.cpu}, ${m.cores} cores,
+Node.js ${m.node} (${m.platform}).${load} Nothing on this page is written by hand: \`npm run bench -- --render\`
+regenerates it from the results file. Every ratio is against a baseline measured in the same run; every count is
+derived from what the code issues.
+
+## What each figure includes
+
+| figure | includes | leaves out |
+|---|---|---|
+| **baseline** | base64 decode + \`JSON.parse\` + \`JSON.stringify\` of each record of a 500-record batch, one core | |
+| **enrich ratio (domain code)** | base64 decode, JSON parse, schema validation (ajv), classification, duplicate lookup and enrichment against in-memory ports, \`JSON.stringify\` of the enriched records | KPL aggregation, UTF-8 encoding, AWS SDK, network, metrics |
+| **whole-handler ratio** | the deployed \`handler\` of filter-enrich wired from its environment with the real AWS SDK v3 clients against an instant local HTTP server: the domain code plus event decoding, UTF-8 encoding, KPL aggregation (with its MD5), SDK marshalling, SigV4 signing (SHA-256 of every body), HTTP on loopback, every DynamoDB and Kinesis call the handler makes, EMF metrics | network and service latency (the server answers at once, in another process) |
+| **history WCU per impression** | write units of the code's own write plan on the load generator's traffic, charged on the larger item image | see the section |
+| **PUT units, Firehose bytes** | counted from the records as written, plain and KPL-aggregated | |
+| **lake bytes** | Parquet (zstd) written by the lake stand-in for the same records | |
+| **whole path** | the real stack on the local emulator | everything about AWS: emulator numbers |
+
+## Enrich hot path: domain code (one core)
+
+Lambda-shaped batches of ${e.batchSize} realistic records (${e.recordBytesAvg} bytes on average, from the load generator), median of ${e.runs} runs
+after warm-up (min–max).
+
+| | events/s |
+|---|---|
+| baseline | ${spread(e.baselineEventsPerSec)} |
+| filter-enrich domain code | ${spread(e.enrichEventsPerSec)} |
+| **ratio** | **${e.ratio.toFixed(2)}** (target ≥ ${e.target}: ${met(e.ratio >= e.target)}) |
+
+## Whole filter-enrich handler (one core)
+
+${wholeHandlerSection(w, e.ratio)}
+## History writes (DynamoDB write units per accepted impression)
+
+${
+  wcu
+    ? `${fmt(wcu.impressions)} accepted impressions in batches of ${wcu.batchSize}, written by the code's own write plan to a simulated
+table; each write charged ceil(size / 1 KB) on the larger of the item before and after it.
+
+| design | writes | WCU | WCU per impression |
+|---|---|---|---|
+| naive: an item per impression + a counter update | ${fmt(wcu.naive.writes)} | ${fmt(wcu.naive.wcu)} | ${wcu.naive.wcuPerImpression.toFixed(3)} |
+| packed buckets per profile | ${fmt(wcu.design.writes)} | ${fmt(wcu.design.wcu)} | **${wcu.design.wcuPerImpression.toFixed(3)}** |
+
+Average bucket item: ${fmt(wcu.design.avgItemBytes)} bytes. Not included: duplicate detection (a separate table in this design: see the cost).`
+    : 'Not in this results file.'
+}
+${
+  results.history
+    ? `
+History design figures (\`history\` in the results file):
+
+| key | value |
+|---|---|
+${leaves(results.history)
+  .map(([k, v]) => `| ${k} | ${fmt(v, 3)} |`)
+  .join('\n')}
+`
+    : ''
+}
+## Kinesis and Firehose units, plain and KPL-aggregated
+
+${fmt(st.records)} records (raw ${st.rawBytesAvg} B, enriched ${st.enrichedBytesAvg} B on average), aggregated per profile up to 50 KB as the KPL does.
+
+| | plain | aggregated | ratio |
+|---|---|---|---|
+| raw stream PUT payload units | ${fmt(st.raw.plainPutUnits)} | ${fmt(st.raw.aggregatedPutUnits)} | ${(st.raw.aggregatedPutUnits / st.raw.plainPutUnits).toFixed(3)} |
+| enriched stream PUT payload units | ${fmt(st.enriched.plainPutUnits)} | ${fmt(st.enriched.aggregatedPutUnits)} | ${(st.enriched.aggregatedPutUnits / st.enriched.plainPutUnits).toFixed(3)} |
+| Firehose bytes with 5 KB rounding (S3 destination; not billed so for Iceberg) | ${fmt(st.enriched.plainFirehoseBytes)} | ${fmt(st.enriched.aggregatedFirehoseBytes)} | ${(st.enriched.aggregatedFirehoseBytes / st.enriched.plainFirehoseBytes).toFixed(3)} |
+
+User records per aggregate: raw ${st.raw.userRecordsPerAggregate.toFixed(1)}, enriched ${st.enriched.userRecordsPerAggregate.toFixed(1)} (the load generator's traffic:
+few profiles per batch, so this is an upper bound for real traffic).
+
+## Lake bytes per impression
+
+| format | bytes per impression |
+|---|---|
+| JSON lines (what Firehose receives) | ${lake.jsonBytesPerImpression.toFixed(0)} |
+| Parquet, zstd (the Iceberg tables) | ${lake.parquetBytesPerImpression.toFixed(0)} |
+
+## Whole path on the emulator
+
+${
+  wholePath.length
+    ? `The real stack on ministack on this machine, ${results.wholePathSeconds ?? 15} s of load at each rate. Emulator numbers: one Python process
+runs every service and the functions run as local Node.js processes; they say nothing about AWS.
+
+| target rate/s | sent/s | read/s (incl. drain) | drain s | freshness p50 | p99 | probes |
+|---|---|---|---|---|---|---|
+${wholePath
+  .map(
+    (p) =>
+      `| ${p.targetRate} | ${fmt(p.sentPerSec)} | ${fmt(p.readPerSec)} | ${p.drainSeconds.toFixed(1)} | ${p.freshnessP50Ms === null ? '-' : `${fmt(p.freshnessP50Ms)} ms`} | ${p.freshnessP99Ms === null ? '-' : `${fmt(p.freshnessP99Ms)} ms`} | ${p.probes} |`,
+  )
+  .join('\n')}`
+    : 'Not measured in this run (`--quick`).'
+}
+
+## Cost
+
+${costSection(results)}`;
+}
