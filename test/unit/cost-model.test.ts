@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
 import { measuredInputs } from '../../scripts/cost.js';
@@ -173,5 +174,13 @@ describe('npm run cost', () => {
     expect(json.result.lines.length).toBeGreaterThan(10);
     for (const l of json.result.lines) expect(ok.stdout).toContain(l.component);
     expect(ok.stdout).toMatch(/^total /m);
+  });
+});
+
+describe('docs/cost.md', () => {
+  it('lists every price of the model, with the same figure', () => {
+    const doc = readFileSync(new URL('../../docs/cost.md', import.meta.url), 'utf8');
+    for (const [key, price] of Object.entries(PRICES))
+      expect(doc).toMatch(new RegExp(`\\| \`${key}\` \\| \\$${String(price.usd).replace('.', '\\.')} \\|`));
   });
 });
