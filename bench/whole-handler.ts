@@ -138,12 +138,17 @@ async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
   };
 }
 
-/** The environment names the handler reads at cold start (`required('NAME')`), each given a bench value. */
+/**
+ * The resource names the handler reads at cold start, each given a bench value: `required('NAME')`, and
+ * `env.NAME` / `process.env.NAME` for names ending in _NAME, _TABLE or _STREAM.
+ */
 function handlerEnvironment(handlerFile: string): Record<string, string> {
-  const names = [...readFileSync(handlerFile, 'utf8').matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map(
-    (m) => m[1]!,
-  );
-  return Object.fromEntries(names.map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`]));
+  const source = readFileSync(handlerFile, 'utf8');
+  const names = new Set([
+    ...[...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map((m) => m[1]!),
+    ...[...source.matchAll(/env\.([A-Z0-9_]+_(?:NAME|TABLE|STREAM))\b/g)].map((m) => m[1]!),
+  ]);
+  return Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`]));
 }
 
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
@@ -230,7 +235,7 @@ function apportion(profile: CpuProfile): Map<string, number> {
 }
 
 export async function benchWholeHandler(
-  options: { runs?: number; batches?: number; profile?: boolean } = {},
+  options: { runs?: number; batches?: number; warmup?: number; profile?: boolean } = {},
 ): Promise<WholeHandlerResult> {
   const runs = options.runs ?? 9;
   const batches = options.batches ?? 20;
@@ -269,7 +274,7 @@ export async function benchWholeHandler(
     let sink = 0;
     process.stdout.write = swallow;
     process.stderr.write = swallow;
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < (options.warmup ?? 60); i++) {
       sink += baselinePass(sample.records);
       await invoke();
     }
