@@ -62,7 +62,15 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
       const freshness = new FreshnessProbe((p) => api('GET', p));
       const t0 = Date.now();
       let lastProbe = 0;
-      const ticker = setInterval(() => void freshness.poll().catch(() => undefined), 500);
+      // One probe round at a time, 500 ms apart: a round never starts before the last one ended, so a slow
+      // API (a busy emulator) is not flooded with overlapping calls.
+      let probing = true;
+      const prober = (async () => {
+        while (probing) {
+          await freshness.poll().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
       const load = await runLoad({
         kinesis,
         streamName: outputs.RawStreamName,
@@ -85,11 +93,12 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
         await new Promise((r) => setTimeout(r, 250));
       }
       const doneMs = Date.now();
+      probing = false;
+      await prober;
       for (let i = 0; i < 20; i++) {
-        await freshness.poll();
+        await freshness.poll().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 250));
       }
-      clearInterval(ticker);
       const elapsedS = (doneMs - t0) / 1000;
       points.push({
         targetRate: rate,
