@@ -65,10 +65,12 @@ What is left, in baseline units (1 = the baseline's time per event): the AWS cal
 middleware, signing, SHA-256 of every body, sockets) take **${io.toFixed(2)}** for ${requests.toFixed(1)} requests per batch; the records' own
 work (domain code, serialising, decoding, aggregation) **${own.toFixed(2)}**; waiting for the instant AWS ${idle.toFixed(2)}
 (scheduling on this machine); the rest is garbage collection and Node internals. A ratio of ${w.target} allows
-${budget.toFixed(0)} units in all: with the records' own work at ${own.toFixed(2)}, the AWS calls would have to fit in
-${Math.max(0, budget - own).toFixed(2)} including the collector — fewer requests per batch is the only lever left that
-large, and which requests a batch makes is the handler's design (duplicate detection, the history write), not
-its adapters'.
+${budget.toFixed(0)} units in all: ${
+    own >= budget
+      ? `the records' own work alone already takes ${own.toFixed(2)}, before any AWS call`
+      : `with the records' own work at ${own.toFixed(2)}, the AWS calls would have to fit in ${(budget - own).toFixed(2)} with the collector`
+  }. Fewer requests per batch is the only lever of that size, and which requests a batch makes is the handler's
+design (duplicate detection, the history write), not its adapters'.
 `;
 }
 

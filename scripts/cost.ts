@@ -73,8 +73,8 @@ export function measuredInputs(
   source: string,
 ): { inputs: CostInputs; provenance: Provenance } {
   const from: Record<string, string> = {};
-  const m = (key: string, note = '') => {
-    from[key] = `measured: ${source} ${key}${note}`;
+  const m = (input: keyof CostInputs, key: string, note = '') => {
+    from[input] = `measured: ${source} ${key}${note}`;
   };
   let i: CostInputs = { ...DEFAULT_INPUTS };
   if (latest.streams) {
@@ -83,8 +83,8 @@ export function measuredInputs(
       enrichmentBytes: latest.streams.enrichedBytesAvg - latest.streams.rawBytesAvg,
       enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate,
     };
-    m('streams.enrichedBytesAvg − streams.rawBytesAvg');
-    m('streams.enriched.userRecordsPerAggregate');
+    m('enrichmentBytes', 'streams.enrichedBytesAvg − streams.rawBytesAvg');
+    m('enrichedRecordsPerKinesisRecord', 'streams.enriched.userRecordsPerAggregate');
   }
   const h = latest.history;
   if (h?.wcuPerImpression !== undefined) {
@@ -94,22 +94,30 @@ export function measuredInputs(
       dedupWcuPerAccepted: 0,
       dedupRruPerCandidate: 0,
     };
-    m('history.wcuPerImpression', ' (duplicate detection included: no separate table)');
+    m(
+      'historyWcuPerImpression',
+      'history.wcuPerImpression',
+      ' (duplicate detection included: no separate table)',
+    );
   } else if (latest.wcu) {
     i = { ...i, historyWcuPerImpression: latest.wcu.design.wcuPerImpression };
-    m('wcu.design.wcuPerImpression', ' (current design: history only, plus a duplicate-detection table)');
+    m(
+      'historyWcuPerImpression',
+      'wcu.design.wcuPerImpression',
+      ' (current design: history only, plus a duplicate-detection table)',
+    );
   }
   if (h?.bytesPerImpression !== undefined) {
     i = { ...i, historyBytesPerImpression: h.bytesPerImpression };
-    m('history.bytesPerImpression');
+    m('historyBytesPerImpression', 'history.bytesPerImpression');
   }
   if (h?.readUnits?.check !== undefined) {
     i = { ...i, rruPerCheck: h.readUnits.check };
-    m('history.readUnits.check');
+    m('rruPerCheck', 'history.readUnits.check');
   }
   if (h?.readUnits?.history !== undefined) {
     i = { ...i, rruPerHistoryCall: h.readUnits.history };
-    m('history.readUnits.history');
+    m('rruPerHistoryCall', 'history.readUnits.history');
   }
   if (latest.wholeHandler) {
     i = {
@@ -117,12 +125,16 @@ export function measuredInputs(
       filterEnrichCpuUsPerEvent: latest.wholeHandler.handlerCpuUsPerEvent,
       logBytesPerInvocation: Math.round(latest.wholeHandler.logBytesPerBatch) + PLATFORM_LOG_BYTES,
     };
-    m('wholeHandler.handlerCpuUsPerEvent');
-    m('wholeHandler.logBytesPerBatch', ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`);
+    m('filterEnrichCpuUsPerEvent', 'wholeHandler.handlerCpuUsPerEvent');
+    m(
+      'logBytesPerInvocation',
+      'wholeHandler.logBytesPerBatch',
+      ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`,
+    );
   }
   if (latest.lake) {
     i = { ...i, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
-    m('lake.parquetBytesPerImpression');
+    m('parquetBytesPerImpression', 'lake.parquetBytesPerImpression');
   }
   // The history writer exists as long as its function does; once filter-enrich writes the history itself,
   // the enriched stream has Firehose as its only consumer.

@@ -124,7 +124,8 @@ describe('cost model: measured figures from bench/results/latest.json', () => {
       rruPerCheck: 9,
       rruPerHistoryCall: 1.5,
     });
-    expect(provenance['history.wcuPerImpression']).toMatch(/^measured/);
+    expect(provenance.historyWcuPerImpression).toMatch(/^measured: latest.json history.wcuPerImpression/);
+    expect(provenance.rruPerCheck).toMatch(/^measured/);
     expect(costModel(inputs).lines.some((l) => l.component.includes('duplicate'))).toBe(false);
   });
 

@@ -31,7 +31,9 @@ describe('encodeAggregate writes the KPL aggregation format', () => {
   it('byte for byte as awslabs aws-kinesis-agg does, for any records under one key', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.string({ minLength: 1, maxLength: 256 }),
+        // aws-kinesis-agg keeps its partition-key table in a plain object, so it mis-encodes keys such as
+        // "__proto__" (ours is right for them: see the next test); compare on every other key.
+        fc.string({ minLength: 1, maxLength: 256 }).filter((k) => !(k in Object.prototype)),
         fc.array(fc.uint8Array({ maxLength: 20_000 }), { minLength: 1, maxLength: 8 }),
         async (key, records) => {
           const lib = await aggregate(records.map((data) => ({ partitionKey: key, data })));
@@ -45,9 +47,11 @@ describe('encodeAggregate writes the KPL aggregation format', () => {
 
   it('is de-aggregated by aws-kinesis-agg with its checksum verified', async () => {
     const records = [Buffer.from('{"a":1}'), Buffer.from('é✓ unicode'), Buffer.alloc(0)];
-    const users = await deaggregate(encodeAggregate('profile-é', records));
-    expect(users.map((u) => u.partitionKey)).toEqual(['profile-é', 'profile-é', 'profile-é']);
-    expect(users.map((u) => Buffer.from(u.data, 'base64'))).toEqual(records);
+    for (const key of ['profile-é', '__proto__', 'constructor']) {
+      const users = await deaggregate(encodeAggregate(key, records));
+      expect(users.map((u) => u.partitionKey)).toEqual([key, key, key]);
+      expect(users.map((u) => Buffer.from(u.data, 'base64'))).toEqual(records);
+    }
   });
 });
 
