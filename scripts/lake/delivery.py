@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_kinesis_agg
+from pyiceberg.exceptions import CommitFailedException
 from lakelib import (
     Refused,
     adopt_table,
@@ -48,6 +49,7 @@ sys.path.append(os.path.dirname(aws_kinesis_agg.__file__))
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records  # noqa: E402
 
 CHECKPOINT_KEY = "impressions.delivery.checkpoint"
+COMMIT_ATTEMPTS = 10
 
 
 def log(msg: str) -> None:
@@ -152,7 +154,18 @@ def commit(d: Delivery) -> None:
         return
     data = to_arrow(d.defn, d.table.schema(), d.buffer)
     checkpoint = {**d.checkpoint, **d.pending_checkpoint}
-    d.table.append(data, snapshot_properties={CHECKPOINT_KEY: json.dumps(checkpoint, sort_keys=True)})
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            d.table.append(data, snapshot_properties={CHECKPOINT_KEY: json.dumps(checkpoint, sort_keys=True)})
+            break
+        except CommitFailedException:
+            # Another writer (an erasure's DELETE, a compaction) committed first: back off and retry on its
+            # snapshot, as Firehose retries a commit that lost the optimistic-concurrency race.
+            if attempt == COMMIT_ATTEMPTS:
+                raise
+            log(f"{d.table_name}: commit conflict, retrying ({attempt})")
+            time.sleep(0.2 * attempt)
+            d.table.refresh()
     d.checkpoint = checkpoint
     d.committed_records += len(d.buffer)
     log(f"{d.table_name}: committed {len(d.buffer)} records (total {d.committed_records})")
