@@ -26,23 +26,30 @@ from query import connect
 
 PROFILE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-# DuckDB reads JSON only when it is valid (json_extract_string raises otherwise), hence the CASE.
-MATCH_SQL = {
-    "impressions": "profile_id = $id",
-    "impressions_rejected": (
-        "partition_key = $id OR (CASE WHEN json_valid(raw) THEN json_extract_string(raw, '$.profileId') END) = $id"
-    ),
-}
+def profile_in_raw(raw: str, profile: str) -> bool:
+    """Whether a rejected record's raw payload names the profile as its top-level `profileId`. A payload that is
+    not valid JSON (e.g. cut at 16 KiB) is searched for the field as text, as Athena's lenient
+    json_extract_scalar still reads it from a truncated payload."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return re.search(r'"profileId"\s*:\s*"' + re.escape(profile) + '"', raw) is not None
+    return isinstance(value, dict) and value.get("profileId") == profile
 
 
 def matching(con: Any, table: str, profile: str) -> tuple[int, list[str]]:
-    """Rows of `table` that hold the profile: their count, and for rejected rows their sequence numbers."""
-    where = MATCH_SQL[table]
-    n = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", {"id": profile}).fetchone()[0]
-    seqs: list[str] = []
-    if table == "impressions_rejected":
-        seqs = [r[0] for r in con.execute(f"SELECT DISTINCT sequence_number FROM {table} WHERE {where}", {"id": profile}).fetchall()]
-    return int(n), seqs
+    """Rows of `table` that hold the profile: their count, and for rejected rows found by their payload (not by
+    their partition key) the sequence numbers. DuckDB's json_extract_string raises on a payload that is not
+    JSON (TRY does not help inside a scan), so the payload test runs here, on the rows that mention the id."""
+    if table == "impressions":
+        return int(con.execute("SELECT count(*) FROM impressions WHERE profile_id = $id", {"id": profile}).fetchone()[0]), []
+    rows = con.execute(
+        "SELECT partition_key, sequence_number, raw FROM impressions_rejected WHERE partition_key = $id OR strpos(raw, $id) > 0",
+        {"id": profile},
+    ).fetchall()
+    by_key = [r for r in rows if r[0] == profile]
+    by_raw = [r for r in rows if r[0] != profile and profile_in_raw(r[2], profile)]
+    return len(by_key) + len(by_raw), sorted({r[1] for r in by_raw})
 
 
 def delete_filter(table: str, profile: str, seqs: list[str]) -> Any:
