@@ -102,7 +102,8 @@ async function runAthena(t: AthenaTarget, sql: string): Promise<string> {
   }
 }
 
-async function athenaCount(t: AthenaTarget, sql: string): Promise<number> {
+/** Runs a `SELECT count(*) …` on Athena and returns the count. */
+export async function athenaCount(t: AthenaTarget, sql: string): Promise<number> {
   const id = await runAthena(t, sql);
   const r = await t.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
   const n = Number(r.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
