@@ -58,10 +58,16 @@ function toMicros(c: LakeColumn, v: unknown): number {
   return micros;
 }
 
-/** Whether `v` is a valid calendar date `yyyy-MM-dd` (no 30 February). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether `v` is a valid calendar date `yyyy-MM-dd` (no 30 February, 29 February only in leap years). */
 function isDate(v: unknown): v is string {
   if (typeof v !== 'string' || !DATE_RE.test(v)) return false;
-  return new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
+  const year = Number(v.slice(0, 4));
+  const month = Number(v.slice(5, 7));
+  const day = Number(v.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!);
 }
 
 function checkInteger(c: LakeColumn, t: 'int' | 'long', v: unknown): number {

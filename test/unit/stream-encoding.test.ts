@@ -164,6 +164,14 @@ describe('what the decoder refuses (a stream record not in the wire form)', () =
     }, 'event_date');
   });
 
+  it('dates: real calendar days only (29 February in leap years)', () => {
+    const withDate = (d: string) => ({ ...good(), event_date: d });
+    expect(fromEnrichedWire(withDate('2028-02-29')).event_date).toBe('2028-02-29');
+    expect(fromEnrichedWire(withDate('2000-02-29')).event_date).toBe('2000-02-29');
+    for (const d of ['2026-02-29', '1900-02-29', '2026-04-31', '2026-13-01', '2026-00-10', '2026-6-15'])
+      expect(() => fromEnrichedWire(withDate(d)), d).toThrowError(/^event_date:/);
+  });
+
   it('ignores keys that are not columns, as Firehose skips them', () => {
     const w = { ...good(), surprise: 1 };
     expect(fromEnrichedWire(w)).not.toHaveProperty('surprise');
