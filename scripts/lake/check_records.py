@@ -14,15 +14,15 @@ from lakelib import Refused, convert_record, load_definitions, load_wire_rules, 
 def main() -> int:
     definitions_path = sys.argv[1]
     definitions, rules = load_definitions(definitions_path), load_wire_rules(definitions_path)
-    for line in sys.stdin:
+    while line := sys.stdin.readline():
         if not line.strip():
             continue
         item = json.loads(line)
         try:
             row = convert_record(definitions[item["table"]], parse_record(item["data"].encode(), rules), rules)
-            print(json.dumps({"ok": True, "row": row}, default=str))
+            print(json.dumps({"ok": True, "row": row}, default=str), flush=True)
         except Refused as r:
-            print(json.dumps({"ok": False, "code": r.code, "message": r.message}))
+            print(json.dumps({"ok": False, "code": r.code, "message": r.message}), flush=True)
     return 0
 
 

@@ -6,9 +6,10 @@
  * (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-destination-supp.html) and "Considerations and
  * limitations" (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-considerations.html).
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrich } from '../../lambdas/domain/enrich.js';
 import { WIRE_RULES } from '../../lambdas/domain/lake-schema.js';
 import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
@@ -18,25 +19,33 @@ import { impression, NOW_MS } from '../support/factories.js';
 
 type Verdict = { ok: true; row: Record<string, unknown> } | { ok: false; code: string; message: string };
 
-let python = '';
-let definitions = '';
+// One converter process for the whole file (the lake venv's imports take seconds): a line in, a verdict out.
+let child: ChildProcessWithoutNullStreams | undefined;
+let verdicts: AsyncIterator<string> | undefined;
 beforeAll(() => {
-  python = ensureLakeInstalled();
-  definitions = writeDefinitions();
+  child = spawn(ensureLakeInstalled(), [
+    path.join(ROOT, 'scripts', 'lake', 'check_records.py'),
+    writeDefinitions(),
+  ]);
+  verdicts = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
 }, 600_000);
+afterAll(() => {
+  child?.stdin.end();
+});
 
 /** The stand-in's verdict on each record (the record's text as it would be on the stream). */
-function check(table: 'impressions' | 'impressions_rejected', records: readonly string[]): Verdict[] {
-  const input = records.map((data) => JSON.stringify({ table, data })).join('\n');
-  const r = spawnSync(python, [path.join(ROOT, 'scripts', 'lake', 'check_records.py'), definitions], {
-    input,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`check_records failed: ${r.stderr}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Verdict);
+async function check(
+  table: 'impressions' | 'impressions_rejected',
+  records: readonly string[],
+): Promise<Verdict[]> {
+  child!.stdin.write(`${records.map((data) => JSON.stringify({ table, data })).join('\n')}\n`);
+  const out: Verdict[] = [];
+  for (const _ of records) {
+    const next = await verdicts!.next();
+    if (next.done) throw new Error('check_records.py exited');
+    out.push(JSON.parse(next.value) as Verdict);
+  }
+  return out;
 }
 
 const event = impression({ eventTime: '2026-06-15T11:59:58.250Z', context: { exp: 'B' } });
@@ -56,8 +65,8 @@ const withChange = (change: (w: Record<string, unknown>) => void): string => {
 const refusal = (v: Verdict) => (v.ok ? 'accepted' : v.code);
 
 describe('delivery stand-in: what Firehose takes, it takes', () => {
-  it('takes the encoder’s enriched and rejected records, every column with its value', () => {
-    const [enriched] = check('impressions', [JSON.stringify(wire())]);
+  it('takes the encoder’s enriched and rejected records, every column with its value', async () => {
+    const [enriched] = await check('impressions', [JSON.stringify(wire())]);
     expect(enriched).toMatchObject({ ok: true });
     const row = (enriched as { row: Record<string, unknown> }).row;
     expect(row.event_time).toBe('2026-06-15 11:59:58.250000+00:00');
@@ -67,7 +76,7 @@ describe('delivery stand-in: what Firehose takes, it takes', () => {
       title_genres: ['drama'],
       profile_id: event.profileId,
     });
-    const [rejected] = check('impressions_rejected', [
+    const [rejected] = await check('impressions_rejected', [
       JSON.stringify(
         toRejectedWire({
           received_at: new Date(NOW_MS).toISOString(),
@@ -82,31 +91,31 @@ describe('delivery stand-in: what Firehose takes, it takes', () => {
     expect(rejected).toMatchObject({ ok: true, row: { reason: 'decode.not-json', raw: '{x' } });
   });
 
-  it('skips keys that are not columns, as Firehose does ("Firehose skips the new field")', () => {
-    const [v] = check('impressions', [withChange((w) => Object.assign(w, { surprise: { a: [1] } }))]);
+  it('skips keys that are not columns, as Firehose does ("Firehose skips the new field")', async () => {
+    const [v] = await check('impressions', [withChange((w) => Object.assign(w, { surprise: { a: [1] } }))]);
     expect(v).toMatchObject({ ok: true });
     expect((v as { row: object }).row).not.toHaveProperty('surprise');
   });
 
-  it(`takes ${WIRE_RULES.maxNestingDepth} levels of nesting ("Firehose supports 16 levels of nesting")`, () => {
+  it(`takes ${WIRE_RULES.maxNestingDepth} levels of nesting ("Firehose supports 16 levels of nesting")`, async () => {
     const deep = JSON.parse(
       `${'['.repeat(WIRE_RULES.maxNestingDepth - 1)}${']'.repeat(WIRE_RULES.maxNestingDepth - 1)}`,
     );
-    expect(check('impressions', [withChange((w) => Object.assign(w, { deep }))])[0]).toMatchObject({
+    expect((await check('impressions', [withChange((w) => Object.assign(w, { deep }))]))[0]).toMatchObject({
       ok: true,
     });
   });
 });
 
 describe('delivery stand-in: what Firehose refuses, it refuses (error prefix, never the table)', () => {
-  it('a timestamp as RFC 3339 text: the form the records had before the wire encoding', () => {
+  it('a timestamp as RFC 3339 text: the form the records had before the wire encoding', async () => {
     const legacy = JSON.stringify(inMemory);
-    expect(check('impressions', [legacy]).map(refusal)).toEqual(['timestamp-not-microseconds']);
+    expect((await check('impressions', [legacy])).map(refusal)).toEqual(['timestamp-not-microseconds']);
   });
 
-  it('a timestamp in seconds, milliseconds or nanoseconds, or not an integer ("you must always send in microseconds")', () => {
+  it('a timestamp in seconds, milliseconds or nanoseconds, or not an integer ("you must always send in microseconds")', async () => {
     const micros = NOW_MS * 1000;
-    const verdicts = check('impressions', [
+    const verdicts = await check('impressions', [
       withChange((w) => Object.assign(w, { received_at: Math.floor(NOW_MS / 1000) })),
       withChange((w) => Object.assign(w, { received_at: NOW_MS })),
       withChange((w) => Object.assign(w, { event_time: micros * 1000 })),
@@ -123,8 +132,8 @@ describe('delivery stand-in: what Firehose refuses, it refuses (error prefix, ne
     ]);
   });
 
-  it('a column type mismatch: text for an int, a float for a long, a list of numbers, a map of objects, an impossible or non-ISO date', () => {
-    const verdicts = check('impressions', [
+  it('a column type mismatch: text for an int, a float for a long, a list of numbers, a map of objects, an impossible or non-ISO date', async () => {
+    const verdicts = await check('impressions', [
       withChange((w) => Object.assign(w, { row_index: '4' })),
       withChange((w) => Object.assign(w, { position: 2 ** 31 })),
       withChange((w) => Object.assign(w, { visible_ms: 1800.5 })),
@@ -139,8 +148,8 @@ describe('delivery stand-in: what Firehose refuses, it refuses (error prefix, ne
     expect(verdicts.map(refusal)).toEqual(Array(10).fill('type-mismatch'));
   });
 
-  it('a missing column (required or optional) and a null in a required column', () => {
-    const verdicts = check('impressions', [
+  it('a missing column (required or optional) and a null in a required column', async () => {
+    const verdicts = await check('impressions', [
       withChange((w) => delete w.profile_id),
       withChange((w) => delete w.device_os),
       withChange((w) => Object.assign(w, { event_id: null })),
@@ -148,20 +157,20 @@ describe('delivery stand-in: what Firehose refuses, it refuses (error prefix, ne
     expect(verdicts.map(refusal)).toEqual(['missing-column', 'missing-column', 'null-in-required-column']);
   });
 
-  it(`nesting beyond ${WIRE_RULES.maxNestingDepth} levels, even under a key that is not a column`, () => {
+  it(`nesting beyond ${WIRE_RULES.maxNestingDepth} levels, even under a key that is not a column`, async () => {
     const deep = JSON.parse(
       `${'['.repeat(WIRE_RULES.maxNestingDepth)}${']'.repeat(WIRE_RULES.maxNestingDepth)}`,
     );
-    const verdicts = check('impressions', [
+    const verdicts = await check('impressions', [
       withChange((w) => Object.assign(w, { deep })),
       `${'['.repeat(5000)}${']'.repeat(5000)}`,
     ]);
     expect(verdicts.map(refusal)).toEqual(['nesting-too-deep', 'nesting-too-deep']);
   });
 
-  it('anything but one JSON object ("You can send only one JSON object in one Firehose record")', () => {
+  it('anything but one JSON object ("You can send only one JSON object in one Firehose record")', async () => {
     const one = JSON.stringify(wire());
-    const verdicts = check('impressions', ['{broken', '[]', '"x"', `${one}${one}`]);
+    const verdicts = await check('impressions', ['{broken', '[]', '"x"', `${one}${one}`]);
     expect(verdicts.map(refusal)).toEqual([
       'not-json',
       'not-one-json-object',
