@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrich } from '../../lambdas/domain/enrich.js';
 import { WIRE_RULES } from '../../lambdas/domain/lake-schema.js';
-import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
+import { fromEnrichedWire, toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
 import { writeDefinitions } from '../../scripts/lake.js';
 import { impression, NOW_MS } from '../support/factories.js';
@@ -130,6 +130,23 @@ describe('delivery stand-in: what Firehose refuses, it refuses (error prefix, ne
       undefined,
       undefined,
     ]);
+  });
+
+  it('the microseconds range is the encoder’s: its first and last value taken, one past either end refused', async () => {
+    const { timestampMicrosMin: min, timestampMicrosMax: max } = WIRE_RULES;
+    const verdicts = await check(
+      'impressions',
+      [min, max - 1, min - 1, max].map((t) => withChange((w) => Object.assign(w, { event_time: t }))),
+    );
+    expect(verdicts.map(refusal)).toEqual([
+      'accepted',
+      'accepted',
+      'timestamp-not-microseconds',
+      'timestamp-not-microseconds',
+    ]);
+    const back = (t: number) => fromEnrichedWire({ ...wire(), event_time: t }).event_time;
+    expect(back(min)).toBe('2000-01-01T00:00:00.000Z');
+    expect(() => back(max)).toThrowError(/^event_time:/);
   });
 
   it('a column type mismatch: text for an int, a float for a long, a list of numbers, a map of objects, an impossible or non-ISO date', async () => {
