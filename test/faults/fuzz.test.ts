@@ -21,8 +21,8 @@ import { impression, NOW_MS } from '../support/factories.js';
 const RUNS = Number(process.env.FUZZ_RUNS ?? '2000');
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const CHUNK = 500;
-/** Time for a campaign: the suite's default, plus a generous 3 ms per case (2-core machines under load). */
-const timeoutFor = (runs: number) => 60_000 + runs * 3;
+/** Time for a campaign: the suite's default, plus a generous 6 ms per case (2-core machines under load). */
+const timeoutFor = (runs: number) => 60_000 + runs * 6;
 let cases = 0;
 const perProperty = new Map<string, number>();
 afterAll(() => {
