@@ -9,6 +9,8 @@
  * RPC, which then fails the run with `[vitest-worker]: Timeout calling "onTaskUpdate"`. Each chunk has its
  * own seed (FUZZ_SEED + chunk index), printed with any counterexample.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,9 +29,14 @@ let cases = 0;
 const perProperty = new Map<string, number>();
 afterAll(() => {
   const rows = [...perProperty].map(([name, n]) => `| ${name} | ${n} |`).join('\n');
-  process.stdout.write(
-    `\nfuzzing (seed ${SEED}): ${cases} cases\n| property | cases |\n|---|---|\n${rows}\n`,
-  );
+  const table = `fuzzing (seed ${SEED}): ${cases} cases\n\n| property | cases |\n|---|---|\n${rows}\n`;
+  process.stdout.write(`\n${table}`);
+  // `npm run test:faults` (FAULT_REPORT set): the table beside the fault campaign's report.
+  const report = process.env.FAULT_REPORT;
+  if (report) {
+    mkdirSync(path.dirname(report), { recursive: true });
+    writeFileSync(path.join(path.dirname(report), 'fuzz.md'), table);
+  }
 });
 
 /** Runs `runs` cases of a property in chunks, yielding to the event loop between chunks. */
