@@ -8,9 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
-import { clientSession, ingestClient } from '../../scripts/ingest-client.js';
+import { clientSession, ingestClient, loadgenApiSink } from '../../scripts/ingest-client.js';
+import { runLoad } from '../../scripts/loadgen.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import { signedClient } from '../../scripts/signed-http.js';
+import { E2E_TEST_PROFILE } from './context.js';
 import { ctx, eventually, harness } from './harness.js';
 
 const c = ctx();
@@ -117,6 +119,34 @@ describe.skipIf(Boolean(c.skipReason))(
       const r = await h.api('GET', `/v1/profiles/${other}/impressions`);
       expect(r.status, r.text).toBe(200);
       expect((r.json() as { items: unknown[] }).items).toEqual([]);
+    });
+
+    it('the load generator’s second way in (--via api) delivers its traffic through the ingest route', async () => {
+      const result = await runLoad({
+        kinesis: h.kinesis,
+        streamName: out.RawStreamName,
+        rate: 400,
+        events: 400,
+        seed: 4242,
+        profiles: 5,
+        testProfile: E2E_TEST_PROFILE,
+        sink: loadgenApiSink(out.HistoryApiUrl, c.region),
+      });
+      expect(result.failed).toBe(0);
+      // Only records the route cannot carry by design (not a JSON object of their own profile) are left out.
+      expect(result.sent + result.refused).toBeGreaterThanOrEqual(400);
+      expect(result.refused).toBeLessThan(result.sent / 10);
+      const enriched = result.records.filter((r) => r.expected === 'enriched');
+      const p = enriched[0]!.profileId!;
+      const mine = new Set(enriched.filter((r) => r.profileId === p).map((r) => r.eventId));
+      await eventually(
+        async () => {
+          const r = await h.api('GET', `/v1/profiles/${p}/impressions?limit=500`);
+          return (r.json() as { items: { eventId: string }[] }).items.filter((i) => mine.has(i.eventId));
+        },
+        (items) => items.length === mine.size,
+        { what: `the ${mine.size} impressions of ${p} sent through the API`, timeoutMs: 90_000 },
+      );
     });
   },
 );
