@@ -60,6 +60,18 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. @default [] */
   readonly omitted: readonly EmulatorGap[];
+  /**
+   * History API: role ARNs of services that may read, check and ingest for any profile.
+   * @default [] (an emulator stage: the emulator's default credentials)
+   */
+  readonly apiServices: readonly string[];
+  /** History API: role ARNs that may erase any profile. @default [] (emulator: its default credentials) */
+  readonly apiErasers: readonly string[];
+  /**
+   * Role ARNs that may start client sessions on the client role (a token-vending backend).
+   * @default the role `<pipeline stack name>-client-vendor` of the account (emulator: its default credentials)
+   */
+  readonly clientSessionVendors?: readonly string[];
 }
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
@@ -86,7 +98,12 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   aggregateEnriched: true,
   retainData: true,
   omitted: [],
+  apiServices: [],
+  apiErasers: [],
 };
+
+/** The principal the emulator reports for its default credentials (`test`/`test`): the account root. */
+export const EMULATOR_DEFAULT_PRINCIPAL = 'arn:aws:iam::000000000000:root';
 
 /**
  * What the embedded emulator (ministack, pinned in `scripts/requirements-emulator.txt`) cannot provision
@@ -105,6 +122,13 @@ export type EmulatorGap = keyof typeof EMULATOR_GAPS;
 export const includes = (config: StageConfig, feature: EmulatorGap): boolean =>
   !config.omitted.includes(feature);
 
+/** On the emulator stage its default credentials are on both allow-lists and may vend client sessions. */
+const emulatorPrincipals = (o: DeepPartial<StageConfig>) => ({
+  apiServices: (o.apiServices as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+  apiErasers: (o.apiErasers as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+  clientSessionVendors: (o.clientSessionVendors as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+});
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Merges context overrides over the defaults; validates what a typo could break. */
@@ -121,6 +145,7 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     consumer: { ...DEFAULT_STAGE.consumer, ...overrides.consumer },
     testProfiles: (overrides.testProfiles as string[] | undefined) ?? DEFAULT_STAGE.testProfiles,
     omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
+    ...(overrides.emulator ? emulatorPrincipals(overrides) : {}),
   };
   for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
     if (!Number.isInteger(s.shards) || s.shards < 1)

@@ -70,6 +70,10 @@ export class PipelineStack extends Stack {
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
       cursorSecret: props.cursorSecret,
+      rawStream: props.rawStream,
+      servicePrincipals: config.apiServices,
+      eraserPrincipals: config.apiErasers,
+      clientSessionVendors: config.clientSessionVendors,
     });
 
     const alarms = [

@@ -113,7 +113,8 @@ describe('functions', () => {
     const api = actionsOf(/HistoryApiHandler/);
     expect(api).toContain('dynamodb:Query');
     expect(api).not.toContain('dynamodb:UpdateItem');
-    expect(api).not.toContain('kinesis:PutRecords');
+    // The ingest route's PutRecords (scoped to the raw stream: test/infra/history-api.test.ts).
+    expect(api.filter((a: string) => a.startsWith('kinesis:'))).toEqual(['kinesis:PutRecords']);
     const fe = actionsOf(/FilterEnrich/);
     expect([...new Set(fe.filter((a: string) => a.startsWith('dynamodb:')))].sort()).toEqual([
       'dynamodb:BatchGetItem',
@@ -278,10 +279,12 @@ describe('history API', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0].Action).toBe('execute-api:Invoke');
     for (const r of statements[0].Resource) {
-      expect(JSON.stringify(r)).toMatch(/\/\$default\/\*\/v1\/profiles\/\$\{aws:PrincipalTag\/profileId\}/);
+      expect(JSON.stringify(r)).toMatch(
+        /\/\$default\/(GET|POST)\/v1\/profiles\/\$\{aws:PrincipalTag\/profileId\}/,
+      );
     }
     t.pipeline.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ SCOPED_ROLE_NAMES: { Ref: roleId } }) },
+      Environment: { Variables: Match.objectLike({ CLIENT_ROLE_ARN: { 'Fn::GetAtt': [roleId, 'Arn'] } }) },
     });
   });
 
