@@ -9,18 +9,7 @@
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  findDeployment,
-  intOption,
-  isMain,
-  OpsError,
-  parse,
-  printSummary,
-  progress,
-  runMain,
-} from './ops/cli.js';
+import * as cli from './ops/cli.js';
 import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
 
 const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--dry-run] [--stack NAME]
@@ -30,15 +19,15 @@ ending in FailureQueueUrl): each message's records are read back from their stre
 retention), put on that stream again, and the message is deleted once all of them are back. Records
 that were accepted before are producer retries by the event contract (filtered.duplicate), so running
 it twice counts nothing twice. Expired ranges and messages in another format are reported and left.
-  --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
+  --queue KEY|URL     only this queue (a stack cli.output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
-${COMMON_HELP}`;
+${cli.COMMON_HELP}`;
 
 export const QUEUE_OUTPUT_SUFFIX = 'FailureQueueUrl';
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parse(argv, {
-    ...COMMON_OPTIONS,
+  const { values } = cli.parse(argv, {
+    ...cli.COMMON_OPTIONS,
     queue: { type: 'string' },
     'max-messages': { type: 'string' },
   });
@@ -46,18 +35,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const maxMessages = intOption(values['max-messages'], 'max-messages', 1, 1_000_000);
-  const d = await findDeployment(values);
+  const maxMessages = cli.intOption(values['max-messages'], 'max-messages', 1, 1_000_000);
+  const d = await cli.findDeployment(values);
   const queues = Object.entries(d.outputs).filter(([k]) => k.endsWith(QUEUE_OUTPUT_SUFFIX));
   if (!queues.length)
-    throw new OpsError(
+    throw new cli.OpsError(
       `the deployment has no *${QUEUE_OUTPUT_SUFFIX} outputs (deployed from an older version?)`,
     );
   const chosen = values.queue
     ? queues.filter(([k, url]) => k === values.queue || url === values.queue)
     : queues;
   if (!chosen.length)
-    throw new OpsError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
+    throw new cli.OpsError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
   const streams = new Set(
     ['RawStreamName', 'EnrichedStreamName'].map((k) => d.outputs[k]).filter((s): s is string => Boolean(s)),
   );
@@ -65,7 +54,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const kinesis = new KinesisClient(d.clientConfig);
   const summaries: (RedriveSummary & { queue: string })[] = [];
   for (const [key, url] of chosen) {
-    const bar = progress(`${key}`, undefined);
+    const bar = cli.progress(`${key}`, undefined);
     const s = await redriveQueue({
       sqs,
       kinesis,
@@ -73,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
       streams,
       dryRun: Boolean(values['dry-run']),
       maxMessages,
-      onProgress: (done, total) => bar.update(done, total === undefined ? '' : `of ~${total}`),
+      onProgress: (done, total) => bar.update(done, '', total),
     });
     bar.done();
     summaries.push({ ...s, queue: key });
@@ -99,7 +88,7 @@ function report(
   for (const s of summaries) {
     const put = Object.values(s.recordsPut).reduce((a, b) => a + b, 0);
     const o = s.outcomes;
-    printSummary(
+    cli.printSummary(
       `${dryRun ? 'dry run: ' : ''}${s.queue} (${label})`,
       {
         'messages read': s.messages,
@@ -122,4 +111,4 @@ function report(
   }
 }
 
-if (isMain(import.meta.filename)) runMain(() => main(process.argv.slice(2)));
+if (cli.isMain(import.meta.filename)) cli.runMain(() => main(process.argv.slice(2)));

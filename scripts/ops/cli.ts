@@ -33,6 +33,13 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 
+/** The options of the tools that work on a time range of the lake. */
+export const RANGE_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  profile: { type: 'string', multiple: true },
+} as const satisfies Options;
+
 export const COMMON_HELP = `
 Deployment (default: the local one \`npm start\` runs, from .local/session.json):
   --stack NAME     a real deployment: Impressions-<stage>-Stateful, Impressions-<stage>-Pipeline or the stage
@@ -49,7 +56,7 @@ export function parse<O extends Options>(argv: readonly string[], options: O, al
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (e) {
-    throw new OpsError((e as Error).message, 2);
+    throw new OpsError(`${(e as Error).message} (see --help)`, 2);
   }
 }
 
@@ -70,6 +77,24 @@ export function timeOption(value: unknown, name: string): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms))
     throw new OpsError(`--${name} must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z`, 2);
   return ms;
+}
+
+/** `--from` (required) and `--to` (default: a minute from now), as epoch ms. */
+export function timeRange(values: { from?: unknown; to?: unknown }): { fromMs: number; toMs: number } {
+  const fromMs = timeOption(values.from, 'from');
+  if (fromMs === undefined) throw new OpsError('--from is required (e.g. --from 2026-11-26)', 2);
+  const toMs = timeOption(values.to, 'to') ?? Date.now() + 60_000;
+  if (toMs <= fromMs) throw new OpsError('--to must be after --from', 2);
+  return { fromMs, toMs };
+}
+
+/** `--profile` values, checked: 1 to 256 characters, no control characters. */
+export function profilesOption(values: { profile?: readonly string[] }): string[] {
+  const profiles = [...(values.profile ?? [])];
+  for (const p of profiles)
+    if (!p || p.length > 256 || [...p].some((ch) => ch.charCodeAt(0) < 32))
+      throw new OpsError(`--profile ${JSON.stringify(p)} is not a profile id`, 2);
+  return profiles;
 }
 
 /** Where a tool works: the clients' configuration and the deployment's stack outputs. */
@@ -132,10 +157,12 @@ export function output(d: Deployment, key: string): string {
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
-export function progress(label: string, total: number | undefined, stream = process.stderr) {
+export function progress(label: string, initialTotal: number | undefined, stream = process.stderr) {
+  let total = initialTotal;
   const tty = Boolean(stream.isTTY);
   let last = 0;
-  const draw = (done: number, note = '') => {
+  const draw = (done: number, note = '', newTotal?: number) => {
+    if (newTotal !== undefined) total = newTotal;
     if (!tty) return;
     const now = Date.now();
     if (now - last < 100 && done !== total) return;
