@@ -45,7 +45,8 @@ async function athenaQuery(
       QueryString: sql,
       WorkGroup: workGroup,
       QueryExecutionContext: { Database: database },
-      // Athena takes execution parameters as SQL literals.
+      // Execution parameters are SQL literals: strings in single quotes (Athena guide, "Use execution
+      // parameters"; aws-sdk-pandas: "for varchar columns … you must surround the value in single quotes").
       ExecutionParameters: params.length ? params.map((p) => `'${p.replace(/'/g, "''")}'`) : undefined,
     }),
   );
