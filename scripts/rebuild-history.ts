@@ -71,6 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
       profiles: s.profiles,
     },
     Boolean(values.json),
+    { dryRun, ...s },
   );
   return s.failed ? 1 : 0;
 }

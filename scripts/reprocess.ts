@@ -59,6 +59,13 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   readBar.done();
   const toPut = plan.toPut.slice(0, limit);
+  const planned = {
+    selected: plan.selected,
+    byReason: plan.byReason,
+    truncated: plan.truncated,
+    samePayload: plan.samePayload,
+    overLimit: Math.max(0, plan.toPut.length - limit),
+  };
   const head = {
     'rows selected': plan.selected,
     'by reason': plan.byReason,
@@ -71,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `dry run: reprocess (${d.label})`,
       { ...head, 'would be put on the raw stream': toPut.length },
       Boolean(values.json),
+      { dryRun: true, ...planned, wouldPut: toPut.length },
     );
     return 0;
   }
@@ -114,6 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'filtered, or not in the lake yet': outcomes.notInLake,
     },
     Boolean(values.json),
+    { dryRun: false, ...planned, put: put.length, notPut, ...outcomes },
   );
   if (!values.json && outcomes.notInLake)
     process.stdout.write(

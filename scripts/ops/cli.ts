@@ -182,10 +182,15 @@ export function progress(label: string, initialTotal: number | undefined, stream
   };
 }
 
-/** Prints a summary: aligned `name  value` lines, or JSON. */
-export function printSummary(title: string, rows: Record<string, unknown>, json: boolean): void {
+/** Prints a summary: aligned `name  value` lines, or with `json` the machine-readable `data`. */
+export function printSummary(
+  title: string,
+  rows: Record<string, unknown>,
+  json: boolean,
+  data: unknown = rows,
+): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     return;
   }
   const width = Math.max(...Object.keys(rows).map((k) => k.length));
