@@ -310,7 +310,7 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
   let recordsFetched = 0;
   let recordsFailed = 0;
   let sizeMismatches = 0;
-  const retention = new Map<string, number>();
+  const described = new Map<string, { arn?: string; retentionHours: number }>();
   const seen = new Set<string>();
   const toRelease: Message[] = [];
   const limit = options.maxMessages ?? Number.POSITIVE_INFINITY;
@@ -320,14 +320,16 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
   const approx = Number(attrs.Attributes?.ApproximateNumberOfMessages ?? Number.NaN);
   const total = Number.isFinite(approx) ? Math.min(approx, limit) : undefined;
 
-  const retentionHours = async (stream: string) => {
-    let h = retention.get(stream);
-    if (h === undefined) {
-      const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-      h = s.StreamDescriptionSummary?.RetentionPeriodHours ?? 24;
-      retention.set(stream, h);
+  /** The stream's ARN and retention (DescribeStreamSummary), once per stream. */
+  const describe = async (stream: string) => {
+    let d = described.get(stream);
+    if (!d) {
+      const s = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream })))
+        .StreamDescriptionSummary;
+      d = { arn: s?.StreamARN, retentionHours: s?.RetentionPeriodHours ?? 24 };
+      described.set(stream, d);
     }
-    return h;
+    return d;
   };
 
   const handle = async (m: Message): Promise<MessageOutcome> => {
@@ -340,14 +342,18 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     }
     const { info } = parsed;
     const stream = streamNameOfArn(info.streamArn)!;
-    if (!options.streams.has(stream)) {
-      problems.push(`message ${m.MessageId}: stream ${stream} is not this deployment's; left in the queue`);
+    const target = options.streams.has(stream) ? await describe(stream) : undefined;
+    // Same name is not enough: another account or region can have a stream of that name.
+    if (!target || (target.arn !== undefined && target.arn !== info.streamArn)) {
+      problems.push(
+        `message ${m.MessageId}: stream ${info.streamArn} is not this deployment's; left in the queue`,
+      );
       return 'other-stream';
     }
     let records: FetchedRecord[];
     try {
       records = await fetchRange(kinesis, stream, info, {
-        retentionHours: await retentionHours(stream),
+        retentionHours: target.retentionHours,
         nowMs: now(),
         retry: options.retry,
       });

@@ -65,6 +65,7 @@ export function memoryStreams(options: { pageSize?: number; retentionHours?: num
   mock.on(DescribeStreamSummaryCommand).callsFake((input) => ({
     StreamDescriptionSummary: {
       StreamName: input.StreamName,
+      StreamARN: `arn:aws:kinesis:us-east-1:123456789012:stream/${input.StreamName}`,
       RetentionPeriodHours: options.retentionHours ?? 24,
     },
   }));

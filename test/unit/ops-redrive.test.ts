@@ -207,6 +207,14 @@ describe('re-driving a queue', () => {
     await q.send(QUEUE, failureMessage('raw', records.slice(0, 10)));
     await q.send(QUEUE, 'not a failure record');
     await q.send(QUEUE, failureMessage('someone-elses', records.slice(0, 2)));
+    // A stream of the same name in another account is not this deployment's either.
+    await q.send(
+      QUEUE,
+      failureMessage('raw', records.slice(0, 2)).replace(
+        '123456789012:stream/raw',
+        '999999999999:stream/raw',
+      ),
+    );
     const old = { ...records[10]!, ApproximateArrivalTimestamp: new Date(Date.now() - 48 * 3_600_000) };
     await q.send(QUEUE, failureMessage('raw', [old, records[11]!]));
     const s = await redriveQueue({
@@ -216,8 +224,8 @@ describe('re-driving a queue', () => {
       streams: new Set(['raw']),
       retry: FAST,
     });
-    expect(s.outcomes).toMatchObject({ redriven: 1, unreadable: 1, 'other-stream': 1, expired: 1 });
-    expect(s.messages).toBe(4);
+    expect(s.outcomes).toMatchObject({ redriven: 1, unreadable: 1, 'other-stream': 2, expired: 1 });
+    expect(s.messages).toBe(5);
     expect(s.recordsPut).toEqual({ raw: 10 });
     expect(
       k
@@ -225,9 +233,9 @@ describe('re-driving a queue', () => {
         .slice(30)
         .map((r) => Buffer.from(r.Data).toString()),
     ).toEqual(records.slice(0, 10).map((r) => Buffer.from(r.Data).toString()));
-    // The three left are visible again (not waiting out a visibility timeout).
-    expect(q.messages(QUEUE).map((m) => m.receipt)).toEqual([undefined, undefined, undefined]);
-    expect(s.problems).toHaveLength(3);
+    // The four left are visible again (not waiting out a visibility timeout).
+    expect(q.messages(QUEUE).map((m) => m.receipt)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(s.problems).toHaveLength(4);
   });
 
   it('changes nothing in a dry run', async () => {
