@@ -34,7 +34,14 @@ export interface StoredRecord {
 const notFound = (what: string) =>
   Object.assign(new Error(`${what} not found`), { name: 'ResourceNotFoundException' });
 
-export function memoryStreams(options: { pageSize?: number; retentionHours?: number } = {}) {
+export function memoryStreams(
+  options: {
+    pageSize?: number;
+    retentionHours?: number;
+    /** PutRecords entries for which this returns true fail (ProvisionedThroughputExceeded). */
+    failPut?: (streamName: string, data: Uint8Array) => boolean;
+  } = {},
+) {
   const pageSize = options.pageSize ?? 7;
   const streams = new Map<string, { records: StoredRecord[]; trimmed: number }>();
   let seq = 49_600_000_000_000_000_000n;
@@ -50,7 +57,12 @@ export function memoryStreams(options: { pageSize?: number; retentionHours?: num
   const mock = mockClient(client);
   mock.on(PutRecordsCommand).callsFake((input) => {
     const s = stream(input.StreamName);
+    let failed = 0;
     const out = input.Records.map((r: { PartitionKey: string; Data: Uint8Array }) => {
+      if (options.failPut?.(input.StreamName, r.Data)) {
+        failed++;
+        return { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'injected' };
+      }
       seq += 1000n;
       s.records.push({
         PartitionKey: r.PartitionKey,
@@ -60,7 +72,7 @@ export function memoryStreams(options: { pageSize?: number; retentionHours?: num
       });
       return { SequenceNumber: String(seq), ShardId: 'shardId-000000000000' };
     });
-    return { FailedRecordCount: 0, Records: out };
+    return { FailedRecordCount: failed, Records: out };
   });
   mock.on(DescribeStreamSummaryCommand).callsFake((input) => ({
     StreamDescriptionSummary: {

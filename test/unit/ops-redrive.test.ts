@@ -238,6 +238,53 @@ describe('re-driving a queue', () => {
     expect(s.problems).toHaveLength(4);
   });
 
+  it('keeps a message whose records could not all be put back, retrying only the failed entries', async () => {
+    let failing = false;
+    const k = memoryStreams({
+      failPut: (_stream, data) => failing && Buffer.from(data).toString() === 'record 3',
+    });
+    const q = memoryQueues();
+    const records = await putOn(k, 'raw', 8);
+    await q.send(QUEUE, failureMessage('raw', records.slice(0, 6)));
+    failing = true;
+    const run = () =>
+      redriveQueue({
+        sqs: q.client,
+        kinesis: k.client,
+        queueUrl: QUEUE,
+        streams: new Set(['raw']),
+        retry: FAST,
+      });
+    const s = await run();
+    expect(s.outcomes['put-failed']).toBe(1);
+    expect(s).toMatchObject({ recordsFetched: 6, recordsPut: { raw: 5 }, recordsFailed: 1 });
+    expect(q.messages(QUEUE)).toHaveLength(1);
+    // Once the stream takes it, the same message is re-driven whole and deleted (the 5 put twice are
+    // producer retries for the pipeline).
+    failing = false;
+    const again = await run();
+    expect(again.outcomes.redriven).toBe(1);
+    expect(q.messages(QUEUE)).toHaveLength(0);
+    expect(
+      k
+        .records('raw')
+        .slice(8)
+        .map((r) => Buffer.from(r.Data).toString()),
+    ).toEqual([
+      'record 0',
+      'record 1',
+      'record 2',
+      'record 4',
+      'record 5',
+      'record 0',
+      'record 1',
+      'record 2',
+      'record 3',
+      'record 4',
+      'record 5',
+    ]);
+  });
+
   it('changes nothing in a dry run', async () => {
     const k = memoryStreams();
     const q = memoryQueues();
