@@ -21,6 +21,8 @@ that were accepted before are producer retries by the event contract (filtered.d
 it twice counts nothing twice. Expired ranges and messages in another format are reported and left.
   --queue KEY|URL     only this queue (a stack cli.output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
+  --delete-expired    delete the messages whose range has expired (their records are gone from the
+                      stream; what had been accepted is in the lake), after reporting them
 ${cli.COMMON_HELP}`;
 
 export const QUEUE_OUTPUT_SUFFIX = 'FailureQueueUrl';
@@ -30,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...cli.COMMON_OPTIONS,
     queue: { type: 'string' },
     'max-messages': { type: 'string' },
+    'delete-expired': { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -62,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
       streams,
       dryRun: Boolean(values['dry-run']),
       maxMessages,
+      deleteExpired: Boolean(values['delete-expired']),
       onProgress: (done, total) => bar.update(done, '', total),
     });
     bar.done();
@@ -96,6 +100,7 @@ function report(
           ? { 'would be re-driven': o['would-redrive'] }
           : { 're-driven (deleted)': o.redriven, 'records back, delete failed': o['delete-failed'] }),
         'range expired (left)': o.expired,
+        ...(o['expired-deleted'] ? { 'range expired (deleted)': o['expired-deleted'] } : {}),
         'not an on-failure record (left)': o.unreadable,
         'another stream (left)': o['other-stream'],
         'put failed (left)': o['put-failed'],

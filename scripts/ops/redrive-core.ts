@@ -263,6 +263,11 @@ export interface RedriveOptions {
   readonly maxMessages?: number;
   readonly nowMs?: () => number;
   readonly retry?: RetryPolicy;
+  /**
+   * Delete the messages whose range has expired (after they were reported): their records are gone from
+   * the stream; what had been accepted is in the lake. @default false
+   */
+  readonly deleteExpired?: boolean;
   /** How long a received message stays invisible while its batch is re-driven. @default 300 */
   readonly visibilitySeconds?: number;
   readonly onProgress?: (done: number, total: number | undefined) => void;
@@ -272,6 +277,7 @@ export type MessageOutcome =
   | 'redriven'
   | 'would-redrive'
   | 'expired'
+  | 'expired-deleted'
   | 'unreadable'
   | 'other-stream'
   | 'put-failed'
@@ -300,6 +306,7 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     redriven: 0,
     'would-redrive': 0,
     expired: 0,
+    'expired-deleted': 0,
     unreadable: 0,
     'other-stream': 0,
     'put-failed': 0,
@@ -359,6 +366,11 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
       });
     } catch (e) {
       if (e instanceof RangeExpiredError) {
+        if (options.deleteExpired && !options.dryRun) {
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+          problems.push(`message ${m.MessageId}: range expired (${e.message}); deleted (--delete-expired)`);
+          return 'expired-deleted';
+        }
         problems.push(
           `message ${m.MessageId}: range expired, cannot re-drive (${e.message}); left in the queue`,
         );
@@ -410,7 +422,8 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
       seen.add(m.MessageId!);
       const outcome = await handle(m);
       outcomes[outcome]++;
-      if (outcome !== 'redriven' && outcome !== 'delete-failed') toRelease.push(m);
+      if (outcome !== 'redriven' && outcome !== 'delete-failed' && outcome !== 'expired-deleted')
+        toRelease.push(m);
       done++;
       options.onProgress?.(done, total);
     }

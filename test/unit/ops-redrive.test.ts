@@ -285,6 +285,22 @@ describe('re-driving a queue', () => {
     ]);
   });
 
+  it('deletes expired messages only when asked to, after reporting them', async () => {
+    const k = memoryStreams();
+    const q = memoryQueues();
+    const records = await putOn(k, 'raw', 4);
+    const old = { ...records[0]!, ApproximateArrivalTimestamp: new Date(Date.now() - 48 * 3_600_000) };
+    await q.send(QUEUE, failureMessage('raw', [old, records[1]!]));
+    const opts = { sqs: q.client, kinesis: k.client, queueUrl: QUEUE, streams: new Set(['raw']) };
+    expect((await redriveQueue(opts)).outcomes.expired).toBe(1);
+    expect(q.messages(QUEUE)).toHaveLength(1);
+    const s = await redriveQueue({ ...opts, deleteExpired: true });
+    expect(s.outcomes['expired-deleted']).toBe(1);
+    expect(s.problems[0]).toMatch(/deleted \(--delete-expired\)/);
+    expect(q.messages(QUEUE)).toHaveLength(0);
+    expect(k.records('raw')).toHaveLength(4);
+  });
+
   it('changes nothing in a dry run', async () => {
     const k = memoryStreams();
     const q = memoryQueues();
