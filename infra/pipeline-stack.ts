@@ -128,5 +128,8 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: analytics.workGroup.ref });
     new CfnOutput(this, 'ClientRoleArn', { value: api.clientRole.roleArn });
+    // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
+    new CfnOutput(this, 'FilterEnrichFailureQueueUrl', { value: filterEnrich.failureQueue.queueUrl });
+    new CfnOutput(this, 'HistoryWriterFailureQueueUrl', { value: historyWriter.failureQueue.queueUrl });
   }
 }
