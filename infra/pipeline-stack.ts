@@ -90,7 +90,7 @@ export class PipelineStack extends Stack {
         bufferSeconds: config.lakeBufferSeconds,
         bufferMiB: config.lakeBufferMiB,
       });
-      alarms.push(delivery.failureAlarm);
+      alarms.push(delivery.failedRowsAlarm, delivery.freshnessAlarm);
     }
     if (includes(config, 'glueTableOptimizer')) {
       for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {
@@ -98,6 +98,7 @@ export class PipelineStack extends Stack {
           bucket: props.lakeBucket,
           databaseName: props.glueDatabaseName,
           tableName: table,
+          retention: config.lakeRetention,
         });
       }
     }
@@ -119,6 +120,9 @@ export class PipelineStack extends Stack {
       rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
         ? config.rejectionRateAlarmPercent
         : undefined,
+      streams: { Raw: props.rawStream, Enriched: props.enrichedStream, Rejected: props.rejectedStream },
+      streamRetentionHours: config.streamRetentionHours,
+      alarmSubscriptions: config.alarmSubscriptions,
     });
 
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
