@@ -350,10 +350,7 @@ describe('stateful resources', () => {
     // The only functions are the ones that run the tables' DDL during deployments.
     const functions = Object.keys(t.stateful.findResources('AWS::Lambda::Function'));
     expect(functions.filter((id) => !id.startsWith('LakeDdl'))).toEqual([]);
-    for (const type of [
-      'AWS::ApiGatewayV2::Api',
-      'AWS::KinesisFirehose::DeliveryStream',
-    ]) {
+    for (const type of ['AWS::ApiGatewayV2::Api', 'AWS::KinesisFirehose::DeliveryStream']) {
       t.stateful.resourceCountIs(type, 0);
     }
   });
