@@ -159,7 +159,9 @@ export class LakeStorage extends Construct {
           },
           removalPolicy,
         });
-        table.node.addDependency(this.database, this.ddlWorkGroup);
+        // On a throwaway stage the DROP TABLE must run before the bucket is emptied (auto-delete is a child of
+        // the bucket), and the database must outlive its tables.
+        table.node.addDependency(this.database, this.ddlWorkGroup, this.bucket);
         tables[def.name] = table;
       }
     } else {

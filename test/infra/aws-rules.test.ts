@@ -147,6 +147,31 @@ describe('Glue Iceberg tables', () => {
   });
 });
 
+describe('table lifecycle', () => {
+  it('tables are retained with the data by default; a throwaway stage drops them (Athena DROP TABLE) before its bucket is emptied and its database deleted (CloudFormation deletes dependents first)', () => {
+    aws.stateful.hasResource('Custom::IcebergTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    const throwaway = synth('tmp', { retainData: false });
+    const tables = Object.values(
+      throwaway.stateful.findResources('Custom::IcebergTable') as Record<
+        string,
+        { DependsOn: string[]; DeletionPolicy: string }
+      >,
+    );
+    for (const t of tables) {
+      expect(t.DeletionPolicy).toBe('Delete');
+      expect(t.DependsOn).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^LakeBucketAutoDeleteObjectsCustomResource/),
+          expect.stringMatching(/^LakeDatabase/),
+        ]),
+      );
+    }
+  });
+});
+
 describe('alarm notifications', () => {
   it('CloudWatch may publish to the alarm topic, only for this account\'s alarms (AWS knowledge center, "not authorized to perform: SNS:Publish"; SNS guide, aws:SourceAccount / aws:SourceArn)', () => {
     const policies = Object.values(
