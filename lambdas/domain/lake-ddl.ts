@@ -37,7 +37,10 @@ export const TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   write_compression: 'zstd',
 };
 
-/** `CREATE TABLE IF NOT EXISTS`: a table kept from an earlier deployment (retained data) is adopted as is. */
+/**
+ * `CREATE TABLE` in the syntax the Athena guide documents for Iceberg. A table kept by an earlier deployment
+ * (retained data) makes it fail with "already exists"; the custom resource then adopts that table as it is.
+ */
 export function createTableSql(def: LakeTableDefinition, database: string, location: string): string {
   if (!location.startsWith('s3://')) throw new Error(`table location must be an s3:// URI, got ${location}`);
   const partitions = def.partition.map((p) => `${p.transform}(${ident(p.sourceColumn)})`).join(', ');
@@ -45,7 +48,7 @@ export function createTableSql(def: LakeTableDefinition, database: string, locat
     .map(([k, v]) => `${literal(k)}=${literal(v)}`)
     .join(', ');
   return [
-    `CREATE TABLE IF NOT EXISTS ${qualifiedName(database, def.name)} (`,
+    `CREATE TABLE ${qualifiedName(database, def.name)} (`,
     def.columns.map((c) => `  ${columnDdl(c)}`).join(',\n'),
     ')',
     `PARTITIONED BY (${partitions})`,

@@ -15,5 +15,7 @@ export async function handler(
   if (event.RequestType === 'Delete' && /not (be )?found|does not exist/i.test(state.reason)) {
     return { IsComplete: true };
   }
+  // A table kept by an earlier deployment (retained data) is adopted as it is.
+  if (event.RequestType === 'Create' && /already exists/i.test(state.reason)) return { IsComplete: true };
   throw new Error(`Athena ${event.Data?.Statement ?? 'statement'} ${id} failed: ${state.reason}`);
 }

@@ -60,7 +60,7 @@ describe('iceberg table custom resource', () => {
     expect(started()).toHaveLength(1);
     expect(started()[0]!.WorkGroup).toBe('ddl-wg');
     expect(started()[0]!.QueryString).toMatch(
-      /^CREATE TABLE IF NOT EXISTS `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(`received_at`\)\)/,
+      /^CREATE TABLE `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(`received_at`\)\)/,
     );
   });
 
@@ -131,6 +131,20 @@ describe('iceberg table custom resource', () => {
     await expect(isComplete(running)).rejects.toThrow(
       /Athena create q-1 failed: FAILED: line 1:8: mismatched input/,
     );
+  });
+
+  it('a CREATE that finds the table already there (kept by an earlier deployment) adopts it', async () => {
+    const creating = {
+      ...create,
+      PhysicalResourceId: 'x',
+      Data: { Statement: 'create', QueryExecutionId: 'q-3' },
+    };
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: {
+        Status: { State: 'FAILED', StateChangeReason: 'AlreadyExistsException: Table already exists.' },
+      },
+    });
+    expect(await isComplete(creating)).toEqual({ IsComplete: true });
   });
 
   it('a DROP whose database is already gone counts as done; any other failed DROP fails the deletion', async () => {

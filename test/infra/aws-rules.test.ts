@@ -77,7 +77,7 @@ describe('Glue Iceberg tables', () => {
     const impressions = createTableSql(IMPRESSIONS_TABLE, 'db', 's3://bucket/warehouse/impressions');
     const rejected = createTableSql(REJECTED_TABLE, 'db', 's3://bucket/warehouse/impressions_rejected');
     for (const sql of [impressions, rejected]) {
-      expect(sql).toMatch(/^CREATE TABLE IF NOT EXISTS `db`\./);
+      expect(sql).toMatch(/^CREATE TABLE `db`\./);
       expect(sql).not.toMatch(/EXTERNAL/);
       expect(sql).toMatch(/TBLPROPERTIES \('table_type'='ICEBERG'/);
     }
