@@ -138,7 +138,7 @@ function suppressConstruct(c: IConstruct): void {
     }
   } else if (c instanceof Policy) {
     suppressPolicyWildcards(c);
-  } else if (c instanceof CfnDeliveryStream) {
+  } else if (c instanceof CfnDeliveryStream && c.deliveryStreamType === 'KinesisStreamAsSource') {
     suppress(
       c,
       'AwsSolutions-KDF1',
@@ -151,7 +151,7 @@ function suppressConstruct(c: IConstruct): void {
       'AwsSolutions-SQS3',
       'An on-failure destination itself; a queue behind it would hold nothing.',
     );
-  } else if (c instanceof Topic) {
+  } else if (c instanceof Topic && c.node.id === 'AlarmTopic') {
     suppress(
       c,
       'AwsSolutions-SNS2',
