@@ -43,7 +43,10 @@ export const TABLE_PROPERTIES: Readonly<Record<string, string>> = {
  */
 export function createTableSql(def: LakeTableDefinition, database: string, location: string): string {
   if (!location.startsWith('s3://')) throw new Error(`table location must be an s3:// URI, got ${location}`);
-  const partitions = def.partition.map((p) => `${p.transform}(${ident(p.sourceColumn)})`).join(', ');
+  // Transforms take a bare column name, as in the Athena guide's examples (`day(ts)`); names are checked first.
+  const partitions = def.partition
+    .map((p) => `${p.transform}(${ident(p.sourceColumn).slice(1, -1)})`)
+    .join(', ');
   const props = Object.entries(TABLE_PROPERTIES)
     .map(([k, v]) => `${literal(k)}=${literal(v)}`)
     .join(', ');

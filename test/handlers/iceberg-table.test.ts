@@ -60,7 +60,7 @@ describe('iceberg table custom resource', () => {
     expect(started()).toHaveLength(1);
     expect(started()[0]!.WorkGroup).toBe('ddl-wg');
     expect(started()[0]!.QueryString).toMatch(
-      /^CREATE TABLE `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(`received_at`\)\)/,
+      /^CREATE TABLE `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(received_at\)\)/,
     );
   });
 

@@ -81,8 +81,8 @@ describe('Glue Iceberg tables', () => {
       expect(sql).not.toMatch(/EXTERNAL/);
       expect(sql).toMatch(/TBLPROPERTIES \('table_type'='ICEBERG'/);
     }
-    expect(impressions).toContain('PARTITIONED BY (day(`event_time`))');
-    expect(rejected).toContain('PARTITIONED BY (day(`received_at`))');
+    expect(impressions).toContain('PARTITIONED BY (day(event_time))');
+    expect(rejected).toContain('PARTITIONED BY (day(received_at))');
     expect(impressions).toContain("LOCATION 's3://bucket/warehouse/impressions/'");
   });
 
