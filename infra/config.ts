@@ -72,6 +72,29 @@ export interface StageConfig {
    * @default the role `<pipeline stack name>-client-vendor` of the account (emulator: its default credentials)
    */
   readonly clientSessionVendors?: readonly string[];
+  /**
+   * Endpoints subscribed to the alarm topic: e-mail addresses and `https://` URLs (each must confirm the
+   * subscription SNS sends it). @default []
+   */
+  readonly alarmSubscriptions: readonly string[];
+  /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
+  readonly lakeRetention: LakeRetention;
+}
+
+/** Lake retention (Glue snapshot-retention and orphan-file optimizers, S3 lifecycle rules). */
+export interface LakeRetention {
+  /** Snapshots older than this are expired (the time-travel window). @default 7 */
+  readonly snapshotDays: number;
+  /** Snapshots always kept, whatever their age. @default 1 */
+  readonly snapshotsToKeep: number;
+  /** Files no snapshot references are deleted after this age. @default 3 */
+  readonly orphanFileDays: number;
+  /** Noncurrent versions of objects in the (versioned) bucket expire after this. @default 7 */
+  readonly noncurrentVersionDays: number;
+  /** Records Firehose could not deliver (`delivery-errors/`) are kept this long. @default 30 */
+  readonly deliveryErrorDays: number;
+  /** Athena query results are kept this long. @default 30 */
+  readonly queryResultDays: number;
 }
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
@@ -100,6 +123,15 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   omitted: [],
   apiServices: [],
   apiErasers: [],
+  alarmSubscriptions: [],
+  lakeRetention: {
+    snapshotDays: 7,
+    snapshotsToKeep: 1,
+    orphanFileDays: 3,
+    noncurrentVersionDays: 7,
+    deliveryErrorDays: 30,
+    queryResultDays: 30,
+  },
 };
 
 /** The principal the emulator reports for its default credentials (`test`/`test`): the account root. */
@@ -114,6 +146,9 @@ export const EMULATOR_GAPS = {
   glueTableOptimizer: 'AWS::Glue::TableOptimizer has no CloudFormation provisioner in the emulator',
   metricMathAlarms:
     'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
+  icebergTableDdl:
+    "the emulator's Athena refuses Iceberg DDL (NOT_SUPPORTED), so the Iceberg tables are registered with " +
+    'AWS::Glue::Table (location and columns) and the local delivery writes their first Iceberg metadata',
 } as const;
 
 export type EmulatorGap = keyof typeof EMULATOR_GAPS;
@@ -146,7 +181,17 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     testProfiles: (overrides.testProfiles as string[] | undefined) ?? DEFAULT_STAGE.testProfiles,
     omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
     ...(overrides.emulator ? emulatorPrincipals(overrides) : {}),
+    alarmSubscriptions: (overrides.alarmSubscriptions as string[] | undefined) ?? [],
+    lakeRetention: { ...DEFAULT_STAGE.lakeRetention, ...overrides.lakeRetention },
   };
+  for (const endpoint of merged.alarmSubscriptions) {
+    if (!/^https:\/\/\S+$/.test(endpoint) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(endpoint))
+      throw new Error(`alarmSubscriptions: "${endpoint}" is neither an e-mail address nor an https:// URL`);
+  }
+  for (const [key, days] of Object.entries(merged.lakeRetention)) {
+    if (!Number.isInteger(days) || days < 1)
+      throw new Error(`lakeRetention.${key} must be a positive integer`);
+  }
   for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
     if (!Number.isInteger(s.shards) || s.shards < 1)
       throw new Error('stream shards must be a positive integer');

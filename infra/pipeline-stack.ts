@@ -94,7 +94,7 @@ export class PipelineStack extends Stack {
         bufferSeconds: config.lakeBufferSeconds,
         bufferMiB: config.lakeBufferMiB,
       });
-      alarms.push(delivery.failureAlarm);
+      alarms.push(delivery.failedRowsAlarm, delivery.freshnessAlarm);
     }
     if (includes(config, 'glueTableOptimizer')) {
       for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {
@@ -102,6 +102,7 @@ export class PipelineStack extends Stack {
           bucket: props.lakeBucket,
           databaseName: props.glueDatabaseName,
           tableName: table,
+          retention: config.lakeRetention,
         });
       }
     }
@@ -123,6 +124,9 @@ export class PipelineStack extends Stack {
       rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
         ? config.rejectionRateAlarmPercent
         : undefined,
+      streams: { Raw: props.rawStream, Enriched: props.enrichedStream, Rejected: props.rejectedStream },
+      streamRetentionHours: config.streamRetentionHours,
+      alarmSubscriptions: config.alarmSubscriptions,
     });
 
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });

@@ -104,6 +104,19 @@ export const ensureEmulatorInstalled = () => ensureVenv(EMULATOR_VENV, EMULATOR_
 /** The lake tooling's venv (.venv-lake/): pyiceberg, pyarrow, DuckDB and its extensions. */
 export const ensureLakeInstalled = () => ensureVenv(LAKE_VENV, LAKE_REQUIREMENTS, 'lake tooling');
 
+/** The CloudFormation linter's venv (.venv-cfnlint/); returns the path of its `cfn-lint`. */
+export const ensureCfnLintInstalled = () =>
+  path.join(
+    path.dirname(
+      ensureVenv(
+        path.join(ROOT, '.venv-cfnlint'),
+        path.join(ROOT, 'scripts', 'requirements-cfnlint.txt'),
+        'CloudFormation linter',
+      ),
+    ),
+    'cfn-lint',
+  );
+
 /** A TCP port that is free on loopback right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
