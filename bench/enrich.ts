@@ -6,6 +6,7 @@
 import { DEFAULT_CLASSIFIER_CONFIG } from '../lambdas/domain/classify.js';
 import type { TitleInfo } from '../lambdas/domain/enrich.js';
 import { type FilterEnrichPorts, planBatch, type RawRecord } from '../lambdas/domain/filter-enrich.js';
+import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
 
@@ -106,7 +107,7 @@ export async function benchEnrich(
       arrivalMs: now,
     }));
     const plan = await planBatch(raw, DEFAULT_CLASSIFIER_CONFIG, ports);
-    for (const e of plan.enriched) sink += JSON.stringify(e.record).length;
+    for (const e of plan.enriched) sink += JSON.stringify(toEnrichedWire(e.record)).length;
   };
 
   for (let i = 0; i < 100; i++) {

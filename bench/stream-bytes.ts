@@ -7,6 +7,7 @@
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { enrich } from '../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
+import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
 
@@ -55,7 +56,7 @@ export async function benchStreamBytes(count = 20_000): Promise<StreamBytesResul
     const rec = enrich(e, Date.parse(e.eventTime), arrival, t && { ...t, genres: t.genres });
     enriched.push({
       partitionKey: e.profileId,
-      data: Buffer.from(JSON.stringify(rec)),
+      data: Buffer.from(JSON.stringify(toEnrichedWire(rec))),
       source: enriched.length,
     });
   }

@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from './config.js';
 import { applySuppressions } from './nag-suppressions.js';
 import { PipelineStack } from './pipeline-stack.js';
+import { assertRegionSupported } from './regions.js';
 import { StatefulStack } from './stateful-stack.js';
 
 export interface ImpressionsApp {
@@ -12,6 +13,7 @@ export interface ImpressionsApp {
 }
 
 export function buildApp(app: App, config: StageConfig, env?: Environment): ImpressionsApp {
+  assertRegionSupported(env?.region);
   const prefix = `Impressions-${config.stage}`;
   const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
     config,
@@ -33,8 +35,11 @@ export function buildApp(app: App, config: StageConfig, env?: Environment): Impr
     cursorSecret: stateful.cursorSecret,
   });
   pipeline.addStackDependency(stateful);
-  Tags.of(app).add('project', 'impressions');
-  Tags.of(app).add('stage', config.stage);
+  // Not on dashboards: older CloudFormation registry schemas (and cfn-lint's, E3002) have no Tags there, and a
+  // dashboard costs nothing to attribute.
+  const tagged = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+  Tags.of(app).add('project', 'impressions', tagged);
+  Tags.of(app).add('stage', config.stage, tagged);
   applySuppressions(stateful, pipeline);
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   return { stateful, pipeline };

@@ -82,6 +82,41 @@ export interface StageConfig {
   readonly omitted: readonly EmulatorGap[];
   /** Billing of the DynamoDB tables (the cost model reads the same setting). */
   readonly tableCapacity: TableCapacity;
+  /**
+   * History API: role ARNs of services that may read, check and ingest for any profile.
+   * @default [] (an emulator stage: the emulator's default credentials)
+   */
+  readonly apiServices: readonly string[];
+  /** History API: role ARNs that may erase any profile. @default [] (emulator: its default credentials) */
+  readonly apiErasers: readonly string[];
+  /**
+   * Role ARNs that may start client sessions on the client role (a token-vending backend).
+   * @default the role `<pipeline stack name>-client-vendor` of the account (emulator: its default credentials)
+   */
+  readonly clientSessionVendors?: readonly string[];
+  /**
+   * Endpoints subscribed to the alarm topic: e-mail addresses and `https://` URLs (each must confirm the
+   * subscription SNS sends it). @default []
+   */
+  readonly alarmSubscriptions: readonly string[];
+  /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
+  readonly lakeRetention: LakeRetention;
+}
+
+/** Lake retention (Glue snapshot-retention and orphan-file optimizers, S3 lifecycle rules). */
+export interface LakeRetention {
+  /** Snapshots older than this are expired (the time-travel window). @default 7 */
+  readonly snapshotDays: number;
+  /** Snapshots always kept, whatever their age. @default 1 */
+  readonly snapshotsToKeep: number;
+  /** Files no snapshot references are deleted after this age. @default 3 */
+  readonly orphanFileDays: number;
+  /** Noncurrent versions of objects in the (versioned) bucket expire after this. @default 7 */
+  readonly noncurrentVersionDays: number;
+  /** Records Firehose could not deliver (`delivery-errors/`) are kept this long. @default 30 */
+  readonly deliveryErrorDays: number;
+  /** Athena query results are kept this long. @default 30 */
+  readonly queryResultDays: number;
 }
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
@@ -116,7 +151,21 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
     maxReadCapacity: 40_000,
     targetUtilizationPercent: 70,
   },
+  apiServices: [],
+  apiErasers: [],
+  alarmSubscriptions: [],
+  lakeRetention: {
+    snapshotDays: 7,
+    snapshotsToKeep: 1,
+    orphanFileDays: 3,
+    noncurrentVersionDays: 7,
+    deliveryErrorDays: 30,
+    queryResultDays: 30,
+  },
 };
+
+/** The principal the emulator reports for its default credentials (`test`/`test`): the account root. */
+export const EMULATOR_DEFAULT_PRINCIPAL = 'arn:aws:iam::000000000000:root';
 
 /**
  * What the embedded emulator (ministack, pinned in `scripts/requirements-emulator.txt`) cannot provision
@@ -127,6 +176,9 @@ export const EMULATOR_GAPS = {
   glueTableOptimizer: 'AWS::Glue::TableOptimizer has no CloudFormation provisioner in the emulator',
   metricMathAlarms:
     'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
+  icebergTableDdl:
+    "the emulator's Athena refuses Iceberg DDL (NOT_SUPPORTED), so the Iceberg tables are registered with " +
+    'AWS::Glue::Table (location and columns) and the local delivery writes their first Iceberg metadata',
 } as const;
 
 export type EmulatorGap = keyof typeof EMULATOR_GAPS;
@@ -134,6 +186,13 @@ export type EmulatorGap = keyof typeof EMULATOR_GAPS;
 /** Whether a stage provisions a feature the emulator lacks. */
 export const includes = (config: StageConfig, feature: EmulatorGap): boolean =>
   !config.omitted.includes(feature);
+
+/** On the emulator stage its default credentials are on both allow-lists and may vend client sessions. */
+const emulatorPrincipals = (o: DeepPartial<StageConfig>) => ({
+  apiServices: (o.apiServices as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+  apiErasers: (o.apiErasers as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+  clientSessionVendors: (o.clientSessionVendors as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
+});
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
@@ -151,9 +210,20 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     consumer: { ...DEFAULT_STAGE.consumer, ...overrides.consumer },
     testProfiles: (overrides.testProfiles as string[] | undefined) ?? DEFAULT_STAGE.testProfiles,
     omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
+    ...(overrides.emulator ? emulatorPrincipals(overrides) : {}),
+    alarmSubscriptions: (overrides.alarmSubscriptions as string[] | undefined) ?? [],
+    lakeRetention: { ...DEFAULT_STAGE.lakeRetention, ...overrides.lakeRetention },
     tableCapacity: { ...DEFAULT_STAGE.tableCapacity, ...overrides.tableCapacity },
   };
   validateTableCapacity(merged.tableCapacity);
+  for (const endpoint of merged.alarmSubscriptions) {
+    if (!/^https:\/\/\S+$/.test(endpoint) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(endpoint))
+      throw new Error(`alarmSubscriptions: "${endpoint}" is neither an e-mail address nor an https:// URL`);
+  }
+  for (const [key, days] of Object.entries(merged.lakeRetention)) {
+    if (!Number.isInteger(days) || days < 1)
+      throw new Error(`lakeRetention.${key} must be a positive integer`);
+  }
   for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
     if (!Number.isInteger(s.shards) || s.shards < 1)
       throw new Error('stream shards must be a positive integer');

@@ -70,6 +70,10 @@ export class PipelineStack extends Stack {
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
       cursorSecret: props.cursorSecret,
+      rawStream: props.rawStream,
+      servicePrincipals: config.apiServices,
+      eraserPrincipals: config.apiErasers,
+      clientSessionVendors: config.clientSessionVendors,
     });
 
     const alarms = [
@@ -90,7 +94,7 @@ export class PipelineStack extends Stack {
         bufferSeconds: config.lakeBufferSeconds,
         bufferMiB: config.lakeBufferMiB,
       });
-      alarms.push(delivery.failureAlarm);
+      alarms.push(delivery.failedRowsAlarm, delivery.freshnessAlarm);
     }
     if (includes(config, 'glueTableOptimizer')) {
       for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {
@@ -98,6 +102,7 @@ export class PipelineStack extends Stack {
           bucket: props.lakeBucket,
           databaseName: props.glueDatabaseName,
           tableName: table,
+          retention: config.lakeRetention,
         });
       }
     }
@@ -119,10 +124,16 @@ export class PipelineStack extends Stack {
       rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
         ? config.rejectionRateAlarmPercent
         : undefined,
+      streams: { Raw: props.rawStream, Enriched: props.enrichedStream, Rejected: props.rejectedStream },
+      streamRetentionHours: config.streamRetentionHours,
+      alarmSubscriptions: config.alarmSubscriptions,
     });
 
     new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: analytics.workGroup.ref });
     new CfnOutput(this, 'ClientRoleArn', { value: api.clientRole.roleArn });
+    // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
+    new CfnOutput(this, 'FilterEnrichFailureQueueUrl', { value: filterEnrich.failureQueue.queueUrl });
+    new CfnOutput(this, 'HistoryWriterFailureQueueUrl', { value: historyWriter.failureQueue.queueUrl });
   }
 }

@@ -7,7 +7,7 @@ import { AttributeType, Billing, Capacity, TableEncryptionV2, TableV2 } from 'aw
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { StageConfig, StreamCapacity, TableCapacity } from './config.js';
+import { includes, type StageConfig, type StreamCapacity, type TableCapacity } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -59,6 +59,8 @@ export class StatefulStack extends Stack {
       removalPolicy,
       // A throwaway stage on AWS must be able to delete its bucket; the emulator's is gone with the emulator.
       autoDeleteObjects: !config.retainData && !config.emulator,
+      athenaDdl: includes(config, 'icebergTableDdl'),
+      retention: config.lakeRetention,
     });
     this.cursorSecret = new Secret(this, 'CursorSecret', {
       description: 'HMAC key of the history API pagination cursors',

@@ -110,7 +110,13 @@ export const QUOTAS = {
 /** The stage settings the model prices (infra/config.ts). */
 export type PricedStage = Pick<
   StageConfig,
-  'rawStream' | 'enrichedStream' | 'tableCapacity' | 'historyRetentionDays' | 'aggregateEnriched' | 'consumer'
+  | 'rawStream'
+  | 'enrichedStream'
+  | 'tableCapacity'
+  | 'historyRetentionDays'
+  | 'aggregateEnriched'
+  | 'consumer'
+  | 'lakeRetention'
 >;
 
 /** Where each measured figure came from, printed with the result. */
@@ -158,9 +164,8 @@ export interface CostInputs {
   /** History API: billed ms per request and log bytes per request (platform, EMF, access log). */
   readonly apiMsPerRequest: number;
   readonly apiLogBytesPerRequest: number;
-  /** Lake: Parquet bytes per impression, copies kept (compaction rewrites; versioning keeps), retention. */
+  /** Lake: Parquet bytes per impression, and the days of lake data held. */
   readonly parquetBytesPerImpression: number;
-  readonly lakeCopies: number;
   readonly lakeRetentionDays: number;
   /** Glue optimizers: GB of Parquet compacted per DPU-hour; DPU-hours a day per table for snapshot retention and orphan deletion. */
   readonly compactionGbPerDpuHour: number;
@@ -393,11 +398,16 @@ export function costModel(i: CostInputs): CostResult {
     ['firehoseIcebergGb'],
   );
   const lakeGbPerMonth = (accepted * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
-  const lakeStoredGb = lakeGbPerMonth * (i.lakeRetentionDays / (730 / 24)) * i.lakeCopies;
+  // Compaction rewrites each file once; the file it replaces stays referenced until its snapshot expires, is
+  // deleted as an orphan after that, and lives on as a noncurrent version of the versioned bucket until the
+  // lifecycle rule expires it (the stage's lakeRetention).
+  const r = i.stage.lakeRetention;
+  const lingerDays = r.snapshotDays + r.orphanFileDays + r.noncurrentVersionDays;
+  const lakeStoredGb = lakeGbPerMonth * ((i.lakeRetentionDays + lingerDays) / (730 / 24));
   add(
     'S3 lake storage',
     lakeStoredGb * p('s3StorageGbMonth'),
-    `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression × ${i.lakeCopies} copies`,
+    `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention)`,
     ['s3StorageGbMonth'],
   );
   const compactionDpuHours =
@@ -473,7 +483,6 @@ export const DEFAULT_INPUTS: CostInputs = {
   apiMsPerRequest: 15,
   apiLogBytesPerRequest: 1300,
   parquetBytesPerImpression: 94,
-  lakeCopies: 2,
   lakeRetentionDays: 365,
   compactionGbPerDpuHour: 50,
   maintenanceDpuHoursPerDay: 1,

@@ -154,7 +154,7 @@ export function measuredInputs(
     apiLogBytesPerRequest: 'estimated: platform lines 400 B, EMF 500 B, access log 400 B',
     compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
     maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
-    lakeCopies: 'compaction rewrites each file once; the versioned bucket keeps the replaced ones',
+    lakeRetentionDays: 'assumed: 365 days of lake data held (the stage expires no lake data)',
     impressionsPerPageRender: 'stated: one check per page render of 250 impressions (issue 11)',
   } as const;
   for (const [k, v] of Object.entries(assumed)) from[k] ??= v;

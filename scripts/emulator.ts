@@ -10,7 +10,7 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import {
@@ -58,18 +58,44 @@ function ensureVenv(venv: string, requirements: string, what: string): string {
   const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
   const python = path.join(venv, 'bin', 'python');
   const stamp = path.join(venv, '.requirements.sha256');
-  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return python;
-  log(`installing the pinned ${what} into ${path.relative(ROOT, venv)}/ (first run only)`);
-  if (!existsSync(python)) run('python3', ['-m', 'venv', venv]);
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  run(
-    python,
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements],
-    process.env,
-    path.join(LOCAL_DIR, `pip-${path.basename(venv)}.log`),
-  );
-  writeFileSync(stamp, digest);
-  return python;
+  const installed = () => existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest;
+  if (installed()) return python;
+  // Test workers may ask at the same time: one installs, the others wait for it.
+  return withInstallLock(`${venv}.lock`, () => {
+    if (installed()) return python;
+    log(`installing the pinned ${what} into ${path.relative(ROOT, venv)}/ (first run only)`);
+    if (!existsSync(python)) run('python3', ['-m', 'venv', venv]);
+    mkdirSync(LOCAL_DIR, { recursive: true });
+    run(
+      python,
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements],
+      process.env,
+      path.join(LOCAL_DIR, `pip-${path.basename(venv)}.log`),
+    );
+    writeFileSync(stamp, digest);
+    return python;
+  });
+}
+
+/** Runs `f` holding a lock directory (atomic mkdir), waiting up to 15 minutes for another holder. */
+function withInstallLock<T>(lockDir: string, f: () => T): T {
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${lockDir} has been held for 15 minutes: remove it if no install is running`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+  }
+  try {
+    return f();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
 }
 
 /** The emulator's venv (.venv/). */
@@ -77,6 +103,19 @@ export const ensureEmulatorInstalled = () => ensureVenv(EMULATOR_VENV, EMULATOR_
 
 /** The lake tooling's venv (.venv-lake/): pyiceberg, pyarrow, DuckDB and its extensions. */
 export const ensureLakeInstalled = () => ensureVenv(LAKE_VENV, LAKE_REQUIREMENTS, 'lake tooling');
+
+/** The CloudFormation linter's venv (.venv-cfnlint/); returns the path of its `cfn-lint`. */
+export const ensureCfnLintInstalled = () =>
+  path.join(
+    path.dirname(
+      ensureVenv(
+        path.join(ROOT, '.venv-cfnlint'),
+        path.join(ROOT, 'scripts', 'requirements-cfnlint.txt'),
+        'CloudFormation linter',
+      ),
+    ),
+    'cfn-lint',
+  );
 
 /** A TCP port that is free on loopback right now. */
 export function freePort(): Promise<number> {

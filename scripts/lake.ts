@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { LAKE_QUERIES } from '../infra/lake-queries.js';
-import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
+import { LAKE_TABLES, WIRE_RULES } from '../lambdas/domain/lake-schema.js';
 import { EMULATOR_CREDENTIALS, ensureLakeInstalled, LOCAL_DIR, ROOT } from './emulator.js';
 
 const LAKE_DIR = path.join(ROOT, 'scripts', 'lake');
@@ -31,7 +31,7 @@ export function writeDefinitions(): string {
   const dir = path.join(LOCAL_DIR, 'lake');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'tables.json');
-  writeFileSync(file, JSON.stringify({ tables: LAKE_TABLES }, null, 2));
+  writeFileSync(file, JSON.stringify({ tables: LAKE_TABLES, wireRules: WIRE_RULES }, null, 2));
   return file;
 }
 
@@ -43,6 +43,8 @@ export interface DeliveryHandle {
   readonly process: ChildProcess;
   /** Rows committed so far by this stand-in, per table. */
   committed(): Readonly<Record<string, number>>;
+  /** Records refused (written to the error prefix, never committed) so far, per table. */
+  failed(): Readonly<Record<string, number>>;
   /** Graceful stop: the stand-in commits what it has buffered, then exits. */
   stop(): Promise<number | null>;
   /** Hard kill (SIGKILL), as a crash would. */
@@ -82,6 +84,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const committed: Record<string, number> = {};
+  const failed: Record<string, number> = {};
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -89,6 +92,10 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
       if (line.startsWith('{"committed"')) {
         const c = JSON.parse(line) as { committed: number; table: string };
         committed[c.table] = (committed[c.table] ?? 0) + c.committed;
+      }
+      if (line.startsWith('{"failed"')) {
+        const f = JSON.parse(line) as { failed: number; table: string };
+        failed[f.table] = (failed[f.table] ?? 0) + f.failed;
       }
     });
     child.once('exit', (code) =>
@@ -103,6 +110,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
   return {
     process: child,
     committed: () => ({ ...committed }),
+    failed: () => ({ ...failed }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -6,6 +6,8 @@
  *   npm run loadgen -- --rate 1000 --events 50000 [--seed 7] [--expect]
  *   npm run loadgen -- --stream-name <RawStreamName> ...      (a real deployment, with normal AWS credentials)
  *   npm run loadgen -- --stack Impressions-prod-Stateful ...  (the stream found through the stack outputs)
+ *   npm run loadgen -- --via api [--api-url <HistoryApiUrl>] ...  (through the API's ingest route, signed
+ *                                  with the caller's credentials: a service on the stage's allow-list)
  *
  * Without --stream-name or --stack it targets the deployment `npm start` is running (.local/session.json).
  */
@@ -18,6 +20,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
+import { loadgenApiSink } from './ingest-client.js';
 import { sampleCatalog } from './seed-catalog.js';
 import { type GeneratedRecord, tally, traffic } from './traffic.js';
 
@@ -43,6 +46,10 @@ export interface LoadOptions {
   readonly profiles?: number;
   /** Called after every request with what has been sent so far. */
   readonly onSent?: (sent: readonly GeneratedRecord[]) => void;
+  /** Another way in than PutRecords (`apiSink` of scripts/ingest-client.ts: the API's ingest route). */
+  readonly sink?: (
+    batch: readonly OutgoingRecord<GeneratedRecord>[],
+  ) => Promise<{ failed: GeneratedRecord[]; refused: GeneratedRecord[] }>;
 }
 
 export interface LoadResult {
@@ -52,6 +59,8 @@ export interface LoadResult {
   /** Kinesis records put (fewer than `sent` with aggregation). */
   readonly kinesisRecords: number;
   readonly failed: number;
+  /** Records the chosen way in cannot carry (through the API: not a JSON object of their own profile). */
+  readonly refused: number;
   readonly expected: Record<string, number>;
   readonly elapsedMs: number;
 }
@@ -71,6 +80,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
   const sentRecords: GeneratedRecord[] = [];
   let failed = 0;
+  let refused = 0;
   let kinesisRecords = 0;
   while (sentRecords.length < limit && Date.now() < deadline && !options.signal?.aborted) {
     const due =
@@ -92,9 +102,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
       kinesisRecords += packed.length - result.failed.length;
     } else {
-      const result = await putRecordsReliably(options.kinesis, options.streamName, batch);
-      const lost = new Set(result.failed);
-      failed += lost.size;
+      const result = options.sink
+        ? await options.sink(batch)
+        : { ...(await putRecordsReliably(options.kinesis, options.streamName, batch)), refused: [] };
+      const lost = new Set([...result.failed, ...result.refused]);
+      refused += result.refused.length;
+      failed += result.failed.length;
       for (const b of batch) if (!lost.has(b.source)) sentRecords.push(b.source);
       kinesisRecords += batch.length - lost.size;
     }
@@ -105,6 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     records: sentRecords,
     kinesisRecords,
     failed,
+    refused,
     expected: tally(sentRecords),
     elapsedMs: Date.now() - started,
   };
@@ -131,6 +145,8 @@ async function main(): Promise<number> {
         aggregate: { type: 'boolean' },
         stack: { type: 'string' },
         expect: { type: 'boolean' },
+        via: { type: 'string' },
+        'api-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -141,7 +157,7 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(
       'npm run loadgen -- [--rate N=1000] [--events N | --duration S] [--seed N] [--bad-share F=0.02] [--aggregate]\n' +
-        '                   [--stream-name NAME | --stack STATEFUL_STACK] [--expect]\n',
+        '                   [--stream-name NAME | --stack STATEFUL_STACK] [--expect] [--via stream|api [--api-url URL]]\n',
     );
     return 0;
   }
@@ -173,6 +189,7 @@ async function main(): Promise<number> {
   const sessionFile = path.resolve(import.meta.dirname, '..', '.local', 'session.json');
   let endpoint: string | undefined;
   let streamName = values['stream-name'] as string | undefined;
+  let apiUrl = values['api-url'] as string | undefined;
   if (!streamName && !values.stack) {
     if (!existsSync(sessionFile)) {
       process.stderr.write(
@@ -186,6 +203,7 @@ async function main(): Promise<number> {
     };
     endpoint = session.endpoint;
     streamName = session.outputs.RawStreamName;
+    apiUrl ??= session.outputs.HistoryApiUrl;
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
     process.env.AWS_REGION ??= 'us-east-1';
@@ -201,12 +219,14 @@ async function main(): Promise<number> {
     seed,
     badShare,
     aggregate: Boolean(values.aggregate),
+    sink: values.via === 'api' ? loadgenApiSink(apiUrl, process.env.AWS_REGION ?? 'us-east-1') : undefined,
     onSent: (s) => {
       if (s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
     },
   });
   process.stderr.write(
-    `\rsent ${result.sent} records in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.failed} failed)\n`,
+    `\rsent ${result.sent} records in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.failed} failed` +
+      `${result.refused ? `, ${result.refused} the API cannot carry, not sent` : ''})\n`,
   );
   if (values.expect)
     process.stdout.write(

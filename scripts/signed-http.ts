@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface ApiResponse {
   readonly status: number;
@@ -21,12 +22,14 @@ export interface SignedClientOptions {
   readonly region: string;
   /** When false, requests are sent unsigned (to prove that the API refuses them). @default true */
   readonly sign?: boolean;
+  /** Credentials to sign with (e.g. a client session's). @default the SDK's default provider chain */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
 export function signedClient(baseUrl: string, options: SignedClientOptions) {
   const base = new URL(baseUrl);
   const signer = new SignatureV4({
-    credentials: defaultProvider(),
+    credentials: options.credentials ?? defaultProvider(),
     region: options.region,
     service: 'execute-api',
     sha256: Sha256,

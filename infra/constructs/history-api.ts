@@ -2,20 +2,21 @@
  * The history API: an HTTP API (API Gateway v2) whose every route requires SigV4 (`AWS_IAM`), in front of
  * the history-api function. One `$default` route sends everything to the function, so that unknown routes
  * and wrong methods get the contract's RFC 9457 404 and 405 from one error mapper.
+ *
+ * Who may call what is decided twice: by IAM (only the client role's policy is defined here; services and
+ * erasers hold `execute-api:Invoke` from their own policies) and by the function, which refuses every
+ * caller that is not a scoped client session or on the stage's allow-lists (fail closed).
  */
-import { Duration } from 'aws-cdk-lib';
+
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import {
-  AccountRootPrincipal,
-  type IPrincipal,
-  PolicyStatement,
-  Role,
-  SessionTagsPrincipal,
-} from 'aws-cdk-lib/aws-iam';
+import { AccountRootPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -24,16 +25,43 @@ import { NodeFunction } from './node-function.js';
 export interface HistoryApiProps {
   readonly table: ITable;
   readonly cursorSecret: ISecret;
+  /** The raw stream, where the ingest route puts the events it accepts. */
+  readonly rawStream: IStream;
   /**
-   * Who may assume the client role that apps use (a token-vending backend, or a Cognito identity pool's
-   * authenticated role trust). Sessions must carry the session tag `profileId` and the session name
-   * `p.<profileId>`.
-   * @default the account's root principal (any IAM principal of the account that is allowed to)
+   * Principals (role ARNs) that may start client sessions: `sts:AssumeRole` with `sts:TagSession` on the
+   * client role, which its trust policy allows only to these principals, only with the session tag
+   * `profileId` and only with a session name that names a profile (see `sessionNameFor`).
+   * @default the role `<stack name>-client-vendor` of this account (create it to vend sessions)
    */
-  readonly clientRoleTrust?: IPrincipal;
+  readonly clientSessionVendors?: readonly string[];
+  /** Principals that may read, check and ingest for any profile (role ARNs). @default none */
+  readonly servicePrincipals?: readonly string[];
+  /** Principals that may erase any profile (role ARNs). @default none */
+  readonly eraserPrincipals?: readonly string[];
   /** p99 latency above which the latency alarm fires. @default 500 ms */
   readonly latencyAlarmThreshold?: Duration;
 }
+
+/**
+ * The access log: what happened to each request, and nothing that identifies who made it or about whom:
+ * no source IP, no caller principal or session name (a client session's name holds its profile), and no
+ * path (it holds the profile id). The default format (CLF) would log `$context.identity.sourceIp`,
+ * `.caller` and `.user`.
+ */
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    httpMethod: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationStatus: '$context.integrationStatus',
+    error: '$context.error.message',
+  }),
+);
 
 export class HistoryApi extends Construct {
   readonly api: HttpApi;
@@ -52,10 +80,14 @@ export class HistoryApi extends Construct {
       environment: {
         HISTORY_TABLE_NAME: props.table.tableName,
         CURSOR_SECRET_ID: props.cursorSecret.secretArn,
+        RAW_STREAM_NAME: props.rawStream.streamName,
+        SERVICE_PRINCIPALS: (props.servicePrincipals ?? []).join(','),
+        ERASER_PRINCIPALS: (props.eraserPrincipals ?? []).join(','),
       },
     }).fn;
     props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     props.cursorSecret.grantRead(this.fn);
+    props.rawStream.grant(this.fn, 'kinesis:PutRecords');
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.api = new HttpApi(this, 'Api', {
@@ -64,29 +96,60 @@ export class HistoryApi extends Construct {
       defaultAuthorizer: new HttpIamAuthorizer(),
       createDefaultStage: false,
     });
+    // The trust policy: only the named vendors, only with a `profileId` session tag (and no other tag), only
+    // with a session name that can name a profile: `p.<id>` or a bare id of 63-64 characters (AWS's
+    // RoleSessionName holds at most 64). IAM user guide, "Pass session tags in AWS STS" (a trust policy
+    // must allow sts:TagSession; aws:RequestTag and aws:TagKeys control the tags passed) and "AWS STS
+    // condition keys" (sts:RoleSessionName).
+    const vendors = props.clientSessionVendors ?? [
+      `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${Stack.of(this).stackName}-client-vendor`,
+    ];
+    const vendorOnly = { ArnEquals: { 'aws:PrincipalArn': [...vendors] } };
+    const taggedWithProfile = { 'aws:RequestTag/profileId': '?*' };
     this.clientRole = new Role(this, 'ClientRole', {
       description: 'History API client sessions, each scoped to one profile by its profileId session tag',
-      assumedBy: new SessionTagsPrincipal(props.clientRoleTrust ?? new AccountRootPrincipal()),
+      assumedBy: new AccountRootPrincipal().withConditions({
+        ...vendorOnly,
+        StringLike: {
+          ...taggedWithProfile,
+          'sts:RoleSessionName': ['p.?*', '?'.repeat(63), '?'.repeat(64)],
+        },
+      }),
       maxSessionDuration: Duration.hours(1),
     });
-    // An IAM policy variable, resolved by IAM at request time (not a JavaScript template).
+    this.clientRole.assumeRolePolicy?.addStatements(
+      new PolicyStatement({
+        actions: ['sts:TagSession'],
+        principals: [new AccountRootPrincipal()],
+        conditions: {
+          ...vendorOnly,
+          StringLike: taggedWithProfile,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['profileId'] },
+        },
+      }),
+    );
+    // IAM resolves the policy variable at request time (not a JavaScript template). The resource of an HTTP
+    // API call is `.../<stage>/<METHOD>/<path>` (API Gateway developer guide, "Control access to HTTP APIs
+    // with IAM authorization"): a client session may call these four, for its own profile, and never DELETE.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM policy variable
     const ownProfile = '/v1/profiles/${aws:PrincipalTag/profileId}';
     this.clientRole.addToPolicy(
       new PolicyStatement({
         actions: ['execute-api:Invoke'],
         resources: [
-          this.api.arnForExecuteApi('*', `${ownProfile}/*`, '$default'),
-          this.api.arnForExecuteApi('*', ownProfile, '$default'),
+          this.api.arnForExecuteApi('GET', `${ownProfile}/impressions`, '$default'),
+          this.api.arnForExecuteApi('GET', `${ownProfile}/frequency`, '$default'),
+          this.api.arnForExecuteApi('POST', `${ownProfile}/frequency/check`, '$default'),
+          this.api.arnForExecuteApi('POST', `${ownProfile}/impressions`, '$default'),
         ],
       }),
     );
-    this.fn.addEnvironment('SCOPED_ROLE_NAMES', this.clientRole.roleName);
+    this.fn.addEnvironment('CLIENT_ROLE_ARN', this.clientRole.roleArn);
     this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: 5000, burstLimit: 10000 },
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
 
     this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {

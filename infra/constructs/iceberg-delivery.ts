@@ -1,7 +1,13 @@
 /**
  * Firehose delivery from a Kinesis stream into a Glue Iceberg table (append-only), with errors to an S3
  * prefix and delivery logs. aws-cdk-lib has no Iceberg destination for its L2 delivery stream, so this is a
- * small construct over the L1 resource.
+ * small construct over the L1 resource. Its role reaches only its own table: the catalog entry and the
+ * objects under the table's location and its error prefix.
+ *
+ * Alarms (Firehose guide, "Monitor metrics" for Iceberg, and "Implement best practices with CloudWatch
+ * Alarms"): `DeliveryToIceberg.FailedRowCount` (rows sent to the error prefix instead of the table) and
+ * `DeliveryToIceberg.DataFreshness` above the 15-minute buffering limit. `DeliveryToIceberg.Success` is a
+ * count of commits, not a ratio, so it is not alarmed on.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
@@ -11,7 +17,8 @@ import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { icebergTableWriteAccess } from './glue-access.js';
+import { icebergTableCatalogAccess, lakeObjectAccess } from './glue-access.js';
+import { LAKE_PREFIXES } from './lake-storage.js';
 
 export interface IcebergDeliveryProps {
   readonly source: IStream;
@@ -26,16 +33,23 @@ export interface IcebergDeliveryProps {
 
 export class IcebergDelivery extends Construct {
   readonly deliveryStream: CfnDeliveryStream;
-  readonly failureAlarm: Alarm;
+  readonly failedRowsAlarm: Alarm;
+  readonly freshnessAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: IcebergDeliveryProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('firehose.amazonaws.com') });
     props.source.grantRead(role);
-    props.bucket.grantReadWrite(role);
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
-    role.addToPolicy(icebergTableWriteAccess(stack, props.databaseName, props.tableName));
+    role.addToPolicy(icebergTableCatalogAccess(stack, props.databaseName, props.tableName));
+    // The S3 actions of the Firehose guide's Iceberg role policy, on this table's prefixes only.
+    const objectAccess = lakeObjectAccess(
+      props.bucket,
+      [LAKE_PREFIXES.table(props.tableName), LAKE_PREFIXES.deliveryErrors(props.tableName)],
+      ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+    );
+    for (const statement of objectAccess) role.addToPolicy(statement);
     const logGroup = new LogGroup(this, 'Logs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -59,7 +73,7 @@ export class IcebergDelivery extends Construct {
         s3Configuration: {
           bucketArn: props.bucket.bucketArn,
           roleArn: role.roleArn,
-          errorOutputPrefix: `delivery-errors/${props.tableName}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`,
+          errorOutputPrefix: `${LAKE_PREFIXES.deliveryErrors(props.tableName)}!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`,
         },
         cloudWatchLoggingOptions: {
           enabled: true,
@@ -70,19 +84,32 @@ export class IcebergDelivery extends Construct {
     });
     this.deliveryStream.node.addDependency(role);
 
-    this.failureAlarm = new Alarm(this, 'DeliveryFailureAlarm', {
-      alarmDescription: `Firehose delivery to ${props.tableName} is failing (success ratio below 1)`,
-      metric: new Metric({
+    const metric = (metricName: string, statistic: string) =>
+      new Metric({
         namespace: 'AWS/Firehose',
-        metricName: 'DeliveryToIceberg.Success',
+        metricName,
         dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
-        statistic: 'Minimum',
+        statistic,
         period: Duration.minutes(5),
-      }),
+      });
+    this.failedRowsAlarm = new Alarm(this, 'FailedRowsAlarm', {
+      alarmDescription: `Rows for ${props.tableName} went to the error prefix instead of the table`,
+      metric: metric('DeliveryToIceberg.FailedRowCount', 'Sum'),
       threshold: 1,
-      evaluationPeriods: 3,
-      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.freshnessAlarm = new Alarm(this, 'FreshnessAlarm', {
+      alarmDescription: `Records wait more than 15 minutes for delivery to ${props.tableName}`,
+      metric: metric('DeliveryToIceberg.DataFreshness', 'Maximum'),
+      threshold: FRESHNESS_LIMIT_SECONDS,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
 }
+
+/** Firehose's buffering limit: delivery later than this means records are stuck, not buffered. */
+export const FRESHNESS_LIMIT_SECONDS = 900;

@@ -1,10 +1,24 @@
 /**
- * The lake's stateful part: an encrypted, versioned, TLS-only bucket, a Glue database, and the Iceberg v2
- * tables generated from `lambdas/domain/lake-schema.ts` (columns, field ids, `day()` partitions).
+ * The lake's stateful part: an encrypted, versioned, TLS-only bucket with lifecycle rules, a Glue database,
+ * and the two Iceberg v2 tables generated from `lambdas/domain/lake-schema.ts` (columns, field ids, `day()`
+ * partitions).
+ *
+ * On AWS the tables are created by Athena DDL through a custom resource (`IcebergTables`): Athena's
+ * `CREATE TABLE … PARTITIONED BY (day(…)) TBLPROPERTIES ('table_type'='ICEBERG')` is the documented way to
+ * create a partitioned Iceberg table (Athena guide, "Create Iceberg tables"), and the CloudFormation Glue
+ * shapes are disputed or lose the partition spec (see `lambdas/domain/lake-ddl.ts`). The emulator's Athena
+ * refuses Iceberg DDL, so an emulator stage registers the tables with `AWS::Glue::Table` (`TableInput` only:
+ * location and columns) and the local delivery writes their first Iceberg metadata from the same schema.
  */
-import { Aws, Names, RemovalPolicy } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { Aws, CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
+import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
   hiveType,
@@ -12,15 +26,35 @@ import {
   LAKE_TABLES,
   type LakeTableDefinition,
 } from '../../lambdas/domain/lake-schema.js';
+import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
+import { NodeFunction } from './node-function.js';
+
+/** Key prefixes of the lake bucket; every role is scoped to the prefixes of its own table. */
+export const LAKE_PREFIXES = {
+  table: (name: string) => `warehouse/${name}/`,
+  deliveryErrors: (name: string) => `delivery-errors/${name}/`,
+  athenaResults: 'athena-results/',
+  ddlResults: 'athena-ddl-results/',
+} as const;
 
 export interface LakeStorageProps {
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** Empty the bucket when the stack is deleted (throwaway stages; needs a CDK-provided function). @default false */
   readonly autoDeleteObjects?: boolean;
+  /**
+   * Create the tables with Athena DDL (AWS). When false, register them with `AWS::Glue::Table` instead
+   * (emulators, whose Athena has no Iceberg DDL). @default true
+   */
+  readonly athenaDdl?: boolean;
+  /** @default DEFAULT_STAGE.lakeRetention */
+  readonly retention?: LakeRetention;
 }
 
-/** The `OpenTableFormatInput` of a table definition; exported so tests compare it with the schema source. */
+/**
+ * The Iceberg schema and partition spec a definition stands for, in the shape of Glue's
+ * `IcebergTableInput`: what the local delivery writes as a table's first metadata, compared by tests.
+ */
 export function icebergTableInput(
   def: LakeTableDefinition,
   location: string,
@@ -57,11 +91,15 @@ export class LakeStorage extends Construct {
   readonly bucket: Bucket;
   readonly database: CfnDatabase;
   readonly databaseName: string;
-  readonly tables: Readonly<Record<LakeTableDefinition['name'], CfnTable>>;
+  /** The tables' resources: Athena DDL custom resources on AWS, Glue tables on an emulator. */
+  readonly tables: Readonly<Record<LakeTableDefinition['name'], CustomResource | CfnTable>>;
+  /** The workgroup the table DDL runs in (AWS only). */
+  readonly ddlWorkGroup?: CfnWorkGroup;
 
   constructor(scope: Construct, id: string, props: LakeStorageProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const retention = props.retention ?? DEFAULT_STAGE.lakeRetention;
     this.bucket = new Bucket(this, 'Bucket', {
       encryption: BucketEncryption.KMS_MANAGED,
       bucketKeyEnabled: true,
@@ -71,6 +109,27 @@ export class LakeStorage extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
       autoDeleteObjects: props.autoDeleteObjects ?? false,
+      // Expired snapshots and orphan files are deleted by the Glue optimizers; on a versioned bucket a delete
+      // only adds a marker, so noncurrent versions are expired here or the lake would never shrink.
+      lifecycleRules: [
+        {
+          id: 'noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(retention.noncurrentVersionDays),
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+        ...LAKE_TABLES.map((t) => ({
+          id: `delivery-errors-${t.name}`,
+          prefix: LAKE_PREFIXES.deliveryErrors(t.name),
+          expiration: Duration.days(retention.deliveryErrorDays),
+        })),
+        {
+          id: 'athena-results',
+          prefix: LAKE_PREFIXES.athenaResults,
+          expiration: Duration.days(retention.queryResultDays),
+        },
+        { id: 'athena-ddl-results', prefix: LAKE_PREFIXES.ddlResults, expiration: Duration.days(7) },
+      ],
     });
     // Glue database names allow only lower-case letters, digits and underscores.
     this.databaseName = Names.uniqueResourceName(this, { maxLength: 200, separator: '_' })
@@ -82,32 +141,145 @@ export class LakeStorage extends Construct {
     });
     this.database.applyRemovalPolicy(removalPolicy);
 
-    const tables: Partial<Record<LakeTableDefinition['name'], CfnTable>> = {};
-    for (const def of LAKE_TABLES) {
-      const location = `s3://${this.bucket.bucketName}/warehouse/${def.name}`;
-      const table = new CfnTable(this, `Table-${def.name}`, {
-        catalogId: Aws.ACCOUNT_ID,
-        databaseName: this.databaseName,
-        tableInput: {
-          name: def.name,
-          tableType: 'EXTERNAL_TABLE',
-          storageDescriptor: {
-            location,
-            columns: def.columns.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc })),
+    const location = (def: LakeTableDefinition) =>
+      `s3://${this.bucket.bucketName}/${LAKE_PREFIXES.table(def.name).replace(/\/$/, '')}`;
+    const tables: Partial<Record<LakeTableDefinition['name'], CustomResource | CfnTable>> = {};
+    if (props.athenaDdl ?? true) {
+      this.ddlWorkGroup = this.ddlWorkGroupOf();
+      const provider = this.ddlProvider(this.ddlWorkGroup);
+      for (const def of LAKE_TABLES) {
+        const table = new CustomResource(this, `IcebergTable-${def.name}`, {
+          serviceToken: provider.serviceToken,
+          resourceType: 'Custom::IcebergTable',
+          properties: {
+            WorkGroup: this.ddlWorkGroup.ref,
+            Database: this.databaseName,
+            Location: location(def),
+            Definition: JSON.stringify(def),
           },
-        },
-        openTableFormatInput: {
-          icebergInput: {
-            metadataOperation: 'CREATE',
-            version: '2',
-            icebergTableInput: icebergTableInput(def, location),
+          removalPolicy,
+        });
+        // On a throwaway stage the DROP TABLE must run before the bucket is emptied (auto-delete is a child of
+        // the bucket), and the database must outlive its tables.
+        table.node.addDependency(this.database, this.ddlWorkGroup, this.bucket);
+        tables[def.name] = table;
+      }
+    } else {
+      for (const def of LAKE_TABLES) {
+        // The shape the live probes of go-to-k/cdkd#1408 show deploying (TableInput with storage descriptor,
+        // no IcebergTableInput); used only where Athena cannot create Iceberg tables.
+        const table = new CfnTable(this, `Table-${def.name}`, {
+          catalogId: Aws.ACCOUNT_ID,
+          databaseName: this.databaseName,
+          tableInput: {
+            name: def.name,
+            tableType: 'EXTERNAL_TABLE',
+            storageDescriptor: {
+              location: location(def),
+              columns: def.columns.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc })),
+            },
           },
-        },
-      });
-      table.addResourceDependency(this.database);
-      table.applyRemovalPolicy(removalPolicy);
-      tables[def.name] = table;
+        });
+        table.addResourceDependency(this.database);
+        table.applyRemovalPolicy(removalPolicy);
+        tables[def.name] = table;
+      }
     }
-    this.tables = tables as Record<LakeTableDefinition['name'], CfnTable>;
+    this.tables = tables as Record<LakeTableDefinition['name'], CustomResource | CfnTable>;
+  }
+
+  private ddlWorkGroupOf(): CfnWorkGroup {
+    const workGroup = new CfnWorkGroup(this, 'DdlWorkGroup', {
+      name: `${Names.uniqueResourceName(this, { maxLength: 120 })}-ddl`,
+      description: 'impressions lake: table DDL run by the deployment',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: false,
+        resultConfiguration: {
+          outputLocation: `s3://${this.bucket.bucketName}/${LAKE_PREFIXES.ddlResults}`,
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    workGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return workGroup;
+  }
+
+  /** The provider whose functions run and wait for the DDL statements, with least privilege. */
+  private ddlProvider(workGroup: CfnWorkGroup): Provider {
+    const stack = Stack.of(this);
+    const fn = (name: string, entry: string) =>
+      new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) }).fn;
+    const onEvent = fn('DdlOnEvent', path.join('iceberg-table', 'on-event.ts'));
+    const isComplete = fn('DdlIsComplete', path.join('iceberg-table', 'is-complete.ts'));
+    const workGroupArn = stack.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: workGroup.ref,
+    });
+    onEvent.addToRolePolicy(
+      new PolicyStatement({ actions: ['athena:StartQueryExecution'], resources: [workGroupArn] }),
+    );
+    isComplete.addToRolePolicy(
+      new PolicyStatement({ actions: ['athena:GetQueryExecution'], resources: [workGroupArn] }),
+    );
+    // Athena runs DDL with the caller's permissions: the Glue catalog entries of this database's tables, the
+    // tables' locations (Athena writes the first metadata.json) and the DDL results prefix.
+    onEvent.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+          'glue:DeleteTable',
+        ],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
+          ...LAKE_TABLES.map((t) =>
+            stack.formatArn({
+              service: 'glue',
+              resource: 'table',
+              resourceName: `${this.databaseName}/${t.name}`,
+            }),
+          ),
+        ],
+      }),
+    );
+    onEvent.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
+    onEvent.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        resources: [
+          ...LAKE_TABLES.map((t) => this.bucket.arnForObjects(`${LAKE_PREFIXES.table(t.name)}*`)),
+          this.bucket.arnForObjects(`${LAKE_PREFIXES.ddlResults}*`),
+        ],
+      }),
+    );
+    const logGroup = new LogGroup(this, 'DdlProviderLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return new Provider(this, 'DdlProvider', {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(5),
+      totalTimeout: Duration.minutes(10),
+      logGroup,
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: {
+        destination: logGroup,
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
   }
 }

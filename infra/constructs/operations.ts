@@ -1,9 +1,10 @@
 /**
  * Operations view: one dashboard of the pipeline (throughput by outcome and reason, lag, errors, queues,
- * API) and the data-quality alarm on the rejection rate. The per-resource alarms live with their resources
- * and are passed in to be shown and routed to one topic.
+ * API), the stream alarms, and the data-quality alarm on the rejection rate. The per-resource alarms live
+ * with their resources and are passed in to be shown and routed to one topic, which CloudWatch may publish
+ * to and which a stage can subscribe e-mail addresses and HTTPS endpoints to.
  */
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -16,8 +17,11 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/adapters/observability.js';
@@ -31,6 +35,12 @@ export interface OperationsProps {
   readonly alarms: readonly Alarm[];
   /** Rejected share of records read above which the data-quality alarm fires; omitted when undefined. */
   readonly rejectionRateAlarmPercent?: number;
+  /** Streams alarmed on for write throttling and consumer iterator age. @default none */
+  readonly streams?: Readonly<Record<string, IStream>>;
+  /** The streams' retention, for the iterator-age threshold (half of it). @default 24 */
+  readonly streamRetentionHours?: number;
+  /** E-mail addresses and `https://` URLs subscribed to the alarm topic. @default none */
+  readonly alarmSubscriptions?: readonly string[];
 }
 
 const REJECT_FAMILIES = REJECT_REASONS.map((r) => `rejected.${r}`);
@@ -51,6 +61,36 @@ export class Operations extends Construct {
         period: Duration.minutes(1),
       });
     this.topic = new Topic(this, 'AlarmTopic', { enforceSSL: true });
+    // A topic policy replaces the default one, so CloudWatch must be allowed to publish explicitly, limited to
+    // this account's alarms (AWS knowledge center, "not authorized to perform: SNS:Publish" for alarms; SNS
+    // guide, "Example cases for Amazon SNS access control": aws:SourceAccount / aws:SourceArn).
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    for (const endpoint of props.alarmSubscriptions ?? []) {
+      this.topic.addSubscription(
+        endpoint.startsWith('https://')
+          ? new UrlSubscription(endpoint, { protocol: SubscriptionProtocol.HTTPS })
+          : new EmailSubscription(endpoint),
+      );
+    }
 
     /** An alarm on any occurrence (≥ 1) in each of `periods` consecutive periods; no data is not a breach. */
     const anyOccurrence = (alarmId: string, alarmDescription: string, metric: IMetric, periods: number) =>
@@ -64,6 +104,35 @@ export class Operations extends Construct {
       });
 
     const alarms = [...props.alarms];
+    // Stream alarms as AWS Solutions Constructs' kinesis-streams-helper sets them by default: iterator age at
+    // half the retention (records about to expire unread), and any throttled write.
+    const retentionMs = (props.streamRetentionHours ?? 24) * 3600 * 1000;
+    for (const [name, stream] of Object.entries(props.streams ?? {})) {
+      alarms.push(
+        new Alarm(this, `${name}IteratorAgeAlarm`, {
+          alarmDescription: `${name}: a consumer is falling behind; records near expiry (half the retention)`,
+          metric: stream.metricGetRecordsIteratorAgeMilliseconds({
+            statistic: 'Maximum',
+            period: Duration.minutes(5),
+          }),
+          threshold: retentionMs / 2,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        new Alarm(this, `${name}WriteThrottledAlarm`, {
+          alarmDescription: `${name}: writes are throttled (provisioned throughput exceeded)`,
+          metric: stream.metricWriteProvisionedThroughputExceeded({
+            statistic: 'Average',
+            period: Duration.minutes(5),
+          }),
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
     for (const [i, q] of props.failureQueues.entries()) {
       alarms.push(
         anyOccurrence(

@@ -2,18 +2,14 @@
  * Routing and validation of history API requests (contract v1). Pure: a request in, a typed query out,
  * or a named domain error that names the bad parameter.
  */
-import {
-  BadRequestError,
-  ForbiddenError,
-  MethodNotAllowedError,
-  NotFoundError,
-  PayloadTooLargeError,
-} from './errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.js';
 import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from './frequency.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/** The ingest route's limits (contract): 1–500 events in a body of at most 1 MiB. */
+export const MAX_INGEST_BODY_BYTES = 1024 * 1024;
+export const MAX_INGEST_EVENTS = 500;
 const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface ApiRequest {
   readonly method: string;
@@ -51,61 +47,49 @@ export interface EraseQuery {
   readonly route: 'erase';
   readonly profileId: string;
 }
-export type RouteQuery = ListQuery | FrequencyQuery | CheckQuery | EraseQuery;
+/** A batch of one profile's events, each serialized as it is put on the raw stream. */
+export interface IngestQuery {
+  readonly route: 'ingest';
+  readonly profileId: string;
+  readonly records: readonly string[];
+}
+export type RouteQuery = ListQuery | FrequencyQuery | CheckQuery | EraseQuery | IngestQuery;
 
 const ROUTES: readonly { pattern: RegExp; methods: Record<string, RouteQuery['route']> }[] = [
-  { pattern: /^\/v1\/profiles\/([^/]+)\/impressions\/?$/, methods: { GET: 'list', DELETE: 'erase' } },
+  {
+    pattern: /^\/v1\/profiles\/([^/]+)\/impressions\/?$/,
+    methods: { GET: 'list', POST: 'ingest', DELETE: 'erase' },
+  },
   { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/?$/, methods: { GET: 'frequency' } },
   { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/check\/?$/, methods: { POST: 'check' } },
 ];
 
-/**
- * Who is calling, from the IAM authorizer: a caller scoped to one profile (an app's session on the client
- * role), or a service that may read any profile.
- */
-export type Caller =
-  | { readonly kind: 'service' }
-  | { readonly kind: 'profile'; readonly profileId: string }
-  | { readonly kind: 'unscoped-client' };
-
-/**
- * Scoped callers assume the client role with the session name `p.<profileId>` (and the session tag
- * `profileId`, which the role's IAM policy matches against the path). Any other principal is a service.
- */
-export function callerOf(userArn: string | undefined, scopedRoleNames: ReadonlySet<string>): Caller {
-  const m = /^arn:[\w-]+:sts::\d+:assumed-role\/([^/]+)\/(.+)$/.exec(userArn ?? '');
-  if (!m || !scopedRoleNames.has(m[1]!)) return { kind: 'service' };
-  const session = /^p\.([A-Za-z0-9_-]{1,62})$/.exec(m[2]!);
-  return session ? { kind: 'profile', profileId: session[1]! } : { kind: 'unscoped-client' };
-}
-
-/** Refuses a scoped caller's request for another profile. */
-export function authorize(caller: Caller, profileId: string): void {
-  if (caller.kind === 'service') return;
-  if (caller.kind === 'unscoped-client')
-    throw new ForbiddenError('client sessions must be scoped to a profile');
-  if (caller.profileId !== profileId) throw new ForbiddenError('this caller may only read its own profile');
-}
-
-export function parseRequest(req: ApiRequest): RouteQuery {
+/** The route and profile of a request (404 for an unknown path, 405 for a wrong method, 400 for a bad id). */
+export function routeOf(req: ApiRequest): { route: RouteQuery['route']; profileId: string } {
   for (const { pattern, methods } of ROUTES) {
     const m = pattern.exec(req.path);
     if (!m) continue;
     const route = methods[req.method.toUpperCase()];
     if (!route) throw new MethodNotAllowedError(Object.keys(methods), req.method);
-    const profileId = parseProfileId(m[1]!);
-    switch (route) {
-      case 'list':
-        return parseList(profileId, req.query);
-      case 'frequency':
-        return parseFrequency(profileId, req.query);
-      case 'check':
-        return parseCheck(profileId, req);
-      case 'erase':
-        return { route, profileId };
-    }
+    return { route, profileId: parseProfileId(m[1]!) };
   }
   throw new NotFoundError(`no route for ${req.path}`);
+}
+
+export function parseRequest(req: ApiRequest): RouteQuery {
+  const { route, profileId } = routeOf(req);
+  switch (route) {
+    case 'list':
+      return parseList(profileId, req.query);
+    case 'frequency':
+      return parseFrequency(profileId, req.query);
+    case 'check':
+      return parseCheck(profileId, req);
+    case 'ingest':
+      return parseIngest(profileId, req);
+    case 'erase':
+      return { route, profileId };
+  }
 }
 
 function parseProfileId(raw: string): string {
@@ -120,12 +104,61 @@ function parseProfileId(raw: string): string {
   return id;
 }
 
-function parseTime(name: string, value: string | undefined): string | null {
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const MIN_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+const daysIn = (year: number, month: number) =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31;
+
+/**
+ * The instant (ms since the epoch) of an RFC 3339 `date-time`, or `null` when the text is not one. Strict:
+ * the date must exist in the calendar (no 30 February, no hour 24), the offset is at most ±23:59, and the
+ * instant is in years 0000–9999 after the offset is applied. Digits past milliseconds are truncated.
+ * (`Date.parse` is not strict: it reads `2024-02-30` as 1 March and accepts `T24:00`.)
+ */
+export function parseRfc3339(text: string): number | null {
+  const m = RFC3339.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  let offsetMinutes = 0;
+  if (!m[8]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return null;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, ms);
+  const instant = d.getTime() - offsetMinutes * 60_000;
+  return instant < MIN_INSTANT_MS || instant > MAX_INSTANT_MS ? null : instant;
+}
+
+/** An RFC 3339 parameter as its instant, in the contract's form (UTC, ms). */
+function parseTime(name: string, value: string | undefined): { iso: string; ms: number } | null {
   if (value === undefined) return null;
-  const ms = Date.parse(value);
-  if (!RFC3339.test(value) || Number.isNaN(ms))
-    throw new BadRequestError(name, 'must be an RFC 3339 date-time');
-  return new Date(ms).toISOString();
+  const ms = parseRfc3339(value);
+  if (ms === null)
+    throw new BadRequestError(name, 'must be an RFC 3339 date-time that exists in the calendar');
+  return { iso: new Date(ms).toISOString(), ms };
 }
 
 function parseIntIn(name: string, value: string, min: number, max: number): number {
@@ -154,11 +187,19 @@ function parseList(profileId: string, q: ApiRequest['query']): ListQuery {
   const limit = q.limit === undefined ? 50 : parseIntIn('limit', q.limit, 1, 500);
   const since = parseTime('since', q.since);
   const until = parseTime('until', q.until);
-  if (since && until && since > until) throw new BadRequestError('since', 'must not be after until');
+  if (since && until && since.ms > until.ms) throw new BadRequestError('since', 'must not be after until');
   const titleId = q.titleId === undefined ? null : parseTitleId('titleId', q.titleId);
   const cursor = q.cursor === undefined ? null : q.cursor;
   if (cursor !== null && cursor.length === 0) throw new BadRequestError('cursor', 'must not be empty');
-  return { route: 'list', profileId, limit, since, until, titleId, cursor };
+  return {
+    route: 'list',
+    profileId,
+    limit,
+    since: since?.iso ?? null,
+    until: until?.iso ?? null,
+    titleId,
+    cursor,
+  };
 }
 
 function parseWindow(name: string, value: unknown): FrequencyWindow {
@@ -176,8 +217,9 @@ function parseFrequency(profileId: string, q: ApiRequest['query']): FrequencyQue
   return { route: 'frequency', profileId, titleIds, window: parseWindow('window', q.window) };
 }
 
-function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
-  if (req.bodyBytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(req.bodyBytes, MAX_BODY_BYTES);
+/** A JSON object body within `limit` bytes, with no keys but `allowed`. */
+function objectBody(req: ApiRequest, limit: number, allowed: string): Record<string, unknown> {
+  if (req.bodyBytes > limit) throw new PayloadTooLargeError(req.bodyBytes, limit);
   if (req.body === undefined || req.body === '') throw new BadRequestError('body', 'is required');
   let body: unknown;
   try {
@@ -189,8 +231,39 @@ function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
     throw new BadRequestError('body', 'must be a JSON object');
   }
   for (const k of Object.keys(body))
-    if (k !== 'caps') throw new BadRequestError(`body.${k}`, 'is not allowed');
-  const caps = (body as { caps?: unknown }).caps;
+    if (k !== allowed) throw new BadRequestError(`body.${k}`, 'is not allowed');
+  return body as Record<string, unknown>;
+}
+
+/**
+ * The ingest body: `{ "events": [...] }`, 1–500 events, every one an object whose `profileId` is the
+ * path's. One bad event refuses the whole request (nothing is written). Each event is serialized back to
+ * JSON, so what is put on the stream is exactly what was checked here (same keys and values; a key given
+ * twice keeps its last value, as every JSON reader of the pipeline reads it).
+ */
+function parseIngest(profileId: string, req: ApiRequest): IngestQuery {
+  const events = objectBody(req, MAX_INGEST_BODY_BYTES, 'events').events;
+  if (!Array.isArray(events) || events.length < 1 || events.length > MAX_INGEST_EVENTS) {
+    throw new BadRequestError('events', `must be an array of 1-${MAX_INGEST_EVENTS} impression events`);
+  }
+  const records = events.map((e: unknown, i) => {
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
+      throw new BadRequestError(`events[${i}]`, 'must be an impression event (a JSON object)');
+    }
+    if ((e as { profileId?: unknown }).profileId !== profileId) {
+      throw new BadRequestError(`events[${i}].profileId`, "must equal the path's profileId");
+    }
+    try {
+      return JSON.stringify(e);
+    } catch {
+      throw new BadRequestError(`events[${i}]`, 'is nested too deeply');
+    }
+  });
+  return { route: 'ingest', profileId, records };
+}
+
+function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
+  const caps = objectBody(req, MAX_BODY_BYTES, 'caps').caps;
   if (!Array.isArray(caps) || caps.length < 1 || caps.length > 100) {
     throw new BadRequestError('caps', 'must be an array of 1-100 caps');
   }

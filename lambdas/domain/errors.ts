@@ -42,10 +42,20 @@ export class PayloadTooLargeError extends DomainError {
   }
 }
 
-/** The caller is authenticated but may not read this profile. */
+/** The caller may not make this call (or carries no identity that may make any). */
 export class ForbiddenError extends DomainError {
   constructor(detail: string) {
     super(403, 'Forbidden', detail);
+  }
+}
+
+/** A dependency could not complete the request now; the same request may be retried after `retryAfterSeconds`. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(503, 'Service Unavailable', detail);
   }
 }
 

@@ -16,6 +16,7 @@ import type { RetryPolicy } from '../adapters/retry.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
 import { type ClassifierConfig, DEFAULT_CLASSIFIER_CONFIG } from '../domain/classify.js';
 import { type FilterEnrichPorts, planBatch } from '../domain/filter-enrich.js';
+import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
 
 export interface FilterEnrichDeps {
   readonly kinesis: KinesisClient;
@@ -44,7 +45,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
       const encoder = new TextEncoder();
       const enrichedOut = plan.enriched.map((e) => ({
         partitionKey: e.partitionKey,
-        data: encoder.encode(JSON.stringify(e.record)),
+        data: encoder.encode(JSON.stringify(toEnrichedWire(e.record))),
         source: e,
       }));
       const writeEnriched = async () => {
@@ -61,7 +62,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
           deps.rejectedStreamName,
           plan.rejected.map((r) => ({
             partitionKey: r.partitionKey || 'rejected',
-            data: encoder.encode(JSON.stringify(r.row)),
+            data: encoder.encode(JSON.stringify(toRejectedWire(r.row))),
             source: r.sequenceNumber,
           })),
           deps.retry,

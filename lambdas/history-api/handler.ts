@@ -1,33 +1,49 @@
 /**
- * history-api: the four routes of the history API contract (v1) behind an IAM-authenticated HTTP API.
- * Thin adapter: parse the request with the pure router, call the store, map errors with `toProblem`.
+ * history-api: the routes of the history API contract (v1) behind an IAM-authenticated HTTP API.
+ * Thin adapter: decide who is calling (fail closed), parse the request with the pure router, call the
+ * store or the raw stream, map errors with `toProblem`.
  */
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { documentClient } from '../adapters/clients.js';
+import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { observability } from '../adapters/observability.js';
 import {
   type ApiRequest,
-  authorize,
   type CheckQuery,
-  callerOf,
   type FrequencyQuery,
+  type IngestQuery,
   type ListQuery,
   parseRequest,
+  routeOf,
 } from '../domain/api-requests.js';
-import { type CursorBinding, decodeCursor, encodeCursor } from '../domain/cursor.js';
-import { BadRequestError, toProblem } from '../domain/errors.js';
+import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
+import {
+  type CursorBinding,
+  type CursorKeyring,
+  decodeCursor,
+  encodeCursor,
+  UnknownCursorKeyError,
+} from '../domain/cursor.js';
+import { BadRequestError, ForbiddenError, ServiceUnavailableError, toProblem } from '../domain/errors.js';
 import { countWindow, type FrequencyWindow, type TitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
+import { secretsManagerKeyring } from './cursor-keys.js';
+import { type RawStreamWriter, rawStreamWriter } from './raw-stream.js';
 
 export interface HistoryApiDeps {
   readonly store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'>;
-  readonly cursorKey: () => Promise<Uint8Array>;
+  /** The cursor keys; `refresh` asks for a fresh read (a cursor named a key this instance does not hold). */
+  readonly cursorKeys: (request?: { refresh?: boolean }) => Promise<CursorKeyring>;
+  /** Who may call what. @default nobody may call anything */
+  readonly authorization?: AuthorizationPolicy;
+  /** Puts the ingest route's events on the raw stream. @default the ingest route answers 503 */
+  readonly ingest?: RawStreamWriter;
   readonly nowMs?: () => number;
-  /** Roles whose sessions are scoped to one profile (see `callerOf`). @default none */
-  readonly scopedRoleNames?: ReadonlySet<string>;
 }
+
+/** What a 503 asks the client to wait before retrying the same request. */
+export const RETRY_AFTER_SECONDS = 1;
 
 const { logger } = observability('history-api');
 
@@ -63,8 +79,20 @@ export function makeHandler(deps: HistoryApiDeps) {
       until: q.until,
       titleId: q.titleId,
     };
-    const key = await deps.cursorKey();
-    const after = q.cursor === null ? null : decodePosition(decodeCursor(key, binding, q.cursor));
+    let keys = await deps.cursorKeys();
+    let after: ReturnType<typeof decodePosition> | null = null;
+    if (q.cursor !== null) {
+      let sortKey: string;
+      try {
+        sortKey = decodeCursor(keys, binding, q.cursor, now());
+      } catch (err) {
+        if (!(err instanceof UnknownCursorKeyError)) throw err;
+        // Signed by a key newer than this instance's cached keys (the secret was just rotated)?
+        keys = await deps.cursorKeys({ refresh: true });
+        sortKey = decodeCursor(keys, binding, q.cursor, now());
+      }
+      after = decodePosition(sortKey);
+    }
     if (after === undefined) throw new BadRequestError('cursor', 'invalid cursor');
     const page = await deps.store.listHistory({ ...binding, limit: q.limit, after });
     return json(200, {
@@ -81,7 +109,7 @@ export function makeHandler(deps: HistoryApiDeps) {
         deviceType: i.deviceType,
         trackId: i.trackId,
       })),
-      nextCursor: page.last === null ? null : encodeCursor(key, binding, encodePosition(page.last)),
+      nextCursor: page.last === null ? null : encodeCursor(keys, binding, encodePosition(page.last), now()),
     });
   }
 
@@ -138,13 +166,40 @@ export function makeHandler(deps: HistoryApiDeps) {
     });
   }
 
+  async function ingest(q: IngestQuery) {
+    const unavailable = () =>
+      new ServiceUnavailableError(
+        'the events could not all be written now; retry the same request',
+        RETRY_AFTER_SECONDS,
+      );
+    if (!deps.ingest) throw unavailable();
+    let failed: number;
+    try {
+      ({ failed } = await deps.ingest(q.profileId, q.records));
+    } catch (err) {
+      logger.warn('ingest put failed', { error: err as Error, events: q.records.length });
+      throw unavailable();
+    }
+    if (failed > 0) {
+      logger.warn('ingest put left records out', { failed, events: q.records.length });
+      throw unavailable();
+    }
+    return json(202, { profileId: q.profileId, accepted: q.records.length });
+  }
+
+  const policy: AuthorizationPolicy = deps.authorization ?? { services: [], erasers: [] };
+
   return async (event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) => {
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     try {
-      const q = parseRequest(toApiRequest(event));
-      const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } } | undefined)
-        ?.authorizer?.iam;
-      authorize(callerOf(iam?.userArn, deps.scopedRoleNames ?? new Set()), q.profileId);
+      // Fail closed: no identity, or one that may call nothing, is refused before the request is read.
+      const caller = callerOf(identityOf(event)?.userArn, policy);
+      if (!mayCallAnything(caller))
+        throw new ForbiddenError('this caller is not allowed to call the history API');
+      const request = toApiRequest(event);
+      const target = routeOf(request);
+      authorize(caller, target.route, target.profileId);
+      const q = parseRequest(request);
       switch (q.route) {
         case 'list':
           return await list(q);
@@ -152,6 +207,8 @@ export function makeHandler(deps: HistoryApiDeps) {
           return await frequency(q);
         case 'check':
           return await check(q);
+        case 'ingest':
+          return await ingest(q);
         case 'erase': {
           const deleted = await deps.store.erase(q.profileId);
           logger.info('profile erased', { profileId: q.profileId, deleted });
@@ -162,10 +219,22 @@ export function makeHandler(deps: HistoryApiDeps) {
       const problem = toProblem(err, requestId);
       if (problem.status >= 500) logger.error('request failed', { error: err as Error, requestId });
       const allow = (err as { allow?: readonly string[] }).allow;
-      return json(problem.status, problem, allow ? { allow: allow.join(', ') } : {});
+      return json(problem.status, problem, {
+        ...(allow ? { allow: allow.join(', ') } : {}),
+        ...(err instanceof ServiceUnavailableError ? { 'retry-after': String(err.retryAfterSeconds) } : {}),
+      });
     }
   };
 }
+
+/** API Gateway's IAM authorizer context (payload 2.0), if the request has one. */
+function identityOf(event: APIGatewayProxyEventV2): { userArn?: unknown } | undefined {
+  const ctx = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } } | undefined;
+  const iam = ctx?.authorizer?.iam;
+  return iam !== null && typeof iam === 'object' ? iam : undefined;
+}
+
+const list = (value: string | undefined) => (value ?? '').split(',').filter(Boolean);
 
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
@@ -173,15 +242,17 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
   if (!defaultHandler) {
     const table = process.env.HISTORY_TABLE_NAME;
     const secretId = process.env.CURSOR_SECRET_ID;
-    if (!table || !secretId) throw new Error('HISTORY_TABLE_NAME and CURSOR_SECRET_ID must be set');
+    const rawStream = process.env.RAW_STREAM_NAME;
+    if (!table || !secretId || !rawStream)
+      throw new Error('HISTORY_TABLE_NAME, CURSOR_SECRET_ID and RAW_STREAM_NAME must be set');
     defaultHandler = makeHandler({
       store: historyStore(documentClient(), table),
-      scopedRoleNames: new Set((process.env.SCOPED_ROLE_NAMES ?? '').split(',').filter(Boolean)),
-      cursorKey: async () => {
-        const secret = await getSecret(secretId, { maxAge: 300 });
-        if (typeof secret !== 'string' || secret.length < 32)
-          throw new Error('cursor secret is missing or short');
-        return Buffer.from(secret, 'utf8');
+      cursorKeys: secretsManagerKeyring(new SecretsManagerClient({}), secretId),
+      ingest: rawStreamWriter(kinesisClient(), rawStream),
+      authorization: {
+        clientRoleArn: process.env.CLIENT_ROLE_ARN || undefined,
+        services: list(process.env.SERVICE_PRINCIPALS),
+        erasers: list(process.env.ERASER_PRINCIPALS),
       },
     });
   }

@@ -12,6 +12,7 @@ import { toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import type { EnrichedRecord } from '../domain/enrich.js';
 import { type EnrichedInput, planHistoryWrites } from '../domain/history-model.js';
+import { parseEnrichedWire } from '../domain/stream-encoding.js';
 
 export interface HistoryWriterDeps {
   readonly store: Pick<HistoryStore, 'apply'>;
@@ -21,24 +22,9 @@ export interface HistoryWriterDeps {
 
 const { logger, metrics } = observability('history-writer');
 
+/** An enriched stream record (the contract's wire form) in memory; `undefined` when it is not one. */
 export function parseEnriched(data: Uint8Array): EnrichedRecord | undefined {
-  try {
-    const r = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<EnrichedRecord> | null;
-    if (
-      r &&
-      typeof r.event_id === 'string' &&
-      typeof r.profile_id === 'string' &&
-      typeof r.title_id === 'string' &&
-      typeof r.event_time === 'string' &&
-      typeof r.event_date === 'string' &&
-      !Number.isNaN(Date.parse(r.event_time))
-    ) {
-      return r as EnrichedRecord;
-    }
-  } catch {
-    // fall through: reported below
-  }
-  return undefined;
+  return parseEnrichedWire(data);
 }
 
 export function makeHandler(deps: HistoryWriterDeps) {

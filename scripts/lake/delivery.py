@@ -6,6 +6,12 @@ source stream, buffers by the configured size and interval (the interval shorten
 --buffer-seconds), and commits append-only Iceberg v2 snapshots of Parquet files to the table's location
 in the emulator's S3 through the Glue catalog.
 
+It converts records as strictly as Firehose's Iceberg destination documents (lakelib.convert_record): a record
+Firehose would refuse (not one JSON object, nesting past 16 levels, a missing column, a null in a required
+column, a value not in its type's wire form, e.g. a timestamp that is not epoch microseconds) goes to the
+delivery's error prefix as Firehose's error document and is counted, never committed. Keys that are not
+columns are skipped, as Firehose skips them. See docs/lake.md, "Lake encoding".
+
 Checkpoints live in the snapshot itself: each commit records, in its summary, the last sequence number of
 every shard it includes. The data and the checkpoint are one atomic commit, so a stand-in killed at any
 point resumes after the last committed record: nothing committed is lost or written twice.
@@ -24,13 +30,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aws_kinesis_agg
-from lakelib import adopt_table, aws_client, env_region, load_definitions, schema_of, to_arrow
+from pyiceberg.exceptions import CommitFailedException
+from lakelib import (
+    Refused,
+    adopt_table,
+    aws_client,
+    convert_record,
+    env_region,
+    load_definitions,
+    load_wire_rules,
+    parse_record,
+    schema_of,
+    to_arrow,
+)
 
 # awslabs' aws-kinesis-agg imports its generated protobuf modules as top-level modules.
 sys.path.append(os.path.dirname(aws_kinesis_agg.__file__))
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records  # noqa: E402
 
 CHECKPOINT_KEY = "impressions.delivery.checkpoint"
+COMMIT_ATTEMPTS = 10
 
 
 def log(msg: str) -> None:
@@ -56,6 +75,8 @@ class Delivery:
     buffer_started: float = 0.0
     pending_checkpoint: dict[str, str] = field(default_factory=dict)
     committed_records: int = 0
+    failed_records: int = 0
+    rules: dict[str, Any] = field(default_factory=dict)
 
 
 def discover(endpoint: str, region: str, stack: str, buffer_seconds: float | None) -> list[Delivery]:
@@ -115,12 +136,17 @@ def open_iterators(kinesis: Any, d: Delivery) -> None:
         d.iterators[sid] = it["ShardIterator"]
 
 
-def write_errors(s3: Any, d: Delivery, bad: list[bytes]) -> None:
+def write_errors(s3: Any, d: Delivery, bad: list[dict[str, Any]]) -> None:
+    """Refused records to the error prefix, one JSON document each in the form Firehose documents for records
+    it cannot convert (Firehose developer guide, "Handling errors for data format conversion")."""
     prefix = d.error_prefix.replace("!{firehose:error-output-type}", "processing-failed")
     prefix = prefix.replace("!{timestamp:yyyy/MM/dd}", time.strftime("%Y/%m/%d", time.gmtime()))
     key = f"{prefix}{int(time.time() * 1000)}.json"
-    s3.put_object(Bucket=d.bucket, Key=key, Body=b"\n".join(bad))
-    log(f"{d.name}: {len(bad)} records that are not JSON written to s3://{d.bucket}/{key}")
+    s3.put_object(Bucket=d.bucket, Key=key, Body="\n".join(json.dumps(b) for b in bad).encode())
+    d.failed_records += len(bad)
+    codes = sorted({b["errorCode"] for b in bad})
+    log(f"{d.name}: {len(bad)} records refused ({', '.join(codes)}) written to s3://{d.bucket}/{key}")
+    print(json.dumps({"failed": len(bad), "table": d.table_name, "codes": codes}), flush=True)
 
 
 def commit(d: Delivery) -> None:
@@ -128,7 +154,18 @@ def commit(d: Delivery) -> None:
         return
     data = to_arrow(d.defn, d.table.schema(), d.buffer)
     checkpoint = {**d.checkpoint, **d.pending_checkpoint}
-    d.table.append(data, snapshot_properties={CHECKPOINT_KEY: json.dumps(checkpoint, sort_keys=True)})
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            d.table.append(data, snapshot_properties={CHECKPOINT_KEY: json.dumps(checkpoint, sort_keys=True)})
+            break
+        except CommitFailedException:
+            # Another writer (an erasure's DELETE, a compaction) committed first: back off and retry on its
+            # snapshot, as Firehose retries a commit that lost the optimistic-concurrency race.
+            if attempt == COMMIT_ATTEMPTS:
+                raise
+            log(f"{d.table_name}: commit conflict, retrying ({attempt})")
+            time.sleep(0.2 * attempt)
+            d.table.refresh()
     d.checkpoint = checkpoint
     d.committed_records += len(d.buffer)
     log(f"{d.table_name}: committed {len(d.buffer)} records (total {d.committed_records})")
@@ -138,15 +175,15 @@ def commit(d: Delivery) -> None:
 
 def poll(kinesis: Any, s3: Any, d: Delivery) -> int:
     got = 0
-    bad: list[bytes] = []
+    bad: list[dict[str, Any]] = []
     for sid, it in list(d.iterators.items()):
         if not it:
             continue
         r = kinesis.get_records(ShardIterator=it, Limit=1000)
         d.iterators[sid] = r.get("NextShardIterator")
         for rec in r.get("Records", []):
-            for data in user_records(rec):
-                buffer(d, data, bad)
+            for sub, data in enumerate(user_records(rec)):
+                buffer(d, data, bad, rec, sub)
             d.pending_checkpoint[sid] = rec["SequenceNumber"]
             got += 1
     if bad:
@@ -162,14 +199,25 @@ def user_records(rec: dict[str, Any]) -> list[bytes]:
     return [base64.b64decode(u["kinesis"]["data"]) for u in iter_deaggregate_records([rec], data_format="Boto3")]
 
 
-def buffer(d: Delivery, data: bytes, bad: list[bytes]) -> None:
-    """Buffers one JSON object for the next commit; anything else goes to the error output."""
+def buffer(d: Delivery, data: bytes, bad: list[dict[str, Any]], rec: dict[str, Any], sub: int) -> None:
+    """Buffers one record for the next commit, converted as strictly as Firehose converts it; a record Firehose
+    would refuse goes to the error output instead, and is never committed."""
     try:
-        row = json.loads(data)
-        if not isinstance(row, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        bad.append(data)
+        row = convert_record(d.defn, parse_record(data, d.rules), d.rules)
+    except Refused as r:
+        now_ms = int(time.time() * 1000)
+        arrival = rec.get("ApproximateArrivalTimestamp")
+        bad.append({
+            "attemptsMade": 1,
+            "arrivalTimestamp": int(arrival.timestamp() * 1000) if arrival else now_ms,
+            "errorCode": r.code,
+            "errorMessage": r.message,
+            "attemptEndingTimestamp": now_ms,
+            "rawData": base64.b64encode(data).decode(),
+            "sequenceNumber": rec["SequenceNumber"],
+            "subSequenceNumber": sub,
+            "dataCatalogTable": {"databaseName": d.database, "tableName": d.table_name},
+        })
         return
     if not d.buffer:
         d.buffer_started = time.monotonic()
@@ -196,6 +244,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     definitions = load_definitions(args.definitions)
+    rules = load_wire_rules(args.definitions)
     deliveries = discover(args.endpoint, region, args.stack, args.buffer_seconds)
     if not deliveries:
         log(f"no delivery streams in {args.stack}")
@@ -204,6 +253,7 @@ def main() -> int:
     s3 = aws_client("s3", args.endpoint, region)
     for d in deliveries:
         d.defn = definitions[d.table_name]
+        d.rules = rules
         d.table = adopt_table(args.endpoint, region, d.database, d.defn)
         if d.table.schema().as_struct() != schema_of(d.defn).as_struct():
             log(f"{d.table_name}: table schema differs from the definitions; refusing to write")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from typing import Any
 
 import boto3
@@ -88,36 +89,137 @@ def partition_spec_of(defn: dict[str, Any]) -> PartitionSpec:
     )
 
 
-def _ts(v: Any) -> dt.datetime | None:
-    if v is None:
-        return None
-    return dt.datetime.fromisoformat(str(v).replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+class Refused(Exception):
+    """A record Firehose's Iceberg destination would not write: it goes to the delivery's error prefix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
-def _convert(t: Any, v: Any) -> Any:
-    if v is None:
-        return None
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def load_wire_rules(path: str) -> dict[str, Any]:
+    """The encoding rules exported with the definitions (WIRE_RULES in lambdas/domain/lake-schema.ts)."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["wireRules"]
+
+
+def parse_record(data: bytes, rules: dict[str, Any]) -> dict[str, Any]:
+    """One JSON object per record ("One JSON object per record"), at most the documented nesting depth."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise Refused("nesting-too-deep", f"more than {rules['maxNestingDepth']} levels of nesting") from None
+    except ValueError as exc:
+        raise Refused("not-json", str(exc)) from None
+    if not isinstance(value, dict):
+        raise Refused("not-one-json-object", f"a JSON {type(value).__name__}, not one object")
+    depth = nesting_depth(value)
+    if depth > rules["maxNestingDepth"]:
+        raise Refused("nesting-too-deep", f"{depth} levels of nesting; Firehose supports {rules['maxNestingDepth']}")
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """Levels of nesting of a JSON value (the record object is level 1), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            children = v.values()
+        elif isinstance(v, list):
+            children = v
+        else:
+            continue
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
+def _mismatch(name: str, t: Any, v: Any) -> Refused:
+    shown = json.dumps(v)[:80]
+    return Refused("type-mismatch", f"{name}: {shown} is not a {t if isinstance(t, str) else t['type']} in the wire form")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _convert(name: str, t: Any, v: Any, rules: dict[str, Any]) -> Any:
     if t == "timestamptz":
-        return _ts(v)
+        if not _is_int(v):
+            raise Refused("timestamp-not-microseconds", f"{name}: {json.dumps(v)[:80]} is not an integer of microseconds")
+        if not rules["timestampMicrosMin"] <= v < rules["timestampMicrosMax"]:
+            scale = "seconds" if abs(v) < 1e11 else "milliseconds" if abs(v) < 1e14 else "nanoseconds" if abs(v) > 1e17 else "out of range"
+            raise Refused("timestamp-not-microseconds", f"{name}: {v} is not microseconds since the epoch (looks like {scale})")
+        return EPOCH + dt.timedelta(microseconds=v)
     if t == "date":
-        return dt.date.fromisoformat(str(v)[:10])
-    if t in ("int", "long"):
-        return int(v)
+        if not isinstance(v, str) or not DATE_RE.fullmatch(v):
+            raise _mismatch(name, t, v)
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            raise _mismatch(name, t, v) from None
+    if isinstance(t, str) and t in INT_RANGE:
+        lo, hi = INT_RANGE[t]
+        if not _is_int(v) or not lo <= v <= hi:
+            raise _mismatch(name, t, v)
+        return v
     if t == "string":
-        return v if isinstance(v, str) else json.dumps(v)
+        if not isinstance(v, str):
+            raise _mismatch(name, t, v)
+        return v
     if t == "boolean":
-        return bool(v)
+        if not isinstance(v, bool):
+            raise _mismatch(name, t, v)
+        return v
     if isinstance(t, dict) and t["type"] == "list":
-        return [None if x is None else str(x) for x in v]
+        if not isinstance(v, list) or not all(x is None or _is_primitive(t["element"], x) for x in v):
+            raise _mismatch(name, t, v)
+        return list(v)
     if isinstance(t, dict) and t["type"] == "map":
-        return [(str(k), None if x is None else str(x)) for k, x in dict(v).items()]
+        if not isinstance(v, dict) or not all(x is None or _is_primitive(t["value"], x) for x in v.values()):
+            raise _mismatch(name, t, v)
+        return list(v.items())
     raise ValueError(f"unsupported type {t}")
 
 
-def to_arrow(defn: dict[str, Any], schema: Schema, records: list[dict[str, Any]]) -> pa.Table:
-    """Rows from JSON records, matched to columns by name as Firehose does (unknown keys ignored, missing = null)."""
-    columns = defn["columns"]
-    data = {c["name"]: [_convert(c["type"], r.get(c["name"])) for r in records] for c in columns}
+def _is_primitive(t: str, v: Any) -> bool:
+    if t != "string":
+        raise ValueError(f"unsupported element type {t}")
+    return isinstance(v, str)
+
+
+def convert_record(defn: dict[str, Any], record: dict[str, Any], rules: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a wire record, as strictly as Firehose's Iceberg destination takes it.
+
+    Every column must be present (the encoder always writes every key; Firehose "expects" the column names of
+    the table), null only where the column is optional, and each value in its type's wire form. Keys that are
+    not columns are skipped, as Firehose does ("Firehose skips the new field").
+    """
+    row: dict[str, Any] = {}
+    for c in defn["columns"]:
+        name = c["name"]
+        if name not in record:
+            raise Refused("missing-column", f"{name}: not in the record")
+        v = record[name]
+        if v is None:
+            if c["required"]:
+                raise Refused("null-in-required-column", f"{name}: null in a required column")
+            row[name] = None
+        else:
+            row[name] = _convert(name, c["type"], v, rules)
+    return row
+
+
+def to_arrow(defn: dict[str, Any], schema: Schema, rows: list[dict[str, Any]]) -> pa.Table:
+    """An Arrow table of rows already converted by `convert_record`."""
+    data = {c["name"]: [r[c["name"]] for r in rows] for c in defn["columns"]}
     return pa.Table.from_pydict(data, schema=schema.as_arrow())
 
 

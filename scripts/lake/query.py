@@ -2,8 +2,7 @@
 
 `impressions` and `impressions_rejected` are usable by name: each is a view over the table's current
 snapshot, found through the emulator's Glue catalog exactly as Athena finds it. `?` parameters are bound
-from --param (in order). A `DELETE FROM <table> WHERE <column> = ?` (the erasure query) runs as an Iceberg
-row-level delete through pyiceberg, since DuckDB's Iceberg extension reads but does not delete.
+from --param (in order). Erasure is not a query: it is `npm run erase` (scripts/lake/erase.py locally).
 """
 
 from __future__ import annotations
@@ -11,17 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from typing import Any
 
 import duckdb
 import duckdb_ext  # the extension files installed by the duckdb-ext-* packages
-from lakelib import aws_client, catalog, env_region
-from pyiceberg.expressions import EqualTo
+from lakelib import aws_client, env_region
 
 TABLES = ("impressions", "impressions_rejected")
-DELETE_RE = re.compile(r"^\s*DELETE\s+FROM\s+(\w+)\s+WHERE\s+(\w+)\s*=\s*\?\s*;?\s*$", re.IGNORECASE)
 
 
 def connect(endpoint: str, region: str, database: str) -> duckdb.DuckDBPyConnection:
@@ -45,15 +41,6 @@ def connect(endpoint: str, region: str, database: str) -> duckdb.DuckDBPyConnect
 
 
 def run(endpoint: str, region: str, database: str, sql: str, params: list[str]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    m = DELETE_RE.match(sql)
-    if m:
-        table, column = m.group(1), m.group(2)
-        if table not in TABLES or len(params) != 1:
-            raise ValueError("DELETE needs a lake table and exactly one --param")
-        t = catalog(endpoint, region).load_table((database, table))
-        before = t.scan(row_filter=EqualTo(column, params[0])).to_arrow().num_rows
-        t.delete(delete_filter=EqualTo(column, params[0]))
-        return ["deleted_rows"], [(before,)]
     con = connect(endpoint, region, database)
     rel = con.execute(sql, params) if params else con.execute(sql)
     cols = [d[0] for d in rel.description or []]

@@ -9,14 +9,15 @@ import sys
 import tempfile
 
 import pyarrow.parquet as pq
-from lakelib import load_definitions, schema_of, to_arrow
+from lakelib import convert_record, load_definitions, load_wire_rules, schema_of, to_arrow
 
 
 def main() -> int:
     records_path, definitions_path = sys.argv[1], sys.argv[2]
     defn = load_definitions(definitions_path)["impressions"]
+    rules = load_wire_rules(definitions_path)
     with open(records_path, encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+        records = [convert_record(defn, json.loads(line), rules) for line in f if line.strip()]
     table = to_arrow(defn, schema_of(defn), records)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "part.parquet")

@@ -34,7 +34,13 @@ declare module 'vitest' {
 
 const say = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
 
-async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: boolean, region: string) {
+async function deployAndRead(
+  env: NodeJS.ProcessEnv,
+  stage: string,
+  emulator: boolean,
+  region: string,
+  extraContext: readonly string[] = [],
+) {
   // The emulator starts empty and is bootstrapped here; an AWS account must already be bootstrapped.
   const logTo = path.join(LOCAL_DIR, `deploy-${stage}.log`);
   say(`deploying stage ${stage} (log: ${path.relative(ROOT, logTo)})`);
@@ -43,12 +49,21 @@ async function deployAndRead(env: NodeJS.ProcessEnv, stage: string, emulator: bo
     emulator,
     bootstrap: emulator,
     logTo,
-    context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false'],
+    context: [`testProfiles=${E2E_TEST_PROFILE}`, 'retainData=false', ...extraContext],
   });
   const cfn = new CloudFormationClient(
     env.AWS_ENDPOINT_URL ? emulatorClientConfig(env.AWS_ENDPOINT_URL) : { region },
   );
   return { stacks: { stateful: names[0]!, pipeline: names[1]! }, outputs: await stackOutputs(names, cfn) };
+}
+
+/** The IAM principal of the ambient credentials: an assumed-role session is reported as its role's ARN. */
+async function callerPrincipal(region: string): Promise<string> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const { Arn: arn } = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
+  if (!arn) throw new Error('sts:GetCallerIdentity returned no ARN');
+  const session = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(arn);
+  return session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : arn;
 }
 
 export default async function setup(project: TestProject) {
@@ -122,9 +137,16 @@ export default async function setup(project: TestProject) {
       throw new Error('E2E_TARGET=aws needs AWS_REGION and credentials for the account to deploy to');
     const stage = `e2e-${randomBytes(3).toString('hex')}`;
     const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DEFAULT_REGION: region };
-    say(`deploying throwaway stage ${stage} to ${region}`);
+    // An AWS stage allows nobody by default (docs/contract/history-api.md, authorization): the identity
+    // running the suite is put on the service, eraser and session-vendor allow-lists of the throwaway stage.
+    const runner = await callerPrincipal(region);
+    say(`deploying throwaway stage ${stage} to ${region} (allow-listed caller: ${runner})`);
     try {
-      const { outputs, stacks } = await deployAndRead(env, stage, false, region);
+      const { outputs, stacks } = await deployAndRead(env, stage, false, region, [
+        `apiServices=${runner}`,
+        `apiErasers=${runner}`,
+        `clientSessionVendors=${runner}`,
+      ]);
       project.provide('e2e', { target, endpoint: '', region, outputs, stacks, emulator: false });
     } catch (err) {
       destroyApp(env, { stage, emulator: false, context: ['retainData=false'] });

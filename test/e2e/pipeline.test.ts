@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
+import { fromEnrichedWire, fromRejectedWire, toEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import type { Mutable } from '../support/factories.js';
 import { E2E_TEST_PROFILE } from './context.js';
@@ -55,14 +56,15 @@ async function send(profileId: string, bodies: readonly (object | string | Uint8
   );
 }
 
+// Stream records are in the contract's wire form: decoding them also checks that form.
 const enrichedOf = async (profileId: string) =>
   (await h.readAll(out.EnrichedStreamName))
     .filter((r) => r.partitionKey === profileId)
-    .map((r) => JSON.parse(r.data));
+    .map((r) => fromEnrichedWire(JSON.parse(r.data)));
 const rejectedOf = async (profileId: string) =>
   (await h.readAll(out.RejectedStreamName!))
     .filter((r) => r.partitionKey === profileId)
-    .map((r) => JSON.parse(r.data));
+    .map((r) => fromRejectedWire(JSON.parse(r.data)));
 
 async function history(profileId: string, query = '') {
   const r = await h.api('GET', `/v1/profiles/${profileId}/impressions${query ? `?${query}` : ''}`);
@@ -147,7 +149,7 @@ describe.skipIf(Boolean(c.skipReason))(
         device_type: 'tv',
         event_date: accepted[0]!.eventTime.slice(0, 10),
       });
-      expect(known.ingest_lag_ms).toBeGreaterThanOrEqual(0);
+      expect(known!.ingest_lag_ms).toBeGreaterThanOrEqual(0);
       expect(enriched.find((r) => r.event_id === unknownTitle.eventId)).toMatchObject({
         title_name: null,
         title_type: null,
@@ -262,7 +264,7 @@ describe.skipIf(Boolean(c.skipReason))(
       );
       await h.put(
         out.EnrichedStreamName,
-        enriched.map((r) => ({ partitionKey: p, data: JSON.stringify(r) })),
+        enriched.map((r) => ({ partitionKey: p, data: JSON.stringify(toEnrichedWire(r)) })),
       );
       // Wait until the redelivered copies have been consumed: a marker record behind them becomes visible.
       const marker = event(p, { titleId: 'title-0004' });

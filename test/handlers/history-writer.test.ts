@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { enrich } from '../../lambdas/domain/enrich.js';
+import { toEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler } from '../../lambdas/history-writer/handler.js';
 import { impression, kinesisEvent, NOW_MS, rawRecord } from '../support/factories.js';
 
@@ -15,7 +16,7 @@ const fastRetry = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
 
 const enrichedRecord = (overrides: Parameters<typeof impression>[0] = {}) => {
   const e = impression(overrides);
-  return rawRecord(enrich(e, Date.parse(e.eventTime), NOW_MS, undefined));
+  return rawRecord(toEnrichedWire(enrich(e, Date.parse(e.eventTime), NOW_MS, undefined)));
 };
 const handler = () => makeHandler({ store: historyStore(doc, 'history', fastRetry), retentionDays: 30 });
 

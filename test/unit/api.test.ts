@@ -1,7 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ApiRequest, MAX_BODY_BYTES, parseRequest } from '../../lambdas/domain/api-requests.js';
-import { type CursorBinding, decodeCursor, encodeCursor } from '../../lambdas/domain/cursor.js';
+import {
+  type ApiRequest,
+  MAX_BODY_BYTES,
+  parseRequest,
+  parseRfc3339,
+} from '../../lambdas/domain/api-requests.js';
+import {
+  CURSOR_LIFETIME_MS,
+  type CursorBinding,
+  cursorKey,
+  decodeCursor,
+  encodeCursor,
+  UnknownCursorKeyError,
+} from '../../lambdas/domain/cursor.js';
 import { BadRequestError, DomainError, toProblem } from '../../lambdas/domain/errors.js';
 
 const req = (
@@ -58,7 +70,7 @@ describe('routing', () => {
     expect(errorOf(() => parseRequest(req('GET', '/v2/x'))).status).toBe(404);
     const e = errorOf(() => parseRequest(req('PUT', '/v1/profiles/p1/impressions')));
     expect(e.status).toBe(405);
-    expect((e as unknown as { allow: string[] }).allow).toEqual(['GET', 'DELETE']);
+    expect((e as unknown as { allow: string[] }).allow).toEqual(['GET', 'POST', 'DELETE']);
   });
 });
 
@@ -148,20 +160,122 @@ describe('validation names the bad parameter', () => {
 });
 
 describe('cursors', () => {
-  const key = Buffer.from('k'.repeat(64));
+  const key = cursorKey(Buffer.from('k'.repeat(64)));
+  const ring = { current: key };
+  const T = Date.parse('2026-06-15T12:00:00Z');
   const binding: CursorBinding = { profileId: 'p1', since: null, until: null, titleId: 't' };
+  const refused = (f: () => unknown) =>
+    expect(errorOf(f)).toMatchObject({ status: 400, parameter: 'cursor' });
   it('round-trip for the same query', () => {
-    expect(decodeCursor(key, binding, encodeCursor(key, binding, 'I#2026#e'))).toBe('I#2026#e');
+    expect(decodeCursor(ring, binding, encodeCursor(ring, binding, 'I#2026#e', T), T + 1000)).toBe(
+      'I#2026#e',
+    );
   });
   it('are refused for another profile, other filters, tampering or another key', () => {
-    const c = encodeCursor(key, binding, 'I#2026#e');
-    const refused = (f: () => unknown) =>
-      expect(errorOf(f)).toMatchObject({ status: 400, parameter: 'cursor' });
-    refused(() => decodeCursor(key, { ...binding, profileId: 'p2' }, c));
-    refused(() => decodeCursor(key, { ...binding, titleId: null }, c));
-    refused(() => decodeCursor(Buffer.from('other'), binding, c));
-    refused(() => decodeCursor(key, binding, `${c.slice(0, 5)}A${c.slice(6)}`));
-    refused(() => decodeCursor(key, binding, 'garbage'));
+    const c = encodeCursor(ring, binding, 'I#2026#e', T);
+    refused(() => decodeCursor(ring, { ...binding, profileId: 'p2' }, c, T));
+    refused(() => decodeCursor(ring, { ...binding, titleId: null }, c, T));
+    refused(() => decodeCursor({ current: cursorKey(Buffer.from('other'.repeat(8))) }, binding, c, T));
+    refused(() => decodeCursor(ring, binding, `${c.slice(0, 5)}A${c.slice(6)}`, T));
+    refused(() => decodeCursor(ring, binding, 'garbage', T));
+  });
+  it('a forged key id selects no key, and a cursor signed with another key under this key id fails its MAC', () => {
+    const other = cursorKey(Buffer.from('o'.repeat(64)));
+    const forged = encodeCursor({ current: { id: key.id, secret: other.secret } }, binding, 'I#2026#e', T);
+    refused(() => decodeCursor(ring, binding, forged, T));
+    expect(() => decodeCursor(ring, binding, encodeCursor({ current: other }, binding, 'k', T), T)).toThrow(
+      UnknownCursorKeyError,
+    );
+  });
+
+  describe('key rotation (key id in the cursor, previous key accepted for one cursor lifetime)', () => {
+    const k1 = cursorKey(Buffer.from('1'.repeat(64)));
+    const k2 = cursorKey(Buffer.from('2'.repeat(64)));
+    const k3 = cursorKey(Buffer.from('3'.repeat(64)));
+    it('key ids differ per key and reveal nothing of it', () => {
+      expect(k1.id).not.toBe(k2.id);
+      expect(k1.id).toMatch(/^[A-Za-z0-9_-]{8}$/);
+    });
+    it('a cursor issued before a rotation still pages after it', () => {
+      const before = encodeCursor({ current: k1 }, binding, 'pos', T);
+      expect(decodeCursor({ current: k2, previous: k1 }, binding, before, T + 3_600_000)).toBe('pos');
+    });
+    it('a cursor of a key two rotations old is refused', () => {
+      const old = encodeCursor({ current: k1 }, binding, 'pos', T);
+      refused(() => decodeCursor({ current: k3, previous: k2 }, binding, old, T + 60_000));
+    });
+    it('a cursor older than its lifetime is refused, whatever key signed it', () => {
+      const c = encodeCursor({ current: k2 }, binding, 'pos', T);
+      expect(decodeCursor({ current: k2 }, binding, c, T + CURSOR_LIFETIME_MS)).toBe('pos');
+      expect(
+        errorOf(() => decodeCursor({ current: k2 }, binding, c, T + CURSOR_LIFETIME_MS + 1)).message,
+      ).toContain('expired');
+    });
+    it('a cursor of the former format (no key id) is refused with a 400', () => {
+      const body = Buffer.from(JSON.stringify({ v: 1, b: '["p1",null,null,"t"]', k: 'pos' })).toString(
+        'base64url',
+      );
+      refused(() => decodeCursor(ring, binding, `${body}.${'A'.repeat(43)}`, T));
+    });
+  });
+});
+
+describe('strict RFC 3339 date-times (since, until)', () => {
+  const list = (query: Record<string, string>) =>
+    parseRequest(req('GET', '/v1/profiles/p/impressions', query));
+  it.each([
+    ['2024-02-30T00:00:00Z', 'a 30 February'],
+    ['2023-02-29T00:00:00Z', 'a 29 February outside a leap year'],
+    ['2026-04-31T00:00:00Z', 'a 31 April'],
+    ['2026-01-01T24:00:00Z', 'hour 24'],
+    ['2026-01-01T23:60:00Z', 'minute 60'],
+    ['2026-01-01T23:59:60Z', 'a leap second (not representable)'],
+    ['2026-13-01T00:00:00Z', 'month 13'],
+    ['2026-01-01T00:00:00+24:00', 'an offset of 24 hours'],
+    ['2026-01-01T00:00:00+01:60', 'an offset minute of 60'],
+    ['2026-01-01 00:00:00Z', 'a space for T'],
+    ['2026-01-01T00:00:00', 'no offset'],
+    ['9999-12-31T23:59:59-23:59', 'an instant after year 9999'],
+    ['0000-01-01T00:00:00+00:01', 'an instant before year 0000'],
+  ])('refuses %s (%s)', (value) => {
+    for (const name of ['since', 'until']) {
+      expect(errorOf(() => list({ [name]: value }))).toMatchObject({ status: 400, parameter: name });
+    }
+  });
+  it('accepts calendar-valid values, lower-case t and z, and digits past milliseconds', () => {
+    expect(list({ since: '2024-02-29T23:59:59.123456789z' })).toMatchObject({
+      since: '2024-02-29T23:59:59.123Z',
+    });
+    expect(list({ since: '2026-06-15t12:00:00+02:00' })).toMatchObject({ since: '2026-06-15T10:00:00.000Z' });
+  });
+  it('compares instants, not strings: -23:59 is a day later than the same wall time in UTC', () => {
+    expect(
+      errorOf(() => list({ since: '2026-01-01T00:00:00-23:59', until: '2026-01-01T12:00:00Z' })),
+    ).toMatchObject({ status: 400, parameter: 'since' });
+    expect(list({ since: '2026-01-01T12:00:00+23:59', until: '2026-01-01T00:00:00Z' })).toMatchObject({
+      since: '2025-12-31T12:01:00.000Z',
+      until: '2026-01-01T00:00:00.000Z',
+    });
+  });
+  it('agrees with Date.parse on every valid date-time it generates', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0100-01-01T00:00:00Z'),
+          max: new Date('9999-12-30T00:00:00Z'),
+          noInvalidDate: true,
+        }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        (d, offset) => {
+          const local = new Date(d.getTime() + offset * 60_000).toISOString().slice(0, 23);
+          const sign = offset < 0 ? '-' : '+';
+          const abs = Math.abs(offset);
+          const text = `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+          expect(parseRfc3339(text)).toBe(d.getTime());
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

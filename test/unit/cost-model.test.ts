@@ -104,10 +104,14 @@ describe('cost model: what the stage deploys', () => {
     expect(line(r, 'API Gateway').monthlyUsd).toBeCloseTo(300 + ((monthly - 300e6) / 1e6) * 0.9, 4);
   });
 
-  it('the lake holds the retention days of Parquet, times the copies kept', () => {
-    const r = costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: 730 / 24, lakeCopies: 1 });
-    const gb = (1_500_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3;
-    expect(line(r, 'S3 lake').monthlyUsd).toBeCloseTo(gb * 0.023, 4);
+  it('the lake holds the retention days of Parquet, plus the days files replaced by compaction linger (lakeRetention)', () => {
+    const days = 730 / 24;
+    const r = costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: days });
+    const month =
+      (1_500_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3;
+    const { snapshotDays, orphanFileDays, noncurrentVersionDays } = DEFAULT_STAGE.lakeRetention;
+    const linger = snapshotDays + orphanFileDays + noncurrentVersionDays;
+    expect(line(r, 'S3 lake').monthlyUsd).toBeCloseTo(month * ((days + linger) / days) * 0.023, 4);
   });
 });
 

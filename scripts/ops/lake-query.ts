@@ -1,0 +1,106 @@
+/**
+ * SQL over the lake for the operations tools, through the same query layer as `npm run query`: DuckDB over
+ * the local Iceberg tables (scripts/lake.ts + scripts/lake/query.py) on the local deployment, Athena in the
+ * deployment's workgroup and Glue database on AWS. `?` placeholders take `params` in order (Athena
+ * `ExecutionParameters`). Values come back as the engines print them; `lakeTime` reads a timestamp either way.
+ */
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { queryLake } from '../lake.js';
+import { type Deployment, OpsError, output } from './cli.js';
+
+export type LakeRow = Record<string, unknown>;
+export type LakeQuery = (sql: string, params?: readonly string[]) => Promise<LakeRow[]>;
+
+/** Runs SQL on the deployment's lake. */
+export function lakeQuery(d: Deployment): LakeQuery {
+  const database = output(d, 'GlueDatabaseName');
+  if (d.kind === 'local') {
+    return async (sql, params = []) => {
+      try {
+        return queryLake({ endpoint: d.endpoint!, database, sql, params });
+      } catch (e) {
+        throw new OpsError((e as Error).message.split('\n').filter(Boolean).slice(-1)[0] ?? 'query failed');
+      }
+    };
+  }
+  const athena = new AthenaClient(d.clientConfig);
+  const workGroup = output(d, 'AthenaWorkGroupName');
+  return (sql, params = []) => athenaQuery(athena, workGroup, database, sql, params);
+}
+
+async function athenaQuery(
+  athena: AthenaClient,
+  workGroup: string,
+  database: string,
+  sql: string,
+  params: readonly string[],
+): Promise<LakeRow[]> {
+  const { QueryExecutionId: id } = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      WorkGroup: workGroup,
+      QueryExecutionContext: { Database: database },
+      // Execution parameters are SQL literals: strings in single quotes (Athena guide, "Use execution
+      // parameters"; aws-sdk-pandas: "for varchar columns … you must surround the value in single quotes").
+      ExecutionParameters: params.length ? params.map((p) => `'${p.replace(/'/g, "''")}'`) : undefined,
+    }),
+  );
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    const q = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = q.QueryExecution?.Status?.State;
+    if (state === 'SUCCEEDED') break;
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new OpsError(
+        `Athena query ${state.toLowerCase()}: ${q.QueryExecution?.Status?.StateChangeReason ?? ''}`,
+      );
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  const rows: LakeRow[] = [];
+  let columns: string[] | undefined;
+  let token: string | undefined;
+  do {
+    const r = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token }));
+    columns ??= r.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? [];
+    const data = r.ResultSet?.Rows ?? [];
+    // The first row of the first page holds the column names.
+    for (const [i, row] of data.entries()) {
+      if (!token && i === 0) continue;
+      rows.push(Object.fromEntries(columns.map((c, k) => [c, row.Data?.[k]?.VarCharValue ?? null])));
+    }
+    token = r.NextToken;
+  } while (token);
+  return rows;
+}
+
+const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Epoch milliseconds of a timestamp as an engine prints it: DuckDB through Python (`2026-11-26
+ * 18:00:00.123000+00:00`), Athena (`2026-11-26 18:00:00.123 UTC`), or RFC 3339; NaN when it is none of them.
+ */
+export function lakeTime(value: unknown): number {
+  if (typeof value === 'number') return value;
+  const m = TIME.exec(String(value ?? '').trim());
+  if (!m) return Number.NaN;
+  const [, date, time, frac = '', zone = 'Z'] = m;
+  let offset = zone === 'Z' || zone === 'UTC' ? 'Z' : zone;
+  if (/^[+-]\d{2}$/.test(offset)) offset = `${offset}:00`;
+  else if (/^[+-]\d{4}$/.test(offset)) offset = `${offset.slice(0, 3)}:${offset.slice(3)}`;
+  return Date.parse(`${date}T${time}.${frac.padEnd(3, '0').slice(0, 3)}${offset}`);
+}
+
+/** UTC days from `fromMs` to `toMs` (exclusive end), as YYYY-MM-DD. Bounded by `maxDays`. */
+export function daysOf(fromMs: number, toMs: number, maxDays = 3660): string[] {
+  const out: string[] = [];
+  const day = 86_400_000;
+  for (let t = Math.floor(fromMs / day) * day; t < toMs; t += day) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+    if (out.length > maxDays) throw new OpsError(`the time range covers more than ${maxDays} days`, 2);
+  }
+  return out;
+}

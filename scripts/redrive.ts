@@ -1,0 +1,119 @@
+/**
+ * `npm run redrive`: re-drives the batches the event-source mappings gave up on (their on-failure queues):
+ * reads each message's shard and sequence-number range, fetches exactly those records from the stream,
+ * re-puts them, and deletes the message only once they are all back. The logic is in scripts/ops/redrive-core.ts.
+ *
+ *   npm run redrive                        # every on-failure queue of the local deployment
+ *   npm run redrive -- --dry-run           # what would be re-driven; nothing is put or deleted
+ *   npm run redrive -- --stack Impressions-prod-Pipeline --queue FilterEnrichFailureQueueUrl
+ */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import * as cli from './ops/cli.js';
+import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
+
+const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--dry-run] [--stack NAME]
+
+Re-drives the batches in the on-failure queues of the Kinesis event-source mappings (stack outputs
+ending in FailureQueueUrl): each message's records are read back from their stream (within its
+retention), put on that stream again, and the message is deleted once all of them are back. Records
+that were accepted before are producer retries by the event contract (filtered.duplicate), so running
+it twice counts nothing twice. Expired ranges and messages in another format are reported and left.
+  --queue KEY|URL     only this queue (a stack cli.output key, or the queue URL itself)
+  --max-messages N    stop after N messages per queue
+  --delete-expired    delete the messages whose range has expired (their records are gone from the
+                      stream; what had been accepted is in the lake), after reporting them
+${cli.COMMON_HELP}`;
+
+export const QUEUE_OUTPUT_SUFFIX = 'FailureQueueUrl';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values } = cli.parse(argv, {
+    ...cli.COMMON_OPTIONS,
+    queue: { type: 'string' },
+    'max-messages': { type: 'string' },
+    'delete-expired': { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const maxMessages = cli.intOption(values['max-messages'], 'max-messages', 1, 1_000_000);
+  const d = await cli.findDeployment(values);
+  const queues = Object.entries(d.outputs).filter(([k]) => k.endsWith(QUEUE_OUTPUT_SUFFIX));
+  if (!queues.length)
+    throw new cli.OpsError(
+      `the deployment has no *${QUEUE_OUTPUT_SUFFIX} outputs (deployed from an older version?)`,
+    );
+  const chosen = values.queue
+    ? queues.filter(([k, url]) => k === values.queue || url === values.queue)
+    : queues;
+  if (!chosen.length)
+    throw new cli.OpsError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
+  const streams = new Set(
+    ['RawStreamName', 'EnrichedStreamName'].map((k) => d.outputs[k]).filter((s): s is string => Boolean(s)),
+  );
+  const sqs = new SQSClient(d.clientConfig);
+  const kinesis = new KinesisClient(d.clientConfig);
+  const summaries: (RedriveSummary & { queue: string })[] = [];
+  for (const [key, url] of chosen) {
+    const bar = cli.progress(`${key}`, undefined);
+    const s = await redriveQueue({
+      sqs,
+      kinesis,
+      queueUrl: url,
+      streams,
+      dryRun: Boolean(values['dry-run']),
+      maxMessages,
+      deleteExpired: Boolean(values['delete-expired']),
+      onProgress: (done, total) => bar.update(done, '', total),
+    });
+    bar.done();
+    summaries.push({ ...s, queue: key });
+  }
+  report(summaries, Boolean(values['dry-run']), Boolean(values.json), d.label);
+  const bad = summaries.some(
+    (s) =>
+      s.outcomes.expired + s.outcomes.unreadable + s.outcomes['put-failed'] + s.outcomes['other-stream'] > 0,
+  );
+  return bad ? 1 : 0;
+}
+
+function report(
+  summaries: readonly (RedriveSummary & { queue: string })[],
+  dryRun: boolean,
+  json: boolean,
+  label: string,
+) {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ dryRun, queues: summaries }, null, 2)}\n`);
+    return;
+  }
+  for (const s of summaries) {
+    const put = Object.values(s.recordsPut).reduce((a, b) => a + b, 0);
+    const o = s.outcomes;
+    cli.printSummary(
+      `${dryRun ? 'dry run: ' : ''}${s.queue} (${label})`,
+      {
+        'messages read': s.messages,
+        ...(dryRun
+          ? { 'would be re-driven': o['would-redrive'] }
+          : { 're-driven (deleted)': o.redriven, 'records back, delete failed': o['delete-failed'] }),
+        'range expired (left)': o.expired,
+        ...(o['expired-deleted'] ? { 'range expired (deleted)': o['expired-deleted'] } : {}),
+        'not an on-failure record (left)': o.unreadable,
+        'another stream (left)': o['other-stream'],
+        'put failed (left)': o['put-failed'],
+        'records fetched': s.recordsFetched,
+        ...(dryRun ? {} : { 'records re-put': put, 'records not put': s.recordsFailed }),
+        ...(dryRun ? {} : { 're-put by stream': s.recordsPut }),
+        ...(s.sizeMismatches ? { 'ranges not of their batchSize': s.sizeMismatches } : {}),
+      },
+      false,
+    );
+    for (const p of s.problems.slice(0, 20)) process.stdout.write(`  ! ${p}\n`);
+    if (s.problems.length > 20) process.stdout.write(`  ! … ${s.problems.length - 20} more\n`);
+  }
+}
+
+if (cli.isMain(import.meta.filename)) cli.runMain(() => main(process.argv.slice(2)));

@@ -1,0 +1,169 @@
+/**
+ * The Iceberg table custom resource (CDK provider framework): on-event starts the right Athena statement
+ * for Create, Update and Delete; is-complete waits for it and fails the deployment with Athena's reason.
+ */
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { lastFieldId } from '../../lambdas/domain/lake-ddl.js';
+import { type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
+import { handler as isComplete } from '../../lambdas/iceberg-table/is-complete.js';
+import { handler as onEvent } from '../../lambdas/iceberg-table/on-event.js';
+
+const athena = mockClient(AthenaClient);
+beforeEach(() => {
+  athena.reset();
+  athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+});
+
+const props = (
+  def: LakeTableDefinition = REJECTED_TABLE,
+  location = 's3://lake/warehouse/impressions_rejected',
+) => ({
+  ServiceToken: 'arn:aws:lambda:eu-west-1:1:function:f',
+  WorkGroup: 'ddl-wg',
+  Database: 'lake_db',
+  Location: location,
+  Definition: JSON.stringify(def),
+});
+const base = {
+  ServiceToken: 'x',
+  ResponseURL: 'https://example.com',
+  StackId: 'stack',
+  RequestId: 'r',
+  LogicalResourceId: 'T',
+  ResourceType: 'Custom::IcebergTable',
+};
+const create = {
+  ...base,
+  RequestType: 'Create',
+  ResourceProperties: props(),
+} as CloudFormationCustomResourceEvent;
+const update = (next: ReturnType<typeof props>) =>
+  ({
+    ...base,
+    RequestType: 'Update',
+    PhysicalResourceId: 'lake_db.impressions_rejected',
+    ResourceProperties: next,
+    OldResourceProperties: props(),
+  }) as CloudFormationCustomResourceEvent;
+const started = () => athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+
+describe('iceberg table custom resource', () => {
+  it('Create runs CREATE TABLE in the DDL workgroup and names the table as its physical id', async () => {
+    const res = await onEvent(create);
+    expect(res).toEqual({
+      PhysicalResourceId: 'lake_db.impressions_rejected',
+      Data: { Statement: 'create', QueryExecutionId: 'q-1' },
+    });
+    expect(started()).toHaveLength(1);
+    expect(started()[0]!.WorkGroup).toBe('ddl-wg');
+    expect(started()[0]!.QueryString).toMatch(
+      /^CREATE TABLE `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(received_at\)\)/,
+    );
+  });
+
+  it('Update that appends a column runs ALTER TABLE ADD COLUMNS; an unchanged schema runs nothing', async () => {
+    const grown = {
+      ...REJECTED_TABLE,
+      columns: [
+        ...REJECTED_TABLE.columns,
+        {
+          id: lastFieldId(REJECTED_TABLE) + 1,
+          name: 'source',
+          type: 'string' as const,
+          required: false,
+          doc: 'app',
+        },
+      ],
+    };
+    const res = await onEvent(update(props(grown)));
+    expect(res.PhysicalResourceId).toBe('lake_db.impressions_rejected');
+    expect(started()[0]!.QueryString).toBe(
+      "ALTER TABLE `lake_db`.`impressions_rejected` ADD COLUMNS (`source` string COMMENT 'app')",
+    );
+    athena.resetHistory();
+    const same = await onEvent(update(props()));
+    expect(same.Data.QueryExecutionId).toBeUndefined();
+    expect(started()).toHaveLength(0);
+    expect(await isComplete({ ...update(props()), ...same })).toEqual({ IsComplete: true });
+  });
+
+  it('Update that drops a column fails with the reason and starts no statement', async () => {
+    const dropped = { ...REJECTED_TABLE, columns: REJECTED_TABLE.columns.slice(0, -1) };
+    await expect(onEvent(update(props(dropped)))).rejects.toThrow(/column raw .* was removed/);
+    expect(started()).toHaveLength(0);
+  });
+
+  it('Update to a new location creates a new table under a new physical id', async () => {
+    const res = await onEvent(update(props(REJECTED_TABLE, 's3://other/warehouse/impressions_rejected')));
+    expect(started()[0]!.QueryString).toMatch(/LOCATION 's3:\/\/other\/warehouse\/impressions_rejected\/'/);
+    expect(res.Data.Statement).toBe('create');
+  });
+
+  it('Delete drops the table', async () => {
+    const res = await onEvent({
+      ...base,
+      RequestType: 'Delete',
+      PhysicalResourceId: 'lake_db.impressions_rejected',
+      ResourceProperties: props(),
+    } as CloudFormationCustomResourceEvent);
+    expect(res.PhysicalResourceId).toBe('lake_db.impressions_rejected');
+    expect(started()[0]!.QueryString).toBe('DROP TABLE IF EXISTS `lake_db`.`impressions_rejected`');
+  });
+
+  it("is-complete waits while the statement runs, completes on success, and fails with Athena's reason", async () => {
+    const running = {
+      ...create,
+      PhysicalResourceId: 'x',
+      Data: { Statement: 'create', QueryExecutionId: 'q-1' },
+    };
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
+      .resolvesOnce({ QueryExecution: { Status: { State: 'SUCCEEDED' } } })
+      .resolves({
+        QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'line 1:8: mismatched input' } },
+      });
+    expect(await isComplete(running)).toEqual({ IsComplete: false });
+    expect(await isComplete(running)).toEqual({ IsComplete: true });
+    await expect(isComplete(running)).rejects.toThrow(
+      /Athena create q-1 failed: FAILED: line 1:8: mismatched input/,
+    );
+  });
+
+  it('a CREATE that finds the table already there (kept by an earlier deployment) adopts it', async () => {
+    const creating = {
+      ...create,
+      PhysicalResourceId: 'x',
+      Data: { Statement: 'create', QueryExecutionId: 'q-3' },
+    };
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: {
+        Status: { State: 'FAILED', StateChangeReason: 'AlreadyExistsException: Table already exists.' },
+      },
+    });
+    expect(await isComplete(creating)).toEqual({ IsComplete: true });
+  });
+
+  it('a DROP whose database is already gone counts as done; any other failed DROP fails the deletion', async () => {
+    const dropping = {
+      ...base,
+      RequestType: 'Delete',
+      PhysicalResourceId: 'lake_db.impressions_rejected',
+      ResourceProperties: props(),
+      Data: { Statement: 'drop', QueryExecutionId: 'q-2' },
+    } as CloudFormationCustomResourceEvent & { Data: { Statement: string; QueryExecutionId: string } };
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({
+        QueryExecution: {
+          Status: { State: 'FAILED', StateChangeReason: 'SCHEMA_NOT_FOUND: Schema lake_db does not exist' },
+        },
+      })
+      .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'Access denied' } } });
+    expect(await isComplete(dropping)).toEqual({ IsComplete: true });
+    await expect(isComplete(dropping)).rejects.toThrow(/Access denied/);
+  });
+});

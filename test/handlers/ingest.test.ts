@@ -1,0 +1,169 @@
+/**
+ * The ingest route (`POST /v1/profiles/{profileId}/impressions`) through the real handler and the real
+ * raw-stream writer over a mocked Kinesis client: per-event profile checks with nothing written on a bad
+ * request, partition key = the profile, only failed entries retried, and 503 + Retry-After when the
+ * stream throttles.
+ */
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MAX_INGEST_BODY_BYTES } from '../../lambdas/domain/api-requests.js';
+import { makeHandler } from '../../lambdas/history-api/handler.js';
+import { INGEST_RETRY, rawStreamWriter } from '../../lambdas/history-api/raw-stream.js';
+import { apiEvent, CALLERS, fakeStore, keyring, POLICY, parse } from '../support/api.js';
+import { impression } from '../support/factories.js';
+
+const kinesis = mockClient(KinesisClient);
+const calls = () =>
+  kinesis.commandCalls(PutRecordsCommand).map((c) => c.args[0].input as PutRecordsCommandInput);
+const noSleep = { ...INGEST_RETRY, sleep: async () => {} };
+
+const handler = () =>
+  makeHandler({
+    store: fakeStore([]),
+    cursorKeys: keyring,
+    authorization: POLICY,
+    ingest: rawStreamWriter(new KinesisClient({ region: 'eu-west-1' }), 'raw', noSleep),
+  });
+
+const post = (profileId: string, body: unknown, userArn: string = CALLERS.client(profileId)) =>
+  apiEvent('POST', `/v1/profiles/${profileId}/impressions`, {
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    userArn,
+  });
+
+const ok = (n: number) => ({
+  FailedRecordCount: 0,
+  Records: Array.from({ length: n }, (_, i) => ({ SequenceNumber: String(i), ShardId: 'shardId-0' })),
+});
+
+beforeEach(() => kinesis.reset());
+
+describe('ingest route', () => {
+  it('puts every event unchanged on the raw stream under the profile, and answers 202 with the count', async () => {
+    kinesis.on(PutRecordsCommand).resolves(ok(3));
+    const events = [
+      impression({ profileId: 'p1' }),
+      impression({ profileId: 'p1' }),
+      impression({ profileId: 'p1' }),
+    ];
+    const r = await handler()(post('p1', { events }));
+    expect(r.statusCode).toBe(202);
+    expect(parse(r)).toEqual({ profileId: 'p1', accepted: 3 });
+    const [input] = calls();
+    expect(input!.StreamName).toBe('raw');
+    expect(input!.Records!.map((x) => x.PartitionKey)).toEqual(['p1', 'p1', 'p1']);
+    expect(input!.Records!.map((x) => JSON.parse(Buffer.from(x.Data!).toString('utf8')))).toEqual(events);
+  });
+
+  it('a service may ingest for any profile (a backend that relays devices’ events)', async () => {
+    kinesis.on(PutRecordsCommand).resolves(ok(1));
+    const r = await handler()(post('p9', { events: [impression({ profileId: 'p9' })] }, CALLERS.service));
+    expect(r.statusCode).toBe(202);
+  });
+
+  it('refuses a batch with one event of another profile with a 400 naming its index, and writes nothing', async () => {
+    kinesis.on(PutRecordsCommand).resolves(ok(3));
+    const events = [
+      impression({ profileId: 'p1' }),
+      impression({ profileId: 'p2' }),
+      impression({ profileId: 'p1' }),
+    ];
+    const r = await handler()(post('p1', { events }));
+    expect(r.statusCode).toBe(400);
+    expect(r.headers?.['content-type']).toBe('application/problem+json');
+    expect(parse(r).detail).toContain('events[1].profileId');
+    expect(calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['no events', { events: [] }, 'events'],
+    ['501 events', { events: Array(501).fill(impression({ profileId: 'p1' })) }, 'events'],
+    ['events not an array', { events: {} }, 'events'],
+    ['an event that is not an object', { events: [impression({ profileId: 'p1' }), 'x'] }, 'events[1]'],
+    [
+      'an event without profileId',
+      { events: [(({ profileId, ...e }) => e)(impression())] },
+      'events[0].profileId',
+    ],
+    ['a profileId of another type', { events: [{ ...impression(), profileId: 1 }] }, 'events[0].profileId'],
+    ['another key in the body', { events: [impression({ profileId: 'p1' })], x: 1 }, 'body.x'],
+    ['a body that is not JSON', '{"events":[', 'body'],
+  ])('400 for %s, naming %s, nothing written', async (_name, body, parameter) => {
+    const r = await handler()(post('p1', body));
+    expect(r.statusCode).toBe(400);
+    expect(parse(r).detail).toContain(parameter);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('413 for a body over 1 MiB, nothing written', async () => {
+    const big = {
+      events: [{ ...impression({ profileId: 'p1' }), context: { pad: 'x'.repeat(MAX_INGEST_BODY_BYTES) } }],
+    };
+    const r = await handler()(post('p1', big));
+    expect(r.statusCode).toBe(413);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('a client session may not write another profile’s impressions (403), nothing written', async () => {
+    const r = await handler()(
+      post('p2', { events: [impression({ profileId: 'p2' })] }, CALLERS.client('p1')),
+    );
+    expect(r.statusCode).toBe(403);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('retries only the entries a partial failure left out, then answers 202', async () => {
+    kinesis
+      .on(PutRecordsCommand)
+      .resolvesOnce({
+        FailedRecordCount: 2,
+        Records: [
+          { SequenceNumber: '1', ShardId: 's' },
+          { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' },
+          { SequenceNumber: '3', ShardId: 's' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' },
+        ],
+      })
+      .resolves(ok(2));
+    const events = [1, 2, 3, 4].map((position) => impression({ profileId: 'p1', position }));
+    const r = await handler()(post('p1', { events }));
+    expect(r.statusCode).toBe(202);
+    const [first, second] = calls();
+    expect(first!.Records).toHaveLength(4);
+    expect(second!.Records!.map((x) => JSON.parse(Buffer.from(x.Data!).toString()).position)).toEqual([2, 4]);
+  });
+
+  it('answers 503 with Retry-After when the stream keeps throttling, after a bounded number of attempts', async () => {
+    kinesis.on(PutRecordsCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const r = await handler()(post('p1', { events: [impression({ profileId: 'p1' })] }));
+    expect(r.statusCode).toBe(503);
+    expect(r.headers?.['retry-after']).toBe('1');
+    expect(parse(r)).toMatchObject({ status: 503, title: 'Service Unavailable' });
+    expect(calls()).toHaveLength(INGEST_RETRY.attempts);
+  });
+
+  it('answers 503 with Retry-After when entries still fail after the last attempt', async () => {
+    kinesis.on(PutRecordsCommand).resolves({
+      FailedRecordCount: 1,
+      Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' }],
+    });
+    const r = await handler()(post('p1', { events: [impression({ profileId: 'p1' })] }));
+    expect(r.statusCode).toBe(503);
+    expect(r.headers?.['retry-after']).toBe('1');
+  });
+
+  it('answers 503, not 500, when the put fails for any other reason', async () => {
+    kinesis
+      .on(PutRecordsCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const r = await handler()(post('p1', { events: [impression({ profileId: 'p1' })] }));
+    expect(r.statusCode).toBe(503);
+    expect(r.body).not.toContain('denied');
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * `npm run erase`: the lake side of an erasure. Athena takes `?` parameters only in SELECT, INSERT INTO, CTAS
+ * and UNLOAD (Athena user guide, "Use parameterized queries"), so the tool validates the id against the
+ * contract's pattern and inlines it; it runs on both tables and waits for each statement.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { athenaStatements, eraseOnAthena, erasurePredicates, validProfileId } from '../../scripts/erase.js';
+
+const athenaMock = mockClient(AthenaClient);
+const athena = new AthenaClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+});
+const target = { athena, workGroup: 'wg', database: 'lake_db', timeoutMs: 5_000 };
+
+describe('profile id: validated, then inlined', () => {
+  it('takes exactly the contract pattern [A-Za-z0-9_-]{1,64}', () => {
+    expect(validProfileId('p_1-A')).toBe('p_1-A');
+    expect(validProfileId('x'.repeat(64))).toBe('x'.repeat(64));
+    for (const bad of ['', 'x'.repeat(65), "a'b", 'a b', "x' OR '1'='1", 'é', 'a;DROP', undefined, 42])
+      expect(() => validProfileId(bad), String(bad)).toThrowError(/--profile must be a profile id/);
+  });
+
+  it('deletes from both tables, the rejected rows by partition key or the raw payload’s profileId', () => {
+    expect(erasurePredicates('p1')).toEqual({
+      impressions: "profile_id = 'p1'",
+      impressions_rejected: "partition_key = 'p1' OR TRY(json_extract_scalar(raw, '$.profileId')) = 'p1'",
+    });
+    const statements = athenaStatements('p1');
+    expect(statements.map((s) => s.table)).toEqual(['impressions', 'impressions_rejected']);
+    for (const s of statements) {
+      expect(s.delete).toMatch(new RegExp(`^DELETE FROM ${s.table} WHERE `));
+      expect(s.count).toMatch(new RegExp(`^SELECT count\\(\\*\\) AS n FROM ${s.table} WHERE `));
+      expect(`${s.delete}${s.count}`).not.toContain('?');
+    }
+  });
+});
+
+describe('erasure on Athena', () => {
+  let counts: number[];
+  beforeEach(() => {
+    athenaMock.reset();
+    counts = [3, 0, 2, 0];
+    let n = 0;
+    athenaMock.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q${n++}` }));
+    athenaMock
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
+      .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    athenaMock.on(GetQueryResultsCommand).callsFake(() => ({
+      ResultSet: {
+        Rows: [{ Data: [{ VarCharValue: 'n' }] }, { Data: [{ VarCharValue: String(counts.shift()) }] }],
+      },
+    }));
+  });
+
+  it('counts, deletes, waits for each statement, counts again; reports rows removed per table', async () => {
+    const r = await eraseOnAthena(target, 'p1');
+    expect(r).toEqual({
+      profileId: 'p1',
+      dryRun: false,
+      tables: {
+        impressions: { matched: 3, removed: 3, remaining: 0 },
+        impressions_rejected: { matched: 2, removed: 2, remaining: 0 },
+      },
+    });
+    const started = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    expect(started.map((i) => i.QueryString!.split(' WHERE')[0])).toEqual([
+      'SELECT count(*) AS n FROM impressions',
+      'DELETE FROM impressions',
+      'SELECT count(*) AS n FROM impressions',
+      'SELECT count(*) AS n FROM impressions_rejected',
+      'DELETE FROM impressions_rejected',
+      'SELECT count(*) AS n FROM impressions_rejected',
+    ]);
+    expect(
+      started.every((i) => i.WorkGroup === 'wg' && i.QueryExecutionContext?.Database === 'lake_db'),
+    ).toBe(true);
+  });
+
+  it('--dry-run only counts', async () => {
+    counts = [3, 2];
+    const r = await eraseOnAthena(target, 'p1', true);
+    expect(r.tables.impressions).toEqual({ matched: 3, removed: 0, remaining: 3 });
+    expect(
+      athenaMock
+        .commandCalls(StartQueryExecutionCommand)
+        .some((c) => c.args[0].input.QueryString!.startsWith('DELETE')),
+    ).toBe(false);
+  });
+
+  it('a failed statement is an error naming Athena’s reason', async () => {
+    athenaMock
+      .on(GetQueryExecutionCommand)
+      .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND' } } });
+    await expect(eraseOnAthena(target, 'p1')).rejects.toThrowError(/failed q0: TABLE_NOT_FOUND/);
+  });
+});
+
+describe('command line', () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'erase.ts'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+
+  it('--help prints the usage; a bad id or option is one line on stderr and exit 2, no stack trace', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: npm run erase -- --profile <id>');
+    for (const args of [
+      ["--profile=x' OR 1=1"],
+      ['--profile', 'p', '--bogus'],
+      ['--profile', 'p', '--stage', 'a', '--stack', 'b'],
+    ]) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^erase: /);
+    }
+  });
+});
