@@ -164,19 +164,20 @@ export function measuredInputs(
 const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 
 export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): string {
+  const w = Math.max(46, ...r.lines.map((l) => l.component.length + 2));
   const rows = r.lines.map(
     (l) =>
-      `${l.component.padEnd(46)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`,
+      `${l.component.padEnd(w)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`,
   );
   const verdict =
     r.totalPerBillionUsd <= 100
       ? 'target ≤ $100 per billion: met'
       : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)}); the floor and the options below it: docs/cost.md`;
   return [
-    `${'component'.padEnd(46)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
+    `${'component'.padEnd(w)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
     ...rows,
-    `${'total'.padEnd(46)}${usd(r.totalMonthlyUsd).padStart(13)}${`$${r.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
-    `${`total with ${inputs.checksPerPageRender * 10} checks per page render (10×)`.padEnd(46)}${usd(tenfold.totalMonthlyUsd).padStart(13)}${`$${tenfold.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
+    `${'total'.padEnd(w)}${usd(r.totalMonthlyUsd).padStart(13)}${`$${r.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
+    `${`total with ${inputs.checksPerPageRender * 10} checks per page render (10×)`.padEnd(w)}${usd(tenfold.totalMonthlyUsd).padStart(13)}${`$${tenfold.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
     '',
     verdict,
     '',
