@@ -57,7 +57,6 @@ export async function benchEnrich(
   const recordBytesAvg =
     batch.reduce((n, r) => n + Buffer.from(r.b64, 'base64').byteLength, 0) / batch.length;
   const ports: FilterEnrichPorts = {
-    acceptedEventIds: async () => new Map(),
     titles: async (ids) =>
       new Map(ids.flatMap((id) => (titles.has(id) ? [[id, titles.get(id)!] as const] : []))),
   };

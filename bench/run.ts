@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   say('enrich hot path');
   const enrich = await benchEnrich();
   say('history write units');
-  const wcu = benchHistoryWcu();
+  const wcu = await benchHistoryWcu();
   say('stream billing units, plain and aggregated');
   const streams = await benchStreamBytes();
   say('lake bytes per impression');
