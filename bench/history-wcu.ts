@@ -17,6 +17,7 @@ import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 import { countWindow } from '../lambdas/domain/frequency.js';
 import {
   BUCKET_MS,
+  bucketStart,
   DEFAULT_HISTORY_LIMITS,
   type HistoryCandidate,
   type Impression,
@@ -40,6 +41,10 @@ export interface FlushRun {
   readonly failedConditions: number;
   readonly wcu: number;
   readonly wcuPerImpression: number;
+  /** Of which the daily cap's counter items. */
+  readonly dayCounterWcuPerImpression: number;
+  /** Of which conditional writes that found a duplicate or a full bucket (charged, then retried). */
+  readonly failedConditionWcu: number;
   /** Impressions per bucket write, on average. */
   readonly impressionsPerWrite: number;
   readonly avgItemBytes: number;
@@ -206,6 +211,8 @@ async function replay(seen: readonly Seen[], flushSeconds: number, seed: number)
     failedConditions: ddb.capacity.failedConditions,
     wcu: ddb.capacity.wcu,
     wcuPerImpression: ddb.capacity.wcu / impressions,
+    dayCounterWcuPerImpression: (ddb.capacity.wcuByItemKind.D ?? 0) / impressions,
+    failedConditionWcu: ddb.capacity.failedConditionWcu,
     impressionsPerWrite: impressions / bucketWrites,
     avgItemBytes: Math.round(items.reduce((n, i) => n + itemSize(i), 0) / items.length),
   };
@@ -253,11 +260,123 @@ export async function benchHistoryWcu(
   };
 }
 
-// Exact frequency over stored impressions is what the read side serves (see docs/history-model.md).
-export { countWindow };
+export interface ReadRow {
+  readonly profile: 'typical' | 'heavy';
+  readonly route: string;
+  readonly requests: number;
+  readonly items: number;
+  readonly bytes: number;
+  readonly readUnits: number;
+}
+
+export interface ReadBenchResult {
+  readonly typicalPerDay: number;
+  readonly heavyPerDay: number;
+  readonly rows: readonly ReadRow[];
+  /** Read units of one 30-day check, per impression stored in 30 days, typical profile. */
+  readonly note: string;
+}
+
+/**
+ * Read units of each history API route, through the store the API uses (`listHistory`,
+ * `impressionsBetween` + `countWindow` for frequency and check), over an in-memory table that charges
+ * queries by DynamoDB's rules (4 KB units on the bytes read, halved for eventual consistency). Profiles: a
+ * typical one (`typicalPerDay` impressions a day for 30 days, sessions of ≈ 250) and a heavy one at the
+ * contract's caps (`heavyPerDay`: every day full, in windows of the 10-second cap).
+ */
+export async function benchHistoryReads(
+  options: { typicalPerDay?: number; heavyPerDay?: number; days?: number } = {},
+): Promise<ReadBenchResult> {
+  const typicalPerDay = options.typicalPerDay ?? 300;
+  const heavyPerDay = options.heavyPerDay ?? DEFAULT_HISTORY_LIMITS.perDay;
+  const days = options.days ?? 30;
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 3 });
+  const store = historyStore(ddb.client, 'history');
+  const now = Date.parse('2026-06-30T12:00:00.000Z');
+  const catalog = sampleCatalog();
+  const rand = prng(5);
+  const titles = catalog.slice(0, 100).map((t) => t.titleId);
+  let n = 0;
+  const write = async (profileId: string, perDay: number, perWindow: number) => {
+    for (let d = 0; d < days; d++) {
+      // Each day's impressions end at this time of day, in windows a minute apart, `perWindow` per window.
+      const dayEndMs = now - d * 86_400_000;
+      const windows = Math.ceil(perDay / perWindow);
+      const batch: HistoryCandidate[] = [];
+      for (let i = 0; i < perDay; i++) {
+        const window = Math.floor(i / perWindow);
+        const t =
+          bucketStart(dayEndMs) -
+          (windows - 1 - window) * 60_000 +
+          (i % perWindow) * Math.floor(BUCKET_MS / perWindow);
+        const titleId = titles[Math.floor(rand() * titles.length)]!;
+        batch.push({
+          profileId,
+          recordId: String(n++),
+          impression: {
+            eventId: `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`,
+            eventTimeMs: Math.min(t, now),
+            titleId,
+            artworkId: `${titleId}-art-1`,
+            page: 'home',
+            rowId: `trending-${window % 10}`,
+            rowIndex: window % 10,
+            position: i % 40,
+            deviceType: 'tv',
+            trackId: 1000 + (i % 20),
+          },
+        });
+      }
+      for (let i = 0; i < batch.length; i += 500) {
+        await store.admit(batch.slice(i, i + 500), SETTINGS);
+        await new Promise<void>((res) => setImmediate(res));
+      }
+    }
+  };
+  // A typical member's bucket holds ≈ 30 impressions (what the time replay measures).
+  await write('typical', typicalPerDay, 30);
+  await write('heavy', heavyPerDay, DEFAULT_HISTORY_LIMITS.perWindow);
+
+  const rows: ReadRow[] = [];
+  const measure = async (profile: 'typical' | 'heavy', route: string, fn: () => Promise<unknown>) => {
+    const before = { ...ddb.capacity };
+    await fn();
+    rows.push({
+      profile,
+      route,
+      requests: ddb.capacity.reads - before.reads,
+      items: ddb.capacity.readItems - before.readItems,
+      bytes: ddb.capacity.readBytes - before.readBytes,
+      readUnits: ddb.capacity.rcu - before.rcu,
+    });
+  };
+  const windows = { '1h': 3_600_000, '1d': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+  for (const profile of ['typical', 'heavy'] as const) {
+    const base = { profileId: profile, since: null, until: null, titleId: null, after: null };
+    await measure(profile, 'GET impressions, limit 50', () => store.listHistory({ ...base, limit: 50 }));
+    await measure(profile, 'GET impressions, limit 500', () => store.listHistory({ ...base, limit: 500 }));
+    await measure(profile, 'GET impressions, titleId never seen (one page)', () =>
+      store.listHistory({ ...base, titleId: 'no-such-title', limit: 50 }),
+    );
+    for (const [w, ms] of Object.entries(windows)) {
+      await measure(profile, `GET frequency / POST check, window ${w}`, async () =>
+        countWindow(await store.impressionsBetween(profile, now - ms + 1, now), titles, now, w as '30d'),
+      );
+    }
+  }
+  return {
+    typicalPerDay,
+    heavyPerDay,
+    rows,
+    note: 'frequency and check read the same: one query over the widest window requested',
+  };
+}
 
 if (process.argv[1]?.endsWith('history-wcu.ts')) {
-  benchHistoryWcu().then((r) => {
-    for (const f of r.byFlushInterval) process.stdout.write(`${JSON.stringify(f)}\n`);
-  });
+  const reads = process.argv.includes('--reads');
+  (reads ? benchHistoryReads().then((r) => r.rows) : benchHistoryWcu().then((r) => r.byFlushInterval)).then(
+    (rows) => {
+      for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    },
+  );
 }

@@ -25,6 +25,7 @@ import {
   ITEM_BUDGET_BYTES,
   impressionsOfItem,
   isAfter,
+  itemSize,
   MAX_IMPRESSIONS_PER_WRITE,
   newestFirst,
   type PagePosition,
@@ -51,6 +52,12 @@ export interface AdmitResult {
   /** Impressions newly stored. */
   readonly stored: number;
 }
+
+/**
+ * Bytes of history one list call reads at most (≈ 32 read units, eventually consistent): a list filtered
+ * to a title rarely seen returns a short page and a cursor rather than read a whole heavy profile.
+ */
+export const LIST_SCAN_BYTES = 256 * 1024;
 
 /** A write that kept being throttled or kept losing races: its records are reported and retried. */
 class NotDone extends Error {}
@@ -411,11 +418,20 @@ export function historyStore(
     return { admissions, writes: counters.writes, stored: counters.stored };
   }
 
-  /** Impressions of the items of one query, newest bucket first, with no eventId twice. */
-  async function* buckets(pk: string, lo: string, hi: string): AsyncGenerator<Impression[]> {
+  /**
+   * Impressions of the items of one query, newest bucket first, with the bytes read. `pageSize` sizes each
+   * query page from what was read so far (items, bytes), so a reader that stops early reads little more
+   * than it needs; by default pages of 200 items.
+   */
+  async function* buckets(
+    pk: string,
+    lo: string,
+    hi: string,
+    pageSize: (items: number, bytes: number) => number = () => 200,
+  ): AsyncGenerator<{ impressions: Impression[]; bytes: number }> {
     let start: Record<string, unknown> | undefined;
-    let group: Impression[] = [];
-    let groupKey: string | undefined;
+    let items = 0;
+    let total = 0;
     do {
       const out = await client.send(
         new QueryCommand({
@@ -423,29 +439,29 @@ export function historyStore(
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
           ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
           ScanIndexForward: false,
-          Limit: 200,
+          Limit: Math.max(1, Math.min(200, Math.floor(pageSize(items, total)))),
           ExclusiveStartKey: start,
         }),
       );
       for (const item of out.Items ?? []) {
-        // A bucket and its overflow parts are adjacent in sort order and read as one group.
-        const key = String(item.sk).slice(0, 26);
-        if (groupKey !== undefined && key !== groupKey) {
-          yield group;
-          group = [];
-        }
-        groupKey = key;
-        group.push(...impressionsOfItem(item));
+        const bytes = itemSize(item);
+        items++;
+        total += bytes;
+        yield { impressions: impressionsOfItem(item), bytes };
       }
       start = out.LastEvaluatedKey;
     } while (start);
-    if (group.length) yield group;
   }
 
   return {
     admit,
 
-    /** Newest-first page of a profile's impressions within [since, until], optionally of one title. */
+    /**
+     * Newest-first page of a profile's impressions within [since, until], optionally of one title. Reads
+     * only what `limit` needs (pages sized from the limit), and at most `LIST_SCAN_BYTES` per call: a
+     * filtered list that has not filled its page by then returns what it has and a position to continue
+     * from (the last impression it examined), so every request's work is bounded.
+     */
     async listHistory(q: ListQuery): Promise<HistoryPage> {
       const sinceMs = q.since === null ? null : Date.parse(q.since);
       const untilMs = q.until === null ? null : Date.parse(q.until);
@@ -454,18 +470,39 @@ export function historyStore(
       const hi = top === null ? `${BUCKET_PREFIX}~` : bucketSortKeyEnd(bucketStart(top));
       const seen = new Set<string>();
       const out: Impression[] = [];
-      for await (const group of buckets(profileKey(q.profileId), lo, hi)) {
-        group.sort(newestFirst);
-        for (const i of group) {
+      let scanned = 0;
+      let examined: Impression | undefined;
+      // One item first, then pages that at most double, never more than the rest of the limit needs at the
+      // fill seen so far, nor more than the byte budget leaves.
+      let lastPage = 0;
+      const pageSize = (items: number, bytes: number) => {
+        lastPage =
+          items === 0
+            ? 1
+            : Math.min(
+                2 * lastPage,
+                Math.ceil((q.limit + 1 - out.length) / Math.max(1, seen.size / items)),
+                Math.floor((LIST_SCAN_BYTES - bytes) / (bytes / items)),
+              );
+        return Math.max(1, lastPage);
+      };
+      for await (const group of buckets(profileKey(q.profileId), lo, hi, pageSize)) {
+        group.impressions.sort(newestFirst);
+        for (const i of group.impressions) {
           if (seen.has(i.eventId)) continue;
+          if (q.after && !isAfter(i, q.after)) continue;
           seen.add(i.eventId);
+          examined = i;
           if (sinceMs !== null && i.eventTimeMs < sinceMs) continue;
           if (untilMs !== null && i.eventTimeMs > untilMs) continue;
           if (q.titleId !== null && i.titleId !== q.titleId) continue;
-          if (q.after && !isAfter(i, q.after)) continue;
           out.push(i);
         }
+        scanned += group.bytes;
         if (out.length > q.limit) break;
+        if (scanned >= LIST_SCAN_BYTES && examined) {
+          return { impressions: out, last: { eventTimeMs: examined.eventTimeMs, eventId: examined.eventId } };
+        }
       }
       if (out.length > q.limit) {
         const page = out.slice(0, q.limit);
@@ -484,7 +521,7 @@ export function historyStore(
         bucketSortKey(bucketStart(fromMs)),
         bucketSortKeyEnd(bucketStart(toMs)),
       )) {
-        for (const i of group) {
+        for (const i of group.impressions) {
           if (seen.has(i.eventId) || i.eventTimeMs < fromMs || i.eventTimeMs > toMs) continue;
           seen.add(i.eventId);
           out.push(i);

@@ -119,10 +119,15 @@ export function applySet(expr: string, item: Item, names: Names, values: Values)
  */
 export interface Capacity {
   wcu: number;
+  /** Write units by the first letter of the sort key (`B` buckets, `D` day counters). */
+  wcuByItemKind: Record<string, number>;
   rcu: number;
   writes: number;
   failedConditions: number;
+  failedConditionWcu: number;
   reads: number;
+  readItems: number;
+  readBytes: number;
 }
 
 /** A DynamoDB document client over in-memory tables, with faults. */
@@ -132,7 +137,7 @@ export function memoryDynamo(faults: FaultSettings) {
   const state = { faultsOn: true };
   const tables = new Map<string, Map<string, Record<string, unknown>>>();
   const counts: FaultCounts = { throttles: 0, unprocessed: 0, failedEntries: 0 };
-  const capacity: Capacity = { wcu: 0, rcu: 0, writes: 0, failedConditions: 0, reads: 0 };
+  const capacity: Capacity = { wcu: 0, wcuByItemKind: {}, rcu: 0, writes: 0, failedConditions: 0, failedConditionWcu: 0, reads: 0, readItems: 0, readBytes: 0 };
   const table = (name: string) => {
     let t = tables.get(name);
     if (!t) {
@@ -156,11 +161,18 @@ export function memoryDynamo(faults: FaultSettings) {
     const t = table(input.TableName);
     const k = keyOf(input.Key);
     const before = t.get(k);
+    const kind = String(input.Key.sk ?? '').slice(0, 1);
+    const charge = (units: number) => {
+      capacity.wcu += units;
+      capacity.wcuByItemKind[kind] = (capacity.wcuByItemKind[kind] ?? 0) + units;
+    };
     const names = input.ExpressionAttributeNames ?? {};
     const values = input.ExpressionAttributeValues ?? {};
     if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression, before, names, values)) {
       capacity.failedConditions++;
-      capacity.wcu += Math.max(1, Math.ceil((before ? itemSize(before) : 0) / 1024));
+      const units = Math.max(1, Math.ceil((before ? itemSize(before) : 0) / 1024));
+      capacity.failedConditionWcu += units;
+      charge(units);
       throw Object.assign(new Error('The conditional request failed'), {
         name: 'ConditionalCheckFailedException',
         ...(before && input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
@@ -176,7 +188,7 @@ export function memoryDynamo(faults: FaultSettings) {
       });
     }
     capacity.writes++;
-    capacity.wcu += Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024));
+    charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
@@ -208,6 +220,8 @@ export function memoryDynamo(faults: FaultSettings) {
       bytes += itemSize(items[i]!);
     }
     capacity.reads++;
+    capacity.readItems += page.length;
+    capacity.readBytes += bytes;
     capacity.rcu += Math.max(1, Math.ceil(bytes / 4096)) / (input.ConsistentRead ? 1 : 2);
     const more = start + page.length < items.length;
     return {
