@@ -137,7 +137,17 @@ export function memoryDynamo(faults: FaultSettings) {
   const state = { faultsOn: true };
   const tables = new Map<string, Map<string, Record<string, unknown>>>();
   const counts: FaultCounts = { throttles: 0, unprocessed: 0, failedEntries: 0 };
-  const capacity: Capacity = { wcu: 0, wcuByItemKind: {}, rcu: 0, writes: 0, failedConditions: 0, failedConditionWcu: 0, reads: 0, readItems: 0, readBytes: 0 };
+  const capacity: Capacity = {
+    wcu: 0,
+    wcuByItemKind: {},
+    rcu: 0,
+    writes: 0,
+    failedConditions: 0,
+    failedConditionWcu: 0,
+    reads: 0,
+    readItems: 0,
+    readBytes: 0,
+  };
   const table = (name: string) => {
     let t = tables.get(name);
     if (!t) {
