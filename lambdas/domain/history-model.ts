@@ -382,6 +382,28 @@ export function admissionOf(
   return { kind: 'burst', detail };
 }
 
+/**
+ * Which of a stream's accepted impressions (in stream order, producer duplicates already left out) the caps
+ * reject as `quality.profile-burst`: the expectation a load generator or a reconciliation needs.
+ */
+export function pastCaps(
+  impressions: readonly { readonly profileId: string; readonly eventTimeMs: number }[],
+  limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
+): boolean[] {
+  const windows = new Map<string, number>();
+  const days = new Map<string, number>();
+  return impressions.map(({ profileId, eventTimeMs }) => {
+    const w = `${profileId}\u0000${bucketStart(eventTimeMs)}`;
+    const d = `${profileId}\u0000${dayStart(eventTimeMs)}`;
+    const inWindow = windows.get(w) ?? 0;
+    const inDay = days.get(d) ?? 0;
+    if (inWindow >= limits.perWindow || inDay >= limits.perDay) return true;
+    windows.set(w, inWindow + 1);
+    days.set(d, inDay + 1);
+    return false;
+  });
+}
+
 /** Newest first; ties by eventId, descending, so that pages are stable. */
 export const newestFirst = (a: Impression, b: Impression) =>
   b.eventTimeMs - a.eventTimeMs || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);

@@ -59,10 +59,11 @@ const enrichedOf = async (profileId: string) =>
   (await h.readAll(out.EnrichedStreamName))
     .filter((r) => r.partitionKey === profileId)
     .map((r) => JSON.parse(r.data));
+// Rejected rows are put under a bounded key of the pipeline's own; the row keeps the producer's key.
 const rejectedOf = async (profileId: string) =>
   (await h.readAll(out.RejectedStreamName!))
-    .filter((r) => r.partitionKey === profileId)
-    .map((r) => JSON.parse(r.data));
+    .map((r) => JSON.parse(r.data))
+    .filter((row) => row.partition_key === profileId);
 
 async function history(profileId: string, query = '') {
   const r = await h.api('GET', `/v1/profiles/${profileId}/impressions${query ? `?${query}` : ''}`);

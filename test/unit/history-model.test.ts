@@ -20,6 +20,7 @@ import {
   impressionOf,
   impressionsOfItem,
   parseAttributeName,
+  pastCaps,
   planAdmission,
   recordTag,
 } from '../../lambdas/domain/history-model.js';
@@ -145,6 +146,22 @@ describe('decideBucket and admissionOf', () => {
     expect(admissionOf(c, recordTag('901'), undefined, limits)).toEqual({ kind: 'duplicate' });
     expect(admissionOf(c, undefined, 'window', limits)).toMatchObject({ kind: 'burst' });
     expect(admissionOf(c, undefined, undefined, limits)).toEqual({ kind: 'failed' });
+  });
+});
+
+describe('pastCaps (the expectation of a generator)', () => {
+  it('rejects past the window cap and the day cap, in stream order, per profile', () => {
+    const t = Date.parse('2026-06-15T11:59:50.000Z');
+    const limits = { perWindow: 2, perDay: 3 };
+    const xs = [
+      { profileId: 'a', eventTimeMs: t },
+      { profileId: 'a', eventTimeMs: t + 1 },
+      { profileId: 'a', eventTimeMs: t + 2 },
+      { profileId: 'b', eventTimeMs: t },
+      { profileId: 'a', eventTimeMs: t + 10_000 },
+      { profileId: 'a', eventTimeMs: t + 10_001 },
+    ];
+    expect(pastCaps(xs, limits)).toEqual([false, false, true, false, false, true]);
   });
 });
 
