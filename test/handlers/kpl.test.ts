@@ -1,5 +1,6 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { countUserRecords, isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
@@ -100,6 +101,16 @@ describe('decode.aggregate-too-large: user records per aggregate are capped', ()
     expect(countUserRecords(Buffer.from([0xf3, 0x89, 0x9a, 0xc2, 0xff, ...new Array(16).fill(0)]))).toBe(
       undefined,
     );
+  });
+
+  it('never throws on arbitrary bytes behind the magic number, and agrees with the library on valid aggregates', async () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+        const n = countUserRecords(Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), bytes]));
+        expect(n === undefined || (Number.isInteger(n) && n >= 0)).toBe(true);
+      }),
+    );
+    for (const n of [1, 2, 50, 300]) expect(countUserRecords(await packOf(n))).toBe(n);
   });
 
   it('rejects an aggregate over the cap as one row, and keeps the rest of the batch', async () => {
