@@ -157,6 +157,28 @@ describe('filtered.duplicate: the same eventId, profile and event time, under an
     expect(stored()).toEqual([e.eventId]);
   });
 
+  it('detects duplicates where an endpoint does not return the item with a failed condition (reads it consistently instead)', async () => {
+    // AWS returns the item with ConditionalCheckFailedException when asked (UpdateItem API reference,
+    // ReturnValuesOnConditionCheckFailure); an endpoint that does not must not change any outcome.
+    const { ddb, handler } = withHistory();
+    const original = ddb.client.send.bind(ddb.client);
+    ddb.client.send = (async (cmd: never) => {
+      try {
+        return await original(cmd);
+      } catch (err) {
+        if ((err as Error).name === 'ConditionalCheckFailedException')
+          delete (err as { Item?: unknown }).Item;
+        throw err;
+      }
+    }) as typeof ddb.client.send;
+    const e = impression({ eventTime: t });
+    await handler(kinesisEvent([rawRecord(e), rawRecord(impression({ eventTime: t }))]));
+    const reads = ddb.capacity.reads;
+    await handler(kinesisEvent([rawRecord(e), rawRecord(impression({ eventTime: t }))]));
+    expect(ddb.capacity.reads).toBeGreaterThan(reads);
+    expect(rowsOn('enriched')).toHaveLength(3);
+  });
+
   it('is not a duplicate under another profile or at another event time (same or other bucket)', async () => {
     const { handler, stored } = withHistory();
     const e = impression({ eventTime: t });
