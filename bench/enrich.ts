@@ -89,7 +89,6 @@ export async function benchEnrich(
   const { records: batch, recordBytesAvg, titles } = sampleBatch();
   const now = Date.now();
   const ports: FilterEnrichPorts = {
-    acceptedEventIds: async () => new Map(),
     titles: async (ids) =>
       new Map(ids.flatMap((id) => (titles.has(id) ? [[id, titles.get(id)!] as const] : []))),
   };

@@ -1,143 +1,382 @@
 /**
- * History writes: DynamoDB write capacity units per accepted impression on realistic traffic, counted from
- * the item sizes and operations the code actually issues (the write plan of `planHistoryWrites`, applied to
- * a simulated table), with DynamoDB's rounding rules: a write is charged ceil(size / 1 KB) on the larger of
- * the item before and after it. Baseline measured in the same run: the naive design, one put of an item
- * per impression plus one counter update per impression.
+ * History writes on realistic traffic over simulated time: DynamoDB write units per accepted impression,
+ * duplicate detection and the daily cap included, measured through the real write path
+ * (`historyStore(...).admit`, the conditional bucket and day-counter updates filter-enrich issues) over an
+ * in-memory table that charges each request by DynamoDB's rules (1 KB units on the larger of the item
+ * before and after; a failed conditional write on the existing item). And the read side: read units of each
+ * history API route for a typical and a cap-limited heavy profile.
+ *
+ * Traffic: members browse in sessions of minutes (pages of rows; a row every 2–6 s, a page every 10–40 s),
+ * their apps flush what was seen every F seconds (one PutRecords per flush, so records arrive at flush time,
+ * 1 % resent by the producer), and the event source mapping cuts batches as deployed (`infra/config.ts`:
+ * batch size, batching window, parallelization factor — lanes by partition key).
  */
-import { enrich } from '../lambdas/domain/enrich.js';
+import { DEFAULT_STAGE } from '../infra/config.js';
+import { historyStore } from '../lambdas/adapters/history-store.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
+import { countWindow } from '../lambdas/domain/frequency.js';
 import {
-  attributeName,
-  bucketSortKey,
-  impressionOf,
-  planHistoryWrites,
+  BUCKET_MS,
+  bucketStart,
+  DEFAULT_HISTORY_LIMITS,
+  type HistoryCandidate,
+  type Impression,
+  itemSize,
 } from '../lambdas/domain/history-model.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
-import { traffic } from '../scripts/traffic.js';
+import { prng, traffic } from '../scripts/traffic.js';
+import { memoryDynamo } from '../test/support/memory-aws.js';
 
-/** DynamoDB item size of one attribute value (storage and capacity accounting). */
-export function valueSize(v: unknown): number {
-  if (v === null || v === undefined || typeof v === 'boolean') return 1;
-  if (typeof v === 'string') return Buffer.byteLength(v);
-  if (typeof v === 'number') {
-    const digits = String(Math.abs(v)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length || 1;
-    return Math.ceil(digits / 2) + 1;
-  }
-  if (Array.isArray(v)) return 3 + v.reduce((n: number, x) => n + valueSize(x) + 1, 0);
-  if (v instanceof Set) return [...v].reduce((n: number, x) => n + valueSize(x), 0);
-  if (typeof v === 'object') {
-    return (
-      3 +
-      Object.entries(v as Record<string, unknown>).reduce(
-        (n, [k, x]) => n + Buffer.byteLength(k) + valueSize(x) + 1,
-        0,
-      )
-    );
-  }
-  throw new Error(`no size for ${typeof v}`);
-}
-
-export const itemSize = (item: Readonly<Record<string, unknown>>) =>
-  Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
+export { itemSize, valueSize } from '../lambdas/domain/history-model.js';
 
 const wcu = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
+
+export interface FlushRun {
+  readonly flushSeconds: number;
+  readonly impressions: number;
+  readonly producerDuplicates: number;
+  readonly batches: number;
+  readonly writes: number;
+  readonly failedConditions: number;
+  readonly wcu: number;
+  readonly wcuPerImpression: number;
+  /** Of which the daily cap's counter items. */
+  readonly dayCounterWcuPerImpression: number;
+  /** Of which conditional writes that found a duplicate or a full bucket (charged, then retried). */
+  readonly failedConditionWcu: number;
+  /** Impressions per bucket write, on average. */
+  readonly impressionsPerWrite: number;
+  readonly avgItemBytes: number;
+}
 
 export interface WcuBenchResult {
   readonly impressions: number;
   readonly batches: number;
   readonly batchSize: number;
+  readonly bucketSeconds: number;
+  /** The default client flush interval's run (5 s). */
   readonly design: {
     readonly wcu: number;
     readonly wcuPerImpression: number;
     readonly writes: number;
     readonly avgItemBytes: number;
   };
+  readonly byFlushInterval: readonly FlushRun[];
   readonly naive: { readonly wcu: number; readonly wcuPerImpression: number; readonly writes: number };
   readonly ratio: number;
   readonly target: number;
 }
 
-export function benchHistoryWcu(
-  options: { impressions?: number; batchSize?: number; seed?: number } = {},
-): WcuBenchResult {
-  const total = options.impressions ?? 200_000;
-  const batchSize = options.batchSize ?? 500;
+interface Seen {
+  readonly profileId: string;
+  readonly viewMs: number;
+  readonly event: ImpressionEvent;
+}
+
+/** Viewable impressions of realistic sessions, with view times of a member scrolling. */
+function sessions(count: number, seed: number, ratePerSec: number): Seen[] {
+  const rand = prng(seed);
   const catalog = sampleCatalog();
   const gen = traffic({
-    seed: options.seed ?? 21,
+    seed,
     titleIds: catalog.map((t) => t.titleId),
     testProfile: 'bot',
     badShare: 0,
     duplicateShare: 0,
   });
-  const table = new Map<string, Record<string, unknown>>();
-  let designWcu = 0;
-  let designWrites = 0;
-  let naiveWcu = 0;
-  let naiveWrites = 0;
-  let impressions = 0;
-  let batches = 0;
-  const arrival = Date.now();
-  while (impressions < total) {
-    const batch = [];
-    while (batch.length < batchSize) {
-      const r = gen.next().value!;
-      if (r.expected !== 'enriched') continue;
-      const e = JSON.parse(Buffer.from(r.data).toString('utf8')) as ImpressionEvent;
-      batch.push({
-        sequenceNumber: String(impressions + batch.length),
-        record: enrich(e, Date.parse(e.eventTime), arrival, undefined),
-      });
+  const out: Seen[] = [];
+  let session = '';
+  let clock = 0;
+  let start = 0;
+  let lastRow = '';
+  let sessionsStarted = 0;
+  const avgSession = 600;
+  while (out.length < count) {
+    const r = gen.next().value!;
+    if (r.expected !== 'enriched') continue;
+    const e = JSON.parse(Buffer.from(r.data).toString('utf8')) as ImpressionEvent;
+    if (e.sessionId !== session) {
+      session = e.sessionId;
+      // Sessions start as a Poisson process at the rate that yields `ratePerSec` impressions.
+      start += (-Math.log(1 - rand()) * 1000 * avgSession) / ratePerSec;
+      sessionsStarted++;
+      clock = start;
+      lastRow = '';
     }
-    batches++;
-    impressions += batch.length;
+    const row = `${e.page}/${e.row.index}`;
+    if (row !== lastRow) {
+      clock += e.row.index === 0 && lastRow ? 10_000 + rand() * 30_000 : 2000 + rand() * 4000;
+      lastRow = row;
+    } else clock += 50 + rand() * 150;
+    out.push({ profileId: e.profileId, viewMs: Math.round(clock), event: e });
+  }
+  if (sessionsStarted === 0) throw new Error('no sessions');
+  return out;
+}
 
-    // This design: one UpdateItem per profile, bucket and batch (≤ 100 impressions each).
-    for (const w of planHistoryWrites(batch, 30)) {
-      const sk = bucketSortKey(w.bucketStartMs, w.part);
-      const key = `${w.pk}\u0000${sk}`;
-      const before = table.get(key);
-      const after: Record<string, unknown> = { ...(before ?? { pk: w.pk, sk }), x: w.x };
-      for (const [id, stored] of w.impressions) after[attributeName(id)] = stored;
-      designWcu += wcu(Math.max(before ? itemSize(before) : 0, itemSize(after)));
-      designWrites++;
-      table.set(key, after);
+interface Arrival {
+  readonly arrivalMs: number;
+  readonly recordId: string;
+  readonly candidate: HistoryCandidate;
+  readonly duplicate: boolean;
+}
+
+/** What reaches the stream when every app flushes every `flushMs`, with 1 % resent by the producer. */
+function arrivals(seen: readonly Seen[], flushMs: number, seed: number): Arrival[] {
+  const rand = prng(seed + 1);
+  const phase = new Map<string, number>();
+  const out: Arrival[] = [];
+  let n = 0;
+  for (const s of seen) {
+    let p = phase.get(s.event.sessionId);
+    if (p === undefined) {
+      p = rand() * flushMs;
+      phase.set(s.event.sessionId, p);
     }
-    // Naive: an item per impression (the API's fields) and a counter per profile, title and day.
-    for (const { record: r } of batch) {
-      naiveWcu += wcu(
-        itemSize({
-          pk: `P#${r.profile_id}`,
-          sk: `I#${r.event_time}#${r.event_id}`,
-          ...impressionOf(r),
-          expiresAt: 1_800_000_000,
-        }),
-      );
-      naiveWcu += wcu(
-        itemSize({
-          pk: `P#${r.profile_id}`,
-          sk: `C#${r.title_id}#${r.event_date}`,
-          count: 12,
-          expiresAt: 1_800_000_000,
-        }),
-      );
-      naiveWrites += 2;
+    const flushAt = Math.ceil((s.viewMs - p) / flushMs) * flushMs + p;
+    const impression: Impression = {
+      eventId: s.event.eventId,
+      eventTimeMs: s.viewMs,
+      titleId: s.event.titleId,
+      artworkId: s.event.artworkId,
+      page: s.event.page,
+      rowId: s.event.row.id,
+      rowIndex: s.event.row.index,
+      position: s.event.position,
+      deviceType: s.event.device.type,
+      trackId: s.event.trackId ?? null,
+    };
+    const candidate = { profileId: s.profileId, recordId: String(n++), impression };
+    out.push({ arrivalMs: flushAt, recordId: candidate.recordId, candidate, duplicate: false });
+    if (rand() < 0.01) {
+      const again = { ...candidate, recordId: String(n++) };
+      out.push({ arrivalMs: flushAt + flushMs, recordId: again.recordId, candidate: again, duplicate: true });
     }
   }
-  const sizes = [...table.values()].map(itemSize);
+  return out.sort((a, b) => a.arrivalMs - b.arrivalMs);
+}
+
+const hash = (s: string) => {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+};
+
+/** Batches as the event source mapping cuts them: per lane (partition key hash), window or size. */
+function batches(xs: readonly Arrival[]): Arrival[][] {
+  const { batchSize, maxBatchingWindowSeconds, parallelizationFactor } = DEFAULT_STAGE.consumer;
+  const lanes: Arrival[][] = Array.from({ length: parallelizationFactor }, () => []);
+  for (const x of xs) lanes[hash(x.candidate.profileId) % parallelizationFactor]!.push(x);
+  const out: { closeMs: number; batch: Arrival[] }[] = [];
+  for (const lane of lanes) {
+    let cur: Arrival[] = [];
+    for (const x of lane) {
+      if (
+        cur.length &&
+        (cur.length === batchSize || x.arrivalMs >= cur[0]!.arrivalMs + maxBatchingWindowSeconds * 1000)
+      ) {
+        out.push({ closeMs: cur.at(-1)!.arrivalMs, batch: cur });
+        cur = [];
+      }
+      cur.push(x);
+    }
+    if (cur.length) out.push({ closeMs: cur.at(-1)!.arrivalMs, batch: cur });
+  }
+  return out.sort((a, b) => a.closeMs - b.closeMs).map((b) => b.batch);
+}
+
+async function replay(seen: readonly Seen[], flushSeconds: number, seed: number): Promise<FlushRun> {
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed });
+  const store = historyStore(ddb.client, 'history');
+  const all = batches(arrivals(seen, flushSeconds * 1000, seed));
+  let impressions = 0;
+  let k = 0;
+  for (const b of all) {
+    const r = await store.admit(
+      b.map((x) => x.candidate),
+      SETTINGS,
+    );
+    impressions += r.stored;
+    if (++k % 50 === 0) await new Promise<void>((res) => setImmediate(res));
+  }
+  const items = [...ddb.table('history').values()].filter((i) => String(i.sk).startsWith('B#'));
+  const bucketWrites = ddb.capacity.writes;
   return {
+    flushSeconds,
     impressions,
-    batches,
-    batchSize,
-    design: {
-      wcu: designWcu,
-      wcuPerImpression: designWcu / impressions,
-      writes: designWrites,
-      avgItemBytes: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length),
-    },
-    naive: { wcu: naiveWcu, wcuPerImpression: naiveWcu / impressions, writes: naiveWrites },
-    ratio: designWcu / naiveWcu,
-    target: 0.5,
+    producerDuplicates: all.flat().filter((x) => x.duplicate).length,
+    batches: all.length,
+    writes: bucketWrites,
+    failedConditions: ddb.capacity.failedConditions,
+    wcu: ddb.capacity.wcu,
+    wcuPerImpression: ddb.capacity.wcu / impressions,
+    dayCounterWcuPerImpression: (ddb.capacity.wcuByItemKind.D ?? 0) / impressions,
+    failedConditionWcu: ddb.capacity.failedConditionWcu,
+    impressionsPerWrite: impressions / bucketWrites,
+    avgItemBytes: Math.round(items.reduce((n, i) => n + itemSize(i), 0) / items.length),
   };
+}
+
+export async function benchHistoryWcu(
+  options: {
+    impressions?: number;
+    flushSeconds?: readonly number[];
+    seed?: number;
+    ratePerSec?: number;
+  } = {},
+): Promise<WcuBenchResult> {
+  const total = options.impressions ?? 60_000;
+  const seed = options.seed ?? 21;
+  const seen = sessions(total, seed, options.ratePerSec ?? 1000);
+  const byFlushInterval: FlushRun[] = [];
+  for (const f of options.flushSeconds ?? [1, 5, 15, 30]) byFlushInterval.push(await replay(seen, f, seed));
+  const design = byFlushInterval.find((r) => r.flushSeconds === 5) ?? byFlushInterval[0]!;
+  // Naive: an item per impression (the API's fields) and a counter per profile, title and day.
+  let naiveWcu = 0;
+  for (const s of seen) {
+    naiveWcu += wcu(
+      itemSize({ pk: `P#${s.profileId}`, sk: `I#${s.event.eventTime}#${s.event.eventId}`, ...s.event, x: 1 }),
+    );
+    naiveWcu += wcu(
+      itemSize({ pk: `P#${s.profileId}`, sk: `C#${s.event.titleId}#2026-06-15`, count: 12, x: 1 }),
+    );
+  }
+  return {
+    impressions: design.impressions,
+    batches: design.batches,
+    batchSize: DEFAULT_STAGE.consumer.batchSize,
+    bucketSeconds: BUCKET_MS / 1000,
+    design: {
+      wcu: design.wcu,
+      wcuPerImpression: design.wcuPerImpression,
+      writes: design.writes,
+      avgItemBytes: design.avgItemBytes,
+    },
+    byFlushInterval,
+    naive: { wcu: naiveWcu, wcuPerImpression: naiveWcu / seen.length, writes: 2 * seen.length },
+    ratio: design.wcuPerImpression / (naiveWcu / seen.length),
+    target: 0.3,
+  };
+}
+
+export interface ReadRow {
+  readonly profile: 'typical' | 'heavy';
+  readonly route: string;
+  readonly requests: number;
+  readonly items: number;
+  readonly bytes: number;
+  readonly readUnits: number;
+}
+
+export interface ReadBenchResult {
+  readonly typicalPerDay: number;
+  readonly heavyPerDay: number;
+  readonly rows: readonly ReadRow[];
+  /** Read units of one 30-day check, per impression stored in 30 days, typical profile. */
+  readonly note: string;
+}
+
+/**
+ * Read units of each history API route, through the store the API uses (`listHistory`,
+ * `impressionsBetween` + `countWindow` for frequency and check), over an in-memory table that charges
+ * queries by DynamoDB's rules (4 KB units on the bytes read, halved for eventual consistency). Profiles: a
+ * typical one (`typicalPerDay` impressions a day for 30 days, sessions of ≈ 250) and a heavy one at the
+ * contract's caps (`heavyPerDay`: every day full, in windows of the 10-second cap).
+ */
+export async function benchHistoryReads(
+  options: { typicalPerDay?: number; heavyPerDay?: number; days?: number } = {},
+): Promise<ReadBenchResult> {
+  const typicalPerDay = options.typicalPerDay ?? 300;
+  const heavyPerDay = options.heavyPerDay ?? DEFAULT_HISTORY_LIMITS.perDay;
+  const days = options.days ?? 30;
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 3 });
+  const store = historyStore(ddb.client, 'history');
+  const now = Date.parse('2026-06-30T12:00:00.000Z');
+  const catalog = sampleCatalog();
+  const rand = prng(5);
+  const titles = catalog.slice(0, 100).map((t) => t.titleId);
+  let n = 0;
+  const write = async (profileId: string, perDay: number, perWindow: number) => {
+    for (let d = 0; d < days; d++) {
+      // Each day's impressions end at this time of day, in windows a minute apart, `perWindow` per window.
+      const dayEndMs = now - d * 86_400_000;
+      const windows = Math.ceil(perDay / perWindow);
+      const batch: HistoryCandidate[] = [];
+      for (let i = 0; i < perDay; i++) {
+        const window = Math.floor(i / perWindow);
+        const t =
+          bucketStart(dayEndMs) -
+          (windows - 1 - window) * 60_000 +
+          (i % perWindow) * Math.floor(BUCKET_MS / perWindow);
+        const titleId = titles[Math.floor(rand() * titles.length)]!;
+        batch.push({
+          profileId,
+          recordId: String(n++),
+          impression: {
+            eventId: `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`,
+            eventTimeMs: Math.min(t, now),
+            titleId,
+            artworkId: `${titleId}-art-1`,
+            page: 'home',
+            rowId: `trending-${window % 10}`,
+            rowIndex: window % 10,
+            position: i % 40,
+            deviceType: 'tv',
+            trackId: 1000 + (i % 20),
+          },
+        });
+      }
+      for (let i = 0; i < batch.length; i += 500) {
+        await store.admit(batch.slice(i, i + 500), SETTINGS);
+        await new Promise<void>((res) => setImmediate(res));
+      }
+    }
+  };
+  // A typical member's bucket holds ≈ 30 impressions (what the time replay measures).
+  await write('typical', typicalPerDay, 30);
+  await write('heavy', heavyPerDay, DEFAULT_HISTORY_LIMITS.perWindow);
+
+  const rows: ReadRow[] = [];
+  const measure = async (profile: 'typical' | 'heavy', route: string, fn: () => Promise<unknown>) => {
+    const before = { ...ddb.capacity };
+    await fn();
+    rows.push({
+      profile,
+      route,
+      requests: ddb.capacity.reads - before.reads,
+      items: ddb.capacity.readItems - before.readItems,
+      bytes: ddb.capacity.readBytes - before.readBytes,
+      readUnits: ddb.capacity.rcu - before.rcu,
+    });
+  };
+  const windows = { '1h': 3_600_000, '1d': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+  for (const profile of ['typical', 'heavy'] as const) {
+    const base = { profileId: profile, since: null, until: null, titleId: null, after: null };
+    await measure(profile, 'GET impressions, limit 50', () => store.listHistory({ ...base, limit: 50 }));
+    await measure(profile, 'GET impressions, limit 500', () => store.listHistory({ ...base, limit: 500 }));
+    await measure(profile, 'GET impressions, titleId never seen (one page)', () =>
+      store.listHistory({ ...base, titleId: 'no-such-title', limit: 50 }),
+    );
+    for (const [w, ms] of Object.entries(windows)) {
+      await measure(profile, `GET frequency / POST check, window ${w}`, async () =>
+        countWindow(await store.impressionsBetween(profile, now - ms + 1, now), titles, now, w as '30d'),
+      );
+    }
+  }
+  return {
+    typicalPerDay,
+    heavyPerDay,
+    rows,
+    note: 'frequency and check read the same: one query over the widest window requested',
+  };
+}
+
+if (process.argv[1]?.endsWith('history-wcu.ts')) {
+  const reads = process.argv.includes('--reads');
+  (reads ? benchHistoryReads().then((r) => r.rows) : benchHistoryWcu().then((r) => r.byFlushInterval)).then(
+    (rows) => {
+      for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    },
+  );
 }

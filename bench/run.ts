@@ -48,7 +48,7 @@ async function measure(quick: boolean) {
   say('whole filter-enrich handler against an instant local AWS, with a CPU profile');
   const wholeHandler = await benchWholeHandler({ profile: true });
   say('history write units');
-  const wcu = benchHistoryWcu();
+  const wcu = await benchHistoryWcu();
   say('stream billing units, plain and aggregated');
   const streams = await benchStreamBytes();
   say('lake bytes per impression');

@@ -28,7 +28,6 @@ export function buildApp(app: App, config: StageConfig, env?: Environment): Impr
     enrichedStream: stateful.enrichedStream,
     rejectedStream: stateful.rejectedStream,
     historyTable: stateful.historyTable,
-    dedupTable: stateful.dedupTable,
     catalogTable: stateful.catalogTable,
     lakeBucket: stateful.lake.bucket,
     glueDatabaseName: stateful.lake.databaseName,

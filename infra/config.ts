@@ -80,6 +80,12 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. @default [] */
   readonly omitted: readonly EmulatorGap[];
+  /** User records per KPL aggregate above which it is rejected whole (`decode.aggregate-too-large`). @default 1000 */
+  readonly maxUserRecordsPerAggregate: number;
+  /** Impressions per profile per 10-second window of event time (`quality.profile-burst`). @default 1000 */
+  readonly profileBurstPerWindow: number;
+  /** Impressions per profile per UTC day of event time (`quality.profile-burst`). @default 20000 */
+  readonly profileBurstPerDay: number;
   /** Billing of the DynamoDB tables (the cost model reads the same setting). */
   readonly tableCapacity: TableCapacity;
   /**
@@ -162,6 +168,9 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
     deliveryErrorDays: 30,
     queryResultDays: 30,
   },
+  maxUserRecordsPerAggregate: 1000,
+  profileBurstPerWindow: 1000,
+  profileBurstPerDay: 20_000,
 };
 
 /** The principal the emulator reports for its default credentials (`test`/`test`): the account root. */
@@ -230,6 +239,9 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
   }
   if (merged.consumer.parallelizationFactor < 1 || merged.consumer.parallelizationFactor > 10) {
     throw new Error('consumer.parallelizationFactor must be 1-10');
+  }
+  for (const k of ['maxUserRecordsPerAggregate', 'profileBurstPerWindow', 'profileBurstPerDay'] as const) {
+    if (!Number.isSafeInteger(merged[k]) || merged[k] < 1) throw new Error(`${k} must be a positive integer`);
   }
   return merged;
 }

@@ -24,7 +24,6 @@ export interface PipelineStackProps extends StackProps {
   readonly enrichedStream: IStream;
   readonly rejectedStream: IStream;
   readonly historyTable: ITableV2;
-  readonly dedupTable: ITableV2;
   readonly catalogTable: ITableV2;
   readonly lakeBucket: IBucket;
   readonly glueDatabaseName: string;
@@ -43,8 +42,12 @@ export class PipelineStack extends Stack {
       environment: {
         ENRICHED_STREAM_NAME: props.enrichedStream.streamName,
         REJECTED_STREAM_NAME: props.rejectedStream.streamName,
-        DEDUP_TABLE_NAME: props.dedupTable.tableName,
         CATALOG_TABLE_NAME: props.catalogTable.tableName,
+        HISTORY_TABLE_NAME: props.historyTable.tableName,
+        RETENTION_DAYS: String(config.historyRetentionDays),
+        PROFILE_BURST_PER_WINDOW: String(config.profileBurstPerWindow),
+        PROFILE_BURST_PER_DAY: String(config.profileBurstPerDay),
+        MAX_USER_RECORDS_PER_AGGREGATE: String(config.maxUserRecordsPerAggregate),
         MIN_VISIBLE_PERCENT: String(config.minVisiblePercent),
         MIN_VISIBLE_MS: String(config.minVisibleMs),
         TEST_PROFILES: config.testProfiles.join(','),
@@ -53,19 +56,9 @@ export class PipelineStack extends Stack {
     });
     props.enrichedStream.grantWrite(filterEnrich.fn);
     props.rejectedStream.grantWrite(filterEnrich.fn);
-    props.dedupTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem');
     props.catalogTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem');
-
-    const historyWriter = new StreamConsumer(this, 'HistoryWriter', {
-      entry: 'history-writer/handler.ts',
-      stream: props.enrichedStream,
-      settings: config.consumer,
-      environment: {
-        HISTORY_TABLE_NAME: props.historyTable.tableName,
-        RETENTION_DAYS: String(config.historyRetentionDays),
-      },
-    });
-    props.historyTable.grant(historyWriter.fn, 'dynamodb:UpdateItem');
+    // The history write is the duplicate detector: conditional updates, and consistent reads near a cap.
+    props.historyTable.grant(filterEnrich.fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
 
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
@@ -76,12 +69,7 @@ export class PipelineStack extends Stack {
       clientSessionVendors: config.clientSessionVendors,
     });
 
-    const alarms = [
-      filterEnrich.iteratorAgeAlarm,
-      historyWriter.iteratorAgeAlarm,
-      api.serverErrorAlarm,
-      api.latencyAlarm,
-    ];
+    const alarms = [filterEnrich.iteratorAgeAlarm, api.serverErrorAlarm, api.latencyAlarm];
     for (const [id, source, table] of [
       ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
       ['RejectedDelivery', props.rejectedStream, REJECTED_TABLE.name],
@@ -117,9 +105,8 @@ export class PipelineStack extends Stack {
 
     new Operations(this, 'Operations', {
       filterEnrich: filterEnrich.fn,
-      historyWriter: historyWriter.fn,
       historyApi: api.fn,
-      failureQueues: [filterEnrich.failureQueue, historyWriter.failureQueue],
+      failureQueues: [filterEnrich.failureQueue],
       alarms,
       rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
         ? config.rejectionRateAlarmPercent
@@ -134,6 +121,5 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'ClientRoleArn', { value: api.clientRole.roleArn });
     // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
     new CfnOutput(this, 'FilterEnrichFailureQueueUrl', { value: filterEnrich.failureQueue.queueUrl });
-    new CfnOutput(this, 'HistoryWriterFailureQueueUrl', { value: historyWriter.failureQueue.queueUrl });
   }
 }

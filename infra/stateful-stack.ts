@@ -19,7 +19,6 @@ export class StatefulStack extends Stack {
   readonly enrichedStream: Stream;
   readonly rejectedStream: Stream;
   readonly historyTable: TableV2;
-  readonly dedupTable: TableV2;
   readonly catalogTable: TableV2;
   readonly lake: LakeStorage;
   readonly cursorSecret: Secret;
@@ -52,7 +51,6 @@ export class StatefulStack extends Stack {
         removalPolicy,
       });
     this.historyTable = table('HistoryTable', 'pk', 'sk', 'x');
-    this.dedupTable = table('DedupTable', 'id', undefined, 'x');
     this.catalogTable = table('TitleCatalogTable', 'titleId');
 
     this.lake = new LakeStorage(this, 'Lake', {

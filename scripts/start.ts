@@ -174,9 +174,10 @@ async function main(): Promise<number> {
       logs,
       await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
     );
+    // filter-enrich writes the history too (HistoryItemsWritten, FreshnessMaxMs).
     const historyMetrics = new MetricsPoller(
       logs,
-      await stackResource(cfn, names[1]!, 'HistoryWriterHandlerLogs'),
+      await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
     );
     const freshness = new FreshnessProbe((p) => api('GET', p));
 

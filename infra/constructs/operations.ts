@@ -29,7 +29,6 @@ import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js
 
 export interface OperationsProps {
   readonly filterEnrich: IFunction;
-  readonly historyWriter: IFunction;
   readonly historyApi: IFunction;
   readonly failureQueues: readonly IQueue[];
   readonly alarms: readonly Alarm[];
@@ -145,7 +144,6 @@ export class Operations extends Construct {
     }
     for (const [name, fn] of Object.entries({
       FilterEnrich: props.filterEnrich,
-      HistoryWriter: props.historyWriter,
       HistoryApi: props.historyApi,
     })) {
       alarms.push(
@@ -194,25 +192,22 @@ export class Operations extends Construct {
         title: 'Lag and freshness (ms)',
         left: [
           app('IngestLagMaxMs').with({ statistic: 'Maximum' }),
-          app('FreshnessMaxMs', 'history-writer').with({ statistic: 'Maximum' }),
+          app('FreshnessMaxMs').with({ statistic: 'Maximum' }),
           props.filterEnrich.metric('IteratorAge', { statistic: 'Maximum' }),
-          props.historyWriter.metric('IteratorAge', { statistic: 'Maximum' }),
         ],
         width: 12,
       }),
       new GraphWidget({
         title: 'History writes',
-        left: [app('HistoryItemsWritten', 'history-writer'), app('BucketWrites', 'history-writer')],
+        left: [app('HistoryItemsWritten'), app('BucketWrites')],
         width: 12,
       }),
       new GraphWidget({
         title: 'Errors, throttles and retries',
         left: [
           props.filterEnrich.metricErrors(),
-          props.historyWriter.metricErrors(),
           props.historyApi.metricErrors(),
           app('RecordsLeftForRetry'),
-          app('RecordsLeftForRetry', 'history-writer'),
           app('enrich.unknown-title'),
         ],
         width: 12,

@@ -12,6 +12,7 @@ export const REJECT_REASONS = [
   'decode.not-json',
   'decode.too-large',
   'decode.not-object',
+  'decode.aggregate-too-large',
   'schema.missing-field',
   'schema.wrong-type',
   'schema.out-of-range',
@@ -20,6 +21,7 @@ export const REJECT_REASONS = [
   'time.future',
   'time.too-late',
   'quality.entity-mismatch',
+  'quality.profile-burst',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -173,27 +175,4 @@ export function parseEventTime(t: string): number {
   const om = two(t, 27);
   if (oh > 23 || om > 59) return Number.NaN;
   return utc - sign * (oh * 60 + om) * 60_000;
-}
-
-export interface DedupCandidate {
-  readonly eventId: string;
-  readonly sequenceNumber: string;
-}
-
-/**
- * Duplicate resolution (`filtered.duplicate`): an eventId already accepted under another Kinesis sequence
- * number (in an earlier batch, per `accepted`, or earlier in this batch) is a duplicate; a redelivery of the
- * same record (same sequence number) is not. Returns, per candidate in order, whether it is accepted.
- */
-export function resolveDuplicates(
-  candidates: readonly DedupCandidate[],
-  accepted: ReadonlyMap<string, string>,
-): boolean[] {
-  const seen = new Map(accepted);
-  return candidates.map(({ eventId, sequenceNumber }) => {
-    const prior = seen.get(eventId);
-    if (prior !== undefined && prior !== sequenceNumber) return false;
-    seen.set(eventId, sequenceNumber);
-    return true;
-  });
 }

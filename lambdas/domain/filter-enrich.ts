@@ -1,15 +1,11 @@
 /**
- * The filter-enrich step for one Lambda batch, as a pure function of the records and two read ports.
- * It decides every record's outcome and builds what must be written; the handler does the writing.
+ * The filter-enrich step for one Lambda batch, as pure functions: `planBatch` classifies and enriches every
+ * record (with one read port, the title catalog); the history decides duplicates and bursts
+ * (`HistoryStore.admit`); `settleBatch` turns its answers into the final outcomes and what to write.
  */
-import {
-  type Classification,
-  type ClassifierConfig,
-  classify,
-  type FilterReason,
-  resolveDuplicates,
-} from './classify.js';
+import { type Classification, type ClassifierConfig, classify, type FilterReason } from './classify.js';
 import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
+import { type Admission, type HistoryCandidate, recordTag } from './history-model.js';
 
 export interface RawRecord {
   /** The Kinesis record's sequence number (what a partial batch response names). */
@@ -20,6 +16,11 @@ export interface RawRecord {
   readonly data: Uint8Array;
   /** Kinesis approximate arrival time, epoch ms. */
   readonly arrivalMs: number;
+  /**
+   * Set on a KPL aggregate holding more user records than allowed: it is kept whole and rejected as one row
+   * (`decode.aggregate-too-large`), never de-aggregated.
+   */
+  readonly tooManyUserRecords?: { readonly count: number; readonly limit: number };
 }
 
 /** Row of `impressions_rejected`. */
@@ -33,8 +34,6 @@ export interface RejectedRow {
 }
 
 export interface FilterEnrichPorts {
-  /** eventId → sequence number of the record that was accepted with it, for ids accepted in the last 24 h. */
-  readonly acceptedEventIds: (eventIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** Catalog entries of the titles that exist; unknown ids are simply absent. */
   readonly titles: (titleIds: readonly string[]) => Promise<ReadonlyMap<string, TitleInfo>>;
 }
@@ -47,10 +46,13 @@ export type RecordOutcome =
 export interface EnrichedOut {
   /** The Kinesis record it came from. */
   readonly sequenceNumber: string;
-  /** The user record it came from (see `recordId`): what duplicate detection remembers. */
+  /** The user record it came from (see `recordId`): its tag is stored with the impression in the history. */
   readonly recordId: string;
   readonly partitionKey: string;
   readonly record: EnrichedRecord;
+  /** Index of its record in the batch. */
+  readonly index: number;
+  readonly eventTimeMs: number;
 }
 
 export interface RejectedOut {
@@ -66,9 +68,55 @@ export const recordId = (r: Pick<RawRecord, 'sequenceNumber' | 'subSequenceNumbe
 export interface BatchPlan {
   /** One per input record, in input order. */
   readonly outcomes: readonly RecordOutcome[];
+  /** Before `settleBatch`: the candidates offered to the history; after: what goes on the enriched stream. */
   readonly enriched: readonly EnrichedOut[];
   readonly rejected: readonly RejectedOut[];
 }
+
+/** Partition key of the rejected rows: bounded, spread evenly, and never the producer's key. */
+export const rejectedPartitionKey = (recordIdentity: string) => `r-${recordTag(recordIdentity)}`;
+
+/** Kinesis partition keys are at most 256 characters: the producer's key as the rejected row keeps it. */
+export function keptPartitionKey(key: string): string {
+  if (key.length <= 256) return key;
+  const cut = key.slice(0, 256);
+  const last = cut.charCodeAt(255);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, 255) : cut;
+}
+
+function rejectedOut(rec: RawRecord, reason: string, detail: string): RejectedOut {
+  const { raw, note } = rawText(rec.data);
+  return {
+    sequenceNumber: rec.sequenceNumber,
+    partitionKey: rejectedPartitionKey(recordId(rec)),
+    row: {
+      received_at: new Date(rec.arrivalMs).toISOString(),
+      reason,
+      detail: detail + note,
+      partition_key: keptPartitionKey(rec.partitionKey),
+      sequence_number: recordId(rec),
+      raw,
+    },
+  };
+}
+
+/** The history's view of a candidate. */
+export const historyCandidate = (e: EnrichedOut): HistoryCandidate => ({
+  profileId: e.record.profile_id,
+  recordId: e.recordId,
+  impression: {
+    eventId: e.record.event_id,
+    eventTimeMs: e.eventTimeMs,
+    titleId: e.record.title_id,
+    artworkId: e.record.artwork_id,
+    page: e.record.page,
+    rowId: e.record.row_id,
+    rowIndex: e.record.row_index,
+    position: e.record.position,
+    deviceType: e.record.device_type,
+    trackId: e.record.track_id,
+  },
+});
 
 /** Raw payloads above this are kept truncated in the rejected row (a Kinesis record holds at most 1 MiB). */
 export const MAX_RAW_KEPT_BYTES = 256 * 1024;
@@ -90,72 +138,80 @@ export async function planBatch(
   config: ClassifierConfig,
   ports: FilterEnrichPorts,
 ): Promise<BatchPlan> {
-  const classified: Classification[] = records.map((r) => classify(r.data, r.arrivalMs, config));
-
+  const classified: Classification[] = records.map((r) =>
+    r.tooManyUserRecords
+      ? {
+          outcome: 'rejected',
+          reason: 'decode.aggregate-too-large',
+          code: 'decode.aggregate-too-large',
+          detail: `KPL aggregate of ${r.tooManyUserRecords.count} user records, limit ${r.tooManyUserRecords.limit}`,
+        }
+      : classify(r.data, r.arrivalMs, config),
+  );
   const candidateIdx: number[] = [];
   classified.forEach((c, i) => {
     if (c.outcome === 'candidate') candidateIdx.push(i);
   });
-  const candidateEvents = candidateIdx.map((i) => {
-    const c = classified[i] as Extract<Classification, { outcome: 'candidate' }>;
-    return {
-      index: i,
-      c,
-      eventId: c.event.eventId.toLowerCase(),
-      sequenceNumber: recordId(records[i]!),
-    };
-  });
-
-  const [accepted, titles] = await Promise.all([
-    candidateEvents.length
-      ? ports.acceptedEventIds([...new Set(candidateEvents.map((c) => c.eventId))])
-      : new Map(),
-    candidateEvents.length
-      ? ports.titles([...new Set(candidateEvents.map((c) => c.c.event.titleId))])
-      : new Map(),
-  ]);
-  const isNew = resolveDuplicates(candidateEvents, accepted);
+  const titles: ReadonlyMap<string, TitleInfo> = candidateIdx.length
+    ? await ports.titles([
+        ...new Set(
+          candidateIdx.map(
+            (i) => (classified[i] as Extract<Classification, { outcome: 'candidate' }>).event.titleId,
+          ),
+        ),
+      ])
+    : new Map();
 
   const outcomes: RecordOutcome[] = new Array(records.length);
   const enriched: EnrichedOut[] = [];
   const rejected: RejectedOut[] = [];
-
-  candidateEvents.forEach((cand, k) => {
-    const rec = records[cand.index]!;
-    if (!isNew[k]) {
-      outcomes[cand.index] = { outcome: 'filtered', reason: 'filtered.duplicate' };
-      return;
-    }
-    const title = titles.get(cand.c.event.titleId);
-    const record = enrich(cand.c.event, cand.c.eventTimeMs, rec.arrivalMs, title);
-    enriched.push({
-      sequenceNumber: rec.sequenceNumber,
-      recordId: cand.sequenceNumber,
-      partitionKey: record.profile_id,
-      record,
-    });
-    outcomes[cand.index] = { outcome: 'enriched', unknownTitle: !title, ingestLagMs: record.ingest_lag_ms };
-  });
-
   classified.forEach((c, i) => {
     const rec = records[i]!;
     if (c.outcome === 'filtered') outcomes[i] = { outcome: 'filtered', reason: c.reason };
-    if (c.outcome !== 'rejected') return;
-    outcomes[i] = { outcome: 'rejected', reason: c.code };
-    const { raw, note } = rawText(rec.data);
-    rejected.push({
-      sequenceNumber: rec.sequenceNumber,
-      partitionKey: rec.partitionKey,
-      row: {
-        received_at: new Date(rec.arrivalMs).toISOString(),
-        reason: c.code,
-        detail: c.detail + note,
-        partition_key: rec.partitionKey,
-        sequence_number: recordId(rec),
-        raw,
-      },
-    });
+    else if (c.outcome === 'rejected') {
+      outcomes[i] = { outcome: 'rejected', reason: c.code };
+      rejected.push(rejectedOut(rec, c.code, c.detail));
+    } else {
+      const title = titles.get(c.event.titleId);
+      const record = enrich(c.event, c.eventTimeMs, rec.arrivalMs, title);
+      enriched.push({
+        sequenceNumber: rec.sequenceNumber,
+        recordId: recordId(rec),
+        partitionKey: record.profile_id,
+        record,
+        index: i,
+        eventTimeMs: c.eventTimeMs,
+      });
+      outcomes[i] = { outcome: 'enriched', unknownTitle: !title, ingestLagMs: record.ingest_lag_ms };
+    }
   });
-
   return { outcomes, enriched, rejected };
+}
+
+/**
+ * The final plan once the history has answered for each candidate (`admissions`, in the order of
+ * `plan.enriched`): accepted ones stay enriched, producer retries become `filtered.duplicate`, bursts become
+ * `quality.profile-burst` rows; failed ones are handed back to be reported for retry.
+ */
+export function settleBatch(
+  records: readonly RawRecord[],
+  plan: BatchPlan,
+  admissions: readonly Admission[],
+): BatchPlan & { readonly failed: readonly EnrichedOut[] } {
+  const outcomes = [...plan.outcomes];
+  const enriched: EnrichedOut[] = [];
+  const rejected = [...plan.rejected];
+  const failed: EnrichedOut[] = [];
+  plan.enriched.forEach((e, k) => {
+    const a = admissions[k] ?? { kind: 'failed' };
+    if (a.kind === 'accepted') enriched.push(e);
+    else if (a.kind === 'failed') failed.push(e);
+    else if (a.kind === 'duplicate')
+      outcomes[e.index] = { outcome: 'filtered', reason: 'filtered.duplicate' };
+    else {
+      outcomes[e.index] = { outcome: 'rejected', reason: 'quality.profile-burst' };
+      rejected.push(rejectedOut(records[e.index]!, 'quality.profile-burst', a.detail));
+    }
+  });
+  return { outcomes, enriched, rejected, failed };
 }

@@ -1,39 +1,64 @@
 /**
- * The history table's data model (single table, pure key and item logic).
+ * The history table's data model (single table, pure key, item and admission logic). Full design, sizes and
+ * costs: `docs/history-model.md`.
  *
- * Impressions are packed: one item per profile and 10-second bucket of event time,
- * `pk = P#<profileId>`, `sk = B#<bucket start, ISO>` (`#<n>` for an overflow part), holding each impression
- * as an attribute named `i<eventId>` whose value is the list of the fields the API serves. A page render is
- * a burst of impressions from one profile, so a batch usually writes a bucket once, with one `UpdateItem`
- * that sets many attributes: write units follow bytes, not impressions (≈ 0.1 WCU per impression instead of
- * ≥ 2 for an item per impression plus a counter).
+ * Impressions are packed: one item per profile and 10-second bucket of event time, `pk = P#<profileId>`,
+ * `sk = B#<bucket start, ISO>`, holding each impression as an attribute named `i` + the eventId (22 base64url
+ * characters) + the event time's offset in the bucket (base 36), whose value is the list of the fields the
+ * API serves and a tag of the Kinesis record that stored it. The item also counts its impressions (`n`) and
+ * their bytes (`s`); TTL `x`. One counter item per profile and UTC day (`sk = D#<date>`, `n`) enforces the
+ * daily cap.
  *
- * - Idempotent: an impression always lands in the same bucket under the same attribute name with the same
- *   value, so a retried, split or replayed batch rewrites what is there.
- * - Exact frequency: windows are counted from the stored impressions themselves (distinct eventIds with
- *   event time in the window), at millisecond boundaries; there are no counters to drift.
- * - Readers also deduplicate by eventId, so an overflow part written on a replay cannot show twice.
- * - TTL attribute `x` (epoch seconds): bucket start + retention.
+ * - Duplicates (`filtered.duplicate`): the attribute name is the identity of the contract's rule (profile,
+ *   eventId, event time), so a bucket write that finds the attribute already present has found either a
+ *   redelivery of the same Kinesis record (same tag: same outcome again) or a producer's retry (other tag).
+ * - Caps (`quality.profile-burst`): a bucket holds at most `perWindow` impressions and `ITEM_BUDGET_BYTES`
+ *   of them (so an item never reaches DynamoDB's 400 KB), a profile-day at most `perDay`; the writes are
+ *   conditional on the counts, so the caps hold exactly across batches and concurrent writers.
+ * - Exact frequency: windows are counted from the stored impressions (distinct eventIds with event time in
+ *   the window) at millisecond boundaries; readers also deduplicate by eventId.
  */
+import { createHash } from 'node:crypto';
 import type { EnrichedRecord } from './enrich.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bucket width: the contract's burst window (10 s of event time), tuned with `bench/history-wcu.ts`. */
 export const BUCKET_MS = 10_000;
 /**
- * Impressions per UpdateItem (keeps the update expression under DynamoDB's 4 KB limit). A batch with more
- * for one bucket writes the rest to the bucket's next parts, so no item is written twice in a batch (an
- * update is charged on the whole item).
+ * Bytes of impression attributes one bucket item may hold: below DynamoDB's 400 KB item limit with room for
+ * the keys and counters. Within the contract's field limits an impression is at most ≈ 1.4 KB, so a full
+ * window (1,000) of maximal impressions would not fit: past this budget impressions are rejected as
+ * `quality.profile-burst` (storage), deterministically, since items only grow until their TTL.
  */
-export const MAX_IMPRESSIONS_PER_WRITE = 200;
+export const ITEM_BUDGET_BYTES = 380 * 1024;
+/**
+ * Impressions per UpdateItem: each costs ≈ 41 characters of the 4 KB update and condition expressions and
+ * two of the 300 operators/functions an expression may hold (DynamoDB developer guide, "Expression
+ * parameters" limits).
+ */
+export const MAX_IMPRESSIONS_PER_WRITE = 80;
+
+/** Per-profile caps of the event contract (`quality.profile-burst`). */
+export interface HistoryLimits {
+  /** Impressions per profile within one 10-second window of event time. @default 1000 */
+  readonly perWindow: number;
+  /** Impressions per profile within one UTC day of event time. @default 20000 */
+  readonly perDay: number;
+}
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { perWindow: 1000, perDay: 20_000 };
 
 export const profileKey = (profileId: string) => `P#${profileId}`;
 export const bucketStart = (timeMs: number) => Math.floor(timeMs / BUCKET_MS) * BUCKET_MS;
-export const bucketSortKey = (startMs: number, part = 0) =>
-  `B#${new Date(startMs).toISOString()}${part ? `#${part}` : ''}`;
-/** Upper bound (inclusive) of the sort keys of a bucket and its overflow parts. */
+export const dayStart = (timeMs: number) => Math.floor(timeMs / DAY_MS) * DAY_MS;
+export const bucketSortKey = (startMs: number) => `B#${new Date(startMs).toISOString()}`;
+/** Upper bound (inclusive) of the sort keys of a bucket (and of the overflow parts of earlier versions). */
 export const bucketSortKeyEnd = (startMs: number) => `B#${new Date(startMs).toISOString()}#~`;
+export const daySortKey = (dayStartMs: number) => `D#${new Date(dayStartMs).toISOString().slice(0, 10)}`;
 export const BUCKET_PREFIX = 'B#';
 const ATTR_PREFIX = 'i';
+/** TTL (epoch seconds) of the items of a bucket or day starting at `startMs` and lasting `widthMs`. */
+export const expiry = (startMs: number, widthMs: number, retentionDays: number) =>
+  Math.floor((startMs + widthMs + retentionDays * DAY_MS) / 1000);
 
 /** One impression as the API serves it. */
 export interface Impression {
@@ -50,11 +75,10 @@ export interface Impression {
 }
 
 /**
- * Stored value: [ms after the bucket start, titleId, artworkId, page, rowId, rowIndex, position, deviceType,
- * trackId]. The attribute name carries the eventId (a UUID) in 22 base64url characters.
+ * Stored value: [titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId, tag]. The event
+ * time is in the attribute name (bucket start + offset), the tag names the Kinesis record that stored it.
  */
 export type StoredImpression = [
-  number,
   string,
   string,
   string,
@@ -63,18 +87,7 @@ export type StoredImpression = [
   number,
   string,
   number | null,
-];
-
-export const toStored = (i: Impression): StoredImpression => [
-  i.eventTimeMs - bucketStart(i.eventTimeMs),
-  i.titleId,
-  i.artworkId,
-  i.page,
-  i.rowId,
-  i.rowIndex,
-  i.position,
-  i.deviceType,
-  i.trackId,
+  string,
 ];
 
 export function impressionOf(r: EnrichedRecord): Impression {
@@ -92,20 +105,61 @@ export function impressionOf(r: EnrichedRecord): Impression {
   };
 }
 
+export const toStored = (i: Impression, tag: string): StoredImpression => [
+  i.titleId,
+  i.artworkId,
+  i.page,
+  i.rowId,
+  i.rowIndex,
+  i.position,
+  i.deviceType,
+  i.trackId,
+  tag,
+];
+
+/**
+ * Tag of one Kinesis user record (sequence number and sub-sequence number, see `recordId`): 48 bits of its
+ * SHA-256 in 8 base64url characters. Two different records of the same impression share a tag with
+ * probability 2^-48, and then the later one is taken for a redelivery (enriched again, stored once).
+ */
+export const recordTag = (recordId: string) =>
+  createHash('sha256').update(recordId).digest().subarray(0, 6).toString('base64url');
+
+/** `i` + the UUID's 16 bytes in base64url + the event time's offset in its bucket, base 36. */
+export const attributeName = (eventId: string, eventTimeMs: number) =>
+  `${ATTR_PREFIX}${Buffer.from(eventId.replace(/-/g, ''), 'hex').toString('base64url')}${(eventTimeMs - bucketStart(eventTimeMs)).toString(36)}`;
+
+const uuidOf = (b64: string) => {
+  const hex = Buffer.from(b64, 'base64url').toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
+
+/** The eventId and bucket offset of an impression attribute's name; undefined for other attributes. */
+export function parseAttributeName(name: string): { eventId: string; offsetMs: number } | undefined {
+  if (name.length < 24 || !name.startsWith(ATTR_PREFIX)) return undefined;
+  const offsetMs = Number.parseInt(name.slice(23), 36);
+  if (!Number.isInteger(offsetMs) || offsetMs < 0 || offsetMs >= BUCKET_MS) return undefined;
+  return { eventId: uuidOf(name.slice(1, 23)), offsetMs };
+}
+
 /** The bucket start of a stored item, from its sort key. */
 export const bucketOfSortKey = (sk: string) => Date.parse(sk.slice(2, 26));
 
-/** The impressions held by a stored item (attributes other than `i<eventId>` are keys and TTL). */
+/** The impressions held by a stored item (other attributes are keys, counters and TTL). */
 export function impressionsOfItem(item: Readonly<Record<string, unknown>>): Impression[] {
   const out: Impression[] = [];
-  const start = bucketOfSortKey(String(item.sk));
+  const sk = String(item.sk);
+  if (!sk.startsWith(BUCKET_PREFIX)) return out;
+  const start = bucketOfSortKey(sk);
   for (const [name, value] of Object.entries(item)) {
-    if (!name.startsWith(ATTR_PREFIX) || !Array.isArray(value) || value.length !== 9) continue;
-    const [t, titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId] =
+    if (!Array.isArray(value) || value.length !== 9) continue;
+    const attr = parseAttributeName(name);
+    if (!attr) continue;
+    const [titleId, artworkId, page, rowId, rowIndex, position, deviceType, trackId] =
       value as StoredImpression;
     out.push({
-      eventId: eventIdOf(name),
-      eventTimeMs: start + Number(t),
+      eventId: attr.eventId,
+      eventTimeMs: start + attr.offsetMs,
       titleId: String(titleId),
       artworkId: String(artworkId),
       page: String(page),
@@ -119,72 +173,235 @@ export function impressionsOfItem(item: Readonly<Record<string, unknown>>): Impr
   return out;
 }
 
-/** One UpdateItem: set these impressions on a bucket item (part), and the records they come from. */
-export interface BucketWrite {
+/**
+ * DynamoDB's size of an attribute value ("Item sizes and formats", DynamoDB developer guide): strings in
+ * UTF-8 bytes, numbers ≈ 1 byte per two significant digits + 1, lists and maps 3 bytes + 1 per element.
+ */
+export function valueSize(v: unknown): number {
+  if (v === null || v === undefined || typeof v === 'boolean') return 1;
+  if (typeof v === 'string') return Buffer.byteLength(v);
+  if (typeof v === 'number') {
+    const digits = String(Math.abs(v)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length || 1;
+    return Math.ceil(digits / 2) + 1;
+  }
+  if (Array.isArray(v)) return 3 + v.reduce((n: number, x) => n + valueSize(x) + 1, 0);
+  if (v instanceof Set) return [...v].reduce((n: number, x) => n + valueSize(x), 0);
+  if (typeof v === 'object') {
+    return (
+      3 +
+      Object.entries(v as Record<string, unknown>).reduce(
+        (n, [k, x]) => n + Buffer.byteLength(k) + valueSize(x) + 1,
+        0,
+      )
+    );
+  }
+  throw new Error(`no size for ${typeof v}`);
+}
+
+/** DynamoDB's size of an item: attribute names and values. */
+export const itemSize = (item: Readonly<Record<string, unknown>>) =>
+  Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
+
+/** One impression a batch offers to the history (a record that passed every other check). */
+export interface HistoryCandidate {
+  readonly profileId: string;
+  /** Identity of the Kinesis user record (`recordId`): tagged on the stored value. */
+  readonly recordId: string;
+  readonly impression: Impression;
+}
+
+/** One impression to store, and the candidates (records of the batch) that carry it. */
+export interface PlannedImpression {
+  readonly name: string;
+  readonly value: StoredImpression;
+  readonly bytes: number;
+  /** Indexes into the candidates, in batch order; the first one's tag is written. */
+  readonly members: number[];
+}
+
+export interface BucketPlan {
   readonly pk: string;
-  readonly bucketStartMs: number;
-  /** 0 for the bucket's item, n for its n-th overflow part. */
-  readonly part: number;
-  readonly impressions: ReadonlyMap<string, StoredImpression>;
+  readonly sk: string;
+  readonly startMs: number;
   /** TTL, epoch seconds. */
   readonly x: number;
-  readonly sources: readonly string[];
+  /** In batch order of their first member. */
+  readonly impressions: readonly PlannedImpression[];
 }
 
-export interface EnrichedInput {
-  readonly sequenceNumber: string;
-  readonly record: EnrichedRecord;
-}
-
-/** `i` + the UUID's 16 bytes in base64url (23 characters instead of 37). */
-export const attributeName = (eventId: string) =>
-  `${ATTR_PREFIX}${Buffer.from(eventId.replace(/-/g, ''), 'hex').toString('base64url')}`;
-
-export function eventIdOf(name: string): string {
-  const hex = Buffer.from(name.slice(ATTR_PREFIX.length), 'base64url').toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** Everything a batch offers for one profile and UTC day: the unit of the daily cap. */
+export interface DayPlan {
+  readonly pk: string;
+  readonly sk: string;
+  readonly x: number;
+  readonly buckets: readonly BucketPlan[];
+  /** Distinct impressions offered. */
+  readonly size: number;
 }
 
 /**
- * Groups a batch's impressions by profile and bucket (an impression repeated in the batch is written once),
- * in writes of at most MAX_IMPRESSIONS_PER_WRITE impressions.
+ * Groups a batch's candidates by profile, day and bucket; candidates carrying the same impression (same
+ * profile, eventId and event time) share one planned impression, in batch order.
  */
-export function planHistoryWrites(inputs: readonly EnrichedInput[], retentionDays: number): BucketWrite[] {
-  const groups = new Map<
+export function planAdmission(candidates: readonly HistoryCandidate[], retentionDays: number): DayPlan[] {
+  const days = new Map<
     string,
-    { pk: string; start: number; imps: Map<string, StoredImpression>; sources: Map<string, string[]> }
+    { pk: string; day: number; buckets: Map<number, Map<string, PlannedImpression>> }
   >();
-  for (const { sequenceNumber, record } of inputs) {
-    const imp = impressionOf(record);
-    const pk = profileKey(record.profile_id);
-    const start = bucketStart(imp.eventTimeMs);
-    const key = `${pk}\u0000${start}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { pk, start, imps: new Map(), sources: new Map() };
-      groups.set(key, g);
+  candidates.forEach((c, index) => {
+    const pk = profileKey(c.profileId);
+    const t = c.impression.eventTimeMs;
+    const dayKey = `${pk}\u0000${dayStart(t)}`;
+    let d = days.get(dayKey);
+    if (!d) {
+      d = { pk, day: dayStart(t), buckets: new Map() };
+      days.set(dayKey, d);
     }
-    g.imps.set(imp.eventId, toStored(imp));
-    const srcs = g.sources.get(imp.eventId);
-    if (srcs) srcs.push(sequenceNumber);
-    else g.sources.set(imp.eventId, [sequenceNumber]);
+    let b = d.buckets.get(bucketStart(t));
+    if (!b) {
+      b = new Map();
+      d.buckets.set(bucketStart(t), b);
+    }
+    const name = attributeName(c.impression.eventId, t);
+    const known = b.get(name);
+    if (known) {
+      known.members.push(index);
+      return;
+    }
+    const value = toStored(c.impression, recordTag(c.recordId));
+    b.set(name, { name, value, bytes: Buffer.byteLength(name) + valueSize(value), members: [index] });
+  });
+  return [...days.values()].map((d) => {
+    const buckets = [...d.buckets].map(([startMs, imps]) => ({
+      pk: d.pk,
+      sk: bucketSortKey(startMs),
+      startMs,
+      x: expiry(startMs, BUCKET_MS, retentionDays),
+      impressions: [...imps.values()],
+    }));
+    return {
+      pk: d.pk,
+      sk: daySortKey(d.day),
+      x: expiry(d.day, DAY_MS, retentionDays),
+      buckets,
+      size: buckets.reduce((n, b) => n + b.impressions.length, 0),
+    };
+  });
+}
+
+/** What a bucket item holds, as far as admission is concerned. */
+export interface BucketState {
+  /** Whether the item exists with its count `n` (the condition of an exact write depends on it). */
+  readonly counted: boolean;
+  /** Impressions held (`n`). */
+  readonly n: number;
+  /** Their bytes (`s`). */
+  readonly s: number;
+  /** Attribute name → tag of the record that stored it. */
+  readonly tags: ReadonlyMap<string, string>;
+}
+
+export const EMPTY_BUCKET: BucketState = { counted: false, n: 0, s: 0, tags: new Map() };
+
+export function bucketState(item: Readonly<Record<string, unknown>> | undefined): BucketState {
+  if (!item) return EMPTY_BUCKET;
+  const tags = new Map<string, string>();
+  for (const [name, value] of Object.entries(item)) {
+    if (Array.isArray(value) && value.length === 9 && parseAttributeName(name))
+      tags.set(name, String(value[8]));
   }
-  const writes: BucketWrite[] = [];
-  for (const g of groups.values()) {
-    const ids = [...g.imps.keys()];
-    for (let i = 0; i < ids.length; i += MAX_IMPRESSIONS_PER_WRITE) {
-      const chunk = ids.slice(i, i + MAX_IMPRESSIONS_PER_WRITE);
-      writes.push({
-        pk: g.pk,
-        bucketStartMs: g.start,
-        part: i / MAX_IMPRESSIONS_PER_WRITE,
-        impressions: new Map(chunk.map((id) => [id, g.imps.get(id)!])),
-        x: Math.floor((g.start + BUCKET_MS + retentionDays * DAY_MS) / 1000),
-        sources: chunk.flatMap((id) => g.sources.get(id)!),
-      });
+  return { counted: item.n !== undefined, n: Number(item.n ?? tags.size), s: Number(item.s ?? 0), tags };
+}
+
+export type BurstKind = 'window' | 'storage' | 'day';
+
+export interface BucketDecision {
+  /** Absent impressions that fit the caps, in order: to be written. */
+  readonly write: readonly PlannedImpression[];
+  /** Absent impressions past a cap. */
+  readonly burst: ReadonlyMap<string, BurstKind>;
+}
+
+/**
+ * Against a bucket's stored state: the absent impressions are written in batch order while they fit the
+ * window cap, the item's byte budget and the day's remaining room (`day.left`, decremented); the rest of
+ * the absent ones are a burst. Present ones are neither (their tag decides, see `admissionOf`).
+ */
+export function decideBucket(
+  impressions: readonly PlannedImpression[],
+  state: BucketState,
+  limits: HistoryLimits,
+  day: { left: number },
+): BucketDecision {
+  let n = state.n;
+  let s = state.s;
+  const write: PlannedImpression[] = [];
+  const burst = new Map<string, BurstKind>();
+  for (const imp of impressions) {
+    if (state.tags.has(imp.name)) continue;
+    if (n >= limits.perWindow) burst.set(imp.name, 'window');
+    else if (s + imp.bytes > ITEM_BUDGET_BYTES) burst.set(imp.name, 'storage');
+    else if (day.left <= 0) burst.set(imp.name, 'day');
+    else {
+      write.push(imp);
+      n++;
+      s += imp.bytes;
+      day.left--;
     }
   }
-  return writes;
+  return { write, burst };
+}
+
+export type Admission =
+  | { readonly kind: 'accepted' }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'burst'; readonly detail: string }
+  | { readonly kind: 'failed' };
+
+/**
+ * A candidate's outcome from the tag stored for its impression: its own record's tag → accepted (first
+ * delivery or redelivery: the same outcome again); another record's → a producer's retry; none → past a
+ * cap, or not written (failed, retried).
+ */
+export function admissionOf(
+  candidate: HistoryCandidate,
+  storedTag: string | undefined,
+  burst: BurstKind | undefined,
+  limits: HistoryLimits,
+): Admission {
+  if (storedTag !== undefined)
+    return storedTag === recordTag(candidate.recordId) ? { kind: 'accepted' } : { kind: 'duplicate' };
+  if (burst === undefined) return { kind: 'failed' };
+  const t = candidate.impression.eventTimeMs;
+  const detail =
+    burst === 'window'
+      ? `more than ${limits.perWindow} impressions of the profile in the 10-second window from ${new Date(bucketStart(t)).toISOString()}`
+      : burst === 'day'
+        ? `more than ${limits.perDay} impressions of the profile on ${new Date(t).toISOString().slice(0, 10)}`
+        : `the profile's impressions of the 10-second window from ${new Date(bucketStart(t)).toISOString()} exceed ${ITEM_BUDGET_BYTES} bytes of storage`;
+  return { kind: 'burst', detail };
+}
+
+/**
+ * Which of a stream's accepted impressions (in stream order, producer duplicates already left out) the caps
+ * reject as `quality.profile-burst`: the expectation a load generator or a reconciliation needs.
+ */
+export function pastCaps(
+  impressions: readonly { readonly profileId: string; readonly eventTimeMs: number }[],
+  limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
+): boolean[] {
+  const windows = new Map<string, number>();
+  const days = new Map<string, number>();
+  return impressions.map(({ profileId, eventTimeMs }) => {
+    const w = `${profileId}\u0000${bucketStart(eventTimeMs)}`;
+    const d = `${profileId}\u0000${dayStart(eventTimeMs)}`;
+    const inWindow = windows.get(w) ?? 0;
+    const inDay = days.get(d) ?? 0;
+    if (inWindow >= limits.perWindow || inDay >= limits.perDay) return true;
+    windows.set(w, inWindow + 1);
+    days.set(d, inDay + 1);
+    return false;
+  });
 }
 
 /** Newest first; ties by eventId, descending, so that pages are stable. */

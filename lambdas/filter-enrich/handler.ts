@@ -1,21 +1,30 @@
 /**
- * filter-enrich: raw stream → enriched stream (and rejected stream). Thin adapter: decode the Lambda event,
- * plan the batch with the pure domain, write, emit metrics, report the records not done.
+ * filter-enrich: raw stream → history (DynamoDB), enriched stream and rejected stream. Thin adapter: decode
+ * the Lambda event, classify and enrich with the pure domain, offer the candidates to the history (whose
+ * conditional bucket writes store the new impressions and detect producer duplicates and bursts), write the
+ * enriched and rejected records, emit metrics, report the records not done.
  * Data errors never fail the batch; infrastructure failures are reported per record (batchItemFailures).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
-import { dedupStore } from '../adapters/dedup-store.js';
-import { toRawRecords } from '../adapters/kinesis-event.js';
+import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
+import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
 import { putRecordsReliably } from '../adapters/kinesis-writer.js';
 import { aggregateByKey } from '../adapters/kpl-aggregate.js';
 import { observability } from '../adapters/observability.js';
 import type { RetryPolicy } from '../adapters/retry.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
 import { type ClassifierConfig, DEFAULT_CLASSIFIER_CONFIG } from '../domain/classify.js';
-import { type FilterEnrichPorts, planBatch } from '../domain/filter-enrich.js';
+import {
+  type EnrichedOut,
+  type FilterEnrichPorts,
+  historyCandidate,
+  planBatch,
+  type RecordOutcome,
+  settleBatch,
+} from '../domain/filter-enrich.js';
 import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
 
 export interface FilterEnrichDeps {
@@ -24,61 +33,85 @@ export interface FilterEnrichDeps {
   readonly rejectedStreamName: string;
   readonly config: ClassifierConfig;
   readonly ports: FilterEnrichPorts;
-  readonly remember: (entries: readonly { eventId: string; sequenceNumber: string }[]) => Promise<number[]>;
+  /** The history table's write side: stores impressions, detects duplicates and bursts. */
+  readonly history: Pick<HistoryStore, 'admit'>;
+  readonly historySettings: AdmitSettings;
+  /** User records per KPL aggregate above which it is rejected whole. @default 1000 */
+  readonly maxUserRecordsPerAggregate?: number;
   /** Backoff for the parts of PutRecords calls left undone. @default DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
   /**
-   * Write enriched records KPL-aggregated per profile (Firehose and the history writer de-aggregate): far
-   * fewer PUT payload units and Firehose bytes (each record is billed rounded up to 5 KB). @default false
+   * Write enriched records KPL-aggregated per profile (Firehose de-aggregates): far fewer PUT payload units
+   * and Firehose bytes (each record is billed rounded up to 5 KB). @default false
    */
   readonly aggregateEnriched?: boolean;
+  readonly nowMs?: () => number;
 }
 
 const { logger, metrics } = observability('filter-enrich');
+const encoder = new TextEncoder();
+
+/** The one place where enriched and rejected records become stream bytes. */
+const encodeRecord = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
 export function makeHandler(deps: FilterEnrichDeps) {
+  const now = deps.nowMs ?? Date.now;
+  const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
+
+  const writeEnriched = async (enriched: readonly EnrichedOut[]) => {
+    const out = enriched.map((e) => ({
+      partitionKey: e.partitionKey,
+      data: encodeRecord(toEnrichedWire(e.record)),
+      source: e,
+    }));
+    if (!deps.aggregateEnriched)
+      return putRecordsReliably(deps.kinesis, deps.enrichedStreamName, out, deps.retry);
+    const packed = await aggregateByKey(out);
+    const r = await putRecordsReliably(deps.kinesis, deps.enrichedStreamName, packed, deps.retry);
+    return { failed: r.failed.flat() };
+  };
+
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-    const records = event.Records.flatMap(toRawRecords);
+    const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
     const failed = new Set<string>();
     try {
-      const plan = await planBatch(records, deps.config, deps.ports);
-      const encoder = new TextEncoder();
-      const enrichedOut = plan.enriched.map((e) => ({
-        partitionKey: e.partitionKey,
-        data: encoder.encode(JSON.stringify(toEnrichedWire(e.record))),
-        source: e,
-      }));
-      const writeEnriched = async () => {
-        if (!deps.aggregateEnriched)
-          return putRecordsReliably(deps.kinesis, deps.enrichedStreamName, enrichedOut, deps.retry);
-        const packed = await aggregateByKey(enrichedOut);
-        const r = await putRecordsReliably(deps.kinesis, deps.enrichedStreamName, packed, deps.retry);
-        return { failed: r.failed.flat() };
-      };
+      const candidates = await planBatch(records, deps.config, deps.ports);
+      // The history first: its answer decides which candidates are enriched, duplicates or bursts.
+      const admitted = await deps.history.admit(
+        candidates.enriched.map(historyCandidate),
+        deps.historySettings,
+      );
+      const plan = settleBatch(records, candidates, admitted.admissions);
+      for (const e of plan.failed) failed.add(e.sequenceNumber);
       const [enrichedResult, rejectedResult] = await Promise.all([
-        writeEnriched(),
+        writeEnriched(plan.enriched),
         putRecordsReliably(
           deps.kinesis,
           deps.rejectedStreamName,
           plan.rejected.map((r) => ({
-            partitionKey: r.partitionKey || 'rejected',
-            data: encoder.encode(JSON.stringify(toRejectedWire(r.row))),
+            partitionKey: r.partitionKey,
+            data: encodeRecord(toRejectedWire(r.row)),
             source: r.sequenceNumber,
           })),
           deps.retry,
         ),
       ]);
       for (const s of rejectedResult.failed) failed.add(s);
-      const notWritten = new Set(enrichedResult.failed);
-      for (const e of notWritten) failed.add(e.sequenceNumber);
-      // Only what reached the enriched stream counts as accepted for duplicate detection.
-      const written = plan.enriched.filter((e) => !notWritten.has(e));
-      const notRemembered = await deps.remember(
-        written.map((e) => ({ eventId: e.record.event_id, sequenceNumber: e.recordId })),
-      );
-      for (const i of notRemembered) failed.add(written[i]!.sequenceNumber);
+      for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
 
-      emitMetrics(plan.outcomes, failed.size);
+      const nowMs = now();
+      metrics.addMetric('HistoryItemsWritten', MetricUnit.Count, admitted.stored);
+      metrics.addMetric('BucketWrites', MetricUnit.Count, admitted.writes);
+      if (plan.enriched.length)
+        metrics.addMetric(
+          'FreshnessMaxMs',
+          MetricUnit.Milliseconds,
+          plan.enriched.reduce((m, e) => Math.max(m, nowMs - e.eventTimeMs), 0),
+        );
+      emitMetrics(
+        plan.outcomes.filter((_, i) => !failed.has(records[i]!.sequenceNumber)),
+        failed.size,
+      );
       if (failed.size) logger.warn('records left for retry', { failed: failed.size, of: records.length });
     } catch (err) {
       // An infrastructure fault that affects the whole batch: report every record, so that the event source
@@ -92,7 +125,8 @@ export function makeHandler(deps: FilterEnrichDeps) {
   };
 }
 
-function emitMetrics(outcomes: Awaited<ReturnType<typeof planBatch>>['outcomes'], failed: number): void {
+/** Counts the outcomes of the records done (records reported for retry are counted when they are done). */
+function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   const counts = new Map<string, number>();
   const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   let maxLag = 0;
@@ -117,38 +151,54 @@ function emitMetrics(outcomes: Awaited<ReturnType<typeof planBatch>>['outcomes']
   metrics.publishStoredMetrics();
 }
 
-function configFromEnv(env: NodeJS.ProcessEnv): ClassifierConfig {
+/** Settings, read once at cold start: a missing or malformed one fails the cold start, naming it. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv) {
+  const required = (name: string): string => {
+    const v = env[name];
+    if (!v) throw new Error(`environment variable ${name} is not set`);
+    return v;
+  };
+  const count = (name: string, min = 1): number => {
+    const raw = required(name);
+    const v = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min)
+      throw new Error(`environment variable ${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+    return v;
+  };
   const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
-  return {
+  const config: ClassifierConfig = {
     minVisiblePercent: num('MIN_VISIBLE_PERCENT', DEFAULT_CLASSIFIER_CONFIG.minVisiblePercent),
     minVisibleMs: num('MIN_VISIBLE_MS', DEFAULT_CLASSIFIER_CONFIG.minVisibleMs),
     testProfiles: new Set((env.TEST_PROFILES ?? '').split(',').filter(Boolean)),
     maxFutureMs: DEFAULT_CLASSIFIER_CONFIG.maxFutureMs,
     maxLatenessMs: DEFAULT_CLASSIFIER_CONFIG.maxLatenessMs,
   };
-}
-
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
+  return {
+    enrichedStreamName: required('ENRICHED_STREAM_NAME'),
+    rejectedStreamName: required('REJECTED_STREAM_NAME'),
+    catalogTableName: required('CATALOG_TABLE_NAME'),
+    historyTableName: required('HISTORY_TABLE_NAME'),
+    config,
+    historySettings: {
+      retentionDays: count('RETENTION_DAYS'),
+      limits: { perWindow: count('PROFILE_BURST_PER_WINDOW'), perDay: count('PROFILE_BURST_PER_DAY') },
+    } satisfies AdmitSettings,
+    maxUserRecordsPerAggregate: count('MAX_USER_RECORDS_PER_AGGREGATE'),
+    aggregateEnriched: env.AGGREGATE_ENRICHED === 'true',
+  };
 }
 
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
 export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   if (!defaultHandler) {
+    const s = settingsFromEnv(process.env);
     const docs = documentClient();
-    const dedup = dedupStore(docs, required('DEDUP_TABLE_NAME'));
-    const catalog = titleCatalog(docs, required('CATALOG_TABLE_NAME'));
     defaultHandler = makeHandler({
+      ...s,
       kinesis: kinesisClient(),
-      enrichedStreamName: required('ENRICHED_STREAM_NAME'),
-      rejectedStreamName: required('REJECTED_STREAM_NAME'),
-      config: configFromEnv(process.env),
-      ports: { acceptedEventIds: dedup.acceptedEventIds, titles: catalog.titles },
-      remember: dedup.remember,
-      aggregateEnriched: process.env.AGGREGATE_ENRICHED === 'true',
+      ports: { titles: titleCatalog(docs, s.catalogTableName).titles },
+      history: historyStore(docs, s.historyTableName),
     });
   }
   return defaultHandler(event);

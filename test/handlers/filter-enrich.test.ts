@@ -1,40 +1,65 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
+import { makeHandler, settingsFromEnv } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
+import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesisMock = mockClient(KinesisClient);
+const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 
 const putsTo = (stream: string) =>
   kinesisMock.commandCalls(PutRecordsCommand).filter((c) => c.args[0].input.StreamName === stream);
+const rowsOn = (stream: string) =>
+  putsTo(stream).flatMap((c) =>
+    c.args[0].input.Records!.map((r) => JSON.parse(Buffer.from(r.Data!).toString())),
+  );
+const acceptAll = () =>
+  kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
+    FailedRecordCount: 0,
+    Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
+  }));
 
-beforeEach(() => kinesisMock.reset());
+beforeEach(() => {
+  kinesisMock.reset();
+  acceptAll();
+});
+
+/** filter-enrich over an in-memory history table (the real store and its conditional writes). */
+function withHistory(limits = { perWindow: 1000, perDay: 20_000 }) {
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+  const store = historyStore(ddb.client, 'history', FAST);
+  const { d } = filterEnrichDeps({
+    history: store,
+    historySettings: { retentionDays: 30, limits },
+    retry: FAST,
+  });
+  const stored = () =>
+    [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item).map((i) => i.eventId));
+  return { ddb, store, handler: makeHandler(d), stored };
+}
+
+const outcomeOf = (stream: string) => rowsOn(stream).map((r) => r.event_id ?? r.reason);
 
 describe('filter-enrich handler', () => {
-  it('writes enriched and rejected records and reports no failures for data errors', async () => {
-    kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
-      FailedRecordCount: 0,
-      Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
-    }));
-    const { d, remembered } = filterEnrichDeps();
+  it('writes history, enriched and rejected records and reports no failures for data errors', async () => {
+    const { handler, stored } = withHistory();
     const good = rawRecord(impression());
     const bad = rawRecord('garbage');
-    const res = await makeHandler(d)(kinesisEvent([good, bad]));
+    const res = await handler(kinesisEvent([good, bad]));
     expect(res.batchItemFailures).toEqual([]);
     const enriched = putsTo('enriched');
     expect(enriched).toHaveLength(1);
     expect(enriched[0]!.args[0].input.Records![0]!.PartitionKey).toBe('profile-1');
-    const rejectedRow = JSON.parse(
-      Buffer.from(putsTo('rejected')[0]!.args[0].input.Records![0]!.Data!).toString(),
-    );
-    expect(rejectedRow).toMatchObject({
+    expect(rowsOn('rejected')[0]).toMatchObject({
       reason: 'decode.not-json',
       raw: 'garbage',
       sequence_number: bad.sequenceNumber,
     });
-    expect(remembered.map((r) => r.sequenceNumber)).toEqual([good.sequenceNumber]);
+    expect(stored()).toEqual([JSON.parse(Buffer.from(good.data).toString()).eventId]);
   });
 
   it('retries only the failed entries of a partial PutRecords failure', async () => {
@@ -50,19 +75,18 @@ describe('filter-enrich handler', () => {
         ),
       };
     });
-    const { d } = filterEnrichDeps();
+    const { handler } = withHistory();
     const records = [rawRecord(impression()), rawRecord(impression()), rawRecord(impression())];
-    const res = await makeHandler(d)(kinesisEvent(records));
+    const res = await handler(kinesisEvent(records));
     expect(res.batchItemFailures).toEqual([]);
     const calls = putsTo('enriched');
     expect(calls).toHaveLength(2);
     expect(calls[1]!.args[0].input.Records).toHaveLength(1);
     const retried = JSON.parse(Buffer.from(calls[1]!.args[0].input.Records![0]!.Data!).toString());
-    const second = JSON.parse(Buffer.from(records[1]!.data).toString());
-    expect(retried.event_id).toBe(second.eventId);
+    expect(retried.event_id).toBe(JSON.parse(Buffer.from(records[1]!.data).toString()).eventId);
   });
 
-  it('reports exactly the records whose writes never succeeded, and does not remember them', async () => {
+  it('reports exactly the records whose enriched write never succeeded; their redelivery is enriched again, not a duplicate', async () => {
     kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
       FailedRecordCount: 1,
       Records: input.Records.map((r: { Data: Uint8Array }, i: number) =>
@@ -71,21 +95,24 @@ describe('filter-enrich handler', () => {
           : { SequenceNumber: String(i), ShardId: 's' },
       ),
     }));
-    const { d, remembered } = filterEnrichDeps();
+    const { handler } = withHistory();
     const ok = rawRecord(impression());
     const failing = rawRecord(impression({ position: 7 }));
-    const res = await makeHandler(d)(kinesisEvent([ok, failing]));
+    const res = await handler(kinesisEvent([ok, failing]));
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: failing.sequenceNumber }]);
-    expect(remembered.map((r) => r.sequenceNumber)).toEqual([ok.sequenceNumber]);
-  }, 30_000);
+    kinesisMock.reset();
+    acceptAll();
+    const again = await handler(kinesisEvent([failing]));
+    expect(again.batchItemFailures).toEqual([]);
+    expect(rowsOn('enriched').map((r) => r.position)).toEqual([7]);
+  });
 
-  it('reports the whole batch when a store is down, never dropping it', async () => {
+  it('reports the whole batch when the history table refuses access, never dropping it', async () => {
     const { d } = filterEnrichDeps({
-      ports: {
-        acceptedEventIds: async () => {
-          throw new Error('dynamodb unavailable');
+      history: {
+        admit: async () => {
+          throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
         },
-        titles: async () => new Map(),
       },
     });
     const records = [rawRecord(impression()), rawRecord('x')];
@@ -93,16 +120,177 @@ describe('filter-enrich handler', () => {
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.sequenceNumber));
   });
 
-  it('reports records whose eventId could not be remembered', async () => {
-    kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
-      FailedRecordCount: 0,
-      Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
-    }));
-    const { d } = filterEnrichDeps({
-      remember: async (entries) => entries.map((_, i) => i).filter((i) => i === 1),
-    });
-    const records = [rawRecord(impression()), rawRecord(impression())];
-    const res = await makeHandler(d)(kinesisEvent(records));
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.sequenceNumber }]);
+  it('reports only the records of a profile whose history writes stay throttled', async () => {
+    const { ddb, handler } = withHistory();
+    ddb.state.faultsOn = false;
+    const stuck = rawRecord(impression({ profileId: 'stuck' }));
+    const fine = rawRecord(impression());
+    const original = ddb.client.send.bind(ddb.client);
+    ddb.client.send = ((cmd: { input: { Key?: { pk?: string } } }) => {
+      if (cmd.input.Key?.pk === 'P#stuck')
+        return Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+      return original(cmd as never);
+    }) as typeof ddb.client.send;
+    const res = await handler(kinesisEvent([fine, stuck]));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: stuck.sequenceNumber }]);
+    expect(rowsOn('enriched').map((r) => r.profile_id)).toEqual(['profile-1']);
+  });
+});
+
+describe('filtered.duplicate: the same eventId, profile and event time, under another record', () => {
+  const t = '2026-06-15T11:59:53.250Z';
+
+  it('filters a producer retry in a later batch and within the batch, and enriches a redelivery again', async () => {
+    const { handler, stored } = withHistory();
+    const e = impression({ eventTime: t });
+    const first = rawRecord(e);
+    const retryInBatch = rawRecord(e);
+    await handler(kinesisEvent([first, retryInBatch]));
+    expect(outcomeOf('enriched')).toEqual([e.eventId]);
+    kinesisMock.reset();
+    acceptAll();
+    const retryLater = rawRecord(e);
+    // The same batch again (a redelivery), then a later producer retry.
+    await handler(kinesisEvent([first, retryInBatch]));
+    await handler(kinesisEvent([retryLater]));
+    expect(outcomeOf('enriched')).toEqual([e.eventId]);
+    expect(stored()).toEqual([e.eventId]);
+  });
+
+  it('detects duplicates where an endpoint does not return the item with a failed condition (reads it consistently instead)', async () => {
+    // AWS returns the item with ConditionalCheckFailedException when asked (UpdateItem API reference,
+    // ReturnValuesOnConditionCheckFailure); an endpoint that does not must not change any outcome.
+    const { ddb, handler } = withHistory();
+    const original = ddb.client.send.bind(ddb.client);
+    ddb.client.send = (async (cmd: never) => {
+      try {
+        return await original(cmd);
+      } catch (err) {
+        if ((err as Error).name === 'ConditionalCheckFailedException')
+          delete (err as { Item?: unknown }).Item;
+        throw err;
+      }
+    }) as typeof ddb.client.send;
+    const e = impression({ eventTime: t });
+    await handler(kinesisEvent([rawRecord(e), rawRecord(impression({ eventTime: t }))]));
+    const reads = ddb.capacity.reads;
+    await handler(kinesisEvent([rawRecord(e), rawRecord(impression({ eventTime: t }))]));
+    expect(ddb.capacity.reads).toBeGreaterThan(reads);
+    expect(rowsOn('enriched')).toHaveLength(3);
+  });
+
+  it('is not a duplicate under another profile or at another event time (same or other bucket)', async () => {
+    const { handler, stored } = withHistory();
+    const e = impression({ eventTime: t });
+    const variants = [
+      e,
+      { ...e, profileId: 'profile-2' },
+      { ...e, eventTime: '2026-06-15T11:59:53.251Z' },
+      { ...e, eventTime: '2026-06-15T11:59:43.250Z' },
+    ];
+    await handler(kinesisEvent(variants.slice(0, 2).map((v) => rawRecord(v))));
+    await handler(kinesisEvent(variants.slice(2).map((v) => rawRecord(v))));
+    expect(outcomeOf('enriched')).toEqual(variants.map((v) => v.eventId));
+    expect(stored()).toHaveLength(4);
+    // Each of them retried by its producer is a duplicate of its own.
+    kinesisMock.reset();
+    acceptAll();
+    await handler(kinesisEvent(variants.map((v) => rawRecord(v))));
+    expect(putsTo('enriched')).toHaveLength(0);
+  });
+});
+
+describe('quality.profile-burst: caps per profile and window, and per day', () => {
+  const base = Date.parse('2026-06-15T11:59:50.000Z');
+  const burst = (profileId: string, n: number, from = base, stepMs = 5) =>
+    Array.from({ length: n }, (_, i) =>
+      rawRecord(impression({ profileId, eventTime: new Date(from + i * stepMs).toISOString() }), {
+        partitionKey: profileId,
+      }),
+    );
+
+  it('rejects what passes 1,000 impressions in a 10-second window, across batches, and never fails another profile', async () => {
+    const { handler } = withHistory();
+    const heavy = burst('heavy', 1200, base, 5);
+    const other = burst('light', 3, base, 5);
+    const r1 = await handler(kinesisEvent([...heavy.slice(0, 600), ...other]));
+    const r2 = await handler(kinesisEvent(heavy.slice(600)));
+    expect([...r1.batchItemFailures, ...r2.batchItemFailures]).toEqual([]);
+    const enriched = rowsOn('enriched');
+    expect(enriched.filter((r) => r.profile_id === 'heavy')).toHaveLength(1000);
+    expect(enriched.filter((r) => r.profile_id === 'light')).toHaveLength(3);
+    const rejected = rowsOn('rejected');
+    expect(rejected).toHaveLength(200);
+    expect(rejected.every((r) => r.reason === 'quality.profile-burst')).toBe(true);
+    // The first 1,000 in stream order are the ones kept.
+    expect(new Set(rejected.map((r) => r.sequence_number))).toEqual(
+      new Set(heavy.slice(1000).map((r) => r.sequenceNumber)),
+    );
+  });
+
+  it('gives a redelivered burst batch the same outcomes', async () => {
+    const { handler } = withHistory({ perWindow: 5, perDay: 100 });
+    const batch = burst('p', 8);
+    await handler(kinesisEvent(batch));
+    const first = [outcomeOf('enriched'), outcomeOf('rejected')];
+    kinesisMock.reset();
+    acceptAll();
+    await handler(kinesisEvent(batch));
+    expect([outcomeOf('enriched'), outcomeOf('rejected')]).toEqual(first);
+    expect(first[0]).toHaveLength(5);
+  });
+
+  it('caps a profile per UTC day of event time across windows and batches, exactly', async () => {
+    const { handler, ddb } = withHistory({ perWindow: 50, perDay: 120 });
+    // 3 windows × 50, in three batches: 150 offered, 120 kept, a retry of a kept one stays a duplicate.
+    for (let w = 0; w < 3; w++) await handler(kinesisEvent(burst('p', 50, base - 60_000 + w * 10_000, 10)));
+    expect(rowsOn('enriched')).toHaveLength(120);
+    expect(rowsOn('rejected').map((r) => r.reason)).toEqual(new Array(30).fill('quality.profile-burst'));
+    expect(rowsOn('rejected')[0].detail).toContain('more than 120 impressions of the profile on 2026-06-15');
+    const day = ddb.table('history').get(
+      JSON.stringify(
+        [
+          ['pk', 'P#p'],
+          ['sk', 'D#2026-06-15'],
+        ].sort(),
+      ),
+    );
+    expect(day?.n).toBe(120);
+  });
+});
+
+describe('rejected rows are put under a bounded key of our own', () => {
+  it('never uses the producer’s key, which the row keeps cut to 256 characters', async () => {
+    const { handler } = withHistory();
+    const longKey = 'k'.repeat(300);
+    const res = await handler(kinesisEvent([rawRecord('not json', { partitionKey: longKey })]));
+    expect(res.batchItemFailures).toEqual([]);
+    const put = putsTo('rejected')[0]!.args[0].input.Records![0]!;
+    expect(put.PartitionKey).toMatch(/^r-[A-Za-z0-9_-]{8}$/);
+    expect(JSON.parse(Buffer.from(put.Data!).toString()).partition_key).toBe('k'.repeat(256));
+  });
+});
+
+describe('settings', () => {
+  const env = {
+    ENRICHED_STREAM_NAME: 'e',
+    REJECTED_STREAM_NAME: 'r',
+    CATALOG_TABLE_NAME: 'c',
+    HISTORY_TABLE_NAME: 'h',
+    RETENTION_DAYS: '30',
+    PROFILE_BURST_PER_WINDOW: '1000',
+    PROFILE_BURST_PER_DAY: '20000',
+    MAX_USER_RECORDS_PER_AGGREGATE: '1000',
+  };
+  it('reads every setting strictly at cold start, naming a missing or malformed one', () => {
+    expect(settingsFromEnv(env).historySettings.limits).toEqual({ perWindow: 1000, perDay: 20000 });
+    expect(() => settingsFromEnv({ ...env, PROFILE_BURST_PER_DAY: undefined })).toThrow(
+      /PROFILE_BURST_PER_DAY/,
+    );
+    expect(() => settingsFromEnv({ ...env, MAX_USER_RECORDS_PER_AGGREGATE: '1e3' })).toThrow(
+      /MAX_USER_RECORDS_PER_AGGREGATE/,
+    );
+    expect(() => settingsFromEnv({ ...env, RETENTION_DAYS: '0' })).toThrow(/RETENTION_DAYS/);
+    expect(() => settingsFromEnv({ ...env, HISTORY_TABLE_NAME: '' })).toThrow(/HISTORY_TABLE_NAME/);
   });
 });

@@ -1,11 +1,15 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
+import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { countUserRecords, isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
+import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
+import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesisMock = mockClient(KinesisClient);
 
@@ -50,20 +54,24 @@ describe('KPL-aggregated records on the raw stream', () => {
     expect(users[0]!.subSequenceNumber).toBeUndefined();
   });
 
-  it('enriches every user record, rejects the bad one with its sub-sequence, and remembers user-record ids', async () => {
+  it('enriches every user record, rejects the bad one with its sub-sequence, and tags history with user-record ids', async () => {
     const good = [impression(), impression()];
     const [packed] = await aggregate([
       ...good.map((e) => ({ partitionKey: e.profileId, data: Buffer.from(JSON.stringify(e)) })),
       { partitionKey: 'profile-1', data: Buffer.from('nope') },
       { partitionKey: 'profile-1', data: Buffer.from(JSON.stringify(good[0])) },
     ]);
-    const remembered: { eventId: string; sequenceNumber: string }[] = [];
-    const handler = filterEnrich({
-      remember: async (entries) => {
-        remembered.push(...entries);
-        return [];
+    const store = historyStore(memoryDynamo({ throttle: 0, partial: 0, seed: 1 }).client, 'history');
+    const offered: HistoryCandidate[] = [];
+    const { d } = filterEnrichDeps({
+      history: {
+        admit: (candidates, settings) => {
+          offered.push(...candidates);
+          return store.admit(candidates, settings);
+        },
       },
     });
+    const handler = makeHandler(d);
     const res = await handler(kinesisEvent([rawRecord(packed!.data, { sequenceNumber: '900' })]));
     expect(res.batchItemFailures).toEqual([]);
     const puts = kinesisMock.commandCalls(PutRecordsCommand);
@@ -76,12 +84,86 @@ describe('KPL-aggregated records on the raw stream', () => {
       reason: 'decode.not-json',
       sequence_number: '900:2',
     });
-    expect(remembered.map((r) => r.sequenceNumber)).toEqual(['900:0', '900:1']);
+    expect(offered.map((c) => c.recordId)).toEqual(['900:0', '900:1', '900:3']);
+  });
+});
+
+describe('decode.aggregate-too-large: user records per aggregate are capped', () => {
+  const packOf = async (n: number) => {
+    const [packed] = await aggregate(
+      Array.from({ length: n }, () => ({ partitionKey: 'p', data: Buffer.from('x') })),
+    );
+    return packed!.data;
+  };
+
+  it('counts the user records from the framing, without decoding them', async () => {
+    expect(countUserRecords(await packOf(7))).toBe(7);
+    expect(countUserRecords(Buffer.from([0xf3, 0x89, 0x9a, 0xc2, 0xff, ...new Array(16).fill(0)]))).toBe(
+      undefined,
+    );
+  });
+
+  it('never throws on arbitrary bytes behind the magic number, and agrees with the library on valid aggregates', async () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+        const n = countUserRecords(Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), bytes]));
+        expect(n === undefined || (Number.isInteger(n) && n >= 0)).toBe(true);
+      }),
+    );
+    for (const n of [1, 2, 50, 300]) expect(countUserRecords(await packOf(n))).toBe(n);
+  });
+
+  it('rejects an aggregate over the cap as one row, and keeps the rest of the batch', async () => {
+    const big = rawRecord(await packOf(1001));
+    const atCap = rawRecord(await packOf(1000));
+    const good = rawRecord(impression());
+    const res = await filterEnrich({})(kinesisEvent([big, atCap, good]));
+    expect(res.batchItemFailures).toEqual([]);
+    const rows = kinesisMock
+      .commandCalls(PutRecordsCommand)
+      .filter((c) => c.args[0].input.StreamName === 'rejected')
+      .flatMap((c) => c.args[0].input.Records!.map((r) => JSON.parse(Buffer.from(r.Data!).toString())));
+    expect(rows.filter((r) => r.reason === 'decode.aggregate-too-large')).toEqual([
+      expect.objectContaining({
+        sequence_number: big.sequenceNumber,
+        detail: expect.stringContaining('1001'),
+      }),
+    ]);
+    // The aggregate at the cap is de-aggregated: 1,000 one-byte user records, each rejected as not JSON.
+    expect(rows.filter((r) => r.reason === 'decode.not-json')).toHaveLength(1000);
+    const enriched = kinesisMock
+      .commandCalls(PutRecordsCommand)
+      .find((c) => c.args[0].input.StreamName === 'enriched')!;
+    expect(enriched.args[0].input.Records).toHaveLength(1);
+  });
+
+  it('keeps the work of a 1 MiB aggregate of one-byte records bounded: one row, one request', async () => {
+    const hostile = rawRecord(await packOf(150_000));
+    const started = performance.now();
+    const res = await filterEnrich({})(kinesisEvent([hostile]));
+    expect(res.batchItemFailures).toEqual([]);
+    const calls = kinesisMock.commandCalls(PutRecordsCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input.Records).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('honours the configured cap', async () => {
+    const res = await filterEnrich({ maxUserRecordsPerAggregate: 2 })(
+      kinesisEvent([rawRecord(await packOf(3))]),
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    const row = JSON.parse(
+      Buffer.from(
+        kinesisMock.commandCalls(PutRecordsCommand)[0]!.args[0].input.Records![0]!.Data!,
+      ).toString(),
+    );
+    expect(row.reason).toBe('decode.aggregate-too-large');
   });
 });
 
 describe('KPL-aggregated records on the enriched stream', () => {
-  it('filter-enrich writes one aggregate per profile, and the history writer de-aggregates it', async () => {
+  it('filter-enrich writes one aggregate per profile, and a consumer de-aggregates it', async () => {
     const events = [impression(), impression(), impression({ profileId: 'profile-2' })];
     const handler = filterEnrich({
       aggregateEnriched: true,

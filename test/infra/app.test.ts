@@ -48,7 +48,8 @@ describe('streams', () => {
 describe('event source mappings', () => {
   it('use partial batch responses, bisect, bounded retries and age, a batching window, parallelization and an SQS on-failure destination', () => {
     const mappings = t.pipeline.findResources('AWS::Lambda::EventSourceMapping');
-    expect(Object.keys(mappings)).toHaveLength(2);
+    // One consumer of the raw stream: filter-enrich also writes the history (no history-writer mapping).
+    expect(Object.keys(mappings)).toHaveLength(1);
     for (const m of Object.values(mappings)) {
       expect(m.Properties).toMatchObject({
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -66,11 +67,11 @@ describe('event source mappings', () => {
     }
   });
 
-  it('alarms on iterator age of both consumers', () => {
+  it('alarms on iterator age of the consumer', () => {
     t.pipeline.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'IteratorAge', Statistic: 'Maximum' },
-      2,
+      1,
     );
   });
 
@@ -82,7 +83,7 @@ describe('event source mappings', () => {
 describe('functions', () => {
   it('run Node.js 22 on arm64 with tracing and bundled code', () => {
     const fns = t.pipeline.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(3);
+    expect(Object.keys(fns)).toHaveLength(2);
     for (const f of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -92,12 +93,36 @@ describe('functions', () => {
     }
   });
 
-  it('configure filter-enrich thresholds from the stage', () => {
+  it('configure filter-enrich thresholds, caps and history from the stage', () => {
     t.pipeline.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectLike({ MIN_VISIBLE_PERCENT: '50', MIN_VISIBLE_MS: '1000', TEST_PROFILES: '' }),
+        Variables: Match.objectLike({
+          MIN_VISIBLE_PERCENT: '50',
+          MIN_VISIBLE_MS: '1000',
+          TEST_PROFILES: '',
+          RETENTION_DAYS: '30',
+          PROFILE_BURST_PER_WINDOW: '1000',
+          PROFILE_BURST_PER_DAY: '20000',
+          MAX_USER_RECORDS_PER_AGGREGATE: '1000',
+          HISTORY_TABLE_NAME: Match.anyValue(),
+        }),
       },
     });
+    const custom = synth('caps', {
+      profileBurstPerWindow: 250,
+      profileBurstPerDay: 5000,
+      maxUserRecordsPerAggregate: 10,
+    });
+    custom.pipeline.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          PROFILE_BURST_PER_WINDOW: '250',
+          PROFILE_BURST_PER_DAY: '5000',
+          MAX_USER_RECORDS_PER_AGGREGATE: '10',
+        }),
+      },
+    });
+    expect(() => resolveStage('bad', { profileBurstPerDay: 0 })).toThrow(/profileBurstPerDay/);
   });
 
   it('grant each function only the actions it uses on the history table', () => {
@@ -108,8 +133,6 @@ describe('functions', () => {
         .flatMap((p) =>
           p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action),
         );
-    const writer = actionsOf(/HistoryWriter/).filter((a: string) => a.startsWith('dynamodb:'));
-    expect(writer).toEqual(['dynamodb:UpdateItem']);
     const api = actionsOf(/HistoryApiHandler/);
     expect(api).toContain('dynamodb:Query');
     expect(api).not.toContain('dynamodb:UpdateItem');
@@ -118,7 +141,8 @@ describe('functions', () => {
     const fe = actionsOf(/FilterEnrich/);
     expect([...new Set(fe.filter((a: string) => a.startsWith('dynamodb:')))].sort()).toEqual([
       'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
     ]);
     expect(fe.filter((a: string) => a.startsWith('kinesis:Put'))).toEqual(
       expect.arrayContaining(['kinesis:PutRecords']),
@@ -129,24 +153,25 @@ describe('functions', () => {
         .filter((p) => JSON.stringify(p.Properties.Roles).match(/FilterEnrich/))
         .map((p) => p.Properties),
     );
-    expect(feResources).not.toContain('HistoryTable');
-    const writerResources = JSON.stringify(
-      policies
-        .filter((p) => JSON.stringify(p.Properties.Roles).match(/HistoryWriter/))
-        .map((p) => p.Properties),
-    );
-    expect(writerResources).not.toMatch(/DedupTable|TitleCatalogTable|CursorSecret/);
+    expect(feResources).not.toContain('CursorSecret');
+    // The catalog is only read, the history only updated and read item by item.
+    const feStatements = policies
+      .filter((p) => JSON.stringify(p.Properties.Roles).match(/FilterEnrich/))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement) as {
+      Action: string | string[];
+      Resource: unknown;
+    }[];
+    const on = (table: string) =>
+      feStatements.filter((st) => JSON.stringify(st.Resource).includes(table)).flatMap((st) => st.Action);
+    expect(on('TitleCatalogTable')).toEqual(['dynamodb:BatchGetItem']);
+    expect([...on('HistoryTable')].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 });
 
 describe('DynamoDB', () => {
-  it('provisioned by default, PITR, encryption, and TTL on history and dedup', () => {
+  it('provisioned by default, PITR, encryption, and TTL on history (no dedup table: the history detects duplicates)', () => {
     const tables = t.stateful.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables).sort()).toEqual([
-      'DedupTable8CDC25BD',
-      'HistoryTable24A0CCCB',
-      'TitleCatalogTable14E1879A',
-    ]);
+    expect(Object.keys(tables).sort()).toEqual(['HistoryTable24A0CCCB', 'TitleCatalogTable14E1879A']);
     for (const tb of Object.values(tables)) {
       expect(tb.Properties).toMatchObject({
         BillingMode: 'PROVISIONED',
@@ -157,10 +182,6 @@ describe('DynamoDB', () => {
       });
     }
     expect(tables.HistoryTable24A0CCCB!.Properties.TimeToLiveSpecification).toEqual({
-      AttributeName: 'x',
-      Enabled: true,
-    });
-    expect(tables.DedupTable8CDC25BD!.Properties.TimeToLiveSpecification).toEqual({
       AttributeName: 'x',
       Enabled: true,
     });
@@ -280,10 +301,10 @@ describe('operations', () => {
     t.pipeline.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible' },
-      2,
+      1,
     );
-    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 3);
-    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Throttles' }, 3);
+    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 2);
+    t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Throttles' }, 2);
     t.pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 5,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(read > 0, 100 * rejected / read, 0)' })]),
@@ -318,11 +339,8 @@ describe('stateful resources', () => {
       'RawStreamCF061B5E',
       'RejectedStream64A750F5',
     ]);
-    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual([
-      'DedupTable8CDC25BD',
-      'HistoryTable24A0CCCB',
-      'TitleCatalogTable14E1879A',
-    ]);
+    // The dedup table of earlier versions is gone on purpose (its 24-hour TTL data has no successor).
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['HistoryTable24A0CCCB', 'TitleCatalogTable14E1879A']);
     expect(ids('AWS::S3::Bucket')).toEqual(['LakeBucketB1D32E10']);
     expect(ids('AWS::Glue::Database')).toEqual(['LakeDatabase161E1CC7']);
     // Re-pinned when the tables moved from AWS::Glue::Table to Athena DDL (Custom::IcebergTable): the old
@@ -362,7 +380,7 @@ describe('emulator stage', () => {
     local.pipeline.resourceCountIs('AWS::Athena::NamedQuery', 0);
     local.pipeline.resourceCountIs('AWS::Glue::TableOptimizer', 0);
     local.pipeline.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
-    local.pipeline.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    local.pipeline.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     local.pipeline.resourceCountIs('AWS::Athena::WorkGroup', 1);
     local.stateful.resourceCountIs('AWS::Glue::Table', 2);
     expect(Object.keys(EMULATOR_GAPS)).toEqual([

@@ -11,10 +11,13 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { itemSize } from '../../lambdas/domain/history-model.js';
 import { prng } from '../../scripts/traffic.js';
 
 export interface FaultSettings {
@@ -36,6 +39,97 @@ const throttleError = (name = 'ProvisionedThroughputExceededException') =>
 
 const keyOf = (key: Record<string, unknown>) => JSON.stringify(Object.entries(key).sort());
 
+type Item = Record<string, unknown>;
+type Names = Record<string, string>;
+type Values = Record<string, unknown>;
+
+/**
+ * Evaluates the condition expressions the code issues: `attribute_not_exists(#a)`, `#a = :v`, `#a <= :v`,
+ * combined with AND, OR and parentheses (DynamoDB's precedence: AND before OR).
+ */
+export function evaluateCondition(
+  expr: string,
+  item: Item | undefined,
+  names: Names,
+  values: Values,
+): boolean {
+  const tokens = expr.match(/\(|\)|attribute_not_exists\(#\w+\)|#\w+|:\w+|<=|=|AND|OR/g) ?? [];
+  let p = 0;
+  const attr = (t: string) => item?.[names[t] ?? t];
+  const atom = (): boolean => {
+    const t = tokens[p++]!;
+    if (t === '(') {
+      const v = or();
+      p++; // ')'
+      return v;
+    }
+    if (t.startsWith('attribute_not_exists(')) return attr(t.slice(21, -1)) === undefined;
+    const op = tokens[p++]!;
+    const rhs = values[tokens[p++]!];
+    const lhs = attr(t);
+    if (lhs === undefined) return false;
+    return op === '=' ? JSON.stringify(lhs) === JSON.stringify(rhs) : Number(lhs) <= Number(rhs);
+  };
+  const and = (): boolean => {
+    let v = atom();
+    while (tokens[p] === 'AND') {
+      p++;
+      v = atom() && v;
+    }
+    return v;
+  };
+  const or = (): boolean => {
+    let v = and();
+    while (tokens[p] === 'OR') {
+      p++;
+      v = and() || v;
+    }
+    return v;
+  };
+  return or();
+}
+
+/** Applies `SET a = :v, b = if_not_exists(b, :z) + :k, c = c - :k` (names through `#` placeholders). */
+export function applySet(expr: string, item: Item, names: Names, values: Values): void {
+  const name = (t: string) => (t.startsWith('#') ? names[t]! : t);
+  const updates: [string, unknown][] = [];
+  for (const action of expr.replace(/^SET /, '').split(/, (?=#|\w+ =)/)) {
+    const [lhs, rhs] = action.split(' = ') as [string, string];
+    let m = /^if_not_exists\((#?\w+), (:\w+)\) \+ (:\w+)$/.exec(rhs);
+    if (m) {
+      updates.push([name(lhs), Number(item[name(m[1]!)] ?? values[m[2]!]) + Number(values[m[3]!])]);
+      continue;
+    }
+    m = /^(#?\w+) ([-+]) (:\w+)$/.exec(rhs);
+    if (m) {
+      const sign = m[2] === '-' ? -1 : 1;
+      updates.push([name(lhs), Number(item[name(m[1]!)]) + sign * Number(values[m[3]!])]);
+      continue;
+    }
+    updates.push([name(lhs), values[rhs]]);
+  }
+  for (const [k, v] of updates) item[k] = v;
+}
+
+/**
+ * Capacity the requests would consume, by DynamoDB's rules ("DynamoDB read and write operations",
+ * developer guide): a write is charged on the larger of the item before and after it, in 1 KB units (a
+ * failed conditional write on the existing item, minimum 1); a consistent read in 4 KB units; a query on
+ * the sum of the items it returns, in 4 KB units, halved for eventual consistency.
+ */
+export interface Capacity {
+  wcu: number;
+  /** Write units by the first letter of the sort key (`B` buckets, `D` day counters). */
+  wcuByItemKind: Record<string, number>;
+  rcu: number;
+  writes: number;
+  failedConditions: number;
+  failedConditionWcu: number;
+  reads: number;
+  readItems: number;
+  readBytes: number;
+}
+
 /** A DynamoDB document client over in-memory tables, with faults. */
 export function memoryDynamo(faults: FaultSettings) {
   const rand = prng(faults.seed);
@@ -43,6 +137,17 @@ export function memoryDynamo(faults: FaultSettings) {
   const state = { faultsOn: true };
   const tables = new Map<string, Map<string, Record<string, unknown>>>();
   const counts: FaultCounts = { throttles: 0, unprocessed: 0, failedEntries: 0 };
+  const capacity: Capacity = {
+    wcu: 0,
+    wcuByItemKind: {},
+    rcu: 0,
+    writes: 0,
+    failedConditions: 0,
+    failedConditionWcu: 0,
+    reads: 0,
+    readItems: 0,
+    readBytes: 0,
+  };
   const table = (name: string) => {
     let t = tables.get(name);
     if (!t) {
@@ -65,20 +170,45 @@ export function memoryDynamo(faults: FaultSettings) {
     maybeThrottle();
     const t = table(input.TableName);
     const k = keyOf(input.Key);
-    const item: Record<string, unknown> = { ...(t.get(k) ?? input.Key) };
-    const sets = String(input.UpdateExpression).replace(/^SET /, '').split(', ');
-    for (const s of sets) {
-      const [lhs, rhs] = s.split(' = ') as [string, string];
-      const name = lhs.startsWith('#') ? input.ExpressionAttributeNames[lhs] : lhs;
-      item[name] = input.ExpressionAttributeValues[rhs];
+    const before = t.get(k);
+    const kind = String(input.Key.sk ?? '').slice(0, 1);
+    const charge = (units: number) => {
+      capacity.wcu += units;
+      capacity.wcuByItemKind[kind] = (capacity.wcuByItemKind[kind] ?? 0) + units;
+    };
+    const names = input.ExpressionAttributeNames ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression, before, names, values)) {
+      capacity.failedConditions++;
+      const units = Math.max(1, Math.ceil((before ? itemSize(before) : 0) / 1024));
+      capacity.failedConditionWcu += units;
+      charge(units);
+      throw Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+        ...(before && input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
+          ? { Item: marshall(before) }
+          : {}),
+      });
     }
-    if (JSON.stringify(item).length > 400 * 1024) {
+    const item: Item = { ...(before ?? input.Key) };
+    applySet(String(input.UpdateExpression), item, names, values);
+    if (itemSize(item) > 400 * 1024) {
       throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
         name: 'ValidationException',
       });
     }
+    capacity.writes++;
+    charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
-    return {};
+    return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
+  });
+  mock.on(GetCommand).callsFake((input) => {
+    maybeThrottle();
+    const item = table(input.TableName).get(keyOf(input.Key));
+    capacity.reads++;
+    capacity.rcu +=
+      Math.max(1, Math.ceil((item ? itemSize(item) : 0) / 4096)) / (input.ConsistentRead ? 1 : 2);
+    return item ? { Item: item } : {};
   });
   mock.on(QueryCommand).callsFake((input) => {
     maybeThrottle();
@@ -89,7 +219,25 @@ export function memoryDynamo(faults: FaultSettings) {
     }
     items.sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1));
     if (input.ScanIndexForward === false) items.reverse();
-    return { Items: items };
+    // Pages as DynamoDB cuts them: at `Limit` items or 1 MB read.
+    let start = 0;
+    if (input.ExclusiveStartKey) start = items.findIndex((i) => i.sk === input.ExclusiveStartKey.sk) + 1;
+    const page: Item[] = [];
+    let bytes = 0;
+    for (let i = start; i < items.length; i++) {
+      if (page.length === (input.Limit ?? Number.POSITIVE_INFINITY) || bytes >= 1024 * 1024) break;
+      page.push(items[i]!);
+      bytes += itemSize(items[i]!);
+    }
+    capacity.reads++;
+    capacity.readItems += page.length;
+    capacity.readBytes += bytes;
+    capacity.rcu += Math.max(1, Math.ceil(bytes / 4096)) / (input.ConsistentRead ? 1 : 2);
+    const more = start + page.length < items.length;
+    return {
+      Items: page,
+      ...(more ? { LastEvaluatedKey: { pk: page.at(-1)!.pk, sk: page.at(-1)!.sk } } : {}),
+    };
   });
   mock.on(BatchGetCommand).callsFake((input) => {
     maybeThrottle();
@@ -137,7 +285,7 @@ export function memoryDynamo(faults: FaultSettings) {
     }
     return { UnprocessedItems: left.length ? { [name]: left } : {} };
   });
-  return { client, tables, counts, table, state };
+  return { client, tables, counts, table, state, capacity };
 }
 
 export interface StreamRecordOut {

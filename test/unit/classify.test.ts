@@ -6,7 +6,6 @@ import {
   DEFAULT_CLASSIFIER_CONFIG,
   MAX_RECORD_BYTES,
   parseEventTime,
-  resolveDuplicates,
 } from '../../lambdas/domain/classify.js';
 import { impression, NOW_MS } from '../support/factories.js';
 
@@ -180,37 +179,6 @@ describe('classify: filter reasons', () => {
     expect(codeOf(run(impression({ visibility: { percent: 80, durationMs: 5000 } }), NOW_MS, config))).toBe(
       'filtered.not-viewable',
     );
-  });
-});
-
-describe('resolveDuplicates (filtered.duplicate)', () => {
-  it('accepts the first occurrence in a batch and filters later ones', () => {
-    expect(
-      resolveDuplicates(
-        [
-          { eventId: 'a', sequenceNumber: '1' },
-          { eventId: 'a', sequenceNumber: '2' },
-          { eventId: 'b', sequenceNumber: '3' },
-        ],
-        new Map(),
-      ),
-    ).toEqual([true, false, true]);
-  });
-
-  it('filters an id accepted earlier under another sequence number', () => {
-    expect(resolveDuplicates([{ eventId: 'a', sequenceNumber: '9' }], new Map([['a', '1']]))).toEqual([
-      false,
-    ]);
-  });
-
-  it('treats a redelivery of the same record as the same outcome, not a duplicate', () => {
-    const batch = [
-      { eventId: 'a', sequenceNumber: '1' },
-      { eventId: 'a', sequenceNumber: '2' },
-    ];
-    const first = resolveDuplicates(batch, new Map());
-    const replay = resolveDuplicates(batch, new Map([['a', '1']]));
-    expect(replay).toEqual(first);
   });
 });
 

@@ -3,9 +3,11 @@ import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { TitleInfo } from '../../lambdas/domain/enrich.js';
 import {
   type FilterEnrichPorts,
+  historyCandidate,
   MAX_RAW_KEPT_BYTES,
   planBatch,
   rawText,
+  settleBatch,
 } from '../../lambdas/domain/filter-enrich.js';
 import { IMPRESSIONS_TABLE } from '../../lambdas/domain/lake-schema.js';
 import { impression, NOW_MS, rawRecord } from '../support/factories.js';
@@ -18,15 +20,14 @@ const TITLE: TitleInfo = {
   maturityRating: 'TV-14',
 };
 
-const ports = (accepted: Record<string, string> = {}): FilterEnrichPorts & { asked: string[][] } => {
+const ports = (): FilterEnrichPorts & { asked: string[][] } => {
   const asked: string[][] = [];
   return {
     asked,
-    acceptedEventIds: async (ids) => {
+    titles: async (ids) => {
       asked.push([...ids]);
-      return new Map(Object.entries(accepted).filter(([k]) => ids.includes(k)));
+      return new Map(ids.includes('title-1') ? [['title-1', TITLE]] : []);
     },
-    titles: async (ids) => new Map(ids.includes('title-1') ? [['title-1', TITLE]] : []),
   };
 };
 
@@ -71,23 +72,32 @@ describe('planBatch', () => {
     expect(plan.outcomes[1]).toMatchObject({ outcome: 'enriched', unknownTitle: true });
   });
 
-  it('filters duplicates within the batch and against accepted ids, but not redeliveries', async () => {
-    const e = impression();
-    const first = rawRecord(e, { sequenceNumber: '1' });
-    const retry = rawRecord(e, { sequenceNumber: '2' });
-    const plan = await planBatch([first, retry], DEFAULT_CLASSIFIER_CONFIG, ports());
-    expect(plan.outcomes.map((o) => (o.outcome === 'filtered' ? o.reason : o.outcome))).toEqual([
-      'enriched',
-      'filtered.duplicate',
+  it('settles the history’s answers: duplicates filtered, bursts rejected with the raw payload, failures handed back', async () => {
+    const records = [0, 1, 2, 3].map(() => rawRecord(impression()));
+    const plan = await planBatch(records, DEFAULT_CLASSIFIER_CONFIG, ports());
+    const settled = settleBatch(records, plan, [
+      { kind: 'accepted' },
+      { kind: 'duplicate' },
+      { kind: 'burst', detail: 'too many' },
+      { kind: 'failed' },
     ]);
-    const replay = await planBatch([first, retry], DEFAULT_CLASSIFIER_CONFIG, ports({ [e.eventId]: '1' }));
-    expect(replay.outcomes).toEqual(plan.outcomes);
-    const later = await planBatch(
-      [rawRecord(e, { sequenceNumber: '3' })],
+    expect(settled.enriched.map((e) => e.index)).toEqual([0]);
+    expect(settled.outcomes[1]).toEqual({ outcome: 'filtered', reason: 'filtered.duplicate' });
+    expect(settled.outcomes[2]).toEqual({ outcome: 'rejected', reason: 'quality.profile-burst' });
+    expect(settled.rejected[0]!.row).toMatchObject({ reason: 'quality.profile-burst', detail: 'too many' });
+    expect(JSON.parse(settled.rejected[0]!.row.raw).eventId).toBe(plan.enriched[2]!.record.event_id);
+    expect(settled.failed.map((e) => e.index)).toEqual([3]);
+  });
+
+  it('offers the history each candidate under its user record’s identity', async () => {
+    const plan = await planBatch(
+      [{ ...rawRecord(impression()), sequenceNumber: '5', subSequenceNumber: 2 }],
       DEFAULT_CLASSIFIER_CONFIG,
-      ports({ [e.eventId]: '1' }),
+      ports(),
     );
-    expect(later.outcomes[0]).toEqual({ outcome: 'filtered', reason: 'filtered.duplicate' });
+    const c = historyCandidate(plan.enriched[0]!);
+    expect(c.recordId).toBe('5:2');
+    expect(c.impression.eventTimeMs).toBe(Date.parse(plan.enriched[0]!.record.event_time));
   });
 
   it('keeps rejected records with reason, detail and the raw payload', async () => {
@@ -96,6 +106,7 @@ describe('planBatch', () => {
       DEFAULT_CLASSIFIER_CONFIG,
       ports(),
     );
+    expect(plan.rejected[0]!.partitionKey).toMatch(/^r-/);
     expect(plan.rejected[0]!.row).toMatchObject({
       reason: 'schema.out-of-range:position',
       partition_key: 'pk',

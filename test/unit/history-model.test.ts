@@ -3,17 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { type EnrichedRecord, enrich } from '../../lambdas/domain/enrich.js';
 import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
+  admissionOf,
   attributeName,
   BUCKET_MS,
   bucketSortKey,
   bucketSortKeyEnd,
+  bucketStart,
+  bucketState,
+  decideBucket,
   decodePosition,
+  EMPTY_BUCKET,
   encodePosition,
-  eventIdOf,
+  type HistoryCandidate,
   type Impression,
+  ITEM_BUDGET_BYTES,
+  impressionOf,
   impressionsOfItem,
-  MAX_IMPRESSIONS_PER_WRITE,
-  planHistoryWrites,
+  parseAttributeName,
+  pastCaps,
+  planAdmission,
+  recordTag,
 } from '../../lambdas/domain/history-model.js';
 import { impression, NOW_MS } from '../support/factories.js';
 
@@ -24,91 +33,67 @@ const record = (overrides: Parameters<typeof impression>[0] = {}): EnrichedRecor
 const at = (ms: number, o: Parameters<typeof impression>[0] = {}) =>
   record({ eventTime: new Date(ms).toISOString(), ...o });
 
-describe('planHistoryWrites', () => {
-  it('packs a profile’s impressions of one 10-second bucket into one write', () => {
-    const t = Date.parse('2026-06-15T11:59:50.000Z');
-    const inputs = [at(t), at(t + 3000), at(t + 9999), at(t + 10_000), at(t, { profileId: 'other' })].map(
-      (r, i) => ({
-        sequenceNumber: String(i),
-        record: r,
-      }),
-    );
-    const writes = planHistoryWrites(inputs, 30);
-    expect(writes).toHaveLength(3);
-    const first = writes.find((w) => w.pk === 'P#profile-1' && w.bucketStartMs === t)!;
-    expect([...first.impressions.keys()]).toEqual(inputs.slice(0, 3).map((i) => i.record.event_id));
-    expect(first.sources).toEqual(['0', '1', '2']);
-    expect(first.x).toBe(Math.floor((t + BUCKET_MS + 30 * 86_400_000) / 1000));
-  });
+const cand = (r: EnrichedRecord, recordId: string): HistoryCandidate => ({
+  profileId: r.profile_id,
+  recordId,
+  impression: impressionOf(r),
+});
 
-  it('writes a record repeated in the batch once and names every source', () => {
-    const r = record();
-    const writes = planHistoryWrites(
-      [
-        { sequenceNumber: '1', record: r },
-        { sequenceNumber: '2', record: r },
-      ],
+describe('planAdmission', () => {
+  it('groups a batch by profile, day and 10-second bucket, one planned impression per identity', () => {
+    const t = Date.parse('2026-06-15T11:59:50.000Z');
+    const same = at(t + 5);
+    const inputs = [at(t), same, same, at(t + 9999), at(t + 10_000), at(t, { profileId: 'other' })];
+    const days = planAdmission(
+      inputs.map((r, i) => cand(r, String(i))),
       30,
     );
-    expect(writes).toHaveLength(1);
-    expect(writes[0]!.impressions.size).toBe(1);
-    expect(writes[0]!.sources).toEqual(['1', '2']);
-  });
-
-  it('writes a large bucket of one batch into parts of at most 200 impressions, each once', () => {
-    const t = Date.parse('2026-06-15T11:59:50.000Z');
-    const writes = planHistoryWrites(
-      Array.from({ length: 250 }, (_, i) => ({ sequenceNumber: String(i), record: at(t + (i % 10)) })),
-      30,
-    );
-    expect(writes.map((w) => [w.part, w.impressions.size])).toEqual([
-      [0, MAX_IMPRESSIONS_PER_WRITE],
-      [1, 50],
+    expect(days.map((d) => [d.pk, d.sk, d.size])).toEqual([
+      ['P#profile-1', 'D#2026-06-15', 4],
+      ['P#other', 'D#2026-06-15', 1],
     ]);
+    const [first, second] = days[0]!.buckets;
+    expect(first!.sk).toBe('B#2026-06-15T11:59:50.000Z');
+    expect(first!.impressions.map((i) => i.members)).toEqual([[0], [1, 2], [3]]);
+    expect(second!.sk).toBe('B#2026-06-15T12:00:00.000Z');
+    expect(first!.x).toBe(Math.floor((t + BUCKET_MS + 30 * 86_400_000) / 1000));
+    // The writer's tag is the first member's.
+    expect(first!.impressions[1]!.value[8]).toBe(recordTag('1'));
   });
 
   it('stores what the API serves and reads it back', () => {
     const r = record();
-    const w = planHistoryWrites([{ sequenceNumber: '1', record: r }], 30)[0]!;
+    const imp = planAdmission([cand(r, '1')], 30)[0]!.buckets[0]!;
     const item = {
-      pk: w.pk,
-      sk: bucketSortKey(w.bucketStartMs),
-      x: w.x,
-      [attributeName(r.event_id)]: w.impressions.get(r.event_id),
+      pk: imp.pk,
+      sk: imp.sk,
+      x: imp.x,
+      n: 1,
+      s: 10,
+      [imp.impressions[0]!.name]: imp.impressions[0]!.value,
     };
-    expect(impressionsOfItem(item)).toEqual([
-      {
-        eventId: r.event_id,
-        eventTimeMs: Date.parse(r.event_time),
-        titleId: r.title_id,
-        artworkId: r.artwork_id,
-        page: r.page,
-        rowId: r.row_id,
-        rowIndex: r.row_index,
-        position: r.position,
-        deviceType: r.device_type,
-        trackId: r.track_id,
-      },
-    ]);
+    expect(impressionsOfItem(item)).toEqual([impressionOf(r)]);
+    expect(bucketState(item).tags.get(imp.impressions[0]!.name)).toBe(recordTag('1'));
   });
 
-  it('orders bucket sort keys by time, with overflow parts inside their bucket’s range', () => {
+  it('names an impression by eventId and event time: other times are other attributes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 1, max: 15 }), (t, part) => {
-        const b = Math.floor(t / BUCKET_MS) * BUCKET_MS;
-        expect(bucketSortKey(b) < bucketSortKey(b, part)).toBe(true);
-        expect(bucketSortKey(b, part) <= bucketSortKeyEnd(b)).toBe(true);
-        expect(bucketSortKeyEnd(b) < bucketSortKey(b + BUCKET_MS)).toBe(true);
+      fc.property(fc.uuid(), fc.integer({ min: 0, max: 4e12 }), (id, t) => {
+        const name = attributeName(id.toLowerCase(), t);
+        expect(parseAttributeName(name)).toEqual({ eventId: id.toLowerCase(), offsetMs: t - bucketStart(t) });
+        expect(name).not.toBe(attributeName(id.toLowerCase(), t + 1));
+        expect(name.length).toBeLessThanOrEqual(26);
       }),
     );
+    expect(parseAttributeName('n')).toBeUndefined();
   });
 
-  it('names attributes with the eventId in 23 characters, reversibly', () => {
+  it('orders bucket sort keys by time', () => {
     fc.assert(
-      fc.property(fc.uuid(), (id) => {
-        const name = attributeName(id.toLowerCase());
-        expect(name).toHaveLength(23);
-        expect(eventIdOf(name)).toBe(id.toLowerCase());
+      fc.property(fc.integer({ min: 0, max: 4e12 }), (t) => {
+        const b = bucketStart(t);
+        expect(bucketSortKey(b) <= bucketSortKeyEnd(b)).toBe(true);
+        expect(bucketSortKeyEnd(b) < bucketSortKey(b + BUCKET_MS)).toBe(true);
       }),
     );
   });
@@ -119,6 +104,64 @@ describe('planHistoryWrites', () => {
       eventId: 'a|b',
     });
     expect(decodePosition('garbage')).toBeUndefined();
+  });
+});
+
+describe('decideBucket and admissionOf', () => {
+  const t = Date.parse('2026-06-15T11:59:50.000Z');
+  const limits = { perWindow: 3, perDay: 100 };
+  const planned = (n: number) =>
+    planAdmission(
+      Array.from({ length: n }, (_, i) => cand(at(t + i), `r${i}`)),
+      30,
+    )[0]!.buckets[0]!.impressions;
+
+  it('writes the absent ones within the window cap in order; the rest are a burst', () => {
+    const imps = planned(5);
+    const stored = new Map([[imps[1]!.name, 'tag']]);
+    const d = decideBucket(imps, { counted: true, n: 1, s: 100, tags: stored }, limits, { left: 10 });
+    expect(d.write.map((i) => i.name)).toEqual([imps[0]!.name, imps[2]!.name]);
+    expect([...d.burst]).toEqual([
+      [imps[3]!.name, 'window'],
+      [imps[4]!.name, 'window'],
+    ]);
+  });
+
+  it('stops at the day’s room and at the item’s byte budget', () => {
+    const imps = planned(3);
+    const day = { left: 1 };
+    expect(
+      decideBucket(imps, EMPTY_BUCKET, { perWindow: 10, perDay: 10 }, day).burst.get(imps[1]!.name),
+    ).toBe('day');
+    expect(day.left).toBe(0);
+    const full = { counted: true, n: 0, s: ITEM_BUDGET_BYTES - 10, tags: new Map() };
+    expect(
+      decideBucket(imps, full, { perWindow: 10, perDay: 10 }, { left: 10 }).burst.get(imps[0]!.name),
+    ).toBe('storage');
+  });
+
+  it('tells a redelivery (own tag) from a producer retry (another record’s tag)', () => {
+    const c = cand(record(), '900:1');
+    expect(admissionOf(c, recordTag('900:1'), undefined, limits)).toEqual({ kind: 'accepted' });
+    expect(admissionOf(c, recordTag('901'), undefined, limits)).toEqual({ kind: 'duplicate' });
+    expect(admissionOf(c, undefined, 'window', limits)).toMatchObject({ kind: 'burst' });
+    expect(admissionOf(c, undefined, undefined, limits)).toEqual({ kind: 'failed' });
+  });
+});
+
+describe('pastCaps (the expectation of a generator)', () => {
+  it('rejects past the window cap and the day cap, in stream order, per profile', () => {
+    const t = Date.parse('2026-06-15T11:59:50.000Z');
+    const limits = { perWindow: 2, perDay: 3 };
+    const xs = [
+      { profileId: 'a', eventTimeMs: t },
+      { profileId: 'a', eventTimeMs: t + 1 },
+      { profileId: 'a', eventTimeMs: t + 2 },
+      { profileId: 'b', eventTimeMs: t },
+      { profileId: 'a', eventTimeMs: t + 10_000 },
+      { profileId: 'a', eventTimeMs: t + 10_001 },
+    ];
+    expect(pastCaps(xs, limits)).toEqual([false, false, true, false, false, true]);
   });
 });
 
