@@ -3,23 +3,41 @@
  * impressions per component, and the sizing, from the benchmarks' measured per-event figures
  * (bench/results/latest.json when present, else the documented defaults) and the dated price table.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { CliError, isEntryPoint, numberOption, parseCli, runCli } from './cli.js';
 import { type CostInputs, costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE } from './cost-model.js';
 
-const HELP = `Usage: npm run cost -- [options]
-  --events-per-sec <n>     sustained impressions per second (default 1500000)
-  --event-bytes <n>        raw event size (default: measured, else 1200)
-  --accepted-share <f>     share of records enriched (default 0.85)
-  --aggregate              producers aggregate the raw stream with the KPL too (records per Kinesis record measured)
-  --plain-enriched         the stage writes the enriched stream unaggregated (aggregateEnriched=false)
-  --kinesis <mode>         provisioned | on-demand (default provisioned)
-  --dynamodb <mode>        provisioned | on-demand (default provisioned)
-  --retention-days <n>     history retention (default 30)
-  --athena-tb <n>          TB scanned by Athena per month (default 50)
-  --prices                 print the price table with its sources
-`;
+const COST_CLI = {
+  command: 'npm run cost --',
+  description:
+    'Monthly cost and cost per billion impressions per component, and the sizing, from the measured\n' +
+    'per-event figures (bench/results/latest.json when present, else the documented defaults) and the\n' +
+    'dated price table.',
+  options: {
+    'events-per-sec': {
+      type: 'string',
+      arg: '<n>',
+      help: 'sustained impressions per second (default 1500000)',
+    },
+    'event-bytes': { type: 'string', arg: '<n>', help: 'raw event size (default: measured, else 1200)' },
+    'accepted-share': { type: 'string', arg: '<f>', help: 'share of records enriched (default 0.85)' },
+    aggregate: {
+      type: 'boolean',
+      help: 'producers aggregate the raw stream with the KPL too (records per Kinesis record measured)',
+    },
+    'plain-enriched': {
+      type: 'boolean',
+      help: 'the stage writes the enriched stream unaggregated (aggregateEnriched=false)',
+    },
+    kinesis: { type: 'string', arg: '<mode>', help: 'provisioned | on-demand (default provisioned)' },
+    dynamodb: { type: 'string', arg: '<mode>', help: 'provisioned | on-demand (default provisioned)' },
+    'retention-days': { type: 'string', arg: '<n>', help: 'history retention (default 30)' },
+    'athena-tb': { type: 'string', arg: '<n>', help: 'TB scanned by Athena per month (default 50)' },
+    prices: { type: 'boolean', help: 'print the price table with its sources' },
+  },
+} as const;
 
 interface Latest {
   readonly enrich?: { enrichEventsPerSec: { median: number } };
@@ -35,50 +53,20 @@ interface Latest {
 }
 
 function main(): number {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        'events-per-sec': { type: 'string' },
-        'event-bytes': { type: 'string' },
-        'accepted-share': { type: 'string' },
-        aggregate: { type: 'boolean' },
-        'plain-enriched': { type: 'boolean' },
-        kinesis: { type: 'string' },
-        dynamodb: { type: 'string' },
-        'retention-days': { type: 'string' },
-        'athena-tb': { type: 'string' },
-        prices: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const { values } = parseCli(COST_CLI, process.argv.slice(2));
   if (values.prices) {
     process.stdout.write(`Prices of ${PRICES_DATE} (us-east-1 list prices):\n`);
     for (const [k, p] of Object.entries(PRICES))
       process.stdout.write(`  ${k.padEnd(28)} $${p.usd}  ${p.source}\n`);
     return 0;
   }
-  const num = (name: string, min: number, max: number): number | undefined => {
-    const v = values[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new Error(`--${name} must be a number from ${min} to ${max}`);
-    return n;
-  };
-  const mode = (name: string): 'provisioned' | 'on-demand' | undefined => {
+  const num = (name: keyof typeof values, min: number, max: number): number | undefined =>
+    numberOption(values[name] as string | undefined, name, min, max, true);
+  const mode = (name: 'kinesis' | 'dynamodb'): 'provisioned' | 'on-demand' | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     if (v !== 'provisioned' && v !== 'on-demand')
-      throw new Error(`--${name} must be provisioned or on-demand`);
+      throw new CliError(`--${name} must be provisioned or on-demand, got ${v}`, 2);
     return v;
   };
 
@@ -86,39 +74,33 @@ function main(): number {
   const latest: Latest = existsSync(latestFile)
     ? (JSON.parse(readFileSync(latestFile, 'utf8')) as Latest)
     : {};
-  let inputs: CostInputs;
-  try {
-    inputs = {
-      ...DEFAULT_INPUTS,
-      ...(latest.streams
-        ? { eventBytes: latest.streams.rawBytesAvg, enrichedBytes: latest.streams.enrichedBytesAvg }
-        : {}),
-      ...(latest.wcu ? { historyWcuPerImpression: latest.wcu.design.wcuPerImpression } : {}),
-      ...(latest.enrich ? { filterEnrichCpuUsPerEvent: 1e6 / latest.enrich.enrichEventsPerSec.median } : {}),
-      ...(latest.lake ? { parquetBytesPerImpression: latest.lake.parquetBytesPerImpression } : {}),
-      ...(latest.streams && !values['plain-enriched']
-        ? { enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate }
-        : {}),
-      ...(values.aggregate && latest.streams
-        ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
-        : {}),
-    };
-    inputs = {
-      ...inputs,
-      eventsPerSec: num('events-per-sec', 1, 1e9) ?? inputs.eventsPerSec,
-      eventBytes: num('event-bytes', 1, 1024 * 1024) ?? inputs.eventBytes,
-      acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
-      retentionDays: num('retention-days', 1, 3650) ?? inputs.retentionDays,
-      athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
-      kinesisMode: mode('kinesis') ?? inputs.kinesisMode,
-      dynamoMode: mode('dynamodb') ?? inputs.dynamoMode,
-    };
-    if (values.aggregate && !latest.streams)
-      throw new Error('--aggregate needs measured aggregation: run npm run bench first');
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
+  let inputs: CostInputs = {
+    ...DEFAULT_INPUTS,
+    ...(latest.streams
+      ? { eventBytes: latest.streams.rawBytesAvg, enrichedBytes: latest.streams.enrichedBytesAvg }
+      : {}),
+    ...(latest.wcu ? { historyWcuPerImpression: latest.wcu.design.wcuPerImpression } : {}),
+    ...(latest.enrich ? { filterEnrichCpuUsPerEvent: 1e6 / latest.enrich.enrichEventsPerSec.median } : {}),
+    ...(latest.lake ? { parquetBytesPerImpression: latest.lake.parquetBytesPerImpression } : {}),
+    ...(latest.streams && !values['plain-enriched']
+      ? { enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate }
+      : {}),
+    ...(values.aggregate && latest.streams
+      ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
+      : {}),
+  };
+  inputs = {
+    ...inputs,
+    eventsPerSec: num('events-per-sec', 1, 1e9) ?? inputs.eventsPerSec,
+    eventBytes: num('event-bytes', 1, 1024 * 1024) ?? inputs.eventBytes,
+    acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
+    retentionDays: num('retention-days', 1, 3650) ?? inputs.retentionDays,
+    athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
+    kinesisMode: mode('kinesis') ?? inputs.kinesisMode,
+    dynamoMode: mode('dynamodb') ?? inputs.dynamoMode,
+  };
+  if (values.aggregate && !latest.streams)
+    throw new CliError('--aggregate needs measured aggregation: run npm run bench first', 2);
   const r = costModel(inputs);
   const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
   process.stdout.write(
@@ -140,4 +122,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+if (isEntryPoint(import.meta.filename)) runCli('cost', main);
