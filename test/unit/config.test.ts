@@ -86,7 +86,7 @@ describe('stage settings', () => {
   it('docs/settings.md has one row per setting, with its default, and no other', () => {
     const doc = readFileSync(path.join(ROOT, 'docs', 'settings.md'), 'utf8');
     const rows = new Map(
-      [...doc.matchAll(/^\| `([\w.]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1]!, m[2]!] as const),
+      [...doc.matchAll(/^\| `([\w.]+)`\s*\| `([^`]*)`\s*\|/gm)].map((m) => [m[1]!, m[2]!] as const),
     );
     const expected = new Map(settings().map((s) => [s.path, JSON.stringify(s.default)] as const));
     expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(expected));
