@@ -155,15 +155,21 @@ export async function serialLoop(
   while (!signal.aborted) {
     await fn().catch(() => undefined);
     if (signal.aborted) break;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, intervalMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await sleep(intervalMs, signal);
   }
 }
+
+/** Waits `ms`, or less when `signal` aborts. */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 
 /** Resolves with `p`, or with undefined after `ms` (the work behind `p` goes on, bounded by its own limits). */
 export const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>

@@ -63,6 +63,7 @@ import {
   type Snapshot,
   STATS_FILE,
   serialLoop,
+  sleep,
   within,
 } from './live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from './loadgen.js';
@@ -394,13 +395,7 @@ async function main(): Promise<number> {
         lastProgress = Date.now();
       }
       if (Date.now() - lastProgress > DRAIN_STALL_MS || Date.now() - drainStart > DRAIN_MAX_MS) break;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, tty ? 500 : 2000);
-        drainStop.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await sleep(tty ? 500 : 2000, drainStop.signal);
     }
     if (tty) say('\n');
     if (!drained)
