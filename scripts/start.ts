@@ -142,8 +142,9 @@ export function acquireLock(file = LOCK_FILE): { lock: Lock; cleaned: string[] }
       if (signalGroup(g, 'SIGKILL'))
         cleaned.push(`stopped processes left by an earlier run (process group ${g})`);
     rmSync(file, { force: true });
-    if (existsSync(SESSION_FILE)) {
-      rmSync(SESSION_FILE, { force: true });
+    const session = path.join(path.dirname(file), path.basename(SESSION_FILE));
+    if (existsSync(session)) {
+      rmSync(session, { force: true });
       cleaned.push('removed a stale .local/session.json');
     }
   }
