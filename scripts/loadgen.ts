@@ -182,7 +182,7 @@ async function main(): Promise<number> {
     badShare,
     aggregate: Boolean(values.aggregate),
     onSent: (s) => {
-      if (s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
+      if (process.stderr.isTTY && s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
     },
   });
   process.stderr.write(

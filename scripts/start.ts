@@ -376,7 +376,7 @@ async function main(): Promise<number> {
     let lastDone = -1;
     let drained = false;
     while (!drainStop.signal.aborted) {
-      const s = await poll(false);
+      const s = await poll(true);
       const read = s.enrich.RecordsRead ?? 0;
       const written = historyMetrics ? (s.history.HistoryItemsWritten ?? 0) : expectedEnriched;
       if (read >= load.sent) delivery.flush();
