@@ -480,6 +480,8 @@ Running (--keep). Ctrl-C stops the emulator and everything it runs.
     say('stopped.\n');
     return ok ? 0 : 1;
   } catch (err) {
+    // A Ctrl-C during a setup step (which it may have ended, e.g. the deploy) is handled first, as such.
+    await new Promise((r) => setTimeout(r, 100));
     phase = 'stopping';
     await stopAll();
     if (loadStop.signal.aborted && !(err instanceof CliError))

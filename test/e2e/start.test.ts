@@ -12,9 +12,36 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// As package.json runs it: one Node.js process (no tsx wrapper between the terminal's signals and it).
+const NODE_ARGS = ['--import', 'tsx', 'scripts/start.ts'];
 const start = (...args: string[]) =>
-  spawnSync(TSX, ['scripts/start.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+/** npm start in its own process group (a terminal's foreground job), with its output collected. */
+function startInGroup(local: string, ...args: string[]) {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, IMPRESSIONS_LOCAL_DIR: local },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => {
+    out.stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out.stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (text: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!out.stdout.includes(text) && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 250));
+  };
+  /** Ctrl-C: SIGINT to the whole foreground group, as a terminal sends it. */
+  const interrupt = () => process.kill(-child.pid!, 'SIGINT');
+  return { out, exited, waitFor, interrupt };
+}
 
 const alive = (pid: number) => {
   try {
@@ -46,31 +73,15 @@ describe('npm start', () => {
   it('Ctrl-C in the middle of the load: stops the load, drains, reconciles the pipeline and the lake, stops everything', async () => {
     const local = mkdtempSync(path.join(tmpdir(), 'impressions-start-'));
     const tmpBefore = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('impressions-emulator-')));
-    // Its own process group, like a terminal's foreground job: the SIGINT goes to npm start and its wrapper.
-    const child = spawn(TSX, ['scripts/start.ts', '--events', '100000', '--rate', '1000'], {
-      cwd: ROOT,
-      env: { ...process.env, IMPRESSIONS_LOCAL_DIR: local },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 420_000;
-    while (!stdout.includes('sending') && Date.now() < deadline && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 250));
-    expect(stdout, stderr).toContain('sending 100000 impressions at 1000/s');
+    const run = startInGroup(local, '--events', '100000', '--rate', '1000');
+    await run.waitFor('sending', 420_000);
+    expect(run.out.stdout, run.out.stderr).toContain('sending 100000 impressions at 1000/s');
     await new Promise((r) => setTimeout(r, 3000));
     const interruptedAt = Date.now();
-    process.kill(-child.pid!, 'SIGINT');
-    const code = await exited;
+    run.interrupt();
+    const code = await run.exited;
     const stopSeconds = (Date.now() - interruptedAt) / 1000;
+    const { stdout, stderr } = run.out;
 
     expect(stdout).toContain(
       'Ctrl-C: stopping the load; draining what was sent (Ctrl-C again skips the drain)',
@@ -106,4 +117,19 @@ describe('npm start', () => {
     const ours = tmpAfter.filter((f) => f.includes(`-${/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]}-`));
     expect(ours).toEqual([]);
   }, 480_000);
+
+  it('Ctrl-C during setup stops at once, with every process it started and its state gone', async () => {
+    const local = mkdtempSync(path.join(tmpdir(), 'impressions-start-'));
+    const run = startInGroup(local, '--events', '10');
+    await run.waitFor('CDK app deployed', 120_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    run.interrupt();
+    expect(await run.exited).toBe(130);
+    expect(run.out.stdout).toContain('Ctrl-C: stopping after the current setup step');
+    expect(run.out.stderr).toContain('start: stopped during setup');
+    const pid = Number(/ministack pid (\d+)/.exec(run.out.stderr)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
+    for (const f of ['session.json', 'start.lock']) expect(existsSync(path.join(local, f)), f).toBe(false);
+  }, 180_000);
 });
