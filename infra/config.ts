@@ -96,10 +96,11 @@ export interface StageConfig {
   /** History API: role ARNs that may erase any profile. @default [] (emulator: its default credentials) */
   readonly apiErasers: readonly string[];
   /**
-   * Role ARNs that may start client sessions on the client role (a token-vending backend).
-   * @default the role `<pipeline stack name>-client-vendor` of the account (emulator: its default credentials)
+   * Role ARNs that may start client sessions on the client role (a token-vending backend); empty means the
+   * role `<pipeline stack name>-client-vendor` of the account.
+   * @default [] (emulator: its default credentials)
    */
-  readonly clientSessionVendors?: readonly string[];
+  readonly clientSessionVendors: readonly string[];
   /**
    * Endpoints subscribed to the alarm topic: e-mail addresses and `https://` URLs (each must confirm the
    * subscription SNS sends it). @default []
@@ -159,6 +160,7 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   },
   apiServices: [],
   apiErasers: [],
+  clientSessionVendors: [],
   alarmSubscriptions: [],
   lakeRetention: {
     snapshotDays: 7,
@@ -196,34 +198,122 @@ export type EmulatorGap = keyof typeof EMULATOR_GAPS;
 export const includes = (config: StageConfig, feature: EmulatorGap): boolean =>
   !config.omitted.includes(feature);
 
-/** On the emulator stage its default credentials are on both allow-lists and may vend client sessions. */
-const emulatorPrincipals = (o: DeepPartial<StageConfig>) => ({
-  apiServices: (o.apiServices as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
-  apiErasers: (o.apiErasers as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
-  clientSessionVendors: (o.clientSessionVendors as string[] | undefined) ?? [EMULATOR_DEFAULT_PRINCIPAL],
-});
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+/** The name rule of a stage (it prefixes stack and resource names): 1-21 characters, `[a-z][a-z0-9-]{0,20}`. */
+export const STAGE_NAME = /^[a-z][a-z0-9-]{0,20}$/;
 
-/** Merges context overrides over the defaults; validates what a typo could break. */
-export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> = {}): StageConfig {
-  if (!/^[a-z][a-z0-9-]{0,20}$/.test(stage))
-    throw new Error(`stage "${stage}" must match [a-z][a-z0-9-]{0,20}`);
-  const merged: StageConfig = {
-    ...DEFAULT_STAGE,
-    ...(overrides as Partial<StageConfig>),
-    stage,
-    rawStream: { ...DEFAULT_STAGE.rawStream, ...overrides.rawStream },
-    enrichedStream: { ...DEFAULT_STAGE.enrichedStream, ...overrides.enrichedStream },
-    rejectedStream: { ...DEFAULT_STAGE.rejectedStream, ...overrides.rejectedStream },
-    consumer: { ...DEFAULT_STAGE.consumer, ...overrides.consumer },
-    testProfiles: (overrides.testProfiles as string[] | undefined) ?? DEFAULT_STAGE.testProfiles,
-    omitted: overrides.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : [],
-    ...(overrides.emulator ? emulatorPrincipals(overrides) : {}),
-    alarmSubscriptions: (overrides.alarmSubscriptions as string[] | undefined) ?? [],
-    lakeRetention: { ...DEFAULT_STAGE.lakeRetention, ...overrides.lakeRetention },
-    tableCapacity: { ...DEFAULT_STAGE.tableCapacity, ...overrides.tableCapacity },
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every setting, as the dotted path of a leaf of DEFAULT_STAGE (`historyRetentionDays`, `consumer.batchSize`,
+ * `rawStream.shards` …) with its default: the list `-c` overrides, the `stages` block and docs/settings.md use.
+ * Derived from the defaults, so a setting added there is covered everywhere.
+ */
+export function settings(): { readonly path: string; readonly default: unknown }[] {
+  const out: { path: string; default: unknown }[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (isPlainObject(v)) walk(v, `${prefix}${k}.`);
+      else out.push({ path: `${prefix}${k}`, default: v });
+    }
   };
+  walk(DEFAULT_STAGE as unknown as Record<string, unknown>, '');
+  return out;
+}
+
+/** A value for a setting, from JSON (a `stages` block) or a `-c` string, checked against the default's type. */
+function coerce(path: string, dflt: unknown, v: unknown): unknown {
+  const bad = (what: string) => new Error(`setting ${path}: expected ${what}, got ${JSON.stringify(v)}`);
+  if (Array.isArray(dflt)) {
+    const list = typeof v === 'string' ? v.split(',').filter(Boolean) : v;
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
+      throw bad('a list of strings (comma-separated with -c)');
+    return list;
+  }
+  switch (typeof dflt) {
+    case 'number': {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw bad('a number');
+      return n;
+    }
+    case 'boolean':
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      throw bad('true or false');
+    default:
+      if (typeof v !== 'string') throw bad('a string');
+      return v;
+  }
+}
+
+/**
+ * Checks a `stages` block (nested JSON) or `-c` overrides (`{ 'consumer.batchSize': '100' }`) against the
+ * settings: an unknown key is an error naming the known ones, a value of the wrong type is an error.
+ */
+export function checkOverrides(overrides: Record<string, unknown>, where: string): DeepPartial<StageConfig> {
+  const known = new Map(settings().map((s) => [s.path, s.default]));
+  const out: Record<string, unknown> = {};
+  const put = (path: string, v: unknown) => {
+    if (!known.has(path)) {
+      const groups = [...new Set([...known.keys()].map((k) => k.split('.')[0]))];
+      throw new Error(
+        `${where}: unknown setting "${path}" (settings: ${groups.join(', ')}; see docs/settings.md)`,
+      );
+    }
+    const keys = path.split('.');
+    let node = out;
+    for (const k of keys.slice(0, -1)) {
+      node[k] ??= {};
+      node = node[k] as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = coerce(path, known.get(path), v);
+  };
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const path = `${prefix}${k}`;
+      if (isPlainObject(v) && !known.has(path)) walk(v, `${path}.`);
+      else put(path, v);
+    }
+  };
+  walk(overrides, '');
+  return out as DeepPartial<StageConfig>;
+}
+
+const STREAM_MODES: readonly StreamCapacity['mode'][] = ['provisioned', 'on-demand'];
+
+/** Merges overrides over the defaults; refuses unknown settings and validates what a typo could break. */
+export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> = {}): StageConfig {
+  if (!STAGE_NAME.test(stage))
+    throw new Error(
+      `stage "${stage}" must be 1-21 characters: a lowercase letter, then lowercase letters, digits or hyphens`,
+    );
+  const checked = checkOverrides(overrides as Record<string, unknown>, `stage ${stage}`);
+  const merge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over))
+      out[k] = isPlainObject(v) && isPlainObject(base[k]) ? merge(base[k], v) : v;
+    return out;
+  };
+  const base: StageConfig = {
+    ...(merge(
+      DEFAULT_STAGE as unknown as Record<string, unknown>,
+      checked as Record<string, unknown>,
+    ) as Omit<StageConfig, 'stage'>),
+    stage,
+  };
+  // On the emulator stage its default credentials are on both allow-lists and may vend client sessions.
+  const merged: StageConfig = base.emulator
+    ? {
+        ...base,
+        apiServices: checked.apiServices ?? [EMULATOR_DEFAULT_PRINCIPAL],
+        apiErasers: checked.apiErasers ?? [EMULATOR_DEFAULT_PRINCIPAL],
+        clientSessionVendors: checked.clientSessionVendors ?? [EMULATOR_DEFAULT_PRINCIPAL],
+      }
+    : base;
   validateTableCapacity(merged.tableCapacity);
   for (const endpoint of merged.alarmSubscriptions) {
     if (!/^https:\/\/\S+$/.test(endpoint) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(endpoint))
@@ -233,9 +323,18 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     if (!Number.isInteger(days) || days < 1)
       throw new Error(`lakeRetention.${key} must be a positive integer`);
   }
-  for (const s of [merged.rawStream, merged.enrichedStream, merged.rejectedStream]) {
+  const omitted = merged.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : merged.omitted;
+  for (const o of omitted)
+    if (!(o in EMULATOR_GAPS))
+      throw new Error(`omitted: unknown feature "${o}" (${Object.keys(EMULATOR_GAPS).join(', ')})`);
+  for (const [name, s] of [
+    ['rawStream', merged.rawStream],
+    ['enrichedStream', merged.enrichedStream],
+    ['rejectedStream', merged.rejectedStream],
+  ] as const) {
     if (!Number.isInteger(s.shards) || s.shards < 1)
-      throw new Error('stream shards must be a positive integer');
+      throw new Error(`${name}.shards must be a positive integer`);
+    if (!STREAM_MODES.includes(s.mode)) throw new Error(`${name}.mode must be provisioned or on-demand`);
   }
   if (merged.consumer.parallelizationFactor < 1 || merged.consumer.parallelizationFactor > 10) {
     throw new Error('consumer.parallelizationFactor must be 1-10');
@@ -243,7 +342,7 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
   for (const k of ['maxUserRecordsPerAggregate', 'profileBurstPerWindow', 'profileBurstPerDay'] as const) {
     if (!Number.isSafeInteger(merged[k]) || merged[k] < 1) throw new Error(`${k} must be a positive integer`);
   }
-  return merged;
+  return { ...merged, omitted };
 }
 
 function validateTableCapacity(c: TableCapacity): void {

@@ -66,7 +66,7 @@ export class PipelineStack extends Stack {
       rawStream: props.rawStream,
       servicePrincipals: config.apiServices,
       eraserPrincipals: config.apiErasers,
-      clientSessionVendors: config.clientSessionVendors,
+      clientSessionVendors: config.clientSessionVendors.length ? config.clientSessionVendors : undefined,
     });
 
     const alarms = [filterEnrich.iteratorAgeAlarm, api.serverErrorAlarm, api.latencyAlarm];

@@ -10,8 +10,20 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { Agent } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   CloudFormationClient,
@@ -19,13 +31,15 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { CliError, isEntryPoint, LOCAL_DIR, parseCli, runCli } from './cli.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const EMULATOR_VENV = path.join(ROOT, '.venv');
 const EMULATOR_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-emulator.txt');
 const LAKE_VENV = path.join(ROOT, '.venv-lake');
 const LAKE_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-lake.txt');
-export const LOCAL_DIR = path.join(ROOT, '.local');
+
+export { LOCAL_DIR };
 
 export const EMULATOR_CREDENTIALS = {
   AWS_ACCESS_KEY_ID: 'test',
@@ -135,6 +149,9 @@ export interface RunningEmulator {
   readonly port: number;
   readonly pid: number;
   readonly logFile: string;
+  /** The emulator's temporary directory (removed when it stops). */
+  readonly tmpDir: string;
+  /** Ends the emulator's process group (SIGTERM, SIGKILL after 5 s) and removes its temporary directory. */
   stop(): Promise<void>;
 }
 
@@ -153,7 +170,46 @@ async function waitForHealth(endpoint: string, child: ChildProcess, deadlineMs: 
   throw new Error(`emulator at ${endpoint} not healthy in time`);
 }
 
-/** Starts ministack on a free loopback port and waits until it answers its health check. */
+/** Emulator logs kept in .local/ (the newest; older ones are removed when an emulator starts). */
+const KEPT_EMULATOR_LOGS = 3;
+
+function pruneEmulatorLogs(): void {
+  const logs = readdirSync(LOCAL_DIR)
+    .filter((f) => /^emulator-\d+\.log$/.test(f))
+    .map((f) => ({ f, t: statSync(path.join(LOCAL_DIR, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of logs.slice(KEPT_EMULATOR_LOGS - 1)) rmSync(path.join(LOCAL_DIR, f), { force: true });
+}
+
+/** Sends a signal to a whole process group; false when the group is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends a process group: SIGTERM, then SIGKILL after `graceMs` if any member is still there. Resolves when
+ * the group is gone (or after the SIGKILL, which cannot be refused).
+ */
+export async function endGroup(pgid: number, graceMs = 5000): Promise<void> {
+  if (!signalGroup(pgid, 'SIGTERM')) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (!signalGroup(pgid, 0 as unknown as NodeJS.Signals)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+}
+
+/**
+ * Starts ministack on a free loopback port and waits until it answers its health check. It runs in its own
+ * process group (with the function workers it spawns) and its own temporary directory (the functions' code
+ * is unpacked there), so stopping it ends every process it started and removes every file it unpacked.
+ */
 export async function startEmulator(
   options: {
     timeoutMs?: number;
@@ -163,36 +219,35 @@ export async function startEmulator(
 ): Promise<RunningEmulator> {
   const python = ensureEmulatorInstalled();
   mkdirSync(LOCAL_DIR, { recursive: true });
+  pruneEmulatorLogs();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const logFile = path.join(LOCAL_DIR, `emulator-${port}.log`);
+  const tmp = mkdtempSync(path.join(tmpdir(), `impressions-emulator-${port}-`));
   const out = openSync(logFile, 'a');
   const child = spawn(python, ['-m', 'ministack'], {
     cwd: LOCAL_DIR,
-    env: { ...process.env, GATEWAY_PORT: String(port), BIND_HOST: '127.0.0.1', IOT_MTLS_ENABLED: '0' },
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      IOT_MTLS_ENABLED: '0',
+      TMPDIR: tmp,
+    },
     stdio: ['ignore', out, out],
     detached: true,
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the emulator');
+  const removeTmp = () => rmSync(tmp, { recursive: true, force: true });
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const deadline = Date.now() + 5000;
-    while (child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (child.exitCode === null) process.kill(-pid, 'SIGKILL');
+    await endGroup(pid);
+    removeTmp();
   };
   // The emulator runs in its own process group; make sure it never outlives this process, whatever ends it.
   const killOnExit = () => {
-    try {
-      if (child.exitCode === null) process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    signalGroup(pid, 'SIGKILL');
+    removeTmp();
   };
   process.once('exit', killOnExit);
   if (options.handleSignals !== false) {
@@ -210,11 +265,18 @@ export async function startEmulator(
     throw new Error(`${(err as Error).message}; see ${logFile}`);
   }
   log(`ministack pid ${pid} on ${endpoint} (log: ${path.relative(ROOT, logFile)})`);
-  return { endpoint, port, pid, logFile, stop };
+  return { endpoint, port, pid, logFile, tmpDir: tmp, stop };
+}
+
+export interface ClientLimits {
+  /** Sockets per client; requests beyond wait in the SDK's queue. @default 50 (the SDK's) */
+  readonly maxSockets?: number;
+  /** Give up on a request after this long (for probes, never for writes a retry could duplicate). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** SDK client configuration for the emulator (HTTP/1.1, which emulators speak; the test credentials). */
-export function emulatorClientConfig(endpoint: string) {
+export function emulatorClientConfig(endpoint: string, limits: ClientLimits = {}) {
   return {
     region: EMULATOR_CREDENTIALS.AWS_REGION,
     endpoint,
@@ -222,7 +284,14 @@ export function emulatorClientConfig(endpoint: string) {
       accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
       secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
     },
-    requestHandler: new NodeHttpHandler(),
+    requestHandler: new NodeHttpHandler({
+      ...(limits.maxSockets
+        ? { httpAgent: new Agent({ keepAlive: true, maxSockets: limits.maxSockets }) }
+        : {}),
+      ...(limits.requestTimeoutMs
+        ? { requestTimeout: limits.requestTimeoutMs, connectionTimeout: limits.requestTimeoutMs }
+        : {}),
+    }),
   };
 }
 
@@ -336,22 +405,32 @@ export async function stackOutputs(
   return out as StackOutputs;
 }
 
-async function main(): Promise<void> {
-  const cmd = process.argv[2];
-  if (cmd === 'install') {
-    ensureEmulatorInstalled();
-    return;
-  }
-  if (cmd === 'start') {
-    const emu = await startEmulator();
-    process.stdout.write(`AWS_ENDPOINT_URL=${emu.endpoint}\n`);
-    const shutdown = () => void emu.stop().then(() => process.exit(0));
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
-    return;
-  }
-  process.stderr.write('usage: tsx scripts/emulator.ts install|start\n');
-  process.exitCode = 2;
-}
+const EMULATOR_CLI = {
+  command: 'npm run emulator --',
+  positionals: '[install | start]',
+  description:
+    'The embedded AWS emulator (ministack, pinned): `install` creates .venv/ from the pinned requirements;\n' +
+    '`start` (the default) runs it on a free loopback port until Ctrl-C and prints its AWS_ENDPOINT_URL.',
+  options: {},
+} as const;
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) void main();
+if (isEntryPoint(import.meta.filename)) {
+  runCli('emulator', async () => {
+    const { positionals } = parseCli(EMULATOR_CLI, process.argv.slice(2));
+    const cmd = positionals.at(-1) ?? 'start';
+    if (positionals.length > 2 || (cmd !== 'install' && cmd !== 'start'))
+      throw new CliError(`unknown command ${positionals.join(' ')} (see npm run emulator -- --help)`, 2);
+    if (cmd === 'install') {
+      ensureEmulatorInstalled();
+      return 0;
+    }
+    const emu = await startEmulator({ handleSignals: false });
+    process.stdout.write(`AWS_ENDPOINT_URL=${emu.endpoint}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await emu.stop();
+    return 0;
+  });
+}

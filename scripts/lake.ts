@@ -8,23 +8,27 @@
  *   npm run query -- --file my-query.sql [--param value ...]
  *   npm run query -- --named top-titles-per-day --param 2026-11-01 --param 2026-11-30
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { LAKE_QUERIES } from '../infra/lake-queries.js';
 import { LAKE_TABLES, WIRE_RULES } from '../lambdas/domain/lake-schema.js';
+import {
+  CliError,
+  type CliSpec,
+  isEntryPoint,
+  type OptionSpec,
+  parseCli,
+  requireSession,
+  runCli,
+} from './cli.js';
 import { EMULATOR_CREDENTIALS, ensureLakeInstalled, LOCAL_DIR, ROOT } from './emulator.js';
 
 const LAKE_DIR = path.join(ROOT, 'scripts', 'lake');
-export const SESSION_FILE = path.join(LOCAL_DIR, 'session.json');
 
-export interface LocalSession {
-  readonly endpoint: string;
-  readonly pipelineStack: string;
-  readonly outputs: Record<string, string>;
-}
+export { type LocalSession, SESSION_FILE } from './cli.js';
 
 /** Writes the table definitions for the Python tools; returns the file's path. */
 export function writeDefinitions(): string {
@@ -45,8 +49,10 @@ export interface DeliveryHandle {
   committed(): Readonly<Record<string, number>>;
   /** Records refused (written to the error prefix, never committed) so far, per table. */
   failed(): Readonly<Record<string, number>>;
-  /** Graceful stop: the stand-in commits what it has buffered, then exits. */
-  stop(): Promise<number | null>;
+  /** Asks the stand-in to commit what it has buffered now, without waiting for its buffering interval. */
+  flush(): void;
+  /** Graceful stop: the stand-in commits what it has buffered, then exits (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<number | null>;
   /** Hard kill (SIGKILL), as a crash would. */
   kill(): Promise<number | null>;
 }
@@ -80,7 +86,9 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
       '--buffer-seconds',
       String(options.bufferSeconds ?? 2),
     ],
-    { cwd: ROOT, env: pythonEnv(options.endpoint), stdio: ['ignore', 'pipe', err] },
+    // Its own process group: a Ctrl-C in the terminal must not stop it before it has delivered what was
+    // sent; whoever started it stops it (stop(), or SIGKILL when this process exits).
+    { cwd: ROOT, env: pythonEnv(options.endpoint), stdio: ['ignore', 'pipe', err], detached: true },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const committed: Record<string, number> = {};
@@ -111,9 +119,15 @@ export async function startDelivery(options: DeliveryOptions): Promise<DeliveryH
     process: child,
     committed: () => ({ ...committed }),
     failed: () => ({ ...failed }),
-    stop: async () => {
+    flush: () => {
+      if (child.exitCode === null) child.kill('SIGUSR1');
+    },
+    stop: async (graceMs = 15_000) => {
       if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      const timer = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
     kill: async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -173,64 +187,93 @@ export function describeLake(endpoint: string, database: string): Record<string,
   return JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
 }
 
-function main(): number {
-  const cmd = process.argv[2];
-  if (cmd !== 'query') {
-    process.stderr.write(
-      'usage: tsx scripts/lake.ts query "<SQL>" | --file F | --named NAME [--param V ...] [--json]\n',
+const QUERY_CLI = {
+  command: 'npm run query --',
+  positionals: '"<SQL>"',
+  description:
+    'SQL over the local Iceberg tables (impressions, impressions_rejected) of the deployment that\n' +
+    '`npm start -- --keep` is running, with DuckDB. `?` placeholders are bound from --param, in order.',
+  options: {
+    file: { type: 'string', arg: '<path>', help: 'read the SQL from this file' },
+    named: { type: 'string', arg: '<name>', help: "run one of the app's named queries (see --list)" },
+    param: { type: 'string', multiple: true, arg: '<value>', help: 'a value for the next ? placeholder' },
+    json: { type: 'boolean', help: 'print rows as JSON objects, one per line, on stdout only' },
+    list: { type: 'boolean', help: 'list the named queries and their parameters' },
+  },
+  footer: [
+    'Examples:',
+    '  npm run query -- "SELECT title_name, count(*) AS n FROM impressions GROUP BY 1 ORDER BY n DESC LIMIT 5"',
+    '  npm run query -- --named top-titles-per-day --param 2026-11-01 --param 2026-11-30',
+    '  npm run -s query -- --json "SELECT * FROM impressions LIMIT 3"   (-s: no npm banner on stdout)',
+  ].join('\n'),
+} as const satisfies CliSpec<Record<string, OptionSpec>>;
+
+/** The named queries, one block each: name, parameters in order, description. */
+export function listNamedQueries(): string {
+  return LAKE_QUERIES.map(
+    (q) => `${q.name}${q.parameters.map((p) => ` --param <${p}>`).join('')}\n    ${q.description}`,
+  ).join('\n');
+}
+
+/** `?` placeholders of SQL, outside string literals and comments. */
+export function countPlaceholders(sql: string): number {
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, '').split('?').length - 1;
+}
+
+function queryMain(argv: readonly string[]): number {
+  const { values, positionals } = parseCli(QUERY_CLI, argv);
+  if (values.list) {
+    process.stdout.write(`${listNamedQueries()}\n`);
+    return 0;
+  }
+  const sources = [values.named, values.file, positionals[0]].filter((v) => v !== undefined).length;
+  if (sources !== 1 || positionals.length > 1)
+    throw new CliError(
+      'give exactly one of: the SQL as one (quoted) argument, --file <path>, --named <name>',
+      2,
     );
-    return 2;
+  const params = values.param ?? [];
+  let sql: string;
+  if (values.named !== undefined) {
+    const named = LAKE_QUERIES.find((q) => q.name === values.named);
+    if (!named)
+      throw new CliError(
+        `no named query "${values.named}"; known: ${LAKE_QUERIES.map((q) => q.name).join(', ')}`,
+        2,
+      );
+    if (params.length !== named.parameters.length) {
+      const wanted = named.parameters.length
+        ? `${named.parameters.length} --param (${named.parameters.join(', ')})`
+        : 'no --param';
+      throw new CliError(`${named.name} takes ${wanted}, got ${params.length}`, 2);
+    }
+    sql = named.sql;
+  } else if (values.file !== undefined) {
+    if (!existsSync(values.file) || !statSync(values.file).isFile())
+      throw new CliError(`no such file: ${values.file}`, 2);
+    sql = readFileSync(values.file, 'utf8');
+  } else {
+    sql = positionals[0]!;
   }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: process.argv.slice(3),
-      allowPositionals: true,
-      options: {
-        file: { type: 'string' },
-        named: { type: 'string' },
-        param: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (!existsSync(SESSION_FILE)) {
-    process.stderr.write(
-      'no local deployment found: run `npm start` (it writes .local/session.json) in another terminal\n',
-    );
-    return 1;
-  }
-  const session = JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as LocalSession;
-  const named =
-    typeof values.named === 'string' ? LAKE_QUERIES.find((q) => q.name === values.named) : undefined;
-  if (values.named && !named) {
-    process.stderr.write(
-      `no named query ${values.named}; known: ${LAKE_QUERIES.map((q) => q.name).join(', ')}\n`,
-    );
-    return 2;
-  }
-  const sql =
-    named?.sql ?? (typeof values.file === 'string' ? readFileSync(values.file, 'utf8') : positionals[0]);
-  if (!sql) {
-    process.stderr.write('give the SQL as an argument, with --file, or --named\n');
-    return 2;
-  }
+  const placeholders = countPlaceholders(sql);
+  if (values.named === undefined && placeholders !== params.length)
+    throw new CliError(`the SQL has ${placeholders} ? placeholder(s) and ${params.length} --param given`, 2);
+  const session = requireSession();
   const python = ensureLakeInstalled();
   const args = queryArgs({
     endpoint: session.endpoint,
     database: session.outputs.GlueDatabaseName!,
     sql,
-    params: (values.param as string[] | undefined) ?? [],
+    params,
     json: Boolean(values.json),
   });
   const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(session.endpoint), stdio: 'inherit' });
   return r.status ?? 1;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  process.exitCode = main();
+if (isEntryPoint(import.meta.filename)) {
+  runCli('query', () => {
+    if (process.argv[2] !== 'query') throw new CliError('usage: tsx scripts/lake.ts query --help', 2);
+    return queryMain(process.argv.slice(3));
+  });
 }

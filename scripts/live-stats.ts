@@ -3,26 +3,49 @@
  * records in their log groups, the same data CloudWatch turns into metrics on AWS) and end-to-end
  * freshness measured by probing the history API for impressions just sent.
  */
+
+import * as path from 'node:path';
 import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { FILTER_REASONS, REJECT_REASONS } from '../lambdas/domain/classify.js';
+import { LOCAL_DIR } from './cli.js';
 
-/** Sums the EMF metrics a function logged since the poller started. */
+/** The latest counts of the running `npm start` (what its live view shows), for `npm run stats`. */
+export const STATS_FILE = path.join(LOCAL_DIR, 'stats.json');
+
+/**
+ * Sums the EMF metrics a function logged since the poller started. One poll reads at most `maxPages` pages
+ * and never runs twice at once (a poll called while one is under way returns at once), so a slow emulator
+ * cannot make requests pile up.
+ */
 export class MetricsPoller {
   readonly totals: Record<string, number> = {};
   private readonly seen = new Set<string>();
   private since: number;
+  private busy = false;
 
   constructor(
     private readonly logs: CloudWatchLogsClient,
     private readonly logGroupName: string,
     startMs = Date.now() - 60_000,
+    private readonly maxPages = 20,
   ) {
     this.since = startMs;
   }
 
   async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.read();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async read(): Promise<void> {
     let nextToken: string | undefined;
     let newest = this.since;
+    let pages = 0;
     do {
       const r = await this.logs.send(
         new FilterLogEventsCommand({ logGroupName: this.logGroupName, startTime: this.since, nextToken }),
@@ -54,7 +77,7 @@ export class MetricsPoller {
         }
       }
       nextToken = r.nextToken;
-    } while (nextToken);
+    } while (nextToken && ++pages < this.maxPages);
     // Re-read a little overlap next time (events can land out of order); the id set drops repeats.
     this.since = Math.max(this.since, newest - 5_000);
   }
@@ -72,14 +95,19 @@ export interface Probe {
   readonly eventTimeMs: number;
 }
 
-/** Measures event time → visible in the history API for sampled impressions. */
+/**
+ * Measures event time → visible in the history API for sampled impressions. Bounded: at most `maxPending`
+ * impressions are followed, and one poll makes at most that many API calls, one after the other; a poll
+ * called while one is under way returns at once.
+ */
 export class FreshnessProbe {
   readonly samples: number[] = [];
   private readonly pending: Probe[] = [];
+  private busy = false;
 
   constructor(
     private readonly get: (path: string) => Promise<{ status: number; json: () => unknown }>,
-    private readonly maxPending = 20,
+    private readonly maxPending = 3,
   ) {}
 
   offer(p: Probe | undefined): void {
@@ -87,23 +115,65 @@ export class FreshnessProbe {
   }
 
   async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const p of [...this.pending]) await this.check(p).catch(() => undefined);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async check(p: Probe): Promise<void> {
     const now = Date.now();
-    await Promise.all(
-      [...this.pending].map(async (p) => {
-        const t = encodeURIComponent(new Date(p.eventTimeMs).toISOString());
-        const r = await this.get(`/v1/profiles/${p.profileId}/impressions?since=${t}&until=${t}`);
-        if (r.status !== 200) return;
-        const items = (r.json() as { items: { eventId: string }[] }).items;
-        if (items.some((i) => i.eventId === p.eventId)) {
-          this.samples.push(now - p.eventTimeMs);
-          this.pending.splice(this.pending.indexOf(p), 1);
-        } else if (now - p.eventTimeMs > 120_000) {
-          this.pending.splice(this.pending.indexOf(p), 1);
-        }
-      }),
-    );
+    const drop = () => this.pending.splice(this.pending.indexOf(p), 1);
+    if (now - p.eventTimeMs > 120_000) {
+      drop();
+      return;
+    }
+    const t = encodeURIComponent(new Date(p.eventTimeMs).toISOString());
+    const r = await this.get(`/v1/profiles/${p.profileId}/impressions?since=${t}&until=${t}`);
+    if (r.status !== 200) return;
+    const items = (r.json() as { items: { eventId: string }[] }).items;
+    if (items.some((i) => i.eventId === p.eventId)) {
+      this.samples.push(now - p.eventTimeMs);
+      drop();
+    }
   }
 }
+
+/**
+ * Runs `fn` every `intervalMs` until `signal` aborts, never two at once: the next run starts `intervalMs`
+ * after the previous one ended. Errors of a run are ignored (the next run tries again). Resolves when the
+ * loop has stopped and no run is under way.
+ */
+export async function serialLoop(
+  fn: () => Promise<void>,
+  intervalMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    await fn().catch(() => undefined);
+    if (signal.aborted) break;
+    await sleep(intervalMs, signal);
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** Resolves with `p`, or with undefined after `ms` (the work behind `p` goes on, bounded by its own limits). */
+export const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 
 /** Filter reasons and reject reason families, as the pipeline's metrics name them. */
 const REASONS = [...FILTER_REASONS, ...REJECT_REASONS.map((r) => `rejected.${r}`)];

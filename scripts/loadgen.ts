@@ -3,7 +3,7 @@
  * in PutRecords requests within the service limits, retrying only the entries a partial failure left out.
  * Used by `npm start`, the benchmarks, and on its own:
  *
- *   npm run loadgen -- --rate 1000 --events 50000 [--seed 7] [--expect]
+ *   npm run loadgen -- --rate 1000 --events 50000 [--seed 7] [--expect]   (a fresh seed unless --seed)
  *   npm run loadgen -- --stream-name <RawStreamName> ...      (a real deployment, with normal AWS credentials)
  *   npm run loadgen -- --stack Impressions-prod-Stateful ...  (the stream found through the stack outputs)
  *   npm run loadgen -- --via api [--api-url <HistoryApiUrl>] ...  (through the API's ingest route, signed
@@ -12,14 +12,13 @@
  * Without --stream-name or --stack it targets the deployment `npm start` is running (.local/session.json).
  */
 
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { randomInt } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
+import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
 import { loadgenApiSink } from './ingest-client.js';
 import { sampleCatalog } from './seed-catalog.js';
 import { type GeneratedRecord, tally, traffic } from './traffic.js';
@@ -127,80 +126,66 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {
   const r = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
   const name = r.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'RawStreamName')?.OutputValue;
-  if (!name) throw new Error(`stack ${stack} has no RawStreamName output`);
+  if (!name) throw new CliError(`stack ${stack} has no RawStreamName output`);
   return name;
 }
 
+const LOADGEN_CLI = {
+  command: 'npm run loadgen --',
+  description:
+    'Puts realistic impression traffic (many members browsing, with a share of bad records and producer\n' +
+    'retries) on the raw stream at a steady rate. Without --stream-name or --stack it targets the local\n' +
+    'deployment that `npm start -- --keep` is running.',
+  options: {
+    rate: { type: 'string', arg: '<n>', help: 'records per second (default 1000)' },
+    events: { type: 'string', arg: '<n>', help: 'records to send (default 10000 unless --duration)' },
+    duration: { type: 'string', arg: '<s>', help: 'send for this many seconds' },
+    seed: {
+      type: 'string',
+      arg: '<n>',
+      help: 'traffic seed (default: a fresh one, printed); the same seed resends the same eventIds',
+    },
+    'bad-share': { type: 'string', arg: '<f>', help: 'share of bad records, 0-1 (default 0.02)' },
+    aggregate: { type: 'boolean', help: 'pack records into KPL-aggregated Kinesis records' },
+    'stream-name': {
+      type: 'string',
+      arg: '<name>',
+      help: 'a raw stream of a real deployment (AWS credentials)',
+    },
+    stack: { type: 'string', arg: '<stack>', help: "the stream found through a stateful stack's outputs" },
+    expect: {
+      type: 'boolean',
+      help: 'print, as JSON on stdout, the outcome counts the pipeline must report',
+    },
+    via: {
+      type: 'string',
+      arg: '<way>',
+      help: 'stream (default: PutRecords on the raw stream) | api (the ingest route, signed as a service)',
+    },
+    'api-url': { type: 'string', arg: '<url>', help: 'HistoryApiUrl of a real deployment (with --via api)' },
+  },
+  footer: [
+    'Compare --expect with the counts the pipeline reports: npm run stats',
+    'Example: npm run -s loadgen -- --events 5000 --expect > expected.json',
+  ].join('\n'),
+} as const;
+
 async function main(): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        rate: { type: 'string' },
-        events: { type: 'string' },
-        duration: { type: 'string' },
-        seed: { type: 'string' },
-        'bad-share': { type: 'string' },
-        'stream-name': { type: 'string' },
-        aggregate: { type: 'boolean' },
-        stack: { type: 'string' },
-        expect: { type: 'boolean' },
-        via: { type: 'string' },
-        'api-url': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(
-      'npm run loadgen -- [--rate N=1000] [--events N | --duration S] [--seed N] [--bad-share F=0.02] [--aggregate]\n' +
-        '                   [--stream-name NAME | --stack STATEFUL_STACK] [--expect] [--via stream|api [--api-url URL]]\n',
-    );
-    return 0;
-  }
-  const num = (name: string, dflt: number | undefined, min: number, max: number) => {
-    const v = values[name];
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new Error(`--${name} must be a number from ${min} to ${max}`);
-    return n;
-  };
-  let rate: number;
-  let events: number | undefined;
-  let duration: number | undefined;
-  let seed: number;
-  let badShare: number;
-  try {
-    rate = num('rate', 1000, 1, 1_000_000)!;
-    events = num('events', undefined, 1, 1e9);
-    duration = num('duration', undefined, 1, 86_400);
-    seed = num('seed', 1, 0, 2 ** 31)!;
-    badShare = num('bad-share', 0.02, 0, 1)!;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
+  const { values } = parseCli(LOADGEN_CLI, process.argv.slice(2));
+  const rate = numberOption(values.rate, 'rate', 1, 1_000_000) ?? 1000;
+  let events = numberOption(values.events, 'events', 1, 1e9);
+  const duration = numberOption(values.duration, 'duration', 1, 86_400);
+  const seed = numberOption(values.seed, 'seed', 0, 2 ** 31) ?? randomInt(1, 2 ** 31);
+  const badShare = numberOption(values['bad-share'], 'bad-share', 0, 1, true) ?? 0.02;
   if (events === undefined && duration === undefined) events = 10_000;
 
-  const sessionFile = path.resolve(import.meta.dirname, '..', '.local', 'session.json');
   let endpoint: string | undefined;
-  let streamName = values['stream-name'] as string | undefined;
-  let apiUrl = values['api-url'] as string | undefined;
+  let streamName = values['stream-name'];
+  let apiUrl = values['api-url'];
+  if (values.via !== undefined && values.via !== 'stream' && values.via !== 'api')
+    throw new CliError(`--via must be stream or api, not "${values.via}"`);
   if (!streamName && !values.stack) {
-    if (!existsSync(sessionFile)) {
-      process.stderr.write(
-        'no --stream-name or --stack, and no local deployment (.local/session.json): run npm start\n',
-      );
-      return 2;
-    }
-    const session = JSON.parse(readFileSync(sessionFile, 'utf8')) as {
-      endpoint: string;
-      outputs: Record<string, string>;
-    };
+    const session = requireSession();
     endpoint = session.endpoint;
     streamName = session.outputs.RawStreamName;
     apiUrl ??= session.outputs.HistoryApiUrl;
@@ -210,6 +195,7 @@ async function main(): Promise<number> {
   }
   const config = { requestHandler: new NodeHttpHandler(), ...(endpoint ? { endpoint } : {}) };
   if (!streamName) streamName = await streamFromStack(String(values.stack), new CloudFormationClient(config));
+  process.stderr.write(`seed ${seed}\n`);
   const result = await runLoad({
     kinesis: new KinesisClient(config),
     streamName,
@@ -221,7 +207,7 @@ async function main(): Promise<number> {
     aggregate: Boolean(values.aggregate),
     sink: values.via === 'api' ? loadgenApiSink(apiUrl, process.env.AWS_REGION ?? 'us-east-1') : undefined,
     onSent: (s) => {
-      if (s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
+      if (process.stderr.isTTY && s.length % 5000 < 2000) process.stderr.write(`\rsent ${s.length}`);
     },
   });
   process.stderr.write(
@@ -230,19 +216,9 @@ async function main(): Promise<number> {
   );
   if (values.expect)
     process.stdout.write(
-      `${JSON.stringify({ sent: result.sent, failed: result.failed, expected: result.expected }, null, 2)}\n`,
+      `${JSON.stringify({ seed, sent: result.sent, failed: result.failed, expected: result.expected }, null, 2)}\n`,
     );
   return result.failed ? 1 : 0;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`${(err as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta.filename)) runCli('loadgen', main);

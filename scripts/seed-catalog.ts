@@ -1,12 +1,13 @@
 /**
- * The sample title catalog and its loader. `npm run seed -- --table <name>` (or the stack output
- * `TitleCatalogTableName` found through CloudFormation with `--stack <stateful stack>`) loads it.
+ * The sample title catalog and its loader: `npm run seed -- [--table <TitleCatalogTableName>] [--count N]`
+ * (without --table, the local deployment `npm start -- --keep` is running).
  */
 
-import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../lambdas/adapters/dynamo-batch.js';
+import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
+import { emulatorClientConfig } from './emulator.js';
 
 export interface CatalogTitle {
   readonly titleId: string;
@@ -74,26 +75,37 @@ export async function seedCatalog(
   return titles.length;
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--table');
-  const table = at >= 0 ? args[at + 1] : undefined;
+const SEED_CLI = {
+  command: 'npm run seed --',
+  description:
+    "Loads the sample title catalog into a deployment's title catalog table (by default the local deployment\n" +
+    'that `npm start -- --keep` is running; `npm start` seeds it already).',
+  options: {
+    table: {
+      type: 'string',
+      arg: '<name>',
+      help: 'the TitleCatalogTableName of a deployment (AWS credentials)',
+    },
+    count: { type: 'string', arg: '<n>', help: 'titles to write (default 1000)' },
+  },
+} as const;
+
+async function main(): Promise<number> {
+  const { values } = parseCli(SEED_CLI, process.argv.slice(2));
+  const count = numberOption(values.count, 'count', 1, 100_000) ?? 1000;
+  let table = values.table;
+  let client = new DynamoDBClient({});
   if (!table) {
-    process.stderr.write('usage: npm run seed -- --table <TitleCatalogTableName> [--count N]\n');
-    process.exitCode = 2;
-    return;
+    const session = requireSession();
+    table = session.outputs.TitleCatalogTableName;
+    if (!table) throw new CliError('the local deployment has no TitleCatalogTableName output');
+    client = new DynamoDBClient(emulatorClientConfig(session.endpoint));
   }
-  const c = args.indexOf('--count');
-  const count = c >= 0 ? Number(args[c + 1]) : 1000;
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const doc = DynamoDBDocumentClient.from(client);
   process.stdout.write(
     `seeded ${await seedCatalog(doc, table, sampleCatalog(count))} titles into ${table}\n`,
   );
+  return 0;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main().catch((err) => {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exitCode = 1;
-  });
-}
+if (isEntryPoint(import.meta.filename)) runCli('seed', main);

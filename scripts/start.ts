@@ -2,18 +2,43 @@
  * `npm start`: the whole pipeline on the embedded emulator, under realistic load, with live statistics.
  * Installs the emulator when missing, starts it, deploys the CDK app, seeds the title catalog, starts the
  * local Iceberg delivery, runs the load generator against the raw stream while a one-screen view refreshes
- * every second, then prints a summary that reconciles the generator's expectations with the pipeline's
- * metrics and ready-to-paste calls. Stops everything it started, unless --keep.
+ * every second, drains, then prints a summary that reconciles the generator's expectations with the
+ * pipeline's metrics and the lake. Stops everything it started, unless --keep.
+ *
+ * Stopping: the first Ctrl-C stops the load and drains what was sent (the emulator and the lake delivery run
+ * in their own process groups, so the terminal's SIGINT does not reach them); a second Ctrl-C skips the
+ * drain; a third ends everything at once. Whatever ends this process, the process groups it started are
+ * killed (SIGTERM, then SIGKILL after a grace period) and its session, lock and temporary files removed.
+ * One `npm start` per checkout: a second one is refused while the first runs (.local/start.lock).
  */
-
-import { writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  alive,
+  CliError,
+  isEntryPoint,
+  LOCAL_DIR,
+  type LocalSession,
+  numberOption,
+  parseCli,
+  runCli,
+  SESSION_FILE,
+} from './cli.js';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
@@ -21,125 +46,201 @@ import {
   emulatorEnv,
   ensureEmulatorInstalled,
   ensureLakeInstalled,
-  LOCAL_DIR,
   ROOT,
   type RunningEmulator,
+  signalGroup,
   stackOutputs,
   stackResource,
   startEmulator,
 } from './emulator.js';
-import { type DeliveryHandle, type LocalSession, SESSION_FILE, startDelivery } from './lake.js';
-import { FreshnessProbe, MetricsPoller, percentile, reconcile, render, type Snapshot } from './live-stats.js';
+import { type DeliveryHandle, startDelivery } from './lake.js';
+import {
+  FreshnessProbe,
+  MetricsPoller,
+  percentile,
+  reconcile,
+  render,
+  type Snapshot,
+  STATS_FILE,
+  serialLoop,
+  sleep,
+  within,
+} from './live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from './loadgen.js';
 import { seedCatalog } from './seed-catalog.js';
 import { signedClient } from './signed-http.js';
 import type { GeneratedRecord } from './traffic.js';
 
-// The local tools run on the machine's Node.js (20 here); the deployed functions run on Node.js 22.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const START_CLI = {
+  command: 'npm start --',
+  description:
+    'Runs the impressions pipeline locally on the embedded AWS emulator (no AWS account, no Docker), puts\n' +
+    'realistic load on it, shows what happens live, and reconciles what was sent with what the pipeline\n' +
+    'and the lake report.',
+  options: {
+    events: { type: 'string', arg: '<n>', help: 'send this many impressions, then summarise (default 3000)' },
+    duration: { type: 'string', arg: '<s>', help: 'send for this many seconds instead' },
+    rate: { type: 'string', arg: '<n>', help: 'impressions per second (default 1000)' },
+    seed: { type: 'string', arg: '<n>', help: 'traffic seed, for a reproducible run (default: a fresh one)' },
+    keep: {
+      type: 'boolean',
+      help: 'leave the stack running after the summary, for curl, npm run query/loadgen/stats (until Ctrl-C)',
+    },
+  },
+  footer: [
+    'Ctrl-C stops the load and drains what was sent, then summarises; Ctrl-C again skips the drain.',
+    'Local state (logs, session, lock) is in .local/; see the README, "Local state".',
+  ].join('\n'),
+} as const;
 
-const HELP = `Usage: npm start -- [options]
+const DEFAULT_EVENTS = 3000;
+/** The drain ends when everything sent is accounted for, when nothing moved for this long, or at DRAIN_MAX_MS. */
+const DRAIN_STALL_MS = 20_000;
+const DRAIN_MAX_MS = 180_000;
+/** A second SIGINT within this window is the same Ctrl-C (delivered by the terminal and a wrapper). */
+const SAME_CTRL_C_MS = 300;
 
-Runs the impressions pipeline locally on the embedded AWS emulator (no AWS account, no Docker), puts
-realistic load on it, and shows what happens, live.
+export const LOCK_FILE = path.join(LOCAL_DIR, 'start.lock');
 
-Options:
-  --events <n>     send this many impressions, then summarise (default: until --duration or Ctrl-C)
-  --duration <s>   send for this many seconds, then summarise
-  --rate <n>       impressions per second (default 1000)
-  --seed <n>       traffic seed, for reproducible runs (default 1)
-  --keep           leave everything running after the summary (until Ctrl-C)
-  -h, --help       show this help
-`;
+interface Lock {
+  readonly pid: number;
+  readonly startedAt: string;
+  /** Process groups this run started (emulator, lake delivery), killed if a later run finds them orphaned. */
+  readonly groups: number[];
+}
+
+/**
+ * Takes the one-run-per-checkout lock, or throws a CliError naming the run that holds it. A lock whose
+ * process is gone is stale: the process groups it recorded are killed (an orphaned emulator), and it is
+ * replaced. Returns what was cleaned up, for the user.
+ */
+export function acquireLock(file = LOCK_FILE): { lock: Lock; cleaned: string[] } {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const cleaned: string[] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const lock: Lock = { pid: process.pid, startedAt: new Date().toISOString(), groups: [] };
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, JSON.stringify(lock));
+      closeSync(fd);
+      return { lock, cleaned };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let held: Partial<Lock> = {};
+    try {
+      held = JSON.parse(readFileSync(file, 'utf8')) as Lock;
+    } catch {
+      // unreadable: treat as stale
+    }
+    if (typeof held.pid === 'number' && held.pid !== process.pid && alive(held.pid))
+      throw new CliError(
+        `another npm start is running in this checkout (pid ${held.pid}, since ${held.startedAt}): ` +
+          'stop it first (Ctrl-C in its terminal), or use its stack (npm run query, npm run loadgen, npm run stats)',
+      );
+    for (const g of held.groups ?? [])
+      if (signalGroup(g, 'SIGKILL'))
+        cleaned.push(`stopped processes left by an earlier run (process group ${g})`);
+    rmSync(file, { force: true });
+    const session = path.join(path.dirname(file), path.basename(SESSION_FILE));
+    if (existsSync(session)) {
+      rmSync(session, { force: true });
+      cleaned.push('removed a stale .local/session.json');
+    }
+  }
+  throw new CliError(`could not take ${path.relative(ROOT, file)}`);
+}
 
 const SPINNER_WIDTH = 30;
 const bar = (done: number, total: number) => {
-  const filled = Math.round((SPINNER_WIDTH * done) / Math.max(1, total));
+  const filled = Math.min(SPINNER_WIDTH, Math.round((SPINNER_WIDTH * done) / Math.max(1, total)));
   return `[${'#'.repeat(filled)}${'.'.repeat(SPINNER_WIDTH - filled)}] ${done}/${total}`;
 };
 
+const say = (s: string) => process.stdout.write(s);
+
 async function step<T>(title: string, fn: () => Promise<T> | T): Promise<T> {
   const t0 = Date.now();
-  process.stdout.write(`  … ${title}\n`);
+  say(`  … ${title}\n`);
   const result = await fn();
-  process.stdout.write(`  ✓ ${title} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  say(`  ✓ ${title} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   return result;
 }
 
-interface Flags {
-  readonly events?: number;
-  readonly durationS?: number;
-  readonly rate: number;
-  readonly seed: number;
-  readonly keep: boolean;
-}
-
-function parseFlags(argv: string[]): Flags | { help: true } | { error: string } {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        events: { type: 'string' },
-        duration: { type: 'string' },
-        rate: { type: 'string' },
-        seed: { type: 'string' },
-        keep: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-  if (values.help) return { help: true };
-  const int = (name: string, min: number, max: number): number | undefined | string => {
-    const v = values[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    return Number.isInteger(n) && n >= min && n <= max
-      ? n
-      : `--${name} must be an integer from ${min} to ${max}, got ${v}`;
-  };
-  const events = int('events', 1, 10_000_000);
-  const duration = int('duration', 1, 86_400);
-  const rate = int('rate', 1, 100_000);
-  const seed = int('seed', 0, 2 ** 31);
-  for (const v of [events, duration, rate, seed]) if (typeof v === 'string') return { error: v };
-  return {
-    events: events as number | undefined,
-    durationS: duration as number | undefined,
-    rate: (rate as number | undefined) ?? 1000,
-    seed: (seed as number | undefined) ?? 1,
-    keep: Boolean(values.keep),
-  };
-}
+const mark = (ok: boolean) => (ok ? '  ✓' : '  ✗');
 
 async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2));
-  if ('help' in flags) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if ('error' in flags) {
-    process.stderr.write(`${flags.error}\n\n${HELP}`);
-    return 2;
-  }
+  const { values } = parseCli(START_CLI, process.argv.slice(2));
+  const durationS = numberOption(values.duration, 'duration', 1, 86_400);
+  const events =
+    numberOption(values.events, 'events', 1, 10_000_000) ?? (durationS ? undefined : DEFAULT_EVENTS);
+  const rate = numberOption(values.rate, 'rate', 1, 100_000) ?? 1000;
+  const seed = numberOption(values.seed, 'seed', 0, 2 ** 31) ?? randomInt(1, 2 ** 31);
+  const keep = Boolean(values.keep);
 
-  // One handler for the whole run: Ctrl-C (often delivered twice, by the terminal and by the npm/tsx
-  // wrappers) asks for a graceful stop, and later signals are absorbed while it happens.
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopRequested = new Promise<void>((resolve) =>
-    abort.signal.addEventListener('abort', () => resolve()),
-  );
-
-  process.stdout.write('impressions: local pipeline on the embedded emulator\n');
+  const { lock, cleaned } = acquireLock();
+  for (const c of cleaned) say(`  (${c})\n`);
+  const saveLock = () => writeFileSync(LOCK_FILE, JSON.stringify(lock));
   let emu: RunningEmulator | undefined;
   let delivery: DeliveryHandle | undefined;
+  // Whatever ends this process (even process.exit on a third Ctrl-C), nothing it started outlives it.
+  process.once('exit', () => {
+    if (delivery) signalGroup(delivery.process.pid!, 'SIGKILL');
+    for (const f of [SESSION_FILE, STATS_FILE]) rmSync(f, { force: true });
+    rmSync(LOCK_FILE, { force: true });
+  });
+
+  // Ctrl-C moves the run one step towards its end: during setup or load it stops (the load's records are
+  // drained); during the drain it skips the drain; while the stack is kept it stops it; once stopping, it
+  // ends every process at once.
+  type Phase = 'setup' | 'load' | 'drain' | 'kept' | 'stopping';
+  let phase: Phase = 'setup';
+  // The phase also changes in the signal handler, which the compiler's narrowing does not see.
+  const inPhase = (p: Phase) => phase === p;
+  const loadStop = new AbortController();
+  const drainStop = new AbortController();
+  let lastInterrupt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = Date.now();
+    if (now - lastInterrupt < SAME_CTRL_C_MS) return;
+    lastInterrupt = now;
+    const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    if (phase === 'setup') {
+      say(`\n${what}: stopping after the current setup step (Ctrl-C again ends everything at once)\n`);
+      loadStop.abort();
+      drainStop.abort();
+      phase = 'stopping';
+    } else if (phase === 'load') {
+      say(`\n${what}: stopping the load; draining what was sent (Ctrl-C again skips the drain)\n`);
+      loadStop.abort();
+      phase = 'drain';
+    } else if (phase === 'drain') {
+      say(`\n${what}: skipping the drain; summarising and stopping (Ctrl-C again ends everything at once)\n`);
+      loadStop.abort();
+      drainStop.abort();
+      phase = 'stopping';
+    } else if (phase === 'kept') {
+      say(`\n${what}: stopping the stack (Ctrl-C again ends everything at once)\n`);
+      drainStop.abort();
+      phase = 'stopping';
+    } else {
+      say(`\n${what} again: ending every process now\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const interrupted = () => {
+    if (loadStop.signal.aborted) throw new CliError('stopped during setup', 130);
+  };
+
+  say('impressions: local pipeline on the embedded emulator\n');
+  const monitor = new AbortController();
+  let monitorDone: Promise<void> = Promise.resolve();
   const stopAll = async () => {
+    monitor.abort();
+    await monitorDone;
     if (delivery) await delivery.stop();
     if (emu) await emu.stop();
   };
@@ -148,40 +249,52 @@ async function main(): Promise<number> {
       ensureEmulatorInstalled();
       ensureLakeInstalled();
     });
+    interrupted();
     emu = await step('emulator started', () => startEmulator({ handleSignals: false }));
+    lock.groups.push(emu.pid);
+    saveLock();
+    interrupted();
     const endpoint = emu.endpoint;
     const logTo = path.join(LOCAL_DIR, 'deploy.log');
+    rmSync(logTo, { force: true });
     const names = await step(`CDK app deployed (stage "local", log: ${path.relative(ROOT, logTo)})`, () =>
       deployApp(emulatorEnv(endpoint), { logTo, context: [`testProfiles=${LOADGEN_TEST_PROFILE}`] }),
     );
+    interrupted();
     const clientConfig = emulatorClientConfig(endpoint);
+    // The live view's clients: few sockets, a timeout on every call, so probes can never pile up.
+    const probeConfig = emulatorClientConfig(endpoint, { maxSockets: 4, requestTimeoutMs: 10_000 });
     const cfn = new CloudFormationClient(clientConfig);
     const outputs = await stackOutputs(names, cfn);
     const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
     await step('title catalog seeded (1000 titles)', () => seedCatalog(docs, outputs.TitleCatalogTableName!));
-    delivery = await step('local Iceberg delivery started (log: .local/lake/delivery.log)', () =>
-      startDelivery({ endpoint, pipelineStack: names[1]!, bufferSeconds: 5 }),
+    interrupted();
+    const deliveryLog = path.join(LOCAL_DIR, 'lake', 'delivery.log');
+    mkdirSync(path.dirname(deliveryLog), { recursive: true });
+    rmSync(deliveryLog, { force: true });
+    delivery = await step(`local Iceberg delivery started (log: ${path.relative(ROOT, deliveryLog)})`, () =>
+      startDelivery({ endpoint, pipelineStack: names[1]!, bufferSeconds: 5, logFile: deliveryLog }),
     );
-    const session: LocalSession = { endpoint, pipelineStack: names[1]!, outputs };
+    lock.groups.push(delivery.process.pid!);
+    saveLock();
+    const session: LocalSession = { endpoint, pipelineStack: names[1]!, outputs, pid: process.pid };
     writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2));
-    if (abort.signal.aborted) throw new Error('interrupted');
+    interrupted();
 
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
-    const logs = new CloudWatchLogsClient(clientConfig);
+    const logs = new CloudWatchLogsClient(probeConfig);
     const enrichMetrics = new MetricsPoller(
       logs,
       await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
     );
     // filter-enrich writes the history too (HistoryItemsWritten, FreshnessMaxMs).
-    const historyMetrics = new MetricsPoller(
-      logs,
-      await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
-    );
+    const historyLogs = await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs').catch(() => undefined);
+    const historyMetrics = historyLogs ? new MetricsPoller(logs, historyLogs) : undefined;
     const freshness = new FreshnessProbe((p) => api('GET', p));
 
-    // Load, with the live view.
+    // Load, with the live view: one refresh at a time, each bounded.
     let sent: readonly GeneratedRecord[] = [];
     const started = Date.now();
     const tty = process.stdout.isTTY;
@@ -190,118 +303,189 @@ async function main(): Promise<number> {
       elapsedS: (Date.now() - started) / 1000,
       sent: sent.length,
       enrich: { ...enrichMetrics.totals },
-      history: { ...historyMetrics.totals },
+      history: { ...(historyMetrics?.totals ?? {}) },
       lakeRows: delivery?.committed().impressions ?? 0,
       freshness: [...freshness.samples],
     });
-    let lastProbe = 0;
-    const refresh = async () => {
-      await Promise.all([enrichMetrics.poll(), historyMetrics.poll(), freshness.poll()]).catch(
-        () => undefined,
+    const poll = async (withFreshness: boolean) => {
+      await within(
+        Promise.all([
+          enrichMetrics.poll(),
+          historyMetrics?.poll(),
+          withFreshness ? freshness.poll() : undefined,
+        ]),
+        5_000,
       );
       const s = snapshot();
-      if (tty) process.stdout.write(`\x1b[H\x1b[2J${render(s, prev)}\n`);
-      else if (!prev || Math.floor(s.elapsedS / 5) !== Math.floor(prev.elapsedS / 5)) {
-        process.stdout.write(
-          `  ${s.elapsedS.toFixed(0)} s: sent ${s.sent}, read ${s.enrich.RecordsRead ?? 0}, enriched ${s.enrich.Enriched ?? 0}, ` +
-            `lake ${s.lakeRows}, freshness p50 ${percentile(s.freshness, 50) ?? '-'} ms\n`,
-        );
-      }
-      prev = s;
+      writeFileSync(STATS_FILE, JSON.stringify(s));
+      return s;
     };
-    const ticker = setInterval(() => void refresh(), 1000);
+    let live = true;
+    monitorDone = serialLoop(
+      async () => {
+        const s = await poll(live);
+        if (!live) return;
+        if (tty) say(`\x1b[H\x1b[2J${render(s, prev)}\n`);
+        else if (!prev || Math.floor(s.elapsedS / 5) !== Math.floor(prev.elapsedS / 5)) {
+          say(
+            `  ${s.elapsedS.toFixed(0)} s: sent ${s.sent}, read ${s.enrich.RecordsRead ?? 0}, enriched ${s.enrich.Enriched ?? 0}, ` +
+              `lake ${s.lakeRows}, freshness p50 ${percentile(s.freshness, 50) ?? '-'} ms\n`,
+          );
+        }
+        prev = s;
+      },
+      1000,
+      monitor.signal,
+    );
+    let lastProbe = 0;
+    phase = 'load';
+    say(
+      `  sending ${events ?? `for ${durationS} s`} impressions at ${rate}/s (seed ${seed}); Ctrl-C stops\n`,
+    );
     const load = await runLoad({
       kinesis: new KinesisClient(clientConfig),
       streamName: outputs.RawStreamName,
-      rate: flags.rate,
-      events: flags.events,
-      durationMs: flags.durationS === undefined ? undefined : flags.durationS * 1000,
-      seed: flags.seed,
-      signal: abort.signal,
+      rate,
+      events,
+      durationMs: durationS === undefined ? undefined : durationS * 1000,
+      seed,
+      signal: loadStop.signal,
       onSent: (s) => {
         sent = s;
-        if (Date.now() - lastProbe > 250) {
+        if (Date.now() - lastProbe > 1000) {
           lastProbe = Date.now();
-          for (let i = s.length - 1; i >= Math.max(0, s.length - 50); i--) {
-            const r = s[i]!;
-            if (r.profileId && r.eventId && r.eventTimeMs) {
-              freshness.offer({ profileId: r.profileId, eventId: r.eventId, eventTimeMs: r.eventTimeMs });
-              break;
-            }
-          }
+          const r = s.findLast((x) => x.profileId && x.eventId && x.eventTimeMs);
+          if (r)
+            freshness.offer({ profileId: r.profileId!, eventId: r.eventId!, eventTimeMs: r.eventTimeMs! });
         }
       },
     });
-    clearInterval(ticker);
-    if (!tty)
-      process.stdout.write(`  sent ${load.sent} impressions in ${(load.elapsedMs / 1000).toFixed(1)} s\n`);
+    live = false;
+    if (inPhase('load')) phase = 'drain';
+    say(
+      `  sent ${load.sent} impressions in ${(load.elapsedMs / 1000).toFixed(1)} s${loadStop.signal.aborted ? ' (stopped by Ctrl-C)' : ''}\n`,
+    );
 
-    // Drain: wait until the pipeline has read everything that was sent, written its history, and the
-    // lake has committed it (the local delivery buffers 5 s).
-    const drainDeadline = Date.now() + 180_000;
-    const enrichedExpected = load.expected.enriched ?? 0;
-    while (Date.now() < drainDeadline) {
-      await enrichMetrics.poll();
-      await historyMetrics.poll();
-      await freshness.poll();
-      const read = enrichMetrics.totals.RecordsRead ?? 0;
-      const written = historyMetrics.totals.HistoryItemsWritten ?? 0;
-      const lake = delivery.committed().impressions ?? 0;
+    // Drain: until the pipeline has read everything sent, written its history, and the lake has committed
+    // it (the delivery is asked to commit what it buffered), or nothing moves, or Ctrl-C again.
+    const expectedEnriched = load.expected.enriched ?? 0;
+    const drainStart = Date.now();
+    let lastProgress = Date.now();
+    let lastDone = -1;
+    let drained = false;
+    while (!drainStop.signal.aborted) {
+      const s = await poll(true);
+      const read = s.enrich.RecordsRead ?? 0;
+      const written = historyMetrics ? (s.history.HistoryItemsWritten ?? 0) : expectedEnriched;
+      if (read >= load.sent) delivery.flush();
       const done =
-        Math.min(read, load.sent) + Math.min(written, enrichedExpected) + Math.min(lake, enrichedExpected);
-      process.stdout.write(
-        `\r  draining (read, history, lake) ${bar(done, load.sent + 2 * enrichedExpected)}`,
+        Math.min(read, load.sent) +
+        Math.min(written, expectedEnriched) +
+        Math.min(s.lakeRows, expectedEnriched);
+      say(
+        `${tty ? '\r' : ''}  draining (read, history, lake) ${bar(done, load.sent + 2 * expectedEnriched)}${tty ? '' : '\n'}`,
       );
-      if (read >= load.sent && written >= enrichedExpected && lake >= enrichedExpected) break;
-      await new Promise((r) => setTimeout(r, 500));
+      if (read >= load.sent && written >= expectedEnriched && s.lakeRows >= expectedEnriched) {
+        drained = true;
+        break;
+      }
+      if (done !== lastDone) {
+        lastDone = done;
+        lastProgress = Date.now();
+      }
+      if (Date.now() - lastProgress > DRAIN_STALL_MS || Date.now() - drainStart > DRAIN_MAX_MS) break;
+      await sleep(tty ? 500 : 2000, drainStop.signal);
     }
-    process.stdout.write('\n');
+    if (tty) say('\n');
+    if (!drained)
+      say(
+        drainStop.signal.aborted
+          ? '  drain skipped: the counts below are what the pipeline had reported\n'
+          : `  drain ended after ${((Date.now() - drainStart) / 1000).toFixed(0)} s: nothing moved for ${DRAIN_STALL_MS / 1000} s or the limit was reached\n`,
+      );
+    // Without --keep the delivery stops now: it commits what it still buffers before the summary counts it.
+    if (!keep) {
+      await delivery.stop();
+      lock.groups.splice(lock.groups.indexOf(delivery.process.pid!), 1);
+    }
+    monitor.abort();
+    await monitorDone;
+    const final = await poll(false);
 
-    const rec = reconcile(load.expected, enrichMetrics.totals);
+    const rec = reconcile(load.expected, final.enrich);
+    const observedEnriched = final.enrich.Enriched ?? 0;
+    const historyRow = historyMetrics
+      ? `  ${'history items written'.padEnd(38)}${String(expectedEnriched).padStart(10)}${String(final.history.HistoryItemsWritten ?? 0).padStart(10)}${mark((final.history.HistoryItemsWritten ?? 0) === expectedEnriched)}\n`
+      : '';
+    const lakeOk = final.lakeRows === expectedEnriched;
+    const historyOk = !historyMetrics || (final.history.HistoryItemsWritten ?? 0) === expectedEnriched;
+    const ok = rec.ok && lakeOk && historyOk;
     const profile = sent.find((r) => r.profileId)?.profileId ?? 'p0000000';
     const sig = `--aws-sigv4 "aws:amz:${EMULATOR_CREDENTIALS.AWS_REGION}:execute-api" --user test:test`;
-    process.stdout.write(`
-Summary: ${load.sent} impressions sent in ${(load.elapsedMs / 1000).toFixed(1)} s (${load.failed} not accepted by Kinesis)
+    say(`
+Summary: ${load.sent} impressions sent in ${(load.elapsedMs / 1000).toFixed(1)} s (${load.failed} not accepted by Kinesis)${loadStop.signal.aborted ? ', stopped by Ctrl-C' : ''}
 
   ${'outcome'.padEnd(38)}${'sent as'.padStart(10)}${'pipeline'.padStart(10)}
 ${rec.rows
   .filter((r) => r.expected || r.observed)
   .map(
     (r) =>
-      `  ${r.key.padEnd(38)}${String(r.expected).padStart(10)}${String(r.observed).padStart(10)}${r.expected === r.observed ? '  ✓' : '  ✗'}`,
+      `  ${r.key.padEnd(38)}${String(r.expected).padStart(10)}${String(r.observed).padStart(10)}${mark(r.expected === r.observed)}`,
   )
   .join('\n')}
+${historyRow}  ${'lake rows committed'.padEnd(38)}${String(expectedEnriched).padStart(10)}${String(final.lakeRows).padStart(10)}${mark(lakeOk)}
 
-  ${rec.ok ? '✓ reconciles: read = enriched + filtered + rejected, and every reason matches what was sent' : '✗ does NOT reconcile (see rows marked ✗)'}
-  history items written ${historyMetrics.totals.HistoryItemsWritten ?? 0}, lake rows committed ${delivery.committed().impressions ?? 0} (enriched: ${enrichedExpected})
+  ${
+    ok
+      ? '✓ reconciles: read = enriched + filtered + rejected, every reason matches what was sent, and the lake has every enriched row'
+      : `✗ does NOT reconcile (rows marked ✗)${drained ? '' : ': the drain did not finish, so records still in flight are missing'}`
+  }
+  lake rows committed ${final.lakeRows} (enriched: ${observedEnriched})
   freshness event → history API: p50 ${percentile(freshness.samples, 50) ?? '-'} ms, p99 ${percentile(freshness.samples, 99) ?? '-'} ms over ${freshness.samples.length} probes
-
+`);
+    if (keep && inPhase('drain') && !loadStop.signal.aborted) {
+      phase = 'kept';
+      say(`
 Stack outputs:
 ${Object.entries(outputs)
   .map(([k, v]) => `  ${k.padEnd(22)} ${v}`)
   .join('\n')}
 
-Try it:
+Try it (in another terminal, while this one runs):
   export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${EMULATOR_CREDENTIALS.AWS_REGION}
   curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profile}/impressions?limit=3'
   curl -s ${sig} '${outputs.HistoryApiUrl}/v1/profiles/${profile}/frequency?titleIds=title-0001,title-0002&window=1d'
   npm run query -- "SELECT title_name, count(*) AS n FROM impressions GROUP BY 1 ORDER BY n DESC LIMIT 5"
   npm run query -- --named profile-history --param ${profile}
+  npm run loadgen -- --events 5000 --expect      then      npm run stats
+
+Running (--keep). Ctrl-C stops the emulator and everything it runs.
 `);
-    if (flags.keep) {
-      process.stdout.write('\nRunning (--keep). Ctrl-C stops the emulator and everything it runs.\n');
-      await stopRequested;
+      // The counts npm run stats prints stay current while the stack runs.
+      const keepMonitor = new AbortController();
+      const kept = serialLoop(async () => void (await poll(false)), 2000, keepMonitor.signal);
+      await new Promise<void>((resolve) => drainStop.signal.addEventListener('abort', () => resolve()));
+      keepMonitor.abort();
+      await kept;
+    } else if (!keep) {
+      say(
+        '\nThe stack stops now. For one that stays up (to try curl, npm run query/loadgen/stats): npm start -- --keep\n',
+      );
     }
+    phase = 'stopping';
+    rmSync(SESSION_FILE, { force: true });
     await stopAll();
-    process.stdout.write('\nstopped.\n');
-    return rec.ok ? 0 : 1;
+    say('stopped.\n');
+    return ok ? 0 : 1;
   } catch (err) {
+    // A Ctrl-C during a setup step (which it may have ended, e.g. the deploy) is handled first, as such.
+    await new Promise((r) => setTimeout(r, 100));
+    phase = 'stopping';
     await stopAll();
-    process.stderr.write(`\n✗ ${(err as Error).message}\n`);
-    return 1;
+    if (loadStop.signal.aborted && !(err instanceof CliError))
+      throw new CliError('stopped during setup', 130);
+    throw err;
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-});
+if (isEntryPoint(import.meta.filename)) runCli('start', main);

@@ -1,9 +1,16 @@
 /**
- * Realistic impression traffic, deterministic for a seed: accounts with profiles browse sessions of pages
- * made of rows of titles (a page ≈ 10 rows × 10–40 positions), titles drawn with a Zipf-like popularity from
- * the catalog, devices and countries in plausible proportions, visibility that leaves some artwork not
- * viewable, and a configurable share of bad records covering every reject and filter reason of the
- * contract. Every record carries the outcome the pipeline must give it, so a run can be reconciled.
+ * Realistic impression traffic, deterministic for a seed: many members browsing at once. A few hundred
+ * sessions are open at any time (a session: one profile of an account, on one device, browsing 1-4 pages);
+ * the stream interleaves them, one row view at a time (the 4-8 titles a row shows, or 10-40 when the member
+ * scrolls it), as apps flush impressions while their members scroll. A page has 6-14 rows and never shows
+ * a title twice; titles are drawn with a Zipf-like popularity from the catalog; devices and countries come
+ * in plausible proportions; visibility leaves some artwork not viewable; and a configurable share of bad
+ * records covers every reject and filter reason of the contract. Every record carries the outcome the
+ * pipeline must give it, so a run can be reconciled.
+ *
+ * No profile exceeds the contract's per-profile caps (`quality.profile-burst`: 1,000 per 10 s of
+ * eventTime, 20,000 per UTC day): the generator keeps each profile under PROFILE_CAPS, with margin, and
+ * ends a session that would go past them.
  */
 import type { FilterReason, RejectReason } from '../lambdas/domain/classify.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
@@ -36,10 +43,18 @@ export interface GeneratedRecord {
   readonly eventTimeMs?: number;
 }
 
+/**
+ * What the generator allows one profile, by eventTime: at most `per5s` in any 5-second bucket (so at most
+ * 3 × per5s = 900 in any 10-second window, under the contract's 1,000) and `perDay` per UTC day (under 20,000).
+ */
+export const PROFILE_CAPS = { per5s: 300, perDay: 19_000 } as const;
+
 export interface TrafficOptions {
   readonly seed: number;
-  /** @default 2000 */
+  /** Size of the profile population (4 profiles per account). @default 100000 */
   readonly profiles?: number;
+  /** Sessions browsing at the same time. @default 400 */
+  readonly sessions?: number;
   /** Title ids in popularity order, most popular first (the catalog). */
   readonly titleIds: readonly string[];
   /** Share of records that are bad (every kind in BAD_KINDS, evenly). @default 0.02 */
@@ -139,102 +154,165 @@ function uuid(rand: () => number): string {
 
 const encoder = new TextEncoder();
 
+interface Session {
+  readonly profileId: string;
+  readonly accountId: string;
+  readonly sessionId: string;
+  readonly device: (typeof DEVICES)[number][0];
+  readonly country: (typeof COUNTRIES)[number][0];
+  pagesLeft: number;
+  page: (typeof PAGES)[number][0];
+  rowsLeft: number;
+  row: number;
+  /** Titles already on the current page (a page shows a title once). */
+  onPage: Set<string>;
+}
+
 /**
- * An endless generator of records: sessions of pages, with bad records and producer duplicates mixed in.
- * Page impressions of one profile are emitted together, as an app flushes them.
+ * An endless generator of records: interleaved sessions of pages, with bad records and producer duplicates
+ * mixed in. The impressions of one row view of one profile are emitted together, as an app flushes them.
  */
 export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
   const rand = prng(options.seed);
   const now = options.nowMs ?? Date.now;
-  const profiles = options.profiles ?? 2000;
+  const profiles = options.profiles ?? 100_000;
+  const concurrent = Math.max(1, options.sessions ?? 400);
   const badShare = options.badShare ?? 0.02;
   const duplicateShare = options.duplicateShare ?? 0.01;
   const minPct = options.minVisiblePercent ?? 50;
   const minMs = options.minVisibleMs ?? 1000;
   const titleRank = zipf(options.titleIds.length, 1.1, rand);
   const recentAccepted: string[] = [];
+  // Per profile: records per 5-s bucket and per UTC day of eventTime (see PROFILE_CAPS). Event times jitter
+  // back up to 2 s, so a profile's records straddle bucket boundaries: count each bucket, keep the recent ones.
+  const usage = new Map<string, { buckets: Map<number, number>; days: Map<number, number> }>();
+  const withinCaps = (profileId: string, eventTimeMs: number): boolean => {
+    const bucket = Math.floor(eventTimeMs / 5000);
+    const day = Math.floor(eventTimeMs / 86_400_000);
+    let u = usage.get(profileId);
+    if (!u) {
+      u = { buckets: new Map(), days: new Map() };
+      usage.set(profileId, u);
+    }
+    const inBucket = u.buckets.get(bucket) ?? 0;
+    const inDay = u.days.get(day) ?? 0;
+    if (inBucket >= PROFILE_CAPS.per5s || inDay >= PROFILE_CAPS.perDay) return false;
+    u.buckets.set(bucket, inBucket + 1);
+    u.days.set(day, inDay + 1);
+    if (u.buckets.size > 8) for (const k of u.buckets.keys()) if (k < bucket - 4) u.buckets.delete(k);
+    if (u.days.size > 3) for (const k of u.days.keys()) if (k < day - 1) u.days.delete(k);
+    return true;
+  };
 
-  const profileOf = (i: number) => ({
-    profileId: `p${String(i).padStart(7, '0')}`,
-    accountId: `a${String(i >> 2).padStart(7, '0')}`,
-  });
+  const newSession = (): Session => {
+    const i = Math.floor(rand() * profiles);
+    return {
+      profileId: `p${String(i).padStart(7, '0')}`,
+      accountId: `a${String(i >> 2).padStart(7, '0')}`,
+      sessionId: uuid(rand),
+      device: weighted(rand, DEVICES),
+      country: weighted(rand, COUNTRIES),
+      pagesLeft: 1 + Math.floor(rand() * 4),
+      page: weighted(rand, PAGES),
+      rowsLeft: 6 + Math.floor(rand() * 9),
+      row: 0,
+      onPage: new Set(),
+    };
+  };
+  const sessions = Array.from({ length: concurrent }, newSession);
+  // Bounded work: a population too small for the clock (every profile at a cap) is an error, not a hang.
+  let idleRowViews = 0;
 
   while (true) {
-    const who = profileOf(Math.floor(rand() * profiles));
-    const sessionId = uuid(rand);
-    const device = weighted(rand, DEVICES);
-    const country = weighted(rand, COUNTRIES);
-    const pages = 1 + Math.floor(rand() * 4);
-    for (let pg = 0; pg < pages; pg++) {
-      const page = weighted(rand, PAGES);
-      const rows = 6 + Math.floor(rand() * 9);
-      for (let r = 0; r < rows; r++) {
-        const rowType = ROW_TYPES[Math.floor(rand() * ROW_TYPES.length)]!;
-        const positions = 10 + Math.floor(rand() * 31);
-        // Most artwork a client reports was on screen long enough; some was scrolled past or half hidden.
-        const viewableShare = 0.8 + rand() * 0.15;
-        for (let pos = 0; pos < positions; pos++) {
-          if (rand() < badShare) {
-            yield bad(rand, now, options, BAD_KINDS[Math.floor(rand() * BAD_KINDS.length)]!, who.profileId);
-            continue;
-          }
-          if (recentAccepted.length && rand() < duplicateShare) {
-            const raw = recentAccepted[Math.floor(rand() * recentAccepted.length)]!;
-            const parsed = JSON.parse(raw) as ImpressionEvent;
-            yield {
-              partitionKey: parsed.profileId,
-              data: encoder.encode(raw),
-              expected: 'filtered.duplicate',
-            };
-            continue;
-          }
-          const titleId = options.titleIds[titleRank()]!;
-          const visible = rand() < viewableShare;
-          const percent = visible
-            ? rand() < 0.8
-              ? 100
-              : 50 + Math.floor(rand() * 50)
-            : Math.floor(rand() * 50);
-          const durationMs = visible ? 1000 + Math.floor(rand() * 9000) : Math.floor(rand() * 1500);
-          const eventTimeMs = now() - Math.floor(rand() * 2000);
-          const event: ImpressionEvent = {
-            schema: 'impression/1-0-0',
-            eventId: uuid(rand),
-            eventTime: new Date(eventTimeMs).toISOString(),
-            profileId: who.profileId,
-            accountId: who.accountId,
-            sessionId,
-            device: {
-              type: device,
-              os: device === 'tv' ? 'tizen' : device === 'mobile' ? 'ios' : 'web',
-              appVersion: '16.4.0',
-            },
-            country,
-            page,
-            row: { index: r, id: `${rowType}-${r}`, type: rowType },
-            position: pos,
-            titleId,
-            entityId: titleId,
-            artworkId: `${titleId}-art-${Math.floor(rand() * 3)}`,
-            trackId: 1000 + Math.floor(rand() * 20),
-            visibility: { percent, durationMs },
-            context: clientContext(rand, device, sessionId),
-          };
-          const raw = JSON.stringify(event);
-          const viewable = percent >= minPct && durationMs >= minMs;
-          if (viewable) {
-            recentAccepted.push(raw);
-            if (recentAccepted.length > 5000) recentAccepted.splice(0, 1000);
-          }
-          yield {
-            partitionKey: who.profileId,
-            data: encoder.encode(raw),
-            expected: viewable ? 'enriched' : 'filtered.not-viewable',
-            ...(viewable ? { profileId: who.profileId, eventId: event.eventId, eventTimeMs } : {}),
-          };
-        }
+    if (idleRowViews > 20_000)
+      throw new Error(
+        `traffic: all ${profiles} profiles are at their per-profile caps; use a larger population or a moving clock`,
+      );
+    const slot = Math.floor(rand() * sessions.length);
+    const s = sessions[slot]!;
+    const rowType = ROW_TYPES[Math.floor(rand() * ROW_TYPES.length)]!;
+    // A row shows a few titles; sometimes the member scrolls it and sees many more.
+    const positions = rand() < 0.25 ? 10 + Math.floor(rand() * 31) : 4 + Math.floor(rand() * 5);
+    // Most artwork a client reports was on screen long enough; some was scrolled past or half hidden.
+    const viewableShare = 0.8 + rand() * 0.15;
+    let capped = false;
+    idleRowViews++;
+    for (let pos = 0; pos < positions && !capped; pos++) {
+      const eventTimeMs = now() - Math.floor(rand() * 2000);
+      if (!withinCaps(s.profileId, eventTimeMs)) {
+        capped = true;
+        break;
       }
+      idleRowViews = 0;
+      if (rand() < badShare) {
+        yield bad(rand, now, options, BAD_KINDS[Math.floor(rand() * BAD_KINDS.length)]!, s.profileId);
+        continue;
+      }
+      if (recentAccepted.length && rand() < duplicateShare) {
+        const raw = recentAccepted[Math.floor(rand() * recentAccepted.length)]!;
+        const parsed = JSON.parse(raw) as ImpressionEvent;
+        // The retry of another profile's impression counts against that profile's caps, not this one's.
+        if (!withinCaps(parsed.profileId, Date.parse(parsed.eventTime))) continue;
+        yield { partitionKey: parsed.profileId, data: encoder.encode(raw), expected: 'filtered.duplicate' };
+        continue;
+      }
+      let titleId = options.titleIds[titleRank()]!;
+      for (let tries = 0; s.onPage.has(titleId) && tries < 20; tries++)
+        titleId = options.titleIds[titleRank()]!;
+      if (s.onPage.has(titleId)) continue; // a page full of the catalog's head: leave the slot empty
+      s.onPage.add(titleId);
+      const visible = rand() < viewableShare;
+      const percent = visible ? (rand() < 0.8 ? 100 : 50 + Math.floor(rand() * 50)) : Math.floor(rand() * 50);
+      const durationMs = visible ? 1000 + Math.floor(rand() * 9000) : Math.floor(rand() * 1500);
+      const event: ImpressionEvent = {
+        schema: 'impression/1-0-0',
+        eventId: uuid(rand),
+        eventTime: new Date(eventTimeMs).toISOString(),
+        profileId: s.profileId,
+        accountId: s.accountId,
+        sessionId: s.sessionId,
+        device: {
+          type: s.device,
+          os: s.device === 'tv' ? 'tizen' : s.device === 'mobile' ? 'ios' : 'web',
+          appVersion: '16.4.0',
+        },
+        country: s.country,
+        page: s.page,
+        row: { index: s.row, id: `${rowType}-${s.row}`, type: rowType },
+        position: pos,
+        titleId,
+        entityId: titleId,
+        artworkId: `${titleId}-art-${Math.floor(rand() * 3)}`,
+        trackId: 1000 + Math.floor(rand() * 20),
+        visibility: { percent, durationMs },
+        context: clientContext(rand, s.device, s.sessionId),
+      };
+      const raw = JSON.stringify(event);
+      const viewable = percent >= minPct && durationMs >= minMs;
+      if (viewable) {
+        recentAccepted.push(raw);
+        if (recentAccepted.length > 5000) recentAccepted.splice(0, 1000);
+      }
+      yield {
+        partitionKey: s.profileId,
+        data: encoder.encode(raw),
+        expected: viewable ? 'enriched' : 'filtered.not-viewable',
+        ...(viewable ? { profileId: s.profileId, eventId: event.eventId, eventTimeMs } : {}),
+      };
     }
+    // Next row, next page, or the session ends and another member starts browsing.
+    s.row++;
+    if (--s.rowsLeft > 0 && !capped) continue;
+    if (--s.pagesLeft > 0 && !capped) {
+      Object.assign(s, {
+        page: weighted(rand, PAGES),
+        rowsLeft: 6 + Math.floor(rand() * 9),
+        row: 0,
+        onPage: new Set<string>(),
+      });
+      continue;
+    }
+    sessions[slot] = newSession();
   }
 }
 

@@ -235,13 +235,18 @@ def main() -> int:
     args = ap.parse_args()
     region = env_region()
 
-    stop = {"now": False}
+    stop = {"now": False, "flush": False}
 
     def on_signal(_sig: int, _frame: Any) -> None:
         stop["now"] = True
 
+    def on_flush(_sig: int, _frame: Any) -> None:
+        stop["flush"] = True
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # SIGUSR1: commit what is buffered now (a run that is draining does not wait out the buffering interval).
+    signal.signal(signal.SIGUSR1, on_flush)
 
     definitions = load_definitions(args.definitions)
     rules = load_wire_rules(args.definitions)
@@ -270,10 +275,13 @@ def main() -> int:
         for d in deliveries:
             if poll(kinesis, s3, d):
                 busy = True
-            due = d.buffer and (d.buffer_bytes >= d.size_bytes or time.monotonic() - d.buffer_started >= d.interval_s)
+            due = d.buffer and (
+                stop["flush"] or d.buffer_bytes >= d.size_bytes or time.monotonic() - d.buffer_started >= d.interval_s
+            )
             if due:
                 commit(d)
                 busy = True
+        stop["flush"] = False
         if busy:
             idle_since = time.monotonic()
         elif args.idle_exit is not None and time.monotonic() - idle_since >= args.idle_exit:

@@ -65,6 +65,10 @@ def main() -> int:
     except (duckdb.Error, ValueError) as exc:
         print(f"query failed: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # e.g. the emulator went away: one line, not a traceback
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"query failed: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
     if args.json:
         for r in rows:
             print(json.dumps(dict(zip(cols, r)), default=str))

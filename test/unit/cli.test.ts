@@ -1,0 +1,189 @@
+/**
+ * Every command-line tool, run as a user runs it (a spawned process, no emulator): `--help` works, a bad
+ * argument is one line with exit code 2, and without a running local deployment the tools that need one
+ * say so in one line. No stack trace, no AWS SDK notice, in any of these.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LAKE_QUERIES } from '../../infra/lake-queries.js';
+import {
+  CliError,
+  describeError,
+  helpText,
+  NO_STACK,
+  numberOption,
+  parseCli,
+  requireSession,
+} from '../../scripts/cli.js';
+import { countPlaceholders, listNamedQueries } from '../../scripts/lake.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** The tools as package.json runs them (`npm run <name> -- …` adds the arguments after these). */
+const TOOLS = {
+  query: ['scripts/lake.ts', 'query'],
+  loadgen: ['scripts/loadgen.ts'],
+  cost: ['scripts/cost.ts'],
+  seed: ['scripts/seed-catalog.ts'],
+  start: ['scripts/start.ts'],
+  stats: ['scripts/stats.ts'],
+  emulator: ['scripts/emulator.ts', 'start'],
+} as const;
+
+const LOCAL = mkdtempSync(path.join(tmpdir(), 'impressions-local-'));
+
+/** Runs a tool as a separate process, without blocking this worker (many run at once). */
+const run = (tool: keyof typeof TOOLS, ...args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      TSX,
+      [...TOOLS[tool], ...args],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 90_000,
+        env: {
+          ...process.env,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '',
+          IMPRESSIONS_DEBUG: '',
+          // Whatever runs in this checkout, the tools see no deployment.
+          IMPRESSIONS_LOCAL_DIR: LOCAL,
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+
+const clean = (out: string) => {
+  expect(out).not.toMatch(/^\s+at /m);
+  expect(out).not.toContain('NodeVersionSupportWarning');
+  expect(out).not.toMatch(/Traceback|ECONNREFUSED$/m);
+};
+
+describe.concurrent.each(Object.keys(TOOLS) as (keyof typeof TOOLS)[])('%s', (tool) => {
+  it('prints its help with --help and -h (exit 0)', async () => {
+    for (const flag of ['--help', '-h']) {
+      const r = await run(tool, flag);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: npm (run \w+|start) --/);
+      expect(r.stdout).toContain('-h, --help');
+      clean(r.stdout + r.stderr);
+    }
+  });
+
+  it('explains a bad argument in one line (exit 2)', async () => {
+    const r = await run(tool, '--no-such-option');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("Unknown option '--no-such-option'");
+    expect(r.stderr).toContain(`--help`);
+    clean(r.stderr);
+  });
+});
+
+describe.concurrent('without a running local deployment', () => {
+  const cases: [keyof typeof TOOLS, string[]][] = [
+    ['query', ['SELECT 1']],
+    ['loadgen', ['--events', '10']],
+    ['seed', []],
+    ['stats', []],
+  ];
+  it.each(cases)('%s says so in one line (exit 1)', async (tool, args) => {
+    const r = await run(tool, ...args);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toBe(`${tool}: ${NO_STACK}`);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe.concurrent('bad arguments the tools know about', () => {
+  it('query names the parameters a named query needs, and a missing file', async () => {
+    const r = await run('query', '--named', 'top-titles-per-day', '--param', '2026-11-01');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'query: top-titles-per-day takes 2 --param (first day (date), last day (date)), got 1',
+    );
+    const f = await run('query', '--file', 'no-such-file.sql');
+    expect(f.stderr.trim()).toBe('query: no such file: no-such-file.sql');
+    expect((await run('query', '--named', 'nope')).stderr).toMatch(/^query: no named query "nope"; known: /);
+    expect((await run('query', 'SELECT ?')).stderr.trim()).toBe(
+      'query: the SQL has 1 ? placeholder(s) and 0 --param given',
+    );
+  });
+
+  it('query --list shows every named query with its parameters (no deployment needed)', async () => {
+    const r = await run('query', '--list');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${listNamedQueries()}\n`);
+    for (const q of LAKE_QUERIES) expect(r.stdout).toContain(q.name);
+    expect(r.stdout).toContain('top-titles-per-day --param <first day (date)> --param <last day (date)>');
+  });
+
+  it('numbers are checked with their range', async () => {
+    expect((await run('loadgen', '--rate', 'fast')).stderr.trim()).toBe(
+      'loadgen: --rate must be an integer from 1 to 1000000, got fast',
+    );
+    expect((await run('cost', '--accepted-share', '2')).status).toBe(2);
+    expect((await run('start', '--events', '0')).stderr.trim()).toBe(
+      'start: --events must be an integer from 1 to 10000000, got 0',
+    );
+    expect((await run('emulator', 'restart')).stderr.trim()).toMatch(/^emulator: unknown command/);
+  });
+});
+
+describe('shared plumbing (scripts/cli.ts)', () => {
+  const spec = {
+    command: 'npm run x --',
+    description: 'x',
+    options: { n: { type: 'string', arg: '<n>', help: 'a number' }, all: { type: 'boolean', help: 'all' } },
+  } as const;
+
+  it('parses options and generates the help from the same table', () => {
+    expect(parseCli(spec, ['--n', '3', '--all']).values).toEqual({ n: '3', all: true });
+    expect(helpText(spec)).toContain('--n <n>');
+    expect(() => parseCli(spec, ['--m'])).toThrow(CliError);
+    expect(() => parseCli(spec, ['stray'])).toThrow(/Unexpected argument 'stray'/);
+  });
+
+  it('numberOption keeps to its range and kind', () => {
+    expect(numberOption(undefined, 'n', 1, 2)).toBeUndefined();
+    expect(numberOption('2', 'n', 1, 2)).toBe(2);
+    expect(() => numberOption('1.5', 'n', 1, 2)).toThrow('--n must be an integer from 1 to 2, got 1.5');
+    expect(numberOption('0.5', 'n', 0, 1, true)).toBe(0.5);
+    expect(() => numberOption('', 'n', 0, 1, true)).toThrow(CliError);
+  });
+
+  it('a session file left by a process that is gone is removed and reported as no deployment', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'session-'));
+    const file = path.join(dir, 'session.json');
+    const dead = spawnSync('true').pid!;
+    writeFileSync(
+      file,
+      JSON.stringify({ endpoint: 'http://127.0.0.1:1', pipelineStack: 'x', outputs: {}, pid: dead }),
+    );
+    expect(() => requireSession(file)).toThrow(NO_STACK);
+    expect(() => requireSession(file)).toThrow(NO_STACK); // and the file is gone
+    writeFileSync(file, '{ not json');
+    expect(() => requireSession(file)).toThrow(NO_STACK);
+    writeFileSync(
+      file,
+      JSON.stringify({ endpoint: 'http://x', pipelineStack: 'x', outputs: {}, pid: process.pid }),
+    );
+    expect(requireSession(file).endpoint).toBe('http://x');
+  });
+
+  it('a refused connection reads as "no deployment", not ECONNREFUSED', () => {
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+    expect(describeError(err)).toContain(NO_STACK);
+    expect(describeError(new Error('first line\nsecond'))).toBe('first line');
+  });
+
+  it('counts ? placeholders outside literals and comments', () => {
+    expect(countPlaceholders('SELECT ?, \'?\', "?" -- ?\n, ? /* ? */')).toBe(2);
+  });
+});
