@@ -166,5 +166,5 @@ describe('the deployed history settings', () => {
     // A template without the function (another stack, an older version) is an error that says so.
     mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources":{}}' });
     await expect(deployedHistorySettings(cfn, 'Other')).rejects.toThrow(/0 functions with history settings/);
-  }, 60_000);
+  }, 120_000); // synthesis bundles every function: slow on a loaded machine
 });
