@@ -21,7 +21,7 @@ records are read back from the raw stream (within its retention), put on it agai
 deleted once all of them are back. The re-put records have new sequence numbers: those accepted before
 are producer retries by the event contract (filtered.duplicate), so running it twice counts nothing
 twice. Expired ranges, other streams and messages in another format are reported and left.
-  --queue KEY|URL     only this queue (a stack cli.output key, or the queue URL itself)
+  --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
   --delete-expired    delete the messages whose range has expired (their records are gone from the
                       stream; what had been accepted is in the lake), after reporting them
