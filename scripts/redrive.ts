@@ -1,9 +1,10 @@
 /**
- * `npm run redrive`: re-drives the batches the event-source mappings gave up on (their on-failure queues):
+ * `npm run redrive`: re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
+ * queue, the stack output FilterEnrichFailureQueueUrl):
  * reads each message's shard and sequence-number range, fetches exactly those records from the stream,
  * re-puts them, and deletes the message only once they are all back. The logic is in scripts/ops/redrive-core.ts.
  *
- *   npm run redrive                        # every on-failure queue of the local deployment
+ *   npm run redrive                        # the on-failure queue of the local deployment
  *   npm run redrive -- --dry-run           # what would be re-driven; nothing is put or deleted
  *   npm run redrive -- --stack Impressions-prod-Pipeline --queue FilterEnrichFailureQueueUrl
  */
@@ -14,12 +15,13 @@ import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
 
 const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--dry-run] [--stack NAME]
 
-Re-drives the batches in the on-failure queues of the Kinesis event-source mappings (stack outputs
-ending in FailureQueueUrl): each message's records are read back from their stream (within its
-retention), put on that stream again, and the message is deleted once all of them are back. Records
-that were accepted before are producer retries by the event contract (filtered.duplicate), so running
-it twice counts nothing twice. Expired ranges and messages in another format are reported and left.
-  --queue KEY|URL     only this queue (a stack cli.output key, or the queue URL itself)
+Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
+FilterEnrichFailureQueueUrl; every output ending in FailureQueueUrl is taken as one): each message's
+records are read back from the raw stream (within its retention), put on it again, and the message is
+deleted once all of them are back. The re-put records have new sequence numbers: those accepted before
+are producer retries by the event contract (filtered.duplicate), so running it twice counts nothing
+twice. Expired ranges, other streams and messages in another format are reported and left.
+  --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
   --delete-expired    delete the messages whose range has expired (their records are gone from the
                       stream; what had been accepted is in the lake), after reporting them
@@ -50,9 +52,8 @@ async function main(argv: readonly string[]): Promise<number> {
     : queues;
   if (!chosen.length)
     throw new cli.OpsError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
-  const streams = new Set(
-    ['RawStreamName', 'EnrichedStreamName'].map((k) => d.outputs[k]).filter((s): s is string => Boolean(s)),
-  );
+  // filter-enrich's mapping reads the raw stream: a message naming any other stream is not re-driven.
+  const streams = new Set([cli.output(d, 'RawStreamName')]);
   const sqs = new SQSClient(d.clientConfig);
   const kinesis = new KinesisClient(d.clientConfig);
   const summaries: (RedriveSummary & { queue: string })[] = [];

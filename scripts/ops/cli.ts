@@ -104,6 +104,8 @@ export interface Deployment {
   readonly endpoint?: string;
   readonly region: string;
   readonly outputs: StackOutputs;
+  /** The pipeline stack's name (its template holds the functions' settings). */
+  readonly pipelineStack: string;
   readonly clientConfig: Record<string, unknown>;
   /** How to name it in messages. */
   readonly label: string;
@@ -130,20 +132,32 @@ export async function findDeployment(values: { stack?: unknown; session?: unknow
     } catch (e) {
       throw new OpsError(`cannot read the outputs of ${names.join(' and ')}: ${(e as Error).message}`);
     }
-    return { kind: 'aws', region, outputs, clientConfig, label: names.join(' + ') };
+    return {
+      kind: 'aws',
+      region,
+      outputs,
+      pipelineStack: names[1]!,
+      clientConfig,
+      label: names.join(' + '),
+    };
   }
   const file = typeof values.session === 'string' ? values.session : path.join(LOCAL_DIR, 'session.json');
   if (!existsSync(file))
     throw new OpsError(
       `no local deployment (${path.relative(process.cwd(), file) || file} is missing): run \`npm start -- --keep\` in another terminal, or give --stack`,
     );
-  const session = JSON.parse(readFileSync(file, 'utf8')) as { endpoint: string; outputs: StackOutputs };
+  const session = JSON.parse(readFileSync(file, 'utf8')) as {
+    endpoint: string;
+    pipelineStack?: string;
+    outputs: StackOutputs;
+  };
   const clientConfig = emulatorClientConfig(session.endpoint);
   return {
     kind: 'local',
     endpoint: session.endpoint,
     region: clientConfig.region,
     outputs: session.outputs,
+    pipelineStack: session.pipelineStack ?? stackNames('local')[1]!,
     clientConfig,
     label: `local deployment at ${session.endpoint}`,
   };

@@ -1,14 +1,27 @@
 /**
- * The one place the rebuild tool writes the history table, through the pipeline's own write path (the
- * history model's write plan applied by the history store adapter), so that a rebuilt table is exactly what
- * the pipeline would have written. Keep it the only call: when the write path moves, rewire this function.
+ * The one place the rebuild tool writes the history table: the pipeline's own write path, the history
+ * store's `admit` (docs/history-model.md), with the deployed function's settings (retention, caps), so a
+ * rebuilt table is what the pipeline would have written. Keep it the only call: when the write path moves,
+ * rewire this function.
+ *
+ * The history write is also the pipeline's duplicate detector: each stored impression carries the tag of
+ * the record that stored it. The lake does not keep the Kinesis sequence number of an impression, so a
+ * rebuilt impression is tagged with `lakeRecordId(eventId)` — stable, and never a Kinesis sequence number.
+ * What `admit` answers then reads as:
+ * - accepted: stored by this call (counted in `stored`) or by an earlier rebuild (same tag): stored;
+ * - duplicate: already stored by the pipeline's record (another tag): already present, not a problem;
+ * - burst: refused by the caps (the window, the item's byte budget, or the day);
+ * - failed: not written (throttled after retries): reported, a re-run writes it.
  */
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type HistoryStore, historyStore } from '../../lambdas/adapters/history-store.js';
+import { type AdmitSettings, type HistoryStore, historyStore } from '../../lambdas/adapters/history-store.js';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
-import { planHistoryWrites } from '../../lambdas/domain/history-model.js';
+import { type HistoryCandidate, impressionOf } from '../../lambdas/domain/history-model.js';
+import { settingsFromEnv } from '../../lambdas/filter-enrich/handler.js';
 
-/** The columns of `impressions` the history keeps (what the history model reads of an enriched record). */
+/** The columns of `impressions` the history keeps (what `impressionOf` reads of an enriched record). */
 export const HISTORY_COLUMNS = [
   'event_id',
   'profile_id',
@@ -25,19 +38,83 @@ export const HISTORY_COLUMNS = [
 
 export type HistoryRow = Pick<EnrichedRecord, (typeof HISTORY_COLUMNS)[number]>;
 
-export type HistoryWriteStore = Pick<HistoryStore, 'apply'>;
+export type HistoryWriteStore = Pick<HistoryStore, 'admit'>;
 
 export const openHistoryStore = (documents: DynamoDBDocumentClient, tableName: string): HistoryWriteStore =>
   historyStore(documents, tableName);
 
-/** Writes the rows' impressions; returns the indexes of the rows that could not be written. */
+/** The record identity a rebuilt impression is tagged with (a Kinesis sequence number is digits only). */
+export const lakeRecordId = (eventId: string) => `lake:${eventId}`;
+
+/** A lake row as the pipeline offers it to the history. */
+export const candidateOf = (r: HistoryRow): HistoryCandidate => ({
+  profileId: r.profile_id,
+  recordId: lakeRecordId(r.event_id),
+  // impressionOf reads only the history columns of an enriched record.
+  impression: impressionOf(r as EnrichedRecord),
+});
+
+export interface WriteOutcome {
+  /** Newly stored by this call. */
+  readonly stored: number;
+  /** Already in the table: stored by the pipeline (another record's tag) or by an earlier rebuild. */
+  readonly alreadyPresent: number;
+  /** Refused by the caps, with the reason the pipeline would give (`quality.profile-burst`). */
+  readonly refused: readonly { readonly index: number; readonly detail: string }[];
+  /** Indexes of the rows that could not be written (throttled after retries): a re-run writes them. */
+  readonly failed: readonly number[];
+}
+
+/** Offers the rows to the history through `admit`; every row ends in exactly one of the outcomes. */
 export async function writeImpressions(
   store: HistoryWriteStore,
   rows: readonly HistoryRow[],
-  retentionDays: number,
-): Promise<number[]> {
-  // The write plan takes enriched records and reads only the history columns of them (impressionOf).
-  const inputs = rows.map((record, i) => ({ sequenceNumber: String(i), record: record as EnrichedRecord }));
-  const failed = await store.apply(planHistoryWrites(inputs, retentionDays));
-  return [...new Set(failed)].map(Number);
+  settings: AdmitSettings,
+): Promise<WriteOutcome> {
+  const result = await store.admit(rows.map(candidateOf), settings);
+  let accepted = 0;
+  let duplicates = 0;
+  const refused: { index: number; detail: string }[] = [];
+  const failed: number[] = [];
+  result.admissions.forEach((a, index) => {
+    if (a.kind === 'accepted') accepted++;
+    else if (a.kind === 'duplicate') duplicates++;
+    else if (a.kind === 'burst') refused.push({ index, detail: a.detail });
+    else failed.push(index);
+  });
+  // `stored` counts distinct impressions written; the rows are distinct impressions (the rebuild reads
+  // each once), and only accepted ones are written, so this is never negative.
+  return { stored: result.stored, alreadyPresent: accepted - result.stored + duplicates, refused, failed };
+}
+
+/**
+ * The history settings of a deployment, read as its filter-enrich function reads them: from the function's
+ * environment in the deployed template of the pipeline stack (CloudFormation `GetTemplate`), through the
+ * handler's own `settingsFromEnv`. Values that are references (stream and table names) are not needed here.
+ */
+export async function deployedHistorySettings(
+  cfn: CloudFormationClient,
+  pipelineStack: string,
+): Promise<AdmitSettings> {
+  const r = await cfn.send(new GetTemplateCommand({ StackName: pipelineStack, TemplateStage: 'Original' }));
+  let template: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
+  try {
+    template = JSON.parse(r.TemplateBody ?? '');
+  } catch {
+    throw new Error(`the template of ${pipelineStack} is not JSON`);
+  }
+  const functions = Object.values(template.Resources ?? {}).filter((res) => {
+    if (res.Type !== 'AWS::Lambda::Function') return false;
+    const vars = (res.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+      ?.Variables;
+    return Boolean(vars && 'RETENTION_DAYS' in vars && 'PROFILE_BURST_PER_WINDOW' in vars);
+  });
+  if (functions.length !== 1)
+    throw new Error(`${pipelineStack} has ${functions.length} functions with history settings, not 1`);
+  const vars = (functions[0]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+  // References (Ref, Fn::GetAtt) are resolved at deploy time; the settings read here are plain strings.
+  const env = Object.fromEntries(
+    Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : 'resolved-at-deploy']),
+  );
+  return settingsFromEnv(env).historySettings;
 }

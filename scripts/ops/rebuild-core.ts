@@ -1,13 +1,17 @@
 /**
  * Rebuilding the history table from the lake: for a time range (and optionally some profiles), the
- * impressions of `impressions`, each eventId once (at-least-once delivery can land it more than once; the
- * first copy by arrival is kept, as in the `impressions-deduplicated` named query), written day by day
- * through the pipeline's own history write path (scripts/ops/history-write.ts). Writing is idempotent: an
- * impression always lands on the same attribute of the same item, so a rebuild over a table that still
- * holds some of it, or a rebuild run twice, leaves the same table.
+ * impressions of `impressions`, each once by the history's identity (profile, eventId, event time: the
+ * attribute an impression is stored under; at-least-once delivery can land copies in the lake, and the
+ * first copy by arrival is kept, as in the `impressions-deduplicated` named query), offered day by day to
+ * the pipeline's own history write path (`admit`, scripts/ops/history-write.ts) with the deployment's
+ * retention and caps. The history write is the duplicate detector, so a rebuild over a table that still
+ * holds some of it finds those impressions already present (not a problem, not written again), and a
+ * rebuild into an empty table stores everything the caps allow — the lake holds only impressions that
+ * passed them, so with unchanged caps that is everything.
  */
 const DAY_MS = 86_400_000;
 
+import type { AdmitSettings } from '../../lambdas/adapters/history-store.js';
 import { type HistoryRow, type HistoryWriteStore, writeImpressions } from './history-write.js';
 import { daysOf, type LakeQuery, type LakeRow, lakeTime } from './lake-query.js';
 
@@ -15,7 +19,8 @@ export interface RebuildSelection {
   readonly fromMs: number;
   readonly toMs: number;
   readonly profiles: readonly string[];
-  readonly retentionDays: number;
+  /** The deployment's history settings: retention (TTL, and what is too old to write) and caps. */
+  readonly settings: AdmitSettings;
   readonly nowMs: number;
 }
 
@@ -26,8 +31,8 @@ export function rebuildSql(day: string, profiles: readonly string[]): { sql: str
   return {
     sql: `SELECT ${cols}, copies FROM (
   SELECT ${cols},
-         row_number() OVER (PARTITION BY event_id ORDER BY received_at, ingest_lag_ms) AS copy,
-         count(*) OVER (PARTITION BY event_id) AS copies
+         row_number() OVER (PARTITION BY profile_id, event_id, event_time ORDER BY received_at) AS copy,
+         count(*) OVER (PARTITION BY profile_id, event_id, event_time) AS copies
   FROM impressions
   WHERE event_date = CAST(? AS date)${byProfile}
 ) WHERE copy = 1`,
@@ -67,14 +72,23 @@ export interface RebuildSummary {
   readonly days: number;
   /** Rows of `impressions` read, copies included. */
   readonly lakeRows: number;
-  /** Distinct eventIds read; they add up: written + outsideRange + pastRetention + unusable + failed. */
+  /**
+   * Distinct impressions read; they add up: offered + outsideRange + pastRetention + unusable, and what was
+   * offered: stored + alreadyPresent + refusedByCaps + failed (in a dry run nothing is offered to the table:
+   * `offered` is what would be).
+   */
   readonly impressions: number;
-  readonly written: number;
+  readonly offered: number;
+  readonly stored: number;
+  readonly alreadyPresent: number;
+  readonly refusedByCaps: number;
+  readonly failed: number;
   readonly outsideRange: number;
   readonly pastRetention: number;
   readonly unusable: number;
-  readonly failed: number;
   readonly profiles: number;
+  /** Up to 20 lines naming impressions refused by the caps, with the reason the pipeline gives. */
+  readonly problems: readonly string[];
 }
 
 /** Reads and writes day by day (bounded memory), `chunk` impressions per write call. */
@@ -82,53 +96,56 @@ export async function rebuild(
   query: LakeQuery,
   store: HistoryWriteStore | undefined,
   sel: RebuildSelection,
-  options: { chunk?: number; onDay?: (done: number, total: number, written: number) => void } = {},
+  options: { chunk?: number; onDay?: (done: number, total: number, stored: number) => void } = {},
 ): Promise<RebuildSummary> {
   const days = daysOf(sel.fromMs, sel.toMs);
-  const oldest = sel.nowMs - sel.retentionDays * DAY_MS;
+  const oldest = sel.nowMs - sel.settings.retentionDays * DAY_MS;
   const profiles = new Set<string>();
-  let lakeRows = 0;
-  let impressions = 0;
-  let written = 0;
-  let outsideRange = 0;
-  let pastRetention = 0;
-  let unusable = 0;
-  let failed = 0;
+  const problems: string[] = [];
+  const n = {
+    lakeRows: 0,
+    impressions: 0,
+    offered: 0,
+    stored: 0,
+    alreadyPresent: 0,
+    refusedByCaps: 0,
+    failed: 0,
+    outsideRange: 0,
+    pastRetention: 0,
+    unusable: 0,
+  };
   for (const [i, day] of days.entries()) {
     const { sql, params } = rebuildSql(day, sel.profiles);
     const rows: HistoryRow[] = [];
     for (const r of await query(sql, params)) {
-      impressions++;
-      lakeRows += Number(r.copies ?? 1);
+      n.impressions++;
+      n.lakeRows += Number(r.copies ?? 1);
       const row = historyRowOf(r);
       if (!row) {
-        unusable++;
+        n.unusable++;
         continue;
       }
       const t = Date.parse(row.event_time);
-      if (t < sel.fromMs || t >= sel.toMs) outsideRange++;
-      else if (t < oldest) pastRetention++;
+      if (t < sel.fromMs || t >= sel.toMs) n.outsideRange++;
+      else if (t < oldest) n.pastRetention++;
       else rows.push(row);
     }
     const chunk = options.chunk ?? 5000;
     for (let k = 0; k < rows.length; k += chunk) {
       const part = rows.slice(k, k + chunk);
-      const notWritten = store ? await writeImpressions(store, part, sel.retentionDays) : [];
-      failed += notWritten.length;
-      written += part.length - notWritten.length;
+      n.offered += part.length;
       for (const r of part) profiles.add(r.profile_id);
+      if (!store) continue;
+      const w = await writeImpressions(store, part, sel.settings);
+      n.stored += w.stored;
+      n.alreadyPresent += w.alreadyPresent;
+      n.refusedByCaps += w.refused.length;
+      n.failed += w.failed.length;
+      for (const { index, detail } of w.refused)
+        if (problems.length < 20)
+          problems.push(`${part[index]!.profile_id} ${part[index]!.event_id}: refused, ${detail}`);
     }
-    options.onDay?.(i + 1, days.length, written);
+    options.onDay?.(i + 1, days.length, n.stored);
   }
-  return {
-    days: days.length,
-    lakeRows,
-    impressions,
-    written,
-    outsideRange,
-    pastRetention,
-    unusable,
-    failed,
-    profiles: profiles.size,
-  };
+  return { days: days.length, ...n, profiles: profiles.size, problems };
 }

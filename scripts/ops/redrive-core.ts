@@ -16,12 +16,13 @@
  * "The actual records aren't included, so you must process this record and retrieve them from the stream
  * before they expire and are lost" (same page). So each message's records are read back with
  * GetShardIterator(AT_SEQUENCE_NUMBER) and GetRecords up to the end sequence number inclusive, re-put on the
- * stream they came from (the raw stream for filter-enrich's queue), and the message is deleted only once
+ * stream they came from (the raw stream: filter-enrich's is the only mapping), and the message is deleted only once
  * every one of them is back. A range older than the stream's retention is refused, never half re-driven.
  *
- * Re-driving twice counts nothing twice: the re-put records get new sequence numbers, so a record that was
- * accepted before is a producer retry by the event contract (same eventId, profile and eventTime) and is
- * `filtered.duplicate`; one that was not is accepted once.
+ * Re-driving twice counts nothing twice: the re-put records get new sequence numbers, so a record whose
+ * impression was accepted before finds it in the history under another record's tag — a producer retry by
+ * the event contract (same eventId, profile and eventTime), `filtered.duplicate` — and one that was not
+ * accepted is accepted once (test/unit/ops-redrive.test.ts).
  */
 import {
   DescribeStreamSummaryCommand,

@@ -3,11 +3,13 @@
  * child processes, on a session file naming the deployment):
  * - `npm run redrive` with on-failure messages in the format the Lambda developer guide documents
  *   ("Capturing discarded batches for a Kinesis Data Streams event source"; the emulator's mapping never
- *   sends any): a history-writer batch whose writes were lost is brought back, a filter-enrich batch that
- *   had been accepted is absorbed as producer retries, twice, and expired or foreign messages are left;
+ *   sends any) on filter-enrich's on-failure queue: a batch that had been accepted is absorbed as producer
+ *   retries, twice, and expired, foreign-stream or unreadable messages are left (a batch never accepted is
+ *   accepted once: test/unit/ops-redrive.test.ts, with the real handler and the fault tests' ESM driver);
  * - `npm run reprocess` after the condition that rejected records is gone (a producer clock ahead);
- * - `npm run rebuild-history`: a profile's history items erased, rebuilt from the lake, and the history
- *   API answering exactly as before.
+ * - `npm run rebuild-history`: profiles' history items erased, rebuilt from the lake through the
+ *   pipeline's write path with the deployed settings, and the history API answering exactly as before; run
+ *   again, everything is already present.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +33,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { ROOT } from '../../scripts/emulator.js';
 import { type DeliveryHandle, queryLake, startDelivery } from '../../scripts/lake.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
@@ -248,59 +251,11 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     await delivery?.stop();
   });
 
-  it('stack outputs name both on-failure queues', () => {
+  it("stack outputs name the one on-failure queue, filter-enrich's", () => {
     expect(out.FilterEnrichFailureQueueUrl).toMatch(/^http/);
-    expect(out.HistoryWriterFailureQueueUrl).toMatch(/^http/);
-  });
-
-  it('redrive: brings back a history-writer batch whose writes were lost (documented message format), and a second re-drive changes nothing', async () => {
-    const p = `ops-redrive-${randomUUID().slice(0, 8)}`;
-    await putRaw(
-      p,
-      Array.from({ length: 8 }, (_, i) => JSON.stringify(event(p, i))),
-    );
-    const before = await waitForHistory(p, 8);
-    const freqBefore = await frequency(p);
-
-    // The history writer's batch "discarded": its writes gone, its range in the on-failure queue.
-    // filter-enrich writes each profile's enriched records under the profile as partition key.
-    const messages = await failureMessages(out.EnrichedStreamName, (rec) => rec.PartitionKey === p);
-    expect(messages.length).toBeGreaterThan(0);
-    const del = await h.api('DELETE', `/v1/profiles/${p}/impressions`);
-    expect(del.status, del.text).toBe(202);
-    expect(await history(p)).toHaveLength(0);
-    const queue = out.HistoryWriterFailureQueueUrl!;
-    for (const m of messages) await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: m }));
-
-    const dry = await tool(
-      'redrive.ts',
-      ['--queue', 'HistoryWriterFailureQueueUrl', '--dry-run', '--json'],
-      session,
-    );
-    expect(dry.code, dry.stderr).toBe(0);
-    const drySummary = (json(dry).queues as { outcomes: Record<string, number> }[])[0]!;
-    expect(drySummary.outcomes['would-redrive']).toBe(messages.length);
-    expect(await queueDepth(queue)).toBe(messages.length);
-    expect(await history(p)).toHaveLength(0);
-
-    const run = await tool('redrive.ts', ['--queue', 'HistoryWriterFailureQueueUrl', '--json'], session);
-    expect(run.code, run.stderr).toBe(0);
-    const s = (
-      json(run).queues as { outcomes: Record<string, number>; recordsPut: Record<string, number> }[]
-    )[0]!;
-    expect(s.outcomes.redriven).toBe(messages.length);
-    expect(s.recordsPut[out.EnrichedStreamName]).toBeGreaterThan(0);
-    expect(await queueDepth(queue)).toBe(0);
-    expect(await waitForHistory(p, 8)).toEqual(before);
-    expect(await frequency(p)).toEqual(freqBefore);
-
-    // Re-driven again: every store is idempotent by eventId.
-    for (const m of messages) await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: m }));
-    const again = await tool('redrive.ts', ['--queue', 'HistoryWriterFailureQueueUrl', '--json'], session);
-    expect(again.code, again.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 5000));
-    expect(await history(p)).toEqual(before);
-    expect(await frequency(p)).toEqual(freqBefore);
+    expect(Object.keys(out).filter((k) => k.endsWith('FailureQueueUrl'))).toEqual([
+      'FilterEnrichFailureQueueUrl',
+    ]);
   });
 
   it('redrive: a filter-enrich batch re-driven (twice) is absorbed as producer retries: nothing counted twice', async () => {
@@ -337,7 +292,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     expect(await queueDepth(queue)).toBe(0);
   });
 
-  it('redrive: refuses an expired range and leaves it, and a message in another format, in the queue', async () => {
+  it('redrive: refuses an expired range, a range of another stream and a message in another format, and leaves them in the queue', async () => {
     const p = `ops-expired-${randomUUID().slice(0, 8)}`;
     const bodies = [JSON.stringify(event(p, 0))];
     await putRaw(p, bodies);
@@ -353,12 +308,17 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     await drain(queue);
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify(old) }));
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: '{"hello":"world"}' }));
+    // The enriched stream has no event-source mapping any more: a range of it is not re-driven.
+    const [enriched] = await failureMessages(out.EnrichedStreamName, (rec) => rec.PartitionKey === p);
+    expect(enriched).toBeDefined();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: enriched! }));
     const r = await tool('redrive.ts', ['--queue', 'FilterEnrichFailureQueueUrl'], session);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/range expired \(left\)\s+1/);
     expect(r.stdout).toMatch(/not an on-failure record \(left\)\s+1/);
+    expect(r.stdout).toMatch(/another stream \(left\)\s+1/);
     expect(r.stdout).toMatch(/longer ago than the stream's retention/);
-    expect(await queueDepth(queue)).toBe(2);
+    expect(await queueDepth(queue)).toBe(3);
     await drain(queue);
   });
 
@@ -461,14 +421,27 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     const args = ['--from', started, ...profiles.flatMap((p) => ['--profile', p]), '--json'];
     const dry = await tool('rebuild-history.ts', [...args, '--dry-run'], session);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(json(dry)).toMatchObject({ dryRun: true, written: 33, profiles: 3 });
+    // The deployed function's settings (the stage's defaults), read from the pipeline stack's template.
+    const settings = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
+    expect(json(dry)).toMatchObject({ dryRun: true, settings, offered: 33, stored: 0, profiles: 3 });
     expect(await history(profiles[0]!)).toHaveLength(0);
 
     for (let round = 0; round < 2; round++) {
       const r = await tool('rebuild-history.ts', args, session);
       expect(r.code, r.stderr).toBe(0);
       const summary = json(r);
-      expect(summary).toMatchObject({ dryRun: false, impressions: 33, written: 33, failed: 0, unusable: 0 });
+      // Into the emptied table everything is stored; run again, everything is already present.
+      expect(summary).toMatchObject({
+        dryRun: false,
+        settings,
+        impressions: 33,
+        offered: 33,
+        stored: round === 0 ? 33 : 0,
+        alreadyPresent: round === 0 ? 0 : 33,
+        refusedByCaps: 0,
+        failed: 0,
+        unusable: 0,
+      });
       expect(summary.lakeRows).toBeGreaterThanOrEqual(33);
       for (const p of profiles) {
         expect(await history(p)).toEqual(before[p]!.history);

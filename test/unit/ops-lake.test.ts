@@ -1,15 +1,16 @@
 /**
  * `npm run reprocess` and `npm run rebuild-history` over a lake answered in memory: reading timestamps as
  * both engines print them, selecting rejected rows exactly, decoding raw payloads back (UTF-8 and base64,
- * as filter-enrich keeps them), telling outcomes apart, and rebuilding the history table item for item as
- * the pipeline's history writer writes it.
+ * as filter-enrich keeps them), telling outcomes apart, and rebuilding the history table through the
+ * pipeline's write path (`admit`): item for item what the pipeline stores, already-present impressions
+ * found and not counted as problems, the caps applied.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { type AdmitSettings, historyStore } from '../../lambdas/adapters/history-store.js';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
-import { rawText } from '../../lambdas/domain/filter-enrich.js';
-import { makeHandler as historyWriter } from '../../lambdas/history-writer/handler.js';
+import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
+import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { writeImpressions } from '../../scripts/ops/history-write.js';
 import { daysOf, type LakeRow, lakeTime } from '../../scripts/ops/lake-query.js';
 import { historyRowOf, rebuild, rebuildSql } from '../../scripts/ops/rebuild-core.js';
@@ -22,7 +23,6 @@ import {
   rowSelected,
   selectionSql,
 } from '../../scripts/ops/reprocess-core.js';
-import { kinesisEvent, rawRecord } from '../support/factories.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const T = Date.parse('2026-11-26T18:00:00.123Z');
@@ -186,41 +186,112 @@ const asAthena = (r: EnrichedRecord): LakeRow => ({
   copies: '2',
 });
 
-describe('rebuilding history from the lake', () => {
-  it('writes exactly the items the history writer writes for the same impressions', async () => {
-    const now = Date.now();
-    const records = Array.from({ length: 600 }, (_, i) =>
-      enriched(`p${i % 5}`, now - 3_600_000 + i * 997, i),
-    );
-    const piped = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
-    const hw = historyWriter({ store: historyStore(piped.client, 'history'), retentionDays: 30 });
-    await hw(kinesisEvent(records.map((r) => rawRecord(r))));
+const SETTINGS: AdmitSettings = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
+const lakeOf =
+  (records: readonly EnrichedRecord[]) =>
+  async (_sql: string, params: readonly string[] = []) =>
+    records.filter((r) => r.event_date === params[0]).map(asAthena);
+/** The table's items with each impression's record tag left out (the lake does not keep sequence numbers). */
+const untagged = (d: ReturnType<typeof memoryDynamo>) =>
+  new Map(
+    [...d.table('history').entries()]
+      .sort()
+      .map(([k, item]) => [
+        k,
+        Object.fromEntries(
+          Object.entries(item).map(([a, v]) => [a, Array.isArray(v) && v.length === 9 ? v.slice(0, 8) : v]),
+        ),
+      ]),
+  );
 
+describe('rebuilding history from the lake', () => {
+  const now = Date.now();
+  const records = Array.from({ length: 600 }, (_, i) => enriched(`p${i % 5}`, now - 3_600_000 + i * 997, i));
+  const sel = {
+    fromMs: now - 2 * 3_600_000,
+    toMs: now + 60_000,
+    profiles: [],
+    settings: SETTINGS,
+    nowMs: now,
+  };
+
+  /** The table as the pipeline leaves it: its candidates (one Kinesis record each) admitted in batches. */
+  async function piped() {
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+    const store = historyStore(ddb.client, 'history');
+    for (let i = 0; i < records.length; i += 100) {
+      const batch = records.slice(i, i + 100).map((record, k) =>
+        historyCandidate({
+          sequenceNumber: String(4960_0000 + i + k),
+          recordId: String(4960_0000 + i + k),
+          partitionKey: record.profile_id,
+          record,
+          index: k,
+          eventTimeMs: Date.parse(record.event_time),
+        }),
+      );
+      const r = await store.admit(batch, SETTINGS);
+      expect(r.admissions.every((a) => a.kind === 'accepted')).toBe(true);
+    }
+    return ddb;
+  }
+
+  it('into an empty table stores every impression: the items the pipeline stores, but for the record tags', async () => {
     const rebuilt = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
-    const day = new Date(now).toISOString().slice(0, 10);
-    const s = await rebuild(
-      async (_sql, params = []) =>
-        params[0] === day
-          ? records.filter((r) => r.event_date === day).map(asAthena)
-          : records.filter((r) => r.event_date === params[0]).map(asAthena),
-      historyStore(rebuilt.client, 'history'),
-      { fromMs: now - 2 * 3_600_000, toMs: now + 60_000, profiles: [], retentionDays: 30, nowMs: now },
-      { chunk: 97 },
-    );
+    const s = await rebuild(lakeOf(records), historyStore(rebuilt.client, 'history'), sel, { chunk: 97 });
     expect(s).toMatchObject({
       impressions: 600,
       lakeRows: 1200,
-      written: 600,
+      offered: 600,
+      stored: 600,
+      alreadyPresent: 0,
+      refusedByCaps: 0,
       failed: 0,
       unusable: 0,
       profiles: 5,
     });
-    const items = (d: typeof piped) => new Map([...d.table('history').entries()].sort());
-    expect(items(rebuilt)).toEqual(items(piped));
+    expect(untagged(rebuilt)).toEqual(untagged(await piped()));
+  });
+
+  it("over the pipeline's own table finds every impression already present (not a problem) and changes nothing", async () => {
+    const ddb = await piped();
+    const before = JSON.stringify([...ddb.table('history').entries()].sort());
+    const s = await rebuild(lakeOf(records), historyStore(ddb.client, 'history'), sel, { chunk: 250 });
+    expect(s).toMatchObject({ offered: 600, stored: 0, alreadyPresent: 600, refusedByCaps: 0, failed: 0 });
+    expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(before);
+  });
+
+  it('over a partial table stores only what is missing, and a second run stores nothing more', async () => {
+    const ddb = await piped();
+    const full = untagged(ddb);
+    // p1 and p3 lost (every item: buckets and day counters).
+    for (const [k, item] of [...ddb.table('history').entries()])
+      if (item.pk === 'P#p1' || item.pk === 'P#p3') ddb.table('history').delete(k);
+    const lost = records.filter((r) => r.profile_id === 'p1' || r.profile_id === 'p3').length;
+    const store = historyStore(ddb.client, 'history');
+    const once = await rebuild(lakeOf(records), store, sel);
+    expect(once).toMatchObject({ stored: lost, alreadyPresent: 600 - lost, failed: 0 });
+    expect(untagged(ddb)).toEqual(full);
+    const twice = await rebuild(lakeOf(records), store, sel);
+    expect(twice).toMatchObject({ stored: 0, alreadyPresent: 600, failed: 0 });
+    expect(untagged(ddb)).toEqual(full);
+  });
+
+  it("applies the deployment's caps: what is past them is refused, counted and named", async () => {
+    // 30 impressions of one profile in one 10-second window; a window cap of 20.
+    const start = Math.floor((now - 600_000) / 10_000) * 10_000;
+    const burst = Array.from({ length: 30 }, (_, i) => enriched('hot', start + i * 100, i));
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+    const s = await rebuild(lakeOf(burst), historyStore(ddb.client, 'history'), {
+      ...sel,
+      settings: { retentionDays: 30, limits: { perWindow: 20, perDay: 1000 } },
+    });
+    expect(s).toMatchObject({ offered: 30, stored: 20, alreadyPresent: 0, refusedByCaps: 10, failed: 0 });
+    expect(s.problems).toHaveLength(10);
+    expect(s.problems[0]).toMatch(/^hot [0-9a-f-]{36}: refused, more than 20 impressions of the profile/);
   });
 
   it('skips impressions older than the retention and rows it cannot read, and counts them', async () => {
-    const now = Date.now();
     const old = enriched('p1', now - 40 * 86_400_000, 1);
     const ok = enriched('p1', now - 60_000, 2);
     const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
@@ -228,15 +299,30 @@ describe('rebuilding history from the lake', () => {
       async (_sql, params = []) =>
         [old, ok, { ...ok, event_id: 'not-a-uuid' }].filter((r) => r.event_date === params[0]).map(asAthena),
       historyStore(ddb.client, 'history'),
-      { fromMs: now - 41 * 86_400_000, toMs: now + 60_000, profiles: [], retentionDays: 30, nowMs: now },
+      { ...sel, fromMs: now - 41 * 86_400_000 },
     );
-    expect(s).toMatchObject({ written: 1, pastRetention: 1, unusable: 1 });
+    expect(s).toMatchObject({ impressions: 3, offered: 1, stored: 1, pastRetention: 1, unusable: 1 });
     expect(historyRowOf({ ...asAthena(ok), row_index: 'x' })).toBeUndefined();
   });
 
-  it('reports the rows a write could not store', async () => {
-    const failing = { apply: async () => new Set(['0', '2']) };
-    const rows = [1, 2, 3].map((i) => historyRowOf(asAthena(enriched('p', Date.now(), i)))!);
-    expect(await writeImpressions(failing, rows, 30)).toEqual([0, 2]);
+  it('reports the rows a write could not store, apart from those already present', async () => {
+    const failing = {
+      admit: async () => ({
+        admissions: [
+          { kind: 'failed' as const },
+          { kind: 'duplicate' as const },
+          { kind: 'failed' as const },
+        ],
+        writes: 1,
+        stored: 0,
+      }),
+    };
+    const rows = [1, 2, 3].map((i) => historyRowOf(asAthena(enriched('p', now, i)))!);
+    expect(await writeImpressions(failing, rows, SETTINGS)).toEqual({
+      stored: 0,
+      alreadyPresent: 1,
+      refused: [],
+      failed: [0, 2],
+    });
   });
 });

@@ -3,20 +3,20 @@
  * Kinesis Data Streams event source", https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html),
  * reading exactly a range back within the retention, and re-driving batches that the real filter-enrich
  * handler, driven by the fault tests' event-source mapping driver, sent to the on-failure destination —
- * twice, without anything counted twice.
+ * twice, without anything counted twice (the history write is the duplicate detector: a re-put record has a
+ * new sequence number, so an impression accepted before is found under another record's tag).
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { dedupStore } from '../../lambdas/adapters/dedup-store.js';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
-import type { RawRecord } from '../../lambdas/domain/filter-enrich.js';
+import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
 import { countWindow } from '../../lambdas/domain/frequency.js';
-import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
+import { DEFAULT_HISTORY_LIMITS, impressionsOfItem } from '../../lambdas/domain/history-model.js';
+import { fromEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
-import { makeHandler as historyWriter } from '../../lambdas/history-writer/handler.js';
 import {
   fetchRange,
   type KinesisBatchInfo,
@@ -27,6 +27,7 @@ import {
 import { sampleCatalog } from '../../scripts/seed-catalog.js';
 import { type GeneratedRecord, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';
+import { impression } from '../support/factories.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 import { memoryQueues, memoryStreams, type StoredRecord } from '../support/ops-aws.js';
 
@@ -79,6 +80,34 @@ function failureMessage(
     },
   });
 }
+
+const asRaw = (r: StoredRecord): RawRecord => ({
+  sequenceNumber: r.SequenceNumber,
+  partitionKey: r.PartitionKey,
+  data: r.Data,
+  arrivalMs: r.ApproximateArrivalTimestamp.getTime(),
+});
+
+const redriveRaw = (q: ReturnType<typeof memoryQueues>, k: ReturnType<typeof memoryStreams>) =>
+  redriveQueue({ sqs: q.client, kinesis: k.client, queueUrl: QUEUE, streams: new Set(['raw']), retry: FAST });
+
+/** The real filter-enrich handler over in-memory streams and tables, the history written as deployed. */
+const pipeline = (
+  k: ReturnType<typeof memoryStreams>,
+  ddb: ReturnType<typeof memoryDynamo>,
+  testProfiles: ReadonlySet<string>,
+  titles: FilterEnrichPorts['titles'],
+) =>
+  filterEnrich({
+    kinesis: k.client,
+    enrichedStreamName: 'enriched',
+    rejectedStreamName: 'rejected',
+    config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(testProfiles) },
+    ports: { titles },
+    history: historyStore(ddb.client, 'history', FAST),
+    historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
+    retry: FAST,
+  });
 
 async function putOn(kinesis: ReturnType<typeof memoryStreams>, stream: string, n: number) {
   for (let i = 0; i < n; i += 500) {
@@ -217,13 +246,7 @@ describe('re-driving a queue', () => {
     );
     const old = { ...records[10]!, ApproximateArrivalTimestamp: new Date(Date.now() - 48 * 3_600_000) };
     await q.send(QUEUE, failureMessage('raw', [old, records[11]!]));
-    const s = await redriveQueue({
-      sqs: q.client,
-      kinesis: k.client,
-      queueUrl: QUEUE,
-      streams: new Set(['raw']),
-      retry: FAST,
-    });
+    const s = await redriveRaw(q, k);
     expect(s.outcomes).toMatchObject({ redriven: 1, unreadable: 1, 'other-stream': 2, expired: 1 });
     expect(s.messages).toBe(5);
     expect(s.recordsPut).toEqual({ raw: 10 });
@@ -342,32 +365,13 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
           Records: labels.slice(i, i + 500).map((l) => ({ PartitionKey: l.partitionKey, Data: l.data })),
         }),
       );
-    const asRaw = (r: StoredRecord): RawRecord => ({
-      sequenceNumber: r.SequenceNumber,
-      partitionKey: r.PartitionKey,
-      data: r.Data,
-      arrivalMs: r.ApproximateArrivalTimestamp.getTime(),
-    });
 
     // The title catalog is down while batches 3 to 6 (of 100 records) are processed.
-    const dedup = dedupStore(ddb.client, 'dedup', Date.now, FAST);
     const titles = titleCatalog(ddb.client, 'catalog', { retry: FAST }).titles;
     let catalogDown = false;
-    const fe = filterEnrich({
-      kinesis: k.client,
-      enrichedStreamName: 'enriched',
-      rejectedStreamName: 'rejected',
-      config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
-      ports: {
-        acceptedEventIds: dedup.acceptedEventIds,
-        titles: async (ids) => {
-          if (catalogDown)
-            throw Object.assign(new Error('catalog unavailable'), { name: 'InternalServerError' });
-          return titles(ids);
-        },
-      },
-      remember: dedup.remember,
-      retry: FAST,
+    const fe = pipeline(k, ddb, new Set(['bot']), async (ids) => {
+      if (catalogDown) throw Object.assign(new Error('catalog unavailable'), { name: 'InternalServerError' });
+      return titles(ids);
     });
     const original = k.records('raw').slice(0, N);
     const down = new Set(original.slice(300, 700).map((r) => r.SequenceNumber));
@@ -396,13 +400,7 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
 
     const redriveAndProcess = async () => {
       const before = k.records('raw').length;
-      const s = await redriveQueue({
-        sqs: q.client,
-        kinesis: k.client,
-        queueUrl: QUEUE,
-        streams: new Set(['raw', 'enriched']),
-        retry: FAST,
-      });
+      const s = await redriveRaw(q, k);
       const reput = k.records('raw').slice(before);
       const run = await drive(reput.map(asRaw), fe, mapping);
       return { s, reput, run };
@@ -417,16 +415,17 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
     expect(once.run.onFailure).toHaveLength(0);
     expect(q.messages(QUEUE)).toHaveLength(0);
 
-    const hw = historyWriter({ store: historyStore(ddb.client, 'history', FAST), retentionDays: 30 });
-    const enrichedRaw = () => k.records('enriched').map(asRaw);
-    await drive(enrichedRaw(), hw, mapping);
+    // Every impression the traffic should have accepted is on the enriched stream exactly once.
+    const enrichedIds = () =>
+      k.records('enriched').map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    const expected = labels.filter((l) => l.expected === 'enriched');
+    expect(enrichedIds().sort()).toEqual(expected.map((e) => e.eventId!).sort());
     const historyCopies = () => {
       const copies = new Map<string, number>();
       for (const item of ddb.table('history').values())
         for (const i of impressionsOfItem(item)) copies.set(i.eventId, (copies.get(i.eventId) ?? 0) + 1);
       return copies;
     };
-    const expected = labels.filter((l) => l.expected === 'enriched');
     const copies = historyCopies();
     expect(new Set(copies.keys())).toEqual(new Set(expected.map((e) => e.eventId!)));
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
@@ -458,9 +457,10 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
     const historyBefore = JSON.stringify([...ddb.table('history').entries()].sort());
     const twice = await redriveAndProcess();
     expect(twice.s.outcomes.redriven).toBe(4);
-    // Every record accepted before is now a producer retry: not one more enriched record.
+    // Every record accepted before is now a producer retry (its impression is stored under the tag of the
+    // record re-put the first time): not one more enriched record, the history table unchanged, tags included.
     expect(k.records('enriched').length).toBe(enrichedBefore);
-    await drive(enrichedRaw(), hw, mapping);
+    expect(twice.run.onFailure).toHaveLength(0);
     expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(historyBefore);
     expect(await frequencies()).toEqual(freqBefore);
     // Rejected records are rejected again, with the same reasons (one more row each, like any producer retry).
@@ -470,5 +470,40 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
       .slice(rejectedBefore)
       .map((r) => JSON.parse(Buffer.from(r.Data).toString()) as { reason: string });
     expect(rejectedAgain).toHaveLength(window.filter((l) => l.expected.startsWith('rejected.')).length);
+  });
+});
+
+describe('re-driving a batch that failed after its history write (a known limit, docs/operations.md)', () => {
+  it('finds its impressions already in history: they are filtered.duplicate and never reach the enriched stream', async () => {
+    let enrichedDown = true;
+    const k = memoryStreams({ failPut: (stream) => enrichedDown && stream === 'enriched' });
+    const q = memoryQueues();
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
+    const events = Array.from({ length: 6 }, (_, i) =>
+      impression({ profileId: 'p-limit', eventTime: new Date(Date.now() - 5000 + i).toISOString() }),
+    );
+    await k.client.send(
+      new PutRecordsCommand({
+        StreamName: 'raw',
+        Records: events.map((e) => ({ PartitionKey: e.profileId, Data: Buffer.from(JSON.stringify(e)) })),
+      }),
+    );
+    const fe = pipeline(k, ddb, new Set(), async () => new Map());
+    const mapping = { batchSize: 100, maxRetries: 2, bisectOnError: true };
+    // The enriched stream refuses every write for the whole retry budget: the batch goes to on-failure.
+    const first = await drive(k.records('raw').map(asRaw), fe, mapping);
+    expect(first.onFailure.flat()).toHaveLength(6);
+    const stored = () =>
+      [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item)).map((i) => i.eventId);
+    expect(stored().sort()).toEqual(events.map((e) => e.eventId).sort());
+
+    enrichedDown = false;
+    await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 6)));
+    const s = await redriveRaw(q, k);
+    expect(s.outcomes.redriven).toBe(1);
+    await drive(k.records('raw').slice(6).map(asRaw), fe, mapping);
+    // Counted once in history, but the re-put records (new sequence numbers) are producer retries now.
+    expect(stored()).toHaveLength(6);
+    expect(k.records('enriched')).toHaveLength(0);
   });
 });
