@@ -13,7 +13,7 @@ import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
 import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
 import { benchEnrich } from './enrich.js';
-import { benchHistoryWcu } from './history-wcu.js';
+import { benchHistoryReads, benchHistoryWcu, historyFigures } from './history-wcu.js';
 import { benchStreamBytes } from './stream-bytes.js';
 import { benchWholeHandler } from './whole-handler.js';
 import { benchWholePath } from './whole-path.js';
@@ -47,8 +47,8 @@ async function measure(quick: boolean) {
   const enrich = await benchEnrich();
   say('whole filter-enrich handler against an instant local AWS, with a CPU profile');
   const wholeHandler = await benchWholeHandler({ profile: true });
-  say('history write units');
-  const wcu = await benchHistoryWcu();
+  say('history write units over simulated time at several client flush intervals, read units per route');
+  const history = historyFigures(await benchHistoryWcu(), await benchHistoryReads());
   say('stream billing units, plain and aggregated');
   const streams = await benchStreamBytes();
   say('lake bytes per impression');
@@ -86,7 +86,7 @@ async function measure(quick: boolean) {
     },
     enrich,
     wholeHandler,
-    wcu,
+    history,
     streams: streamSummary,
     lake,
     wholePath,

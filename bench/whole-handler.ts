@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { DEFAULT_STAGE } from '../infra/config.js';
 import {
   type AgainstBaseline,
   baselinePass,
@@ -139,8 +140,9 @@ async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
 }
 
 /**
- * The resource names the handler reads at cold start, each given a bench value: `required('NAME')`, and
- * `env.NAME` / `process.env.NAME` for names ending in _NAME, _TABLE or _STREAM.
+ * The environment the handler reads at cold start: the stage settings of the default production stage
+ * (infra/config.ts, as infra/pipeline-stack.ts passes them), and a bench value for every resource name it
+ * requires (`required('NAME')`, or `env.NAME` for names ending in _NAME, _TABLE or _STREAM).
  */
 function handlerEnvironment(handlerFile: string): Record<string, string> {
   const source = readFileSync(handlerFile, 'utf8');
@@ -148,7 +150,21 @@ function handlerEnvironment(handlerFile: string): Record<string, string> {
     ...[...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map((m) => m[1]!),
     ...[...source.matchAll(/env\.([A-Z0-9_]+_(?:NAME|TABLE|STREAM))\b/g)].map((m) => m[1]!),
   ]);
-  return Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`]));
+  const s = DEFAULT_STAGE;
+  const settings: Record<string, string> = {
+    RETENTION_DAYS: String(s.historyRetentionDays),
+    PROFILE_BURST_PER_WINDOW: String(s.profileBurstPerWindow),
+    PROFILE_BURST_PER_DAY: String(s.profileBurstPerDay),
+    MAX_USER_RECORDS_PER_AGGREGATE: String(s.maxUserRecordsPerAggregate),
+    MIN_VISIBLE_PERCENT: String(s.minVisiblePercent),
+    MIN_VISIBLE_MS: String(s.minVisibleMs),
+    TEST_PROFILES: s.testProfiles.join(','),
+    AGGREGATE_ENRICHED: String(s.aggregateEnriched),
+  };
+  return {
+    ...Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`])),
+    ...settings,
+  };
 }
 
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
@@ -249,7 +265,6 @@ export async function benchWholeHandler(
     AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENCH0',
     AWS_SECRET_ACCESS_KEY: 'bench-secret-bench-secret-bench-secret-0',
     AWS_SESSION_TOKEN: 'bench-session-token',
-    AGGREGATE_ENRICHED: 'true',
     POWERTOOLS_DEV: '',
   });
   // What the function writes (EMF metrics, log lines) is counted, not shown.
