@@ -106,7 +106,7 @@ export async function benchEnrich(
   const baseline = () => {
     sink += baselinePass(batch);
   };
-  // What the handler does per batch before any I/O: decode, plan (classify, dedup, enrich), serialise.
+  // What the handler does per batch before any I/O: decode, plan (classify, enrich), serialise.
   const enrichBatch = async () => {
     const raw: RawRecord[] = batch.map((r) => ({
       sequenceNumber: r.sequenceNumber,

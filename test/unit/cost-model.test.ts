@@ -208,8 +208,6 @@ describe('docs/cost.md', () => {
   it('lists every price of the model, with the same figure', () => {
     const doc = readFileSync(new URL('../../docs/cost.md', import.meta.url), 'utf8');
     for (const [key, price] of Object.entries(PRICES))
-      expect(doc).toMatch(
-        new RegExp(`\\| \`${key}\` +\\| \\$${String(price.usd).replace('.', '\\.')} +\\|`),
-      );
+      expect(doc).toMatch(new RegExp(`\\| \`${key}\` +\\| \\$${String(price.usd).replace('.', '\\.')} +\\|`));
   });
 });
