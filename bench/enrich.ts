@@ -38,7 +38,12 @@ export interface SampleBatch {
   readonly titles: ReadonlyMap<string, TitleInfo>;
 }
 
-export function sampleBatch(size = 500, seed = 11): SampleBatch {
+/**
+ * `perProfile`: keep at most that many records of each profile (the first of its session), so that a batch
+ * spans as many profiles as a shard's batch of real traffic does (the load generator emits whole sessions
+ * one after the other: 500 records are one or two members).
+ */
+export function sampleBatch(size = 500, seed = 11, perProfile = Number.POSITIVE_INFINITY): SampleBatch {
   const catalog = sampleCatalog();
   const titles = new Map<string, TitleInfo>(
     catalog.map((t) => [
@@ -55,8 +60,12 @@ export function sampleBatch(size = 500, seed = 11): SampleBatch {
     duplicateShare: 0,
   });
   const records: { b64: string; sequenceNumber: string; partitionKey: string }[] = [];
+  const taken = new Map<string, number>();
   while (records.length < size) {
     const r = gen.next().value!;
+    const n = taken.get(r.partitionKey) ?? 0;
+    if (n >= perProfile) continue;
+    taken.set(r.partitionKey, n + 1);
     records.push({
       b64: Buffer.from(r.data).toString('base64'),
       sequenceNumber: String(records.length),
@@ -97,7 +106,7 @@ export async function benchEnrich(
   const baseline = () => {
     sink += baselinePass(batch);
   };
-  // What the handler does per batch before any I/O: decode, plan (classify, dedup, enrich), serialise.
+  // What the handler does per batch before any I/O: decode, plan (classify, enrich), serialise.
   const enrichBatch = async () => {
     const raw: RawRecord[] = batch.map((r) => ({
       sequenceNumber: r.sequenceNumber,

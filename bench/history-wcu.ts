@@ -29,6 +29,10 @@ import { memoryDynamo } from '../test/support/memory-aws.js';
 
 export { itemSize, valueSize } from '../lambdas/domain/history-model.js';
 
+/** DynamoDB's per-item storage overhead (indexing), added to every item's size for storage billing. */
+const ITEM_OVERHEAD_BYTES = 100;
+/** The client flush interval the figures assume unless told otherwise: the SDK default the docs recommend. */
+export const DEFAULT_FLUSH_SECONDS = 5;
 const wcu = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
 
@@ -48,6 +52,8 @@ export interface FlushRun {
   /** Impressions per bucket write, on average. */
   readonly impressionsPerWrite: number;
   readonly avgItemBytes: number;
+  /** Bytes the table holds per impression stored: bucket and day-counter items, with DynamoDB's 100 bytes of per-item overhead. */
+  readonly storedBytesPerImpression: number;
 }
 
 export interface WcuBenchResult {
@@ -200,7 +206,8 @@ async function replay(seen: readonly Seen[], flushSeconds: number, seed: number)
     impressions += r.stored;
     if (++k % 50 === 0) await new Promise<void>((res) => setImmediate(res));
   }
-  const items = [...ddb.table('history').values()].filter((i) => String(i.sk).startsWith('B#'));
+  const allItems = [...ddb.table('history').values()];
+  const items = allItems.filter((i) => String(i.sk).startsWith('B#'));
   const bucketWrites = ddb.capacity.writes;
   return {
     flushSeconds,
@@ -215,6 +222,8 @@ async function replay(seen: readonly Seen[], flushSeconds: number, seed: number)
     failedConditionWcu: ddb.capacity.failedConditionWcu,
     impressionsPerWrite: impressions / bucketWrites,
     avgItemBytes: Math.round(items.reduce((n, i) => n + itemSize(i), 0) / items.length),
+    storedBytesPerImpression:
+      allItems.reduce((n, i) => n + itemSize(i) + ITEM_OVERHEAD_BYTES, 0) / impressions,
   };
 }
 
@@ -231,7 +240,7 @@ export async function benchHistoryWcu(
   const seen = sessions(total, seed, options.ratePerSec ?? 1000);
   const byFlushInterval: FlushRun[] = [];
   for (const f of options.flushSeconds ?? [1, 5, 15, 30]) byFlushInterval.push(await replay(seen, f, seed));
-  const design = byFlushInterval.find((r) => r.flushSeconds === 5) ?? byFlushInterval[0]!;
+  const design = byFlushInterval.find((r) => r.flushSeconds === DEFAULT_FLUSH_SECONDS) ?? byFlushInterval[0]!;
   // Naive: an item per impression (the API's fields) and a counter per profile, title and day.
   let naiveWcu = 0;
   for (const s of seen) {
@@ -371,6 +380,43 @@ export async function benchHistoryReads(
     note: 'frequency and check read the same: one query over the widest window requested',
   };
 }
+
+/** The route whose read units price one frequency check, and one history call (typical profile). */
+export const CHECK_ROUTE = 'GET frequency / POST check, window 7d';
+export const HISTORY_ROUTE = 'GET impressions, limit 50';
+
+/**
+ * The `history` section of bench/results/latest.json, the keys the cost model reads: write units and stored
+ * bytes per accepted impression at the default client flush interval (the other intervals alongside), and
+ * read units per check and per history call of a typical profile (every route and profile alongside).
+ */
+export function historyFigures(w: WcuBenchResult, r: ReadBenchResult) {
+  const design = w.byFlushInterval.find((f) => f.flushSeconds === DEFAULT_FLUSH_SECONDS);
+  if (!design) throw new Error(`no run at the default flush interval of ${DEFAULT_FLUSH_SECONDS} s`);
+  const typical = (route: string) => {
+    const row = r.rows.find((x) => x.profile === 'typical' && x.route === route);
+    if (!row) throw new Error(`no read figure for ${route}`);
+    return row.readUnits;
+  };
+  return {
+    defaultFlushSeconds: DEFAULT_FLUSH_SECONDS,
+    wcuPerImpression: design.wcuPerImpression,
+    bytesPerImpression: design.storedBytesPerImpression,
+    readUnits: { check: typical(CHECK_ROUTE), history: typical(HISTORY_ROUTE) },
+    assumptions: {
+      check: `${CHECK_ROUTE}, typical profile (${r.typicalPerDay} impressions a day for 30 days)`,
+      history: `${HISTORY_ROUTE}, typical profile`,
+      flush: `clients flush every ${DEFAULT_FLUSH_SECONDS} s`,
+    },
+    target: w.target,
+    bucketSeconds: w.bucketSeconds,
+    byFlushInterval: w.byFlushInterval,
+    naive: w.naive,
+    reads: r,
+  };
+}
+
+export type HistoryFigures = ReturnType<typeof historyFigures>;
 
 if (process.argv[1]?.endsWith('history-wcu.ts')) {
   const reads = process.argv.includes('--reads');

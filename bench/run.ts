@@ -13,7 +13,7 @@ import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
 import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
 import { benchEnrich } from './enrich.js';
-import { benchHistoryWcu } from './history-wcu.js';
+import { benchHistoryReads, benchHistoryWcu, historyFigures } from './history-wcu.js';
 import { benchStreamBytes } from './stream-bytes.js';
 import { benchWholeHandler } from './whole-handler.js';
 import { benchWholePath } from './whole-path.js';
@@ -45,10 +45,18 @@ async function measure(quick: boolean) {
   const loadBefore = os.loadavg();
   say('enrich hot path (domain code)');
   const enrich = await benchEnrich();
-  say('whole filter-enrich handler against an instant local AWS, with a CPU profile');
-  const wholeHandler = await benchWholeHandler({ profile: true });
-  say('history write units');
-  const wcu = await benchHistoryWcu();
+  say('history write units over simulated time at several client flush intervals, read units per route');
+  const history = historyFigures(await benchHistoryWcu(), await benchHistoryReads());
+  // The handler's batches make as many history writes as traffic over time does at the default flush: a
+  // bucket and a day-counter update per profile, so twice the measured impressions per write per profile.
+  const perWrite = history.byFlushInterval.find(
+    (f) => f.flushSeconds === history.defaultFlushSeconds,
+  )!.impressionsPerWrite;
+  const recordsPerProfile = Math.max(1, Math.round(2 * perWrite));
+  say(
+    `whole filter-enrich handler against an instant local AWS, ${recordsPerProfile} records per profile, with a CPU profile`,
+  );
+  const wholeHandler = await benchWholeHandler({ profile: true, recordsPerProfile });
   say('stream billing units, plain and aggregated');
   const streams = await benchStreamBytes();
   say('lake bytes per impression');
@@ -86,7 +94,7 @@ async function measure(quick: boolean) {
     },
     enrich,
     wholeHandler,
-    wcu,
+    history,
     streams: streamSummary,
     lake,
     wholePath,
@@ -146,6 +154,9 @@ async function main(): Promise<number> {
   const quick = values.quick === true;
   const results = await measure(quick);
   const json = JSON.stringify(results, null, 2);
+  // The measurements are kept even if rendering fails: written first.
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  if (!quick) writeFileSync(path.join(RESULTS_DIR, `${results.date.replace(/[:.]/g, '-')}.json`), json);
   const md = renderBenchmarks(results);
   let where: string;
   if (quick) {
@@ -156,8 +167,6 @@ async function main(): Promise<number> {
     where =
       '.local/bench/latest.json and .local/bench/BENCHMARKS.md (quick run: committed figures unchanged)';
   } else {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(path.join(RESULTS_DIR, `${results.date.replace(/[:.]/g, '-')}.json`), json);
     writeFileSync(latestFile, json);
     writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
     where = 'bench/results/latest.json and BENCHMARKS.md';

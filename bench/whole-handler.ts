@@ -8,8 +8,13 @@
  *
  * The server answers generically by operation (X-Amz-Target), so the harness keeps working when the handler
  * calls other DynamoDB or Kinesis operations: PutRecords succeeds for every entry; BatchGetItem returns the
- * sample catalog's item for a `titleId` key and nothing for any other key; UpdateItem, PutItem, GetItem,
- * Query, BatchWriteItem and TransactWriteItems return "nothing there before, nothing left unprocessed".
+ * sample catalog's item for a `titleId` key and nothing for any other key; UpdateItem succeeds, except every
+ * 15th optimistic bucket write (about as often as producer retries make one fail on traffic over time,
+ * bench/history-wcu.ts), which fails its condition with the item as stored (ConditionalCheckFailedException
+ * with `Item`, as `ReturnValuesOnConditionCheckFailure: ALL_OLD` asks; UpdateItem API reference): its first
+ * impression stored by another record, so the handler files a duplicate and writes the rest with the exact
+ * condition; PutItem, GetItem, Query, BatchWriteItem and TransactWriteItems return "nothing there before,
+ * nothing left unprocessed".
  *
  * `tsx bench/whole-handler.ts [--runs n] [--batches n]` prints the result as JSON; run it under
  * `node --cpu-prof --import tsx` to profile (see BENCHMARKS.md).
@@ -19,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { DEFAULT_STAGE } from '../infra/config.js';
 import {
   type AgainstBaseline,
   baselinePass,
@@ -30,6 +36,10 @@ import {
 
 export interface WholeHandlerResult extends AgainstBaseline {
   readonly handlerEventsPerSec: Spread;
+  /** Distinct profiles (partition keys) in the batch: what sets the number of history writes. */
+  readonly profilesPerBatch: number;
+  /** At most this many records of one profile per batch (null: the load generator's whole sessions). */
+  readonly recordsPerProfile: number | null;
   /** Handler throughput over the baseline's, medians of the same run. */
   readonly ratio: number;
   /** CPU time per event, µs, of the handler and of the baseline (process CPU: the instant AWS runs apart). */
@@ -55,6 +65,8 @@ const SERVER = `
 const http = require('node:http');
 let catalog = new Map();
 const counts = {};
+const FAIL_EVERY = 15;
+let bucketWrites = 0;
 const item = (t) => ({
   titleId: { S: t.titleId }, name: { S: t.name }, type: { S: t.type },
   genres: { L: t.genres.map((g) => ({ S: g })) }, maturityRating: { S: t.maturityRating },
@@ -76,6 +88,16 @@ const answer = (op, body) => {
       return { Responses, UnprocessedKeys: {} };
     }
     case 'BatchWriteItem': return { UnprocessedItems: {} };
+    case 'UpdateItem': {
+      // Every FAIL_EVERY-th optimistic bucket write finds its first impression stored by another record (a
+      // producer's retry, as often as on traffic over time): the condition fails and the item comes back.
+      const req = JSON.parse(body);
+      const optimistic = String(req.Key.sk.S).startsWith('B#') && String(req.ConditionExpression).includes('attribute_not_exists(#0)');
+      if (!optimistic || ++bucketWrites % FAIL_EVERY !== 0) return {};
+      const value = req.ExpressionAttributeValues[':0'];
+      const stored = { L: [...value.L.slice(0, 8), { S: 'retry000' }] };
+      return { failed: true, Item: { pk: req.Key.pk, sk: req.Key.sk, n: { N: '1' }, s: { N: '100' }, x: req.ExpressionAttributeValues[':x'], [req.ExpressionAttributeNames['#0']]: stored } };
+    }
     case 'Query': case 'Scan': return { Items: [], Count: 0, ScannedCount: 0 };
     default: return {};
   }
@@ -87,8 +109,15 @@ const server = http.createServer((req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.slice(target.indexOf('.') + 1);
     counts[op] = (counts[op] ?? 0) + 1;
-    const out = JSON.stringify(answer(op, Buffer.concat(chunks).toString('utf8')));
-    res.writeHead(200, {
+    const answered = answer(op, Buffer.concat(chunks).toString('utf8'));
+    let status = 200;
+    let out;
+    if (answered.failed) {
+      status = 400;
+      counts.ConditionalCheckFailed = (counts.ConditionalCheckFailed ?? 0) + 1;
+      out = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed', Item: answered.Item });
+    } else out = JSON.stringify(answered);
+    res.writeHead(status, {
       'content-type': target.startsWith('Kinesis') ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0',
       'x-amzn-requestid': 'bench',
       'content-length': Buffer.byteLength(out),
@@ -139,8 +168,9 @@ async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
 }
 
 /**
- * The resource names the handler reads at cold start, each given a bench value: `required('NAME')`, and
- * `env.NAME` / `process.env.NAME` for names ending in _NAME, _TABLE or _STREAM.
+ * The environment the handler reads at cold start: the stage settings of the default production stage
+ * (infra/config.ts, as infra/pipeline-stack.ts passes them), and a bench value for every resource name it
+ * requires (`required('NAME')`, or `env.NAME` for names ending in _NAME, _TABLE or _STREAM).
  */
 function handlerEnvironment(handlerFile: string): Record<string, string> {
   const source = readFileSync(handlerFile, 'utf8');
@@ -148,7 +178,21 @@ function handlerEnvironment(handlerFile: string): Record<string, string> {
     ...[...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map((m) => m[1]!),
     ...[...source.matchAll(/env\.([A-Z0-9_]+_(?:NAME|TABLE|STREAM))\b/g)].map((m) => m[1]!),
   ]);
-  return Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`]));
+  const s = DEFAULT_STAGE;
+  const settings: Record<string, string> = {
+    RETENTION_DAYS: String(s.historyRetentionDays),
+    PROFILE_BURST_PER_WINDOW: String(s.profileBurstPerWindow),
+    PROFILE_BURST_PER_DAY: String(s.profileBurstPerDay),
+    MAX_USER_RECORDS_PER_AGGREGATE: String(s.maxUserRecordsPerAggregate),
+    MIN_VISIBLE_PERCENT: String(s.minVisiblePercent),
+    MIN_VISIBLE_MS: String(s.minVisibleMs),
+    TEST_PROFILES: s.testProfiles.join(','),
+    AGGREGATE_ENRICHED: String(s.aggregateEnriched),
+  };
+  return {
+    ...Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`])),
+    ...settings,
+  };
 }
 
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
@@ -235,11 +279,23 @@ function apportion(profile: CpuProfile): Map<string, number> {
 }
 
 export async function benchWholeHandler(
-  options: { runs?: number; batches?: number; warmup?: number; profile?: boolean } = {},
+  options: {
+    runs?: number;
+    batches?: number;
+    warmup?: number;
+    profile?: boolean;
+    /**
+     * Records of one profile in a batch. A shard's batch of real traffic holds a few records of each of many
+     * members, so the history writes (a bucket and a day-counter update per profile) are many: run.ts sets
+     * this to twice the impressions per history write measured on traffic over time at the default flush.
+     * @default all of a session's (the load generator's order: one or two profiles per batch)
+     */
+    recordsPerProfile?: number;
+  } = {},
 ): Promise<WholeHandlerResult> {
   const runs = options.runs ?? 9;
   const batches = options.batches ?? 20;
-  const sample = sampleBatch();
+  const sample = sampleBatch(500, 11, options.recordsPerProfile);
   const aws = await instantAws(sample.titles);
   const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
   const saved = { ...process.env };
@@ -249,7 +305,6 @@ export async function benchWholeHandler(
     AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENCH0',
     AWS_SECRET_ACCESS_KEY: 'bench-secret-bench-secret-bench-secret-0',
     AWS_SESSION_TOKEN: 'bench-session-token',
-    AGGREGATE_ENRICHED: 'true',
     POWERTOOLS_DEV: '',
   });
   // What the function writes (EMF metrics, log lines) is counted, not shown.
@@ -341,6 +396,8 @@ export async function benchWholeHandler(
       runs,
       baselineEventsPerSec: b,
       handlerEventsPerSec: h,
+      profilesPerBatch: new Set(sample.records.map((r) => r.partitionKey)).size,
+      recordsPerProfile: options.recordsPerProfile ?? null,
       ratio: h.median / b.median,
       handlerCpuUsPerEvent: handlerCpuUs / (measuredBatches * sample.records.length),
       baselineCpuUsPerEvent: baselineCpuUs / (measuredBatches * sample.records.length),
@@ -367,6 +424,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
     runs: arg('--runs'),
     batches: arg('--batches'),
     profile: process.argv.includes('--profile'),
+    recordsPerProfile: arg('--per-profile'),
   }).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
     (e) => {

@@ -134,23 +134,17 @@ export interface CostInputs {
   readonly rawRecordsPerKinesisRecord: number;
   /** User records per Kinesis record on the enriched stream when the stage aggregates it. */
   readonly enrichedRecordsPerKinesisRecord: number;
-  /** Consumers of the enriched stream (Firehose, and the history writer when there is one). */
+  /** Consumers of the enriched stream: Firehose (filter-enrich writes the history before the stream). */
   readonly enrichedConsumers: number;
   /** Provisioned Kinesis shards above the average load. */
   readonly kinesisHeadroom: number;
-  /** DynamoDB write units per accepted impression for the history (duplicate detection included when it is part of the history write). */
+  /** DynamoDB write units per accepted impression: buckets, day counters and duplicate detection (the same conditional writes). */
   readonly historyWcuPerImpression: number;
-  /** A separate duplicate-detection table: write units per accepted impression and read units per candidate (0 when none). */
-  readonly dedupWcuPerAccepted: number;
-  readonly dedupRruPerCandidate: number;
-  /** Stored history bytes per impression (items and their keys). */
+  /** Stored history bytes per impression (items, their keys and DynamoDB's 100 B per-item overhead). */
   readonly historyBytesPerImpression: number;
   /** filter-enrich: CPU µs per event on one core (whole handler), I/O wait per batch. */
   readonly filterEnrichCpuUsPerEvent: number;
   readonly filterEnrichIoMsPerBatch: number;
-  /** A separate history-writer function (0 µs when there is none). */
-  readonly historyWriterCpuUsPerEvent: number;
-  readonly historyWriterIoMsPerBatch: number;
   readonly lambdaMemoryMb: number;
   /** Log bytes per stream-function invocation (platform lines and EMF metric lines). */
   readonly logBytesPerInvocation: number;
@@ -286,10 +280,6 @@ export function costModel(i: CostInputs): CostResult {
     i.filterEnrichCpuUsPerEvent,
     i.filterEnrichIoMsPerBatch,
   );
-  const hw =
-    i.historyWriterCpuUsPerEvent > 0
-      ? streamFunction('history-writer', accepted, i.historyWriterCpuUsPerEvent, i.historyWriterIoMsPerBatch)
-      : { seconds: 0, invocations: 0 };
 
   // Read side: history API calls per page render.
   const pageRenders = i.eventsPerSec / i.impressionsPerPageRender;
@@ -323,15 +313,8 @@ export function costModel(i: CostInputs): CostResult {
     'history writes',
     historyWcu,
     0,
-    `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression`,
+    `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression (buckets, day counters, duplicate detection)`,
   );
-  if (i.dedupWcuPerAccepted > 0 || i.dedupRruPerCandidate > 0)
-    dynamo(
-      'duplicate-detection table',
-      accepted * i.dedupWcuPerAccepted,
-      i.eventsPerSec * i.dedupRruPerCandidate,
-      `${i.dedupWcuPerAccepted} WCU per accepted, ${i.dedupRruPerCandidate} RRU per candidate`,
-    );
   dynamo(
     'history reads (API)',
     0,
@@ -370,7 +353,7 @@ export function costModel(i: CostInputs): CostResult {
     ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
   const logGb =
-    ((fe.invocations + hw.invocations) * i.logBytesPerInvocation + apiRequests * i.apiLogBytesPerRequest) *
+    (fe.invocations * i.logBytesPerInvocation + apiRequests * i.apiLogBytesPerRequest) *
     (SECONDS_PER_MONTH / GB);
   add(
     'CloudWatch Logs ingestion',
@@ -380,8 +363,7 @@ export function costModel(i: CostInputs): CostResult {
   );
   const sampled = (perSec: number) =>
     perSec > 1 ? 1 + QUOTAS.xrayDefaultSampling.value * (perSec - 1) : perSec;
-  const traces =
-    (sampled(fe.invocations) + sampled(hw.invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
+  const traces = (sampled(fe.invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
   add(
     'X-Ray traces (active tracing)',
     (traces / 1e6) * p('xrayTraceMillion'),
@@ -432,7 +414,7 @@ export function costModel(i: CostInputs): CostResult {
   ]);
 
   const total = lines.reduce((n, l) => n + l.monthlyUsd, 0);
-  const wcuTotal = (historyWcu + accepted * i.dedupWcuPerAccepted) / (cap.targetUtilizationPercent / 100);
+  const wcuTotal = historyWcu / (cap.targetUtilizationPercent / 100);
   return {
     impressionsPerMonth: perMonth,
     lines,
@@ -463,22 +445,18 @@ export const DEFAULT_INPUTS: CostInputs = {
   enrichmentBytes: 218,
   rawRecordsPerKinesisRecord: 1,
   enrichedRecordsPerKinesisRecord: 38,
-  enrichedConsumers: 2,
+  enrichedConsumers: 1,
   kinesisHeadroom: 1.3,
-  historyWcuPerImpression: 0.155,
-  dedupWcuPerAccepted: 1,
-  dedupRruPerCandidate: 0.5,
-  historyBytesPerImpression: 95,
+  historyWcuPerImpression: 0.32,
+  historyBytesPerImpression: 110,
   filterEnrichCpuUsPerEvent: 60,
   filterEnrichIoMsPerBatch: 60,
-  historyWriterCpuUsPerEvent: 10,
-  historyWriterIoMsPerBatch: 40,
   lambdaMemoryMb: 1024,
   logBytesPerInvocation: 450 + 400,
   impressionsPerPageRender: 250,
   checksPerPageRender: 1,
   historyCallsPerPageRender: 0.1,
-  rruPerCheck: 24,
+  rruPerCheck: 25.5,
   rruPerHistoryCall: 2,
   apiMsPerRequest: 15,
   apiLogBytesPerRequest: 1300,

@@ -43,17 +43,17 @@ last full \`npm run bench\` (bench/results/latest.json). Every line, price and s
 /** The keys of bench/results/latest.json the model reads (docs/cost.md lists them). */
 interface Latest {
   readonly date?: string;
-  /** History write and read figures of the history design (bench/history-wcu.ts). */
+  /** History write and read figures (bench/history-wcu.ts, `historyFigures`). */
   readonly history?: {
     /** Write units per accepted impression, duplicate detection included, realistic traffic over time. */
-    readonly wcuPerImpression?: number;
+    readonly wcuPerImpression: number;
     /** Stored history bytes per impression. */
-    readonly bytesPerImpression?: number;
-    /** Read request units per call of a typical profile, per route. */
-    readonly readUnits?: { readonly check?: number; readonly history?: number };
+    readonly bytesPerImpression: number;
+    /** Read request units per call of a typical profile: one check, one history call. */
+    readonly readUnits: { readonly check: number; readonly history: number };
+    /** What the figures assume (client flush interval, check window and profile). */
+    readonly assumptions?: { readonly check: string; readonly history: string; readonly flush: string };
   };
-  /** The previous history benchmark (writes only, duplicate detection in a table of its own). */
-  readonly wcu?: { design: { wcuPerImpression: number } };
   readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number };
   readonly streams?: {
     rawBytesAvg: number;
@@ -87,37 +87,23 @@ export function measuredInputs(
     m('enrichedRecordsPerKinesisRecord', 'streams.enriched.userRecordsPerAggregate');
   }
   const h = latest.history;
-  if (h?.wcuPerImpression !== undefined) {
+  if (h) {
+    const a = h.assumptions;
     i = {
       ...i,
       historyWcuPerImpression: h.wcuPerImpression,
-      dedupWcuPerAccepted: 0,
-      dedupRruPerCandidate: 0,
+      historyBytesPerImpression: h.bytesPerImpression,
+      rruPerCheck: h.readUnits.check,
+      rruPerHistoryCall: h.readUnits.history,
     };
     m(
       'historyWcuPerImpression',
       'history.wcuPerImpression',
-      ' (duplicate detection included: no separate table)',
+      ` (buckets, day counters, duplicate detection${a ? `; ${a.flush}` : ''})`,
     );
-  } else if (latest.wcu) {
-    i = { ...i, historyWcuPerImpression: latest.wcu.design.wcuPerImpression };
-    m(
-      'historyWcuPerImpression',
-      'wcu.design.wcuPerImpression',
-      ' (current design: history only, plus a duplicate-detection table)',
-    );
-  }
-  if (h?.bytesPerImpression !== undefined) {
-    i = { ...i, historyBytesPerImpression: h.bytesPerImpression };
     m('historyBytesPerImpression', 'history.bytesPerImpression');
-  }
-  if (h?.readUnits?.check !== undefined) {
-    i = { ...i, rruPerCheck: h.readUnits.check };
-    m('rruPerCheck', 'history.readUnits.check');
-  }
-  if (h?.readUnits?.history !== undefined) {
-    i = { ...i, rruPerHistoryCall: h.readUnits.history };
-    m('rruPerHistoryCall', 'history.readUnits.history');
+    m('rruPerCheck', 'history.readUnits.check', a ? ` (${a.check})` : '');
+    m('rruPerHistoryCall', 'history.readUnits.history', a ? ` (${a.history})` : '');
   }
   if (latest.wholeHandler) {
     i = {
@@ -136,18 +122,12 @@ export function measuredInputs(
     i = { ...i, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
     m('parquetBytesPerImpression', 'lake.parquetBytesPerImpression');
   }
-  // The history writer exists as long as its function does; once filter-enrich writes the history itself,
-  // the enriched stream has Firehose as its only consumer.
-  if (!existsSync(path.join(ROOT, 'lambdas', 'history-writer'))) {
-    i = { ...i, enrichedConsumers: 1, historyWriterCpuUsPerEvent: 0, historyWriterIoMsPerBatch: 0 };
-    from.enrichedConsumers = 'design: no lambdas/history-writer, Firehose is the only enriched-stream reader';
-  }
   const assumed = {
     rruPerCheck:
-      'assumed until measured (history.readUnits.check): 2,000 impressions in 30 days × 95 B, eventually consistent',
-    rruPerHistoryCall: 'assumed until measured (history.readUnits.history): one page of 100 impressions',
+      'assumed until measured (history.readUnits.check): a 7-day check of a typical profile (docs/history-model.md)',
+    rruPerHistoryCall: 'assumed until measured (history.readUnits.history): one page of 50 impressions',
     historyBytesPerImpression:
-      'assumed until measured (history.bytesPerImpression): packed buckets of the current design',
+      'assumed until measured (history.bytesPerImpression): packed 10-second buckets, ≈ 30 impressions each',
     filterEnrichCpuUsPerEvent: 'assumed until measured (wholeHandler.handlerCpuUsPerEvent)',
     filterEnrichIoMsPerBatch: 'assumed: PutRecords and DynamoDB round trips of one batch, ms',
     apiMsPerRequest: 'assumed: one Query and the response, ms billed',
@@ -155,7 +135,10 @@ export function measuredInputs(
     compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
     maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
     lakeRetentionDays: 'assumed: 365 days of lake data held (the stage expires no lake data)',
-    impressionsPerPageRender: 'stated: one check per page render of 250 impressions (issue 11)',
+    impressionsPerPageRender:
+      'stated: one check per page render of 250 impressions (and 10 checks: the 10× total), 0.1 history call',
+    enrichedConsumers:
+      'design: Firehose is the enriched stream’s only reader (filter-enrich writes the history itself)',
   } as const;
   for (const [k, v] of Object.entries(assumed)) from[k] ??= v;
   return { inputs: i, provenance: from };

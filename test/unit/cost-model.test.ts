@@ -116,32 +116,54 @@ describe('cost model: what the stage deploys', () => {
 });
 
 describe('cost model: measured figures from bench/results/latest.json', () => {
-  it('with the history design figures, duplicate detection is part of the history write (no table line)', () => {
+  it('prices the design as deployed: the history figures set writes, storage and reads; no duplicate table, one enriched-stream reader', () => {
     const { inputs, provenance } = measuredInputs(
-      { history: { wcuPerImpression: 0.28, bytesPerImpression: 60, readUnits: { check: 9, history: 1.5 } } },
+      {
+        history: {
+          wcuPerImpression: 0.28,
+          bytesPerImpression: 60,
+          readUnits: { check: 9, history: 1.5 },
+          assumptions: { check: '7d check, typical', history: 'limit 50, typical', flush: 'every 5 s' },
+        },
+      },
       'latest.json',
     );
     expect(inputs).toMatchObject({
       historyWcuPerImpression: 0.28,
-      dedupWcuPerAccepted: 0,
       historyBytesPerImpression: 60,
       rruPerCheck: 9,
       rruPerHistoryCall: 1.5,
+      enrichedConsumers: 1,
     });
-    expect(provenance.historyWcuPerImpression).toMatch(/^measured: latest.json history.wcuPerImpression/);
-    expect(provenance.rruPerCheck).toMatch(/^measured/);
-    expect(costModel(inputs).lines.some((l) => l.component.includes('duplicate'))).toBe(false);
+    expect(provenance.historyWcuPerImpression).toMatch(
+      /^measured: latest.json history.wcuPerImpression.*every 5 s/,
+    );
+    expect(provenance.rruPerCheck).toMatch(/^measured: .*7d check, typical/);
+    const r = costModel(inputs);
+    expect(r.lines.some((l) => /duplicate|history-writer/.test(l.component))).toBe(false);
+    const writes = line(r, 'DynamoDB history writes');
+    const wru = 1_500_000 * 0.85 * 0.28 * SECONDS_PER_MONTH;
+    if (DEFAULT_STAGE.tableCapacity.mode === 'on-demand')
+      expect(writes.monthlyUsd).toBeCloseTo((wru / 1e6) * 0.625, 2);
+    // Reads: 1.5 M impressions/s ÷ 250 per page render = 6,000 checks/s × 9 + 600 history calls/s × 1.5.
+    const rru = (6000 * 9 + 600 * 1.5) * SECONDS_PER_MONTH;
+    if (DEFAULT_STAGE.tableCapacity.mode === 'on-demand')
+      expect(line(r, 'DynamoDB history reads').monthlyUsd).toBeCloseTo((rru / 1e6) * 0.125, 2);
   });
 
-  it('with only the previous benchmark, the separate duplicate table is priced and the read units say they are assumed', () => {
-    const { inputs, provenance } = measuredInputs(
-      { wcu: { design: { wcuPerImpression: 0.15 } } },
-      'latest.json',
-    );
-    expect(inputs.historyWcuPerImpression).toBe(0.15);
-    expect(inputs.dedupWcuPerAccepted).toBe(1);
+  it('without results the read units and history bytes say they are assumed', () => {
+    const { inputs, provenance } = measuredInputs({}, 'latest.json');
+    expect(inputs.rruPerCheck).toBe(DEFAULT_INPUTS.rruPerCheck);
     expect(provenance.rruPerCheck).toMatch(/^assumed/);
-    expect(line(costModel(inputs), 'DynamoDB duplicate').monthlyUsd).toBeGreaterThan(0);
+    expect(provenance.historyBytesPerImpression).toMatch(/^assumed/);
+  });
+
+  it('the enriched stream is read once (Firehose): its retrieval is priced for one consumer', () => {
+    const i = withStage({ enrichedStream: { mode: 'on-demand', shards: 1 } });
+    const one = line(costModel(i), 'Kinesis enriched (on-demand)');
+    const two = line(costModel({ ...i, enrichedConsumers: 2 }), 'Kinesis enriched (on-demand)');
+    expect(one.basis).toMatch(/read by 1 consumer/);
+    expect(two.monthlyUsd).toBeGreaterThan(one.monthlyUsd);
   });
 
   it('the whole-handler benchmark sets the CPU per event and the log bytes per invocation', () => {
@@ -186,6 +208,6 @@ describe('docs/cost.md', () => {
   it('lists every price of the model, with the same figure', () => {
     const doc = readFileSync(new URL('../../docs/cost.md', import.meta.url), 'utf8');
     for (const [key, price] of Object.entries(PRICES))
-      expect(doc).toMatch(new RegExp(`\\| \`${key}\` \\| \\$${String(price.usd).replace('.', '\\.')} \\|`));
+      expect(doc).toMatch(new RegExp(`\\| \`${key}\` +\\| \\$${String(price.usd).replace('.', '\\.')} +\\|`));
   });
 });

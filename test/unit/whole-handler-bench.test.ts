@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { benchWholeHandler } from '../../bench/whole-handler.js';
 
+// One run per test file: the deployed handler keeps its clients (and so the instant AWS's endpoint) for the
+// life of the module, as in a Lambda execution environment.
 describe('whole-handler benchmark harness', () => {
-  it('runs the deployed filter-enrich handler with real SDK clients against the instant local AWS', async () => {
-    const r = await benchWholeHandler({ runs: 1, batches: 2, warmup: 3, profile: true });
+  it('runs the deployed filter-enrich handler with real SDK clients against the instant local AWS: a bucket and a day-counter write per profile, failed conditions survived', async () => {
+    const r = await benchWholeHandler({
+      runs: 1,
+      batches: 3,
+      warmup: 3,
+      profile: true,
+      recordsPerProfile: 14,
+    });
     // Every batch reached Kinesis through the SDK (the harness throws on any batch item failure).
     expect(r.requestsPerBatch.PutRecords).toBeGreaterThanOrEqual(1);
+    expect(r.profilesPerBatch).toBeGreaterThanOrEqual(30);
+    expect(r.requestsPerBatch.UpdateItem).toBeGreaterThanOrEqual(2 * r.profilesPerBatch);
+    // Some optimistic bucket writes failed their condition (a stored impression came back with the failure),
+    // and still no record was reported as failed.
+    expect(r.requestsPerBatch.ConditionalCheckFailed).toBeGreaterThan(0);
     expect(r.handlerEventsPerSec.median).toBeGreaterThan(0);
     expect(r.ratio).toBeGreaterThan(0);
     expect(r.handlerCpuUsPerEvent).toBeGreaterThan(r.baselineCpuUsPerEvent);
