@@ -191,7 +191,7 @@ function main(): number {
       },
     }));
   } catch (e) {
-    process.stderr.write(`npm run cost: ${(e as Error).message}\n\n${HELP}`);
+    process.stderr.write(`npm run cost: ${(e as Error).message} (see npm run cost -- --help)\n`);
     return 2;
   }
   if (values.help) {
