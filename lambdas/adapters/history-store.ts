@@ -553,7 +553,8 @@ export function historyStore(
 
   /**
    * Counts a whole day from its buckets (consistent reads: every impression whose invalidation preceded the
-   * token seen is visible) and stores the rollup on the condition that no writer invalidated it since
+   * token seen is visible; "a strongly consistent read reflects the updates from all prior write operations
+   * that were successful", DynamoDB developer guide, "DynamoDB read consistency") and stores the rollup on the condition that no writer invalidated it since
    * `seen` was read; when a writer did, the counts still answer this request but nothing is stored.
    */
   async function build(pk: string, day: number, seen: RollupState): Promise<Tally> {

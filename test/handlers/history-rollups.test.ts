@@ -249,6 +249,31 @@ describe('title rollups', () => {
     }
   });
 
+  it('builds read the day with strongly consistent queries, which reflect all prior successful writes (DynamoDB developer guide, "DynamoDB read consistency"; the stand-in is always consistent)', async () => {
+    const queries: { lo: string; consistent: boolean }[] = [];
+    const env = setup(
+      (inner) =>
+        ({
+          send: async (cmd: unknown) => {
+            if (cmd instanceof QueryCommand)
+              queries.push({
+                lo: String(cmd.input.ExpressionAttributeValues?.[':lo']),
+                consistent: cmd.input.ConsistentRead === true,
+              });
+            return inner.send(cmd as QueryCommand);
+          },
+        }) as unknown as DynamoDBDocumentClient,
+    );
+    await admitAll(env, daily(10));
+    await env.counts('7d');
+    const built = env.built().map((i) => String(i.sk).slice(2));
+    expect(built).toHaveLength(MAX_BUILDS_PER_REQUEST);
+    for (const day of built) {
+      const q = queries.find((x) => x.lo === bucketSortKey(Date.parse(`${day}T00:00:00.000Z`)));
+      expect(q?.consistent, day).toBe(true);
+    }
+  });
+
   it('erasure removes the rollups with the buckets', async () => {
     const env = setup();
     await admitAll(env, daily(10));
