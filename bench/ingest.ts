@@ -102,7 +102,7 @@ export async function benchIngest(
   const handler = makeHandler({
     store: {
       listHistory: async () => ({ impressions: [], last: null }),
-      impressionsBetween: async () => [],
+      titleCounts: async () => new Map(),
       erase: async () => 0,
     },
     cursorKeys: async () => ({ current: cursorKey(Buffer.from('k'.repeat(64))) }),

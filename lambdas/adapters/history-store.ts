@@ -3,8 +3,15 @@
  * design in `docs/history-model.md`). The write side is `admit`: one conditional UpdateItem per profile and
  * bucket stores a batch's new impressions and detects duplicates and bursts in the same request.
  */
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type Admission,
@@ -17,8 +24,11 @@ import {
   bucketSortKeyEnd,
   bucketStart,
   bucketState,
+  DAY_MS,
   type DayPlan,
+  dayStart,
   decideBucket,
+  expiry,
   type HistoryCandidate,
   type HistoryLimits,
   type Impression,
@@ -33,6 +43,24 @@ import {
   planAdmission,
   profileKey,
 } from '../domain/history-model.js';
+import {
+  addTally,
+  dayOfRollupSortKey,
+  EMPTY_ROLLUP_DAYS,
+  encodeTally,
+  MAX_BUILDS_PER_REQUEST,
+  mergeRanges,
+  mustInvalidate,
+  planCounts,
+  ROLLUP_BUDGET_BYTES,
+  type RollupState,
+  rollupSortKey,
+  rollupState,
+  type Tally,
+  type TimeRange,
+  type TitleTally,
+  tally,
+} from '../domain/rollup.js';
 import { batchWriteAll } from './dynamo-batch.js';
 import { isRetryable } from './kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
@@ -114,11 +142,19 @@ export interface ListQuery {
   readonly after: PagePosition | null;
 }
 
+/** What the store needs besides its table. */
+export interface StoreOptions {
+  /** The clock that decides which days are recent (rollups) for readers and writers. @default Date.now */
+  readonly nowMs?: () => number;
+}
+
 export function historyStore(
   client: DynamoDBDocumentClient,
   tableName: string,
   policy: RetryPolicy = DEFAULT_RETRY,
+  options: StoreOptions = {},
 ) {
+  const now = options.nowMs ?? Date.now;
   /**
    * One UpdateItem retried on throttling: `{ ok: true }`, or the item as it is when the condition failed
    * (returned with the failure: `ReturnValuesOnConditionCheckFailure: ALL_OLD`, UpdateItem API reference;
@@ -388,6 +424,24 @@ export function historyStore(
     }
   }
 
+  /** Whether a bucket's write stored an impression, or found one stored by the same record. */
+  const accepted = (b: BucketPlan, r: BucketResult) =>
+    r.written.size > 0 || b.impressions.some((i) => r.present.get(i.name) === i.value[8]);
+
+  /**
+   * Invalidates a day's rollup: a new token in `d` (every later build keeps it) and the counts removed. The
+   * item is created when absent, so that a reader that saw no item cannot store what it read before.
+   */
+  async function invalidate(pk: string, day: number, x: number): Promise<void> {
+    await update({
+      TableName: tableName,
+      Key: { pk, sk: rollupSortKey(day) },
+      UpdateExpression: 'SET #d = :d, #x = :x REMOVE #c, #b',
+      ExpressionAttributeNames: { '#d': 'd', '#x': 'x', '#c': 'c', '#b': 'b' },
+      ExpressionAttributeValues: { ':d': randomUUID(), ':x': x },
+    });
+  }
+
   /**
    * Offers a batch's candidates to the history: stores the new impressions within the caps and tells, per
    * candidate, whether it is accepted (new, or a redelivery of the record that stored it), a duplicate (a
@@ -403,6 +457,13 @@ export function historyStore(
       let results: Map<BucketPlan, BucketResult>;
       try {
         results = await admitDay(d, settings.limits, counters);
+        // A late impression (a day readers may have rolled up) invalidates that day's rollup, after the
+        // buckets are written; a redelivery does it again (its first attempt may have died in between).
+        const day = dayStart(d.buckets[0]!.startMs);
+        if (mustInvalidate(day, now()) && [...results].some(([b, r]) => accepted(b, r))) {
+          counters.writes++;
+          await invalidate(d.pk, day, d.x);
+        }
       } catch (err) {
         if (err instanceof NotDone) return; // its candidates stay 'failed'
         throw err;
@@ -428,7 +489,8 @@ export function historyStore(
     lo: string,
     hi: string,
     pageSize: (items: number, bytes: number) => number = () => 200,
-  ): AsyncGenerator<{ impressions: Impression[]; bytes: number }> {
+    consistent = false,
+  ): AsyncGenerator<{ impressions: Impression[]; bytes: number; item: Item }> {
     let start: Record<string, unknown> | undefined;
     let items = 0;
     let total = 0;
@@ -441,20 +503,151 @@ export function historyStore(
           ScanIndexForward: false,
           Limit: Math.max(1, Math.min(200, Math.floor(pageSize(items, total)))),
           ExclusiveStartKey: start,
+          ...(consistent ? { ConsistentRead: true } : {}),
         }),
       );
       for (const item of out.Items ?? []) {
         const bytes = itemSize(item);
         items++;
         total += bytes;
-        yield { impressions: impressionsOfItem(item), bytes };
+        yield { impressions: impressionsOfItem(item), bytes, item };
       }
       start = out.LastEvaluatedKey;
     } while (start);
   }
 
+  /** Per title, over the buckets of `[fromMs, toMs]` (one query). */
+  async function countRange(pk: string, r: TimeRange, titles: ReadonlySet<string>): Promise<Tally> {
+    const all: Impression[] = [];
+    for await (const g of buckets(
+      pk,
+      bucketSortKey(bucketStart(r.fromMs)),
+      bucketSortKeyEnd(bucketStart(r.toMs)),
+    ))
+      all.push(...g.impressions);
+    return tally(all, r.fromMs, r.toMs, titles);
+  }
+
+  /** The rollup items of `days` (one query over their sort keys), by day start. */
+  async function readRollups(pk: string, days: readonly number[]): Promise<Map<number, Item>> {
+    const out = new Map<number, Item>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':lo': rollupSortKey(days[0]!),
+            ':hi': rollupSortKey(days.at(-1)!),
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.set(dayOfRollupSortKey(String(item.sk)), item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /**
+   * Counts a whole day from its buckets (consistent reads: every impression whose invalidation preceded the
+   * token seen is visible; "a strongly consistent read reflects the updates from all prior write operations
+   * that were successful", DynamoDB developer guide, "DynamoDB read consistency") and stores the rollup on the condition that no writer invalidated it since
+   * `seen` was read; when a writer did, the counts still answer this request but nothing is stored.
+   */
+  async function build(pk: string, day: number, seen: RollupState): Promise<Tally> {
+    const all: Impression[] = [];
+    let x = expiry(day, DAY_MS, EMPTY_ROLLUP_DAYS);
+    let first = true;
+    for await (const g of buckets(
+      pk,
+      bucketSortKey(day),
+      bucketSortKeyEnd(day + DAY_MS - 1),
+      undefined,
+      true,
+    )) {
+      all.push(...g.impressions);
+      // The rollup expires with the first of its day's buckets: it never outlives what it counts.
+      const bx = Number(g.item.x);
+      if (Number.isFinite(bx) && (first || bx < x)) x = bx;
+      first = false;
+    }
+    const counts = tally(all, day, day + DAY_MS - 1, null);
+    const item: Item = {
+      pk,
+      sk: rollupSortKey(day),
+      c: encodeTally(counts),
+      b: randomUUID(),
+      x,
+      ...(seen.dirty === undefined ? {} : { d: seen.dirty }),
+    };
+    if (itemSize(item) > ROLLUP_BUDGET_BYTES) return counts;
+    try {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: item,
+          ...(seen.exists
+            ? {
+                ConditionExpression: '#d = :d',
+                ExpressionAttributeNames: { '#d': 'd' },
+                ExpressionAttributeValues: { ':d': seen.dirty },
+              }
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+              }),
+        }),
+      );
+    } catch (err) {
+      // Lost the race with a writer, or throttled: the answer stands, a later read builds the rollup.
+      if (!conditionFailed(err) && !isRetryable(err)) throw err;
+    }
+    return counts;
+  }
+
   return {
     admit,
+
+    /**
+     * Per title of `titleIds`: distinct impressions (by eventId, within each UTC day) with event time in
+     * `[fromMs, toMs]`, and the latest such time. Whole days before yesterday come from their rollups;
+     * up to `MAX_BUILDS_PER_REQUEST` missing ones are built (newest first), the rest of the window is read
+     * from the buckets.
+     */
+    async titleCounts(
+      profileId: string,
+      fromMs: number,
+      toMs: number,
+      titleIds: readonly string[],
+    ): Promise<Map<string, TitleTally>> {
+      const pk = profileKey(profileId);
+      const nowMs = now();
+      const titles = new Set(titleIds);
+      const plan = planCounts(fromMs, toMs, nowMs);
+      const total: Tally = new Map();
+      const stored = plan.days.length ? await readRollups(pk, plan.days) : new Map<number, Item>();
+      const missing: { day: number; state: RollupState }[] = [];
+      for (const day of plan.days) {
+        const state = rollupState(stored.get(day), nowMs);
+        if (state.counts) addTally(total, state.counts, titles);
+        else missing.push({ day, state });
+      }
+      // Buildable: no item yet, or one a writer invalidated (its token is the condition).
+      const buildable = missing.filter((m) => !m.state.exists || m.state.dirty !== undefined).reverse();
+      const builds = buildable.slice(0, MAX_BUILDS_PER_REQUEST);
+      const rest = missing
+        .filter((m) => !builds.includes(m))
+        .map((m) => ({ fromMs: m.day, toMs: m.day + DAY_MS - 1 }));
+      const jobs: (() => Promise<Tally>)[] = [
+        ...builds.map((b) => () => build(pk, b.day, b.state)),
+        ...mergeRanges([...plan.ranges, ...rest]).map((r) => () => countRange(pk, r, titles)),
+      ];
+      for (const t of await mapLimit(jobs, 8, (job) => job())) addTally(total, t, titles);
+      return new Map(titleIds.map((t) => [t, total.get(t) ?? { count: 0, lastSeenMs: null }]));
+    },
 
     /**
      * Newest-first page of a profile's impressions within [since, until], optionally of one title. Reads

@@ -12,6 +12,12 @@ export interface TitleCount {
   readonly lastSeenAt: string | null;
 }
 
+/** The API's form of a title's tally (`lastSeenAt` in RFC 3339, null when never seen). */
+export const toTitleCount = (t: { count: number; lastSeenMs: number | null }): TitleCount => ({
+  count: t.count,
+  lastSeenAt: t.lastSeenMs === null ? null : new Date(t.lastSeenMs).toISOString(),
+});
+
 /**
  * Per requested title: distinct impressions (by eventId) with event time in `(asOf − window, asOf]`, and
  * the latest such time (`lastSeenAt`, null when there is none).

@@ -26,13 +26,13 @@ import {
   UnknownCursorKeyError,
 } from '../domain/cursor.js';
 import { BadRequestError, ForbiddenError, ServiceUnavailableError, toProblem } from '../domain/errors.js';
-import { countWindow, type FrequencyWindow, type TitleCount, WINDOWS } from '../domain/frequency.js';
+import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
 import { type RawStreamWriter, rawStreamWriter } from './raw-stream.js';
 
 export interface HistoryApiDeps {
-  readonly store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'>;
+  readonly store: Pick<HistoryStore, 'listHistory' | 'titleCounts' | 'erase'>;
   /** The cursor keys; `refresh` asks for a fresh read (a cursor named a key this instance does not hold). */
   readonly cursorKeys: (request?: { refresh?: boolean }) => Promise<CursorKeyring>;
   /** Who may call what. @default nobody may call anything */
@@ -113,19 +113,20 @@ export function makeHandler(deps: HistoryApiDeps) {
     });
   }
 
-  /** Counts for each (title, window), from one read of the profile's impressions in the widest window. */
+  /** Counts for each (title, window): one store call per window requested (rollups and recent buckets). */
   async function counts(
     profileId: string,
     wanted: readonly { titleId: string; window: FrequencyWindow }[],
     asOfMs: number,
   ): Promise<TitleCount[]> {
-    const widest = Math.max(...wanted.map((w) => WINDOWS[w.window]));
-    const impressions = await deps.store.impressionsBetween(profileId, asOfMs - widest + 1, asOfMs);
     const byWindow = new Map<FrequencyWindow, Map<string, TitleCount>>();
-    for (const w of new Set(wanted.map((x) => x.window))) {
-      const titles = wanted.filter((x) => x.window === w).map((x) => x.titleId);
-      byWindow.set(w, countWindow(impressions, titles, asOfMs, w));
-    }
+    await Promise.all(
+      [...new Set(wanted.map((x) => x.window))].map(async (w) => {
+        const titles = wanted.filter((x) => x.window === w).map((x) => x.titleId);
+        const got = await deps.store.titleCounts(profileId, asOfMs - WINDOWS[w] + 1, asOfMs, titles);
+        byWindow.set(w, new Map([...got].map(([t, c]) => [t, toTitleCount(c)])));
+      }),
+    );
     return wanted.map((x) => byWindow.get(x.window)!.get(x.titleId)!);
   }
 

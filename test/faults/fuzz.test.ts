@@ -158,7 +158,7 @@ describe(`fuzzing the history API (${RUNS} runs per property)`, () => {
   const handler = makeHandler({
     store: {
       listHistory: async () => ({ impressions: [], last: null }),
-      impressionsBetween: async () => [],
+      titleCounts: async () => new Map(),
       erase: async () => 0,
     },
     cursorKeys: async () => ({ current: KEY }),
@@ -290,7 +290,7 @@ describe(`fuzzing the history API (${RUNS} runs per property)`, () => {
           const denied = makeHandler({
             store: {
               listHistory: async () => ({ impressions: [], last: null }),
-              impressionsBetween: async () => [],
+              titleCounts: async () => new Map(),
               erase: async () => 0,
             },
             cursorKeys: async () => ({ current: KEY }),

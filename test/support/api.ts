@@ -4,6 +4,7 @@ import type { HistoryStore } from '../../lambdas/adapters/history-store.js';
 import type { AuthorizationPolicy } from '../../lambdas/domain/authorization.js';
 import { cursorKey } from '../../lambdas/domain/cursor.js';
 import { type Impression, isAfter, newestFirst } from '../../lambdas/domain/history-model.js';
+import { tally } from '../../lambdas/domain/rollup.js';
 import type { makeHandler } from '../../lambdas/history-api/handler.js';
 
 export const ACCOUNT = '123456789012';
@@ -58,7 +59,7 @@ export const parse = (r: Awaited<ReturnType<ReturnType<typeof makeHandler>>>) =>
 
 /** An in-memory store with the port's semantics (newest first, pages strictly after a position). */
 export function fakeStore(all: Impression[]) {
-  const store: Pick<HistoryStore, 'listHistory' | 'impressionsBetween' | 'erase'> & { erased: string[] } = {
+  const store: Pick<HistoryStore, 'listHistory' | 'titleCounts' | 'erase'> & { erased: string[] } = {
     erased: [],
     async listHistory(q) {
       const since = q.since ? Date.parse(q.since) : -Infinity;
@@ -77,8 +78,9 @@ export function fakeStore(all: Impression[]) {
           matching.length > q.limit && last ? { eventTimeMs: last.eventTimeMs, eventId: last.eventId } : null,
       };
     },
-    async impressionsBetween(_p, from, to) {
-      return all.filter((i) => i.eventTimeMs >= from && i.eventTimeMs <= to);
+    async titleCounts(_p, from, to, titleIds) {
+      const t = tally(all, from, to, new Set(titleIds));
+      return new Map(titleIds.map((id) => [id, t.get(id) ?? { count: 0, lastSeenMs: null }]));
     },
     async erase(profileId) {
       store.erased.push(profileId);

@@ -12,6 +12,7 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -89,11 +90,16 @@ export function evaluateCondition(
   return or();
 }
 
-/** Applies `SET a = :v, b = if_not_exists(b, :z) + :k, c = c - :k` (names through `#` placeholders). */
+/**
+ * Applies `SET a = :v, b = if_not_exists(b, :z) + :k, c = c - :k`, optionally followed by `REMOVE #d, #e`
+ * (names through `#` placeholders).
+ */
 export function applySet(expr: string, item: Item, names: Names, values: Values): void {
   const name = (t: string) => (t.startsWith('#') ? names[t]! : t);
+  const [sets = '', removes] = expr.split(' REMOVE ');
+  for (const r of removes?.split(', ') ?? []) delete item[name(r.trim())];
   const updates: [string, unknown][] = [];
-  for (const action of expr.replace(/^SET /, '').split(/, (?=#|\w+ =)/)) {
+  for (const action of sets.replace(/^SET /, '').split(/, (?=#|\w+ =)/)) {
     const [lhs, rhs] = action.split(' = ') as [string, string];
     let m = /^if_not_exists\((#?\w+), (:\w+)\) \+ (:\w+)$/.exec(rhs);
     if (m) {
@@ -201,6 +207,39 @@ export function memoryDynamo(faults: FaultSettings) {
     charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
+  });
+  mock.on(PutCommand).callsFake((input) => {
+    maybeThrottle();
+    const t = table(input.TableName);
+    const key = { pk: input.Item.pk, sk: input.Item.sk };
+    const before = t.get(keyOf(key));
+    const kind = String(key.sk ?? '').slice(0, 1);
+    const units = (n: number) => {
+      capacity.wcu += n;
+      capacity.wcuByItemKind[kind] = (capacity.wcuByItemKind[kind] ?? 0) + n;
+    };
+    const cond = input.ConditionExpression;
+    if (
+      cond &&
+      !evaluateCondition(
+        cond,
+        before,
+        input.ExpressionAttributeNames ?? {},
+        input.ExpressionAttributeValues ?? {},
+      )
+    ) {
+      capacity.failedConditions++;
+      const n = Math.max(1, Math.ceil((before ? itemSize(before) : 0) / 1024));
+      capacity.failedConditionWcu += n;
+      units(n);
+      throw Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+      });
+    }
+    capacity.writes++;
+    units(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(input.Item)) / 1024)));
+    t.set(keyOf(key), { ...input.Item });
+    return {};
   });
   mock.on(GetCommand).callsFake((input) => {
     maybeThrottle();

@@ -1,0 +1,170 @@
+/**
+ * Per-day title rollups of the history (pure: keys, which days a window reads from rollups, tallies). Design
+ * and costs: `docs/history-model.md`, "Reads".
+ *
+ * A rollup item (`sk = R#<YYYY-MM-DD>`, beside the profile's buckets `B#…` and day counters `D#…`, so no
+ * bucket query range, which stays within `B#…`, ever returns one) holds, for one profile and UTC day of event
+ * time, per title `[count, lastSeenMs]` (`c`), the token of the read that built it (`b`), the token of the
+ * last write that invalidated it (`d`, kept by every later build) and a TTL (`x`). Rollups are built by
+ * readers, only for days before yesterday (UTC), and invalidated by the writer when it stores an impression
+ * into such a day (a late event, a retried batch, a rebuild): `d` is set to a new token and `c`, `b` removed.
+ * A reader stores a rollup only on the condition that `d` is still the token it saw before reading the
+ * buckets (or that the item still does not exist), so a rollup is never stored stale.
+ */
+import { DAY_MS, dayStart, type Impression } from './history-model.js';
+
+export const ROLLUP_PREFIX = 'R#';
+export const rollupSortKey = (dayStartMs: number) =>
+  `${ROLLUP_PREFIX}${new Date(dayStartMs).toISOString().slice(0, 10)}`;
+export const dayOfRollupSortKey = (sk: string) =>
+  Date.parse(`${sk.slice(ROLLUP_PREFIX.length)}T00:00:00.000Z`);
+
+/** Today and yesterday (UTC) are always counted from the buckets: they change with every batch. */
+export const RECENT_DAYS = 2;
+/**
+ * The writer invalidates as if its clock were this much ahead, so that a bucket write that lands late (a
+ * throttled retry, a slow invocation, clocks apart) still invalidates every day a reader may have rolled up.
+ * Longer than any function's timeout (15 minutes at most).
+ */
+export const INVALIDATION_MARGIN_MS = 60 * 60 * 1000;
+/** Missing rollups one request builds at most (each costs a consistent read of that day's buckets). */
+export const MAX_BUILDS_PER_REQUEST = 4;
+/** A rollup larger than this is not stored (that day keeps being counted from its buckets). */
+export const ROLLUP_BUDGET_BYTES = 64 * 1024;
+/** TTL of the rollup of a day without buckets (a day with buckets expires with its first bucket). */
+export const EMPTY_ROLLUP_DAYS = 30;
+
+/** Whether a reader at `nowMs` may serve (and build) the rollup of the day starting at `dayStartMs`. */
+export const rollupDay = (dayStartMs: number, nowMs: number) =>
+  dayStartMs <= dayStart(nowMs) - RECENT_DAYS * DAY_MS;
+/** Whether a writer at `nowMs` storing into that day must invalidate its rollup. */
+export const mustInvalidate = (dayStartMs: number, nowMs: number) =>
+  rollupDay(dayStartMs, nowMs + INVALIDATION_MARGIN_MS);
+
+/** Inclusive range of event times (ms). */
+export interface TimeRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/**
+ * How `[fromMs, toMs]` is read at `nowMs`: the whole days inside it that may have rollups (ascending), and
+ * the rest (the partial edge days and the recent days), counted from the buckets.
+ */
+export function planCounts(
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+): { days: number[]; ranges: TimeRange[] } {
+  const days: number[] = [];
+  if (fromMs > toMs) return { days, ranges: [] };
+  const first = dayStart(fromMs) === fromMs ? fromMs : dayStart(fromMs) + DAY_MS;
+  for (let d = first; d + DAY_MS - 1 <= toMs && rollupDay(d, nowMs); d += DAY_MS) days.push(d);
+  if (!days.length) return { days, ranges: [{ fromMs, toMs }] };
+  const ranges: TimeRange[] = [];
+  if (fromMs < days[0]!) ranges.push({ fromMs, toMs: days[0]! - 1 });
+  const end = days.at(-1)! + DAY_MS;
+  if (end <= toMs) ranges.push({ fromMs: end, toMs });
+  return { days, ranges };
+}
+
+/** Sorted, with adjacent or overlapping ranges joined (one query each). */
+export function mergeRanges(ranges: readonly TimeRange[]): TimeRange[] {
+  const out: TimeRange[] = [];
+  for (const r of [...ranges].sort((a, b) => a.fromMs - b.fromMs)) {
+    const last = out.at(-1);
+    if (last && r.fromMs <= last.toMs + 1)
+      out[out.length - 1] = { fromMs: last.fromMs, toMs: Math.max(last.toMs, r.toMs) };
+    else out.push(r);
+  }
+  return out;
+}
+
+export interface TitleTally {
+  readonly count: number;
+  /** Latest event time counted, null when none. */
+  readonly lastSeenMs: number | null;
+}
+export type Tally = Map<string, TitleTally>;
+
+/**
+ * Per title (all titles when `titleIds` is null): distinct impressions (by eventId) with event time in
+ * `[fromMs, toMs]`, and the latest such time.
+ */
+export function tally(
+  impressions: Iterable<Impression>,
+  fromMs: number,
+  toMs: number,
+  titleIds: ReadonlySet<string> | null,
+): Tally {
+  const ids = new Map<string, Set<string>>();
+  const out: Tally = new Map();
+  for (const i of impressions) {
+    if (i.eventTimeMs < fromMs || i.eventTimeMs > toMs || (titleIds && !titleIds.has(i.titleId))) continue;
+    let s = ids.get(i.titleId);
+    if (!s) {
+      s = new Set();
+      ids.set(i.titleId, s);
+    }
+    if (s.has(i.eventId)) continue;
+    s.add(i.eventId);
+    const t = out.get(i.titleId);
+    out.set(i.titleId, {
+      count: (t?.count ?? 0) + 1,
+      lastSeenMs: Math.max(t?.lastSeenMs ?? i.eventTimeMs, i.eventTimeMs),
+    });
+  }
+  return out;
+}
+
+/** Adds `from` into `into` (counts summed, latest times kept), for `titleIds` only when given. */
+export function addTally(
+  into: Tally,
+  from: ReadonlyMap<string, TitleTally>,
+  titleIds?: ReadonlySet<string>,
+): void {
+  for (const [title, t] of from) {
+    if (titleIds && !titleIds.has(title)) continue;
+    const a = into.get(title);
+    if (!a) {
+      into.set(title, t);
+      continue;
+    }
+    const last =
+      a.lastSeenMs === null
+        ? t.lastSeenMs
+        : t.lastSeenMs === null
+          ? a.lastSeenMs
+          : Math.max(a.lastSeenMs, t.lastSeenMs);
+    into.set(title, { count: a.count + t.count, lastSeenMs: last });
+  }
+}
+
+/** The stored form of a day's tally: title → [count, lastSeenMs]. */
+export const encodeTally = (t: Tally): Record<string, [number, number]> =>
+  Object.fromEntries([...t].map(([title, v]) => [title, [v.count, v.lastSeenMs ?? 0]]));
+
+/** What a stored rollup item says to a reader at `nowMs`. */
+export interface RollupState {
+  /** Whether the item exists. */
+  readonly exists: boolean;
+  /** The day's tally when the rollup is valid (built, not invalidated, not expired). */
+  readonly counts: Tally | undefined;
+  /** Token of the last invalidation, when there was one. */
+  readonly dirty: string | undefined;
+}
+
+export function rollupState(item: Readonly<Record<string, unknown>> | undefined, nowMs: number): RollupState {
+  if (!item) return { exists: false, counts: undefined, dirty: undefined };
+  const dirty = typeof item.d === 'string' ? item.d : undefined;
+  const c = item.c;
+  const live = typeof item.x !== 'number' || item.x * 1000 > nowMs;
+  if (typeof item.b !== 'string' || c === null || typeof c !== 'object' || !live)
+    return { exists: true, counts: undefined, dirty };
+  const counts: Tally = new Map();
+  for (const [title, v] of Object.entries(c as Record<string, unknown>)) {
+    if (!Array.isArray(v) || v.length !== 2) return { exists: true, counts: undefined, dirty };
+    counts.set(title, { count: Number(v[0]), lastSeenMs: Number(v[1]) });
+  }
+  return { exists: true, counts, dirty };
+}

@@ -1,0 +1,286 @@
+/**
+ * Per-day title rollups of the history (`titleCounts`): exact against counting every bucket of the window
+ * (`impressionsBetween` + `countWindow`), invalidated by late writes, never stored stale when a writer races
+ * a reader, unchanged by redeliveries and producer retries, bounded per request, erased with the profile.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { countWindow, type FrequencyWindow, toTitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
+import {
+  BUCKET_MS,
+  bucketSortKey,
+  DAY_MS,
+  DEFAULT_HISTORY_LIMITS,
+  dayStart,
+  type HistoryCandidate,
+} from '../../lambdas/domain/history-model.js';
+import { MAX_BUILDS_PER_REQUEST, rollupSortKey } from '../../lambdas/domain/rollup.js';
+import { memoryDynamo } from '../support/memory-aws.js';
+
+const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
+const TITLES = ['t0', 't1', 't2', 't3', 'never'];
+const ALL_WINDOWS = Object.keys(WINDOWS) as FrequencyWindow[];
+
+const uuid = (n: number) => `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`;
+const candidate = (
+  recordId: string,
+  eventId: string,
+  eventTimeMs: number,
+  titleId: string,
+): HistoryCandidate => ({
+  profileId: 'p',
+  recordId,
+  impression: {
+    eventId,
+    eventTimeMs,
+    titleId,
+    artworkId: 'a',
+    page: 'home',
+    rowId: 'r',
+    rowIndex: 0,
+    position: 1,
+    deviceType: 'tv',
+    trackId: null,
+  },
+});
+
+function setup(client?: (c: DynamoDBDocumentClient) => DynamoDBDocumentClient) {
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+  const clock = { now: NOW };
+  const options = { nowMs: () => clock.now };
+  const store = historyStore(client ? client(ddb.client) : ddb.client, 'history', undefined, options);
+  const writer = historyStore(ddb.client, 'history', undefined, options);
+  const rollup = (day: number) =>
+    [...ddb.table('history').values()].find((i) => i.pk === 'P#p' && i.sk === rollupSortKey(day));
+  const built = () => [...ddb.table('history').values()].filter((i) => String(i.sk).startsWith('R#') && i.c);
+  /** The bucket-counting implementation: every bucket of the window, distinct eventIds. */
+  const reference = async (w: FrequencyWindow) =>
+    countWindow(
+      await writer.impressionsBetween('p', clock.now - WINDOWS[w] + 1, clock.now),
+      TITLES,
+      clock.now,
+      w,
+    );
+  const counts = async (w: FrequencyWindow) => {
+    const got = await store.titleCounts('p', clock.now - WINDOWS[w] + 1, clock.now, TITLES);
+    return new Map([...got].map(([t, c]) => [t, toTitleCount(c)]));
+  };
+  return { ddb, clock, store, writer, rollup, built, reference, counts };
+}
+
+type Env = ReturnType<typeof setup>;
+const expectExact = async (env: Env) => {
+  for (const w of ALL_WINDOWS) expect(await env.counts(w), w).toEqual(await env.reference(w));
+};
+
+const admitAll = async (env: Env, cs: readonly HistoryCandidate[]) => {
+  for (let i = 0; i < cs.length; i += 500) await env.writer.admit(cs.slice(i, i + 500), SETTINGS);
+};
+
+/** One impression a day on `days` days back from NOW, title t<day % 4>, at 10:00 UTC. */
+const daily = (days: number, from = 0) =>
+  Array.from({ length: days }, (_, d) =>
+    candidate(`r${from + d}`, uuid(from + d), dayStart(NOW) - d * DAY_MS + 10 * 3_600_000, `t${d % 4}`),
+  );
+
+describe('title rollups', () => {
+  it('agree with counting every bucket, for random histories, windows, late events, redeliveries and producer retries', async () => {
+    const entry = fc.record({
+      daysBack: fc.integer({ min: 0, max: 33 }),
+      msInDay: fc.integer({ min: 0, max: DAY_MS - 1 }),
+      title: fc.integer({ min: 0, max: 3 }),
+      reuseId: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(entry, { maxLength: 120 }),
+        fc.array(entry, { maxLength: 20 }),
+        fc.integer({ min: 0, max: DAY_MS - 1 }),
+        fc.integer({ min: 0, max: 3 * DAY_MS }),
+        async (history, late, asOfInDay, laterBy) => {
+          const env = setup();
+          env.clock.now = dayStart(NOW) + asOfInDay;
+          let n = 0;
+          const make = (es: typeof history) => {
+            const out: HistoryCandidate[] = [];
+            for (const e of es) {
+              const t = dayStart(env.clock.now) - e.daysBack * DAY_MS + e.msInDay;
+              // An eventId reused only within its UTC day, for the same title, in another bucket (the contract:
+              // eventIds are unique per impression; a producer that reuses one at another time of the same day
+              // is counted once, as counting every bucket does; across days see docs/history-model.md).
+              const prev = e.reuseId
+                ? out.find(
+                    (c) =>
+                      dayStart(c.impression.eventTimeMs) === dayStart(t) &&
+                      Math.abs(c.impression.eventTimeMs - t) >= BUCKET_MS,
+                  )
+                : undefined;
+              out.push(
+                candidate(
+                  `r${n++}`,
+                  prev?.impression.eventId ?? uuid(n),
+                  t,
+                  prev?.impression.titleId ?? `t${e.title}`,
+                ),
+              );
+            }
+            return out;
+          };
+          const first = make(history);
+          await admitAll(env, first);
+          await expectExact(env); // cold: builds some rollups
+          await expectExact(env); // warmer: rollups used
+          env.clock.now += laterBy; // days move from recent to rollup days
+          await admitAll(env, make(late)); // late events invalidate
+          await admitAll(env, first); // a redelivered batch: same records
+          await admitAll(
+            env,
+            first.slice(0, 10).map((c) => ({ ...c, recordId: `retry-${c.recordId}` })),
+          ); // producer retries: duplicates
+          await expectExact(env);
+          await expectExact(env);
+          await new Promise<void>((r) => setImmediate(r));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('are built by readers for whole days before yesterday, at most a few per request, then serve reads', async () => {
+    const env = setup();
+    await admitAll(env, daily(30));
+    expect(env.built()).toHaveLength(0); // the writer never builds
+    const before = env.ddb.capacity.rcu;
+    await expectExact(env);
+    expect(env.built().length).toBeGreaterThan(0);
+    expect(env.built().length).toBeLessThanOrEqual(MAX_BUILDS_PER_REQUEST * ALL_WINDOWS.length);
+    const cold = env.ddb.capacity.rcu - before;
+    for (let i = 0; i < 8; i++) await expectExact(env);
+    // 30d window at 12:00: 29 whole days before it, of which days −2 … −29 (28) are rollup days.
+    expect(env.built()).toHaveLength(28);
+    const reads = env.ddb.capacity.reads;
+    const start = env.ddb.capacity.rcu;
+    await env.counts('30d');
+    // One rollup query and two bucket queries (the partial edge day; yesterday and today).
+    expect(env.ddb.capacity.reads - reads).toBe(3);
+    expect(env.ddb.capacity.rcu - start).toBeLessThan(cold / 4);
+    expect(env.rollup(dayStart(NOW) - DAY_MS)).toBeUndefined(); // yesterday: buckets only
+  });
+
+  it('a late impression invalidates its day, and the next read counts it and builds the rollup again', async () => {
+    const env = setup();
+    await admitAll(env, daily(10));
+    for (let i = 0; i < 3; i++) await expectExact(env);
+    const day = dayStart(NOW) - 5 * DAY_MS;
+    expect(env.rollup(day)?.c).toBeDefined();
+    const r = await env.writer.admit([candidate('late', uuid(999), day + 3_600_000, 't1')], SETTINGS);
+    expect(r.stored).toBe(1);
+    const dirty = env.rollup(day)!;
+    expect(dirty.c).toBeUndefined();
+    expect(typeof dirty.d).toBe('string');
+    expect((await env.counts('7d')).get('t1')!.count).toBe((await env.reference('7d')).get('t1')!.count);
+    await expectExact(env);
+    expect(env.rollup(day)?.c).toBeDefined();
+    expect(env.rollup(day)?.d).toBe(dirty.d); // kept: the next invalidation replaces it
+  });
+
+  it('an on-time impression (today, yesterday) writes no rollup item', async () => {
+    const env = setup();
+    const before = env.ddb.capacity.writes;
+    const r = await env.writer.admit(daily(2), SETTINGS);
+    expect(r.stored).toBe(2);
+    expect(env.ddb.capacity.writes - before).toBe(r.writes);
+    expect([...env.ddb.table('history').values()].filter((i) => String(i.sk).startsWith('R#'))).toHaveLength(
+      0,
+    );
+    expect(env.ddb.capacity.wcuByItemKind.R).toBeUndefined();
+  });
+
+  it('a writer that stores into a day between the reader’s bucket read and its put: no stale rollup is stored', async () => {
+    const racing = {
+      armed: false,
+      day: 0,
+      n: 0,
+      writer: undefined as ReturnType<typeof historyStore> | undefined,
+    };
+    const env = setup(
+      (inner) =>
+        ({
+          send: async (cmd: unknown) => {
+            const out = await inner.send(cmd as QueryCommand);
+            if (
+              racing.armed &&
+              cmd instanceof QueryCommand &&
+              cmd.input.ConsistentRead &&
+              cmd.input.ExpressionAttributeValues?.[':lo'] === bucketSortKey(racing.day)
+            ) {
+              racing.armed = false; // the build's bucket read is done; the writer lands before the put
+              racing.n++;
+              await racing.writer!.admit(
+                [candidate(`race${racing.n}`, uuid(700 + racing.n), racing.day + racing.n * 7_200_000, 't2')],
+                SETTINGS,
+              );
+            }
+            return out;
+          },
+        }) as unknown as DynamoDBDocumentClient,
+    );
+    racing.writer = env.writer;
+    await admitAll(env, daily(4));
+    const day = dayStart(NOW) - 3 * DAY_MS; // the only rollup day of a 7d window with 3 days of history
+    for (const existing of [false, true]) {
+      // First with no rollup item (condition: none exists), then with an invalidated one (its token).
+      if (existing) await env.writer.admit([candidate('late2', uuid(778), day + 60_000, 't3')], SETTINGS);
+      expect(env.rollup(day)?.c).toBeUndefined();
+      racing.armed = true;
+      racing.day = day;
+      const answer = await env.counts('7d');
+      expect(racing.armed).toBe(false);
+      expect(env.rollup(day)?.c, 'a rollup that misses the racing impression was stored').toBeUndefined();
+      expect(answer.get('t2')!.count).toBeLessThan((await env.reference('7d')).get('t2')!.count);
+      await expectExact(env); // built now, with the racing impressions
+      expect(env.rollup(day)?.c).toBeDefined();
+      await expectExact(env);
+      if (!existing) await env.writer.admit([candidate('late3', uuid(779), day + 120_000, 't2')], SETTINGS);
+    }
+  });
+
+  it('builds read the day with strongly consistent queries, which reflect all prior successful writes (DynamoDB developer guide, "DynamoDB read consistency"; the stand-in is always consistent)', async () => {
+    const queries: { lo: string; consistent: boolean }[] = [];
+    const env = setup(
+      (inner) =>
+        ({
+          send: async (cmd: unknown) => {
+            if (cmd instanceof QueryCommand)
+              queries.push({
+                lo: String(cmd.input.ExpressionAttributeValues?.[':lo']),
+                consistent: cmd.input.ConsistentRead === true,
+              });
+            return inner.send(cmd as QueryCommand);
+          },
+        }) as unknown as DynamoDBDocumentClient,
+    );
+    await admitAll(env, daily(10));
+    await env.counts('7d');
+    const built = env.built().map((i) => String(i.sk).slice(2));
+    expect(built).toHaveLength(MAX_BUILDS_PER_REQUEST);
+    for (const day of built) {
+      const q = queries.find((x) => x.lo === bucketSortKey(Date.parse(`${day}T00:00:00.000Z`)));
+      expect(q?.consistent, day).toBe(true);
+    }
+  });
+
+  it('erasure removes the rollups with the buckets', async () => {
+    const env = setup();
+    await admitAll(env, daily(10));
+    for (let i = 0; i < 3; i++) await expectExact(env);
+    expect(env.built().length).toBeGreaterThan(0);
+    expect(await env.writer.erase('p')).toBe(10);
+    expect([...env.ddb.table('history').values()].filter((i) => i.pk === 'P#p')).toHaveLength(0);
+    for (const c of (await env.counts('30d')).values()) expect(c).toEqual({ count: 0, lastSeenAt: null });
+  });
+});
