@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeAggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
 import { fromEnrichedWire, fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
@@ -331,6 +332,27 @@ describe.skipIf(Boolean(c.skipReason))(
         `/v1/profiles/${p}/impressions?titleId=x&cursor=${encodeURIComponent(cursor)}`,
         400,
       );
+    });
+
+    it('a poison aggregate (120,000 one-byte user records) is one rejected row, and the shard goes on: the next event of the same profile reaches the history API within a minute', async () => {
+      const p = profile('poison');
+      const poison = encodeAggregate(
+        p,
+        Array.from({ length: 120_000 }, () => Uint8Array.of(0x78)),
+      );
+      expect(poison.byteLength).toBeLessThan(1024 * 1024);
+      await send(p, [new Uint8Array(poison)]);
+      const next = event(p);
+      await send(p, [next]);
+      const started = Date.now();
+      const items = await waitForHistory(p, 1);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(items.items.map((i) => i.eventId)).toEqual([next.eventId]);
+      const rows = await eventually(
+        () => rejectedOf(p),
+        (r) => r.length >= 1,
+      );
+      expect(rows.map((r) => r.reason)).toEqual(['decode.aggregate-too-large']);
     });
 
     it('refuses unsigned calls', async () => {
