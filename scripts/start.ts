@@ -50,7 +50,6 @@ import {
   type RunningEmulator,
   signalGroup,
   stackOutputs,
-  stackResource,
   startEmulator,
 } from './emulator.js';
 import { type DeliveryHandle, startDelivery } from './lake.js';
@@ -285,13 +284,12 @@ async function main(): Promise<number> {
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
     const logs = new CloudWatchLogsClient(probeConfig);
-    const enrichMetrics = new MetricsPoller(
-      logs,
-      await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
-    );
+    const enrichMetrics = new MetricsPoller(logs, outputs.FilterEnrichLogGroupName);
     // filter-enrich writes the history too (HistoryItemsWritten, FreshnessMaxMs).
-    const historyLogs = await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs').catch(() => undefined);
-    const historyMetrics = historyLogs ? new MetricsPoller(logs, historyLogs) : undefined;
+    const historyMetrics: MetricsPoller | undefined = new MetricsPoller(
+      logs,
+      outputs.FilterEnrichLogGroupName,
+    );
     const freshness = new FreshnessProbe((p) => api('GET', p));
 
     // Load, with the live view: one refresh at a time, each bounded.
