@@ -2,6 +2,7 @@
 import { type App, Aspects, type Environment, Tags } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from './config.js';
+import { stackNamesOf } from './contract.js';
 import { applySuppressions } from './nag-suppressions.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { assertRegionSupported } from './regions.js';
@@ -14,13 +15,13 @@ export interface ImpressionsApp {
 
 export function buildApp(app: App, config: StageConfig, env?: Environment): ImpressionsApp {
   assertRegionSupported(env?.region);
-  const prefix = `Impressions-${config.stage}`;
-  const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+  const names = stackNamesOf(config.stage);
+  const stateful = new StatefulStack(app, names.stateful, {
     config,
     env,
     description: 'impressions: stateful',
   });
-  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+  const pipeline = new PipelineStack(app, names.pipeline, {
     config,
     env,
     description: 'impressions: pipeline',

@@ -16,6 +16,7 @@ import { IcebergDelivery } from './constructs/iceberg-delivery.js';
 import { Operations } from './constructs/operations.js';
 import { StreamConsumer } from './constructs/stream-consumer.js';
 import { TableOptimizer } from './constructs/table-optimizer.js';
+import { output } from './contract.js';
 import { LAKE_QUERIES } from './lake-queries.js';
 
 export interface PipelineStackProps extends StackProps {
@@ -116,10 +117,12 @@ export class PipelineStack extends Stack {
       alarmSubscriptions: config.alarmSubscriptions,
     });
 
-    new CfnOutput(this, 'HistoryApiUrl', { value: api.url });
-    new CfnOutput(this, 'AthenaWorkGroupName', { value: analytics.workGroup.ref });
-    new CfnOutput(this, 'ClientRoleArn', { value: api.clientRole.roleArn });
+    new CfnOutput(this, output('HistoryApiUrl'), { value: api.url });
+    new CfnOutput(this, output('AthenaWorkGroupName'), { value: analytics.workGroup.ref });
+    new CfnOutput(this, output('ClientRoleArn'), { value: api.clientRole.roleArn });
     // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
-    new CfnOutput(this, 'FilterEnrichFailureQueueUrl', { value: filterEnrich.failureQueue.queueUrl });
+    new CfnOutput(this, output('FilterEnrichFailureQueueUrl'), { value: filterEnrich.failureQueue.queueUrl });
+    // Where `npm start` reads filter-enrich's metrics (EMF) from, by output rather than by logical id.
+    new CfnOutput(this, output('FilterEnrichLogGroupName'), { value: filterEnrich.fn.logGroup.logGroupName });
   }
 }

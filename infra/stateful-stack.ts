@@ -9,6 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { includes, type StageConfig, type StreamCapacity, type TableCapacity } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
+import { output } from './contract.js';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: StageConfig;
@@ -66,13 +67,13 @@ export class StatefulStack extends Stack {
       removalPolicy,
     });
 
-    new CfnOutput(this, 'RawStreamName', { value: this.rawStream.streamName });
-    new CfnOutput(this, 'EnrichedStreamName', { value: this.enrichedStream.streamName });
-    new CfnOutput(this, 'HistoryTableName', { value: this.historyTable.tableName });
-    new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
-    new CfnOutput(this, 'GlueDatabaseName', { value: this.lake.databaseName });
-    new CfnOutput(this, 'RejectedStreamName', { value: this.rejectedStream.streamName });
-    new CfnOutput(this, 'TitleCatalogTableName', { value: this.catalogTable.tableName });
+    new CfnOutput(this, output('RawStreamName'), { value: this.rawStream.streamName });
+    new CfnOutput(this, output('EnrichedStreamName'), { value: this.enrichedStream.streamName });
+    new CfnOutput(this, output('HistoryTableName'), { value: this.historyTable.tableName });
+    new CfnOutput(this, output('LakeBucketName'), { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, output('GlueDatabaseName'), { value: this.lake.databaseName });
+    new CfnOutput(this, output('RejectedStreamName'), { value: this.rejectedStream.streamName });
+    new CfnOutput(this, output('TitleCatalogTableName'), { value: this.catalogTable.tableName });
   }
 }
 

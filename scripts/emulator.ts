@@ -31,6 +31,7 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { OUTPUT_KEYS, type StackOutputs, stackList } from '../infra/contract.js';
 import { CliError, isEntryPoint, LOCAL_DIR, parseCli, runCli } from './cli.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -322,10 +323,8 @@ export interface DeployOptions {
   readonly logTo?: string;
 }
 
-export const stackNames = (stage: string) => [
-  `Impressions-${stage}-Stateful`,
-  `Impressions-${stage}-Pipeline`,
-];
+/** The stage's stacks, stateful first (names from infra/contract.ts). */
+export const stackNames = (stage: string): string[] => [...stackList(stage)];
 
 function cdkArgs(options: DeployOptions): string[] {
   const stage = options.stage ?? LOCAL_STAGE;
@@ -362,17 +361,7 @@ export function destroyApp(env: NodeJS.ProcessEnv, options: DeployOptions): void
   run(CDK, ['destroy', '--all', '--force', ...cdkArgs(options)], env);
 }
 
-export const CONTRACT_OUTPUTS = [
-  'RawStreamName',
-  'EnrichedStreamName',
-  'HistoryApiUrl',
-  'HistoryTableName',
-  'LakeBucketName',
-  'GlueDatabaseName',
-  'AthenaWorkGroupName',
-] as const;
-
-export type StackOutputs = Record<(typeof CONTRACT_OUTPUTS)[number], string> & Record<string, string>;
+export type { StackOutputs };
 
 /** The physical id of a stack resource, found through CloudFormation by its logical id prefix. */
 export async function stackResource(
@@ -400,7 +389,7 @@ export async function stackOutputs(
       out[o.OutputKey] = o.OutputValue;
     }
   }
-  const missing = CONTRACT_OUTPUTS.filter((k) => !(k in out));
+  const missing = OUTPUT_KEYS.filter((k) => !(k in out));
   if (missing.length) throw new Error(`stack outputs missing: ${missing.join(', ')}`);
   return out as StackOutputs;
 }

@@ -21,6 +21,7 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { parseStackName, stackList, stackNamesOf } from '../infra/contract.js';
 import { EMULATOR_CREDENTIALS, ensureLakeInstalled, ROOT, stackOutputs } from './emulator.js';
 import { type LocalSession, SESSION_FILE } from './lake.js';
 
@@ -185,9 +186,10 @@ function format(r: ErasureResult): string {
 }
 
 async function awsTarget(stack: string, region: string | undefined): Promise<AthenaTarget> {
-  if (!stack.endsWith('-Pipeline')) throw new UsageError('--stack must name the pipeline stack (…-Pipeline)');
+  const parsed = parseStackName(stack);
+  if (parsed?.role !== 'pipeline') throw new UsageError('--stack must name the pipeline stack (…-Pipeline)');
   const cfn = new CloudFormationClient(region ? { region } : {});
-  const outputs = await stackOutputs([stack.replace(/-Pipeline$/, '-Stateful'), stack], cfn);
+  const outputs = await stackOutputs(stackList(parsed.stage), cfn);
   return {
     athena: new AthenaClient(region ? { region } : {}),
     workGroup: outputs.AthenaWorkGroupName,
@@ -226,7 +228,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const profileId = validProfileId(values.profile);
   const dryRun = Boolean(values['dry-run']);
   if (values.stage && values.stack) throw new UsageError('give --stage or --stack, not both');
-  const stack = values.stack ?? (values.stage ? `Impressions-${values.stage}-Pipeline` : undefined);
+  const stack = values.stack ?? (values.stage ? stackNamesOf(values.stage).pipeline : undefined);
   if (stack && (values.endpoint || values.database))
     throw new UsageError('--endpoint and --database are for the local lake; not with --stage or --stack');
   const result = stack

@@ -16,6 +16,7 @@ import { randomInt } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { output } from '../infra/contract.js';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
@@ -125,8 +126,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
 async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {
   const r = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
-  const name = r.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'RawStreamName')?.OutputValue;
-  if (!name) throw new CliError(`stack ${stack} has no RawStreamName output`);
+  const key = output('RawStreamName');
+  const name = r.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  if (!name) throw new CliError(`stack ${stack} has no ${key} output`);
   return name;
 }
 

@@ -28,6 +28,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type StackOutputs, stackNamesOf } from '../infra/contract.js';
 import {
   alive,
   CliError,
@@ -46,11 +47,11 @@ import {
   emulatorEnv,
   ensureEmulatorInstalled,
   ensureLakeInstalled,
+  LOCAL_STAGE,
   ROOT,
   type RunningEmulator,
   signalGroup,
   stackOutputs,
-  stackResource,
   startEmulator,
 } from './emulator.js';
 import { type DeliveryHandle, startDelivery } from './lake.js';
@@ -66,7 +67,7 @@ import {
   sleep,
   within,
 } from './live-stats.js';
-import { LOADGEN_TEST_PROFILE, runLoad } from './loadgen.js';
+import { LOADGEN_TEST_PROFILE, type LoadResult, runLoad } from './loadgen.js';
 import { seedCatalog } from './seed-catalog.js';
 import { signedClient } from './signed-http.js';
 import type { GeneratedRecord } from './traffic.js';
@@ -169,283 +170,373 @@ async function step<T>(title: string, fn: () => Promise<T> | T): Promise<T> {
 
 const mark = (ok: boolean) => (ok ? '  ✓' : '  ✗');
 
-async function main(): Promise<number> {
-  const { values } = parseCli(START_CLI, process.argv.slice(2));
+interface StartOptions {
+  readonly events?: number;
+  readonly durationS?: number;
+  readonly rate: number;
+  readonly seed: number;
+  readonly keep: boolean;
+}
+
+function startOptions(argv: string[]): StartOptions {
+  const { values } = parseCli(START_CLI, argv);
   const durationS = numberOption(values.duration, 'duration', 1, 86_400);
-  const events =
-    numberOption(values.events, 'events', 1, 10_000_000) ?? (durationS ? undefined : DEFAULT_EVENTS);
-  const rate = numberOption(values.rate, 'rate', 1, 100_000) ?? 1000;
-  const seed = numberOption(values.seed, 'seed', 0, 2 ** 31) ?? randomInt(1, 2 ** 31);
-  const keep = Boolean(values.keep);
+  return {
+    durationS,
+    events: numberOption(values.events, 'events', 1, 10_000_000) ?? (durationS ? undefined : DEFAULT_EVENTS),
+    rate: numberOption(values.rate, 'rate', 1, 100_000) ?? 1000,
+    seed: numberOption(values.seed, 'seed', 0, 2 ** 31) ?? randomInt(1, 2 ** 31),
+    keep: Boolean(values.keep),
+  };
+}
 
-  const { lock, cleaned } = acquireLock();
-  for (const c of cleaned) say(`  (${c})\n`);
-  const saveLock = () => writeFileSync(LOCK_FILE, JSON.stringify(lock));
-  let emu: RunningEmulator | undefined;
-  let delivery: DeliveryHandle | undefined;
-  // Whatever ends this process (even process.exit on a third Ctrl-C), nothing it started outlives it.
-  process.once('exit', () => {
-    if (delivery) signalGroup(delivery.process.pid!, 'SIGKILL');
-    for (const f of [SESSION_FILE, STATS_FILE]) rmSync(f, { force: true });
-    rmSync(LOCK_FILE, { force: true });
-  });
+type Phase = 'setup' | 'load' | 'drain' | 'kept' | 'stopping';
 
-  // Ctrl-C moves the run one step towards its end: during setup or load it stops (the load's records are
-  // drained); during the drain it skips the drain; while the stack is kept it stops it; once stopping, it
-  // ends every process at once.
-  type Phase = 'setup' | 'load' | 'drain' | 'kept' | 'stopping';
-  let phase: Phase = 'setup';
-  // The phase also changes in the signal handler, which the compiler's narrowing does not see.
-  const inPhase = (p: Phase) => phase === p;
-  const loadStop = new AbortController();
-  const drainStop = new AbortController();
-  let lastInterrupt = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+/**
+ * Ctrl-C moves the run one step towards its end: during setup or load it stops (the load's records are
+ * drained); during the drain it skips the drain; while the stack is kept it stops it; once stopping, it
+ * ends every process at once.
+ */
+class Lifecycle {
+  phase: Phase = 'setup';
+  readonly loadStop = new AbortController();
+  readonly drainStop = new AbortController();
+  private lastInterrupt = 0;
+
+  listen(): void {
+    const onSignal = (signal: NodeJS.Signals) => this.onSignal(signal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+  }
+
+  /** The phase also changes in the signal handler, which the compiler's narrowing does not see. */
+  inPhase(p: Phase): boolean {
+    return this.phase === p;
+  }
+
+  /** Throws when a Ctrl-C came during setup. */
+  interrupted(): void {
+    if (this.loadStop.signal.aborted) throw new CliError('stopped during setup', 130);
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
     const now = Date.now();
-    if (now - lastInterrupt < SAME_CTRL_C_MS) return;
-    lastInterrupt = now;
+    if (now - this.lastInterrupt < SAME_CTRL_C_MS) return;
+    this.lastInterrupt = now;
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-    if (phase === 'setup') {
+    if (this.phase === 'setup') {
       say(`\n${what}: stopping after the current setup step (Ctrl-C again ends everything at once)\n`);
-      loadStop.abort();
-      drainStop.abort();
-      phase = 'stopping';
-    } else if (phase === 'load') {
+      this.loadStop.abort();
+      this.drainStop.abort();
+      this.phase = 'stopping';
+    } else if (this.phase === 'load') {
       say(`\n${what}: stopping the load; draining what was sent (Ctrl-C again skips the drain)\n`);
-      loadStop.abort();
-      phase = 'drain';
-    } else if (phase === 'drain') {
+      this.loadStop.abort();
+      this.phase = 'drain';
+    } else if (this.phase === 'drain') {
       say(`\n${what}: skipping the drain; summarising and stopping (Ctrl-C again ends everything at once)\n`);
-      loadStop.abort();
-      drainStop.abort();
-      phase = 'stopping';
-    } else if (phase === 'kept') {
+      this.loadStop.abort();
+      this.drainStop.abort();
+      this.phase = 'stopping';
+    } else if (this.phase === 'kept') {
       say(`\n${what}: stopping the stack (Ctrl-C again ends everything at once)\n`);
-      drainStop.abort();
-      phase = 'stopping';
+      this.drainStop.abort();
+      this.phase = 'stopping';
     } else {
       say(`\n${what} again: ending every process now\n`);
       process.exit(130);
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  const interrupted = () => {
-    if (loadStop.signal.aborted) throw new CliError('stopped during setup', 130);
-  };
+  }
+}
 
-  say('impressions: local pipeline on the embedded emulator\n');
-  const monitor = new AbortController();
-  let monitorDone: Promise<void> = Promise.resolve();
-  const stopAll = async () => {
-    monitor.abort();
-    await monitorDone;
-    if (delivery) await delivery.stop();
-    if (emu) await emu.stop();
-  };
-  try {
-    await step('emulator and lake tooling installed (.venv/, .venv-lake/)', () => {
-      ensureEmulatorInstalled();
-      ensureLakeInstalled();
+/** What this run started, so that whatever ends it can stop them. */
+class Started {
+  emu?: RunningEmulator;
+  delivery?: DeliveryHandle;
+  readonly monitor = new AbortController();
+  monitorDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly lock: Lock) {
+    // Whatever ends this process (even process.exit on a third Ctrl-C), nothing it started outlives it.
+    process.once('exit', () => {
+      if (this.delivery) signalGroup(this.delivery.process.pid!, 'SIGKILL');
+      for (const f of [SESSION_FILE, STATS_FILE]) rmSync(f, { force: true });
+      rmSync(LOCK_FILE, { force: true });
     });
-    interrupted();
-    emu = await step('emulator started', () => startEmulator({ handleSignals: false }));
-    lock.groups.push(emu.pid);
-    saveLock();
-    interrupted();
-    const endpoint = emu.endpoint;
-    const logTo = path.join(LOCAL_DIR, 'deploy.log');
-    rmSync(logTo, { force: true });
-    const names = await step(`CDK app deployed (stage "local", log: ${path.relative(ROOT, logTo)})`, () =>
-      deployApp(emulatorEnv(endpoint), { logTo, context: [`testProfiles=${LOADGEN_TEST_PROFILE}`] }),
-    );
-    interrupted();
-    const clientConfig = emulatorClientConfig(endpoint);
-    // The live view's clients: few sockets, a timeout on every call, so probes can never pile up.
-    const probeConfig = emulatorClientConfig(endpoint, { maxSockets: 4, requestTimeoutMs: 10_000 });
-    const cfn = new CloudFormationClient(clientConfig);
-    const outputs = await stackOutputs(names, cfn);
-    const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
-    await step('title catalog seeded (1000 titles)', () => seedCatalog(docs, outputs.TitleCatalogTableName!));
-    interrupted();
-    const deliveryLog = path.join(LOCAL_DIR, 'lake', 'delivery.log');
-    mkdirSync(path.dirname(deliveryLog), { recursive: true });
-    rmSync(deliveryLog, { force: true });
-    delivery = await step(`local Iceberg delivery started (log: ${path.relative(ROOT, deliveryLog)})`, () =>
-      startDelivery({ endpoint, pipelineStack: names[1]!, bufferSeconds: 5, logFile: deliveryLog }),
-    );
-    lock.groups.push(delivery.process.pid!);
-    saveLock();
-    const session: LocalSession = { endpoint, pipelineStack: names[1]!, outputs, pid: process.pid };
-    writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2));
-    interrupted();
+  }
 
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
-    const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
-    const logs = new CloudWatchLogsClient(probeConfig);
-    const enrichMetrics = new MetricsPoller(
-      logs,
-      await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs'),
-    );
-    // filter-enrich writes the history too (HistoryItemsWritten, FreshnessMaxMs).
-    const historyLogs = await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs').catch(() => undefined);
-    const historyMetrics = historyLogs ? new MetricsPoller(logs, historyLogs) : undefined;
-    const freshness = new FreshnessProbe((p) => api('GET', p));
+  /** Records a process group in the lock, so that a later run can end it if this one is killed. */
+  addGroup(pid: number): void {
+    this.lock.groups.push(pid);
+    this.saveLock();
+  }
 
-    // Load, with the live view: one refresh at a time, each bounded.
-    let sent: readonly GeneratedRecord[] = [];
-    const started = Date.now();
-    const tty = process.stdout.isTTY;
-    let prev: Snapshot | undefined;
-    const snapshot = (): Snapshot => ({
-      elapsedS: (Date.now() - started) / 1000,
-      sent: sent.length,
-      enrich: { ...enrichMetrics.totals },
-      history: { ...(historyMetrics?.totals ?? {}) },
-      lakeRows: delivery?.committed().impressions ?? 0,
-      freshness: [...freshness.samples],
-    });
-    const poll = async (withFreshness: boolean) => {
-      await within(
-        Promise.all([
-          enrichMetrics.poll(),
-          historyMetrics?.poll(),
-          withFreshness ? freshness.poll() : undefined,
-        ]),
-        5_000,
-      );
-      const s = snapshot();
+  removeGroup(pid: number): void {
+    this.lock.groups.splice(this.lock.groups.indexOf(pid), 1);
+  }
+
+  private saveLock(): void {
+    writeFileSync(LOCK_FILE, JSON.stringify(this.lock));
+  }
+
+  async stopAll(): Promise<void> {
+    this.monitor.abort();
+    await this.monitorDone;
+    if (this.delivery) await this.delivery.stop();
+    if (this.emu) await this.emu.stop();
+  }
+}
+
+interface Booted {
+  readonly endpoint: string;
+  readonly outputs: StackOutputs;
+  readonly delivery: DeliveryHandle;
+  readonly clientConfig: ReturnType<typeof emulatorClientConfig>;
+}
+
+/** Installs and starts the emulator, deploys the app, seeds the catalog, starts the lake delivery. */
+async function boot(started: Started, life: Lifecycle): Promise<Booted> {
+  await step('emulator and lake tooling installed (.venv/, .venv-lake/)', () => {
+    ensureEmulatorInstalled();
+    ensureLakeInstalled();
+  });
+  life.interrupted();
+  const emu = await step('emulator started', () => startEmulator({ handleSignals: false }));
+  started.emu = emu;
+  started.addGroup(emu.pid);
+  life.interrupted();
+  const endpoint = emu.endpoint;
+  const logTo = path.join(LOCAL_DIR, 'deploy.log');
+  rmSync(logTo, { force: true });
+  const names = await step(`CDK app deployed (stage "local", log: ${path.relative(ROOT, logTo)})`, () =>
+    deployApp(emulatorEnv(endpoint), { logTo, context: [`testProfiles=${LOADGEN_TEST_PROFILE}`] }),
+  );
+  life.interrupted();
+  const clientConfig = emulatorClientConfig(endpoint);
+  const outputs = await stackOutputs(names, new CloudFormationClient(clientConfig));
+  const docs = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
+  await step('title catalog seeded (1000 titles)', () => seedCatalog(docs, outputs.TitleCatalogTableName));
+  life.interrupted();
+  const pipelineStack = stackNamesOf(LOCAL_STAGE).pipeline;
+  const deliveryLog = path.join(LOCAL_DIR, 'lake', 'delivery.log');
+  mkdirSync(path.dirname(deliveryLog), { recursive: true });
+  rmSync(deliveryLog, { force: true });
+  const delivery = await step(
+    `local Iceberg delivery started (log: ${path.relative(ROOT, deliveryLog)})`,
+    () => startDelivery({ endpoint, pipelineStack, bufferSeconds: 5, logFile: deliveryLog }),
+  );
+  started.delivery = delivery;
+  started.addGroup(delivery.process.pid!);
+  const session: LocalSession = { endpoint, pipelineStack, outputs, pid: process.pid };
+  writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2));
+  life.interrupted();
+  return { endpoint, outputs, delivery, clientConfig };
+}
+
+/** The pipeline's counters as the live view, the drain and the summary read them. */
+interface Observer {
+  readonly freshness: FreshnessProbe;
+  /** Polls the metrics (and the freshness probe), writes the snapshot for npm run stats, returns it. */
+  poll(withFreshness: boolean): Promise<Snapshot>;
+}
+
+function observe(b: Booted, sent: () => number): Observer {
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  const api = signedClient(b.outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
+  // The live view's clients: few sockets, a timeout on every call, so probes can never pile up.
+  const logs = new CloudWatchLogsClient(
+    emulatorClientConfig(b.endpoint, { maxSockets: 4, requestTimeoutMs: 10_000 }),
+  );
+  // filter-enrich writes the history too: its log group carries RecordsRead … and HistoryItemsWritten.
+  const metrics = new MetricsPoller(logs, b.outputs.FilterEnrichLogGroupName);
+  const freshness = new FreshnessProbe((p) => api('GET', p));
+  const started = Date.now();
+  return {
+    freshness,
+    async poll(withFreshness) {
+      await within(Promise.all([metrics.poll(), withFreshness ? freshness.poll() : undefined]), 5_000);
+      const s: Snapshot = {
+        elapsedS: (Date.now() - started) / 1000,
+        sent: sent(),
+        enrich: { ...metrics.totals },
+        history: { ...metrics.totals },
+        lakeRows: b.delivery.committed().impressions ?? 0,
+        freshness: [...freshness.samples],
+      };
       writeFileSync(STATS_FILE, JSON.stringify(s));
       return s;
-    };
-    let live = true;
-    monitorDone = serialLoop(
-      async () => {
-        const s = await poll(live);
-        if (!live) return;
-        if (tty) say(`\x1b[H\x1b[2J${render(s, prev)}\n`);
-        else if (!prev || Math.floor(s.elapsedS / 5) !== Math.floor(prev.elapsedS / 5)) {
-          say(
-            `  ${s.elapsedS.toFixed(0)} s: sent ${s.sent}, read ${s.enrich.RecordsRead ?? 0}, enriched ${s.enrich.Enriched ?? 0}, ` +
-              `lake ${s.lakeRows}, freshness p50 ${percentile(s.freshness, 50) ?? '-'} ms\n`,
-          );
-        }
-        prev = s;
-      },
-      1000,
-      monitor.signal,
-    );
-    let lastProbe = 0;
-    phase = 'load';
-    say(
-      `  sending ${events ?? `for ${durationS} s`} impressions at ${rate}/s (seed ${seed}); Ctrl-C stops\n`,
-    );
-    const load = await runLoad({
-      kinesis: new KinesisClient(clientConfig),
-      streamName: outputs.RawStreamName,
-      rate,
-      events,
-      durationMs: durationS === undefined ? undefined : durationS * 1000,
-      seed,
-      signal: loadStop.signal,
-      onSent: (s) => {
-        sent = s;
-        if (Date.now() - lastProbe > 1000) {
-          lastProbe = Date.now();
-          const r = s.findLast((x) => x.profileId && x.eventId && x.eventTimeMs);
-          if (r)
-            freshness.offer({ profileId: r.profileId!, eventId: r.eventId!, eventTimeMs: r.eventTimeMs! });
-        }
-      },
-    });
-    live = false;
-    if (inPhase('load')) phase = 'drain';
-    say(
-      `  sent ${load.sent} impressions in ${(load.elapsedMs / 1000).toFixed(1)} s${loadStop.signal.aborted ? ' (stopped by Ctrl-C)' : ''}\n`,
-    );
+    },
+  };
+}
 
-    // Drain: until the pipeline has read everything sent, written its history, and the lake has committed
-    // it (the delivery is asked to commit what it buffered), or nothing moves, or Ctrl-C again.
-    const expectedEnriched = load.expected.enriched ?? 0;
-    const drainStart = Date.now();
-    let lastProgress = Date.now();
-    let lastDone = -1;
-    let drained = false;
-    while (!drainStop.signal.aborted) {
-      const s = await poll(true);
-      const read = s.enrich.RecordsRead ?? 0;
-      const written = historyMetrics ? (s.history.HistoryItemsWritten ?? 0) : expectedEnriched;
-      if (read >= load.sent) delivery.flush();
-      const done =
-        Math.min(read, load.sent) +
-        Math.min(written, expectedEnriched) +
-        Math.min(s.lakeRows, expectedEnriched);
-      say(
-        `${tty ? '\r' : ''}  draining (read, history, lake) ${bar(done, load.sent + 2 * expectedEnriched)}${tty ? '' : '\n'}`,
-      );
-      if (read >= load.sent && written >= expectedEnriched && s.lakeRows >= expectedEnriched) {
-        drained = true;
-        break;
+/** Runs the load generator against the raw stream while a one-screen view refreshes every second. */
+async function loadWithLiveView(
+  b: Booted,
+  options: StartOptions,
+  life: Lifecycle,
+  started: Started,
+): Promise<{ load: LoadResult; sent: readonly GeneratedRecord[]; observer: Observer }> {
+  let sent: readonly GeneratedRecord[] = [];
+  const observer = observe(b, () => sent.length);
+  const tty = process.stdout.isTTY;
+  let prev: Snapshot | undefined;
+  let live = true;
+  // One refresh at a time, each bounded.
+  started.monitorDone = serialLoop(
+    async () => {
+      const s = await observer.poll(live);
+      if (!live) return;
+      if (tty) say(`\x1b[H\x1b[2J${render(s, prev)}\n`);
+      else if (!prev || Math.floor(s.elapsedS / 5) !== Math.floor(prev.elapsedS / 5)) {
+        say(
+          `  ${s.elapsedS.toFixed(0)} s: sent ${s.sent}, read ${s.enrich.RecordsRead ?? 0}, enriched ${s.enrich.Enriched ?? 0}, ` +
+            `lake ${s.lakeRows}, freshness p50 ${percentile(s.freshness, 50) ?? '-'} ms\n`,
+        );
       }
-      if (done !== lastDone) {
-        lastDone = done;
-        lastProgress = Date.now();
+      prev = s;
+    },
+    1000,
+    started.monitor.signal,
+  );
+  let lastProbe = 0;
+  life.phase = 'load';
+  const { events, durationS, rate, seed } = options;
+  say(`  sending ${events ?? `for ${durationS} s`} impressions at ${rate}/s (seed ${seed}); Ctrl-C stops\n`);
+  const load = await runLoad({
+    kinesis: new KinesisClient(b.clientConfig),
+    streamName: b.outputs.RawStreamName,
+    rate,
+    events,
+    durationMs: durationS === undefined ? undefined : durationS * 1000,
+    seed,
+    signal: life.loadStop.signal,
+    onSent: (s) => {
+      sent = s;
+      if (Date.now() - lastProbe > 1000) {
+        lastProbe = Date.now();
+        const r = s.findLast((x) => x.profileId && x.eventId && x.eventTimeMs);
+        if (r)
+          observer.freshness.offer({
+            profileId: r.profileId!,
+            eventId: r.eventId!,
+            eventTimeMs: r.eventTimeMs!,
+          });
       }
-      if (Date.now() - lastProgress > DRAIN_STALL_MS || Date.now() - drainStart > DRAIN_MAX_MS) break;
-      await sleep(tty ? 500 : 2000, drainStop.signal);
-    }
-    if (tty) say('\n');
-    if (!drained)
-      say(
-        drainStop.signal.aborted
-          ? '  drain skipped: the counts below are what the pipeline had reported\n'
-          : `  drain ended after ${((Date.now() - drainStart) / 1000).toFixed(0)} s: nothing moved for ${DRAIN_STALL_MS / 1000} s or the limit was reached\n`,
-      );
-    // Without --keep the delivery stops now: it commits what it still buffers before the summary counts it.
-    if (!keep) {
-      await delivery.stop();
-      lock.groups.splice(lock.groups.indexOf(delivery.process.pid!), 1);
-    }
-    monitor.abort();
-    await monitorDone;
-    const final = await poll(false);
+    },
+  });
+  live = false;
+  if (life.inPhase('load')) life.phase = 'drain';
+  say(
+    `  sent ${load.sent} impressions in ${(load.elapsedMs / 1000).toFixed(1)} s${life.loadStop.signal.aborted ? ' (stopped by Ctrl-C)' : ''}\n`,
+  );
+  return { load, sent, observer };
+}
 
-    const rec = reconcile(load.expected, final.enrich);
-    const observedEnriched = final.enrich.Enriched ?? 0;
-    const historyRow = historyMetrics
-      ? `  ${'history items written'.padEnd(38)}${String(expectedEnriched).padStart(10)}${String(final.history.HistoryItemsWritten ?? 0).padStart(10)}${mark((final.history.HistoryItemsWritten ?? 0) === expectedEnriched)}\n`
-      : '';
-    const lakeOk = final.lakeRows === expectedEnriched;
-    const historyOk = !historyMetrics || (final.history.HistoryItemsWritten ?? 0) === expectedEnriched;
-    const ok = rec.ok && lakeOk && historyOk;
-    const profile = sent.find((r) => r.profileId)?.profileId ?? 'p0000000';
-    const sig = `--aws-sigv4 "aws:amz:${EMULATOR_CREDENTIALS.AWS_REGION}:execute-api" --user test:test`;
-    say(`
-Summary: ${load.sent} impressions sent in ${(load.elapsedMs / 1000).toFixed(1)} s (${load.failed} not accepted by Kinesis)${loadStop.signal.aborted ? ', stopped by Ctrl-C' : ''}
+/**
+ * Drain: until the pipeline has read everything sent, written its history, and the lake has committed it
+ * (the delivery is asked to commit what it buffered), or nothing moves, or Ctrl-C again. Returns whether
+ * everything was accounted for.
+ */
+async function drain(
+  load: LoadResult,
+  observer: Observer,
+  delivery: DeliveryHandle,
+  stop: AbortSignal,
+): Promise<boolean> {
+  const tty = process.stdout.isTTY;
+  const expectedEnriched = load.expected.enriched ?? 0;
+  const drainStart = Date.now();
+  let lastProgress = Date.now();
+  let lastDone = -1;
+  let drained = false;
+  while (!stop.aborted) {
+    const s = await observer.poll(true);
+    const read = s.enrich.RecordsRead ?? 0;
+    const written = s.history.HistoryItemsWritten ?? 0;
+    if (read >= load.sent) delivery.flush();
+    const done =
+      Math.min(read, load.sent) +
+      Math.min(written, expectedEnriched) +
+      Math.min(s.lakeRows, expectedEnriched);
+    say(
+      `${tty ? '\r' : ''}  draining (read, history, lake) ${bar(done, load.sent + 2 * expectedEnriched)}${tty ? '' : '\n'}`,
+    );
+    if (read >= load.sent && written >= expectedEnriched && s.lakeRows >= expectedEnriched) {
+      drained = true;
+      break;
+    }
+    if (done !== lastDone) {
+      lastDone = done;
+      lastProgress = Date.now();
+    }
+    if (Date.now() - lastProgress > DRAIN_STALL_MS || Date.now() - drainStart > DRAIN_MAX_MS) break;
+    await sleep(tty ? 500 : 2000, stop);
+  }
+  if (tty) say('\n');
+  if (!drained)
+    say(
+      stop.aborted
+        ? '  drain skipped: the counts below are what the pipeline had reported\n'
+        : `  drain ended after ${((Date.now() - drainStart) / 1000).toFixed(0)} s: nothing moved for ${DRAIN_STALL_MS / 1000} s or the limit was reached\n`,
+    );
+  return drained;
+}
+
+export interface SummaryInput {
+  readonly load: Pick<LoadResult, 'sent' | 'elapsedMs' | 'failed' | 'expected'>;
+  readonly stoppedByCtrlC: boolean;
+  readonly drained: boolean;
+  /** The pipeline's counters after the drain. */
+  readonly final: Pick<Snapshot, 'enrich' | 'history' | 'lakeRows'>;
+  /** Freshness samples (ms), event time → visible in the history API. */
+  readonly freshness: readonly number[];
+}
+
+const row = (label: string, expected: number, observed: number) =>
+  `  ${label.padEnd(38)}${String(expected).padStart(10)}${String(observed).padStart(10)}${mark(expected === observed)}`;
+
+/**
+ * The summary: what the generator sent against what the pipeline's metrics and the lake report. `ok` when
+ * every row reconciles, the history and the lake included.
+ */
+export function renderSummary(s: SummaryInput): { text: string; ok: boolean } {
+  const { load, final } = s;
+  const rec = reconcile(load.expected, final.enrich);
+  const expectedEnriched = load.expected.enriched ?? 0;
+  const written = final.history.HistoryItemsWritten ?? 0;
+  const lakeOk = final.lakeRows === expectedEnriched;
+  const ok = rec.ok && lakeOk && written === expectedEnriched;
+  const rows = rec.rows
+    .filter((r) => r.expected || r.observed)
+    .map((r) => row(r.key, r.expected, r.observed));
+  const verdict = ok
+    ? '✓ reconciles: read = enriched + filtered + rejected, every reason matches what was sent, and the lake has every enriched row'
+    : `✗ does NOT reconcile (rows marked ✗)${s.drained ? '' : ': the drain did not finish, so records still in flight are missing'}`;
+  const text = `
+Summary: ${load.sent} impressions sent in ${(load.elapsedMs / 1000).toFixed(1)} s (${load.failed} not accepted by Kinesis)${s.stoppedByCtrlC ? ', stopped by Ctrl-C' : ''}
 
   ${'outcome'.padEnd(38)}${'sent as'.padStart(10)}${'pipeline'.padStart(10)}
-${rec.rows
-  .filter((r) => r.expected || r.observed)
-  .map(
-    (r) =>
-      `  ${r.key.padEnd(38)}${String(r.expected).padStart(10)}${String(r.observed).padStart(10)}${mark(r.expected === r.observed)}`,
-  )
-  .join('\n')}
-${historyRow}  ${'lake rows committed'.padEnd(38)}${String(expectedEnriched).padStart(10)}${String(final.lakeRows).padStart(10)}${mark(lakeOk)}
+${rows.join('\n')}
+${row('history items written', expectedEnriched, written)}
+${row('lake rows committed', expectedEnriched, final.lakeRows)}
 
-  ${
-    ok
-      ? '✓ reconciles: read = enriched + filtered + rejected, every reason matches what was sent, and the lake has every enriched row'
-      : `✗ does NOT reconcile (rows marked ✗)${drained ? '' : ': the drain did not finish, so records still in flight are missing'}`
-  }
-  lake rows committed ${final.lakeRows} (enriched: ${observedEnriched})
-  freshness event → history API: p50 ${percentile(freshness.samples, 50) ?? '-'} ms, p99 ${percentile(freshness.samples, 99) ?? '-'} ms over ${freshness.samples.length} probes
-`);
-    if (keep && inPhase('drain') && !loadStop.signal.aborted) {
-      phase = 'kept';
-      say(`
+  ${verdict}
+  lake rows committed ${final.lakeRows} (enriched: ${final.enrich.Enriched ?? 0})
+  freshness event → history API: p50 ${percentile(s.freshness, 50) ?? '-'} ms, p99 ${percentile(s.freshness, 99) ?? '-'} ms over ${s.freshness.length} probes
+`;
+  return { text, ok };
+}
+
+/** What to try while the stack is kept running. */
+export function renderKeptHelp(
+  outputs: Readonly<Record<string, string>>,
+  endpoint: string,
+  profile: string,
+): string {
+  const sig = `--aws-sigv4 "aws:amz:${EMULATOR_CREDENTIALS.AWS_REGION}:execute-api" --user test:test`;
+  return `
 Stack outputs:
 ${Object.entries(outputs)
   .map(([k, v]) => `  ${k.padEnd(22)} ${v}`)
@@ -460,29 +551,68 @@ Try it (in another terminal, while this one runs):
   npm run loadgen -- --events 5000 --expect      then      npm run stats
 
 Running (--keep). Ctrl-C stops the emulator and everything it runs.
-`);
-      // The counts npm run stats prints stay current while the stack runs.
-      const keepMonitor = new AbortController();
-      const kept = serialLoop(async () => void (await poll(false)), 2000, keepMonitor.signal);
-      await new Promise<void>((resolve) => drainStop.signal.addEventListener('abort', () => resolve()));
-      keepMonitor.abort();
-      await kept;
-    } else if (!keep) {
+`;
+}
+
+/** Keeps the stack up (npm run stats stays current) until Ctrl-C. */
+async function keepRunning(observer: Observer, stop: AbortSignal): Promise<void> {
+  const keepMonitor = new AbortController();
+  const kept = serialLoop(async () => void (await observer.poll(false)), 2000, keepMonitor.signal);
+  await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve()));
+  keepMonitor.abort();
+  await kept;
+}
+
+async function main(): Promise<number> {
+  const options = startOptions(process.argv.slice(2));
+  const { lock, cleaned } = acquireLock();
+  for (const c of cleaned) say(`  (${c})\n`);
+  const started = new Started(lock);
+  const life = new Lifecycle();
+  life.listen();
+
+  say('impressions: local pipeline on the embedded emulator\n');
+  try {
+    const b = await boot(started, life);
+    const { load, sent, observer } = await loadWithLiveView(b, options, life, started);
+    const drained = await drain(load, observer, b.delivery, life.drainStop.signal);
+    // Without --keep the delivery stops now: it commits what it still buffers before the summary counts it.
+    if (!options.keep) {
+      await b.delivery.stop();
+      started.removeGroup(b.delivery.process.pid!);
+    }
+    started.monitor.abort();
+    await started.monitorDone;
+    const final = await observer.poll(false);
+    const summary = renderSummary({
+      load,
+      stoppedByCtrlC: life.loadStop.signal.aborted,
+      drained,
+      final,
+      freshness: observer.freshness.samples,
+    });
+    say(summary.text);
+    if (options.keep && life.inPhase('drain') && !life.loadStop.signal.aborted) {
+      life.phase = 'kept';
+      const profile = sent.find((r) => r.profileId)?.profileId ?? 'p0000000';
+      say(renderKeptHelp(b.outputs, b.endpoint, profile));
+      await keepRunning(observer, life.drainStop.signal);
+    } else if (!options.keep) {
       say(
         '\nThe stack stops now. For one that stays up (to try curl, npm run query/loadgen/stats): npm start -- --keep\n',
       );
     }
-    phase = 'stopping';
+    life.phase = 'stopping';
     rmSync(SESSION_FILE, { force: true });
-    await stopAll();
+    await started.stopAll();
     say('stopped.\n');
-    return ok ? 0 : 1;
+    return summary.ok ? 0 : 1;
   } catch (err) {
     // A Ctrl-C during a setup step (which it may have ended, e.g. the deploy) is handled first, as such.
     await new Promise((r) => setTimeout(r, 100));
-    phase = 'stopping';
-    await stopAll();
-    if (loadStop.signal.aborted && !(err instanceof CliError))
+    life.phase = 'stopping';
+    await started.stopAll();
+    if (life.loadStop.signal.aborted && !(err instanceof CliError))
       throw new CliError('stopped during setup', 130);
     throw err;
   }

@@ -24,8 +24,8 @@ import { SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambdas/adapters/observability.js';
 import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js';
+import { METRICS_NAMESPACE } from '../contract.js';
 
 export interface OperationsProps {
   readonly filterEnrich: IFunction;

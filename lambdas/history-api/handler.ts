@@ -215,6 +215,9 @@ export function makeHandler(deps: HistoryApiDeps) {
           logger.info('profile erased', { profileId: q.profileId, deleted });
           return json(202, { profileId: q.profileId, deleted });
         }
+        default:
+          // A route the router can return but no case handles does not compile.
+          return unhandledRoute(q);
       }
     } catch (err) {
       const problem = toProblem(err, requestId);
@@ -226,6 +229,11 @@ export function makeHandler(deps: HistoryApiDeps) {
       });
     }
   };
+}
+
+/** The exhaustiveness check of the route switch: `q` is `never` once every route has a case. */
+function unhandledRoute(q: never): never {
+  throw new Error(`no handler for route ${(q as { route?: unknown }).route}`);
 }
 
 /** API Gateway's IAM authorizer context (payload 2.0), if the request has one. */

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from lakelib import catalog, env_region
+from lakelib import LAKE_TABLES, catalog, env_region
 
 
 def main() -> int:
@@ -17,7 +17,7 @@ def main() -> int:
     args = ap.parse_args()
     cat = catalog(args.endpoint, env_region())
     out = {}
-    for name in ("impressions", "impressions_rejected"):
+    for name in LAKE_TABLES:
         t = cat.load_table((args.database, name))
         out[name] = {
             "formatVersion": t.metadata.format_version,

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from lakelib import catalog, env_region
+from lakelib import LAKE_TABLES, catalog, env_region
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import EqualTo, In, Or
 from query import connect
@@ -85,7 +85,7 @@ def main() -> int:
     region = env_region()
     cat = catalog(args.endpoint, region)
     out: dict[str, Any] = {"profileId": args.profile, "dryRun": args.dry_run, "tables": {}}
-    for table in ("impressions", "impressions_rejected"):
+    for table in LAKE_TABLES:
         matched, seqs = matching(connect(args.endpoint, region, args.database), table, args.profile)
         if matched and not args.dry_run:
             delete(cat, args.database, table, delete_filter(table, args.profile, seqs))

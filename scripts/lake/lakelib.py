@@ -49,6 +49,17 @@ PRIMITIVES: dict[str, IcebergType] = {
 }
 
 
+def _contract() -> dict[str, Any]:
+    """What the deployed app promises the tools (infra/contract.ts, exported to contract.json next to this file)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "contract.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+CONTRACT = _contract()
+# The lake's Iceberg tables, by name.
+LAKE_TABLES: tuple[str, ...] = tuple(CONTRACT["lakeTables"])
+
+
 def load_definitions(path: str) -> dict[str, dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return {t["name"]: t for t in json.load(f)["tables"]}

@@ -15,9 +15,8 @@ from typing import Any
 
 import duckdb
 import duckdb_ext  # the extension files installed by the duckdb-ext-* packages
+from lakelib import LAKE_TABLES as TABLES
 from lakelib import aws_client, env_region
-
-TABLES = ("impressions", "impressions_rejected")
 
 
 def connect(endpoint: str, region: str, database: str) -> duckdb.DuckDBPyConnection:

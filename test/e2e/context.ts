@@ -1,4 +1,4 @@
-import type { StackOutputs } from '../../scripts/emulator.js';
+import type { StackOutputs } from '../../infra/contract.js';
 
 /** The profile the e2e stages deny-list (`filtered.test-profile`). */
 export const E2E_TEST_PROFILE = 'e2e-test-bot';

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { TestProject } from 'vitest/node';
+import { stackNamesOf } from '../../infra/contract.js';
 import {
   deployApp,
   destroyApp,
@@ -54,7 +55,7 @@ async function deployAndRead(
   const cfn = new CloudFormationClient(
     env.AWS_ENDPOINT_URL ? emulatorClientConfig(env.AWS_ENDPOINT_URL) : { region },
   );
-  return { stacks: { stateful: names[0]!, pipeline: names[1]! }, outputs: await stackOutputs(names, cfn) };
+  return { stacks: stackNamesOf(stage), outputs: await stackOutputs(names, cfn) };
 }
 
 /** The IAM principal of the ambient credentials: an assumed-role session is reported as its role's ARN. */

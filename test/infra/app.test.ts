@@ -4,6 +4,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { EMULATOR_GAPS, resolveStage } from '../../infra/config.js';
+import { OUTPUT_KEYS } from '../../infra/contract.js';
 import { LAKE_QUERIES } from '../../infra/lake-queries.js';
 import { IMPRESSIONS_TABLE, LAKE_TABLES, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
 
@@ -317,15 +318,7 @@ describe('operations', () => {
 describe('stack outputs', () => {
   it('carry each contract key exactly once across the stage', () => {
     const keys = [...Object.keys(t.stateful.findOutputs('*')), ...Object.keys(t.pipeline.findOutputs('*'))];
-    for (const k of [
-      'RawStreamName',
-      'EnrichedStreamName',
-      'HistoryApiUrl',
-      'HistoryTableName',
-      'LakeBucketName',
-      'GlueDatabaseName',
-      'AthenaWorkGroupName',
-    ]) {
+    for (const k of OUTPUT_KEYS) {
       expect(keys.filter((x) => x === k)).toHaveLength(1);
     }
   });
