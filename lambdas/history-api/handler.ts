@@ -46,6 +46,7 @@ export interface HistoryApiDeps {
 export const RETRY_AFTER_SECONDS = 1;
 
 const { logger } = observability('history-api');
+const NEVER_SEEN: TitleCount = { count: 0, lastSeenAt: null };
 
 const json = (
   status: number,
@@ -127,7 +128,8 @@ export function makeHandler(deps: HistoryApiDeps) {
         byWindow.set(w, new Map([...got].map(([t, c]) => [t, toTitleCount(c)])));
       }),
     );
-    return wanted.map((x) => byWindow.get(x.window)!.get(x.titleId)!);
+    // A title the store has no tally for was never seen in the window.
+    return wanted.map((x) => byWindow.get(x.window)?.get(x.titleId) ?? NEVER_SEEN);
   }
 
   async function frequency(q: FrequencyQuery) {
