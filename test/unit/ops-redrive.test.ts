@@ -10,6 +10,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
@@ -127,6 +128,21 @@ const pipeline = (
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
     retry: FAST,
   });
+
+/** The real handler over in-memory streams and tables, the enriched stream refusing writes while `down`. */
+function enrichedOutage() {
+  const enriched = { down: false };
+  const k = memoryStreams({ failPut: (stream) => enriched.down && stream === 'enriched' });
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
+  return {
+    k,
+    q: memoryQueues(),
+    ddb,
+    fe: pipeline(k, ddb, new Set(), async () => new Map()),
+    store: historyStore(ddb.client, 'history', FAST),
+    enriched,
+  };
+}
 
 async function putOn(kinesis: ReturnType<typeof memoryStreams>, stream: string, n: number) {
   for (let i = 0; i < n; i += 500) {
@@ -489,12 +505,7 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
 
 describe('re-driving a batch that failed after its history write (real handler, fault-test ESM driver)', () => {
   it('forgets what its own records stored, so every impression reaches the enriched stream once; an earlier acceptance stays a duplicate; twice counts nothing twice', async () => {
-    let enrichedDown = false;
-    const k = memoryStreams({ failPut: (stream) => enrichedDown && stream === 'enriched' });
-    const q = memoryQueues();
-    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
-    const fe = pipeline(k, ddb, new Set(), async () => new Map());
-    const store = historyStore(ddb.client, 'history', FAST);
+    const { k, q, ddb, fe, store, enriched } = enrichedOutage();
     const mapping = { batchSize: 100, maxRetries: 2, bisectOnError: true };
     const profileId = 'p-redrive';
     const now = Date.now();
@@ -539,9 +550,9 @@ describe('re-driving a batch that failed after its history write (real handler, 
     // The batch: the enriched stream refuses every write for the whole retry budget, after the history write.
     await put([...events, earlier]);
     const batch = k.records('raw').slice(1);
-    enrichedDown = true;
+    enriched.down = true;
     const first = await drive(batch.map(asRaw), fe, mapping);
-    enrichedDown = false;
+    enriched.down = false;
     expect(first.onFailure.flat()).toHaveLength(9);
     const copies = () => {
       const out = new Map<string, number>();
@@ -624,5 +635,36 @@ describe('re-driving a batch that failed after its history write (real handler, 
       JSON.stringify([...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort()),
     ).toBe(historyOnce);
     expect(await total()).toBe(9);
+  });
+});
+
+describe('re-driving a KPL aggregate that failed after its history write', () => {
+  it('forgets each user record by its sub-sequence tag, and the re-put aggregate reaches the enriched stream once per impression', async () => {
+    const { k, q, fe, store, enriched } = enrichedOutage();
+    enriched.down = true;
+    const mapping = { batchSize: 100, maxRetries: 1, bisectOnError: false };
+    const events = Array.from({ length: 3 }, (_, i) =>
+      impression({ profileId: 'p-kpl', eventTime: new Date(Date.now() - 4000 + i).toISOString() }),
+    );
+    const [packed] = await aggregate(
+      events.map((e) => ({ partitionKey: e.profileId, data: Buffer.from(JSON.stringify(e)) })),
+    );
+    await k.client.send(
+      new PutRecordsCommand({
+        StreamName: 'raw',
+        Records: [{ PartitionKey: packed!.partitionKey, Data: packed!.data }],
+      }),
+    );
+    const first = await drive(k.records('raw').map(asRaw), fe, mapping);
+    expect(first.onFailure.flat()).toHaveLength(1);
+    enriched.down = false;
+    await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 1)));
+    const s = await redriveRaw(q, k, { history: store });
+    expect(s.history).toEqual({ forgotten: 3, keptOtherRecord: 0, absent: 0 });
+    expect((await drive(k.records('raw').slice(1).map(asRaw), fe, mapping)).onFailure).toHaveLength(0);
+    const ids = k
+      .records('enriched')
+      .map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    expect(ids.sort()).toEqual(events.map((e) => e.eventId).sort());
   });
 });
