@@ -2,14 +2,19 @@
  * `npm run redrive`: re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
  * queue, the stack output FilterEnrichFailureQueueUrl):
  * reads each message's shard and sequence-number range, fetches exactly those records from the stream,
- * re-puts them, and deletes the message only once they are all back. The logic is in scripts/ops/redrive-core.ts.
+ * forgets the impressions those very records stored in the history (so that the re-put ones are admitted and
+ * enriched again), re-puts them, and deletes the message only once they are all back. The logic is in scripts/ops/redrive-core.ts.
  *
  *   npm run redrive                        # the on-failure queue of the local deployment
  *   npm run redrive -- --dry-run           # what would be re-driven; nothing is put or deleted
  *   npm run redrive -- --stack Impressions-prod-Pipeline --queue FilterEnrichFailureQueueUrl
  */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { historyStore } from '../lambdas/adapters/history-store.js';
 import * as cli from './ops/cli.js';
 import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
 
@@ -18,9 +23,11 @@ const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--
 Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
 FilterEnrichFailureQueueUrl; every output ending in FailureQueueUrl is taken as one): each message's
 records are read back from the raw stream (within its retention), put on it again, and the message is
-deleted once all of them are back. The re-put records have new sequence numbers: those accepted before
-are producer retries by the event contract (filtered.duplicate), so running it twice counts nothing
-twice. Expired ranges, other streams and messages in another format are reported and left.
+deleted once all of them are back. The re-put records have new sequence numbers: first, the impressions
+the history holds under the tag of exactly these records (stored before the batch failed) are forgotten,
+so they are admitted and enriched again once; those accepted earlier from another record are left, and
+stay producer retries (filtered.duplicate). Running it twice counts nothing twice. Expired ranges, other
+streams and messages in another format are reported and left. --dry-run counts what would be forgotten.
   --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
   --delete-expired    delete the messages whose range has expired (their records are gone from the
@@ -56,6 +63,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const streams = new Set([cli.output(d, 'RawStreamName')]);
   const sqs = new SQSClient(d.clientConfig);
   const kinesis = new KinesisClient(d.clientConfig);
+  const history = historyStore(
+    DynamoDBDocumentClient.from(new DynamoDBClient(d.clientConfig)),
+    cli.output(d, 'HistoryTableName'),
+  );
   const summaries: (RedriveSummary & { queue: string })[] = [];
   for (const [key, url] of chosen) {
     const bar = cli.progress(`${key}`, undefined);
@@ -67,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
       dryRun: Boolean(values['dry-run']),
       maxMessages,
       deleteExpired: Boolean(values['delete-expired']),
+      history,
       onProgress: (done, total) => bar.update(done, '', total),
     });
     bar.done();
@@ -109,6 +121,14 @@ function report(
         ...(dryRun ? {} : { 'records re-put': put, 'records not put': s.recordsFailed }),
         ...(dryRun ? {} : { 're-put by stream': s.recordsPut }),
         ...(s.sizeMismatches ? { 'ranges not of their batchSize': s.sizeMismatches } : {}),
+        ...(s.history
+          ? {
+              [dryRun
+                ? 'impressions to forget (stored by these records)'
+                : 'impressions forgotten before re-put']: s.history.forgotten,
+              'impressions left (accepted earlier from another record)': s.history.keptOtherRecord,
+            }
+          : {}),
       },
       false,
     );

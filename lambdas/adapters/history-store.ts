@@ -81,6 +81,18 @@ export interface AdmitResult {
   readonly stored: number;
 }
 
+/** What `forgetFromRecord` did (or, in a dry run, would do), in distinct impressions. */
+export interface ForgetResult {
+  /** Stored under the tag of the record that offered them: removed. */
+  readonly forgotten: number;
+  /** Stored under another record's tag (accepted earlier from another record): kept, still a duplicate. */
+  readonly keptOtherRecord: number;
+  /** Not in the history (never stored, or already forgotten). */
+  readonly absent: number;
+  /** UpdateItem requests issued. */
+  readonly writes: number;
+}
+
 /**
  * Bytes of history one list call reads at most (≈ 32 read units, eventually consistent): a list filtered
  * to a title rarely seen returns a short page and a cursor rather than read a whole heavy profile.
@@ -443,6 +455,99 @@ export function historyStore(
   }
 
   /**
+   * Takes `by` off an item's counters, on the condition that they exist (and `condition`), removing the
+   * attributes of `remove` (placeholder → name) in the same request.
+   */
+  function takeOff(
+    Key: Item,
+    by: Readonly<Record<string, number>>,
+    condition?: string,
+    more: { readonly remove?: Record<string, string>; readonly values?: Record<string, unknown> } = {},
+  ): UpdateInput {
+    const names: Record<string, string> = { ...more.remove };
+    const values: Record<string, unknown> = { ...more.values };
+    const sets: string[] = [];
+    const exist: string[] = [];
+    Object.entries(by).forEach(([attr, k], i) => {
+      names[`#c${i}`] = attr;
+      values[`:c${i}`] = k;
+      sets.push(`#c${i} = #c${i} - :c${i}`);
+      exist.push(`attribute_exists(#c${i})`);
+    });
+    const removes = Object.keys(more.remove ?? {});
+    return {
+      TableName: tableName,
+      Key,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: [...(condition ? [condition] : []), ...exist].join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /**
+   * Forgets the impressions that exactly these user records stored, before their records are put on the
+   * stream again (`npm run redrive`): a record re-put gets a new sequence number, so an impression it had
+   * stored would be taken for a producer retry and never be enriched. Per impression, one UpdateItem removes
+   * the attribute on the condition that its stored value's tag (`StoredImpression[8]`) is the one the
+   * record would have written — a document path into a list element, "Referring to item attributes when
+   * using expressions in DynamoDB", section "Document paths", DynamoDB developer guide
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.Attributes.html) — and
+   * takes it off the bucket's counts `n` and `s`. One stored under another record's tag (accepted earlier
+   * from another record) is kept; so is everything on a second run, once the re-put records stored theirs.
+   * The day's count is given back what was forgotten, and the rollup of a day before yesterday is
+   * invalidated, as `admit` does. `dryRun` reads (consistently) instead of writing.
+   */
+  async function forgetFromRecord(
+    candidates: readonly HistoryCandidate[],
+    options: { readonly dryRun?: boolean } = {},
+  ): Promise<ForgetResult> {
+    const result = { forgotten: 0, keptOtherRecord: 0, absent: 0, writes: 0 };
+    // retentionDays only sets TTLs, which nothing here writes.
+    await mapLimit(planAdmission(candidates, 0), 16, async (d) => {
+      let forgotten = 0;
+      for (const b of d.buckets) {
+        const item = options.dryRun ? await getItem({ pk: b.pk, sk: b.sk }) : undefined;
+        await mapLimit(b.impressions, 8, async (imp) => {
+          const tag = imp.value[8];
+          let outcome: 'forgotten' | 'kept' | 'absent';
+          if (options.dryRun) {
+            const stored = bucketState(item).tags.get(imp.name);
+            outcome = stored === undefined ? 'absent' : stored === tag ? 'forgotten' : 'kept';
+          } else {
+            result.writes++;
+            const out = await update(
+              takeOff({ pk: b.pk, sk: b.sk }, { n: 1, s: imp.bytes }, '#a[8] = :tag', {
+                remove: { '#a': imp.name },
+                values: { ':tag': tag },
+              }),
+            );
+            const stored = out.ok ? tag : bucketState(out.item).tags.get(imp.name);
+            outcome = out.ok ? 'forgotten' : stored === undefined ? 'absent' : 'kept';
+            if (!out.ok && stored === tag)
+              throw new Error(`bucket ${b.pk} ${b.sk} holds ${imp.name} without its count n`);
+          }
+          if (outcome === 'forgotten') forgotten++;
+          else if (outcome === 'kept') result.keptOtherRecord++;
+          else result.absent++;
+        });
+      }
+      result.forgotten += forgotten;
+      if (!forgotten || options.dryRun) return;
+      // The day's count never falls below what is stored (see `admitDay`): what is removed is given back.
+      result.writes++;
+      const day = await update(takeOff({ pk: d.pk, sk: d.sk }, { n: forgotten }));
+      const dayMs = dayStart(d.buckets[0]!.startMs);
+      if (mustInvalidate(dayMs, now())) {
+        result.writes++;
+        const x = Number((day.ok ? await getItem({ pk: d.pk, sk: d.sk }) : day.item)?.x);
+        await invalidate(d.pk, dayMs, Number.isFinite(x) ? x : expiry(dayMs, DAY_MS, EMPTY_ROLLUP_DAYS));
+      }
+    });
+    return result;
+  }
+
+  /**
    * Offers a batch's candidates to the history: stores the new impressions within the caps and tells, per
    * candidate, whether it is accepted (new, or a redelivery of the record that stored it), a duplicate (a
    * producer's retry), a burst (past a cap) or failed (throttled: report and retry).
@@ -610,6 +715,7 @@ export function historyStore(
 
   return {
     admit,
+    forgetFromRecord,
 
     /**
      * Per title of `titleIds`: distinct impressions (by eventId, within each UTC day) with event time in

@@ -19,10 +19,14 @@
  * stream they came from (the raw stream: filter-enrich's is the only mapping), and the message is deleted only once
  * every one of them is back. A range older than the stream's retention is refused, never half re-driven.
  *
- * Re-driving twice counts nothing twice: the re-put records get new sequence numbers, so a record whose
- * impression was accepted before finds it in the history under another record's tag — a producer retry by
- * the event contract (same eventId, profile and eventTime), `filtered.duplicate` — and one that was not
- * accepted is accepted once (test/unit/ops-redrive.test.ts).
+ * The re-put records get new sequence numbers, and the history tags each stored impression with the record
+ * that stored it. So before a range is re-put, the impressions its own records stored (the batch may have
+ * failed after its history write, e.g. on the enriched stream) are forgotten — removed only where the
+ * stored tag is exactly the original record's (`HistoryStore.forgetFromRecord`) — and are admitted again,
+ * and enriched once, under the new records' tags. An impression stored under another record's tag (accepted
+ * earlier from another record) stays: the re-put record is a producer retry by the event contract (same
+ * eventId, profile and eventTime), `filtered.duplicate`. Re-driving twice counts nothing twice: the second
+ * time every impression is stored under the first re-put's tags (test/unit/ops-redrive.test.ts).
  */
 import {
   DescribeStreamSummaryCommand,
@@ -39,8 +43,15 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import type { ForgetResult, HistoryStore } from '../../lambdas/adapters/history-store.js';
+import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { type OutgoingRecord, putRecordsReliably } from '../../lambdas/adapters/kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../lambdas/adapters/retry.js';
+import { type ClassifierConfig, classify } from '../../lambdas/domain/classify.js';
+import { enrich } from '../../lambdas/domain/enrich.js';
+import { historyCandidate, recordId } from '../../lambdas/domain/filter-enrich.js';
+import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 
 /** `KinesisBatchInfo` of an on-failure invocation record. */
 export interface KinesisBatchInfo {
@@ -117,6 +128,63 @@ export interface FetchedRecord {
   readonly partitionKey: string;
   readonly sequenceNumber: string;
   readonly data: Uint8Array;
+  /** Approximate arrival time, epoch ms. */
+  readonly arrivalMs?: number;
+}
+
+/**
+ * Every schema-valid impression filter-enrich's thresholds could have let through, whatever the stage's
+ * settings: which ones it stored is decided by the history's tags, not guessed again here.
+ */
+const ANY_CANDIDATE: ClassifierConfig = {
+  minVisiblePercent: Number.NEGATIVE_INFINITY,
+  minVisibleMs: Number.NEGATIVE_INFINITY,
+  testProfiles: new Set(),
+  maxFutureMs: Number.POSITIVE_INFINITY,
+  maxLatenessMs: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * The impressions a range's user records offer to the history, each with the identity of the user record
+ * (sequence number, and sub-sequence number inside a KPL aggregate) that filter-enrich saw: de-aggregated
+ * and read by the handler's own functions. Records that are not impressions offer none.
+ */
+export function candidatesOf(records: readonly FetchedRecord[]): HistoryCandidate[] {
+  const out: HistoryCandidate[] = [];
+  for (const r of records) {
+    const event: KinesisStreamRecord = {
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `shard:${r.sequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: '',
+      awsRegion: '',
+      eventSourceARN: '',
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: r.partitionKey,
+        sequenceNumber: r.sequenceNumber,
+        data: Buffer.from(r.data).toString('base64'),
+        approximateArrivalTimestamp: (r.arrivalMs ?? 0) / 1000,
+      },
+    };
+    // The fetched record is at most 1 MiB (a Kinesis record): de-aggregating it whole is bounded work.
+    toRawRecords(event, Number.MAX_SAFE_INTEGER).forEach((raw, index) => {
+      const c = classify(raw.data, raw.arrivalMs, ANY_CANDIDATE);
+      if (c.outcome !== 'candidate') return;
+      out.push(
+        historyCandidate({
+          sequenceNumber: raw.sequenceNumber,
+          recordId: recordId(raw),
+          partitionKey: c.event.profileId,
+          record: enrich(c.event, c.eventTimeMs, raw.arrivalMs, undefined),
+          index,
+          eventTimeMs: c.eventTimeMs,
+        }),
+      );
+    });
+  }
+  return out;
 }
 
 export interface FetchOptions {
@@ -230,6 +298,7 @@ export async function fetchRange(
         partitionKey: rec.PartitionKey ?? '',
         sequenceNumber: rec.SequenceNumber ?? '',
         data: rec.Data ?? new Uint8Array(),
+        arrivalMs: rec.ApproximateArrivalTimestamp?.getTime(),
       });
       if (seq === end) {
         reachedEnd = true;
@@ -272,6 +341,12 @@ export interface RedriveOptions {
   /** How long a received message stays invisible while its batch is re-driven. @default 300 */
   readonly visibilitySeconds?: number;
   readonly onProgress?: (done: number, total: number | undefined) => void;
+  /**
+   * The history table: the impressions a range's own records stored are forgotten before they are re-put
+   * (a dry run counts them). Without it, an impression stored by a batch that failed afterwards (its
+   * enriched write) is a `filtered.duplicate` when re-driven and never reaches the enriched stream.
+   */
+  readonly history?: Pick<HistoryStore, 'forgetFromRecord'>;
 }
 
 export type MessageOutcome =
@@ -295,6 +370,12 @@ export interface RedriveSummary {
   readonly recordsFailed: number;
   /** Messages whose range held another number of records than their batchSize said. */
   readonly sizeMismatches: number;
+  /**
+   * Impressions of the re-driven ranges in the history: stored by their own records and forgotten before
+   * the re-put (in a dry run: would be), stored by another record earlier (left: they stay duplicates),
+   * absent. Undefined without `history`.
+   */
+  readonly history?: Omit<ForgetResult, 'writes'>;
   /** One line per message that was not re-driven. */
   readonly problems: readonly string[];
 }
@@ -318,6 +399,7 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
   let recordsFetched = 0;
   let recordsFailed = 0;
   let sizeMismatches = 0;
+  const history = { forgotten: 0, keptOtherRecord: 0, absent: 0 };
   const described = new Map<string, { arn?: string; retentionHours: number }>();
   const seen = new Set<string>();
   const toRelease: Message[] = [];
@@ -381,6 +463,13 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     }
     recordsFetched += records.length;
     if (records.length !== info.batchSize) sizeMismatches++;
+    if (options.history) {
+      // Before the re-put: forgotten after it, a fast consumer could already have found them stored.
+      const f = await options.history.forgetFromRecord(candidatesOf(records), { dryRun: options.dryRun });
+      history.forgotten += f.forgotten;
+      history.keptOtherRecord += f.keptOtherRecord;
+      history.absent += f.absent;
+    }
     if (options.dryRun) return 'would-redrive';
     const outgoing: OutgoingRecord<FetchedRecord>[] = records.map((r) => ({
       partitionKey: r.partitionKey,
@@ -451,6 +540,7 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     recordsPut,
     recordsFailed,
     sizeMismatches,
+    ...(options.history ? { history } : {}),
     problems,
   };
 }

@@ -45,7 +45,8 @@ type Names = Record<string, string>;
 type Values = Record<string, unknown>;
 
 /**
- * Evaluates the condition expressions the code issues: `attribute_not_exists(#a)`, `#a = :v`, `#a <= :v`,
+ * Evaluates the condition expressions the code issues: `attribute_not_exists(#a)`, `attribute_exists(#a)`,
+ * `#a = :v`, `#a[i] = :v`, `#a <= :v`,
  * combined with AND, OR and parentheses (DynamoDB's precedence: AND before OR).
  */
 export function evaluateCondition(
@@ -54,9 +55,16 @@ export function evaluateCondition(
   names: Names,
   values: Values,
 ): boolean {
-  const tokens = expr.match(/\(|\)|attribute_not_exists\(#\w+\)|#\w+|:\w+|<=|=|AND|OR/g) ?? [];
+  const tokens =
+    expr.match(/\(|\)|attribute_(?:not_)?exists\(#\w+\)|#\w+(?:\[\d+\])?|:\w+|<=|=|AND|OR/g) ?? [];
   let p = 0;
-  const attr = (t: string) => item?.[names[t] ?? t];
+  // `#a[i]`: element i of a list attribute (a document path).
+  const attr = (t: string) => {
+    const m = /^(#?\w+)\[(\d+)\]$/.exec(t);
+    if (!m) return item?.[names[t] ?? t];
+    const list = item?.[names[m[1]!] ?? m[1]!];
+    return Array.isArray(list) ? list[Number(m[2])] : undefined;
+  };
   const atom = (): boolean => {
     const t = tokens[p++]!;
     if (t === '(') {
@@ -65,6 +73,7 @@ export function evaluateCondition(
       return v;
     }
     if (t.startsWith('attribute_not_exists(')) return attr(t.slice(21, -1)) === undefined;
+    if (t.startsWith('attribute_exists(')) return attr(t.slice(17, -1)) !== undefined;
     const op = tokens[p++]!;
     const rhs = values[tokens[p++]!];
     const lhs = attr(t);

@@ -10,11 +10,19 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
+import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
 import { countWindow } from '../../lambdas/domain/frequency.js';
-import { DEFAULT_HISTORY_LIMITS, impressionsOfItem } from '../../lambdas/domain/history-model.js';
+import {
+  DAY_MS,
+  DEFAULT_HISTORY_LIMITS,
+  daySortKey,
+  dayStart,
+  impressionsOfItem,
+} from '../../lambdas/domain/history-model.js';
+import { rollupSortKey } from '../../lambdas/domain/rollup.js';
 import { fromEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import {
@@ -22,6 +30,7 @@ import {
   type KinesisBatchInfo,
   parseFailureMessage,
   RangeExpiredError,
+  type RedriveOptions,
   redriveQueue,
 } from '../../scripts/ops/redrive-core.js';
 import { sampleCatalog } from '../../scripts/seed-catalog.js';
@@ -88,8 +97,19 @@ const asRaw = (r: StoredRecord): RawRecord => ({
   arrivalMs: r.ApproximateArrivalTimestamp.getTime(),
 });
 
-const redriveRaw = (q: ReturnType<typeof memoryQueues>, k: ReturnType<typeof memoryStreams>) =>
-  redriveQueue({ sqs: q.client, kinesis: k.client, queueUrl: QUEUE, streams: new Set(['raw']), retry: FAST });
+const redriveRaw = (
+  q: ReturnType<typeof memoryQueues>,
+  k: ReturnType<typeof memoryStreams>,
+  more: Pick<RedriveOptions, 'history' | 'dryRun'> = {},
+) =>
+  redriveQueue({
+    sqs: q.client,
+    kinesis: k.client,
+    queueUrl: QUEUE,
+    streams: new Set(['raw']),
+    retry: FAST,
+    ...more,
+  });
 
 /** The real filter-enrich handler over in-memory streams and tables, the history written as deployed. */
 const pipeline = (
@@ -108,6 +128,21 @@ const pipeline = (
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
     retry: FAST,
   });
+
+/** The real handler over in-memory streams and tables, the enriched stream refusing writes while `down`. */
+function enrichedOutage() {
+  const enriched = { down: false };
+  const k = memoryStreams({ failPut: (stream) => enriched.down && stream === 'enriched' });
+  const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
+  return {
+    k,
+    q: memoryQueues(),
+    ddb,
+    fe: pipeline(k, ddb, new Set(), async () => new Map()),
+    store: historyStore(ddb.client, 'history', FAST),
+    enriched,
+  };
+}
 
 async function putOn(kinesis: ReturnType<typeof memoryStreams>, stream: string, n: number) {
   for (let i = 0; i < n; i += 500) {
@@ -270,14 +305,7 @@ describe('re-driving a queue', () => {
     const records = await putOn(k, 'raw', 8);
     await q.send(QUEUE, failureMessage('raw', records.slice(0, 6)));
     failing = true;
-    const run = () =>
-      redriveQueue({
-        sqs: q.client,
-        kinesis: k.client,
-        queueUrl: QUEUE,
-        streams: new Set(['raw']),
-        retry: FAST,
-      });
+    const run = () => redriveRaw(q, k);
     const s = await run();
     expect(s.outcomes['put-failed']).toBe(1);
     expect(s).toMatchObject({ recordsFetched: 6, recordsPut: { raw: 5 }, recordsFailed: 1 });
@@ -400,7 +428,9 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
 
     const redriveAndProcess = async () => {
       const before = k.records('raw').length;
-      const s = await redriveRaw(q, k);
+      // With the history: those batches failed before their history write, so nothing is forgotten.
+      const s = await redriveRaw(q, k, { history: historyStore(ddb.client, 'history', FAST) });
+      expect(s.history?.forgotten).toBe(0);
       const reput = k.records('raw').slice(before);
       const run = await drive(reput.map(asRaw), fe, mapping);
       return { s, reput, run };
@@ -473,37 +503,168 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
   });
 });
 
-describe('re-driving a batch that failed after its history write (a known limit, docs/operations.md)', () => {
-  it('finds its impressions already in history: they are filtered.duplicate and never reach the enriched stream', async () => {
-    let enrichedDown = true;
-    const k = memoryStreams({ failPut: (stream) => enrichedDown && stream === 'enriched' });
-    const q = memoryQueues();
-    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
-    const events = Array.from({ length: 6 }, (_, i) =>
-      impression({ profileId: 'p-limit', eventTime: new Date(Date.now() - 5000 + i).toISOString() }),
+describe('re-driving a batch that failed after its history write (real handler, fault-test ESM driver)', () => {
+  it('forgets what its own records stored, so every impression reaches the enriched stream once; an earlier acceptance stays a duplicate; twice counts nothing twice', async () => {
+    const { k, q, ddb, fe, store, enriched } = enrichedOutage();
+    const mapping = { batchSize: 100, maxRetries: 2, bisectOnError: true };
+    const profileId = 'p-redrive';
+    const now = Date.now();
+    const oldDay = dayStart(now) - 3 * DAY_MS;
+    // Six impressions of today, two of a day three days ago (whose rollup readers may have built).
+    const events = [
+      ...Array.from({ length: 6 }, (_, i) =>
+        impression({
+          profileId,
+          titleId: `t-${i % 2}`,
+          entityId: `t-${i % 2}`,
+          eventTime: new Date(now - 5000 + i).toISOString(),
+        }),
+      ),
+      ...Array.from({ length: 2 }, (_, i) =>
+        impression({
+          profileId,
+          titleId: 't-0',
+          entityId: 't-0',
+          eventTime: new Date(oldDay + 3_600_000 + i).toISOString(),
+        }),
+      ),
+    ];
+    // One impression accepted earlier from another record (and enriched then): the batch holds a retry of it.
+    const earlier = impression({
+      profileId,
+      titleId: 't-1',
+      entityId: 't-1',
+      eventTime: new Date(now - 9000).toISOString(),
+    });
+    const put = (evs: readonly ReturnType<typeof impression>[]) =>
+      k.client.send(
+        new PutRecordsCommand({
+          StreamName: 'raw',
+          Records: evs.map((e) => ({ PartitionKey: e.profileId, Data: Buffer.from(JSON.stringify(e)) })),
+        }),
+      );
+    await put([earlier]);
+    expect((await drive(k.records('raw').map(asRaw), fe, mapping)).onFailure).toHaveLength(0);
+    expect(k.records('enriched')).toHaveLength(1);
+
+    // The batch: the enriched stream refuses every write for the whole retry budget, after the history write.
+    await put([...events, earlier]);
+    const batch = k.records('raw').slice(1);
+    enriched.down = true;
+    const first = await drive(batch.map(asRaw), fe, mapping);
+    enriched.down = false;
+    expect(first.onFailure.flat()).toHaveLength(9);
+    const copies = () => {
+      const out = new Map<string, number>();
+      for (const item of ddb.table('history').values())
+        for (const i of impressionsOfItem(item)) out.set(i.eventId, (out.get(i.eventId) ?? 0) + 1);
+      return out;
+    };
+    const all = [...events, earlier].map((e) => e.eventId).sort();
+    expect([...copies().keys()].sort()).toEqual(all);
+    // A reader builds the old day's rollup from what is stored.
+    const total = async () =>
+      [
+        ...(await store.titleCounts(profileId, now - 8 * DAY_MS, now + 600_000, ['t-0', 't-1'])).values(),
+      ].reduce((n, c) => n + c.count, 0);
+    expect(await total()).toBe(9);
+    const rollup = () =>
+      ddb.table('history').get(
+        JSON.stringify(
+          [
+            ['pk', `P#${profileId}`],
+            ['sk', rollupSortKey(oldDay)],
+          ].sort(),
+        ),
+      );
+    expect(rollup()?.c).toBeDefined();
+
+    // A dry run reports what would be forgotten, and changes nothing.
+    const historyBefore = JSON.stringify([...ddb.table('history').entries()].sort());
+    await q.send(QUEUE, failureMessage('raw', batch));
+    const dry = await redriveRaw(q, k, { history: store, dryRun: true });
+    expect(dry.history).toEqual({ forgotten: 8, keptOtherRecord: 1, absent: 0 });
+    expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(historyBefore);
+    expect(k.records('raw')).toHaveLength(10);
+
+    const redriveAndProcess = async () => {
+      const before = k.records('raw').length;
+      const s = await redriveRaw(q, k, { history: store });
+      const afterForget = { rollup: rollup(), copies: copies() };
+      const run = await drive(k.records('raw').slice(before).map(asRaw), fe, mapping);
+      return { s, run, afterForget };
+    };
+    const once = await redriveAndProcess();
+    expect(once.s.outcomes.redriven).toBe(1);
+    expect(once.s.history).toEqual({ forgotten: 8, keptOtherRecord: 1, absent: 0 });
+    // Forgotten before the re-put: only the earlier acceptance was left; the old day's rollup invalidated.
+    expect([...once.afterForget.copies.keys()]).toEqual([earlier.eventId]);
+    expect(once.afterForget.rollup?.c).toBeUndefined();
+    expect(once.run.onFailure).toHaveLength(0);
+
+    const enrichedIds = () =>
+      k.records('enriched').map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    expect(enrichedIds().sort()).toEqual(all);
+    expect([...copies().keys()].sort()).toEqual(all);
+    expect([...copies().values()].every((n) => n === 1)).toBe(true);
+    expect(await total()).toBe(9);
+    // The counters match what is stored: bucket counts, and day counts given back what was forgotten.
+    const items = [...ddb.table('history').values()];
+    for (const b of items.filter((i) => String(i.sk).startsWith('B#')))
+      expect(b.n).toBe(impressionsOfItem(b).length);
+    const storedPerDay = new Map<string, number>();
+    for (const b of items)
+      for (const i of impressionsOfItem(b)) {
+        const key = daySortKey(dayStart(i.eventTimeMs));
+        storedPerDay.set(key, (storedPerDay.get(key) ?? 0) + 1);
+      }
+    const dayCounts = new Map(items.filter((i) => String(i.sk).startsWith('D#')).map((i) => [i.sk, i.n]));
+    expect(dayCounts).toEqual(storedPerDay);
+    expect(storedPerDay.get(daySortKey(oldDay))).toBe(2);
+
+    // The same message re-driven again: everything is stored under the first re-put's tags now.
+    await q.send(QUEUE, failureMessage('raw', batch));
+    const enrichedBefore = k.records('enriched').length;
+    const historyOnce = JSON.stringify(
+      [...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort(),
+    );
+    const twice = await redriveAndProcess();
+    expect(twice.s.history).toEqual({ forgotten: 0, keptOtherRecord: 9, absent: 0 });
+    expect(k.records('enriched')).toHaveLength(enrichedBefore);
+    expect(
+      JSON.stringify([...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort()),
+    ).toBe(historyOnce);
+    expect(await total()).toBe(9);
+  });
+});
+
+describe('re-driving a KPL aggregate that failed after its history write', () => {
+  it('forgets each user record by its sub-sequence tag, and the re-put aggregate reaches the enriched stream once per impression', async () => {
+    const { k, q, fe, store, enriched } = enrichedOutage();
+    enriched.down = true;
+    const mapping = { batchSize: 100, maxRetries: 1, bisectOnError: false };
+    const events = Array.from({ length: 3 }, (_, i) =>
+      impression({ profileId: 'p-kpl', eventTime: new Date(Date.now() - 4000 + i).toISOString() }),
+    );
+    const [packed] = await aggregate(
+      events.map((e) => ({ partitionKey: e.profileId, data: Buffer.from(JSON.stringify(e)) })),
     );
     await k.client.send(
       new PutRecordsCommand({
         StreamName: 'raw',
-        Records: events.map((e) => ({ PartitionKey: e.profileId, Data: Buffer.from(JSON.stringify(e)) })),
+        Records: [{ PartitionKey: packed!.partitionKey, Data: packed!.data }],
       }),
     );
-    const fe = pipeline(k, ddb, new Set(), async () => new Map());
-    const mapping = { batchSize: 100, maxRetries: 2, bisectOnError: true };
-    // The enriched stream refuses every write for the whole retry budget: the batch goes to on-failure.
     const first = await drive(k.records('raw').map(asRaw), fe, mapping);
-    expect(first.onFailure.flat()).toHaveLength(6);
-    const stored = () =>
-      [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item)).map((i) => i.eventId);
-    expect(stored().sort()).toEqual(events.map((e) => e.eventId).sort());
-
-    enrichedDown = false;
-    await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 6)));
-    const s = await redriveRaw(q, k);
-    expect(s.outcomes.redriven).toBe(1);
-    await drive(k.records('raw').slice(6).map(asRaw), fe, mapping);
-    // Counted once in history, but the re-put records (new sequence numbers) are producer retries now.
-    expect(stored()).toHaveLength(6);
-    expect(k.records('enriched')).toHaveLength(0);
+    expect(first.onFailure.flat()).toHaveLength(1);
+    enriched.down = false;
+    await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 1)));
+    const s = await redriveRaw(q, k, { history: store });
+    expect(s.history).toEqual({ forgotten: 3, keptOtherRecord: 0, absent: 0 });
+    expect((await drive(k.records('raw').slice(1).map(asRaw), fe, mapping)).onFailure).toHaveLength(0);
+    const ids = k
+      .records('enriched')
+      .map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    expect(ids.sort()).toEqual(events.map((e) => e.eventId).sort());
   });
 });
