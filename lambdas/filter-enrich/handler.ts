@@ -16,7 +16,7 @@ import { aggregateByKey } from '../adapters/kpl-aggregate.js';
 import { observability } from '../adapters/observability.js';
 import type { RetryPolicy } from '../adapters/retry.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
-import { type ClassifierConfig, DEFAULT_CLASSIFIER_CONFIG } from '../domain/classify.js';
+import type { ClassifierConfig } from '../domain/classify.js';
 import {
   type EnrichedOut,
   type FilterEnrichPorts,
@@ -26,6 +26,7 @@ import {
   settleBatch,
 } from '../domain/filter-enrich.js';
 import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
+import { filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
   readonly kinesis: KinesisClient;
@@ -151,48 +152,11 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   metrics.publishStoredMetrics();
 }
 
-/** Settings, read once at cold start: a missing or malformed one fails the cold start, naming it. */
-export function settingsFromEnv(env: NodeJS.ProcessEnv) {
-  const required = (name: string): string => {
-    const v = env[name];
-    if (!v) throw new Error(`environment variable ${name} is not set`);
-    return v;
-  };
-  const count = (name: string, min = 1): number => {
-    const raw = required(name);
-    const v = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min)
-      throw new Error(`environment variable ${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-    return v;
-  };
-  const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
-  const config: ClassifierConfig = {
-    minVisiblePercent: num('MIN_VISIBLE_PERCENT', DEFAULT_CLASSIFIER_CONFIG.minVisiblePercent),
-    minVisibleMs: num('MIN_VISIBLE_MS', DEFAULT_CLASSIFIER_CONFIG.minVisibleMs),
-    testProfiles: new Set((env.TEST_PROFILES ?? '').split(',').filter(Boolean)),
-    maxFutureMs: DEFAULT_CLASSIFIER_CONFIG.maxFutureMs,
-    maxLatenessMs: DEFAULT_CLASSIFIER_CONFIG.maxLatenessMs,
-  };
-  return {
-    enrichedStreamName: required('ENRICHED_STREAM_NAME'),
-    rejectedStreamName: required('REJECTED_STREAM_NAME'),
-    catalogTableName: required('CATALOG_TABLE_NAME'),
-    historyTableName: required('HISTORY_TABLE_NAME'),
-    config,
-    historySettings: {
-      retentionDays: count('RETENTION_DAYS'),
-      limits: { perWindow: count('PROFILE_BURST_PER_WINDOW'), perDay: count('PROFILE_BURST_PER_DAY') },
-    } satisfies AdmitSettings,
-    maxUserRecordsPerAggregate: count('MAX_USER_RECORDS_PER_AGGREGATE'),
-    aggregateEnriched: env.AGGREGATE_ENRICHED === 'true',
-  };
-}
-
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
 export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   if (!defaultHandler) {
-    const s = settingsFromEnv(process.env);
+    const s = filterEnrichSettings();
     const docs = documentClient();
     defaultHandler = makeHandler({
       ...s,

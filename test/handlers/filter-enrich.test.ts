@@ -1,9 +1,14 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
-import { makeHandler, settingsFromEnv } from '../../lambdas/filter-enrich/handler.js';
+import { handler, makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import {
+  FILTER_ENRICH_ENV,
+  filterEnrichEnvironment,
+  filterEnrichSettings,
+} from '../../lambdas/filter-enrich/settings.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
@@ -281,16 +286,58 @@ describe('settings', () => {
     PROFILE_BURST_PER_WINDOW: '1000',
     PROFILE_BURST_PER_DAY: '20000',
     MAX_USER_RECORDS_PER_AGGREGATE: '1000',
+    MIN_VISIBLE_PERCENT: '50',
+    MIN_VISIBLE_MS: '1000',
+    TEST_PROFILES: '',
+    AGGREGATE_ENRICHED: 'false',
   };
+  const settingsOf = (overrides: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries({ ...env, ...overrides })) vi.stubEnv(k, v);
+    return filterEnrichSettings();
+  };
+  afterEach(() => vi.unstubAllEnvs());
   it('reads every setting strictly at cold start, naming a missing or malformed one', () => {
-    expect(settingsFromEnv(env).historySettings.limits).toEqual({ perWindow: 1000, perDay: 20000 });
-    expect(() => settingsFromEnv({ ...env, PROFILE_BURST_PER_DAY: undefined })).toThrow(
-      /PROFILE_BURST_PER_DAY/,
-    );
-    expect(() => settingsFromEnv({ ...env, MAX_USER_RECORDS_PER_AGGREGATE: '1e3' })).toThrow(
+    expect(settingsOf({}).historySettings.limits).toEqual({ perWindow: 1000, perDay: 20000 });
+    expect(() => settingsOf({ PROFILE_BURST_PER_DAY: undefined })).toThrow(/PROFILE_BURST_PER_DAY/);
+    expect(() => settingsOf({ MAX_USER_RECORDS_PER_AGGREGATE: '1e3' })).toThrow(
       /MAX_USER_RECORDS_PER_AGGREGATE/,
     );
-    expect(() => settingsFromEnv({ ...env, RETENTION_DAYS: '0' })).toThrow(/RETENTION_DAYS/);
-    expect(() => settingsFromEnv({ ...env, HISTORY_TABLE_NAME: '' })).toThrow(/HISTORY_TABLE_NAME/);
+    expect(() => settingsOf({ RETENTION_DAYS: '0' })).toThrow(/RETENTION_DAYS/);
+    expect(() => settingsOf({ HISTORY_TABLE_NAME: '' })).toThrow(/HISTORY_TABLE_NAME/);
+  });
+  it('has no defaults of its own: every declared setting is required, and a malformed value is named', () => {
+    for (const name of Object.values(FILTER_ENRICH_ENV))
+      expect(() => settingsOf({ [name]: undefined }), name).toThrow(new RegExp(name));
+    expect(() => settingsOf({ MIN_VISIBLE_PERCENT: 'fifty' })).toThrow(/MIN_VISIBLE_PERCENT/);
+    expect(() => settingsOf({ MIN_VISIBLE_PERCENT: '101' })).toThrow(/MIN_VISIBLE_PERCENT/);
+    expect(() => settingsOf({ AGGREGATE_ENRICHED: 'ja' })).toThrow(/AGGREGATE_ENRICHED/);
+  });
+  it('reads back what the stack writes', () => {
+    const values = {
+      enrichedStreamName: 'e',
+      rejectedStreamName: 'r',
+      catalogTableName: 'c',
+      historyTableName: 'h',
+      retentionDays: 30,
+      profileBurstPerWindow: 7,
+      profileBurstPerDay: 70,
+      maxUserRecordsPerAggregate: 500,
+      minVisiblePercent: 62.5,
+      minVisibleMs: 0,
+      testProfiles: ['bot-1', 'bot-2'],
+      aggregateEnriched: true,
+    };
+    const s = settingsOf(filterEnrichEnvironment(values));
+    expect(s).toMatchObject({
+      enrichedStreamName: 'e',
+      historySettings: { retentionDays: 30, limits: { perWindow: 7, perDay: 70 } },
+      maxUserRecordsPerAggregate: 500,
+      aggregateEnriched: true,
+      config: { minVisiblePercent: 62.5, minVisibleMs: 0, testProfiles: new Set(['bot-1', 'bot-2']) },
+    });
+  });
+  it('fails the cold start of the deployed handler, naming the missing setting', () => {
+    for (const k of Object.values(FILTER_ENRICH_ENV)) vi.stubEnv(k, undefined);
+    expect(() => handler(kinesisEvent([]))).toThrow(/ENRICHED_STREAM_NAME/);
   });
 });
