@@ -6,71 +6,48 @@
  * Data errors never fail the batch; infrastructure failures are reported per record (batchItemFailures).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
-import { putRecordsReliably } from '../adapters/kinesis-writer.js';
-import { aggregateByKey } from '../adapters/kpl-aggregate.js';
 import { observability } from '../adapters/observability.js';
-import type { RetryPolicy } from '../adapters/retry.js';
+import {
+  type EnrichedSink,
+  enrichedStreamSink,
+  type RejectedSink,
+  rejectedStreamSink,
+} from '../adapters/stream-sinks.js';
 import { titleCatalog } from '../adapters/title-catalog.js';
 import type { ClassifierConfig } from '../domain/classify.js';
 import {
-  type EnrichedOut,
   type FilterEnrichPorts,
   historyCandidate,
   planBatch,
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
-import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
 import { filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
-  readonly kinesis: KinesisClient;
-  readonly enrichedStreamName: string;
-  readonly rejectedStreamName: string;
   readonly config: ClassifierConfig;
   readonly ports: FilterEnrichPorts;
   /** The history table's write side: stores impressions, detects duplicates and bursts. */
   readonly history: Pick<HistoryStore, 'admit'>;
   readonly historySettings: AdmitSettings;
+  /** Where enriched records go (the enriched stream). */
+  readonly enriched: EnrichedSink;
+  /** Where rejected rows go (the rejected stream). */
+  readonly rejected: RejectedSink;
   /** User records per KPL aggregate above which it is rejected whole. @default 1000 */
   readonly maxUserRecordsPerAggregate?: number;
-  /** Backoff for the parts of PutRecords calls left undone. @default DEFAULT_RETRY */
-  readonly retry?: RetryPolicy;
-  /**
-   * Write enriched records KPL-aggregated per profile (Firehose de-aggregates): far fewer PUT payload units
-   * and Firehose bytes (each record is billed rounded up to 5 KB). @default false
-   */
-  readonly aggregateEnriched?: boolean;
   readonly nowMs?: () => number;
 }
 
 const { logger, metrics } = observability('filter-enrich');
-const encoder = new TextEncoder();
-
-/** The one place where enriched and rejected records become stream bytes. */
-const encodeRecord = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
 export function makeHandler(deps: FilterEnrichDeps) {
   const now = deps.nowMs ?? Date.now;
   const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
-
-  const writeEnriched = async (enriched: readonly EnrichedOut[]) => {
-    const out = enriched.map((e) => ({
-      partitionKey: e.partitionKey,
-      data: encodeRecord(toEnrichedWire(e.record)),
-      source: e,
-    }));
-    if (!deps.aggregateEnriched)
-      return putRecordsReliably(deps.kinesis, deps.enrichedStreamName, out, deps.retry);
-    const packed = await aggregateByKey(out);
-    const r = await putRecordsReliably(deps.kinesis, deps.enrichedStreamName, packed, deps.retry);
-    return { failed: r.failed.flat() };
-  };
 
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
@@ -85,19 +62,10 @@ export function makeHandler(deps: FilterEnrichDeps) {
       const plan = settleBatch(records, candidates, admitted.admissions);
       for (const e of plan.failed) failed.add(e.sequenceNumber);
       const [enrichedResult, rejectedResult] = await Promise.all([
-        writeEnriched(plan.enriched),
-        putRecordsReliably(
-          deps.kinesis,
-          deps.rejectedStreamName,
-          plan.rejected.map((r) => ({
-            partitionKey: r.partitionKey,
-            data: encodeRecord(toRejectedWire(r.row)),
-            source: r.sequenceNumber,
-          })),
-          deps.retry,
-        ),
+        deps.enriched.put(plan.enriched),
+        deps.rejected.put(plan.rejected),
       ]);
-      for (const s of rejectedResult.failed) failed.add(s);
+      for (const r of rejectedResult.failed) failed.add(r.sequenceNumber);
       for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
 
       const nowMs = now();
@@ -158,9 +126,11 @@ export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchRe
   if (!defaultHandler) {
     const s = filterEnrichSettings();
     const docs = documentClient();
+    const kinesis = kinesisClient();
     defaultHandler = makeHandler({
       ...s,
-      kinesis: kinesisClient(),
+      enriched: enrichedStreamSink(kinesis, s.enrichedStreamName, { aggregate: s.aggregateEnriched }),
+      rejected: rejectedStreamSink(kinesis, s.rejectedStreamName),
       ports: { titles: titleCatalog(docs, s.catalogTableName).titles },
       history: historyStore(docs, s.historyTableName),
     });
