@@ -66,7 +66,8 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 
 export class HistoryApi extends Construct {
   readonly api: HttpApi;
-  readonly fn: NodeFunction['fn'];
+  /** The function behind every route. */
+  readonly fn: NodeFunction;
   /** The role client apps assume: it can call the API only for the profile in its `profileId` session tag. */
   readonly clientRole: Role;
   readonly serverErrorAlarm: Alarm;
@@ -78,7 +79,7 @@ export class HistoryApi extends Construct {
       entry: 'history-api/handler.ts',
       memorySize: 1024,
       timeout: Duration.seconds(10),
-    }).fn;
+    });
     props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     props.cursorSecret.grantRead(this.fn);
     props.rawStream.grant(this.fn, 'kinesis:PutRecords');
