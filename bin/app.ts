@@ -26,8 +26,6 @@ function stageConfig(): StageConfig {
     if (!NOT_SETTINGS.has(key) && !key.includes(':') && !key.startsWith('@')) flat[key] = value;
   const fromCli = checkOverrides(flat, '-c');
   const fromStages = checkOverrides(stages[stage] ?? {}, `cdk.json stages.${stage}`);
-  // The emulator stage is throwaway unless -c retainData says otherwise.
-  const emulatorDefaults = (fromCli.emulator ?? fromStages.emulator) ? { retainData: false } : {};
   const merge = <T extends Record<string, unknown>>(a: T, b: T): T => {
     const out: Record<string, unknown> = { ...a };
     for (const [k, v] of Object.entries(b))
@@ -37,7 +35,8 @@ function stageConfig(): StageConfig {
           : v;
     return out as T;
   };
-  return resolveStage(stage, merge(merge({ ...fromStages }, emulatorDefaults), fromCli));
+  // An emulator stage's own defaults (EMULATOR_STAGE_DEFAULTS) are applied by resolveStage.
+  return resolveStage(stage, merge({ ...fromStages }, fromCli));
 }
 
 let config: StageConfig;

@@ -190,7 +190,31 @@ export const EMULATOR_GAPS = {
   icebergTableDdl:
     "the emulator's Athena refuses Iceberg DDL (NOT_SUPPORTED), so the Iceberg tables are registered with " +
     'AWS::Glue::Table (location and columns) and the local delivery writes their first Iceberg metadata',
+  lakeAutoDeleteObjects:
+    "an emulator stage's lake bucket is gone with the emulator, so the auto-delete custom resource that empties " +
+    'a throwaway bucket on AWS before its deletion is left out',
 } as const;
+
+/**
+ * How an emulator stage's settings differ from an AWS stage's, each with its reason (applied by `resolveStage`;
+ * an explicit setting wins). With `EMULATOR_GAPS` these are every difference between the two: constructs never
+ * test `config.emulator` themselves. (The SDK clients of the local tools speak HTTP/1.1 to the emulator:
+ * `emulatorClientConfig` in `scripts/emulator.ts`; the functions use HTTP/1.1 keep-alive everywhere.)
+ */
+export const EMULATOR_STAGE_DEFAULTS = {
+  retainData: { value: false, reason: 'an emulator stage is throwaway: its data goes with the emulator' },
+  apiServices: {
+    value: [EMULATOR_DEFAULT_PRINCIPAL],
+    reason: "the emulator's default credentials call the history API as a service",
+  },
+  apiErasers: { value: [EMULATOR_DEFAULT_PRINCIPAL], reason: "the emulator's default credentials may erase" },
+  clientSessionVendors: {
+    value: [EMULATOR_DEFAULT_PRINCIPAL],
+    reason: "the emulator's default credentials vend client sessions",
+  },
+} as const satisfies {
+  readonly [K in keyof StageConfig]?: { readonly value: StageConfig[K]; readonly reason: string };
+};
 
 export type EmulatorGap = keyof typeof EMULATOR_GAPS;
 
@@ -305,13 +329,15 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
     ) as Omit<StageConfig, 'stage'>),
     stage,
   };
-  // On the emulator stage its default credentials are on both allow-lists and may vend client sessions.
+  // An emulator stage takes EMULATOR_STAGE_DEFAULTS where the overrides leave a setting unset.
+  const E = EMULATOR_STAGE_DEFAULTS;
   const merged: StageConfig = base.emulator
     ? {
         ...base,
-        apiServices: checked.apiServices ?? [EMULATOR_DEFAULT_PRINCIPAL],
-        apiErasers: checked.apiErasers ?? [EMULATOR_DEFAULT_PRINCIPAL],
-        clientSessionVendors: checked.clientSessionVendors ?? [EMULATOR_DEFAULT_PRINCIPAL],
+        retainData: checked.retainData ?? E.retainData.value,
+        apiServices: checked.apiServices ?? E.apiServices.value,
+        apiErasers: checked.apiErasers ?? E.apiErasers.value,
+        clientSessionVendors: checked.clientSessionVendors ?? E.clientSessionVendors.value,
       }
     : base;
   validateTableCapacity(merged.tableCapacity);

@@ -9,6 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { IMPRESSIONS_TABLE, REJECTED_TABLE } from '../lambdas/domain/lake-schema.js';
+import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import { includes, type StageConfig } from './config.js';
 import { Analytics } from './constructs/analytics.js';
 import { HistoryApi } from './constructs/history-api.js';
@@ -40,20 +41,20 @@ export class PipelineStack extends Stack {
       entry: 'filter-enrich/handler.ts',
       stream: props.rawStream,
       settings: config.consumer,
-      environment: {
-        ENRICHED_STREAM_NAME: props.enrichedStream.streamName,
-        REJECTED_STREAM_NAME: props.rejectedStream.streamName,
-        CATALOG_TABLE_NAME: props.catalogTable.tableName,
-        HISTORY_TABLE_NAME: props.historyTable.tableName,
-        RETENTION_DAYS: String(config.historyRetentionDays),
-        PROFILE_BURST_PER_WINDOW: String(config.profileBurstPerWindow),
-        PROFILE_BURST_PER_DAY: String(config.profileBurstPerDay),
-        MAX_USER_RECORDS_PER_AGGREGATE: String(config.maxUserRecordsPerAggregate),
-        MIN_VISIBLE_PERCENT: String(config.minVisiblePercent),
-        MIN_VISIBLE_MS: String(config.minVisibleMs),
-        TEST_PROFILES: config.testProfiles.join(','),
-        AGGREGATE_ENRICHED: String(config.aggregateEnriched),
-      },
+      environment: filterEnrichEnvironment({
+        enrichedStreamName: props.enrichedStream.streamName,
+        rejectedStreamName: props.rejectedStream.streamName,
+        catalogTableName: props.catalogTable.tableName,
+        historyTableName: props.historyTable.tableName,
+        retentionDays: config.historyRetentionDays,
+        profileBurstPerWindow: config.profileBurstPerWindow,
+        profileBurstPerDay: config.profileBurstPerDay,
+        maxUserRecordsPerAggregate: config.maxUserRecordsPerAggregate,
+        minVisiblePercent: config.minVisiblePercent,
+        minVisibleMs: config.minVisibleMs,
+        testProfiles: config.testProfiles,
+        aggregateEnriched: config.aggregateEnriched,
+      }),
     });
     props.enrichedStream.grantWrite(filterEnrich.fn);
     props.rejectedStream.grantWrite(filterEnrich.fn);

@@ -56,8 +56,8 @@ export class StatefulStack extends Stack {
 
     this.lake = new LakeStorage(this, 'Lake', {
       removalPolicy,
-      // A throwaway stage on AWS must be able to delete its bucket; the emulator's is gone with the emulator.
-      autoDeleteObjects: !config.retainData && !config.emulator,
+      // A throwaway stage on AWS must be able to delete its bucket (EMULATOR_GAPS.lakeAutoDeleteObjects).
+      autoDeleteObjects: !config.retainData && includes(config, 'lakeAutoDeleteObjects'),
       athenaDdl: includes(config, 'icebergTableDdl'),
       retention: config.lakeRetention,
     });

@@ -20,6 +20,7 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { historyApiEnvironment } from '../../lambdas/history-api/settings.js';
 import { NodeFunction } from './node-function.js';
 
 export interface HistoryApiProps {
@@ -65,7 +66,8 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 
 export class HistoryApi extends Construct {
   readonly api: HttpApi;
-  readonly fn: NodeFunction['fn'];
+  /** The function behind every route. */
+  readonly fn: NodeFunction;
   /** The role client apps assume: it can call the API only for the profile in its `profileId` session tag. */
   readonly clientRole: Role;
   readonly serverErrorAlarm: Alarm;
@@ -77,14 +79,7 @@ export class HistoryApi extends Construct {
       entry: 'history-api/handler.ts',
       memorySize: 1024,
       timeout: Duration.seconds(10),
-      environment: {
-        HISTORY_TABLE_NAME: props.table.tableName,
-        CURSOR_SECRET_ID: props.cursorSecret.secretArn,
-        RAW_STREAM_NAME: props.rawStream.streamName,
-        SERVICE_PRINCIPALS: (props.servicePrincipals ?? []).join(','),
-        ERASER_PRINCIPALS: (props.eraserPrincipals ?? []).join(','),
-      },
-    }).fn;
+    });
     props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     props.cursorSecret.grantRead(this.fn);
     props.rawStream.grant(this.fn, 'kinesis:PutRecords');
@@ -144,7 +139,15 @@ export class HistoryApi extends Construct {
         ],
       }),
     );
-    this.fn.addEnvironment('CLIENT_ROLE_ARN', this.clientRole.roleArn);
+    const environment = historyApiEnvironment({
+      historyTableName: props.table.tableName,
+      cursorSecretId: props.cursorSecret.secretArn,
+      rawStreamName: props.rawStream.streamName,
+      servicePrincipals: props.servicePrincipals ?? [],
+      eraserPrincipals: props.eraserPrincipals ?? [],
+      clientRoleArn: this.clientRole.roleArn,
+    });
+    for (const [name, value] of Object.entries(environment)) this.fn.addEnvironment(name, value);
     this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,

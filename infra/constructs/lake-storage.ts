@@ -211,7 +211,7 @@ export class LakeStorage extends Construct {
   private ddlProvider(workGroup: CfnWorkGroup): Provider {
     const stack = Stack.of(this);
     const fn = (name: string, entry: string) =>
-      new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) }).fn;
+      new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) });
     const onEvent = fn('DdlOnEvent', path.join('iceberg-table', 'on-event.ts'));
     const isComplete = fn('DdlIsComplete', path.join('iceberg-table', 'is-complete.ts'));
     const workGroupArn = stack.formatArn({

@@ -5,11 +5,12 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 
 export interface NodeFunctionProps {
   /** Handler file below `lambdas/`, e.g. `filter-enrich/handler.ts`. */
   readonly entry: string;
+  /** Settings of the function (built with its `settings.ts`). @default none */
   readonly environment?: Record<string, string>;
   /** @default 1024 */
   readonly memorySize?: number;
@@ -21,16 +22,14 @@ export interface NodeFunctionProps {
 
 const LAMBDAS_DIR = path.join(import.meta.dirname, '..', '..', 'lambdas');
 
-export class NodeFunction extends Construct {
-  readonly fn: NodejsFunction;
-
+/**
+ * Every function of the app: a `NodejsFunction` (as Powertools for AWS Lambda's examples and Clickstream
+ * Analytics on AWS subclass it) with the one runtime, architecture, bundling, logging and tracing of the
+ * project. Its log group is a sibling `<id>Logs` with the stage's retention, deleted with the stack.
+ */
+export class NodeFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
-    super(scope, id);
-    const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.fn = new NodejsFunction(this, 'Function', {
+    super(scope, id, {
       entry: path.join(LAMBDAS_DIR, props.entry),
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
@@ -38,7 +37,10 @@ export class NodeFunction extends Construct {
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(60),
       tracing: Tracing.ACTIVE,
-      logGroup,
+      logGroup: new LogGroup(scope, `${id}Logs`, {
+        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -21,13 +21,14 @@ export interface StreamConsumerProps extends NodeFunctionProps {
 }
 
 export class StreamConsumer extends Construct {
-  readonly fn: NodeFunction['fn'];
+  /** The consuming function. */
+  readonly fn: NodeFunction;
   readonly failureQueue: Queue;
   readonly iteratorAgeAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id);
-    this.fn = new NodeFunction(this, 'Handler', props).fn;
+    this.fn = new NodeFunction(this, 'Handler', props);
     this.failureQueue = new Queue(this, 'OnFailure', {
       encryption: QueueEncryption.KMS_MANAGED,
       enforceSSL: true,

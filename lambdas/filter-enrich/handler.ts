@@ -6,70 +6,48 @@
  * Data errors never fail the batch; infrastructure failures are reported per record (batchItemFailures).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
-import { putRecordsReliably } from '../adapters/kinesis-writer.js';
-import { aggregateByKey } from '../adapters/kpl-aggregate.js';
 import { observability } from '../adapters/observability.js';
-import type { RetryPolicy } from '../adapters/retry.js';
-import { titleCatalog } from '../adapters/title-catalog.js';
-import { type ClassifierConfig, DEFAULT_CLASSIFIER_CONFIG } from '../domain/classify.js';
 import {
-  type EnrichedOut,
+  type EnrichedSink,
+  enrichedStreamSink,
+  type RejectedSink,
+  rejectedStreamSink,
+} from '../adapters/stream-sinks.js';
+import { titleCatalog } from '../adapters/title-catalog.js';
+import type { ClassifierConfig } from '../domain/classify.js';
+import {
   type FilterEnrichPorts,
   historyCandidate,
   planBatch,
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
-import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
+import { filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
-  readonly kinesis: KinesisClient;
-  readonly enrichedStreamName: string;
-  readonly rejectedStreamName: string;
   readonly config: ClassifierConfig;
   readonly ports: FilterEnrichPorts;
   /** The history table's write side: stores impressions, detects duplicates and bursts. */
   readonly history: Pick<HistoryStore, 'admit'>;
   readonly historySettings: AdmitSettings;
+  /** Where enriched records go (the enriched stream). */
+  readonly enriched: EnrichedSink;
+  /** Where rejected rows go (the rejected stream). */
+  readonly rejected: RejectedSink;
   /** User records per KPL aggregate above which it is rejected whole. @default 1000 */
   readonly maxUserRecordsPerAggregate?: number;
-  /** Backoff for the parts of PutRecords calls left undone. @default DEFAULT_RETRY */
-  readonly retry?: RetryPolicy;
-  /**
-   * Write enriched records KPL-aggregated per profile (Firehose de-aggregates): far fewer PUT payload units
-   * and Firehose bytes (each record is billed rounded up to 5 KB). @default false
-   */
-  readonly aggregateEnriched?: boolean;
   readonly nowMs?: () => number;
 }
 
 const { logger, metrics } = observability('filter-enrich');
-const encoder = new TextEncoder();
-
-/** The one place where enriched and rejected records become stream bytes. */
-const encodeRecord = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
 export function makeHandler(deps: FilterEnrichDeps) {
   const now = deps.nowMs ?? Date.now;
   const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
-
-  const writeEnriched = async (enriched: readonly EnrichedOut[]) => {
-    const out = enriched.map((e) => ({
-      partitionKey: e.partitionKey,
-      data: encodeRecord(toEnrichedWire(e.record)),
-      source: e,
-    }));
-    if (!deps.aggregateEnriched)
-      return putRecordsReliably(deps.kinesis, deps.enrichedStreamName, out, deps.retry);
-    const packed = await aggregateByKey(out);
-    const r = await putRecordsReliably(deps.kinesis, deps.enrichedStreamName, packed, deps.retry);
-    return { failed: r.failed.flat() };
-  };
 
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
@@ -84,19 +62,10 @@ export function makeHandler(deps: FilterEnrichDeps) {
       const plan = settleBatch(records, candidates, admitted.admissions);
       for (const e of plan.failed) failed.add(e.sequenceNumber);
       const [enrichedResult, rejectedResult] = await Promise.all([
-        writeEnriched(plan.enriched),
-        putRecordsReliably(
-          deps.kinesis,
-          deps.rejectedStreamName,
-          plan.rejected.map((r) => ({
-            partitionKey: r.partitionKey,
-            data: encodeRecord(toRejectedWire(r.row)),
-            source: r.sequenceNumber,
-          })),
-          deps.retry,
-        ),
+        deps.enriched.put(plan.enriched),
+        deps.rejected.put(plan.rejected),
       ]);
-      for (const s of rejectedResult.failed) failed.add(s);
+      for (const r of rejectedResult.failed) failed.add(r.sequenceNumber);
       for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
 
       const nowMs = now();
@@ -151,52 +120,17 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   metrics.publishStoredMetrics();
 }
 
-/** Settings, read once at cold start: a missing or malformed one fails the cold start, naming it. */
-export function settingsFromEnv(env: NodeJS.ProcessEnv) {
-  const required = (name: string): string => {
-    const v = env[name];
-    if (!v) throw new Error(`environment variable ${name} is not set`);
-    return v;
-  };
-  const count = (name: string, min = 1): number => {
-    const raw = required(name);
-    const v = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min)
-      throw new Error(`environment variable ${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-    return v;
-  };
-  const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
-  const config: ClassifierConfig = {
-    minVisiblePercent: num('MIN_VISIBLE_PERCENT', DEFAULT_CLASSIFIER_CONFIG.minVisiblePercent),
-    minVisibleMs: num('MIN_VISIBLE_MS', DEFAULT_CLASSIFIER_CONFIG.minVisibleMs),
-    testProfiles: new Set((env.TEST_PROFILES ?? '').split(',').filter(Boolean)),
-    maxFutureMs: DEFAULT_CLASSIFIER_CONFIG.maxFutureMs,
-    maxLatenessMs: DEFAULT_CLASSIFIER_CONFIG.maxLatenessMs,
-  };
-  return {
-    enrichedStreamName: required('ENRICHED_STREAM_NAME'),
-    rejectedStreamName: required('REJECTED_STREAM_NAME'),
-    catalogTableName: required('CATALOG_TABLE_NAME'),
-    historyTableName: required('HISTORY_TABLE_NAME'),
-    config,
-    historySettings: {
-      retentionDays: count('RETENTION_DAYS'),
-      limits: { perWindow: count('PROFILE_BURST_PER_WINDOW'), perDay: count('PROFILE_BURST_PER_DAY') },
-    } satisfies AdmitSettings,
-    maxUserRecordsPerAggregate: count('MAX_USER_RECORDS_PER_AGGREGATE'),
-    aggregateEnriched: env.AGGREGATE_ENRICHED === 'true',
-  };
-}
-
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
 export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   if (!defaultHandler) {
-    const s = settingsFromEnv(process.env);
+    const s = filterEnrichSettings();
     const docs = documentClient();
+    const kinesis = kinesisClient();
     defaultHandler = makeHandler({
       ...s,
-      kinesis: kinesisClient(),
+      enriched: enrichedStreamSink(kinesis, s.enrichedStreamName, { aggregate: s.aggregateEnriched }),
+      rejected: rejectedStreamSink(kinesis, s.rejectedStreamName),
       ports: { titles: titleCatalog(docs, s.catalogTableName).titles },
       history: historyStore(docs, s.historyTableName),
     });

@@ -30,6 +30,7 @@ import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '..
 import { decodePosition, encodePosition } from '../domain/history-model.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
 import { type RawStreamWriter, rawStreamWriter } from './raw-stream.js';
+import { historyApiSettings } from './settings.js';
 
 export interface HistoryApiDeps {
   readonly store: Pick<HistoryStore, 'listHistory' | 'titleCounts' | 'erase'>;
@@ -245,25 +246,19 @@ function identityOf(event: APIGatewayProxyEventV2): { userArn?: unknown } | unde
   return iam !== null && typeof iam === 'object' ? iam : undefined;
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').filter(Boolean);
-
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
 export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
   if (!defaultHandler) {
-    const table = process.env.HISTORY_TABLE_NAME;
-    const secretId = process.env.CURSOR_SECRET_ID;
-    const rawStream = process.env.RAW_STREAM_NAME;
-    if (!table || !secretId || !rawStream)
-      throw new Error('HISTORY_TABLE_NAME, CURSOR_SECRET_ID and RAW_STREAM_NAME must be set');
+    const s = historyApiSettings();
     defaultHandler = makeHandler({
-      store: historyStore(documentClient(), table),
-      cursorKeys: secretsManagerKeyring(new SecretsManagerClient({}), secretId),
-      ingest: rawStreamWriter(kinesisClient(), rawStream),
+      store: historyStore(documentClient(), s.historyTableName),
+      cursorKeys: secretsManagerKeyring(new SecretsManagerClient({}), s.cursorSecretId),
+      ingest: rawStreamWriter(kinesisClient(), s.rawStreamName),
       authorization: {
-        clientRoleArn: process.env.CLIENT_ROLE_ARN || undefined,
-        services: list(process.env.SERVICE_PRINCIPALS),
-        erasers: list(process.env.ERASER_PRINCIPALS),
+        clientRoleArn: s.clientRoleArn,
+        services: s.servicePrincipals,
+        erasers: s.eraserPrincipals,
       },
     });
   }

@@ -29,6 +29,7 @@ import { sampleCatalog } from '../../scripts/seed-catalog.js';
 import { type GeneratedRecord, prng, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';
+import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
 
 const RECORDS = Number(process.env.FAULT_RECORDS ?? '6000');
@@ -200,9 +201,7 @@ async function run(s: Scenario, seed: number) {
 
   const store = historyStore(ddb.client, 'history', FAST);
   const inner = filterEnrich({
-    kinesis: kin.client,
-    enrichedStreamName: 'enriched',
-    rejectedStreamName: 'rejected',
+    ...streamSinks(kin.client, { retry: FAST }),
     config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
     ports: { titles: titleCatalog(ddb.client, 'catalog', { retry: FAST }).titles },
     history: {
@@ -217,7 +216,6 @@ async function run(s: Scenario, seed: number) {
       },
     },
     historySettings: SETTINGS,
-    retry: FAST,
   });
   // A crash after every write of the batch and before the response (the checkpoint does not move).
   const fe: typeof inner = async (event) => {
@@ -340,14 +338,11 @@ describe('poison records', () => {
         ? Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }))
         : original(cmd as never)) as typeof ddb.client.send;
     const fe = filterEnrich({
-      kinesis: kin.client,
-      enrichedStreamName: 'enriched',
-      rejectedStreamName: 'rejected',
+      ...streamSinks(kin.client, { retry: FAST }),
       config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
       ports: { titles: async () => new Map() },
       history: historyStore(ddb.client, 'history', { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 }),
       historySettings: SETTINGS,
-      retry: FAST,
     });
     const labelled = generate(11, 40);
     const poison: Labelled = {

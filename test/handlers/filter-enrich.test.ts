@@ -1,48 +1,42 @@
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
-import { makeHandler, settingsFromEnv } from '../../lambdas/filter-enrich/handler.js';
+import { handler, makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import {
+  FILTER_ENRICH_ENV,
+  filterEnrichEnvironment,
+  filterEnrichSettings,
+} from '../../lambdas/filter-enrich/settings.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
-const kinesisMock = mockClient(KinesisClient);
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 
-const putsTo = (stream: string) =>
-  kinesisMock.commandCalls(PutRecordsCommand).filter((c) => c.args[0].input.StreamName === stream);
-const rowsOn = (stream: string) =>
-  putsTo(stream).flatMap((c) =>
-    c.args[0].input.Records!.map((r) => JSON.parse(Buffer.from(r.Data!).toString())),
-  );
-const acceptAll = () =>
-  kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
-    FailedRecordCount: 0,
-    Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i), ShardId: 's' })),
-  }));
-
-beforeEach(() => {
-  kinesisMock.reset();
-  acceptAll();
-});
+/** The in-memory enriched and rejected sinks of the handler under test (see `withHistory`). */
+let out: Pick<ReturnType<typeof filterEnrichDeps>, 'enriched' | 'rejected'>;
+const putsTo = (stream: 'enriched' | 'rejected') => out[stream].puts;
+const rowsOn = (stream: 'enriched' | 'rejected') => out[stream].rows();
+const resetSinks = () => {
+  out.enriched.reset();
+  out.rejected.reset();
+};
 
 /** filter-enrich over an in-memory history table (the real store and its conditional writes). */
 function withHistory(limits = { perWindow: 1000, perDay: 20_000 }) {
   const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
   const store = historyStore(ddb.client, 'history', FAST);
-  const { d } = filterEnrichDeps({
+  const { d, enriched, rejected } = filterEnrichDeps({
     history: store,
     historySettings: { retentionDays: 30, limits },
-    retry: FAST,
   });
+  out = { enriched, rejected };
   const stored = () =>
     [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item).map((i) => i.eventId));
   return { ddb, store, handler: makeHandler(d), stored };
 }
 
-const outcomeOf = (stream: string) => rowsOn(stream).map((r) => r.event_id ?? r.reason);
+const outcomeOf = (stream: 'enriched' | 'rejected') => rowsOn(stream).map((r) => r.event_id ?? r.reason);
 
 describe('filter-enrich handler', () => {
   it('writes history, enriched and rejected records and reports no failures for data errors', async () => {
@@ -53,7 +47,7 @@ describe('filter-enrich handler', () => {
     expect(res.batchItemFailures).toEqual([]);
     const enriched = putsTo('enriched');
     expect(enriched).toHaveLength(1);
-    expect(enriched[0]!.args[0].input.Records![0]!.PartitionKey).toBe('profile-1');
+    expect(enriched[0]![0]!.partitionKey).toBe('profile-1');
     expect(rowsOn('rejected')[0]).toMatchObject({
       reason: 'decode.not-json',
       raw: 'garbage',
@@ -62,46 +56,14 @@ describe('filter-enrich handler', () => {
     expect(stored()).toEqual([JSON.parse(Buffer.from(good.data).toString()).eventId]);
   });
 
-  it('retries only the failed entries of a partial PutRecords failure', async () => {
-    let call = 0;
-    kinesisMock.on(PutRecordsCommand).callsFake((input) => {
-      call++;
-      return {
-        FailedRecordCount: call === 1 ? 1 : 0,
-        Records: input.Records.map((_: unknown, i: number) =>
-          call === 1 && i === 1
-            ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' }
-            : { SequenceNumber: `${call}-${i}`, ShardId: 's' },
-        ),
-      };
-    });
-    const { handler } = withHistory();
-    const records = [rawRecord(impression()), rawRecord(impression()), rawRecord(impression())];
-    const res = await handler(kinesisEvent(records));
-    expect(res.batchItemFailures).toEqual([]);
-    const calls = putsTo('enriched');
-    expect(calls).toHaveLength(2);
-    expect(calls[1]!.args[0].input.Records).toHaveLength(1);
-    const retried = JSON.parse(Buffer.from(calls[1]!.args[0].input.Records![0]!.Data!).toString());
-    expect(retried.event_id).toBe(JSON.parse(Buffer.from(records[1]!.data).toString()).eventId);
-  });
-
   it('reports exactly the records whose enriched write never succeeded; their redelivery is enriched again, not a duplicate', async () => {
-    kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
-      FailedRecordCount: 1,
-      Records: input.Records.map((r: { Data: Uint8Array }, i: number) =>
-        JSON.parse(Buffer.from(r.Data).toString()).position === 7
-          ? { ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }
-          : { SequenceNumber: String(i), ShardId: 's' },
-      ),
-    }));
     const { handler } = withHistory();
+    out.enriched.failWhen((e) => e.record.position === 7);
     const ok = rawRecord(impression());
     const failing = rawRecord(impression({ position: 7 }));
     const res = await handler(kinesisEvent([ok, failing]));
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: failing.sequenceNumber }]);
-    kinesisMock.reset();
-    acceptAll();
+    resetSinks();
     const again = await handler(kinesisEvent([failing]));
     expect(again.batchItemFailures).toEqual([]);
     expect(rowsOn('enriched').map((r) => r.position)).toEqual([7]);
@@ -147,8 +109,7 @@ describe('filtered.duplicate: the same eventId, profile and event time, under an
     const retryInBatch = rawRecord(e);
     await handler(kinesisEvent([first, retryInBatch]));
     expect(outcomeOf('enriched')).toEqual([e.eventId]);
-    kinesisMock.reset();
-    acceptAll();
+    resetSinks();
     const retryLater = rawRecord(e);
     // The same batch again (a redelivery), then a later producer retry.
     await handler(kinesisEvent([first, retryInBatch]));
@@ -193,8 +154,7 @@ describe('filtered.duplicate: the same eventId, profile and event time, under an
     expect(outcomeOf('enriched')).toEqual(variants.map((v) => v.eventId));
     expect(stored()).toHaveLength(4);
     // Each of them retried by its producer is a duplicate of its own.
-    kinesisMock.reset();
-    acceptAll();
+    resetSinks();
     await handler(kinesisEvent(variants.map((v) => rawRecord(v))));
     expect(putsTo('enriched')).toHaveLength(0);
   });
@@ -233,8 +193,7 @@ describe('quality.profile-burst: caps per profile and window, and per day', () =
     const batch = burst('p', 8);
     await handler(kinesisEvent(batch));
     const first = [outcomeOf('enriched'), outcomeOf('rejected')];
-    kinesisMock.reset();
-    acceptAll();
+    resetSinks();
     await handler(kinesisEvent(batch));
     expect([outcomeOf('enriched'), outcomeOf('rejected')]).toEqual(first);
     expect(first[0]).toHaveLength(5);
@@ -265,9 +224,9 @@ describe('rejected rows are put under a bounded key of our own', () => {
     const longKey = 'k'.repeat(300);
     const res = await handler(kinesisEvent([rawRecord('not json', { partitionKey: longKey })]));
     expect(res.batchItemFailures).toEqual([]);
-    const put = putsTo('rejected')[0]!.args[0].input.Records![0]!;
-    expect(put.PartitionKey).toMatch(/^r-[A-Za-z0-9_-]{8}$/);
-    expect(JSON.parse(Buffer.from(put.Data!).toString()).partition_key).toBe('k'.repeat(256));
+    const put = putsTo('rejected')[0]![0]!;
+    expect(put.partitionKey).toMatch(/^r-[A-Za-z0-9_-]{8}$/);
+    expect(put.row.partition_key).toBe('k'.repeat(256));
   });
 });
 
@@ -281,16 +240,58 @@ describe('settings', () => {
     PROFILE_BURST_PER_WINDOW: '1000',
     PROFILE_BURST_PER_DAY: '20000',
     MAX_USER_RECORDS_PER_AGGREGATE: '1000',
+    MIN_VISIBLE_PERCENT: '50',
+    MIN_VISIBLE_MS: '1000',
+    TEST_PROFILES: '',
+    AGGREGATE_ENRICHED: 'false',
   };
+  const settingsOf = (overrides: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries({ ...env, ...overrides })) vi.stubEnv(k, v);
+    return filterEnrichSettings();
+  };
+  afterEach(() => vi.unstubAllEnvs());
   it('reads every setting strictly at cold start, naming a missing or malformed one', () => {
-    expect(settingsFromEnv(env).historySettings.limits).toEqual({ perWindow: 1000, perDay: 20000 });
-    expect(() => settingsFromEnv({ ...env, PROFILE_BURST_PER_DAY: undefined })).toThrow(
-      /PROFILE_BURST_PER_DAY/,
-    );
-    expect(() => settingsFromEnv({ ...env, MAX_USER_RECORDS_PER_AGGREGATE: '1e3' })).toThrow(
+    expect(settingsOf({}).historySettings.limits).toEqual({ perWindow: 1000, perDay: 20000 });
+    expect(() => settingsOf({ PROFILE_BURST_PER_DAY: undefined })).toThrow(/PROFILE_BURST_PER_DAY/);
+    expect(() => settingsOf({ MAX_USER_RECORDS_PER_AGGREGATE: '1e3' })).toThrow(
       /MAX_USER_RECORDS_PER_AGGREGATE/,
     );
-    expect(() => settingsFromEnv({ ...env, RETENTION_DAYS: '0' })).toThrow(/RETENTION_DAYS/);
-    expect(() => settingsFromEnv({ ...env, HISTORY_TABLE_NAME: '' })).toThrow(/HISTORY_TABLE_NAME/);
+    expect(() => settingsOf({ RETENTION_DAYS: '0' })).toThrow(/RETENTION_DAYS/);
+    expect(() => settingsOf({ HISTORY_TABLE_NAME: '' })).toThrow(/HISTORY_TABLE_NAME/);
+  });
+  it('has no defaults of its own: every declared setting is required, and a malformed value is named', () => {
+    for (const name of Object.values(FILTER_ENRICH_ENV))
+      expect(() => settingsOf({ [name]: undefined }), name).toThrow(new RegExp(name));
+    expect(() => settingsOf({ MIN_VISIBLE_PERCENT: 'fifty' })).toThrow(/MIN_VISIBLE_PERCENT/);
+    expect(() => settingsOf({ MIN_VISIBLE_PERCENT: '101' })).toThrow(/MIN_VISIBLE_PERCENT/);
+    expect(() => settingsOf({ AGGREGATE_ENRICHED: 'ja' })).toThrow(/AGGREGATE_ENRICHED/);
+  });
+  it('reads back what the stack writes', () => {
+    const values = {
+      enrichedStreamName: 'e',
+      rejectedStreamName: 'r',
+      catalogTableName: 'c',
+      historyTableName: 'h',
+      retentionDays: 30,
+      profileBurstPerWindow: 7,
+      profileBurstPerDay: 70,
+      maxUserRecordsPerAggregate: 500,
+      minVisiblePercent: 62.5,
+      minVisibleMs: 0,
+      testProfiles: ['bot-1', 'bot-2'],
+      aggregateEnriched: true,
+    };
+    const s = settingsOf(filterEnrichEnvironment(values));
+    expect(s).toMatchObject({
+      enrichedStreamName: 'e',
+      historySettings: { retentionDays: 30, limits: { perWindow: 7, perDay: 70 } },
+      maxUserRecordsPerAggregate: 500,
+      aggregateEnriched: true,
+      config: { minVisiblePercent: 62.5, minVisibleMs: 0, testProfiles: new Set(['bot-1', 'bot-2']) },
+    });
+  });
+  it('fails the cold start of the deployed handler, naming the missing setting', () => {
+    for (const k of Object.values(FILTER_ENRICH_ENV)) vi.stubEnv(k, undefined);
+    expect(() => handler(kinesisEvent([]))).toThrow(/ENRICHED_STREAM_NAME/);
   });
 });

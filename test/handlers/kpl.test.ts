@@ -8,13 +8,20 @@ import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
-import { filterEnrichDeps } from '../support/handlers.js';
+import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesisMock = mockClient(KinesisClient);
 
+/** The Kinesis sinks over the mocked client: these tests read the stream side's bytes. */
+const kinesis = new KinesisClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+});
+
 /** filter-enrich over the mocked Kinesis client, with empty stores and the given overrides. */
-const filterEnrich = (overrides: Partial<FilterEnrichDeps>) => makeHandler(filterEnrichDeps(overrides).d);
+const filterEnrich = (overrides: Partial<FilterEnrichDeps>, sinks: Parameters<typeof streamSinks>[1] = {}) =>
+  makeHandler(filterEnrichDeps({ ...streamSinks(kinesis, sinks), ...overrides }).d);
 
 beforeEach(() => {
   kinesisMock.reset();
@@ -64,6 +71,7 @@ describe('KPL-aggregated records on the raw stream', () => {
     const store = historyStore(memoryDynamo({ throttle: 0, partial: 0, seed: 1 }).client, 'history');
     const offered: HistoryCandidate[] = [];
     const { d } = filterEnrichDeps({
+      ...streamSinks(kinesis),
       history: {
         admit: (candidates, settings) => {
           offered.push(...candidates);
@@ -165,9 +173,7 @@ describe('decode.aggregate-too-large: user records per aggregate are capped', ()
 describe('KPL-aggregated records on the enriched stream', () => {
   it('filter-enrich writes one aggregate per profile, and a consumer de-aggregates it', async () => {
     const events = [impression(), impression(), impression({ profileId: 'profile-2' })];
-    const handler = filterEnrich({
-      aggregateEnriched: true,
-    });
+    const handler = filterEnrich({}, { aggregateEnriched: true });
     const res = await handler(kinesisEvent(events.map((e) => rawRecord(e, { partitionKey: e.profileId }))));
     expect(res.batchItemFailures).toEqual([]);
     const put = kinesisMock
@@ -196,10 +202,10 @@ describe('KPL-aggregated records on the enriched stream', () => {
       ),
     }));
     const events = [impression(), impression()];
-    const handler = filterEnrich({
-      aggregateEnriched: true,
-      retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
-    });
+    const handler = filterEnrich(
+      {},
+      { aggregateEnriched: true, retry: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 } },
+    );
     const records = events.map((e) => rawRecord(e));
     const res = await handler(kinesisEvent(records));
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(

@@ -381,6 +381,7 @@ describe('emulator stage', () => {
       'glueTableOptimizer',
       'metricMathAlarms',
       'icebergTableDdl',
+      'lakeAutoDeleteObjects',
     ]);
     const alarms = Object.values(local.pipeline.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.some((a) => a.Properties.Metrics)).toBe(false);

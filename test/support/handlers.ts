@@ -1,23 +1,79 @@
 /**
  * Dependencies of the filter-enrich handler for handler tests: an empty catalog, a history that accepts
- * every candidate (or the given store), and a mocked Kinesis client.
+ * every candidate (or the given store), and in-memory enriched and rejected sinks that keep each record's
+ * key and wire row. `streamSinks` gives the real Kinesis sinks instead, for tests of the stream side.
  */
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { RetryPolicy } from '../../lambdas/adapters/retry.js';
+import {
+  enrichedStreamSink,
+  type RecordSink,
+  rejectedStreamSink,
+} from '../../lambdas/adapters/stream-sinks.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
+import type { EnrichedOut, RejectedOut } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
+import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import type { FilterEnrichDeps } from '../../lambdas/filter-enrich/handler.js';
+
+/** A written record as a consumer would read it: its key and its wire row (JSON round trip). */
+export interface Written {
+  readonly partitionKey: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a wire row as JSON, read by property in tests
+  readonly row: any;
+}
+
+/** An in-memory sink: keeps every non-empty put; `failWhen` makes it answer some records as not written. */
+export function memorySink<T extends { readonly partitionKey: string }>(toRow: (item: T) => unknown) {
+  const puts: Written[][] = [];
+  let fails: (item: T) => boolean = () => false;
+  const sink: RecordSink<T> = {
+    put: async (items) => {
+      const failed = items.filter((i) => fails(i));
+      const written = items.filter((i) => !fails(i));
+      if (written.length)
+        puts.push(
+          written.map((i) => ({ partitionKey: i.partitionKey, row: JSON.parse(JSON.stringify(toRow(i))) })),
+        );
+      return { failed };
+    },
+  };
+  return {
+    sink,
+    /** Each put's records, in order. */
+    puts,
+    /** Every wire row written, in order. */
+    rows: () => puts.flat().map((w) => w.row),
+    failWhen(predicate: (item: T) => boolean) {
+      fails = predicate;
+    },
+    reset() {
+      puts.length = 0;
+      fails = () => false;
+    },
+  };
+}
+
+/** The real Kinesis sinks over the given (mocked or in-memory) client, on streams `enriched` and `rejected`. */
+export const streamSinks = (
+  client: KinesisClient,
+  options: { readonly retry?: RetryPolicy; readonly aggregateEnriched?: boolean } = {},
+) => ({
+  enriched: enrichedStreamSink(client, 'enriched', {
+    retry: options.retry,
+    aggregate: options.aggregateEnriched,
+  }),
+  rejected: rejectedStreamSink(client, 'rejected', { retry: options.retry }),
+});
 
 export function filterEnrichDeps(overrides: Partial<FilterEnrichDeps> = {}) {
   const offered: HistoryCandidate[] = [];
+  const enriched = memorySink((e: EnrichedOut) => toEnrichedWire(e.record));
+  const rejected = memorySink((r: RejectedOut) => toRejectedWire(r.row));
   const d: FilterEnrichDeps = {
-    // Mock it with aws-sdk-client-mock in the test: commands never leave the process.
-    kinesis: new KinesisClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    }),
-    enrichedStreamName: 'enriched',
-    rejectedStreamName: 'rejected',
+    enriched: enriched.sink,
+    rejected: rejected.sink,
     config: DEFAULT_CLASSIFIER_CONFIG,
     ports: { titles: async () => new Map() },
     history: {
@@ -29,5 +85,5 @@ export function filterEnrichDeps(overrides: Partial<FilterEnrichDeps> = {}) {
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
     ...overrides,
   };
-  return { d, offered };
+  return { d, offered, enriched, rejected };
 }
