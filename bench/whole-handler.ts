@@ -20,11 +20,11 @@
  * `node --cpu-prof --import tsx` to profile (see BENCHMARKS.md).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DEFAULT_STAGE } from '../infra/config.js';
+import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import {
   type AgainstBaseline,
   baselinePass,
@@ -168,31 +168,26 @@ async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
 }
 
 /**
- * The environment the handler reads at cold start: the stage settings of the default production stage
- * (infra/config.ts, as infra/pipeline-stack.ts passes them), and a bench value for every resource name it
- * requires (`required('NAME')`, or `env.NAME` for names ending in _NAME, _TABLE or _STREAM).
+ * The environment the handler reads at cold start, written by the function's own settings module
+ * (`filterEnrichEnvironment`, as infra/pipeline-stack.ts writes it) from the default production stage's
+ * settings (infra/config.ts), with bench names for the streams and tables.
  */
-function handlerEnvironment(handlerFile: string): Record<string, string> {
-  const source = readFileSync(handlerFile, 'utf8');
-  const names = new Set([
-    ...[...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)].map((m) => m[1]!),
-    ...[...source.matchAll(/env\.([A-Z0-9_]+_(?:NAME|TABLE|STREAM))\b/g)].map((m) => m[1]!),
-  ]);
+function handlerEnvironment(): Record<string, string> {
   const s = DEFAULT_STAGE;
-  const settings: Record<string, string> = {
-    RETENTION_DAYS: String(s.historyRetentionDays),
-    PROFILE_BURST_PER_WINDOW: String(s.profileBurstPerWindow),
-    PROFILE_BURST_PER_DAY: String(s.profileBurstPerDay),
-    MAX_USER_RECORDS_PER_AGGREGATE: String(s.maxUserRecordsPerAggregate),
-    MIN_VISIBLE_PERCENT: String(s.minVisiblePercent),
-    MIN_VISIBLE_MS: String(s.minVisibleMs),
-    TEST_PROFILES: s.testProfiles.join(','),
-    AGGREGATE_ENRICHED: String(s.aggregateEnriched),
-  };
-  return {
-    ...Object.fromEntries([...names].map((n) => [n, `bench-${n.toLowerCase().replace(/_/g, '-')}`])),
-    ...settings,
-  };
+  return filterEnrichEnvironment({
+    enrichedStreamName: 'bench-enriched',
+    rejectedStreamName: 'bench-rejected',
+    catalogTableName: 'bench-catalog',
+    historyTableName: 'bench-history',
+    retentionDays: s.historyRetentionDays,
+    profileBurstPerWindow: s.profileBurstPerWindow,
+    profileBurstPerDay: s.profileBurstPerDay,
+    maxUserRecordsPerAggregate: s.maxUserRecordsPerAggregate,
+    minVisiblePercent: s.minVisiblePercent,
+    minVisibleMs: s.minVisibleMs,
+    testProfiles: s.testProfiles,
+    aggregateEnriched: s.aggregateEnriched,
+  });
 }
 
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
@@ -299,7 +294,7 @@ export async function benchWholeHandler(
   const aws = await instantAws(sample.titles);
   const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
   const saved = { ...process.env };
-  Object.assign(process.env, handlerEnvironment(handlerFile), {
+  Object.assign(process.env, handlerEnvironment(), {
     AWS_ENDPOINT_URL: aws.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENCH0',

@@ -19,7 +19,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AdmitSettings, type HistoryStore, historyStore } from '../../lambdas/adapters/history-store.js';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { type HistoryCandidate, impressionOf } from '../../lambdas/domain/history-model.js';
-import { settingsFromEnv } from '../../lambdas/filter-enrich/handler.js';
+import { FILTER_ENRICH_ENV } from '../../lambdas/filter-enrich/settings.js';
 
 /** The columns of `impressions` the history keeps (what `impressionOf` reads of an enriched record). */
 export const HISTORY_COLUMNS = [
@@ -90,7 +90,7 @@ export async function writeImpressions(
 /**
  * The history settings of a deployment, read as its filter-enrich function reads them: from the function's
  * environment in the deployed template of the pipeline stack (CloudFormation `GetTemplate`), through the
- * handler's own `settingsFromEnv`. Values that are references (stream and table names) are not needed here.
+ * names the function's settings module declares (`FILTER_ENRICH_ENV`). Values that are references (stream and table names) are not needed here.
  */
 export async function deployedHistorySettings(
   cfn: CloudFormationClient,
@@ -107,14 +107,25 @@ export async function deployedHistorySettings(
     if (res.Type !== 'AWS::Lambda::Function') return false;
     const vars = (res.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
       ?.Variables;
-    return Boolean(vars && 'RETENTION_DAYS' in vars && 'PROFILE_BURST_PER_WINDOW' in vars);
+    return Boolean(
+      vars && FILTER_ENRICH_ENV.retentionDays in vars && FILTER_ENRICH_ENV.profileBurstPerWindow in vars,
+    );
   });
   if (functions.length !== 1)
     throw new Error(`${pipelineStack} has ${functions.length} functions with history settings, not 1`);
   const vars = (functions[0]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
-  // References (Ref, Fn::GetAtt) are resolved at deploy time; the settings read here are plain strings.
-  const env = Object.fromEntries(
-    Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : 'resolved-at-deploy']),
-  );
-  return settingsFromEnv(env).historySettings;
+  // The history settings are plain numbers in the template (names are references, resolved at deploy time).
+  const count = (key: string): number => {
+    const raw = vars[key];
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < 1)
+      throw new Error(`${pipelineStack}: ${key} is ${JSON.stringify(raw)}, not a whole number ≥ 1`);
+    return Number(raw);
+  };
+  return {
+    retentionDays: count(FILTER_ENRICH_ENV.retentionDays),
+    limits: {
+      perWindow: count(FILTER_ENRICH_ENV.profileBurstPerWindow),
+      perDay: count(FILTER_ENRICH_ENV.profileBurstPerDay),
+    },
+  };
 }

@@ -37,6 +37,7 @@ import { sampleCatalog } from '../../scripts/seed-catalog.js';
 import { type GeneratedRecord, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';
+import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 import { memoryQueues, memoryStreams, type StoredRecord } from '../support/ops-aws.js';
 
@@ -119,14 +120,11 @@ const pipeline = (
   titles: FilterEnrichPorts['titles'],
 ) =>
   filterEnrich({
-    kinesis: k.client,
-    enrichedStreamName: 'enriched',
-    rejectedStreamName: 'rejected',
+    ...streamSinks(k.client, { retry: FAST }),
     config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(testProfiles) },
     ports: { titles },
     history: historyStore(ddb.client, 'history', FAST),
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
-    retry: FAST,
   });
 
 /** The real handler over in-memory streams and tables, the enriched stream refusing writes while `down`. */
