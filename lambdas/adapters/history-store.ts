@@ -62,8 +62,14 @@ import {
   tally,
 } from '../domain/rollup.js';
 import { batchWriteAll } from './dynamo-batch.js';
-import { isRetryable } from './kinesis-writer.js';
-import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
+import {
+  DEFAULT_RETRY,
+  isRetryable,
+  type RetryPolicy,
+  retryCall,
+  retryingStep,
+  retryPending,
+} from './retry.js';
 
 /** Settings of the write side (stage settings, read once at cold start). */
 export interface AdmitSettings {
@@ -178,7 +184,7 @@ export function historyStore(
     };
     const left = await retryPending(
       [input],
-      async (pending) => {
+      retryingStep<UpdateInput>(async () => {
         try {
           await client.send(
             new UpdateCommand({
@@ -188,21 +194,17 @@ export function historyStore(
             }),
           );
           holder.result = { ok: true };
-          return [];
         } catch (err) {
-          if (conditionFailed(err)) {
-            const raw = (err as { Item?: Record<string, AttributeValue> }).Item;
-            holder.result = {
-              ok: false,
-              item: raw ? unmarshall(raw) : undefined,
-              returned: raw !== undefined,
-            };
-            return [];
-          }
-          if (isRetryable(err)) return pending;
-          throw err;
+          if (!conditionFailed(err)) throw err;
+          const raw = (err as { Item?: Record<string, AttributeValue> }).Item;
+          holder.result = {
+            ok: false,
+            item: raw ? unmarshall(raw) : undefined,
+            returned: raw !== undefined,
+          };
         }
-      },
+        return [];
+      }),
       policy,
     );
     if (left.length) throw new NotDone('UpdateItem throttled after retries');
@@ -215,16 +217,10 @@ export function historyStore(
     let item: Item | undefined;
     const left = await retryPending(
       [Key],
-      async (pending) => {
-        try {
-          item = (await client.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true })))
-            .Item;
-          return [];
-        } catch (err) {
-          if (isRetryable(err)) return pending;
-          throw err;
-        }
-      },
+      retryingStep<Item>(async () => {
+        item = (await client.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item;
+        return [];
+      }),
       policy,
     );
     if (left.length) throw new NotDone('GetItem throttled after retries');
@@ -600,17 +596,16 @@ export function historyStore(
     let items = 0;
     let total = 0;
     do {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-          ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
-          ScanIndexForward: false,
-          Limit: Math.max(1, Math.min(200, Math.floor(pageSize(items, total)))),
-          ExclusiveStartKey: start,
-          ...(consistent ? { ConsistentRead: true } : {}),
-        }),
-      );
+      const query = new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
+        ScanIndexForward: false,
+        Limit: Math.max(1, Math.min(200, Math.floor(pageSize(items, total)))),
+        ExclusiveStartKey: start,
+        ...(consistent ? { ConsistentRead: true } : {}),
+      });
+      const out = await retryCall(() => client.send(query), policy);
       for (const item of out.Items ?? []) {
         const bytes = itemSize(item);
         items++;
@@ -638,18 +633,17 @@ export function historyStore(
     const out = new Map<number, Item>();
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-          ExpressionAttributeValues: {
-            ':pk': pk,
-            ':lo': rollupSortKey(days[0]!),
-            ':hi': rollupSortKey(days.at(-1)!),
-          },
-          ExclusiveStartKey: start,
-        }),
-      );
+      const query = new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':lo': rollupSortKey(days[0]!),
+          ':hi': rollupSortKey(days.at(-1)!),
+        },
+        ExclusiveStartKey: start,
+      });
+      const page = await retryCall(() => client.send(query), policy);
       for (const item of page.Items ?? []) out.set(dayOfRollupSortKey(String(item.sk)), item);
       start = page.LastEvaluatedKey;
     } while (start);
@@ -690,24 +684,23 @@ export function historyStore(
     };
     if (itemSize(item) > ROLLUP_BUDGET_BYTES) return counts;
     try {
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: item,
-          ...(seen.exists
-            ? {
-                ConditionExpression: '#d = :d',
-                ExpressionAttributeNames: { '#d': 'd' },
-                ExpressionAttributeValues: { ':d': seen.dirty },
-              }
-            : {
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': 'pk' },
-              }),
-        }),
-      );
+      const put = new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ...(seen.exists
+          ? {
+              ConditionExpression: '#d = :d',
+              ExpressionAttributeNames: { '#d': 'd' },
+              ExpressionAttributeValues: { ':d': seen.dirty },
+            }
+          : {
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': 'pk' },
+            }),
+      });
+      await retryCall(() => client.send(put), policy);
     } catch (err) {
-      // Lost the race with a writer, or throttled: the answer stands, a later read builds the rollup.
+      // Lost the race with a writer, or throttled after retries: the answer stands, a later read builds the rollup.
       if (!conditionFailed(err) && !isRetryable(err)) throw err;
     }
     return counts;
@@ -835,14 +828,13 @@ export function historyStore(
       const removed = new Set<string>();
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': pk },
-            ExclusiveStartKey: start,
-          }),
-        );
+        const query = new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ExclusiveStartKey: start,
+        });
+        const out = await retryCall(() => client.send(query), policy);
         for (const item of out.Items ?? []) for (const i of impressionsOfItem(item)) removed.add(i.eventId);
         const keys = (out.Items ?? []).map((it) => ({ pk: it.pk, sk: it.sk }));
         const failed = await batchWriteAll(
