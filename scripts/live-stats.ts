@@ -6,6 +6,7 @@
 
 import * as path from 'node:path';
 import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { METRIC, rejectReasonMetric } from '../infra/contract.js';
 import { FILTER_REASONS, REJECT_REASONS } from '../lambdas/domain/classify.js';
 import { LOCAL_DIR } from './cli.js';
 
@@ -176,7 +177,7 @@ export const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
   Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 
 /** Filter reasons and reject reason families, as the pipeline's metrics name them. */
-const REASONS = [...FILTER_REASONS, ...REJECT_REASONS.map((r) => `rejected.${r}`)];
+const REASONS = [...FILTER_REASONS, ...REJECT_REASONS.map(rejectReasonMetric)];
 
 export interface Snapshot {
   readonly elapsedS: number;
@@ -199,15 +200,15 @@ export function render(s: Snapshot, prev: Snapshot | undefined): string {
     `impressions, live (${s.elapsedS.toFixed(0)} s)                            Ctrl-C stops`,
     '',
     `  sent to raw stream   ${String(s.sent).padStart(9)}   ${rate(s.sent, prev?.sent).padStart(7)} /s`,
-    `  read by filter-enrich${String(e.RecordsRead ?? 0).padStart(9)}   ${rate(e.RecordsRead ?? 0, prev?.enrich.RecordsRead).padStart(7)} /s`,
-    `    enriched           ${String(e.Enriched ?? 0).padStart(9)}`,
-    `    filtered           ${String(e.Filtered ?? 0).padStart(9)}`,
-    `    rejected           ${String(e.Rejected ?? 0).padStart(9)}`,
+    `  read by filter-enrich${String(e[METRIC.RecordsRead] ?? 0).padStart(9)}   ${rate(e[METRIC.RecordsRead] ?? 0, prev?.enrich[METRIC.RecordsRead]).padStart(7)} /s`,
+    `    enriched           ${String(e[METRIC.Enriched] ?? 0).padStart(9)}`,
+    `    filtered           ${String(e[METRIC.Filtered] ?? 0).padStart(9)}`,
+    `    rejected           ${String(e[METRIC.Rejected] ?? 0).padStart(9)}`,
     ...REASONS.filter((r) => e[r]).map((r) => `      ${r.padEnd(36)}${String(e[r]).padStart(7)}`),
-    `  history writes       ${String(s.history.HistoryItemsWritten ?? 0).padStart(9)}   ${rate(s.history.HistoryItemsWritten ?? 0, prev?.history.HistoryItemsWritten).padStart(7)} /s`,
+    `  history writes       ${String(s.history[METRIC.HistoryItemsWritten] ?? 0).padStart(9)}   ${rate(s.history[METRIC.HistoryItemsWritten] ?? 0, prev?.history[METRIC.HistoryItemsWritten]).padStart(7)} /s`,
     `  lake rows committed  ${String(s.lakeRows).padStart(9)}`,
     `  freshness (event → history API)  p50 ${f(percentile(s.freshness, 50))}  p99 ${f(percentile(s.freshness, 99))}  (${s.freshness.length} probes)`,
-    `  lag: ingest max ${f(e.IngestLagMaxMs)}   history max ${f(s.history.FreshnessMaxMs)}`,
+    `  lag: ingest max ${f(e[METRIC.IngestLagMaxMs])}   history max ${f(s.history[METRIC.FreshnessMaxMs])}`,
   ];
   return lines.join('\n');
 }
@@ -225,15 +226,15 @@ export function reconcile(
     {
       key: 'read',
       expected: Object.values(expected).reduce((a, b) => a + b, 0),
-      observed: observed.RecordsRead ?? 0,
+      observed: observed[METRIC.RecordsRead] ?? 0,
     },
-    { key: 'enriched', expected: expected.enriched ?? 0, observed: observed.Enriched ?? 0 },
-    { key: 'filtered', expected: sum('filtered.'), observed: observed.Filtered ?? 0 },
-    { key: 'rejected', expected: sum('rejected.'), observed: observed.Rejected ?? 0 },
+    { key: 'enriched', expected: expected.enriched ?? 0, observed: observed[METRIC.Enriched] ?? 0 },
+    { key: 'filtered', expected: sum('filtered.'), observed: observed[METRIC.Filtered] ?? 0 },
+    { key: 'rejected', expected: sum('rejected.'), observed: observed[METRIC.Rejected] ?? 0 },
     ...REASONS.map((r) => ({ key: r, expected: expected[r] ?? 0, observed: observed[r] ?? 0 })),
   ];
   const balanced =
-    (observed.RecordsRead ?? 0) ===
-    (observed.Enriched ?? 0) + (observed.Filtered ?? 0) + (observed.Rejected ?? 0);
+    (observed[METRIC.RecordsRead] ?? 0) ===
+    (observed[METRIC.Enriched] ?? 0) + (observed[METRIC.Filtered] ?? 0) + (observed[METRIC.Rejected] ?? 0);
   return { rows, ok: balanced && rows.every((r) => r.expected === r.observed) };
 }

@@ -25,7 +25,7 @@ import { EmailSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscrip
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js';
-import { METRICS_NAMESPACE } from '../contract.js';
+import { METRIC, METRICS_NAMESPACE, rejectReasonMetric } from '../contract.js';
 
 export interface OperationsProps {
   readonly filterEnrich: IFunction;
@@ -42,7 +42,7 @@ export interface OperationsProps {
   readonly alarmSubscriptions?: readonly string[];
 }
 
-const REJECT_FAMILIES = REJECT_REASONS.map((r) => `rejected.${r}`);
+const REJECT_FAMILIES = REJECT_REASONS.map(rejectReasonMetric);
 
 export class Operations extends Construct {
   readonly dashboard: Dashboard;
@@ -166,7 +166,7 @@ export class Operations extends Construct {
         alarmDescription: `Data quality: more than ${props.rejectionRateAlarmPercent}% of records are rejected`,
         metric: new MathExpression({
           expression: 'IF(read > 0, 100 * rejected / read, 0)',
-          usingMetrics: { read: app('RecordsRead'), rejected: app('Rejected') },
+          usingMetrics: { read: app(METRIC.RecordsRead), rejected: app(METRIC.Rejected) },
           period: Duration.minutes(5),
           label: 'rejected %',
         }),
@@ -183,7 +183,7 @@ export class Operations extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Records by outcome',
-        left: ['RecordsRead', 'Enriched', 'Filtered', 'Rejected'].map((m) => app(m)),
+        left: [METRIC.RecordsRead, METRIC.Enriched, METRIC.Filtered, METRIC.Rejected].map((m) => app(m)),
         width: 12,
       }),
       new GraphWidget({ title: 'Filtered by reason', left: FILTER_REASONS.map((m) => app(m)), width: 12 }),
@@ -191,15 +191,15 @@ export class Operations extends Construct {
       new GraphWidget({
         title: 'Lag and freshness (ms)',
         left: [
-          app('IngestLagMaxMs').with({ statistic: 'Maximum' }),
-          app('FreshnessMaxMs').with({ statistic: 'Maximum' }),
+          app(METRIC.IngestLagMaxMs).with({ statistic: 'Maximum' }),
+          app(METRIC.FreshnessMaxMs).with({ statistic: 'Maximum' }),
           props.filterEnrich.metric('IteratorAge', { statistic: 'Maximum' }),
         ],
         width: 12,
       }),
       new GraphWidget({
         title: 'History writes',
-        left: [app('HistoryItemsWritten'), app('BucketWrites')],
+        left: [app(METRIC.HistoryItemsWritten), app(METRIC.BucketWrites)],
         width: 12,
       }),
       new GraphWidget({
@@ -207,8 +207,8 @@ export class Operations extends Construct {
         left: [
           props.filterEnrich.metricErrors(),
           props.historyApi.metricErrors(),
-          app('RecordsLeftForRetry'),
-          app('enrich.unknown-title'),
+          app(METRIC.RecordsLeftForRetry),
+          app(METRIC.UnknownTitle),
         ],
         width: 12,
       }),

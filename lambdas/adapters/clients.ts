@@ -11,6 +11,14 @@ import { KinesisClient, type PutRecordsInput } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+/**
+ * One retry layer: the adapters retry throttling and transient faults themselves (lambdas/adapters/retry.ts,
+ * with partial-batch awareness the SDK lacks), so the data-path clients try each request once. With the SDK's
+ * default of 3 attempts (or the former 5) under the adapters' 6, one call could be tried up to 30 times inside
+ * one function timeout.
+ */
+const SINGLE_ATTEMPT = 1;
+
 const requestHandler = () =>
   new NodeHttpHandler({
     httpsAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
@@ -24,7 +32,7 @@ let documents: DynamoDBDocumentClient | undefined;
 
 export function kinesisClient(): KinesisClient {
   kinesis ??= withNativeBase64PutRecords(
-    new KinesisClient({ requestHandler: requestHandler(), maxAttempts: 5 }),
+    new KinesisClient({ requestHandler: requestHandler(), maxAttempts: SINGLE_ATTEMPT }),
   );
   return kinesis;
 }
@@ -69,7 +77,7 @@ export function withNativeBase64PutRecords(client: KinesisClient): KinesisClient
 
 export function documentClient(): DynamoDBDocumentClient {
   documents ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 5 }),
+    new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: SINGLE_ATTEMPT }),
     {
       marshallOptions: { removeUndefinedValues: true },
     },

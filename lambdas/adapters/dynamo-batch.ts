@@ -3,8 +3,7 @@
  * `UnprocessedKeys` / `UnprocessedItems` retried under bounded backoff. What still fails is handed back.
  */
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isRetryable } from './kinesis-writer.js';
-import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from './retry.js';
 
 type Key = Record<string, unknown>;
 export type WriteRequest =
@@ -29,26 +28,21 @@ export async function batchGetAll(
     chunks(keys, 100).map(async (chunk) => {
       const left = await retryPending(
         chunk,
-        async (pending) => {
-          try {
-            const out = await client.send(
-              new BatchGetCommand({
-                RequestItems: {
-                  [tableName]: {
-                    Keys: [...pending],
-                    ProjectionExpression: options.projection,
-                    ExpressionAttributeNames: options.names,
-                  },
+        retryingStep(async (pending) => {
+          const out = await client.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [tableName]: {
+                  Keys: [...pending],
+                  ProjectionExpression: options.projection,
+                  ExpressionAttributeNames: options.names,
                 },
-              }),
-            );
-            found.push(...(out.Responses?.[tableName] ?? []));
-            return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-          } catch (err) {
-            if (isRetryable(err)) return pending;
-            throw err;
-          }
-        },
+              },
+            }),
+          );
+          found.push(...(out.Responses?.[tableName] ?? []));
+          return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+        }),
         policy,
       );
       if (left.length)
@@ -71,21 +65,16 @@ export async function batchWriteAll(
     chunks(indexed, 25).map(async (chunk) => {
       const left = await retryPending(
         chunk,
-        async (pending) => {
-          try {
-            const out = await client.send(
-              new BatchWriteCommand({ RequestItems: { [tableName]: pending.map((p) => p.request) } }),
-            );
-            const unprocessed = out.UnprocessedItems?.[tableName] ?? [];
-            if (!unprocessed.length) return [];
-            // Unprocessed items come back as the same requests; match them by content to keep their index.
-            const keys = new Set(unprocessed.map((u) => JSON.stringify(u)));
-            return pending.filter((p) => keys.has(JSON.stringify(p.request)));
-          } catch (err) {
-            if (isRetryable(err)) return pending;
-            throw err;
-          }
-        },
+        retryingStep(async (pending) => {
+          const out = await client.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: pending.map((p) => p.request) } }),
+          );
+          const unprocessed = out.UnprocessedItems?.[tableName] ?? [];
+          if (!unprocessed.length) return [];
+          // Unprocessed items come back as the same requests; match them by content to keep their index.
+          const keys = new Set(unprocessed.map((u) => JSON.stringify(u)));
+          return pending.filter((p) => keys.has(JSON.stringify(p.request)));
+        }),
         policy,
       );
       for (const l of left) failed.push(l.index);

@@ -4,7 +4,7 @@
  * report exactly those records as batch item failures.
  */
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { DEFAULT_RETRY, type RetryPolicy, retryPending } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from './retry.js';
 
 export const MAX_RECORDS_PER_PUT = 500;
 export const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
@@ -45,38 +45,18 @@ export async function putRecordsReliably<S>(
   for (const chunk of chunkForPut(records)) {
     const left = await retryPending(
       chunk,
-      async (pending) => {
+      retryingStep(async (pending) => {
         const entries: PutRecordsRequestEntry[] = pending.map((r) => ({
           PartitionKey: r.partitionKey,
           Data: r.data,
         }));
-        try {
-          const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
-          if (!out.FailedRecordCount) return [];
-          return pending.filter((_, i) => out.Records?.[i]?.ErrorCode || !out.Records?.[i]?.SequenceNumber);
-        } catch (err) {
-          if (isRetryable(err)) return pending;
-          throw err;
-        }
-      },
+        const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
+        if (!out.FailedRecordCount) return [];
+        return pending.filter((_, i) => out.Records?.[i]?.ErrorCode || !out.Records?.[i]?.SequenceNumber);
+      }),
       policy,
     );
     for (const r of left) failed.push(r.source);
   }
   return { failed };
-}
-
-/** Throttling and service-side faults are retried; anything else (access denied, no such stream) is raised. */
-export function isRetryable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const meta = (err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown }).$metadata;
-  return (
-    err.name === 'ProvisionedThroughputExceededException' ||
-    err.name === 'ThrottlingException' ||
-    err.name === 'LimitExceededException' ||
-    err.name === 'InternalFailure' ||
-    err.name === 'ServiceUnavailable' ||
-    (meta?.httpStatusCode ?? 0) >= 500 ||
-    (err as { $retryable?: unknown }).$retryable !== undefined
-  );
 }

@@ -26,6 +26,7 @@ import {
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
+import { METRIC, rejectReasonMetric } from '../domain/metrics.js';
 import { filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
@@ -69,11 +70,11 @@ export function makeHandler(deps: FilterEnrichDeps) {
       for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
 
       const nowMs = now();
-      metrics.addMetric('HistoryItemsWritten', MetricUnit.Count, admitted.stored);
-      metrics.addMetric('BucketWrites', MetricUnit.Count, admitted.writes);
+      metrics.addMetric(METRIC.HistoryItemsWritten, MetricUnit.Count, admitted.stored);
+      metrics.addMetric(METRIC.BucketWrites, MetricUnit.Count, admitted.writes);
       if (plan.enriched.length)
         metrics.addMetric(
-          'FreshnessMaxMs',
+          METRIC.FreshnessMaxMs,
           MetricUnit.Milliseconds,
           plan.enriched.reduce((m, e) => Math.max(m, nowMs - e.eventTimeMs), 0),
         );
@@ -86,7 +87,7 @@ export function makeHandler(deps: FilterEnrichDeps) {
       // An infrastructure fault that affects the whole batch: report every record, so that the event source
       // mapping retries from the first one (bounded retries, bisect, then the on-failure destination).
       logger.error('batch failed', { error: err as Error, records: records.length });
-      metrics.addMetric('BatchFailures', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.BatchFailures, MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
     }
@@ -100,23 +101,23 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   let maxLag = 0;
   for (const o of outcomes) {
-    bump('RecordsRead');
+    bump(METRIC.RecordsRead);
     if (o.outcome === 'enriched') {
-      bump('Enriched');
-      if (o.unknownTitle) bump('enrich.unknown-title');
+      bump(METRIC.Enriched);
+      if (o.unknownTitle) bump(METRIC.UnknownTitle);
       maxLag = Math.max(maxLag, o.ingestLagMs);
     } else if (o.outcome === 'filtered') {
-      bump('Filtered');
+      bump(METRIC.Filtered);
       bump(o.reason);
     } else {
-      bump('Rejected');
-      // Reason without the field path keeps the metric set bounded; the path is in the rejected row.
-      bump(`rejected.${o.reason.split(':')[0]}`);
+      bump(METRIC.Rejected);
+      // The path is in the rejected row.
+      bump(rejectReasonMetric(o.reason));
     }
   }
   for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
-  if (counts.has('Enriched')) metrics.addMetric('IngestLagMaxMs', MetricUnit.Milliseconds, maxLag);
-  if (failed) metrics.addMetric('RecordsLeftForRetry', MetricUnit.Count, failed);
+  if (counts.has(METRIC.Enriched)) metrics.addMetric(METRIC.IngestLagMaxMs, MetricUnit.Milliseconds, maxLag);
+  if (failed) metrics.addMetric(METRIC.RecordsLeftForRetry, MetricUnit.Count, failed);
   metrics.publishStoredMetrics();
 }
 

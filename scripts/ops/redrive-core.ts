@@ -47,7 +47,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import type { ForgetResult, HistoryStore } from '../../lambdas/adapters/history-store.js';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { type OutgoingRecord, putRecordsReliably } from '../../lambdas/adapters/kinesis-writer.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../../lambdas/adapters/retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryCall } from '../../lambdas/adapters/retry.js';
 import { type ClassifierConfig, classify } from '../../lambdas/domain/classify.js';
 import { enrich } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, recordId } from '../../lambdas/domain/filter-enrich.js';
@@ -197,23 +197,6 @@ export interface FetchOptions {
 }
 
 const errorName = (e: unknown) => (e instanceof Error ? e.name : '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries a Kinesis read on throttling ("ProvisionedThroughputExceededException", 5 reads/s per shard). */
-async function throttled<T>(fn: () => Promise<T>, policy: RetryPolicy): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const retry =
-        errorName(e) === 'ProvisionedThroughputExceededException' ||
-        errorName(e) === 'LimitExceededException';
-      if (!retry || attempt >= policy.attempts) throw e;
-      await sleep(Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt) * Math.random());
-    }
-  }
-}
-
 /** Exactly the records of a batch's range, read back from its shard. */
 export async function fetchRange(
   kinesis: KinesisClient,
@@ -234,7 +217,8 @@ export async function fetchRange(
   const end = BigInt(info.endSequenceNumber);
   const iterator = async (type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER', seq: string) => {
     try {
-      const r = await throttled(
+      // Kinesis reads retried on throttling ("ProvisionedThroughputExceededException", 5 reads/s per shard).
+      const r = await retryCall(
         () =>
           kinesis.send(
             new GetShardIteratorCommand({
@@ -264,7 +248,7 @@ export async function fetchRange(
     let next: string | undefined;
     let behind: number | undefined;
     try {
-      const r = await throttled(
+      const r = await retryCall(
         () => kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 })),
         policy,
       );

@@ -8,8 +8,8 @@
  * for the accepted ones, `impressions_rejected` by the new sequence number for the ones rejected again.
  */
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { chunkForPut, isRetryable, type OutgoingRecord } from '../../lambdas/adapters/kinesis-writer.js';
-import { DEFAULT_RETRY, type RetryPolicy, retryPending } from '../../lambdas/adapters/retry.js';
+import { chunkForPut, type OutgoingRecord } from '../../lambdas/adapters/kinesis-writer.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from '../../lambdas/adapters/retry.js';
 import { daysOf, type LakeQuery, lakeTime } from './lake-query.js';
 
 export interface RejectedSelection {
@@ -169,27 +169,22 @@ export async function putKeepingSequences(
   for (const chunk of chunkForPut(all)) {
     await retryPending(
       chunk,
-      async (pending) => {
-        try {
-          const out = await kinesis.send(
-            new PutRecordsCommand({
-              StreamName: streamName,
-              Records: pending.map((p) => ({ PartitionKey: p.partitionKey, Data: p.data })),
-            }),
-          );
-          return pending.filter((p, k) => {
-            const res = out.Records?.[k];
-            if (res?.SequenceNumber && !res.ErrorCode) {
-              seqs[p.source] = res.SequenceNumber;
-              return false;
-            }
-            return true;
-          });
-        } catch (err) {
-          if (isRetryable(err)) return pending;
-          throw err;
-        }
-      },
+      retryingStep(async (pending) => {
+        const out = await kinesis.send(
+          new PutRecordsCommand({
+            StreamName: streamName,
+            Records: pending.map((p) => ({ PartitionKey: p.partitionKey, Data: p.data })),
+          }),
+        );
+        return pending.filter((p, k) => {
+          const res = out.Records?.[k];
+          if (res?.SequenceNumber && !res.ErrorCode) {
+            seqs[p.source] = res.SequenceNumber;
+            return false;
+          }
+          return true;
+        });
+      }),
       policy,
     );
     onPut?.(seqs.filter(Boolean).length);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { METRIC } from '../../infra/contract.js';
 import { encodeAggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
 import { fromEnrichedWire, fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
@@ -364,18 +365,21 @@ describe.skipIf(Boolean(c.skipReason))(
       const logGroup = await h.resource(c.stacks.pipeline, 'FilterEnrichHandlerLogs');
       const totals = await eventually(
         async () => {
-          const sum: Record<string, number> = { RecordsRead: 0, Enriched: 0, Filtered: 0, Rejected: 0 };
+          const names = [METRIC.RecordsRead, METRIC.Enriched, METRIC.Filtered, METRIC.Rejected] as const;
+          const sum = Object.fromEntries(names.map((k) => [k, 0])) as Record<(typeof names)[number], number>;
           for (const rec of await h.emfRecords(logGroup)) {
-            for (const k of Object.keys(sum)) sum[k]! += Number(rec[k] ?? 0);
+            for (const k of names) sum[k] += Number(rec[k] ?? 0);
           }
           return sum;
         },
-        (s) => s.RecordsRead! >= sent,
+        (s) => s[METRIC.RecordsRead] >= sent,
         { what: `metrics for the ${sent} records sent` },
       );
-      expect(totals.RecordsRead).toBe(totals.Enriched! + totals.Filtered! + totals.Rejected!);
-      expect(totals.Rejected).toBeGreaterThanOrEqual(12);
-      expect(totals.Filtered).toBeGreaterThanOrEqual(4);
+      expect(totals[METRIC.RecordsRead]).toBe(
+        totals[METRIC.Enriched] + totals[METRIC.Filtered] + totals[METRIC.Rejected],
+      );
+      expect(totals[METRIC.Rejected]).toBeGreaterThanOrEqual(12);
+      expect(totals[METRIC.Filtered]).toBeGreaterThanOrEqual(4);
     });
   },
 );

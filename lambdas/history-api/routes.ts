@@ -1,0 +1,182 @@
+/**
+ * The history API's routes, one function per route of the contract (v1): the handler decides who may
+ * call, parses the request and calls one of these.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HistoryStore } from '../adapters/history-store.js';
+import type {
+  CheckQuery,
+  EraseQuery,
+  FrequencyQuery,
+  IngestQuery,
+  ListQuery,
+} from '../domain/api-requests.js';
+import type { AuthorizationPolicy } from '../domain/authorization.js';
+import {
+  type CursorBinding,
+  type CursorKeyring,
+  decodeCursor,
+  encodeCursor,
+  UnknownCursorKeyError,
+} from '../domain/cursor.js';
+import { BadRequestError, ServiceUnavailableError } from '../domain/errors.js';
+import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
+import { decodePosition, encodePosition } from '../domain/history-model.js';
+import type { RawStreamWriter } from './raw-stream.js';
+
+export interface HistoryApiDeps {
+  readonly store: Pick<HistoryStore, 'listHistory' | 'titleCounts' | 'erase'>;
+  /** The cursor keys; `refresh` asks for a fresh read (a cursor named a key this instance does not hold). */
+  readonly cursorKeys: (request?: { refresh?: boolean }) => Promise<CursorKeyring>;
+  /** Who may call what. @default nobody may call anything */
+  readonly authorization?: AuthorizationPolicy;
+  /** Puts the ingest route's events on the raw stream. @default the ingest route answers 503 */
+  readonly ingest?: RawStreamWriter;
+  readonly nowMs?: () => number;
+}
+
+/** What a 503 asks the client to wait before retrying the same request. */
+export const RETRY_AFTER_SECONDS = 1;
+
+const NEVER_SEEN: TitleCount = { count: 0, lastSeenAt: null };
+
+export const json = (
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: status,
+  headers: { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** One function per route, over the handler's dependencies. */
+export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' | 'warn'>) {
+  const now = deps.nowMs ?? Date.now;
+
+  async function list(q: ListQuery) {
+    const binding: CursorBinding = {
+      profileId: q.profileId,
+      since: q.since,
+      until: q.until,
+      titleId: q.titleId,
+    };
+    let keys = await deps.cursorKeys();
+    let after: ReturnType<typeof decodePosition> | null = null;
+    if (q.cursor !== null) {
+      let sortKey: string;
+      try {
+        sortKey = decodeCursor(keys, binding, q.cursor, now());
+      } catch (err) {
+        if (!(err instanceof UnknownCursorKeyError)) throw err;
+        // Signed by a key newer than this instance's cached keys (the secret was just rotated)?
+        keys = await deps.cursorKeys({ refresh: true });
+        sortKey = decodeCursor(keys, binding, q.cursor, now());
+      }
+      after = decodePosition(sortKey);
+    }
+    if (after === undefined) throw new BadRequestError('cursor', 'invalid cursor');
+    const page = await deps.store.listHistory({ ...binding, limit: q.limit, after });
+    return json(200, {
+      profileId: q.profileId,
+      items: page.impressions.map((i) => ({
+        eventId: i.eventId,
+        eventTime: new Date(i.eventTimeMs).toISOString(),
+        titleId: i.titleId,
+        artworkId: i.artworkId,
+        page: i.page,
+        rowId: i.rowId,
+        rowIndex: i.rowIndex,
+        position: i.position,
+        deviceType: i.deviceType,
+        trackId: i.trackId,
+      })),
+      nextCursor: page.last === null ? null : encodeCursor(keys, binding, encodePosition(page.last), now()),
+    });
+  }
+
+  /** Counts for each (title, window): one store call per window requested (rollups and recent buckets). */
+  async function counts(
+    profileId: string,
+    wanted: readonly { titleId: string; window: FrequencyWindow }[],
+    asOfMs: number,
+  ): Promise<TitleCount[]> {
+    const byWindow = new Map<FrequencyWindow, Map<string, TitleCount>>();
+    await Promise.all(
+      [...new Set(wanted.map((x) => x.window))].map(async (w) => {
+        const titles = wanted.filter((x) => x.window === w).map((x) => x.titleId);
+        const got = await deps.store.titleCounts(profileId, asOfMs - WINDOWS[w] + 1, asOfMs, titles);
+        byWindow.set(w, new Map([...got].map(([t, c]) => [t, toTitleCount(c)])));
+      }),
+    );
+    // A title the store has no tally for was never seen in the window.
+    return wanted.map((x) => byWindow.get(x.window)?.get(x.titleId) ?? NEVER_SEEN);
+  }
+
+  async function frequency(q: FrequencyQuery) {
+    const asOfMs = now();
+    const results = await counts(
+      q.profileId,
+      q.titleIds.map((titleId) => ({ titleId, window: q.window })),
+      asOfMs,
+    );
+    return json(200, {
+      profileId: q.profileId,
+      window: q.window,
+      asOf: new Date(asOfMs).toISOString(),
+      titles: q.titleIds.map((titleId, i) => ({
+        titleId,
+        count: results[i]!.count,
+        lastSeenAt: results[i]!.lastSeenAt,
+      })),
+    });
+  }
+
+  async function check(q: CheckQuery) {
+    const asOfMs = now();
+    const results = await counts(q.profileId, q.caps, asOfMs);
+    const rows = q.caps.map((cap, i) => ({
+      titleId: cap.titleId,
+      window: cap.window,
+      max: cap.max,
+      count: results[i]!.count,
+      capped: results[i]!.count >= cap.max,
+    }));
+    return json(200, {
+      profileId: q.profileId,
+      asOf: new Date(asOfMs).toISOString(),
+      results: rows,
+      capped: [...new Set(rows.filter((r) => r.capped).map((r) => r.titleId))],
+    });
+  }
+
+  async function ingest(q: IngestQuery) {
+    const unavailable = () =>
+      new ServiceUnavailableError(
+        'the events could not all be written now; retry the same request',
+        RETRY_AFTER_SECONDS,
+      );
+    if (!deps.ingest) throw unavailable();
+    let failed: number;
+    try {
+      ({ failed } = await deps.ingest(q.profileId, q.records));
+    } catch (err) {
+      logger.warn('ingest put failed', { error: err as Error, events: q.records.length });
+      throw unavailable();
+    }
+    if (failed > 0) {
+      logger.warn('ingest put left records out', { failed, events: q.records.length });
+      throw unavailable();
+    }
+    return json(202, { profileId: q.profileId, accepted: q.records.length });
+  }
+
+  async function erase(q: EraseQuery) {
+    const deleted = await deps.store.erase(q.profileId);
+    logger.info('profile erased', { profileId: q.profileId, deleted });
+    return json(202, { profileId: q.profileId, deleted });
+  }
+
+  return { list, frequency, check, ingest, erase };
+}
