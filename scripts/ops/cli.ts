@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { STAGE_NAME } from '../../infra/config.js';
+import { parseStackName, stackList } from '../../infra/contract.js';
 import { emulatorClientConfig, LOCAL_DIR, type StackOutputs, stackNames, stackOutputs } from '../emulator.js';
 
 /** An expected condition (bad arguments, nothing deployed, an expired range): one line, no stack trace. */
@@ -113,11 +115,10 @@ export interface Deployment {
 
 /** The stage's stack names from `--stack` (either stack's name, or the stage itself). */
 export function stacksOf(stack: string): string[] {
-  const m = /^Impressions-([a-z][a-z0-9-]*)-(Stateful|Pipeline)$/.exec(stack);
-  const stage = m ? m[1]! : stack;
-  if (!/^[a-z][a-z0-9-]*$/.test(stage))
+  const stage = parseStackName(stack)?.stage ?? stack;
+  if (!STAGE_NAME.test(stage))
     throw new OpsError(`--stack ${stack}: give Impressions-<stage>-Stateful, -Pipeline or a stage name`, 2);
-  return stackNames(stage);
+  return [...stackList(stage)];
 }
 
 export async function findDeployment(values: { stack?: unknown; session?: unknown }): Promise<Deployment> {
