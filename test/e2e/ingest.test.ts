@@ -12,6 +12,7 @@ import { clientSession, ingestClient, loadgenApiSink } from '../../scripts/inges
 import { runLoad } from '../../scripts/loadgen.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import { signedClient } from '../../scripts/signed-http.js';
+import { impression } from '../support/factories.js';
 import { E2E_TEST_PROFILE } from './context.js';
 import { ctx, eventually, harness } from './harness.js';
 
@@ -20,22 +21,15 @@ const h = harness(c);
 const out = c.outputs;
 const TITLE = sampleCatalog(1)[0]!.titleId;
 
-const event = (profileId: string, position: number): ImpressionEvent => ({
-  schema: 'impression/1-0-0',
-  eventId: randomUUID(),
-  eventTime: new Date(Date.now() - 5_000).toISOString(),
-  profileId,
-  accountId: 'acct-e2e',
-  sessionId: 'sess-e2e',
-  device: { type: 'mobile', os: 'ios' },
-  country: 'US',
-  page: 'home',
-  row: { index: 2, id: 'continue-watching', type: 'continue' },
-  position,
-  titleId: TITLE,
-  artworkId: 'art-1',
-  visibility: { percent: 100, durationMs: 3000 },
-});
+/** A valid event of the profile, seen 5 s ago (the handler tests' factory, with a catalog title). */
+const event = (profileId: string, position: number): ImpressionEvent =>
+  impression({
+    eventTime: new Date(Date.now() - 5_000).toISOString(),
+    profileId,
+    position,
+    titleId: TITLE,
+    entityId: TITLE,
+  });
 
 /** An app's view of the API: signed with its client session's credentials. */
 async function app(profileId: string) {
