@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { historyStore } from '../lambdas/adapters/history-store.js';
+import { historyStore, ONE_SHOT_ALLOWANCE } from '../lambdas/adapters/history-store.js';
 import * as cli from './ops/cli.js';
 import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
 
@@ -66,6 +66,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const history = historyStore(
     DynamoDBDocumentClient.from(new DynamoDBClient(d.clientConfig)),
     cli.output(d, 'HistoryTableName'),
+    undefined,
+    { dayAllowance: ONE_SHOT_ALLOWANCE },
   );
   const summaries: (RedriveSummary & { queue: string })[] = [];
   for (const [key, url] of chosen) {

@@ -4,11 +4,13 @@
  * bucket stores a batch's new impressions and detects duplicates and bursts in the same request.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DayAllowanceOptions, dayAllowances } from './day-allowance.js';
 import { historyErase } from './history-erase.js';
 import { historyReads } from './history-reads.js';
 import { historyWrites } from './history-writes.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
+export { ONE_SHOT_ALLOWANCE } from './day-allowance.js';
 export { type HistoryPage, LIST_SCAN_BYTES, type ListQuery } from './history-reads.js';
 export { mapLimit } from './history-table.js';
 export type { AdmitResult, AdmitSettings, ForgetResult } from './history-writes.js';
@@ -17,6 +19,8 @@ export type { AdmitResult, AdmitSettings, ForgetResult } from './history-writes.
 export interface StoreOptions {
   /** The clock that decides which days are recent (rollups) for readers and writers. @default Date.now */
   readonly nowMs?: () => number;
+  /** How the write side reserves the daily caps' counters in blocks (day-allowance.ts). */
+  readonly dayAllowance?: DayAllowanceOptions;
 }
 
 /**
@@ -30,7 +34,14 @@ export function historyStore(
   options: StoreOptions = {},
 ) {
   const table = { client, tableName, policy, now: options.nowMs ?? Date.now };
-  return { ...historyWrites(table), ...historyReads(table), ...historyErase(table) };
+  const allowances = dayAllowances(options.dayAllowance);
+  return {
+    ...historyWrites(table, allowances),
+    /** Units of daily caps this store reserved and holds unused (day-allowance.ts). */
+    heldDayAllowance: allowances.held,
+    ...historyReads(table),
+    ...historyErase(table),
+  };
 }
 
 export type HistoryStore = ReturnType<typeof historyStore>;

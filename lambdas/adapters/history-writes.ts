@@ -23,6 +23,7 @@ import {
   planAdmission,
 } from '../domain/history-model.js';
 import { EMPTY_ROLLUP_DAYS, mustInvalidate, rollupSortKey } from '../domain/rollup.js';
+import { allowanceKey, type DayAllowances, dayAllowances } from './day-allowance.js';
 import {
   chunks,
   type HistoryTable,
@@ -68,7 +69,7 @@ interface BucketResult {
   readonly burst: Map<string, BurstKind>;
 }
 
-export function historyWrites(table: HistoryTable) {
+export function historyWrites(table: HistoryTable, allowances: DayAllowances = dayAllowances()) {
   const { tableName, now } = table;
   const { update, getItem } = itemAccess(table);
 
@@ -197,10 +198,14 @@ export function historyWrites(table: HistoryTable) {
   }
 
   /**
-   * One profile-day of a batch. The day's count is raised first (a reservation: the count never falls
-   * below what is stored, so the daily cap can never be passed), the buckets are written, and what was
-   * reserved and not stored (duplicates, redeliveries, bursts) is given back. Near the cap the reservation
-   * fails; then the buckets' state is read and exactly what fits, in batch order, is reserved and written.
+   * One profile-day of a batch. The day's count is a reservation, raised before the buckets are written, so
+   * it never falls below what is stored and the daily cap can never be passed. It is raised in blocks: the
+   * batch's need plus `allowances.blockFor(perDay)` more, which this instance then counts against in memory
+   * (day-allowance.ts) — most batches of a profile-day need no counter write at all. What is reserved and
+   * not stored (duplicates, redeliveries, bursts) stays with the instance for the next batch (or, for a
+   * one-shot tool, `ONE_SHOT_ALLOWANCE`, is given back at once). Near the cap
+   * the block does not fit; then the buckets' state is read and exactly what fits, in batch order, is
+   * reserved (on the condition that the count is the one read) and written.
    */
   async function admitDay(
     d: DayPlan,
@@ -209,19 +214,25 @@ export function historyWrites(table: HistoryTable) {
   ): Promise<Map<BucketPlan, BucketResult>> {
     const results = new Map<BucketPlan, BucketResult>();
     const counters = { writes: 0, stored: 0 };
-    let reserved = 0;
+    const key = allowanceKey(d.pk, d.sk);
+    // Units of the day's count this call owns: held from earlier batches, plus what it reserves.
+    let pool = allowances.take(key);
     try {
-      counters.writes++;
-      const fast =
-        d.size <= limits.perDay
-          ? await update(
-              dayUpdate(d, d.size, 'attribute_not_exists(#n) OR #n <= :room', {
-                ':room': limits.perDay - d.size,
-              }),
-            )
-          : { ok: false as const, item: await getItem({ pk: d.pk, sk: d.sk }) };
+      let fast: { ok: true } | { ok: false; item: Item | undefined } = { ok: true };
+      if (d.size > pool) {
+        const want = d.size - pool + allowances.blockFor(limits.perDay);
+        counters.writes++;
+        fast =
+          want <= limits.perDay
+            ? await update(
+                dayUpdate(d, want, 'attribute_not_exists(#n) OR #n <= :room', {
+                  ':room': limits.perDay - want,
+                }),
+              )
+            : { ok: false, item: await getItem({ pk: d.pk, sk: d.sk }) };
+        if (fast.ok) pool += want;
+      }
       if (fast.ok) {
-        reserved = d.size;
         const day = { left: Number.POSITIVE_INFINITY };
         await Promise.all(
           d.buckets.map(async (b) => results.set(b, await writeBucket(b, limits, day, counters))),
@@ -232,7 +243,8 @@ export function historyWrites(table: HistoryTable) {
       const states = await Promise.all(
         d.buckets.map((b) => getItem({ pk: b.pk, sk: b.sk }).then(bucketState)),
       );
-      const room = { left: limits.perDay - n0 };
+      // What this instance holds is part of n0 and usable here.
+      const room = { left: limits.perDay - n0 + pool };
       const order = d.buckets
         .map((b, i) => ({
           b,
@@ -245,24 +257,26 @@ export function historyWrites(table: HistoryTable) {
         decideBucket(o.b.impressions, o.state, limits, room);
         return before - room.left;
       });
-      const total = shares.reduce((a, b) => a + b, 0);
-      if (total > 0) {
+      const needed = shares.reduce((a, b) => a + b, 0);
+      if (needed > pool) {
         counters.writes++;
         const exact = await update(
           fast.item?.n === undefined
-            ? dayUpdate(d, total, 'attribute_not_exists(#n)', {})
-            : dayUpdate(d, total, '#n = :n0', { ':n0': n0 }),
+            ? dayUpdate(d, needed - pool, 'attribute_not_exists(#n)', {})
+            : dayUpdate(d, needed - pool, '#n = :n0', { ':n0': n0 }),
         );
         if (!exact.ok) throw new NotDone(`day ${d.sk} changed while it was near its cap`);
-        reserved = total;
+        pool = needed;
       }
       for (const [i, o] of order.entries()) {
         results.set(o.b, await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state));
       }
       return results;
     } finally {
-      const unused = reserved - counters.stored;
-      if (unused > 0) {
+      // Held for the next batch (an instance that goes away leaves the cap stricter), or given back.
+      const unused = pool - counters.stored;
+      if (allowances.hold) allowances.keep(key, unused);
+      else if (unused > 0) {
         counters.writes++;
         await update({
           TableName: tableName,

@@ -16,7 +16,12 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type AdmitSettings, type HistoryStore, historyStore } from '../../lambdas/adapters/history-store.js';
+import {
+  type AdmitSettings,
+  type HistoryStore,
+  historyStore,
+  ONE_SHOT_ALLOWANCE,
+} from '../../lambdas/adapters/history-store.js';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { type HistoryCandidate, impressionOf } from '../../lambdas/domain/history-model.js';
 import { FILTER_ENRICH_ENV } from '../../lambdas/filter-enrich/settings.js';
@@ -41,7 +46,7 @@ export type HistoryRow = Pick<EnrichedRecord, (typeof HISTORY_COLUMNS)[number]>;
 export type HistoryWriteStore = Pick<HistoryStore, 'admit'>;
 
 export const openHistoryStore = (documents: DynamoDBDocumentClient, tableName: string): HistoryWriteStore =>
-  historyStore(documents, tableName);
+  historyStore(documents, tableName, undefined, { dayAllowance: ONE_SHOT_ALLOWANCE });
 
 /** The record identity a rebuilt impression is tagged with (a Kinesis sequence number is digits only). */
 export const lakeRecordId = (eventId: string) => `lake:${eventId}`;
