@@ -77,6 +77,21 @@ export function sampleBatch(size = 500, seed = 11, perProfile = Number.POSITIVE_
   return { records, recordBytesAvg, titles };
 }
 
+/** The title catalog port over the sample catalog. */
+export const samplePorts = (titles: SampleBatch['titles']): FilterEnrichPorts => ({
+  titles: async (ids) =>
+    new Map(ids.flatMap((id) => (titles.has(id) ? [[id, titles.get(id)!] as const] : []))),
+});
+
+/** The batch's records as the handler decodes them from the Lambda event. */
+export const rawRecords = (records: SampleBatch['records'], arrivalMs: number): RawRecord[] =>
+  records.map((r) => ({
+    sequenceNumber: r.sequenceNumber,
+    partitionKey: r.partitionKey,
+    data: Buffer.from(r.b64, 'base64'),
+    arrivalMs,
+  }));
+
 /** The baseline of every ratio: base64 decode + JSON.parse + JSON.stringify of each record of the batch. */
 export function baselinePass(records: SampleBatch['records']): number {
   let n = 0;
@@ -97,10 +112,7 @@ export async function benchEnrich(
   const batches = options.batches ?? 40;
   const { records: batch, recordBytesAvg, titles } = sampleBatch();
   const now = Date.now();
-  const ports: FilterEnrichPorts = {
-    titles: async (ids) =>
-      new Map(ids.flatMap((id) => (titles.has(id) ? [[id, titles.get(id)!] as const] : []))),
-  };
+  const ports = samplePorts(titles);
 
   let sink = 0;
   const baseline = () => {
@@ -108,13 +120,7 @@ export async function benchEnrich(
   };
   // What the handler does per batch before any I/O: decode, plan (classify, enrich), serialise.
   const enrichBatch = async () => {
-    const raw: RawRecord[] = batch.map((r) => ({
-      sequenceNumber: r.sequenceNumber,
-      partitionKey: r.partitionKey,
-      data: Buffer.from(r.b64, 'base64'),
-      arrivalMs: now,
-    }));
-    const plan = await planBatch(raw, DEFAULT_CLASSIFIER_CONFIG, ports);
+    const plan = await planBatch(rawRecords(batch, now), DEFAULT_CLASSIFIER_CONFIG, ports);
     for (const e of plan.enriched) sink += JSON.stringify(toEnrichedWire(e.record)).length;
   };
 

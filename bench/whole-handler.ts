@@ -24,13 +24,19 @@ import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DEFAULT_STAGE } from '../infra/config.js';
+import { documentClient } from '../lambdas/adapters/clients.js';
+import { historyStore } from '../lambdas/adapters/history-store.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../lambdas/domain/classify.js';
+import { historyCandidate, planBatch } from '../lambdas/domain/filter-enrich.js';
 import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import {
   type AgainstBaseline,
   baselinePass,
+  rawRecords,
   type SampleBatch,
   type Spread,
   sampleBatch,
+  samplePorts,
   stats,
 } from './enrich.js';
 
@@ -47,6 +53,25 @@ export interface WholeHandlerResult extends AgainstBaseline {
   readonly baselineCpuUsPerEvent: number;
   /** Baseline CPU over handler CPU: the ratio without the waits for the instant AWS (scheduling on a busy machine). */
   readonly cpuRatio: number;
+  /**
+   * The history writes alone: the same batch's candidates offered to `historyStore(...).admit` (the handler's
+   * own history port: same SDK client wiring, same instant AWS, same stage caps), CPU µs per event of the
+   * batch, and the requests it made per batch. What is left of the handler is everything else: decoding, the
+   * domain code, the enriched and rejected stream writes, metrics.
+   */
+  readonly historyWrites: {
+    readonly cpuUsPerEvent: number;
+    readonly requestsPerBatch: number;
+    /** CPU µs per request: what one conditional UpdateItem costs through the SDK, HTTP included. */
+    readonly cpuUsPerRequest: number;
+  };
+  /** Baseline CPU over the handler's CPU less the history writes': the ratio of the rest of the handler. */
+  readonly restCpuRatio: number;
+  /**
+   * Baseline CPU over the history writes' CPU alone: the highest ratio the handler could reach if everything
+   * but its history requests cost nothing.
+   */
+  readonly ceilingCpuRatio: number;
   /** AWS requests the handler made per batch, by operation. */
   readonly requestsPerBatch: Readonly<Record<string, number>>;
   /** Bytes the handler wrote to stdout/stderr per batch (EMF metric and log lines: CloudWatch Logs ingestion). */
@@ -273,6 +298,55 @@ function apportion(profile: CpuProfile): Map<string, number> {
   return us;
 }
 
+/**
+ * The history writes of the handler alone, on the same batch: its candidates (the domain's `planBatch`, as the
+ * handler computes them) offered to a history store over the handler's own DynamoDB client wiring
+ * (`documentClient()`, pointed at the instant AWS), with the default stage's caps; a new record identity per
+ * batch, as the handler's sequence numbers. Run after the handler, in the same process and environment.
+ */
+async function benchHistoryAlone(
+  sample: SampleBatch,
+  aws: InstantAws,
+  runs: number,
+  batches: number,
+): Promise<WholeHandlerResult['historyWrites']> {
+  const plan = await planBatch(
+    rawRecords(sample.records, Date.now()),
+    DEFAULT_CLASSIFIER_CONFIG,
+    samplePorts(sample.titles),
+  );
+  const candidates = plan.enriched.map(historyCandidate);
+  const store = historyStore(documentClient(), 'bench-history');
+  const settings = {
+    retentionDays: DEFAULT_STAGE.historyRetentionDays,
+    limits: { perWindow: DEFAULT_STAGE.profileBurstPerWindow, perDay: DEFAULT_STAGE.profileBurstPerDay },
+  };
+  let batchNo = 0;
+  const offer = async () => {
+    const tag = `h${++batchNo}-`;
+    const r = await store.admit(
+      candidates.map((c) => ({ ...c, recordId: tag + c.recordId })),
+      settings,
+    );
+    if (r.admissions.some((a) => a.kind === 'failed'))
+      throw new Error('the history writes failed against the instant AWS');
+  };
+  for (let i = 0; i < 60; i++) await offer();
+  const before = await aws.counts();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < runs * batches; i++) await offer();
+  const used = process.cpuUsage(cpu);
+  const after = await aws.counts();
+  const requests =
+    (after.UpdateItem ?? 0) - (before.UpdateItem ?? 0) + (after.GetItem ?? 0) - (before.GetItem ?? 0);
+  const cpuUs = used.user + used.system;
+  return {
+    cpuUsPerEvent: cpuUs / (runs * batches * sample.records.length),
+    requestsPerBatch: requests / (runs * batches),
+    cpuUsPerRequest: cpuUs / Math.max(1, requests),
+  };
+}
+
 export async function benchWholeHandler(
   options: {
     runs?: number;
@@ -352,6 +426,7 @@ export async function benchWholeHandler(
     }
     if (sink === 0) throw new Error('nothing was computed');
     const after = await aws.counts();
+    const historyWrites = await benchHistoryAlone(sample, aws, runs, batches);
     let profile: WholeHandlerResult['profile'];
     if (options.profile) {
       const session = new Session();
@@ -386,6 +461,8 @@ export async function benchWholeHandler(
     );
     const b = stats(base);
     const h = stats(whole);
+    const handlerCpuUsPerEvent = handlerCpuUs / (measuredBatches * sample.records.length);
+    const baselineCpuUsPerEvent = baselineCpuUs / (measuredBatches * sample.records.length);
     return {
       batchSize: sample.records.length,
       runs,
@@ -394,9 +471,13 @@ export async function benchWholeHandler(
       profilesPerBatch: new Set(sample.records.map((r) => r.partitionKey)).size,
       recordsPerProfile: options.recordsPerProfile ?? null,
       ratio: h.median / b.median,
-      handlerCpuUsPerEvent: handlerCpuUs / (measuredBatches * sample.records.length),
-      baselineCpuUsPerEvent: baselineCpuUs / (measuredBatches * sample.records.length),
+      handlerCpuUsPerEvent,
+      baselineCpuUsPerEvent,
       cpuRatio: baselineCpuUs / handlerCpuUs,
+      historyWrites,
+      restCpuRatio:
+        baselineCpuUsPerEvent / Math.max(1e-9, handlerCpuUsPerEvent - historyWrites.cpuUsPerEvent),
+      ceilingCpuRatio: baselineCpuUsPerEvent / historyWrites.cpuUsPerEvent,
       requestsPerBatch,
       logBytesPerBatch: (logBytes - logBefore) / measuredBatches,
       ...(profile ? { profile } : {}),
