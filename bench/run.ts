@@ -47,12 +47,13 @@ async function measure(quick: boolean) {
   const enrich = await benchEnrich();
   say('history write units over simulated time at several client flush intervals, read units per route');
   const history = historyFigures(await benchHistoryWcu(), await benchHistoryReads());
-  // The handler's batches make as many history writes as traffic over time does at the default flush: a
-  // bucket and a day-counter update per profile, so twice the measured impressions per write per profile.
+  // The handler's batches make as many history writes as traffic over time does at the default flush: one
+  // bucket update per profile (the day counters are written once per block, and the replay's
+  // impressions per write counts them too), so as many records per profile as impressions per write.
   const perWrite = history.byFlushInterval.find(
     (f) => f.flushSeconds === history.defaultFlushSeconds,
   )!.impressionsPerWrite;
-  const recordsPerProfile = Math.max(1, Math.round(2 * perWrite));
+  const recordsPerProfile = Math.max(1, Math.round(perWrite));
   say(
     `whole filter-enrich handler against an instant local AWS, ${recordsPerProfile} records per profile, with a CPU profile`,
   );

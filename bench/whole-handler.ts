@@ -355,8 +355,9 @@ export async function benchWholeHandler(
     profile?: boolean;
     /**
      * Records of one profile in a batch. A shard's batch of real traffic holds a few records of each of many
-     * members, so the history writes (a bucket and a day-counter update per profile) are many: run.ts sets
-     * this to twice the impressions per history write measured on traffic over time at the default flush.
+     * members, so the history writes (a bucket update per profile; day counters once per block) are many:
+     * run.ts sets this to the impressions per history write measured on traffic over time at the default
+     * flush.
      * @default all of a session's (the load generator's order: one or two profiles per batch)
      */
     recordsPerProfile?: number;
