@@ -58,6 +58,13 @@ export interface StageConfig {
   readonly consumer: ConsumerSettings;
   /** Days of history kept per profile (DynamoDB TTL). @default 30 */
   readonly historyRetentionDays: number;
+  /**
+   * Point-in-time recovery of the history table. Off by default: the history is derived data, rebuilt from
+   * the lake (`npm run rebuild-history`, docs/operations.md), and a restore would bring back impressions
+   * erased since (for up to the 35 days PITR keeps). The title catalog always has it.
+   * @default false
+   */
+  readonly historyPointInTimeRecovery: boolean;
   /** @default 50 */
   readonly minVisiblePercent: number;
   /** @default 1000 */
@@ -140,6 +147,7 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
     maxRecordAgeHours: 24,
   },
   historyRetentionDays: 30,
+  historyPointInTimeRecovery: false,
   minVisiblePercent: 50,
   minVisibleMs: 1000,
   testProfiles: [],

@@ -41,18 +41,24 @@ export class StatefulStack extends Stack {
     this.enrichedStream = stream('EnrichedStream', config.enrichedStream);
     this.rejectedStream = stream('RejectedStream', config.rejectedStream);
 
-    const table = (logicalId: string, partitionKey: string, sortKey?: string, ttl?: string) =>
+    const table = (
+      logicalId: string,
+      pointInTimeRecovery: boolean,
+      partitionKey: string,
+      sortKey?: string,
+      ttl?: string,
+    ) =>
       new TableV2(this, logicalId, {
         partitionKey: { name: partitionKey, type: AttributeType.STRING },
         ...(sortKey ? { sortKey: { name: sortKey, type: AttributeType.STRING } } : {}),
         billing: tableBilling(config.tableCapacity),
         encryption: TableEncryptionV2.awsManagedKey(),
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
         ...(ttl ? { timeToLiveAttribute: ttl } : {}),
         removalPolicy,
       });
-    this.historyTable = table('HistoryTable', 'pk', 'sk', 'x');
-    this.catalogTable = table('TitleCatalogTable', 'titleId');
+    this.historyTable = table('HistoryTable', config.historyPointInTimeRecovery, 'pk', 'sk', 'x');
+    this.catalogTable = table('TitleCatalogTable', true, 'titleId');
 
     this.lake = new LakeStorage(this, 'Lake', {
       removalPolicy,

@@ -114,6 +114,7 @@ export type PricedStage = Pick<
   | 'enrichedStream'
   | 'tableCapacity'
   | 'historyRetentionDays'
+  | 'historyPointInTimeRecovery'
   | 'aggregateEnriched'
   | 'consumer'
   | 'lakeRetention'
@@ -155,6 +156,8 @@ export interface CostInputs {
   /** Read request units per call (eventually consistent Query), measured per route. */
   readonly rruPerCheck: number;
   readonly rruPerHistoryCall: number;
+  /** Write units per check: the day's rollup a check builds (the first check of a day). */
+  readonly wcuPerCheck: number;
   /** History API: billed ms per request and log bytes per request (platform, EMF, access log). */
   readonly apiMsPerRequest: number;
   readonly apiLogBytesPerRequest: number;
@@ -317,9 +320,9 @@ export function costModel(i: CostInputs): CostResult {
   );
   dynamo(
     'history reads (API)',
-    0,
+    checks * i.wcuPerCheck,
     checks * i.rruPerCheck + historyCalls * i.rruPerHistoryCall,
-    `${(checks / 1e3).toFixed(1)} k checks/s × ${i.rruPerCheck} RRU + ${(historyCalls / 1e3).toFixed(1)} k history calls/s × ${i.rruPerHistoryCall} RRU`,
+    `${(checks / 1e3).toFixed(1)} k checks/s × (${i.rruPerCheck} RRU + ${i.wcuPerCheck} WCU of rollups) + ${(historyCalls / 1e3).toFixed(1)} k history calls/s × ${i.rruPerHistoryCall} RRU`,
   );
   const storedGb = (accepted * 86400 * i.stage.historyRetentionDays * i.historyBytesPerImpression) / GB;
   add(
@@ -328,10 +331,13 @@ export function costModel(i: CostInputs): CostResult {
     `${storedGb.toFixed(0)} GB: ${i.stage.historyRetentionDays} days × ${i.historyBytesPerImpression.toFixed(0)} B per impression`,
     ['dynamoStorageGbMonth'],
   );
+  // The title catalog's own point-in-time recovery is on the catalog's size: a few MB, not priced.
   add(
     'DynamoDB point-in-time recovery',
-    storedGb * p('dynamoPitrGbMonth'),
-    `on the ${storedGb.toFixed(0)} GB table size (PITR is on for every table)`,
+    i.stage.historyPointInTimeRecovery ? storedGb * p('dynamoPitrGbMonth') : 0,
+    i.stage.historyPointInTimeRecovery
+      ? `on the history's ${storedGb.toFixed(0)} GB (historyPointInTimeRecovery on)`
+      : 'off for the history (historyPointInTimeRecovery: rebuilt from the lake); on for the catalog, a few MB',
     ['dynamoPitrGbMonth'],
   );
 
@@ -458,6 +464,7 @@ export const DEFAULT_INPUTS: CostInputs = {
   historyCallsPerPageRender: 0.1,
   rruPerCheck: 25.5,
   rruPerHistoryCall: 2,
+  wcuPerCheck: 0,
   apiMsPerRequest: 15,
   apiLogBytesPerRequest: 1300,
   parquetBytesPerImpression: 94,

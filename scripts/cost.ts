@@ -31,7 +31,11 @@ last full \`npm run bench\` (bench/results/latest.json). Every line, price and s
   --aggregate               producers KPL-aggregate the raw stream too (measured records per aggregate)
   --kinesis <mode>          provisioned | on-demand, both streams (default: the stage's)
   --dynamodb <mode>         provisioned | on-demand (default: the stage's tableCapacity.mode)
+  --flush-seconds <n>       price the history writes measured at this client flush interval
+                            (default: history.defaultFlushSeconds; measured: history.byFlushInterval)
   --retention-days <n>      history retention in days (default: the stage's historyRetentionDays)
+  --history-pitr            point-in-time recovery on the history table (default: the stage's
+                            historyPointInTimeRecovery, off)
   --lake-retention-days <n> days of lake data held (default 365)
   --athena-tb <n>           TB scanned by Athena a month (default 50)
   --results <file>          measured figures (default bench/results/latest.json)
@@ -50,9 +54,18 @@ interface Latest {
     /** Stored history bytes per impression. */
     readonly bytesPerImpression: number;
     /** Read request units per call of a typical profile: one check, one history call. */
-    readonly readUnits: { readonly check: number; readonly history: number };
+    readonly readUnits: {
+      readonly check: number;
+      readonly history: number;
+      readonly checkWriteUnits?: number;
+    };
     /** What the figures assume (client flush interval, check window and profile). */
     readonly assumptions?: { readonly check: string; readonly history: string; readonly flush: string };
+    /** Write units per impression at each client flush interval measured. */
+    readonly byFlushInterval?: readonly {
+      readonly flushSeconds: number;
+      readonly wcuPerImpression: number;
+    }[];
   };
   readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number };
   readonly streams?: {
@@ -71,6 +84,7 @@ const PLATFORM_LOG_BYTES = 400;
 export function measuredInputs(
   latest: Latest,
   source: string,
+  flushSeconds?: number,
 ): { inputs: CostInputs; provenance: Provenance } {
   const from: Record<string, string> = {};
   const m = (input: keyof CostInputs, key: string, note = '') => {
@@ -94,6 +108,7 @@ export function measuredInputs(
       historyWcuPerImpression: h.wcuPerImpression,
       historyBytesPerImpression: h.bytesPerImpression,
       rruPerCheck: h.readUnits.check,
+      wcuPerCheck: h.readUnits.checkWriteUnits ?? 0,
       rruPerHistoryCall: h.readUnits.history,
     };
     m(
@@ -101,8 +116,23 @@ export function measuredInputs(
       'history.wcuPerImpression',
       ` (buckets, day counters, duplicate detection${a ? `; ${a.flush}` : ''})`,
     );
+    if (flushSeconds !== undefined) {
+      const f = h.byFlushInterval?.find((x) => x.flushSeconds === flushSeconds);
+      if (!f) {
+        const measured = (h.byFlushInterval ?? []).map((x) => x.flushSeconds).join(', ') || 'none';
+        throw new Error(`--flush-seconds ${flushSeconds} was not measured (measured: ${measured})`);
+      }
+      i = { ...i, historyWcuPerImpression: f.wcuPerImpression };
+      m(
+        'historyWcuPerImpression',
+        'history.byFlushInterval',
+        ` (clients flush every ${flushSeconds} s; buckets, day counters, duplicate detection)`,
+      );
+    }
     m('historyBytesPerImpression', 'history.bytesPerImpression');
     m('rruPerCheck', 'history.readUnits.check', a ? ` (${a.check})` : '');
+    if (h.readUnits.checkWriteUnits !== undefined)
+      m('wcuPerCheck', 'history.readUnits.checkWriteUnits', ' (the rollup the check builds)');
     m('rruPerHistoryCall', 'history.readUnits.history', a ? ` (${a.history})` : '');
   }
   if (latest.wholeHandler) {
@@ -179,6 +209,8 @@ function main(): number {
         'accepted-share': { type: 'string' },
         'checks-per-page': { type: 'string' },
         aggregate: { type: 'boolean' },
+        'history-pitr': { type: 'boolean' },
+        'flush-seconds': { type: 'string' },
         kinesis: { type: 'string' },
         dynamodb: { type: 'string' },
         'retention-days': { type: 'string' },
@@ -238,7 +270,7 @@ function main(): number {
     } else {
       resultsNote = 'none (bench/results/latest.json missing): documented defaults';
     }
-    ({ inputs, provenance } = measuredInputs(latest, path.basename(file)));
+    ({ inputs, provenance } = measuredInputs(latest, path.basename(file), num('flush-seconds', 1, 3600)));
     const kinesis = mode('kinesis');
     const dynamodb = mode('dynamodb');
     const retention = num('retention-days', 1, 3650);
@@ -252,6 +284,7 @@ function main(): number {
         : {}),
       ...(dynamodb ? { tableCapacity: { ...inputs.stage.tableCapacity, mode: dynamodb } } : {}),
       ...(retention ? { historyRetentionDays: retention } : {}),
+      ...(values['history-pitr'] ? { historyPointInTimeRecovery: true } : {}),
     };
     if (values.aggregate && !latest.streams)
       throw new Error('--aggregate needs measured aggregation: run npm run bench first');

@@ -170,18 +170,25 @@ describe('functions', () => {
 });
 
 describe('DynamoDB', () => {
-  it('provisioned by default, PITR, encryption, and TTL on history (no dedup table: the history detects duplicates)', () => {
+  it('provisioned by default, encryption, TTL on history, PITR on the catalog only (no dedup table: the history detects duplicates)', () => {
     const tables = t.stateful.findResources('AWS::DynamoDB::GlobalTable');
     expect(Object.keys(tables).sort()).toEqual(['HistoryTable24A0CCCB', 'TitleCatalogTable14E1879A']);
+    const pitr = (enabled: boolean) => [
+      expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: enabled } }),
+    ];
     for (const tb of Object.values(tables)) {
       expect(tb.Properties).toMatchObject({
         BillingMode: 'PROVISIONED',
         SSESpecification: { SSEEnabled: true },
-        Replicas: [
-          expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
-        ],
       });
     }
+    // The history is rebuilt from the lake, and a restore would bring erased impressions back.
+    expect(tables.HistoryTable24A0CCCB!.Properties.Replicas).toEqual(pitr(false));
+    expect(tables.TitleCatalogTable14E1879A!.Properties.Replicas).toEqual(pitr(true));
+    const on = synth('test', { historyPointInTimeRecovery: true }).stateful.findResources(
+      'AWS::DynamoDB::GlobalTable',
+    );
+    expect(on.HistoryTable24A0CCCB!.Properties.Replicas).toEqual(pitr(true));
     expect(tables.HistoryTable24A0CCCB!.Properties.TimeToLiveSpecification).toEqual({
       AttributeName: 'x',
       Enabled: true,

@@ -51,9 +51,12 @@ describe('cost model: what the stage deploys', () => {
     expect(line(prov, 'DynamoDB history writes (provisioned').monthlyUsd).toBeCloseTo(wcu * 730 * 0.00065, 2);
   });
 
-  it('point-in-time recovery is priced on the table size, which follows the retention', () => {
-    const r30 = costModel(DEFAULT_INPUTS);
-    const r7 = costModel(withStage({ historyRetentionDays: 7 }));
+  it('point-in-time recovery follows the stage: off by default, priced on the table size when on', () => {
+    expect(DEFAULT_STAGE.historyPointInTimeRecovery).toBe(false);
+    expect(line(costModel(DEFAULT_INPUTS), 'DynamoDB point-in-time').monthlyUsd).toBe(0);
+    const r30 = costModel(withStage({ historyPointInTimeRecovery: true }));
+    const r7 = costModel(withStage({ historyPointInTimeRecovery: true, historyRetentionDays: 7 }));
+    expect(line(r30, 'DynamoDB point-in-time').monthlyUsd).toBeGreaterThan(0);
     const pitr = line(r30, 'DynamoDB point-in-time').monthlyUsd;
     expect(pitr).toBeCloseTo((line(r30, 'DynamoDB storage').monthlyUsd * 0.2) / 0.25, 6);
     expect(line(r7, 'DynamoDB point-in-time').monthlyUsd).toBeCloseTo((pitr * 7) / 30, 6);
@@ -164,6 +167,26 @@ describe('cost model: measured figures from bench/results/latest.json', () => {
     const two = line(costModel({ ...i, enrichedConsumers: 2 }), 'Kinesis enriched (on-demand)');
     expect(one.basis).toMatch(/read by 1 consumer/);
     expect(two.monthlyUsd).toBeGreaterThan(one.monthlyUsd);
+  });
+
+  it('--flush-seconds prices the write units measured at that client flush interval, and refuses one not measured', () => {
+    const latest = {
+      history: {
+        wcuPerImpression: 0.22,
+        bytesPerImpression: 60,
+        readUnits: { check: 9, history: 1.5 },
+        byFlushInterval: [
+          { flushSeconds: 5, wcuPerImpression: 0.22 },
+          { flushSeconds: 15, wcuPerImpression: 0.2 },
+        ],
+      },
+    };
+    const { inputs, provenance } = measuredInputs(latest, 'latest.json', 15);
+    expect(inputs.historyWcuPerImpression).toBe(0.2);
+    expect(provenance.historyWcuPerImpression).toMatch(/byFlushInterval .*every 15 s/);
+    expect(() => measuredInputs(latest, 'latest.json', 2)).toThrow(
+      '--flush-seconds 2 was not measured (measured: 5, 15)',
+    );
   });
 
   it('the whole-handler benchmark sets the CPU per event and the log bytes per invocation', () => {
