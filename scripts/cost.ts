@@ -182,10 +182,20 @@ export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): 
     (l) =>
       `${l.component.padEnd(w)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`,
   );
+  // What list prices fix for this design before anything is stored or served: managed Iceberg delivery and
+  // the two streams (the contract's raw and enriched feeds), and the history writes at the measured units.
+  const fixed = (re: RegExp) =>
+    r.lines.filter((l) => re.test(l.component)).reduce((n, l) => n + l.perBillionUsd, 0);
+  const firehose = fixed(/^Firehose/);
+  const kinesis = fixed(/^Kinesis/);
+  const writes = fixed(/^DynamoDB history writes/);
+  const floor =
+    `the floor at list prices: Firehose → Iceberg $${firehose.toFixed(2)} (its per-GB price) + Kinesis $${kinesis.toFixed(2)}` +
+    ` + history writes $${writes.toFixed(2)} = $${(firehose + kinesis + writes).toFixed(2)} per billion`;
   const verdict =
     r.totalPerBillionUsd <= 100
-      ? 'target ≤ $100 per billion: met'
-      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)}); the floor and the options below it: docs/cost.md`;
+      ? `target ≤ $100 per billion: met\n${floor}`
+      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)})\n${floor}; the options below it: docs/cost.md`;
   return [
     `${'component'.padEnd(w)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
     ...rows,

@@ -220,10 +220,17 @@ describe('npm run cost', () => {
     expect(r.status).toBe(2);
     const ok = run();
     expect(ok.status).toBe(0);
-    const json = JSON.parse(run('--json').stdout) as { result: { lines: { component: string }[] } };
+    const json = JSON.parse(run('--json').stdout) as {
+      result: { lines: { component: string; perBillionUsd: number }[] };
+    };
     expect(json.result.lines.length).toBeGreaterThan(10);
     for (const l of json.result.lines) expect(ok.stdout).toContain(l.component);
     expect(ok.stdout).toMatch(/^total /m);
+    // The floor adds up the lines it names, as printed above it.
+    const perBillion = (re: RegExp) =>
+      json.result.lines.filter((l) => re.test(l.component)).reduce((n, l) => n + l.perBillionUsd, 0);
+    const floor = perBillion(/^Firehose/) + perBillion(/^Kinesis/) + perBillion(/^DynamoDB history writes/);
+    expect(ok.stdout).toContain(`= $${floor.toFixed(2)} per billion`);
   });
 });
 
