@@ -113,7 +113,7 @@ function historySection(h: HistoryFigures | undefined): string {
   return `## History writes (DynamoDB write units per accepted impression)
 
 Traffic replayed over simulated time through the real write path (one conditional UpdateItem per profile and
-${h.bucketSeconds}-second bucket, a day-counter item per profile and day, duplicates detected by the same writes), each
+${h.bucketSeconds}-second bucket, a day-counter item per profile and day written once per block of 200, duplicates detected by the same writes), each
 request charged by DynamoDB's rules (1 KB units on the larger of the item before and after; a failed condition
 on the existing item). Clients flush every F seconds; the default assumption, used by the cost model, is
 **${h.defaultFlushSeconds} s**.
@@ -135,7 +135,11 @@ Typical profile: ${fmt(h.reads.typicalPerDay)} impressions a day for 30 days; he
 |---|---|---|
 ${reads}
 
-The cost model prices one check as ${h.assumptions.check}: **${h.readUnits.check}** read units; one history call as
+The cost model prices one check as ${h.assumptions.check}: **${h.readUnits.check}** read units${
+    h.readUnits.checkWriteUnits !== undefined
+      ? ` and **${h.readUnits.checkWriteUnits}** write units (the rollup it builds)`
+      : ''
+  }; one history call as
 ${h.assumptions.history}: **${h.readUnits.history}**.
 `;
 }
