@@ -87,7 +87,10 @@ The number of requests is set by the design, not the adapters: one conditional w
 (docs/history-model.md), and the day counters are already written once per block, not per batch. DynamoDB
 has no cheaper multi-item conditional write: \`TransactWriteItems\` takes up to 100 items in one request but
 charges two write units per KB and fails whole when one condition fails (DynamoDB developer guide, "Amazon
-DynamoDB Transactions", capacity management). In money the trade goes the other way: one request's CPU
+DynamoDB Transactions", capacity management); PartiQL's \`BatchExecuteStatement\` (25 statements a request)
+cannot express the write: its \`UPDATE\` supports only \`LIST_APPEND\`, \`SET_ADD\` and \`SET_DELETE\` in \`SET\`, no
+\`if_not_exists\` for the first write of a bucket's counters ("PartiQL update statements for DynamoDB",
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html). In money the trade goes the other way: one request's CPU
 (${fmt(h.cpuUsPerRequest)} µs, ×1.73 at 1,024 MB, $0.0000133334 per GB-second) costs $${cpuPerBillion.toFixed(0)} per billion requests,
 its write units (≈ ${WCU_PER_REQUEST} WCU provisioned at 70 %, $0.26 per million) $${wcuPerBillion.toFixed(0)}: doubling the units to
 save the requests' CPU would cost ≈ ${Math.round(wcuPerBillion / cpuPerBillion)} times what it saves. Before the history moved into this handler, the

@@ -47,7 +47,7 @@ export interface DayAllowances {
   blockFor(perDay: number): number;
   /** Takes everything held for `key` (it is given back, minus what was used, with `keep`). */
   take(key: string): number;
-  /** Holds `units` for `key` (nothing when ≤ 0). */
+  /** Holds `units` more for `key` (nothing when ≤ 0). */
   keep(key: string, units: number): void;
   /** What is held, per profile-day counter (`pk`, `sk` of its item). */
   held(): { pk: string; sk: string; units: number }[];
@@ -68,8 +68,10 @@ export function dayAllowances(options: DayAllowanceOptions = {}): DayAllowances 
     },
     keep(key, n) {
       if (n <= 0) return;
+      // Added to what another call (the same store used concurrently) may have kept meanwhile.
+      const held = units.get(key) ?? 0;
       units.delete(key);
-      units.set(key, n);
+      units.set(key, held + n);
       while (units.size > maxEntries) units.delete(units.keys().next().value as string);
     },
     held() {

@@ -140,6 +140,20 @@ describe('daily caps counted in blocks', () => {
     expect(t.stored('p')).toBe(5000);
   });
 
+  it('loses nothing when one store admits two batches of a profile-day at once', async () => {
+    const t = table();
+    const store = t.store({ dayAllowance: { block: 50 } });
+    const limits = { perWindow: 1000, perDay: 20_000 };
+    for (let round = 0; round < 10; round++) {
+      await Promise.all([
+        store.admit(offer('p', 30, round * 2, round * 100), settings(limits)),
+        store.admit(offer('p', 30, round * 2 + 1, round * 100 + 50), settings(limits)),
+      ]);
+      expect(t.counter('p') - heldFor(store, 'p')).toBe(t.stored('p'));
+    }
+    expect(t.stored('p')).toBe(600);
+  });
+
   it('leaves the cap stricter by at most one block when an instance goes away', async () => {
     const t = table();
     const limits = { perWindow: 1000, perDay: 20_000 };
@@ -158,11 +172,11 @@ describe('daily caps counted in blocks', () => {
     const held = dayAllowances({ maxEntries: 2 });
     held.keep('a', 1);
     held.keep('b', 2);
-    held.keep('a', 3); // a is now the most recent
+    held.keep('a', 3); // a is now the most recent, holding 1 + 3
     held.keep('c', 4);
-    expect(held.held().map((h) => h.units)).toEqual([3, 4]);
+    expect(held.held().map((h) => h.units)).toEqual([4, 4]);
     expect(held.take('b')).toBe(0);
-    expect(held.take('a')).toBe(3);
+    expect(held.take('a')).toBe(4);
     expect(held.take('a')).toBe(0);
     expect(held.blockFor(20_000)).toBe(200);
     expect(held.blockFor(1_000)).toBe(10);
