@@ -4,7 +4,7 @@ import { benchWholeHandler } from '../../bench/whole-handler.js';
 // One run per test file: the deployed handler keeps its clients (and so the instant AWS's endpoint) for the
 // life of the module, as in a Lambda execution environment.
 describe('whole-handler benchmark harness', () => {
-  it('runs the deployed filter-enrich handler with real SDK clients against the instant local AWS: a bucket and a day-counter write per profile, failed conditions survived', async () => {
+  it('runs the deployed filter-enrich handler with real SDK clients against the instant local AWS: a bucket write per profile (day counters once per block), failed conditions survived, the history writes measured alone', async () => {
     const r = await benchWholeHandler({
       runs: 1,
       batches: 3,
@@ -15,7 +15,14 @@ describe('whole-handler benchmark harness', () => {
     // Every batch reached Kinesis through the SDK (the harness throws on any batch item failure).
     expect(r.requestsPerBatch.PutRecords).toBeGreaterThanOrEqual(1);
     expect(r.profilesPerBatch).toBeGreaterThanOrEqual(30);
-    expect(r.requestsPerBatch.UpdateItem).toBeGreaterThanOrEqual(2 * r.profilesPerBatch);
+    // After the warm-up, the day counters hold blocks of allowance: about one bucket write per profile.
+    expect(r.requestsPerBatch.UpdateItem).toBeGreaterThanOrEqual(r.profilesPerBatch);
+    expect(r.requestsPerBatch.UpdateItem).toBeLessThan(2 * r.profilesPerBatch);
+    // The history writes alone: the same requests, a share of the handler's CPU.
+    expect(r.historyWrites.requestsPerBatch).toBeGreaterThanOrEqual(r.profilesPerBatch);
+    expect(r.historyWrites.cpuUsPerEvent).toBeGreaterThan(0);
+    expect(r.historyWrites.cpuUsPerEvent).toBeLessThan(r.handlerCpuUsPerEvent);
+    expect(r.ceilingCpuRatio).toBeGreaterThan(r.cpuRatio);
     // Some optimistic bucket writes failed their condition (a stored impression came back with the failure),
     // and still no record was reported as failed.
     expect(r.requestsPerBatch.ConditionalCheckFailed).toBeGreaterThan(0);
