@@ -7,7 +7,7 @@
  * characters) + the event time's offset in the bucket (base 36), whose value is the list of the fields the
  * API serves and a tag of the Kinesis record that stored it. The item also counts its impressions (`n`) and
  * their bytes (`s`); TTL `x`. One counter item per profile and UTC day (`sk = D#<date>`, `n`) enforces the
- * daily cap.
+ * daily cap: a reservation, raised in blocks before impressions are stored (adapters/day-allowance.ts).
  *
  * - Duplicates (`filtered.duplicate`): the attribute name is the identity of the contract's rule (profile,
  *   eventId, event time), so a bucket write that finds the attribute already present has found either a
