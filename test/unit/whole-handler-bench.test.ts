@@ -23,6 +23,9 @@ describe('whole-handler benchmark harness', () => {
     expect(r.historyWrites.cpuUsPerEvent).toBeGreaterThan(0);
     expect(r.historyWrites.cpuUsPerEvent).toBeLessThan(r.handlerCpuUsPerEvent);
     expect(r.ceilingCpuRatio).toBeGreaterThan(r.cpuRatio);
+    // The rest alone (history port answering at once): cheaper than the whole, dearer than the baseline.
+    expect(r.restCpuUsPerEvent).toBeLessThan(r.handlerCpuUsPerEvent);
+    expect(r.restCpuRatio).toBeGreaterThan(r.cpuRatio);
     // Some optimistic bucket writes failed their condition (a stored impression came back with the failure),
     // and still no record was reported as failed.
     expect(r.requestsPerBatch.ConditionalCheckFailed).toBeGreaterThan(0);
