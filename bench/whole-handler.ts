@@ -432,6 +432,7 @@ export async function benchWholeHandler(
     }
     if (sink === 0) throw new Error('nothing was computed');
     const after = await aws.counts();
+    const logAfter = logBytes;
     const historyWrites = await benchHistoryAlone(sample, aws, runs, batches);
     // The rest alone: the same wiring, the history port answering at once.
     const { makeHandler, deployedDeps } = (await import(
@@ -504,7 +505,7 @@ export async function benchWholeHandler(
       restCpuUsPerEvent,
       ceilingCpuRatio: baselineCpuUsPerEvent / historyWrites.cpuUsPerEvent,
       requestsPerBatch,
-      logBytesPerBatch: (logBytes - logBefore) / measuredBatches,
+      logBytesPerBatch: (logAfter - logBefore) / measuredBatches,
       ...(profile ? { profile } : {}),
       target: 0.5,
     };
