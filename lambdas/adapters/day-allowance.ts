@@ -34,7 +34,7 @@ export interface DayAllowanceOptions {
 /** For tools that run once and exit (rebuild, re-drive): reserve exactly, give back what is not stored. */
 export const ONE_SHOT_ALLOWANCE: DayAllowanceOptions = { block: 0, hold: false };
 
-export const DEFAULT_DAY_ALLOWANCE_BLOCK = 200;
+const DEFAULT_DAY_ALLOWANCE_BLOCK = 200;
 const DEFAULT_MAX_ENTRIES = 100_000;
 const KEY_SEPARATOR = '\u0000';
 /** The key of a profile-day counter (its item's `pk` and `sk`). */

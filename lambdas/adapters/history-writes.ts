@@ -23,7 +23,7 @@ import {
   planAdmission,
 } from '../domain/history-model.js';
 import { EMPTY_ROLLUP_DAYS, mustInvalidate, rollupSortKey } from '../domain/rollup.js';
-import { allowanceKey, type DayAllowances, dayAllowances } from './day-allowance.js';
+import { allowanceKey, type DayAllowances } from './day-allowance.js';
 import {
   chunks,
   type HistoryTable,
@@ -69,7 +69,7 @@ interface BucketResult {
   readonly burst: Map<string, BurstKind>;
 }
 
-export function historyWrites(table: HistoryTable, allowances: DayAllowances = dayAllowances()) {
+export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
   const { tableName, now } = table;
   const { update, getItem } = itemAccess(table);
 
