@@ -78,13 +78,13 @@ export function sampleBatch(size = 500, seed = 11, perProfile = Number.POSITIVE_
 }
 
 /** The title catalog port over the sample catalog. */
-export const samplePorts = (titles: SampleBatch['titles']): FilterEnrichPorts => ({
+const samplePorts = (titles: SampleBatch['titles']): FilterEnrichPorts => ({
   titles: async (ids) =>
     new Map(ids.flatMap((id) => (titles.has(id) ? [[id, titles.get(id)!] as const] : []))),
 });
 
 /** The batch's records as the handler decodes them from the Lambda event. */
-export const rawRecords = (records: SampleBatch['records'], arrivalMs: number): RawRecord[] =>
+const rawRecords = (records: SampleBatch['records'], arrivalMs: number): RawRecord[] =>
   records.map((r) => ({
     sequenceNumber: r.sequenceNumber,
     partitionKey: r.partitionKey,

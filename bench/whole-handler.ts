@@ -24,19 +24,15 @@ import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DEFAULT_STAGE } from '../infra/config.js';
-import { documentClient } from '../lambdas/adapters/clients.js';
-import { historyStore } from '../lambdas/adapters/history-store.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../lambdas/domain/classify.js';
-import { historyCandidate, planBatch } from '../lambdas/domain/filter-enrich.js';
+import type { HistoryCandidate } from '../lambdas/domain/history-model.js';
+import type { FilterEnrichDeps } from '../lambdas/filter-enrich/handler.js';
 import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import {
   type AgainstBaseline,
   baselinePass,
-  rawRecords,
   type SampleBatch,
   type Spread,
   sampleBatch,
-  samplePorts,
   stats,
 } from './enrich.js';
 
@@ -54,8 +50,8 @@ export interface WholeHandlerResult extends AgainstBaseline {
   /** Baseline CPU over handler CPU: the ratio without the waits for the instant AWS (scheduling on a busy machine). */
   readonly cpuRatio: number;
   /**
-   * The history writes alone: the same batch's candidates offered to `historyStore(...).admit` (the handler's
-   * own history port: same SDK client wiring, same instant AWS, same stage caps), CPU µs per event of the
+   * The history writes alone: the candidates the handler offered for the batch, offered again to the deployed
+   * wiring's history store (same SDK client, same instant AWS, same settings), CPU µs per event of the
    * batch, and the requests it made per batch. What is left of the handler is everything else: decoding, the
    * domain code, the enriched and rejected stream writes, metrics.
    */
@@ -303,51 +299,46 @@ function apportion(profile: CpuProfile): Map<string, number> {
   return us;
 }
 
+/** Runs `step` `times` times, one after the other; answers with the process CPU it took, µs. */
+async function cpuUsOf(step: () => Promise<unknown>, times: number): Promise<number> {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < times; i++) await step();
+  const used = process.cpuUsage(cpu);
+  return used.user + used.system;
+}
+
 /**
- * The history writes of the handler alone, on the same batch: its candidates (the domain's `planBatch`, as the
- * handler computes them) offered to a history store over the handler's own DynamoDB client wiring
- * (`documentClient()`, pointed at the instant AWS), with the default stage's caps; a new record identity per
- * batch, as the handler's sequence numbers. Run after the handler, in the same process and environment.
+ * The history writes of the handler alone: the candidates the handler offered for the batch, offered again to
+ * the deployed wiring's history store (same SDK client, same instant AWS, same settings), with a new record
+ * identity each time, as the handler's sequence numbers. Run after the handler, in the same process.
  */
 async function benchHistoryAlone(
-  sample: SampleBatch,
+  deps: FilterEnrichDeps,
+  offered: readonly HistoryCandidate[],
   aws: InstantAws,
-  runs: number,
-  batches: number,
+  warmup: number,
+  times: number,
+  batchSize: number,
 ): Promise<WholeHandlerResult['historyWrites']> {
-  const plan = await planBatch(
-    rawRecords(sample.records, Date.now()),
-    DEFAULT_CLASSIFIER_CONFIG,
-    samplePorts(sample.titles),
-  );
-  const candidates = plan.enriched.map(historyCandidate);
-  const store = historyStore(documentClient(), 'bench-history');
-  const settings = {
-    retentionDays: DEFAULT_STAGE.historyRetentionDays,
-    limits: { perWindow: DEFAULT_STAGE.profileBurstPerWindow, perDay: DEFAULT_STAGE.profileBurstPerDay },
-  };
-  let batchNo = 0;
+  let n = 0;
   const offer = async () => {
-    const tag = `h${++batchNo}-`;
-    const r = await store.admit(
-      candidates.map((c) => ({ ...c, recordId: tag + c.recordId })),
-      settings,
+    const tag = `h${++n}-`;
+    const r = await deps.history.admit(
+      offered.map((c) => ({ ...c, recordId: tag + c.recordId })),
+      deps.historySettings,
     );
     if (r.admissions.some((a) => a.kind === 'failed'))
       throw new Error('the history writes failed against the instant AWS');
   };
-  for (let i = 0; i < 60; i++) await offer();
+  await cpuUsOf(offer, warmup);
   const before = await aws.counts();
-  const cpu = process.cpuUsage();
-  for (let i = 0; i < runs * batches; i++) await offer();
-  const used = process.cpuUsage(cpu);
+  const cpuUs = await cpuUsOf(offer, times);
   const after = await aws.counts();
   const requests =
     (after.UpdateItem ?? 0) - (before.UpdateItem ?? 0) + (after.GetItem ?? 0) - (before.GetItem ?? 0);
-  const cpuUs = used.user + used.system;
   return {
-    cpuUsPerEvent: cpuUs / (runs * batches * sample.records.length),
-    requestsPerBatch: requests / (runs * batches),
+    cpuUsPerEvent: cpuUs / (times * batchSize),
+    requestsPerBatch: requests / times,
     cpuUsPerRequest: cpuUs / Math.max(1, requests),
   };
 }
@@ -433,26 +424,39 @@ export async function benchWholeHandler(
     if (sink === 0) throw new Error('nothing was computed');
     const after = await aws.counts();
     const logAfter = logBytes;
-    const historyWrites = await benchHistoryAlone(sample, aws, runs, batches);
-    // The rest alone: the same wiring, the history port answering at once.
+    // The rest alone: the deployed wiring with the history port answering at once (keeping what it was
+    // offered), then the history writes alone on what it was offered.
     const { makeHandler, deployedDeps } = (await import(
       handlerFile
     )) as typeof import('../lambdas/filter-enrich/handler.js');
+    const deps = deployedDeps();
+    let offered: readonly HistoryCandidate[] = [];
     const rest = makeHandler({
-      ...deployedDeps(),
+      ...deps,
       history: {
-        admit: async (candidates) => ({
-          admissions: candidates.map(() => ({ kind: 'accepted' as const })),
-          writes: 0,
-          stored: candidates.length,
-        }),
+        admit: async (candidates) => {
+          offered = candidates;
+          return {
+            admissions: candidates.map(() => ({ kind: 'accepted' as const })),
+            writes: 0,
+            stored: candidates.length,
+          };
+        },
       },
     });
-    for (let i = 0; i < (options.warmup ?? 60); i++) await rest(kinesisEvent(sample.records, ++batchNo));
-    const restCpu = process.cpuUsage();
-    for (let i = 0; i < runs * batches; i++) await rest(kinesisEvent(sample.records, ++batchNo));
-    const restUsed = process.cpuUsage(restCpu);
-    const restCpuUsPerEvent = (restUsed.user + restUsed.system) / (runs * batches * sample.records.length);
+    const restBatch = () => rest(kinesisEvent(sample.records, ++batchNo));
+    const warmup = options.warmup ?? 60;
+    await cpuUsOf(restBatch, warmup);
+    const restCpuUsPerEvent =
+      (await cpuUsOf(restBatch, measuredBatches)) / (measuredBatches * sample.records.length);
+    const historyWrites = await benchHistoryAlone(
+      deps,
+      offered,
+      aws,
+      warmup,
+      measuredBatches,
+      sample.records.length,
+    );
     let profile: WholeHandlerResult['profile'];
     if (options.profile) {
       const session = new Session();
