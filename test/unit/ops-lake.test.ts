@@ -15,7 +15,7 @@ import {
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
-import { writeImpressions } from '../../scripts/ops/history-write.js';
+import { openHistoryStore, writeImpressions } from '../../scripts/ops/history-write.js';
 import { daysOf, type LakeRow, lakeTime } from '../../scripts/ops/lake-query.js';
 import { historyRowOf, rebuild, rebuildSql } from '../../scripts/ops/rebuild-core.js';
 import {
@@ -243,12 +243,7 @@ describe('rebuilding history from the lake', () => {
 
   it('into an empty table stores every impression: the items the pipeline stores, but for the record tags', async () => {
     const rebuilt = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
-    const s = await rebuild(
-      lakeOf(records),
-      historyStore(rebuilt.client, 'history', undefined, { dayAllowance: ONE_SHOT_ALLOWANCE }),
-      sel,
-      { chunk: 97 },
-    );
+    const s = await rebuild(lakeOf(records), openHistoryStore(rebuilt.client, 'history'), sel, { chunk: 97 });
     expect(s).toMatchObject({
       impressions: 600,
       lakeRows: 1200,
@@ -266,12 +261,7 @@ describe('rebuilding history from the lake', () => {
   it("over the pipeline's own table finds every impression already present (not a problem) and changes nothing", async () => {
     const ddb = await piped();
     const before = JSON.stringify([...ddb.table('history').entries()].sort());
-    const s = await rebuild(
-      lakeOf(records),
-      historyStore(ddb.client, 'history', undefined, { dayAllowance: ONE_SHOT_ALLOWANCE }),
-      sel,
-      { chunk: 250 },
-    );
+    const s = await rebuild(lakeOf(records), openHistoryStore(ddb.client, 'history'), sel, { chunk: 250 });
     expect(s).toMatchObject({ offered: 600, stored: 0, alreadyPresent: 600, refusedByCaps: 0, failed: 0 });
     expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(before);
   });
@@ -283,7 +273,7 @@ describe('rebuilding history from the lake', () => {
     for (const [k, item] of [...ddb.table('history').entries()])
       if (item.pk === 'P#p1' || item.pk === 'P#p3') ddb.table('history').delete(k);
     const lost = records.filter((r) => r.profile_id === 'p1' || r.profile_id === 'p3').length;
-    const store = historyStore(ddb.client, 'history', undefined, { dayAllowance: ONE_SHOT_ALLOWANCE });
+    const store = openHistoryStore(ddb.client, 'history');
     const once = await rebuild(lakeOf(records), store, sel);
     expect(once).toMatchObject({ stored: lost, alreadyPresent: 600 - lost, failed: 0 });
     expect(untagged(ddb)).toEqual(full);
@@ -297,14 +287,10 @@ describe('rebuilding history from the lake', () => {
     const start = Math.floor((now - 600_000) / 10_000) * 10_000;
     const burst = Array.from({ length: 30 }, (_, i) => enriched('hot', start + i * 100, i));
     const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
-    const s = await rebuild(
-      lakeOf(burst),
-      historyStore(ddb.client, 'history', undefined, { dayAllowance: ONE_SHOT_ALLOWANCE }),
-      {
-        ...sel,
-        settings: { retentionDays: 30, limits: { perWindow: 20, perDay: 1000 } },
-      },
-    );
+    const s = await rebuild(lakeOf(burst), openHistoryStore(ddb.client, 'history'), {
+      ...sel,
+      settings: { retentionDays: 30, limits: { perWindow: 20, perDay: 1000 } },
+    });
     expect(s).toMatchObject({ offered: 30, stored: 20, alreadyPresent: 0, refusedByCaps: 10, failed: 0 });
     expect(s.problems).toHaveLength(10);
     expect(s.problems[0]).toMatch(/^hot [0-9a-f-]{36}: refused, more than 20 impressions of the profile/);
@@ -317,7 +303,7 @@ describe('rebuilding history from the lake', () => {
     const s = await rebuild(
       async (_sql, params = []) =>
         [old, ok, { ...ok, event_id: 'not-a-uuid' }].filter((r) => r.event_date === params[0]).map(asAthena),
-      historyStore(ddb.client, 'history', undefined, { dayAllowance: ONE_SHOT_ALLOWANCE }),
+      openHistoryStore(ddb.client, 'history'),
       { ...sel, fromMs: now - 41 * 86_400_000 },
     );
     expect(s).toMatchObject({ impressions: 3, offered: 1, stored: 1, pastRetention: 1, unusable: 1 });
