@@ -4,8 +4,9 @@
  * `npm run cost` prints for the same file.
  */
 
+import { DEFAULT_STAGE } from '../infra/config.js';
 import { measuredInputs } from '../scripts/cost.js';
-import { costModel, PRICES_DATE } from '../scripts/cost-model.js';
+import { costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE, QUOTAS } from '../scripts/cost-model.js';
 import type { EnrichBenchResult } from './enrich.js';
 import type { HistoryFigures } from './history-wcu.js';
 import type { StreamBytesResult } from './stream-bytes.js';
@@ -40,7 +41,7 @@ const spread = (s: { median: number; min: number; max: number }) =>
 const met = (v: boolean) => (v ? 'met' : '**not met**');
 
 /** The profile summed into the I/O path, the records' own work, and the rest; against the 0.5 target's budget. */
-function whatIsLeft(w: WholeHandlerResult, enrichRatio: number): string {
+function whatIsLeft(w: WholeHandlerResult, enrichRatio: number, wcuPerRequest: number | undefined): string {
   if (!w.profile) return '';
   const units = (match: (part: string) => boolean) =>
     w.profile!.filter((p) => match(p.part)).reduce((n, p) => n + p.baselineUnits, 0);
@@ -61,19 +62,31 @@ ${budget.toFixed(0)} units in all: ${
     own >= budget
       ? `the records' own work alone already takes ${own.toFixed(2)}, before any AWS call`
       : `with the records' own work at ${own.toFixed(2)}, the AWS calls would have to fit in ${(budget - own).toFixed(2)} with the collector`
-  }.${historySplit(w, enrichRatio)}
+  }.${historySplit(w, enrichRatio, wcuPerRequest)}
 `;
 }
 
-/** Write units of one bucket write on traffic over time (≈ 0.22 WCU per impression × ≈ 7 impressions per write). */
-const WCU_PER_REQUEST = 1.5;
-
-/** The history writes measured alone: the ceiling they set on the ratio, and why it is the design's. */
-function historySplit(w: WholeHandlerResult, enrichRatio: number): string {
+/**
+ * The history writes measured alone: the ceiling they set on the ratio, and why it is the design's. The money
+ * comparison uses the cost model's own prices, quotas and stage, and the write units of one bucket write at
+ * the default flush (`wcuPerRequest`, from the history figures; without them it is left out).
+ */
+function historySplit(w: WholeHandlerResult, enrichRatio: number, wcuPerRequest: number | undefined): string {
   const h = w.historyWrites;
   if (!h) return '';
-  const cpuPerBillion = h.cpuUsPerRequest * 1.73 * 1e-6 * 0.0000133334 * 1e9;
-  const wcuPerBillion = WCU_PER_REQUEST * 0.26 * 1e3;
+  const memoryMb = DEFAULT_INPUTS.lambdaMemoryMb;
+  const stretch = Math.max(1, QUOTAS.lambdaMbPerVcpu.value / memoryMb);
+  const gbSecond = PRICES.lambdaArmGbSecond.usd;
+  const use = DEFAULT_STAGE.tableCapacity.targetUtilizationPercent;
+  const wcuMillion = (PRICES.dynamoWcuHour.usd / 3600 / (use / 100)) * 1e6;
+  const cpuPerBillion = h.cpuUsPerRequest * 1e-6 * stretch * (memoryMb / 1024) * gbSecond * 1e9;
+  const money =
+    wcuPerRequest === undefined
+      ? ''
+      : ` In money the trade goes the other way: one request's CPU
+(${fmt(h.cpuUsPerRequest)} µs, ×${stretch.toFixed(2)} at ${fmt(memoryMb)} MB, $${gbSecond} per GB-second) costs $${cpuPerBillion.toFixed(0)} per billion requests,
+its write units (≈ ${wcuPerRequest.toFixed(1)} WCU provisioned at ${use} %, $${wcuMillion.toFixed(2)} per million) $${(wcuPerRequest * wcuMillion * 1e3).toFixed(0)}: doubling the units to
+save the requests' CPU would cost ≈ ${Math.round((wcuPerRequest * wcuMillion * 1e3) / cpuPerBillion)} times what it saves.`;
   return `
 
 **Why the target cannot be reached with the history writes in the handler.** The same batch's history writes,
@@ -98,11 +111,14 @@ charges two write units per KB and fails whole when one condition fails (DynamoD
 DynamoDB Transactions", capacity management); PartiQL's \`BatchExecuteStatement\` (25 statements a request)
 cannot express the write: its \`UPDATE\` supports only \`LIST_APPEND\`, \`SET_ADD\` and \`SET_DELETE\` in \`SET\`, no
 \`if_not_exists\` for the first write of a bucket's counters ("PartiQL update statements for DynamoDB",
-https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html). In money the trade goes the other way: one request's CPU
-(${fmt(h.cpuUsPerRequest)} µs, ×1.73 at 1,024 MB, $0.0000133334 per GB-second) costs $${cpuPerBillion.toFixed(0)} per billion requests,
-its write units (≈ ${WCU_PER_REQUEST} WCU provisioned at 70 %, $0.26 per million) $${wcuPerBillion.toFixed(0)}: doubling the units to
-save the requests' CPU would cost ≈ ${Math.round(wcuPerBillion / cpuPerBillion)} times what it saves. Before the history moved into this handler, the
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html).${money} Before the history moved into this handler, the
 same writes ran in a second function (the history writer) and were not in this ratio.`;
+}
+
+/** Write units of one history write at the default client flush: units per impression × impressions per write. */
+function wcuPerBucketWrite(h: HistoryFigures | undefined): number | undefined {
+  const f = h?.byFlushInterval.find((x) => x.flushSeconds === h.defaultFlushSeconds);
+  return f ? f.wcuPerImpression * f.impressionsPerWrite : undefined;
 }
 
 function historySection(h: HistoryFigures | undefined): string {
@@ -155,7 +171,11 @@ ${h.assumptions.history}: **${h.readUnits.history}**.
 `;
 }
 
-function wholeHandlerSection(w: WholeHandlerResult | undefined, enrichRatio: number): string {
+function wholeHandlerSection(
+  w: WholeHandlerResult | undefined,
+  enrichRatio: number,
+  wcuPerRequest: number | undefined,
+): string {
   if (!w) return 'Not in this results file (measured from the run of bench/whole-handler.ts onwards).\n';
   const requests = Object.entries(w.requestsPerBatch)
     .map(([op, n]) => `${fmt(n, 1)} ${op}`)
@@ -188,7 +208,7 @@ ${w.profile.map((p) => `| ${p.part} | ${(100 * p.share).toFixed(1)} % | ${p.base
 | log bytes per batch (EMF metric and log lines) | ${fmt(w.logBytesPerBatch)} |
 
 The domain code alone runs at ${enrichRatio.toFixed(2)} of the baseline; the rest of the gap is the I/O path.
-${profile}${whatIsLeft(w, enrichRatio)}`;
+${profile}${whatIsLeft(w, enrichRatio, wcuPerRequest)}`;
 }
 
 function costSection(results: BenchResults): string {
@@ -257,7 +277,7 @@ after warm-up (min–max).
 
 ## Whole filter-enrich handler (one core)
 
-${wholeHandlerSection(w, e.ratio)}
+${wholeHandlerSection(w, e.ratio, wcuPerBucketWrite(results.history))}
 ${historySection(results.history)}
 ## Kinesis and Firehose units, plain and KPL-aggregated
 
