@@ -15,11 +15,13 @@ describe('whole-handler benchmark harness', () => {
     // Every batch reached Kinesis through the SDK (the harness throws on any batch item failure).
     expect(r.requestsPerBatch.PutRecords).toBeGreaterThanOrEqual(1);
     expect(r.profilesPerBatch).toBeGreaterThanOrEqual(30);
-    // After the warm-up, the day counters hold blocks of allowance: about one bucket write per profile.
+    // At least one bucket write per profile (a profile's records may span buckets); the day counters, in
+    // blocks, are counted in test/unit/day-allowance.test.ts.
     expect(r.requestsPerBatch.UpdateItem).toBeGreaterThanOrEqual(r.profilesPerBatch);
-    expect(r.requestsPerBatch.UpdateItem).toBeLessThan(2 * r.profilesPerBatch);
-    // The history writes alone: the same requests, a share of the handler's CPU.
-    expect(r.historyWrites.requestsPerBatch).toBeGreaterThanOrEqual(r.profilesPerBatch);
+    // The history writes alone make the handler's requests (give or take a condition the instant AWS fails).
+    expect(Math.abs(r.historyWrites.requestsPerBatch - r.requestsPerBatch.UpdateItem!)).toBeLessThanOrEqual(
+      1,
+    );
     expect(r.historyWrites.cpuUsPerEvent).toBeGreaterThan(0);
     expect(r.historyWrites.cpuUsPerEvent).toBeLessThan(r.handlerCpuUsPerEvent);
     expect(r.ceilingCpuRatio).toBeGreaterThan(r.cpuRatio);
