@@ -3,7 +3,9 @@
  * design in `docs/history-model.md`). The write side is `admit`: one conditional UpdateItem per profile and
  * bucket stores a batch's new impressions and detects duplicates and bursts in the same request.
  */
+
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { systemClock } from './clock.js';
 import { type DayAllowanceOptions, dayAllowances } from './day-allowance.js';
 import { historyErase } from './history-erase.js';
 import { historyReads } from './history-reads.js';
@@ -17,7 +19,7 @@ export type { AdmitResult, AdmitSettings, ForgetResult } from './history-writes.
 
 /** What the store needs besides its table. */
 export interface StoreOptions {
-  /** The clock that decides which days are recent (rollups) for readers and writers. @default Date.now */
+  /** The clock that decides which days are recent (rollups) for readers and writers. @default systemClock */
   readonly nowMs?: () => number;
   /** How the write side reserves the daily caps' counters in blocks (day-allowance.ts). */
   readonly dayAllowance?: DayAllowanceOptions;
@@ -33,7 +35,7 @@ export function historyStore(
   policy: RetryPolicy = DEFAULT_RETRY,
   options: StoreOptions = {},
 ) {
-  const table = { client, tableName, policy, now: options.nowMs ?? Date.now };
+  const table = { client, tableName, policy, now: options.nowMs ?? systemClock };
   const allowances = dayAllowances(options.dayAllowance);
   return {
     ...historyWrites(table, allowances),

@@ -1,6 +1,8 @@
 /** Title catalog reads with an in-memory cache per execution environment (hits and misses both cached). */
+
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TitleInfo } from '../domain/enrich.js';
+import { systemClock } from './clock.js';
 import { batchGetAll } from './dynamo-batch.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
@@ -20,7 +22,7 @@ export function titleCatalog(
 ) {
   const ttlMs = options.ttlMs ?? 300_000;
   const maxEntries = options.maxEntries ?? 100_000;
-  const now = options.nowMs ?? Date.now;
+  const now = options.nowMs ?? systemClock;
   const cache = new Map<string, { value: TitleInfo | undefined; expires: number }>();
   return {
     async titles(titleIds: readonly string[]): Promise<ReadonlyMap<string, TitleInfo>> {

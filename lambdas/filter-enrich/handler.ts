@@ -5,9 +5,11 @@
  * enriched and rejected records, emit metrics, report the records not done.
  * Data errors never fail the batch; infrastructure failures are reported per record (batchItemFailures).
  */
+
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
+import { systemClock } from '../adapters/clock.js';
 import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
@@ -47,7 +49,7 @@ export interface FilterEnrichDeps {
 const { logger, metrics } = observability('filter-enrich');
 
 export function makeHandler(deps: FilterEnrichDeps) {
-  const now = deps.nowMs ?? Date.now;
+  const now = deps.nowMs ?? systemClock;
   const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
 
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {

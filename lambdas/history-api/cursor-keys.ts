@@ -8,7 +8,9 @@
  * Cached per execution environment for `maxAgeMs`; a cursor naming an unknown key may force one refresh,
  * at most every `minRefreshMs`, so forged key ids cannot turn into a Secrets Manager call per request.
  */
+
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { systemClock } from '../adapters/clock.js';
 import { type CursorKeyring, cursorKey } from '../domain/cursor.js';
 
 export interface KeyringOptions {
@@ -26,7 +28,7 @@ export function secretsManagerKeyring(
   secretId: string,
   options: KeyringOptions = {},
 ) {
-  const now = options.nowMs ?? Date.now;
+  const now = options.nowMs ?? systemClock;
   let cached: { ring: CursorKeyring; at: number } | undefined;
 
   async function version(stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<string | undefined> {

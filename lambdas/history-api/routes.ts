@@ -2,8 +2,10 @@
  * The history API's routes, one function per route of the contract (v1): the handler decides who may
  * call, parses the request and calls one of these.
  */
+
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { systemClock } from '../adapters/clock.js';
 import type { HistoryStore } from '../adapters/history-store.js';
 import type {
   CheckQuery,
@@ -53,7 +55,7 @@ export const json = (
 
 /** One function per route, over the handler's dependencies. */
 export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' | 'warn'>) {
-  const now = deps.nowMs ?? Date.now;
+  const now = deps.nowMs ?? systemClock;
 
   async function list(q: ListQuery) {
     const binding: CursorBinding = {
