@@ -1,7 +1,7 @@
 /**
  * The one clock of the product code. Every function, store and tool that needs "now" takes a `Clock`
  * (milliseconds since the epoch) and defaults to `systemClock`; tests pass their own, so no test depends on
- * the real date (CI also runs the unit and handler tests with the process clock moved: `scripts/ci/shifted-clock.sh`).
+ * the real date (CI also runs the unit and handler tests with the process clock moved: `.ci/shifted-clock.sh`).
  */
 export type Clock = () => number;
 

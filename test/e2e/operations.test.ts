@@ -477,7 +477,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     const none = await tool(
       'rebuild-history.ts',
-      ['--from', '2026-11-01'],
+      ['--from', new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)],
       path.join(tmpdir(), 'no-such-session.json'),
     );
     expect(none.code).toBe(1);

@@ -18,6 +18,8 @@ import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 const DAY = Date.parse('2026-11-26T00:00:00Z');
+/** The stores' clock: noon of DAY, so DAY is today and its rollups never need invalidating, whatever the real date. */
+const NOW = () => DAY + 12 * 3_600_000;
 const ID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 let record = 0;
@@ -49,7 +51,8 @@ function table() {
       .reduce((n, i) => n + impressionsOfItem(i).length, 0);
   const counter = (profileId: string) =>
     Number(items().find((i) => i.pk === `P#${profileId}` && i.sk === daySortKey(DAY))?.n ?? 0);
-  const store = (options: StoreOptions = {}) => historyStore(ddb.client, 'history', FAST, options);
+  const store = (options: StoreOptions = {}) =>
+    historyStore(ddb.client, 'history', FAST, { nowMs: NOW, ...options });
   return { ddb, stored, counter, store };
 }
 
