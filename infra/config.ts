@@ -279,6 +279,8 @@ export interface ListRule {
   readonly itemDoc: string;
   readonly maxItems: number;
   readonly maxChars?: { readonly chars: number; readonly why: string };
+  /** A valid entry (the `i`th; `long`: as long as an entry may be), for the bounds tests. */
+  readonly sample: (i: number, long: boolean) => string;
 }
 export type SettingRule = (NumberRule | BooleanRule | EnumRule | ListRule) & {
   /** What the setting does (the docs/settings.md row). */
@@ -312,6 +314,8 @@ const CAPACITY = {
   is: 'a DynamoDB table capacity',
   source: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html',
 } as const;
+const principalSample = (i: number, long: boolean): string =>
+  `arn:aws:iam::123456789012:role/${long ? 'r'.repeat(64) : 'svc'}-${i}`;
 /** An IAM principal ARN (a role, a user, an account root or an assumed-role session). */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+$/;
 
@@ -418,7 +422,8 @@ export const SETTINGS = {
     item: /^[A-Za-z0-9_-]{1,64}$/,
     itemProblem: 'is not a profile id (1–64 characters of A-Z a-z 0-9 _ -)',
     itemDoc: 'profile ids',
-    maxItems: 200,
+    maxItems: 100,
+    sample: (i, long) => `qa-bot-${i}`.padEnd(long ? 64 : 0, 'x'),
     // Lambda's environment variables total at most 4 KB; the rest of the function's settings need the others.
     maxChars: { chars: 2048, why: "the function's environment holds at most 4 KB in all" },
     meaning: 'deny-listed test or bot profiles (`filtered.test-profile`)',
@@ -471,6 +476,7 @@ export const SETTINGS = {
     itemProblem: `is not a feature of EMULATOR_GAPS (${Object.keys(EMULATOR_GAPS).join(', ')})`,
     itemDoc: 'features of `EMULATOR_GAPS`',
     maxItems: Object.keys(EMULATOR_GAPS).length,
+    sample: (i) => Object.keys(EMULATOR_GAPS)[i % Object.keys(EMULATOR_GAPS).length]!,
     meaning:
       'features left out of the stage, from `EMULATOR_GAPS` (an `emulator` stage leaves out all of them)',
   },
@@ -502,7 +508,11 @@ export const SETTINGS = {
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
     itemDoc: 'IAM principal ARNs',
-    maxItems: 100,
+    maxItems: 20,
+    sample: principalSample,
+    // The history API function's environment holds them (Lambda: at most 4 KB of variables in all).
+    maxChars: { chars: 1500, why: "the history API function's environment holds at most 4 KB in all" },
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
     meaning:
       'history API: role ARNs (or exact principal ARNs) of services that may read, check and ingest for any profile (emulator: its default credentials) — [security](security.md)',
   },
@@ -511,7 +521,11 @@ export const SETTINGS = {
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
     itemDoc: 'IAM principal ARNs',
-    maxItems: 100,
+    maxItems: 20,
+    sample: principalSample,
+    // The history API function's environment holds them (Lambda: at most 4 KB of variables in all).
+    maxChars: { chars: 1500, why: "the history API function's environment holds at most 4 KB in all" },
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
     meaning:
       'history API: role ARNs (or exact principal ARNs) that may erase any profile (emulator: its default credentials)',
   },
@@ -520,7 +534,11 @@ export const SETTINGS = {
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
     itemDoc: 'IAM principal ARNs',
-    maxItems: 100,
+    maxItems: 10,
+    sample: principalSample,
+    // Each appears twice in the client role's trust policy, which IAM limits to 2,048 characters by default.
+    maxChars: { chars: 600, why: "the client role's trust policy holds at most 2,048 characters" },
+    source: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html',
     meaning:
       'role ARNs that may start client sessions on the client role; empty means the role `<pipeline stack>-client-vendor` of the account (emulator: its default credentials)',
   },
@@ -529,7 +547,10 @@ export const SETTINGS = {
     item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
     itemProblem: 'is neither an e-mail address nor an https:// URL',
     itemDoc: 'e-mail addresses and https:// URLs',
+    // CloudFormation creates one AWS::SNS::Subscription per entry; SNS allows far more per topic.
     maxItems: 100,
+    sample: (i, long) =>
+      long ? `https://hooks.example.com/${'a'.repeat(200)}/${i}` : `ops-${i}@example.com`,
     meaning:
       'e-mail addresses and `https://` URLs subscribed to the alarm topic — [deploying](deploy-aws.md)',
   },
@@ -638,7 +659,9 @@ export function describeRange(rule: SettingRule): string {
 
 /** How a value given for a setting is shown in an error line: a number or word as given, else as JSON. */
 const show = (v: unknown): string =>
-  typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? v : (JSON.stringify(v) ?? String(v));
+  typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+    ? v
+    : (JSON.stringify(v) ?? String(v));
 
 /**
  * One value for a setting, from JSON (a `stages` block) or a `-c` string, checked against its declaration:

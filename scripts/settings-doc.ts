@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { settingsTable } from '../infra/config.js';
 
 export const SETTINGS_DOC = path.resolve(import.meta.dirname, '..', 'docs', 'settings.md');
-export const BEGIN = '<!-- settings table: generated from infra/config.ts by `npx tsx scripts/settings-doc.ts` -->';
+export const BEGIN =
+  '<!-- settings table: generated from infra/config.ts by `npx tsx scripts/settings-doc.ts` -->';
 export const END = '<!-- end of settings table -->';
 
 /** The page with its generated table replaced by the current one. */
