@@ -608,9 +608,6 @@ export const SETTINGS = {
   },
 } as const satisfies Record<SettingPath, SettingRule>;
 
-/** The declaration of a setting, by its dotted path. */
-export const ruleOf = (path: SettingPath): SettingRule => SETTINGS[path];
-
 const valueAt = (o: unknown, path: string): unknown =>
   path.split('.').reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), o);
 
