@@ -57,9 +57,13 @@ function stageConfig(): StageConfig {
   );
 }
 
-/** One line per problem, exit code 1; IMPRESSIONS_DEBUG=1 adds the stack. */
+/**
+ * One line per problem (a construct's validation: its message, which is a report when aws-cdk-lib validates
+ * the whole app), exit code 1; IMPRESSIONS_DEBUG=1 adds the stack.
+ */
 function fail(prefix: string, err: unknown): never {
-  const lines = err instanceof ConfigurationError ? err.problems : [(err as Error).message.split('\n')[0]];
+  const lines =
+    err instanceof ConfigurationError ? err.problems : [String((err as Error).message ?? err).trimEnd()];
   for (const line of lines) process.stderr.write(`${prefix}: ${line}\n`);
   if (process.env.IMPRESSIONS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
