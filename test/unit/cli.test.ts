@@ -15,6 +15,7 @@ import {
   helpText,
   NO_STACK,
   numberOption,
+  parseArgv,
   parseCli,
   requireSession,
 } from '../../scripts/cli.js';
@@ -223,6 +224,15 @@ describe('shared plumbing (scripts/cli.ts)', () => {
     expect(helpText(spec)).toContain('--n <n>');
     expect(() => parseCli(spec, ['--m'])).toThrow(CliError);
     expect(() => parseCli(spec, ['stray'])).toThrow(/Unexpected argument 'stray'/);
+  });
+
+  it('parseArgv reads a negative number after an option that takes a value as that value', () => {
+    const o = { n: { type: 'string', short: 'n' }, all: { type: 'boolean' } } as const;
+    expect(parseArgv(['--n', '-5'], o, 'x --help').values).toEqual({ n: '-5' });
+    expect(parseArgv(['-n', '-0.5', '--all'], o, 'x --help').values).toEqual({ n: '-0.5', all: true });
+    expect(() => parseArgv(['--all', '-5'], o, 'x --help')).toThrow(CliError);
+    expect(() => parseArgv(['--bogus'], o, 'x --help')).toThrow("Unknown option '--bogus' (see x --help)");
+    expect(parseArgv(['--', '-5'], o, 'x --help', true).positionals).toEqual(['-5']);
   });
 
   it('numberOption keeps to its range and kind', () => {
