@@ -319,6 +319,15 @@ const principalSample = (i: number, long: boolean): string =>
 /** An IAM principal ARN (a role, a user, an account root or an assumed-role session). */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+$/;
 
+/*
+ * The service ranges below are the APIs' documented ones (each row's `source`); the CloudFormation registry
+ * schemas cfn-lint checks with agree: AWS::Athena::WorkGroup BytesScannedCutoffPerQuery minimum 10000000,
+ * AWS::KinesisFirehose::DeliveryStream BufferingHints (the Iceberg destination's too) IntervalInSeconds 0-900
+ * and SizeInMBs 1-128, AWS::Lambda::EventSourceMapping BatchSize 1-10000, MaximumBatchingWindowInSeconds
+ * 0-300, MaximumRecordAgeInSeconds -1-604800, MaximumRetryAttempts -1-10000, ParallelizationFactor 1-10.
+ * Kinesis refuses a retention under 24 hours (the schema says 1; aws-cdk-lib and the API say 24).
+ */
+
 /**
  * Every stage setting's type, range and unit, declared once: the check before synthesis (`checkSettings`),
  * the bounds tests (test/unit/config-bounds.test.ts) and docs/settings.md's table are derived from it. A
@@ -439,6 +448,7 @@ export const SETTINGS = {
     max: 900,
     unit: 'seconds',
     is: 'a Firehose buffering interval',
+    // IcebergDestinationConfiguration.BufferingHints is a BufferingHints: IntervalInSeconds 0-900.
     meaning: 'Firehose buffering interval into the Iceberg tables, seconds',
     source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
   },
@@ -448,6 +458,7 @@ export const SETTINGS = {
     max: 128,
     unit: 'MiB',
     is: 'a Firehose buffering size',
+    // IcebergDestinationConfiguration.BufferingHints is a BufferingHints: SizeInMBs 1-128.
     meaning: 'Firehose buffering size into the Iceberg tables, MiB',
     source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
   },
