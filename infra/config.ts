@@ -325,7 +325,8 @@ const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+$/;
  * AWS::KinesisFirehose::DeliveryStream BufferingHints (the Iceberg destination's too) IntervalInSeconds 0-900
  * and SizeInMBs 1-128, AWS::Lambda::EventSourceMapping BatchSize 1-10000, MaximumBatchingWindowInSeconds
  * 0-300, MaximumRecordAgeInSeconds -1-604800, MaximumRetryAttempts -1-10000, ParallelizationFactor 1-10.
- * Kinesis refuses a retention under 24 hours (the schema says 1; aws-cdk-lib and the API say 24).
+ * Kinesis refuses a retention under 24 hours (the schema says 1; aws-cdk-lib and DecreaseStreamRetentionPeriod,
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DecreaseStreamRetentionPeriod.html, say 24).
  */
 
 /**
