@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { SETTINGS } from '../infra/config.js';
 import { CliError, numberOption, parseArgv } from './cli.js';
 import {
   type CostInputs,
@@ -281,7 +282,11 @@ function main(): number {
     ({ inputs, provenance } = measuredInputs(latest, path.basename(file), num('flush-seconds', 1, 3600)));
     const kinesis = mode('kinesis');
     const dynamodb = mode('dynamodb');
-    const retention = num('retention-days', 1, 3650);
+    const retention = num(
+      'retention-days',
+      SETTINGS.historyRetentionDays.min,
+      SETTINGS.historyRetentionDays.max,
+    );
     const stage = {
       ...inputs.stage,
       ...(kinesis

@@ -85,6 +85,9 @@ describe('stage settings', () => {
     expect(() => resolveStage('t', { tableCapacity: { minReadCapacity: 10, maxReadCapacity: 5 } })).toThrow(
       'tableCapacity.maxReadCapacity: 5 is below tableCapacity.minReadCapacity (10): auto scaling needs min ≤ max',
     );
+    expect(() => resolveStage('t', { profileBurstPerWindow: 100, profileBurstPerDay: 50 })).toThrow(
+      'profileBurstPerDay: 50 is below profileBurstPerWindow (100): a day holds many windows',
+    );
   });
 
   it('states the stage-name rule: 1-21 characters, a lowercase letter first', () => {
