@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgv } from '../scripts/cli.js';
 import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
 import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
@@ -144,15 +144,18 @@ export function outputFiles(
 async function main(): Promise<number> {
   let values: { quick?: boolean; render?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      options: {
+    ({ values } = parseArgv(
+      process.argv.slice(2),
+      {
         quick: { type: 'boolean' },
         render: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
+      'npm run bench -- --help',
+    ));
   } catch (e) {
-    process.stderr.write(`npm run bench: ${(e as Error).message}\n\n${HELP}`);
+    // One line, as every tool answers a mistake (the help is one --help away).
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
     return 2;
   }
   if (values.help) {
@@ -162,9 +165,7 @@ async function main(): Promise<number> {
   const latestFile = path.join(RESULTS_DIR, 'latest.json');
   if (values.render) {
     if (!existsSync(latestFile)) {
-      process.stderr.write(
-        'npm run bench: no bench/results/latest.json to render: run npm run bench first\n',
-      );
+      process.stderr.write('bench: no bench/results/latest.json to render: run npm run bench first\n');
       return 2;
     }
     writeFileSync(
@@ -208,7 +209,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
       process.exitCode = c;
     },
     (e) => {
-      process.stderr.write(`npm run bench: ${(e as Error).message}\n`);
+      process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]}\n`);
+      if (process.env.IMPRESSIONS_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
       process.exitCode = 1;
     },
   );

@@ -240,61 +240,526 @@ export const STAGE_NAME = /^[a-z][a-z0-9-]{0,20}$/;
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The dotted path of every leaf of a settings object (`consumer.batchSize`; a list is a leaf). */
+type Leaves<T, P extends string = ''> = {
+  [K in keyof T & string]: T[K] extends readonly unknown[]
+    ? `${P}${K}`
+    : T[K] extends object
+      ? Leaves<T[K], `${P}${K}.`>
+      : `${P}${K}`;
+}[keyof T & string];
+
+/** Every setting's dotted path. */
+export type SettingPath = Leaves<Omit<StageConfig, 'stage'>>;
+
+/** A number within [min, max] in `unit`; `integer` unless fractions make sense. */
+export interface NumberRule {
+  readonly type: 'integer' | 'number';
+  readonly min: number;
+  readonly max: number;
+  /** Shown after the range: `hours`, `MiB`; empty for a count or a percentage. */
+  readonly unit: string;
+  /** What a valid value is, for the error line: `a percentage`, `a Kinesis retention`. */
+  readonly is: string;
+}
+export interface BooleanRule {
+  readonly type: 'boolean';
+}
+export interface EnumRule {
+  readonly type: 'enum';
+  readonly values: readonly string[];
+}
+/** A list of strings, each matching `item` (else `itemProblem`), at most `maxChars` joined with commas. */
+export interface ListRule {
+  readonly type: 'list';
+  readonly item: RegExp | readonly string[];
+  /** What a wrong entry is, for the error line: `is not a profile id (…)`. */
+  readonly itemProblem: string;
+  /** What an entry is, for docs/settings.md. */
+  readonly itemDoc: string;
+  readonly maxItems: number;
+  readonly maxChars?: { readonly chars: number; readonly why: string };
+  /** A valid entry (the `i`th; `long`: as long as an entry may be), for the bounds tests. */
+  readonly sample: (i: number, long: boolean) => string;
+}
+export type SettingRule = (NumberRule | BooleanRule | EnumRule | ListRule) & {
+  /** What the setting does (the docs/settings.md row). */
+  readonly meaning: string;
+  /** The documentation of the limit, for a setting a service limits. */
+  readonly source?: string;
+};
+
+const PERCENT = { type: 'number', min: 0, max: 100, unit: '', is: 'a percentage' } as const;
+const days = (max: number, is = 'a number of days') =>
+  ({ type: 'integer', min: 1, max, unit: 'days', is }) as const;
+const MODES = ['provisioned', 'on-demand'] as const;
+/**
+ * Kinesis shards of a provisioned stream: at least 1, at most the default limit of 10,000 shards per stream
+ * (UpdateShardCount's TargetShardCount; a raised limit needs this bound raised with it).
+ */
+const SHARDS = {
+  type: 'integer',
+  min: 1,
+  max: 10_000,
+  unit: 'shards',
+  is: 'a Kinesis shard count',
+  source: 'https://docs.aws.amazon.com/kinesis/latest/APIReference/API_UpdateShardCount.html',
+} as const;
+/** DynamoDB auto scaling bounds: at least 1 unit; at most the default per-table quota of 40,000 units. */
+const CAPACITY = {
+  type: 'integer',
+  min: 1,
+  max: 40_000,
+  unit: 'capacity units',
+  is: 'a DynamoDB table capacity',
+  source: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html',
+} as const;
+const principalSample = (i: number, long: boolean): string =>
+  `arn:aws:iam::123456789012:role/${long ? 'r'.repeat(64) : 'svc'}-${i}`;
+/** An IAM principal ARN (a role, a user, an account root or an assumed-role session). */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+$/;
+
+/*
+ * The service ranges below are the APIs' documented ones (each row's `source`); the CloudFormation registry
+ * schemas cfn-lint checks with agree: AWS::Athena::WorkGroup BytesScannedCutoffPerQuery minimum 10000000,
+ * AWS::KinesisFirehose::DeliveryStream BufferingHints (the Iceberg destination's too) IntervalInSeconds 0-900
+ * and SizeInMBs 1-128, AWS::Lambda::EventSourceMapping BatchSize 1-10000, MaximumBatchingWindowInSeconds
+ * 0-300, MaximumRecordAgeInSeconds -1-604800, MaximumRetryAttempts -1-10000, ParallelizationFactor 1-10.
+ * Kinesis refuses a retention under 24 hours (the schema says 1; aws-cdk-lib and DecreaseStreamRetentionPeriod,
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DecreaseStreamRetentionPeriod.html, say 24).
+ */
+
+/**
+ * Every stage setting's type, range and unit, declared once: the check before synthesis (`checkSettings`),
+ * the bounds tests (test/unit/config-bounds.test.ts) and docs/settings.md's table are derived from it. A
+ * setting a service limits has the service's documented range, with its source.
+ */
+export const SETTINGS = {
+  emulator: {
+    type: 'boolean',
+    meaning:
+      'synthesize for the embedded local emulator: leaves out exactly the features listed in `EMULATOR_GAPS` (`infra/config.ts`), and implies `retainData=false`',
+  },
+  'rawStream.mode': {
+    type: 'enum',
+    values: MODES,
+    meaning: 'raw stream capacity mode: `provisioned` (cheapest at steady high volume) or `on-demand`',
+  },
+  'rawStream.shards': { ...SHARDS, meaning: 'raw stream shards when provisioned' },
+  'enrichedStream.mode': { type: 'enum', values: MODES, meaning: 'enriched stream capacity mode' },
+  'enrichedStream.shards': { ...SHARDS, meaning: 'enriched stream shards when provisioned' },
+  'rejectedStream.mode': { type: 'enum', values: MODES, meaning: 'rejected stream capacity mode' },
+  'rejectedStream.shards': { ...SHARDS, meaning: 'rejected stream shards when provisioned' },
+  streamRetentionHours: {
+    type: 'integer',
+    min: 24,
+    max: 8760,
+    unit: 'hours',
+    is: 'a Kinesis retention',
+    meaning: 'Kinesis retention of the three streams, hours',
+    source: 'https://docs.aws.amazon.com/kinesis/latest/APIReference/API_IncreaseStreamRetentionPeriod.html',
+  },
+  'consumer.batchSize': {
+    type: 'integer',
+    min: 1,
+    max: 10_000,
+    unit: 'records',
+    is: 'a Kinesis batch size',
+    meaning: 'records per batch of the stream consumers',
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
+  },
+  'consumer.maxBatchingWindowSeconds': {
+    type: 'integer',
+    min: 0,
+    max: 300,
+    unit: 'seconds',
+    is: 'a batching window',
+    meaning: 'how long a consumer gathers a batch, seconds',
+    source: 'https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html',
+  },
+  'consumer.parallelizationFactor': {
+    type: 'integer',
+    min: 1,
+    max: 10,
+    unit: '',
+    is: 'a parallelization factor',
+    meaning: 'concurrent batches per shard (per-profile order is kept)',
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
+  },
+  'consumer.retryAttempts': {
+    type: 'integer',
+    min: -1,
+    max: 10_000,
+    unit: '',
+    is: 'a retry count (-1: until the record expires)',
+    meaning: 'retries of a failed batch before its records go to the on-failure destination',
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
+  },
+  // MaximumRecordAgeInSeconds is -1 (infinite) or 60-604,800 s; in whole hours that is 1-168 (infinite is
+  // not offered: a record past the stream's retention is gone anyway, and the on-failure path must run).
+  'consumer.maxRecordAgeHours': {
+    type: 'integer',
+    min: 1,
+    max: 168,
+    unit: 'hours',
+    is: 'a maximum record age',
+    meaning: 'a record older than this goes to the on-failure destination instead of being retried',
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
+  },
+  historyRetentionDays: {
+    ...days(3650, 'a retention'),
+    meaning: 'days of history kept per profile (DynamoDB TTL)',
+  },
+  historyPointInTimeRecovery: {
+    type: 'boolean',
+    meaning:
+      'point-in-time recovery of the history table. Off: the history is rebuilt from the lake (`npm run rebuild-history`), and a restore would bring erased impressions back; the catalog always has it',
+  },
+  minVisiblePercent: {
+    ...PERCENT,
+    meaning: 'viewability threshold: visible share of the artwork (`filtered.not-viewable` below it)',
+  },
+  minVisibleMs: {
+    type: 'integer',
+    min: 0,
+    max: 3_600_000,
+    unit: 'ms',
+    is: 'a time on screen',
+    meaning: 'viewability threshold: time on screen, ms',
+  },
+  testProfiles: {
+    type: 'list',
+    item: /^[A-Za-z0-9_-]{1,64}$/,
+    itemProblem: 'is not a profile id (1–64 characters of A-Z a-z 0-9 _ -)',
+    itemDoc: 'profile ids',
+    maxItems: 100,
+    sample: (i, long) => `qa-bot-${i}`.padEnd(long ? 64 : 0, 'x'),
+    // Lambda's environment variables total at most 4 KB; the rest of the function's settings need the others.
+    maxChars: { chars: 2048, why: "the function's environment holds at most 4 KB in all" },
+    meaning: 'deny-listed test or bot profiles (`filtered.test-profile`)',
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
+  },
+  rejectionRateAlarmPercent: {
+    ...PERCENT,
+    meaning: 'data-quality alarm: rejected records as a percentage of records read',
+  },
+  lakeBufferSeconds: {
+    type: 'integer',
+    min: 0,
+    max: 900,
+    unit: 'seconds',
+    is: 'a Firehose buffering interval',
+    // IcebergDestinationConfiguration.BufferingHints is a BufferingHints: IntervalInSeconds 0-900.
+    meaning: 'Firehose buffering interval into the Iceberg tables, seconds',
+    source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
+  },
+  lakeBufferMiB: {
+    type: 'integer',
+    min: 1,
+    max: 128,
+    unit: 'MiB',
+    is: 'a Firehose buffering size',
+    // IcebergDestinationConfiguration.BufferingHints is a BufferingHints: SizeInMBs 1-128.
+    meaning: 'Firehose buffering size into the Iceberg tables, MiB',
+    source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
+  },
+  athenaBytesScannedCutoff: {
+    type: 'integer',
+    min: 10_000_000,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: 'bytes',
+    is: 'an Athena bytes-scanned cutoff',
+    meaning: 'per-query bytes-scanned limit of the Athena workgroup (default 100 GiB)',
+    source:
+      'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-athena-workgroup-workgroupconfiguration.html',
+  },
+  aggregateEnriched: {
+    type: 'boolean',
+    meaning:
+      'filter-enrich writes KPL-aggregated records to the enriched stream (≈ 20× fewer PUT units, fewer Firehose bytes)',
+  },
+  retainData: {
+    type: 'boolean',
+    meaning: 'keep streams, tables, bucket and secret when a stack is deleted; `false` for throwaway stages',
+  },
+  omitted: {
+    type: 'list',
+    item: Object.keys(EMULATOR_GAPS),
+    itemProblem: `is not a feature of EMULATOR_GAPS (${Object.keys(EMULATOR_GAPS).join(', ')})`,
+    itemDoc: 'features of `EMULATOR_GAPS`',
+    maxItems: Object.keys(EMULATOR_GAPS).length,
+    sample: (i) => Object.keys(EMULATOR_GAPS)[i % Object.keys(EMULATOR_GAPS).length]!,
+    meaning:
+      'features left out of the stage, from `EMULATOR_GAPS` (an `emulator` stage leaves out all of them)',
+  },
+  'tableCapacity.mode': {
+    type: 'enum',
+    values: MODES,
+    meaning:
+      'DynamoDB billing of the history and catalog tables: `provisioned` with target-tracking auto scaling, or `on-demand` (the cost model reads the same setting)',
+  },
+  'tableCapacity.minWriteCapacity': { ...CAPACITY, meaning: 'auto scaling floor, write capacity units' },
+  'tableCapacity.maxWriteCapacity': {
+    ...CAPACITY,
+    meaning:
+      'auto scaling ceiling, write capacity units (the default per-table quota; raise it with the quota)',
+  },
+  'tableCapacity.minReadCapacity': { ...CAPACITY, meaning: 'auto scaling floor, read capacity units' },
+  'tableCapacity.maxReadCapacity': { ...CAPACITY, meaning: 'auto scaling ceiling, read capacity units' },
+  'tableCapacity.targetUtilizationPercent': {
+    type: 'number',
+    min: 20,
+    max: 90,
+    unit: '',
+    is: 'a target utilization percentage',
+    meaning: 'target tracking utilization, percent',
+    source: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html',
+  },
+  apiServices: {
+    type: 'list',
+    item: PRINCIPAL_ARN,
+    itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
+    itemDoc: 'IAM principal ARNs',
+    maxItems: 20,
+    sample: principalSample,
+    // The history API function's environment holds them (Lambda: at most 4 KB of variables in all).
+    maxChars: { chars: 1500, why: "the history API function's environment holds at most 4 KB in all" },
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
+    meaning:
+      'history API: role ARNs (or exact principal ARNs) of services that may read, check and ingest for any profile (emulator: its default credentials) — [security](security.md)',
+  },
+  apiErasers: {
+    type: 'list',
+    item: PRINCIPAL_ARN,
+    itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
+    itemDoc: 'IAM principal ARNs',
+    maxItems: 20,
+    sample: principalSample,
+    // The history API function's environment holds them (Lambda: at most 4 KB of variables in all).
+    maxChars: { chars: 1500, why: "the history API function's environment holds at most 4 KB in all" },
+    source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
+    meaning:
+      'history API: role ARNs (or exact principal ARNs) that may erase any profile (emulator: its default credentials)',
+  },
+  clientSessionVendors: {
+    type: 'list',
+    item: PRINCIPAL_ARN,
+    itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
+    itemDoc: 'IAM principal ARNs',
+    maxItems: 10,
+    sample: principalSample,
+    // Each appears twice in the client role's trust policy, which IAM limits to 2,048 characters by default.
+    maxChars: { chars: 600, why: "the client role's trust policy holds at most 2,048 characters" },
+    source: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html',
+    meaning:
+      'role ARNs that may start client sessions on the client role; empty means the role `<pipeline stack>-client-vendor` of the account (emulator: its default credentials)',
+  },
+  alarmSubscriptions: {
+    type: 'list',
+    item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
+    itemProblem: 'is neither an e-mail address nor an https:// URL',
+    itemDoc: 'e-mail addresses and https:// URLs',
+    // CloudFormation creates one AWS::SNS::Subscription per entry; SNS allows far more per topic.
+    maxItems: 100,
+    sample: (i, long) =>
+      long ? `https://hooks.example.com/${'a'.repeat(200)}/${i}` : `ops-${i}@example.com`,
+    meaning:
+      'e-mail addresses and `https://` URLs subscribed to the alarm topic — [deploying](deploy-aws.md)',
+  },
+  'lakeRetention.snapshotDays': {
+    ...days(3650),
+    meaning: 'Iceberg snapshots older than this are expired (snapshot-retention optimizer)',
+  },
+  'lakeRetention.snapshotsToKeep': {
+    type: 'integer',
+    min: 1,
+    max: 1000,
+    unit: 'snapshots',
+    is: 'a snapshot count',
+    meaning: 'snapshots always kept, whatever their age',
+  },
+  'lakeRetention.orphanFileDays': {
+    ...days(3650),
+    meaning: 'files no snapshot references are deleted after this age (orphan-file optimizer)',
+  },
+  'lakeRetention.noncurrentVersionDays': {
+    ...days(3650),
+    meaning: 'noncurrent object versions in the lake bucket expire after this',
+  },
+  'lakeRetention.deliveryErrorDays': {
+    ...days(3650),
+    meaning: 'records Firehose could not deliver (`delivery-errors/`) are kept this long',
+  },
+  'lakeRetention.queryResultDays': { ...days(3650), meaning: 'Athena query results are kept this long' },
+  // A Kinesis record holds at most 1 MiB (10 MiB since 2025), so more user records than this in one aggregate
+  // means bytes per record a real impression cannot be that small; the bound also caps one record's work.
+  maxUserRecordsPerAggregate: {
+    type: 'integer',
+    min: 1,
+    max: 10_000,
+    unit: 'user records',
+    is: 'a user-record cap',
+    meaning:
+      'a KPL aggregate holding more user records is rejected whole, as one `decode.aggregate-too-large` row',
+  },
+  profileBurstPerWindow: {
+    type: 'integer',
+    min: 1,
+    max: 100_000,
+    unit: 'impressions',
+    is: 'a per-window cap',
+    meaning: 'impressions per profile per 10-second window of event time; past it `quality.profile-burst`',
+  },
+  profileBurstPerDay: {
+    type: 'integer',
+    min: 1,
+    max: 1_000_000,
+    unit: 'impressions',
+    is: 'a per-day cap',
+    meaning: 'impressions per profile per UTC day of event time; past it `quality.profile-burst`',
+  },
+} as const satisfies Record<SettingPath, SettingRule>;
+
+const valueAt = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), o);
+
 /**
  * Every setting, as the dotted path of a leaf of DEFAULT_STAGE (`historyRetentionDays`, `consumer.batchSize`,
- * `rawStream.shards` …) with its default: the list `-c` overrides, the `stages` block and docs/settings.md use.
- * Derived from the defaults, so a setting added there is covered everywhere.
+ * `rawStream.shards` …) with its default and declaration: the list `-c` overrides, the `stages` block, the
+ * bounds tests and docs/settings.md use.
  */
-export function settings(): { readonly path: string; readonly default: unknown }[] {
-  const out: { path: string; default: unknown }[] = [];
-  const walk = (o: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(o)) {
-      if (isPlainObject(v)) walk(v, `${prefix}${k}.`);
-      else out.push({ path: `${prefix}${k}`, default: v });
-    }
-  };
-  walk(DEFAULT_STAGE as unknown as Record<string, unknown>, '');
-  return out;
+export function settings(): {
+  readonly path: SettingPath;
+  readonly default: unknown;
+  readonly rule: SettingRule;
+}[] {
+  return (Object.keys(SETTINGS) as SettingPath[]).map((path) => ({
+    path,
+    default: valueAt(DEFAULT_STAGE, path),
+    rule: SETTINGS[path],
+  }));
 }
 
-/** A value for a setting, from JSON (a `stages` block) or a `-c` string, checked against the default's type. */
-function coerce(path: string, dflt: unknown, v: unknown): unknown {
-  const bad = (what: string) => new Error(`setting ${path}: expected ${what}, got ${JSON.stringify(v)}`);
-  if (Array.isArray(dflt)) {
-    const list = typeof v === 'string' ? v.split(',').filter(Boolean) : v;
-    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
-      throw bad('a list of strings (comma-separated with -c)');
-    return list;
-  }
-  switch (typeof dflt) {
-    case 'number': {
-      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw bad('a number');
-      return n;
-    }
+/** A settings group (`rawStream`, `consumer` …) and the keys it takes. */
+const groupKeys = (group: string): string[] =>
+  Object.keys(SETTINGS)
+    .filter((p) => p.startsWith(`${group}.`))
+    .map((p) => p.slice(group.length + 1));
+
+const orList = (items: readonly string[]): string =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+
+/** A range for messages and docs: `24–8760 hours`, `0–100`, `at least 10000000 bytes`. */
+export function describeRange(rule: SettingRule): string {
+  switch (rule.type) {
     case 'boolean':
-      if (v === true || v === 'true') return true;
-      if (v === false || v === 'false') return false;
-      throw bad('true or false');
-    default:
-      if (typeof v !== 'string') throw bad('a string');
-      return v;
+      return 'true or false';
+    case 'enum':
+      return orList(rule.values);
+    case 'list':
+      return `a list of at most ${rule.maxItems} (comma-separated with -c)`;
+    default: {
+      const unit = rule.unit ? ` ${rule.unit}` : '';
+      if (rule.max === Number.MAX_SAFE_INTEGER) return `at least ${rule.min}${unit}`;
+      return `${rule.min}–${rule.max}${unit}`;
+    }
+  }
+}
+
+/** How a value given for a setting is shown in an error line: a number or word as given, else as JSON. */
+const show = (v: unknown): string =>
+  typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+    ? v
+    : (JSON.stringify(v) ?? String(v));
+
+/**
+ * One value for a setting, from JSON (a `stages` block) or a `-c` string, checked against its declaration:
+ * the value, or the problem (one line: the setting, the value given and what is allowed).
+ */
+export function checkValue(path: SettingPath, v: unknown): { value: unknown } | { problem: string } {
+  const rule: SettingRule = SETTINGS[path];
+  const problem = (what: string) => ({ problem: `${path}: ${show(v)} ${what}` });
+  switch (rule.type) {
+    case 'boolean':
+      if (v === true || v === 'true') return { value: true };
+      if (v === false || v === 'false') return { value: false };
+      return problem('is not true or false');
+    case 'enum':
+      if (typeof v === 'string' && rule.values.includes(v)) return { value: v };
+      return problem(`is not ${orList(rule.values)}`);
+    case 'list': {
+      const list = typeof v === 'string' ? v.split(',').filter(Boolean) : v;
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
+        return problem(`is not a list of strings (comma-separated with -c)`);
+      for (const item of list) {
+        const ok = Array.isArray(rule.item) ? rule.item.includes(item) : (rule.item as RegExp).test(item);
+        if (!ok) return { problem: `${path}: ${show(item)} ${rule.itemProblem}` };
+      }
+      if (list.length > rule.maxItems)
+        return { problem: `${path}: ${list.length} entries are more than ${rule.maxItems}` };
+      const chars = list.join(',').length;
+      if (rule.maxChars && chars > rule.maxChars.chars)
+        return {
+          problem: `${path}: ${chars} characters in all are more than ${rule.maxChars.chars} (${rule.maxChars.why})`,
+        };
+      return { value: list };
+    }
+    default: {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      const ok =
+        typeof n === 'number' &&
+        Number.isFinite(n) &&
+        n >= rule.min &&
+        n <= rule.max &&
+        (rule.type === 'number' || Number.isSafeInteger(n));
+      if (!ok)
+        return problem(
+          `is not ${rule.is} (${rule.type === 'integer' ? 'a whole number, ' : ''}${describeRange(rule)})`,
+        );
+      return { value: n };
+    }
+  }
+}
+
+/** Every wrong setting of a run, one line each (printed by bin/app.ts as `configuration: <line>`). */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigurationError';
   }
 }
 
 /**
  * Checks a `stages` block (nested JSON) or `-c` overrides (`{ 'consumer.batchSize': '100' }`) against the
- * settings: an unknown key is an error naming the known ones, a value of the wrong type is an error.
+ * declaration: the typed overrides, and one line per problem (an unknown key names the known ones; an object
+ * setting given a plain value says which keys it takes; a JSON object given to `-c` for an object setting is
+ * read as its keys). `where` prefixes the lines of a source other than `-c`.
  */
-export function checkOverrides(overrides: Record<string, unknown>, where: string): DeepPartial<StageConfig> {
-  const known = new Map(settings().map((s) => [s.path, s.default]));
+export function readOverrides(
+  overrides: Record<string, unknown>,
+  where: string,
+): { overrides: DeepPartial<StageConfig>; problems: string[] } {
+  const known = new Set<string>(Object.keys(SETTINGS));
+  const groups = new Set([...known].filter((k) => k.includes('.')).map((k) => k.split('.')[0]!));
+  const prefix = where === '-c' ? '' : `${where}: `;
   const out: Record<string, unknown> = {};
+  const problems: string[] = [];
   const put = (path: string, v: unknown) => {
+    if (groups.has(path)) {
+      problems.push(`${prefix}${path}: set ${orList(groupKeys(path).map((k) => `${path}.${k}`))}`);
+      return;
+    }
     if (!known.has(path)) {
-      const groups = [...new Set([...known.keys()].map((k) => k.split('.')[0]))];
-      throw new Error(
-        `${where}: unknown setting "${path}" (settings: ${groups.join(', ')}; see docs/settings.md)`,
+      const top = [...new Set([...known].map((k) => k.split('.')[0]))];
+      problems.push(
+        `${where}: unknown setting "${path}" (settings: ${top.join(', ')}; see docs/settings.md)`,
       );
+      return;
+    }
+    const checked = checkValue(path as SettingPath, v);
+    if ('problem' in checked) {
+      problems.push(`${prefix}${checked.problem}`);
+      return;
     }
     const keys = path.split('.');
     let node = out;
@@ -302,28 +767,67 @@ export function checkOverrides(overrides: Record<string, unknown>, where: string
       node[k] ??= {};
       node = node[k] as Record<string, unknown>;
     }
-    node[keys.at(-1)!] = coerce(path, known.get(path), v);
+    node[keys.at(-1)!] = checked.value;
   };
-  const walk = (o: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(o)) {
-      const path = `${prefix}${k}`;
+  const walk = (o: Record<string, unknown>, pathPrefix: string) => {
+    for (const [k, raw] of Object.entries(o)) {
+      const path = `${pathPrefix}${k}`;
+      let v = raw;
+      // `-c rawStream={"shards":2}`: CDK passes the JSON as a string.
+      if (groups.has(path) && typeof v === 'string' && v.trim().startsWith('{')) {
+        try {
+          v = JSON.parse(v);
+        } catch {
+          // not JSON: reported below as a plain value
+        }
+      }
       if (isPlainObject(v) && !known.has(path)) walk(v, `${path}.`);
       else put(path, v);
     }
   };
   walk(overrides, '');
-  return out as DeepPartial<StageConfig>;
+  return { overrides: out as DeepPartial<StageConfig>, problems };
 }
 
-const STREAM_MODES: readonly StreamCapacity['mode'][] = ['provisioned', 'on-demand'];
+/** `readOverrides` for one source alone: throws a ConfigurationError with every problem. */
+export function checkOverrides(overrides: Record<string, unknown>, where: string): DeepPartial<StageConfig> {
+  const r = readOverrides(overrides, where);
+  if (r.problems.length) throw new ConfigurationError(r.problems);
+  return r.overrides;
+}
 
-/** Merges overrides over the defaults; refuses unknown settings and validates what a typo could break. */
-export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> = {}): StageConfig {
-  if (!STAGE_NAME.test(stage))
-    throw new Error(
-      `stage "${stage}" must be 1-21 characters: a lowercase letter, then lowercase letters, digits or hyphens`,
+/** The checks that relate settings to each other (each setting's own range is in SETTINGS). */
+function crossChecks(c: StageConfig): string[] {
+  const problems: string[] = [];
+  for (const kind of ['Write', 'Read'] as const) {
+    const min = c.tableCapacity[`min${kind}Capacity`];
+    const max = c.tableCapacity[`max${kind}Capacity`];
+    if (max < min)
+      problems.push(
+        `tableCapacity.max${kind}Capacity: ${max} is below tableCapacity.min${kind}Capacity (${min}): auto scaling needs min ≤ max`,
+      );
+  }
+  if (c.profileBurstPerDay < c.profileBurstPerWindow)
+    problems.push(
+      `profileBurstPerDay: ${c.profileBurstPerDay} is below profileBurstPerWindow (${c.profileBurstPerWindow}): a day holds many windows`,
     );
-  const checked = checkOverrides(overrides as Record<string, unknown>, `stage ${stage}`);
+  return problems;
+}
+
+/**
+ * Merges overrides over the defaults and checks every setting against its declaration, before any construct
+ * is built: a ConfigurationError lists every problem, one line each.
+ */
+export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> = {}): StageConfig {
+  const problems: string[] = [];
+  if (!STAGE_NAME.test(stage))
+    problems.push(
+      `stage: "${stage}" must be 1-21 characters: a lowercase letter, then lowercase letters, digits or hyphens`,
+    );
+  const read = readOverrides(overrides as Record<string, unknown>, '-c');
+  problems.push(...read.problems);
+  if (problems.length) throw new ConfigurationError(problems);
+  const checked = read.overrides;
   const merge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
     const out = { ...base };
     for (const [k, v] of Object.entries(over))
@@ -348,50 +852,27 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
         clientSessionVendors: checked.clientSessionVendors ?? E.clientSessionVendors.value,
       }
     : base;
-  validateTableCapacity(merged.tableCapacity);
-  for (const endpoint of merged.alarmSubscriptions) {
-    if (!/^https:\/\/\S+$/.test(endpoint) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(endpoint))
-      throw new Error(`alarmSubscriptions: "${endpoint}" is neither an e-mail address nor an https:// URL`);
-  }
-  for (const [key, days] of Object.entries(merged.lakeRetention)) {
-    if (!Number.isInteger(days) || days < 1)
-      throw new Error(`lakeRetention.${key} must be a positive integer`);
-  }
+  const cross = crossChecks(merged);
+  if (cross.length) throw new ConfigurationError(cross);
   const omitted = merged.emulator ? (Object.keys(EMULATOR_GAPS) as EmulatorGap[]) : merged.omitted;
-  for (const o of omitted)
-    if (!(o in EMULATOR_GAPS))
-      throw new Error(`omitted: unknown feature "${o}" (${Object.keys(EMULATOR_GAPS).join(', ')})`);
-  for (const [name, s] of [
-    ['rawStream', merged.rawStream],
-    ['enrichedStream', merged.enrichedStream],
-    ['rejectedStream', merged.rejectedStream],
-  ] as const) {
-    if (!Number.isInteger(s.shards) || s.shards < 1)
-      throw new Error(`${name}.shards must be a positive integer`);
-    if (!STREAM_MODES.includes(s.mode)) throw new Error(`${name}.mode must be provisioned or on-demand`);
-  }
-  if (merged.consumer.parallelizationFactor < 1 || merged.consumer.parallelizationFactor > 10) {
-    throw new Error('consumer.parallelizationFactor must be 1-10');
-  }
-  for (const k of ['maxUserRecordsPerAggregate', 'profileBurstPerWindow', 'profileBurstPerDay'] as const) {
-    if (!Number.isSafeInteger(merged[k]) || merged[k] < 1) throw new Error(`${k} must be a positive integer`);
-  }
   return { ...merged, omitted };
 }
 
-function validateTableCapacity(c: TableCapacity): void {
-  if (c.mode !== 'provisioned' && c.mode !== 'on-demand')
-    throw new Error('tableCapacity.mode must be provisioned or on-demand');
-  for (const [name, min, max] of [
-    ['Write', c.minWriteCapacity, c.maxWriteCapacity],
-    ['Read', c.minReadCapacity, c.maxReadCapacity],
-  ] as const) {
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
-      throw new Error(
-        `tableCapacity: min${name}Capacity and max${name}Capacity must be integers, 1 ≤ min ≤ max`,
-      );
-  }
-  // Application Auto Scaling target tracking accepts 20-90 % for DynamoDB.
-  if (!(c.targetUtilizationPercent >= 20 && c.targetUtilizationPercent <= 90))
-    throw new Error('tableCapacity.targetUtilizationPercent must be 20-90');
+/** docs/settings.md's table of every setting (generated: `npx tsx scripts/settings-doc.ts`). */
+export function settingsTable(): string {
+  const rows = settings().map((s) => {
+    const rule = s.rule;
+    const range =
+      rule.type === 'list'
+        ? `list of ≤ ${rule.maxItems} ${rule.itemDoc}${rule.maxChars ? `, ≤ ${rule.maxChars.chars} characters in all` : ''}`
+        : rule.type === 'integer'
+          ? `whole number, ${describeRange(rule)}`
+          : describeRange(rule);
+    const source = s.rule.source ? ` ([limit](${s.rule.source}))` : '';
+    return [`\`${s.path}\``, `\`${JSON.stringify(s.default)}\``, `${range}${source}`, rule.meaning];
+  });
+  const header = ['setting', 'default', 'allowed', 'meaning'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
 }

@@ -85,6 +85,52 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CliSpec<O>)
   ].join('\n');
 }
 
+/** A value that parseArgs would read as an option: a negative number (`-5`, `-0.5`, `-1e3`). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * Parses `argv` against parseArgs options, strictly, for every tool: a negative number after an option that
+ * takes a value is that value (`--events -5` reads as `--events=-5`, so the tool's own check names the value
+ * and its range, instead of parseArgs' "argument is ambiguous"). A mistake is a CliError (exit 2): the first
+ * sentence of parseArgs' message (its advice about `--` is wrong under npm, which eats the first `--`) and
+ * where the help is.
+ */
+export function parseArgv<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+  help: string,
+  allowPositionals = false,
+) {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options))
+    if (o.type === 'string') {
+      takesValue.add(`--${name}`);
+      if (o.short) takesValue.add(`-${o.short}`);
+    }
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (takesValue.has(arg) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      const long = arg.startsWith('--')
+        ? arg
+        : `--${Object.entries(options).find(([, o]) => `-${o.short}` === arg)![0]}`;
+      args.push(`${long}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    const first = (err as Error).message.split('. ')[0]!.replace(/\.$/, '');
+    throw new CliError(`${first} (see ${help})`, 2);
+  }
+}
+
 /**
  * Parses `argv` against the tool's options. `--help` prints the help and exits 0; a bad option throws a
  * CliError (exit 2) that names it and points at `--help`.
@@ -101,20 +147,7 @@ export function parseCli<O extends Record<string, OptionSpec>>(
       ...(o.multiple ? { multiple: true } : {}),
     };
   }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options,
-      allowPositionals: Boolean(spec.positionals),
-      strict: true,
-    });
-  } catch (err) {
-    // parseArgs' advice ("To specify a positional argument starting with a '-', place it at the end of the
-    // command after '--'") is wrong under npm, which eats the first `--`: keep the first sentence.
-    const first = (err as Error).message.split('. ')[0]!.replace(/\.$/, '');
-    throw new CliError(`${first} (see ${spec.command} --help)`, 2);
-  }
+  const parsed = parseArgv(argv, options, `${spec.command} --help`, Boolean(spec.positionals));
   if (parsed.values.help) {
     process.stdout.write(helpText(spec));
     process.exit(0);

@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { SETTINGS } from '../infra/config.js';
+import { CliError, numberOption, parseArgv } from './cli.js';
 import {
   type CostInputs,
   type CostResult,
@@ -212,8 +213,9 @@ export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): 
 function main(): number {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      options: {
+    ({ values } = parseArgv(
+      process.argv.slice(2),
+      {
         'events-per-sec': { type: 'string' },
         'event-bytes': { type: 'string' },
         'accepted-share': { type: 'string' },
@@ -231,9 +233,10 @@ function main(): number {
         prices: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
+      'npm run cost -- --help',
+    ));
   } catch (e) {
-    process.stderr.write(`npm run cost: ${(e as Error).message} (see npm run cost -- --help)\n`);
+    process.stderr.write(`cost: ${(e as Error).message}\n`);
     return 2;
   }
   if (values.help) {
@@ -248,17 +251,13 @@ function main(): number {
   }
   const num = (name: string, min: number, max: number): number | undefined => {
     const v = values[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
-      throw new Error(`--${name} must be a number from ${min} to ${max}`);
-    return n;
+    return numberOption(typeof v === 'boolean' ? String(v) : v, name, min, max, true);
   };
   const mode = (name: string): 'provisioned' | 'on-demand' | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     if (v !== 'provisioned' && v !== 'on-demand')
-      throw new Error(`--${name} must be provisioned or on-demand`);
+      throw new CliError(`--${name} must be provisioned or on-demand, got ${v}`, 2);
     return v;
   };
 
@@ -283,7 +282,11 @@ function main(): number {
     ({ inputs, provenance } = measuredInputs(latest, path.basename(file), num('flush-seconds', 1, 3600)));
     const kinesis = mode('kinesis');
     const dynamodb = mode('dynamodb');
-    const retention = num('retention-days', 1, 3650);
+    const retention = num(
+      'retention-days',
+      SETTINGS.historyRetentionDays.min,
+      SETTINGS.historyRetentionDays.max,
+    );
     const stage = {
       ...inputs.stage,
       ...(kinesis
@@ -312,7 +315,7 @@ function main(): number {
         : {}),
     };
   } catch (e) {
-    process.stderr.write(`npm run cost: ${(e as Error).message}\n`);
+    process.stderr.write(`cost: ${(e as Error).message}\n`);
     return 2;
   }
   const r = costModel(inputs);

@@ -13,7 +13,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -22,6 +21,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseStackName, stackList, stackNamesOf } from '../infra/contract.js';
+import { CliError, parseArgv } from './cli.js';
 import { EMULATOR_CREDENTIALS, ensureLakeInstalled, ROOT, stackOutputs } from './emulator.js';
 import { type LocalSession, SESSION_FILE } from './lake.js';
 
@@ -207,9 +207,9 @@ function localTarget(endpoint: string | undefined, database: string | undefined)
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
+  const { values } = parseArgv(
+    argv,
+    {
       profile: { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -220,7 +220,8 @@ async function main(argv: readonly string[]): Promise<number> {
       database: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    'npm run erase -- --help',
+  );
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -247,9 +248,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
     (err: Error) => {
       // One line, no stack trace: a usage error exits 2, anything else 1.
       process.stderr.write(`erase: ${err.message.split('\n')[0]}\n`);
-      const usage =
-        err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
-      process.exitCode = usage ? 2 : 1;
+      if (process.env.IMPRESSIONS_DEBUG) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = err instanceof UsageError || (err instanceof CliError && err.code === 2) ? 2 : 1;
     },
   );
 }

@@ -10,6 +10,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SETTINGS } from '../infra/config.js';
 import * as cli from './ops/cli.js';
 import { deployedHistorySettings, openHistoryStore } from './ops/history-write.js';
 import { lakeQuery } from './ops/lake-query.js';
@@ -41,7 +42,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { fromMs, toMs } = cli.timeRange(values);
-  const retentionDays = cli.intOption(values['retention-days'], 'retention-days', 1, 3650);
+  const retentionDays = cli.intOption(
+    values['retention-days'],
+    'retention-days',
+    SETTINGS.historyRetentionDays.min,
+    SETTINGS.historyRetentionDays.max,
+  );
   const profiles = cli.profilesOption(values);
 
   const d = await cli.findDeployment(values);

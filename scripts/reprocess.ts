@@ -42,6 +42,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const { fromMs, toMs } = cli.timeRange(values);
   const limit = cli.intOption(values.limit, 'limit', 1, 10_000_000) ?? 1_000_000;
+  const waitOption = cli.intOption(values.wait, 'wait', 0, 3600);
   const reasons = values.reason ?? [];
   const profiles = cli.profilesOption(values);
   for (const r of reasons)
@@ -49,7 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new cli.OpsError(`--reason ${r} is not a reason code`, 2);
 
   const d = await cli.findDeployment(values);
-  const wait = cli.intOption(values.wait, 'wait', 0, 3600) ?? (d.kind === 'aws' ? 900 : 120);
+  const wait = waitOption ?? (d.kind === 'aws' ? 900 : 120);
   const query = lakeQuery(d);
   const rawStream = cli.output(d, 'RawStreamName');
 

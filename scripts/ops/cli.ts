@@ -6,11 +6,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { STAGE_NAME } from '../../infra/config.js';
 import { parseStackName, stackList } from '../../infra/contract.js';
+import { type CliError, numberOption, parseArgv } from '../cli.js';
 import { emulatorClientConfig, LOCAL_DIR, type StackOutputs, stackNames, stackOutputs } from '../emulator.js';
 
 /** An expected condition (bad arguments, nothing deployed, an expired range): one line, no stack trace. */
@@ -53,22 +54,29 @@ Output:
   -h, --help       this help
 `;
 
-/** Parses argv; unknown options and missing values are an OpsError with exit code 2. */
+/** The tool's name as `npm run` knows it (`redrive` for scripts/redrive.ts). */
+const toolName = (): string => path.basename(process.argv[1] ?? 'tool').replace(/\.[cm]?[jt]s$/, '');
+
+/**
+ * Parses argv (scripts/cli.ts's parseArgv: a negative number is an option's value); unknown options and
+ * missing values are an OpsError with exit code 2.
+ */
 export function parse<O extends Options>(argv: readonly string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
+    return parseArgv(argv, options, `npm run ${toolName()} -- --help`, allowPositionals);
   } catch (e) {
-    throw new OpsError(`${(e as Error).message} (see --help)`, 2);
+    throw new OpsError((e as Error).message, 2);
   }
 }
 
-/** A whole number within bounds, or undefined when the option is absent. */
+/** A whole number within bounds, or undefined when the option is absent (the wording of every tool). */
 export function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || !Number.isInteger(n) || n < min || n > max)
-    throw new OpsError(`--${name} must be a whole number from ${min} to ${max}`, 2);
-  return n;
+  try {
+    return numberOption(typeof value === 'string' ? value : '', name, min, max);
+  } catch (e) {
+    throw new OpsError((e as CliError).message, 2);
+  }
 }
 
 /** An instant given as RFC 3339 (or a date, meaning its UTC midnight); undefined when absent. */
@@ -77,7 +85,10 @@ export function timeOption(value: unknown, name: string): number | undefined {
   const text = String(value);
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms))
-    throw new OpsError(`--${name} must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z`, 2);
+    throw new OpsError(
+      `--${name} must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z, got ${text}`,
+      2,
+    );
   return ms;
 }
 
@@ -221,8 +232,12 @@ function format(v: unknown): string {
   return String(v);
 }
 
-/** Runs a tool's main: expected conditions are one line and their exit code; anything else one line too. */
+/**
+ * Runs a tool's main: expected conditions are one line, prefixed with the tool's name, and their exit code;
+ * anything else one line too (IMPRESSIONS_DEBUG=1 adds the stack).
+ */
 export function runMain(main: () => Promise<number>): void {
+  const name = toolName();
   main().then(
     (code) => {
       process.exitCode = code;
@@ -230,13 +245,13 @@ export function runMain(main: () => Promise<number>): void {
     (err: unknown) => {
       const e = err as Error;
       if (err instanceof OpsError) {
-        process.stderr.write(`${e.message}\n`);
+        process.stderr.write(`${name}: ${e.message}\n`);
         process.exitCode = err.exitCode;
-        return;
+      } else {
+        process.stderr.write(`${name}: failed: ${e.name === 'Error' ? '' : `${e.name}: `}${e.message}\n`);
+        process.exitCode = 1;
       }
-      process.stderr.write(`failed: ${e.name === 'Error' ? '' : `${e.name}: `}${e.message}\n`);
-      if (process.env.DEBUG) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = 1;
+      if (process.env.IMPRESSIONS_DEBUG || process.env.DEBUG) process.stderr.write(`${e.stack}\n`);
     },
   );
 }

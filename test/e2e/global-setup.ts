@@ -25,6 +25,7 @@ import {
   stackOutputs,
   startEmulator,
 } from '../../scripts/emulator.js';
+import { awsPreflight, refuse } from './aws-preflight.js';
 import { E2E_TEST_PROFILE, type E2EContext } from './context.js';
 
 declare module 'vitest' {
@@ -133,14 +134,13 @@ export default async function setup(project: TestProject) {
   }
 
   if (target === 'aws') {
-    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region)
-      throw new Error('E2E_TARGET=aws needs AWS_REGION and credentials for the account to deploy to');
+    const preflight = await awsPreflight(process.env, callerPrincipal);
+    if ('problem' in preflight) refuse(preflight.problem);
+    const { region, runner } = preflight;
     const stage = `e2e-${randomBytes(3).toString('hex')}`;
     const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DEFAULT_REGION: region };
     // An AWS stage allows nobody by default (docs/contract/history-api.md, authorization): the identity
     // running the suite is put on the service, eraser and session-vendor allow-lists of the throwaway stage.
-    const runner = await callerPrincipal(region);
     say(`deploying throwaway stage ${stage} to ${region} (allow-listed caller: ${runner})`);
     try {
       const { outputs, stacks } = await deployAndRead(env, stage, false, region, [

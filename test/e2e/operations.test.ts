@@ -481,7 +481,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
       path.join(tmpdir(), 'no-such-session.json'),
     );
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/^no local deployment/);
+    expect(none.stderr).toMatch(/^rebuild-history: no local deployment/);
     expect(none.stderr).not.toMatch(/\n\s+at /);
   });
 });

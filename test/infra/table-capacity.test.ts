@@ -54,7 +54,7 @@ describe('DynamoDB capacity follows the stage setting tableCapacity', () => {
     expect(() => resolveStage('x', { tableCapacity: { minWriteCapacity: 10, maxWriteCapacity: 5 } })).toThrow(
       /maxWriteCapacity/,
     );
-    expect(() => resolveStage('x', { tableCapacity: { targetUtilizationPercent: 95 } })).toThrow(/20-90/);
+    expect(() => resolveStage('x', { tableCapacity: { targetUtilizationPercent: 95 } })).toThrow(/20–90/);
     expect(() => resolveStage('x', { tableCapacity: { mode: 'free' as 'on-demand' } })).toThrow(/mode/);
   });
 });

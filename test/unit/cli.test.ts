@@ -15,10 +15,12 @@ import {
   helpText,
   NO_STACK,
   numberOption,
+  parseArgv,
   parseCli,
   requireSession,
 } from '../../scripts/cli.js';
 import { countPlaceholders, listNamedQueries } from '../../scripts/lake.js';
+import { awsPreflight } from '../e2e/aws-preflight.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -34,14 +36,24 @@ const TOOLS = {
   emulator: ['scripts/emulator.ts', 'start'],
 } as const;
 
+/** Every other tool of the README's table, with its own help text. */
+const OTHER_TOOLS = {
+  bench: ['bench/run.ts'],
+  erase: ['scripts/erase.ts'],
+  redrive: ['scripts/redrive.ts'],
+  reprocess: ['scripts/reprocess.ts'],
+  'rebuild-history': ['scripts/rebuild-history.ts'],
+} as const;
+const ALL_TOOLS = { ...TOOLS, ...OTHER_TOOLS };
+
 const LOCAL = mkdtempSync(path.join(tmpdir(), 'impressions-local-'));
 
 /** Runs a tool as a separate process, without blocking this worker (many run at once). */
-const run = (tool: keyof typeof TOOLS, ...args: string[]) =>
+const run = (tool: keyof typeof ALL_TOOLS, ...args: string[]) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(
       TSX,
-      [...TOOLS[tool], ...args],
+      [...ALL_TOOLS[tool], ...args],
       {
         cwd: ROOT,
         encoding: 'utf8',
@@ -81,7 +93,71 @@ describe.concurrent.each(Object.keys(TOOLS) as (keyof typeof TOOLS)[])('%s', (to
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain("Unknown option '--no-such-option'");
+    expect(r.stderr).not.toContain('To specify a positional argument');
     expect(r.stderr).toContain(`--help`);
+    clean(r.stderr);
+  });
+});
+
+describe.concurrent.each(Object.keys(ALL_TOOLS) as (keyof typeof ALL_TOOLS)[])('%s (every tool)', (tool) => {
+  it('answers an unknown option in one line naming it and where the help is (exit 2)', async () => {
+    const r = await run(tool, '--bogus');
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `${tool}: Unknown option '--bogus' (see npm ${tool === 'start' ? 'start' : `run ${tool}`} -- --help)`,
+    );
+    expect(r.stdout).toBe('');
+    clean(r.stderr);
+  });
+});
+
+describe.concurrent('a bad option value, a negative number included: one line naming the option, the value and what is allowed (exit 2)', () => {
+  const cases: [keyof typeof ALL_TOOLS, string[], string][] = [
+    ['loadgen', ['--events', '-5'], 'loadgen: --events must be an integer from 1 to 1000000000, got -5'],
+    ['start', ['--events', '-5'], 'start: --events must be an integer from 1 to 10000000, got -5'],
+    ['seed', ['--count', '-5'], 'seed: --count must be an integer from 1 to 100000, got -5'],
+    [
+      'cost',
+      ['--events-per-sec', '-5'],
+      'cost: --events-per-sec must be a number from 1 to 1000000000, got -5',
+    ],
+    ['cost', ['--dynamodb', 'free'], 'cost: --dynamodb must be provisioned or on-demand, got free'],
+    [
+      'redrive',
+      ['--max-messages', '-5'],
+      'redrive: --max-messages must be an integer from 1 to 1000000, got -5',
+    ],
+    [
+      'reprocess',
+      ['--from', '2026-11-26', '--wait', '-5'],
+      'reprocess: --wait must be an integer from 0 to 3600, got -5',
+    ],
+    [
+      'rebuild-history',
+      ['--from', 'yesterday'],
+      'rebuild-history: --from must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z, got yesterday',
+    ],
+    [
+      'rebuild-history',
+      ['--from', '2026-11-26', '--retention-days', '-5'],
+      'rebuild-history: --retention-days must be an integer from 1 to 3650, got -5',
+    ],
+    [
+      'erase',
+      ['--profile', 'x y'],
+      'erase: --profile must be a profile id: 1-64 characters of A-Z a-z 0-9 _ -',
+    ],
+    ['bench', ['--quick', 'extra'], "bench: Unexpected argument 'extra' (see npm run bench -- --help)"],
+    [
+      'query',
+      ['--named', 'top-titles-per-day', '--param'],
+      "query: Option '--param <value>' argument missing (see npm run query -- --help)",
+    ],
+  ];
+  it.each(cases)('%s %s', async (tool, args, line) => {
+    const r = await run(tool, ...args);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe(line);
     clean(r.stderr);
   });
 });
@@ -150,6 +226,15 @@ describe('shared plumbing (scripts/cli.ts)', () => {
     expect(() => parseCli(spec, ['stray'])).toThrow(/Unexpected argument 'stray'/);
   });
 
+  it('parseArgv reads a negative number after an option that takes a value as that value', () => {
+    const o = { n: { type: 'string', short: 'n' }, all: { type: 'boolean' } } as const;
+    expect(parseArgv(['--n', '-5'], o, 'x --help').values).toEqual({ n: '-5' });
+    expect(parseArgv(['-n', '-0.5', '--all'], o, 'x --help').values).toEqual({ n: '-0.5', all: true });
+    expect(() => parseArgv(['--all', '-5'], o, 'x --help')).toThrow(CliError);
+    expect(() => parseArgv(['--bogus'], o, 'x --help')).toThrow("Unknown option '--bogus' (see x --help)");
+    expect(parseArgv(['--', '-5'], o, 'x --help', true).positionals).toEqual(['-5']);
+  });
+
   it('numberOption keeps to its range and kind', () => {
     expect(numberOption(undefined, 'n', 1, 2)).toBeUndefined();
     expect(numberOption('2', 'n', 1, 2)).toBe(2);
@@ -185,5 +270,28 @@ describe('shared plumbing (scripts/cli.ts)', () => {
 
   it('counts ? placeholders outside literals and comments', () => {
     expect(countPlaceholders('SELECT ?, \'?\', "?" -- ?\n, ? /* ? */')).toBe(2);
+  });
+});
+
+describe('npm run test:e2e:aws preflight (test/e2e/aws-preflight.ts)', () => {
+  it('says what is missing in one line: the region, then usable credentials', async () => {
+    const never = async () => {
+      throw new Error('not called');
+    };
+    expect(await awsPreflight({}, never)).toEqual({
+      problem: 'E2E_TARGET=aws needs AWS_REGION and credentials for the account to deploy to',
+    });
+    const noCredentials = async () => {
+      throw new Error('Could not load credentials from any providers\n    at somewhere');
+    };
+    expect(await awsPreflight({ AWS_REGION: 'eu-west-1' }, noCredentials)).toEqual({
+      problem:
+        'no usable AWS credentials for eu-west-1 (Could not load credentials from any providers): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the account to deploy to',
+    });
+    const role = 'arn:aws:iam::123456789012:role/ci';
+    expect(await awsPreflight({ AWS_DEFAULT_REGION: 'us-east-1' }, async () => role)).toEqual({
+      region: 'us-east-1',
+      runner: role,
+    });
   });
 });

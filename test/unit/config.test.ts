@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkOverrides, DEFAULT_STAGE, resolveStage, STAGE_NAME, settings } from '../../infra/config.js';
+import { SETTINGS_DOC, withCurrentTable } from '../../scripts/settings-doc.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -23,26 +24,12 @@ describe('stage settings', () => {
     }
   });
 
-  it('takes every setting from -c strings, typed by its default', () => {
+  it('takes every setting from -c strings, typed by its declaration', () => {
     for (const s of settings()) {
-      const raw = Array.isArray(s.default)
-        ? 'a,b'
-        : typeof s.default === 'number'
-          ? String((s.default as number) + 1)
-          : typeof s.default === 'boolean'
-            ? String(!s.default)
-            : 'on-demand';
+      const raw = Array.isArray(s.default) ? (s.default as string[]).join(',') : String(s.default);
       const over = checkOverrides({ [s.path]: raw }, '-c');
       const got = s.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], over);
-      expect(got, s.path).toEqual(
-        Array.isArray(s.default)
-          ? ['a', 'b']
-          : typeof s.default === 'number'
-            ? (s.default as number) + 1
-            : typeof s.default === 'boolean'
-              ? !s.default
-              : 'on-demand',
-      );
+      expect(got, s.path).toEqual(s.default);
     }
     const config = resolveStage(
       't',
@@ -50,6 +37,23 @@ describe('stage settings', () => {
     );
     expect(config.historyRetentionDays).toBe(7);
     expect(config.consumer).toEqual({ ...DEFAULT_STAGE.consumer, batchSize: 100 });
+  });
+
+  it('reads a JSON object given with -c to an object setting as its keys, and names the keys of a plain value', () => {
+    expect(checkOverrides({ rawStream: '{"shards":2}' }, '-c')).toEqual({ rawStream: { shards: 2 } });
+    expect(resolveStage('t', checkOverrides({ rawStream: '{"mode":"on-demand"}' }, '-c')).rawStream).toEqual({
+      mode: 'on-demand',
+      shards: 1,
+    });
+    expect(() => checkOverrides({ rawStream: '2' }, '-c')).toThrow(
+      /^rawStream: set rawStream.mode or rawStream.shards$/,
+    );
+    expect(() => checkOverrides({ rawStream: '{"shard":2}' }, '-c')).toThrow(
+      /unknown setting "rawStream.shard"/,
+    );
+    expect(() => checkOverrides({ rawStream: '{"shards":0}' }, '-c')).toThrow(
+      'rawStream.shards: 0 is not a Kinesis shard count (a whole number, 1–10000 shards)',
+    );
   });
 
   it('refuses unknown settings in a stages block and on the command line, naming them', () => {
@@ -64,14 +68,26 @@ describe('stage settings', () => {
     );
   });
 
-  it('refuses values of the wrong type and invalid modes', () => {
+  it('refuses values of the wrong type and invalid modes, naming the value and what is allowed', () => {
     expect(() => checkOverrides({ 'consumer.batchSize': 'abc' }, '-c')).toThrow(
-      /expected a number, got "abc"/,
+      'consumer.batchSize: "abc" is not a Kinesis batch size (a whole number, 1–10000 records)',
     );
-    expect(() => checkOverrides({ retainData: 'yes' }, '-c')).toThrow(/expected true or false/);
-    expect(() => resolveStage('t', { testProfiles: 'x' as never })).not.toThrow();
-    expect(() => resolveStage('t', { rawStream: { mode: 'fast' as never } })).toThrow(/rawStream.mode/);
-    expect(() => resolveStage('t', { omitted: ['nope' as never] })).toThrow(/unknown feature/);
+    expect(() => checkOverrides({ retainData: 'yes' }, '-c')).toThrow(
+      'retainData: "yes" is not true or false',
+    );
+    expect(resolveStage('t', { testProfiles: 'x' as never }).testProfiles).toEqual(['x']);
+    expect(() => resolveStage('t', { rawStream: { mode: 'fast' as never } })).toThrow(
+      'rawStream.mode: "fast" is not provisioned or on-demand',
+    );
+    expect(() => resolveStage('t', { omitted: ['nope' as never] })).toThrow(
+      /"nope" is not a feature of EMULATOR_GAPS/,
+    );
+    expect(() => resolveStage('t', { tableCapacity: { minReadCapacity: 10, maxReadCapacity: 5 } })).toThrow(
+      'tableCapacity.maxReadCapacity: 5 is below tableCapacity.minReadCapacity (10): auto scaling needs min ≤ max',
+    );
+    expect(() => resolveStage('t', { profileBurstPerWindow: 100, profileBurstPerDay: 50 })).toThrow(
+      'profileBurstPerDay: 50 is below profileBurstPerWindow (100): a day holds many windows',
+    );
   });
 
   it('states the stage-name rule: 1-21 characters, a lowercase letter first', () => {
@@ -83,30 +99,63 @@ describe('stage settings', () => {
     }
   });
 
-  it('docs/settings.md has one row per setting, with its default, and no other', () => {
-    const doc = readFileSync(path.join(ROOT, 'docs', 'settings.md'), 'utf8');
-    const rows = new Map(
-      [...doc.matchAll(/^\| `([\w.]+)`\s*\| `([^`]*)`\s*\|/gm)].map((m) => [m[1]!, m[2]!] as const),
+  it('docs/settings.md has one row per setting, with its default and range, generated from the declaration', () => {
+    const doc = readFileSync(SETTINGS_DOC, 'utf8');
+    expect(doc, 'docs/settings.md is not current: run npx tsx scripts/settings-doc.ts').toBe(
+      withCurrentTable(doc),
     );
+    const rows = new Map(
+      [...doc.matchAll(/^\| `([\w.]+)`\s*\| `([^`]*)`\s*\| ([^|]*)\|/gm)].map(
+        (m) => [m[1]!, [m[2]!, m[3]!.trim()]] as const,
+      ),
+    );
+    expect(rows.get('minVisiblePercent')).toEqual(['50', '0–100']);
+    expect(rows.get('lakeBufferMiB')?.[1]).toContain('1–128 MiB');
     const expected = new Map(settings().map((s) => [s.path, JSON.stringify(s.default)] as const));
-    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(expected));
+    expect(Object.fromEntries([...rows].map(([k, v]) => [k, v[0]]))).toEqual(Object.fromEntries(expected));
     expect(doc).toContain(STAGE_NAME.source);
   });
 
-  it('bin/app.ts refuses an unknown -c setting with one line, before synthesizing anything', () => {
-    const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+  const app = (context: Record<string, unknown>, debug = false) =>
+    spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
       env: {
         ...process.env,
-        CDK_CONTEXT_JSON: JSON.stringify({ histryRetentionDays: '7' }),
+        IMPRESSIONS_DEBUG: debug ? '1' : '',
+        CDK_CONTEXT_JSON: JSON.stringify(context),
         CDK_OUTDIR: '/nonexistent',
       },
       timeout: 60_000,
     });
+
+  it('bin/app.ts refuses an unknown -c setting with one line, before synthesizing anything', () => {
+    const r = app({ histryRetentionDays: '7' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
       `configuration: -c: unknown setting "histryRetentionDays" (settings: ${[...new Set(settings().map((s) => s.path.split('.')[0]))].join(', ')}; see docs/settings.md)`,
+    );
+  });
+
+  it('bin/app.ts reports every wrong setting of cdk.json stages and -c at once, one line each, no stack trace', () => {
+    const r = app({
+      stage: 'prod',
+      stages: { prod: { lakeBufferMiB: 1000, consumer: { parallelizationFactor: 11 } } },
+      minVisiblePercent: '150',
+      streamRetentionHours: '2',
+      rawStream: '5',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'configuration: cdk.json stages.prod: lakeBufferMiB: 1000 is not a Firehose buffering size (a whole number, 1–128 MiB)',
+      'configuration: cdk.json stages.prod: consumer.parallelizationFactor: 11 is not a parallelization factor (a whole number, 1–10)',
+      'configuration: minVisiblePercent: 150 is not a percentage (0–100)',
+      'configuration: streamRetentionHours: 2 is not a Kinesis retention (a whole number, 24–8760 hours)',
+      'configuration: rawStream: set rawStream.mode or rawStream.shards',
+    ]);
+    const debug = app({ minVisiblePercent: '150' }, true);
+    expect(debug.stderr).toMatch(
+      /^configuration: minVisiblePercent: 150 is not a percentage \(0–100\)\n.*ConfigurationError/s,
     );
   });
 });

@@ -212,7 +212,7 @@ describe('npm run cost', () => {
   it('a bad argument: one line naming it, exit 2, no stack trace', () => {
     const r = run('--dynamodb', 'free');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('npm run cost: --dynamodb must be provisioned or on-demand');
+    expect(r.stderr.trim()).toBe('cost: --dynamodb must be provisioned or on-demand, got free');
   });
 
   it('prints every line item and the total', () => {
