@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { countUserRecords, isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
+import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
@@ -137,8 +138,13 @@ describe('decode.aggregate-too-large: user records per aggregate are capped', ()
         detail: expect.stringContaining('1001'),
       }),
     ]);
-    // The aggregate at the cap is de-aggregated: 1,000 one-byte user records, each rejected as not JSON.
-    expect(rows.filter((r) => r.reason === 'decode.not-json')).toHaveLength(1000);
+    // The aggregate at the cap is de-aggregated: 1,000 one-byte user records, each rejected as not JSON, in
+    // at most REJECTED_ROW_LIMITS.perRecord rows of their own and one row for the rest.
+    const notJson = rows.filter((r) => r.reason === 'decode.not-json');
+    expect(notJson).toHaveLength(REJECTED_ROW_LIMITS.perRecord + 1);
+    expect(notJson.at(-1).detail).toContain(
+      `${1000 - REJECTED_ROW_LIMITS.perRecord} rejected user records of Kinesis record ${atCap.sequenceNumber}`,
+    );
     const enriched = kinesisMock
       .commandCalls(PutRecordsCommand)
       .find((c) => c.args[0].input.StreamName === 'enriched')!;
