@@ -212,7 +212,8 @@ export function toRawRecords(
     return [{ ...whole, tooManyUserRecords: { count: framing.userRecords, limit: maxUserRecords } }];
   let users: RawRecord[] | undefined;
   let failure: string | undefined;
-  agg.deaggregateSync(r.kinesis, true, (err, userRecords) => {
+  // The MD5 was checked with the framing, over these very bytes: the library need not hash them again.
+  agg.deaggregateSync(r.kinesis, false, (err, userRecords) => {
     if (err) failure ??= err.message;
     if (err || !userRecords) return;
     users = userRecords.map((u) => ({
