@@ -50,15 +50,17 @@ export function validProfileId(id: unknown): string {
 
 /**
  * The rows of each table that hold the profile, as an Athena (Trino) predicate with the id inlined.
- * `impressions_rejected`: rows put under the profile's partition key, or whose raw payload is JSON with the
- * profile as its top-level `profileId` (`json_extract_scalar` reads it even from a truncated payload; TRY
- * keeps a payload that is not JSON from failing the statement).
+ * `impressions_rejected`: rows whose `profile_id` column is the profile (filter-enrich fills it wherever the
+ * record's profile id can be read, a payload over 16 KiB included), rows put under the profile's partition
+ * key, and rows written before that column existed whose raw payload is JSON with the profile as its
+ * top-level `profileId` (`json_extract_scalar` reads it even from a truncated payload; TRY keeps a payload
+ * that is not JSON from failing the statement).
  */
 export function erasurePredicates(profileId: string): Readonly<Record<LakeTable, string>> {
   const id = `'${validProfileId(profileId)}'`;
   return {
     impressions: `profile_id = ${id}`,
-    impressions_rejected: `partition_key = ${id} OR TRY(json_extract_scalar(raw, '$.profileId')) = ${id}`,
+    impressions_rejected: `profile_id = ${id} OR partition_key = ${id} OR TRY(json_extract_scalar(raw, '$.profileId')) = ${id}`,
   };
 }
 

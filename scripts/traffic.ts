@@ -12,6 +12,7 @@
  * eventTime, 20,000 per UTC day): the generator keeps each profile under PROFILE_CAPS, with margin, and
  * ends a session that would go past them.
  */
+import { createHash } from 'node:crypto';
 import type { FilterReason, RejectReason } from '../lambdas/domain/classify.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 
@@ -23,6 +24,7 @@ export const BAD_KINDS = [
   'rejected.decode.not-json',
   'rejected.decode.too-large',
   'rejected.decode.not-object',
+  'rejected.decode.bad-aggregate',
   'rejected.schema.missing-field',
   'rejected.schema.wrong-type',
   'rejected.schema.out-of-range',
@@ -382,6 +384,8 @@ function bad(
       return out(json({ ...base, context: { blob: 'x'.repeat(17 * 1024) } }));
     case 'rejected.decode.not-object':
       return out(json([base]));
+    case 'rejected.decode.bad-aggregate':
+      return out(badAggregate(rand, profileId, json(base)));
     case 'rejected.schema.missing-field': {
       const { titleId: _t, ...rest } = base;
       return out(json(rest));
@@ -401,6 +405,38 @@ function bad(
     case 'rejected.quality.entity-mismatch':
       return out(json({ ...base, entityId: 'another-title' }));
   }
+}
+
+const varint = (n: number): number[] => {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
+};
+
+/**
+ * A KPL aggregate (magic bytes, protobuf `AggregatedRecord`, MD5: the KPL's aggregation-format.md) of one
+ * user record that cannot be de-aggregated as a whole, one of three ways: its partition-key index is outside
+ * the key table, it holds zero user records, or its MD5 does not match.
+ */
+function badAggregate(rand: () => number, partitionKey: string, data: Uint8Array): Uint8Array {
+  const variant = Math.floor(rand() * 3);
+  const key = encoder.encode(partitionKey);
+  // Record { partition_key_index = 0 (or 5: outside the table of 1), data }
+  const record = [0x08, variant === 0 ? 5 : 0, 0x1a, ...varint(data.byteLength), ...data];
+  const body = Uint8Array.from([
+    0x0a,
+    ...varint(key.byteLength),
+    ...key,
+    ...(variant === 1 ? [] : [0x1a, ...varint(record.length), ...record]),
+  ]);
+  const md5 = createHash('md5').update(body).digest();
+  if (variant === 2) md5[0] = md5[0]! ^ 0xff;
+  return Uint8Array.from([0xf3, 0x89, 0x9a, 0xc2, ...body, ...md5]);
 }
 
 /** Counts of expected outcomes, keyed like the pipeline's metrics. */

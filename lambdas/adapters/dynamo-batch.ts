@@ -1,6 +1,8 @@
 /**
  * BatchGetItem and BatchWriteItem done completely: requests of at most 100 keys / 25 writes, with
  * `UnprocessedKeys` / `UnprocessedItems` retried under bounded backoff. What still fails is handed back.
+ * Limits: "A single operation can retrieve up to 16 MB of data, which can contain as many as 100 items"
+ * (DynamoDB API Reference, BatchGetItem); "up to 25 put or delete requests" (BatchWriteItem).
  */
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from './retry.js';
@@ -16,40 +18,56 @@ const chunks = <T>(xs: readonly T[], n: number): T[][] => {
   return out;
 };
 
+/** BatchGetItem requests of one `batchGetAll` in flight at once. */
+export const BATCH_GET_CONCURRENCY = 4;
+
+/** Runs `work` on every item, at most `concurrency` at a time. */
+async function pooled<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/**
+ * Every item of `keys` that exists, in requests of 100 keys, at most `concurrency` of them in flight (50,000
+ * keys are 500 requests: all at once they would contend for the table's capacity and the function's
+ * sockets). Keys still unprocessed once the retries are used up (throttling, `UnprocessedKeys`) are handed
+ * back in `unprocessed`, for the caller to decide; an error that is not retryable is raised.
+ */
 export async function batchGetAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Key[],
-  options: { projection?: string; names?: Record<string, string> } = {},
+  options: { projection?: string; names?: Record<string, string>; concurrency?: number } = {},
   policy: RetryPolicy = DEFAULT_RETRY,
-): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  await Promise.all(
-    chunks(keys, 100).map(async (chunk) => {
-      const left = await retryPending(
-        chunk,
-        retryingStep(async (pending) => {
-          const out = await client.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [tableName]: {
-                  Keys: [...pending],
-                  ProjectionExpression: options.projection,
-                  ExpressionAttributeNames: options.names,
-                },
+): Promise<{ items: Record<string, unknown>[]; unprocessed: Key[] }> {
+  const items: Record<string, unknown>[] = [];
+  const unprocessed: Key[] = [];
+  await pooled(chunks(keys, 100), options.concurrency ?? BATCH_GET_CONCURRENCY, async (chunk) => {
+    const left = await retryPending(
+      chunk,
+      retryingStep(async (pending) => {
+        const out = await client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: [...pending],
+                ProjectionExpression: options.projection,
+                ExpressionAttributeNames: options.names,
               },
-            }),
-          );
-          found.push(...(out.Responses?.[tableName] ?? []));
-          return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-        }),
-        policy,
-      );
-      if (left.length)
-        throw new Error(`BatchGetItem on ${tableName}: ${left.length} keys unprocessed after retries`);
-    }),
-  );
-  return found;
+            },
+          }),
+        );
+        items.push(...(out.Responses?.[tableName] ?? []));
+        return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      }),
+      policy,
+    );
+    unprocessed.push(...left);
+  });
+  return { items, unprocessed };
 }
 
 /** Writes everything it can and returns the indexes (into `requests`) of the writes that never succeeded. */

@@ -1,4 +1,10 @@
-/** Title catalog reads with an in-memory cache per execution environment (hits and misses both cached). */
+/**
+ * Title catalog reads with an in-memory cache per execution environment (hits and misses both cached). The
+ * lookups are bounded (`batchGetAll`: requests of 100 keys, a few in flight at once), and a title the
+ * catalog cannot answer for once its retries are used up degrades to an unknown title for this batch (its
+ * four catalog columns null, counted by `onUnavailable`), never a failed batch; it is not cached, so the
+ * next batch asks again. The contract allows an unknown title ("not an error").
+ */
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TitleInfo } from '../domain/enrich.js';
@@ -13,6 +19,10 @@ export interface CatalogOptions {
   readonly maxEntries?: number;
   readonly nowMs?: () => number;
   readonly retry?: RetryPolicy;
+  /** BatchGetItem requests in flight at once. @default BATCH_GET_CONCURRENCY */
+  readonly concurrency?: number;
+  /** Called with the number of titles of a lookup left unanswered after the retries (enriched as unknown). */
+  readonly onUnavailable?: (titles: number) => void;
 }
 
 export function titleCatalog(
@@ -36,16 +46,19 @@ export function titleCatalog(
         } else missing.push(id);
       }
       if (missing.length) {
-        const items = await batchGetAll(
+        const { items, unprocessed } = await batchGetAll(
           client,
           tableName,
           missing.map((titleId) => ({ titleId })),
-          {},
+          { concurrency: options.concurrency },
           options.retry ?? DEFAULT_RETRY,
         );
         const byId = new Map(items.map((it) => [String(it.titleId), it]));
+        const unanswered = new Set(unprocessed.map((k) => String(k.titleId)));
+        if (unanswered.size) options.onUnavailable?.(unanswered.size);
         if (cache.size + missing.length > maxEntries) cache.clear();
         for (const id of missing) {
+          if (unanswered.has(id)) continue;
           const it = byId.get(id);
           const value: TitleInfo | undefined = it
             ? {

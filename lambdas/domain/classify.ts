@@ -13,6 +13,7 @@ export const REJECT_REASONS = [
   'decode.too-large',
   'decode.not-object',
   'decode.aggregate-too-large',
+  'decode.bad-aggregate',
   'schema.missing-field',
   'schema.wrong-type',
   'schema.out-of-range',

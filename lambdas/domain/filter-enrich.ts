@@ -21,6 +21,11 @@ export interface RawRecord {
    * (`decode.aggregate-too-large`), never de-aggregated.
    */
   readonly tooManyUserRecords?: { readonly count: number; readonly limit: number };
+  /**
+   * Set on a record that starts with the KPL magic bytes but cannot be de-aggregated as a whole (why, in
+   * words): it is kept whole and rejected as one row (`decode.bad-aggregate`), never de-aggregated.
+   */
+  readonly badAggregate?: string;
 }
 
 /** Row of `impressions_rejected`. */
@@ -31,6 +36,8 @@ export interface RejectedRow {
   readonly partition_key: string;
   readonly sequence_number: string;
   readonly raw: string;
+  /** The record's `profileId` where it can be read (a JSON object with a valid profile id), else null. */
+  readonly profile_id: string | null;
 }
 
 export interface FilterEnrichPorts {
@@ -84,18 +91,60 @@ export function keptPartitionKey(key: string): string {
   return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, 255) : cut;
 }
 
-function rejectedOut(rec: RawRecord, reason: string, detail: string): RejectedOut {
+/** What one rejected row's `reason` and `detail` keep, in UTF-16 code units (cut at a character boundary). */
+export const MAX_REASON_CHARS = 512;
+export const MAX_DETAIL_CHARS = 1024;
+
+/** `text` cut to at most `max` UTF-16 code units, never between the two halves of a surrogate pair. */
+export function cutChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
+/** A profile id as the schema defines it (`profileId` in event-schema.ts): what erasure matches. */
+const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The `profileId` of a record that is a JSON object holding a valid one, else null: the rejected row's
+ * `profile_id` column, so that erasure finds the row whatever its reason (a record too large to classify,
+ * too, as long as it parses). Never throws.
+ */
+export function readableProfileId(data: Uint8Array): string | null {
+  if (!looksLikeJsonObject(data)) return null;
+  try {
+    const parsed: unknown = JSON.parse(utf8.decode(data));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+    const id = (parsed as Record<string, unknown>).profileId;
+    return typeof id === 'string' && PROFILE_ID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** First non-blank byte is `{`: anything else cannot hold a top-level `profileId`. */
+function looksLikeJsonObject(data: Uint8Array): boolean {
+  for (const b of data) {
+    if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) continue;
+    return b === 0x7b;
+  }
+  return false;
+}
+
+function rejectedOut(rec: RawRecord, reason: string, detail: string, profileId?: string): RejectedOut {
   const { raw, note } = rawText(rec.data);
   return {
     sequenceNumber: rec.sequenceNumber,
     partitionKey: rejectedPartitionKey(recordId(rec)),
     row: {
       received_at: new Date(rec.arrivalMs).toISOString(),
-      reason,
-      detail: detail + note,
+      reason: cutChars(reason, MAX_REASON_CHARS),
+      // The note (truncation, base64) is kept whole: the detail gives way to it.
+      detail: cutChars(detail, MAX_DETAIL_CHARS - note.length) + note,
       partition_key: keptPartitionKey(rec.partitionKey),
       sequence_number: recordId(rec),
       raw,
+      profile_id: profileId ?? readableProfileId(rec.data),
     },
   };
 }
@@ -118,18 +167,40 @@ export const historyCandidate = (e: EnrichedOut): HistoryCandidate => ({
   },
 });
 
-/** Raw payloads above this are kept truncated in the rejected row (a Kinesis record holds at most 1 MiB). */
-export const MAX_RAW_KEPT_BYTES = 256 * 1024;
+/**
+ * The rejected row's `raw` keeps at most the record's first 16 KiB as UTF-8 text, cut at a character
+ * boundary, or, where those bytes do not decode as UTF-8, base64 of at most its first 12 KiB (16 KiB of
+ * base64 text); `detail` then gives the record's full length (contract: impression-event.md,
+ * `impressions_rejected`, revision 2026-12-02). A rejected record on the stream is then at most ≈ 110 KB
+ * once JSON-encoded, whatever the input: 16 KiB of control characters escaped as `\u00XX` (6 bytes each) is
+ * 96 KiB, and `reason`, `detail` and `partition_key` are cut to 512, 1,024 and 256 code units (each ≤ 6
+ * bytes encoded), far inside Kinesis' 1 MiB record limit.
+ */
+export const MAX_RAW_KEPT_BYTES = 16 * 1024;
+export const MAX_RAW_BASE64_BYTES = 12 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The longest prefix of at most `max` bytes that does not end inside a UTF-8 sequence. */
+function utf8Prefix(data: Uint8Array, max: number): Uint8Array {
+  if (data.byteLength <= max) return data;
+  let cut = max;
+  // Back off over continuation bytes (10xxxxxx) to the lead byte of the character the cut falls in.
+  for (let back = 0; back < 3 && cut > 0 && (data[cut]! & 0xc0) === 0x80; back++) cut--;
+  return data.subarray(0, cut);
+}
+
 export function rawText(data: Uint8Array): { raw: string; note: string } {
-  const kept = data.byteLength > MAX_RAW_KEPT_BYTES ? data.subarray(0, MAX_RAW_KEPT_BYTES) : data;
-  const note = kept === data ? '' : ` (raw truncated to ${MAX_RAW_KEPT_BYTES} of ${data.byteLength} bytes)`;
+  const kept = utf8Prefix(data, MAX_RAW_KEPT_BYTES);
   try {
-    return { raw: utf8.decode(kept), note };
+    const raw = utf8.decode(kept);
+    const note = kept === data ? '' : ` (raw truncated to ${kept.byteLength} of ${data.byteLength} bytes)`;
+    return { raw, note };
   } catch {
-    return { raw: Buffer.from(kept).toString('base64'), note: `${note} (raw is base64: not UTF-8)` };
+    const bin = data.byteLength > MAX_RAW_BASE64_BYTES ? data.subarray(0, MAX_RAW_BASE64_BYTES) : data;
+    const note =
+      bin === data ? '' : ` (raw truncated to ${MAX_RAW_BASE64_BYTES} of ${data.byteLength} bytes)`;
+    return { raw: Buffer.from(bin).toString('base64'), note: `${note} (raw is base64: not UTF-8)` };
   }
 }
 
@@ -139,14 +210,21 @@ export async function planBatch(
   ports: FilterEnrichPorts,
 ): Promise<BatchPlan> {
   const classified: Classification[] = records.map((r) =>
-    r.tooManyUserRecords
+    r.badAggregate !== undefined
       ? {
           outcome: 'rejected',
-          reason: 'decode.aggregate-too-large',
-          code: 'decode.aggregate-too-large',
-          detail: `KPL aggregate of ${r.tooManyUserRecords.count} user records, limit ${r.tooManyUserRecords.limit}`,
+          reason: 'decode.bad-aggregate',
+          code: 'decode.bad-aggregate',
+          detail: `KPL aggregate that cannot be de-aggregated: ${r.badAggregate}`,
         }
-      : classify(r.data, r.arrivalMs, config),
+      : r.tooManyUserRecords
+        ? {
+            outcome: 'rejected',
+            reason: 'decode.aggregate-too-large',
+            code: 'decode.aggregate-too-large',
+            detail: `KPL aggregate of ${r.tooManyUserRecords.count} user records, limit ${r.tooManyUserRecords.limit}`,
+          }
+        : classify(r.data, r.arrivalMs, config),
   );
   const candidateIdx: number[] = [];
   classified.forEach((c, i) => {
@@ -210,8 +288,64 @@ export function settleBatch(
       outcomes[e.index] = { outcome: 'filtered', reason: 'filtered.duplicate' };
     else {
       outcomes[e.index] = { outcome: 'rejected', reason: 'quality.profile-burst' };
-      rejected.push(rejectedOut(records[e.index]!, 'quality.profile-burst', a.detail));
+      rejected.push(rejectedOut(records[e.index]!, 'quality.profile-burst', a.detail, e.record.profile_id));
     }
   });
-  return { outcomes, enriched, rejected, failed };
+  return { outcomes, enriched, rejected: boundRejectedRows(rejected), failed };
+}
+
+/**
+ * Rejected rows one Kinesis record may add on its own, and rows a batch writes before each further Kinesis
+ * record is held to one: an aggregate of 1,000 rejected user records (and a batch of 500 of them) would
+ * otherwise be 1,000 rows (500,000).
+ */
+export const REJECTED_ROW_LIMITS = { perRecord: 100, perBatch: 1000 } as const;
+
+/**
+ * Holds the rejected rows of a batch within `REJECTED_ROW_LIMITS`: a Kinesis record keeps its first
+ * `perRecord` rows while the batch is under `perBatch`, and the rest of its rejected user records are
+ * summarised in one more row (the first of them, with a detail naming how many and their reasons). Every
+ * user record keeps its own outcome (metrics count each); only the rows are bounded: at most
+ * `perBatch + perRecord + 1` for a batch, plus one per further Kinesis record.
+ */
+export function boundRejectedRows(
+  rejected: readonly RejectedOut[],
+  limits: { readonly perRecord: number; readonly perBatch: number } = REJECTED_ROW_LIMITS,
+): RejectedOut[] {
+  const bySeq = new Map<string, RejectedOut[]>();
+  for (const r of rejected) {
+    const list = bySeq.get(r.sequenceNumber);
+    if (list) list.push(r);
+    else bySeq.set(r.sequenceNumber, [r]);
+  }
+  const out: RejectedOut[] = [];
+  for (const rows of bySeq.values()) {
+    const keep = Math.max(0, Math.min(limits.perRecord, limits.perBatch - out.length));
+    if (rows.length <= Math.max(1, keep)) {
+      out.push(...rows);
+      continue;
+    }
+    out.push(...rows.slice(0, keep));
+    out.push(summaryRow(rows.slice(keep)));
+  }
+  return out;
+}
+
+function summaryRow(rows: readonly RejectedOut[]): RejectedOut {
+  const first = rows[0]!;
+  const reasons = new Map<string, number>();
+  for (const r of rows) {
+    const base = r.row.reason.split(':')[0]!;
+    reasons.set(base, (reasons.get(base) ?? 0) + 1);
+  }
+  const listed = [...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([reason, n]) => `${reason} ×${n}`)
+    .join(', ');
+  const summary = `${rows.length} rejected user records of Kinesis record ${first.sequenceNumber} from ${first.row.sequence_number} to ${rows[rows.length - 1]!.row.sequence_number} in this one row (${listed}); raw and reason are the first's. `;
+  return {
+    ...first,
+    row: { ...first.row, detail: cutChars(summary + first.row.detail, MAX_DETAIL_CHARS + summary.length) },
+  };
 }

@@ -98,7 +98,14 @@ export const REJECTED_TABLE: LakeTableDefinition = {
     col(3, 'detail', 'string', false, 'human-readable detail'),
     col(4, 'partition_key', 'string', true, 'partition key of the raw record'),
     col(5, 'sequence_number', 'string', true, 'sequence number of the raw record'),
-    col(6, 'raw', 'string', true, 'raw record, UTF-8 where it decodes, else base64'),
+    col(
+      6,
+      'raw',
+      'string',
+      true,
+      'first 16 KiB of the raw record, UTF-8 cut at a character boundary, else base64 of its first 12 KiB',
+    ),
+    col(7, 'profile_id', 'string', false, 'profileId of the raw record where it can be read (for erasure)'),
   ],
   partition: [{ sourceColumn: 'received_at', transform: 'day', name: 'received_at_day', fieldId: 1000 }],
 };

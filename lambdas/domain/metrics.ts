@@ -12,6 +12,8 @@ export const METRIC = {
   Rejected: 'Rejected',
   /** Enriched records whose title is not in the catalog. */
   UnknownTitle: 'enrich.unknown-title',
+  /** Titles the catalog could not answer for after its retries: enriched as unknown titles (also counted there). */
+  CatalogUnavailable: 'enrich.catalog-unavailable',
   HistoryItemsWritten: 'HistoryItemsWritten',
   BucketWrites: 'BucketWrites',
   /** Largest now − event time over the batch's enriched records, once the history holds them. */

@@ -135,7 +135,11 @@ export function deployedDeps(): FilterEnrichDeps {
     ...s,
     enriched: enrichedStreamSink(kinesis, s.enrichedStreamName, { aggregate: s.aggregateEnriched }),
     rejected: rejectedStreamSink(kinesis, s.rejectedStreamName),
-    ports: { titles: titleCatalog(docs, s.catalogTableName).titles },
+    ports: {
+      titles: titleCatalog(docs, s.catalogTableName, {
+        onUnavailable: (n) => metrics.addMetric(METRIC.CatalogUnavailable, MetricUnit.Count, n),
+      }).titles,
+    },
     history: historyStore(docs, s.historyTableName),
   };
 }

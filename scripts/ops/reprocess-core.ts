@@ -94,7 +94,7 @@ export interface Planned {
 export interface Plan {
   readonly selected: number;
   readonly toPut: readonly Planned[];
-  /** Rows whose raw payload was kept truncated (a record over 256 KiB): they cannot be put back. */
+  /** Rows whose raw payload was kept truncated (a record over 16 KiB): they cannot be put back. */
   readonly truncated: number;
   /** Rows with the same payload as an earlier one (e.g. a record rejected before, and again): put once. */
   readonly samePayload: number;

@@ -1,6 +1,7 @@
 /**
  * Property-based fuzzing of everything that reads untrusted input: the record decoder and classifier, and
- * every history API parameter and body through the real handler. No input may crash them, produce a 5xx,
+ * every history API parameter and body through the real handler, and KPL framing and escape-heavy payloads
+ * through filter-enrich with the strict in-memory Kinesis behind its real sinks. No input may crash them, produce a 5xx,
  * or yield anything but a reason of the contract or a 4xx that names the parameter.
  * `npm test` runs FUZZ_RUNS=2000 per property; `npm run test:faults` runs 100,000.
  *
@@ -11,14 +12,27 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import agg from 'aws-kinesis-agg';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MAX_USER_RECORDS,
+  inspectAggregate,
+  isAggregated,
+} from '../../lambdas/adapters/kinesis-event.js';
 import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/domain/api-requests.js';
 import { classify, DEFAULT_CLASSIFIER_CONFIG, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
+import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
+import { fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
+import { makeHandler as makeFilterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { CALLERS, KEY, POLICY } from '../support/api.js';
-import { impression, NOW_MS } from '../support/factories.js';
+import { impression, kinesisEvent, NOW_MS, rawRecord } from '../support/factories.js';
+import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
+import { KINESIS_LIMITS } from '../support/kinesis-limits.js';
+import { aggregateBody, craftAggregate, frame, KPL_MAGIC, varintField } from '../support/kpl-framing.js';
+import { memoryKinesis } from '../support/memory-aws.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? '2000');
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -377,6 +391,226 @@ describe(`fuzzing the history API (${RUNS} runs per property)`, () => {
         },
       ),
       RUNS,
+    );
+  });
+});
+
+/** Handler-level properties cost a whole batch a case: a tenth of the campaign (FUZZ_RUNS scales them too). */
+const BATCH_RUNS = Math.max(100, Math.round(RUNS / 10));
+const FAST_RETRY = { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 };
+
+/** Escape-heavy text: control characters (6 bytes once JSON-escaped), quotes, backslashes, astral characters. */
+const escapeHeavy = fc.string({
+  unit: fc.oneof(
+    fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom('"', '\\', 'é', '😀', '\u2028', 'x'),
+  ),
+  minLength: 1,
+  maxLength: 16,
+});
+
+/** A payload: an impression, garbage, an escape-heavy text repeated to any size (up to ≈ 1 MiB), or a nested aggregate. */
+const payload: fc.Arbitrary<Buffer> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(null).map(() => Buffer.from(JSON.stringify(impression()))) },
+  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        escapeHeavy,
+        fc.oneof(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(16 * 1024 + 1, 300_000, 1_000_000)),
+      )
+      .map(([unit, size]) => {
+        const one = Buffer.from(unit);
+        return Buffer.concat(Array(Math.ceil(size / one.byteLength)).fill(one)).subarray(0, size);
+      }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(escapeHeavy, fc.integer({ min: 1, max: 20_000 }))
+      .map(([unit, n]) => Buffer.from(JSON.stringify({ ...impression(), pad: unit.repeat(n) }))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant(null).map(() =>
+      craftAggregate({
+        keys: ['p'],
+        records: [{ keyIndex: 0, data: Buffer.from(JSON.stringify(impression())) }],
+      }),
+    ),
+  },
+);
+
+const index = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }).map(BigInt) },
+  { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) },
+);
+
+const userSpec = fc.record(
+  {
+    keyIndex: index,
+    hashKeyIndex: index,
+    data: payload,
+    extra: fc.uint8Array({ maxLength: 12 }),
+  },
+  { requiredKeys: [] },
+);
+
+/** A KPL record: a crafted aggregate (any tables, indices, counts), bytes after the magic number, or a mutation. */
+const kplRecord: fc.Arbitrary<Buffer> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        keys: fc.array(fc.oneof(fc.constant('p'), fc.string({ maxLength: 300 })), { maxLength: 3 }),
+        hashKeys: fc.array(fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }).map(String), { maxLength: 2 }),
+        records: fc.array(userSpec, { maxLength: 12 }),
+      })
+      .map((spec) => craftAggregate(spec)),
+  },
+  {
+    // Random fields with varints of 1 to 12 bytes (10 is protobuf's longest) around well-formed records.
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 1, max: 40 }),
+            fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+            fc.integer({ min: 1, max: 12 }),
+          ),
+          { maxLength: 4 },
+        ),
+        fc.array(userSpec, { maxLength: 6 }),
+      )
+      .map(([fields, records]) =>
+        frame(
+          Buffer.concat([
+            ...fields.map(([num, v, width]) =>
+              width <= 10
+                ? varintField(num, v, width)
+                : Buffer.from([num * 8, ...Array(width - 1).fill(0xff), 0x01]),
+            ),
+            aggregateBody({ keys: ['p'], records }),
+          ]),
+        ),
+      ),
+  },
+  {
+    // Near the cap: a count the framing must read exactly.
+    weight: 1,
+    arbitrary: fc.integer({ min: 995, max: 1005 }).map((n) =>
+      craftAggregate({
+        keys: ['p'],
+        records: Array.from({ length: n }, () => ({ keyIndex: 0, data: Buffer.from('x') })),
+      }),
+    ),
+  },
+  {
+    // A well-formed aggregate with bytes flipped or cut, its MD5 recomputed (or not) so the protobuf is reached.
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.array(userSpec, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.option(fc.nat()),
+        fc.boolean(),
+      )
+      .map(([records, flips, cut, rehash]) => {
+        const body = aggregateBody({
+          keys: ['p', 'q'],
+          records: records.map((r) => ({ ...r, keyIndex: 0n })),
+        });
+        for (const [at, v] of flips) body[at % body.length] = v;
+        const cutBody = cut === null ? body : body.subarray(0, cut % (body.length + 1));
+        const framed = frame(cutBody);
+        if (!rehash) framed[framed.length - 1]! ^= 0x01;
+        return framed;
+      }),
+  },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.concat([KPL_MAGIC, b])) },
+);
+
+/** A Kinesis record of the raw stream: mostly KPL framing, some plain (escape-heavy) payloads and impressions. */
+const rawStreamRecord = fc.oneof({ weight: 3, arbitrary: kplRecord }, { weight: 1, arbitrary: payload });
+
+/** The user records the KPL library finds in `data` (its own de-aggregation, the oracle), or undefined. */
+function libraryUserRecords(data: Uint8Array): number | undefined {
+  let n: number | undefined;
+  agg.deaggregateSync(
+    { partitionKey: 'k', sequenceNumber: '1', data: Buffer.from(data).toString('base64') } as never,
+    true,
+    (err, users) => {
+      if (!err && users) n = users.length;
+    },
+  );
+  return n;
+}
+
+describe(`fuzzing KPL framing and escape-heavy payloads through filter-enrich (${BATCH_RUNS} batches per property)`, () => {
+  it('one outcome per user record, or one row per aggregate refused whole; the batch completes; rows and bytes bounded', {
+    timeout: timeoutFor(BATCH_RUNS * 20),
+  }, async () => {
+    await assertInChunks(
+      'filter-enrich: KPL framing, escape-heavy payloads',
+      fc.asyncProperty(fc.array(rawStreamRecord, { minLength: 1, maxLength: 8 }), async (datas) => {
+        cases++;
+        // A record Kinesis would refuse never reaches the raw stream.
+        const records = datas
+          .filter((d) => d.byteLength + 'profile-1'.length <= KINESIS_LIMITS.maxRecordBytes)
+          .map((d) => rawRecord(d));
+        if (!records.length) return;
+        const kinesis = memoryKinesis({ throttle: 0, partial: 0, seed: 1 });
+        const { d, offered } = filterEnrichDeps(streamSinks(kinesis.client, { retry: FAST_RETRY }));
+        const res = await makeFilterEnrich(d)(kinesisEvent(records));
+        // Data errors never fail the batch (and the strict Kinesis refused nothing).
+        expect(res.batchItemFailures).toEqual([]);
+
+        const stored = kinesis.streams.get('rejected') ?? [];
+        for (const s of stored)
+          expect(s.data.byteLength + Buffer.byteLength(s.partitionKey)).toBeLessThanOrEqual(
+            KINESIS_LIMITS.maxRecordBytes,
+          );
+        const rows = stored.map((s) => fromRejectedWire(JSON.parse(Buffer.from(s.data).toString())));
+        expect(rows.length).toBeLessThanOrEqual(
+          REJECTED_ROW_LIMITS.perBatch + REJECTED_ROW_LIMITS.perRecord + 1 + records.length,
+        );
+
+        const ids = [...offered.map((c) => c.recordId), ...rows.map((r) => r.sequence_number)];
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const rec of records) {
+          const seq = rec.sequenceNumber;
+          const mine = rows.filter(
+            (r) => r.sequence_number === seq || r.sequence_number.startsWith(`${seq}:`),
+          );
+          const enriched = offered.filter(
+            (c) => c.recordId === seq || c.recordId.startsWith(`${seq}:`),
+          ).length;
+          expect(mine.length).toBeLessThanOrEqual(REJECTED_ROW_LIMITS.perRecord + 1);
+          const whole = mine.filter(
+            (r) => r.reason === 'decode.bad-aggregate' || r.reason === 'decode.aggregate-too-large',
+          );
+          const framing = isAggregated(rec.data) ? inspectAggregate(rec.data) : undefined;
+          if (framing && ('bad' in framing || framing.userRecords > DEFAULT_MAX_USER_RECORDS)) {
+            // Refused whole: one row, nothing of it enriched.
+            expect(mine).toHaveLength(1);
+            expect(whole).toHaveLength(1);
+            expect(enriched).toBe(0);
+            continue;
+          }
+          expect(whole).toEqual([]);
+          // Accepted framing: the library agrees, and every one of its user records has one outcome.
+          const users = framing ? libraryUserRecords(rec.data) : 1;
+          expect(users).toBe(framing ? framing.userRecords : 1);
+          const rejectedUsers = mine.reduce((n, r) => {
+            const m = /^(\d+) rejected user records/.exec(r.detail ?? '');
+            return n + (m ? Number(m[1]) : 1);
+          }, 0);
+          expect(enriched + rejectedUsers).toBe(users);
+        }
+      }),
+      BATCH_RUNS,
     );
   });
 });

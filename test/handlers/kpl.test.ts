@@ -1,14 +1,22 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import agg from 'aws-kinesis-agg';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
-import { countUserRecords, isAggregated, toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
+import {
+  countUserRecords,
+  inspectAggregate,
+  isAggregated,
+  toRawRecords,
+} from '../../lambdas/adapters/kinesis-event.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
+import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
+import { frame } from '../support/kpl-framing.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesisMock = mockClient(KinesisClient);
@@ -59,6 +67,7 @@ describe('KPL-aggregated records on the raw stream', () => {
     const users = toRawRecords(kinesisRecord(rawRecord(corrupt)));
     expect(users).toHaveLength(1);
     expect(users[0]!.subSequenceNumber).toBeUndefined();
+    expect(users[0]!.badAggregate).toBe('MD5 mismatch');
   });
 
   it('enriches every user record, rejects the bad one with its sub-sequence, and tags history with user-record ids', async () => {
@@ -121,6 +130,28 @@ describe('decode.aggregate-too-large: user records per aggregate are capped', ()
     for (const n of [1, 2, 50, 300]) expect(countUserRecords(await packOf(n))).toBe(n);
   });
 
+  it('accepts a framing only where the library de-aggregates exactly the user records it counted', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (body) => {
+        const data = frame(body);
+        const framing = inspectAggregate(data);
+        let users: { partitionKey: string }[] | undefined;
+        agg.deaggregateSync(
+          { partitionKey: 'k', sequenceNumber: '1', data: data.toString('base64') } as never,
+          true,
+          (err, out) => {
+            users = err ? undefined : out;
+          },
+        );
+        if ('userRecords' in framing) {
+          expect(users?.length).toBe(framing.userRecords);
+          for (const u of users!) expect(typeof u.partitionKey).toBe('string');
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('rejects an aggregate over the cap as one row, and keeps the rest of the batch', async () => {
     const big = rawRecord(await packOf(1001));
     const atCap = rawRecord(await packOf(1000));
@@ -137,8 +168,13 @@ describe('decode.aggregate-too-large: user records per aggregate are capped', ()
         detail: expect.stringContaining('1001'),
       }),
     ]);
-    // The aggregate at the cap is de-aggregated: 1,000 one-byte user records, each rejected as not JSON.
-    expect(rows.filter((r) => r.reason === 'decode.not-json')).toHaveLength(1000);
+    // The aggregate at the cap is de-aggregated: 1,000 one-byte user records, each rejected as not JSON, in
+    // at most REJECTED_ROW_LIMITS.perRecord rows of their own and one row for the rest.
+    const notJson = rows.filter((r) => r.reason === 'decode.not-json');
+    expect(notJson).toHaveLength(REJECTED_ROW_LIMITS.perRecord + 1);
+    expect(notJson.at(-1).detail).toContain(
+      `${1000 - REJECTED_ROW_LIMITS.perRecord} rejected user records of Kinesis record ${atCap.sequenceNumber}`,
+    );
     const enriched = kinesisMock
       .commandCalls(PutRecordsCommand)
       .find((c) => c.args[0].input.StreamName === 'enriched')!;

@@ -20,6 +20,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { itemSize } from '../../lambdas/domain/history-model.js';
 import { prng } from '../../scripts/traffic.js';
+import { checkPutRecords } from './kinesis-limits.js';
 
 export interface FaultSettings {
   /** Share of calls that fail with a throttling exception. */
@@ -342,7 +343,11 @@ export interface StreamRecordOut {
   readonly data: Uint8Array;
 }
 
-/** A Kinesis client whose PutRecords appends to in-memory streams, with faults. */
+/**
+ * A Kinesis client whose PutRecords appends to in-memory streams, with faults. It refuses, as the service
+ * does, any request outside Kinesis' documented limits (`checkPutRecords`: 500 records and 5 MiB a request,
+ * 1 MiB a record with its partition key, partition keys of 1–256 characters).
+ */
 export function memoryKinesis(faults: FaultSettings) {
   const rand = prng(faults.seed + 1);
   const streams = new Map<string, StreamRecordOut[]>();
@@ -354,6 +359,8 @@ export function memoryKinesis(faults: FaultSettings) {
   });
   const mock = mockClient(client);
   mock.on(PutRecordsCommand).callsFake((input) => {
+    // What Kinesis refuses is refused here, before any fault is drawn (kinesis-limits.ts cites the limits).
+    checkPutRecords(input.Records);
     if (rand() < faults.throttle) {
       counts.throttles++;
       throw throttleError();

@@ -21,6 +21,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { checkPutRecords } from './kinesis-limits.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
 
@@ -56,6 +57,8 @@ export function memoryStreams(
   const client = new KinesisClient({ region: 'us-east-1', credentials });
   const mock = mockClient(client);
   mock.on(PutRecordsCommand).callsFake((input) => {
+    // What Kinesis refuses is refused here (kinesis-limits.ts cites the limits).
+    checkPutRecords(input.Records);
     const s = stream(input.StreamName);
     let failed = 0;
     const out = input.Records.map((r: { PartitionKey: string; Data: Uint8Array }) => {

@@ -30,10 +30,11 @@ describe('profile id: validated, then inlined', () => {
       expect(() => validProfileId(bad), String(bad)).toThrowError(/--profile must be a profile id/);
   });
 
-  it('deletes from both tables, the rejected rows by partition key or the raw payload’s profileId', () => {
+  it('deletes from both tables, the rejected rows by their profile_id column, partition key or the raw payload’s profileId', () => {
     expect(erasurePredicates('p1')).toEqual({
       impressions: "profile_id = 'p1'",
-      impressions_rejected: "partition_key = 'p1' OR TRY(json_extract_scalar(raw, '$.profileId')) = 'p1'",
+      impressions_rejected:
+        "profile_id = 'p1' OR partition_key = 'p1' OR TRY(json_extract_scalar(raw, '$.profileId')) = 'p1'",
     });
     const statements = athenaStatements('p1');
     expect(statements.map((s) => s.table)).toEqual(['impressions', 'impressions_rejected']);

@@ -85,6 +85,7 @@ describe('delivery stand-in: what Firehose takes, it takes', () => {
           partition_key: 'p',
           sequence_number: '1',
           raw: '{x',
+          profile_id: null,
         }),
       ),
     ]);

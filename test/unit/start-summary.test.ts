@@ -31,6 +31,35 @@ describe('renderSummary', () => {
     expect(text).not.toContain('filtered.not-viewable');
   });
 
+  it('has a row for bad KPL aggregates (decode.bad-aggregate) that reconciles, and one that marks a mismatch', () => {
+    const withBad = input({
+      load: {
+        sent: 102,
+        elapsedMs: 2500,
+        failed: 0,
+        expected: { ...expected, 'rejected.decode.bad-aggregate': 2 },
+      },
+      final: {
+        ...input().final,
+        enrich: {
+          ...input().final.enrich,
+          RecordsRead: 102,
+          Rejected: 6,
+          'rejected.decode.bad-aggregate': 2,
+        },
+      },
+    });
+    const good = renderSummary(withBad);
+    expect(good.ok).toBe(true);
+    expect(good.text).toMatch(/rejected\.decode\.bad-aggregate +2 +2 {2}✓/);
+    const bad = renderSummary({
+      ...withBad,
+      final: { ...withBad.final, enrich: { ...withBad.final.enrich, 'rejected.decode.bad-aggregate': 1 } },
+    });
+    expect(bad.ok).toBe(false);
+    expect(bad.text).toMatch(/rejected\.decode\.bad-aggregate +2 +1 {2}✗/);
+  });
+
   it('marks what is missing, and says why when the drain did not finish', () => {
     const { text, ok } = renderSummary(
       input({ drained: false, stoppedByCtrlC: true, final: { ...input().final, lakeRows: 80 } }),

@@ -38,6 +38,7 @@ const rejected: RejectedRow = {
   partition_key: 'p1',
   sequence_number: '4959',
   raw: '{broken',
+  profile_id: null,
 };
 
 describe('enriched stream record: every column in the form Firehose documents for its type', () => {

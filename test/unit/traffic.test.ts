@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { inspectAggregate, isAggregated } from '../../lambdas/adapters/kinesis-event.js';
 import {
   chunkForPut,
   MAX_BYTES_PER_PUT,
@@ -26,6 +27,12 @@ describe('traffic generator', () => {
     const records = take(20_000);
     const config = { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) };
     for (const r of records) {
+      // A KPL aggregate is judged by its framing before any of it is classified (kinesis-event.ts).
+      const framing = isAggregated(r.data) ? inspectAggregate(r.data) : undefined;
+      if (framing) {
+        expect('bad' in framing && r.expected).toBe('rejected.decode.bad-aggregate');
+        continue;
+      }
       const c = classify(r.data, NOW, config);
       const label =
         c.outcome === 'rejected' ? `rejected.${c.reason}` : c.outcome === 'filtered' ? c.reason : 'enriched';
@@ -106,5 +113,17 @@ describe('reconcile', () => {
       reconcile(expected, { ...observed, 'rejected.time.future': 1, 'rejected.time.too-late': 1 }).ok,
     ).toBe(false);
     expect(reconcile(expected, { ...observed, RecordsRead: 9 }).ok).toBe(false);
+  });
+
+  it('has a row for decode.bad-aggregate: one bad aggregate is one record read and one rejection', () => {
+    const expected = { enriched: 1, 'rejected.decode.bad-aggregate': 2 };
+    const observed = { RecordsRead: 3, Enriched: 1, Rejected: 2, 'rejected.decode.bad-aggregate': 2 };
+    const r = reconcile(expected, observed);
+    expect(r.ok).toBe(true);
+    expect(r.rows).toContainEqual({ key: 'rejected.decode.bad-aggregate', expected: 2, observed: 2 });
+    expect(
+      reconcile(expected, { ...observed, 'rejected.decode.bad-aggregate': 1, 'rejected.decode.not-json': 1 })
+        .ok,
+    ).toBe(false);
   });
 });
