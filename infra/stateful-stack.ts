@@ -27,7 +27,12 @@ export class StatefulStack extends Stack {
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Kept on delete and on replacement, but removed when their own creation fails (CloudFormation's
+    // `RetainExceptOnCreate`): these resources have fixed names, and a retained leftover of a rolled-back first
+    // deploy would make its retry fail with AlreadyExists.
+    const removalPolicy = config.retainData
+      ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+      : RemovalPolicy.DESTROY;
 
     const stream = (logicalId: string, capacity: StreamCapacity) =>
       new Stream(this, logicalId, {

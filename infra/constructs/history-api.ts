@@ -80,7 +80,9 @@ export class HistoryApi extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(10),
     });
-    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-reads.ts);
+    // BatchWriteItem: erasure.
+    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
     props.cursorSecret.grantRead(this.fn);
     props.rawStream.grant(this.fn, 'kinesis:PutRecords');
 

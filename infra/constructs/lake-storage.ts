@@ -38,7 +38,7 @@ export const LAKE_PREFIXES = {
 } as const;
 
 export interface LakeStorageProps {
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (named resources: a failed first deploy can be retried) */
   readonly removalPolicy?: RemovalPolicy;
   /** Empty the bucket when the stack is deleted (throwaway stages; needs a CDK-provided function). @default false */
   readonly autoDeleteObjects?: boolean;
@@ -98,7 +98,7 @@ export class LakeStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: LakeStorageProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const retention = props.retention ?? DEFAULT_STAGE.lakeRetention;
     this.bucket = new Bucket(this, 'Bucket', {
       encryption: BucketEncryption.KMS_MANAGED,
@@ -246,6 +246,19 @@ export class LakeStorage extends Construct {
               resourceName: `${this.databaseName}/${t.name}`,
             }),
           ),
+        ],
+      }),
+    );
+    // Athena also needs the catalog and the `default` database of the Region for every statement, whatever the
+    // statement's database (Athena user guide, "Configure access to databases and tables in the AWS Glue Data
+    // Catalog", section "Configure AWS Glue access to the catalog and database per AWS Region"): without it the
+    // first CREATE TABLE fails with AccessDenied and the stateful stack rolls back.
+    onEvent.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:CreateDatabase'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' }),
         ],
       }),
     );

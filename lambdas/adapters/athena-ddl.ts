@@ -10,8 +10,18 @@ const client = (): AthenaClient => {
   return athena;
 };
 
-export async function startStatement(sql: string, workGroup: string): Promise<string> {
-  const out = await client().send(new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: workGroup }));
+/**
+ * Starts `sql` in `workGroup` with `database` as its context, so that Athena never resolves a name against
+ * the Region's `default` database (the role is still granted `default`, as the Athena guide requires).
+ */
+export async function startStatement(sql: string, workGroup: string, database: string): Promise<string> {
+  const out = await client().send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      WorkGroup: workGroup,
+      QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: database },
+    }),
+  );
   if (!out.QueryExecutionId) throw new Error('Athena returned no query execution id');
   return out.QueryExecutionId;
 }

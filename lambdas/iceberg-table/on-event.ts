@@ -34,7 +34,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
     PhysicalResourceId: id,
     Data: {
       Statement: statement,
-      ...(sql ? { QueryExecutionId: await startStatement(sql, p.WorkGroup) } : {}),
+      ...(sql ? { QueryExecutionId: await startStatement(sql, p.WorkGroup, p.Database) } : {}),
     },
   });
   const create = () => run(physicalId(p), 'create', createTableSql(p.def, p.Database, p.Location));

@@ -59,6 +59,8 @@ describe('iceberg table custom resource', () => {
     });
     expect(started()).toHaveLength(1);
     expect(started()[0]!.WorkGroup).toBe('ddl-wg');
+    // Without a context Athena resolves against the Region's `default` database.
+    expect(started()[0]!.QueryExecutionContext).toEqual({ Catalog: 'AwsDataCatalog', Database: 'lake_db' });
     expect(started()[0]!.QueryString).toMatch(
       /^CREATE TABLE `lake_db`\.`impressions_rejected` \([\s\S]*PARTITIONED BY \(day\(received_at\)\)/,
     );

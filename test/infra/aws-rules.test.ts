@@ -150,7 +150,7 @@ describe('Glue Iceberg tables', () => {
 describe('table lifecycle', () => {
   it('tables are retained with the data by default; a throwaway stage drops them (Athena DROP TABLE) before its bucket is emptied and its database deleted (CloudFormation deletes dependents first)', () => {
     aws.stateful.hasResource('Custom::IcebergTable', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
     const throwaway = synth('tmp', { retainData: false });

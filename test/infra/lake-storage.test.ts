@@ -13,7 +13,7 @@ describe('LakeStorage', () => {
     new LakeStorage(s.stack, 'Lake');
     const t = s.template();
     t.hasResource('AWS::S3::Bucket', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: {
         VersioningConfiguration: { Status: 'Enabled' },
         PublicAccessBlockConfiguration: Match.objectLike({
@@ -36,7 +36,7 @@ describe('LakeStorage', () => {
         },
       },
     });
-    t.hasResource('AWS::Glue::Database', { DeletionPolicy: 'Retain' });
+    t.hasResource('AWS::Glue::Database', { DeletionPolicy: 'RetainExceptOnCreate' });
     t.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     t.resourceCountIs('AWS::Glue::Table', 0);
     t.resourceCountIs('Custom::IcebergTable', LAKE_TABLES.length);
