@@ -49,7 +49,9 @@ function table() {
       .reduce((n, i) => n + impressionsOfItem(i).length, 0);
   const counter = (profileId: string) =>
     Number(items().find((i) => i.pk === `P#${profileId}` && i.sk === daySortKey(DAY))?.n ?? 0);
-  const store = (options: StoreOptions = {}) => historyStore(ddb.client, 'history', FAST, options);
+  // The clock: the day of the offers (no rollup of it to invalidate), never the real date.
+  const store = (options: StoreOptions = {}) =>
+    historyStore(ddb.client, 'history', FAST, { nowMs: () => DAY + 12 * 3_600_000, ...options });
   return { ddb, stored, counter, store };
 }
 
