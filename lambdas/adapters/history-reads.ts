@@ -12,6 +12,7 @@ import {
   DAY_MS,
   expiry,
   type Impression,
+  impressionKey,
   impressionsOfItem,
   isAfter,
   itemSize,
@@ -168,16 +169,22 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
       const put = new PutCommand({
         TableName: tableName,
         Item: item,
-        ...(seen.exists
+        ...(seen.legacy !== undefined && seen.dirty === undefined
           ? {
-              ConditionExpression: '#d = :d',
-              ExpressionAttributeNames: { '#d': 'd' },
-              ExpressionAttributeValues: { ':d': seen.dirty },
+              ConditionExpression: '#b = :b AND attribute_not_exists(#d)',
+              ExpressionAttributeNames: { '#b': 'b', '#d': 'd' },
+              ExpressionAttributeValues: { ':b': seen.legacy },
             }
-          : {
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': 'pk' },
-            }),
+          : seen.exists
+            ? {
+                ConditionExpression: '#d = :d',
+                ExpressionAttributeNames: { '#d': 'd' },
+                ExpressionAttributeValues: { ':d': seen.dirty },
+              }
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+              }),
       });
       await retryCall(() => client.send(put), policy);
     } catch (err) {
@@ -213,7 +220,9 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
         else missing.push({ day, state });
       }
       // Buildable: no item yet, or one a writer invalidated (its token is the condition).
-      const buildable = missing.filter((m) => !m.state.exists || m.state.dirty !== undefined).reverse();
+      const buildable = missing
+        .filter((m) => !m.state.exists || m.state.dirty !== undefined || m.state.legacy !== undefined)
+        .reverse();
       const builds = buildable.slice(0, MAX_BUILDS_PER_REQUEST);
       const rest = missing
         .filter((m) => !builds.includes(m))
@@ -259,9 +268,9 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
       for await (const group of buckets(profileKey(q.profileId), lo, hi, pageSize)) {
         group.impressions.sort(newestFirst);
         for (const i of group.impressions) {
-          if (seen.has(i.eventId)) continue;
+          if (seen.has(impressionKey(i))) continue;
           if (q.after && !isAfter(i, q.after)) continue;
-          seen.add(i.eventId);
+          seen.add(impressionKey(i));
           examined = i;
           if (sinceMs !== null && i.eventTimeMs < sinceMs) continue;
           if (untilMs !== null && i.eventTimeMs > untilMs) continue;
@@ -292,8 +301,8 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
         bucketSortKeyEnd(bucketStart(toMs)),
       )) {
         for (const i of group.impressions) {
-          if (seen.has(i.eventId) || i.eventTimeMs < fromMs || i.eventTimeMs > toMs) continue;
-          seen.add(i.eventId);
+          if (seen.has(impressionKey(i)) || i.eventTimeMs < fromMs || i.eventTimeMs > toMs) continue;
+          seen.add(impressionKey(i));
           out.push(i);
         }
       }

@@ -1,5 +1,5 @@
 /** Frequency windows and exact counting over stored impressions. Pure. */
-import { DAY_MS, type Impression } from './history-model.js';
+import { DAY_MS, type Impression, impressionKey } from './history-model.js';
 
 export const WINDOWS = { '1h': 60 * 60 * 1000, '1d': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS } as const;
 export type FrequencyWindow = keyof typeof WINDOWS;
@@ -19,7 +19,7 @@ export const toTitleCount = (t: { count: number; lastSeenMs: number | null }): T
 });
 
 /**
- * Per requested title: distinct impressions (by eventId) with event time in `(asOf − window, asOf]`, and
+ * Per requested title: distinct impressions (eventId and event time, `impressionKey`) with event time in `(asOf − window, asOf]`, and
  * the latest such time (`lastSeenAt`, null when there is none).
  */
 export function countWindow(
@@ -38,7 +38,7 @@ export function countWindow(
       s = { ids: new Set(), last: -Infinity };
       seen.set(i.titleId, s);
     }
-    s.ids.add(i.eventId);
+    s.ids.add(impressionKey(i));
     if (i.eventTimeMs > s.last) s.last = i.eventTimeMs;
   }
   const out = new Map<string, TitleCount>();

@@ -105,6 +105,13 @@ export function impressionOf(r: EnrichedRecord): Impression {
   };
 }
 
+/**
+ * The identity of an impression within a profile (the event contract's duplicate rule: eventId and event
+ * time): what the history list shows once and the counts count once.
+ */
+export const impressionKey = (i: { readonly eventId: string; readonly eventTimeMs: number }) =>
+  `${i.eventId}|${i.eventTimeMs}`;
+
 export const toStored = (i: Impression, tag: string): StoredImpression => [
   i.titleId,
   i.artworkId,

@@ -11,7 +11,7 @@
  * A reader stores a rollup only on the condition that `d` is still the token it saw before reading the
  * buckets (or that the item still does not exist), so a rollup is never stored stale.
  */
-import { DAY_MS, dayStart, type Impression } from './history-model.js';
+import { DAY_MS, dayStart, type Impression, impressionKey } from './history-model.js';
 
 export const ROLLUP_PREFIX = 'R#';
 export const rollupSortKey = (dayStartMs: number) =>
@@ -88,8 +88,9 @@ export interface TitleTally {
 export type Tally = Map<string, TitleTally>;
 
 /**
- * Per title (all titles when `titleIds` is null): distinct impressions (by eventId) with event time in
- * `[fromMs, toMs]`, and the latest such time.
+ * Per title (all titles when `titleIds` is null): distinct impressions with event time in `[fromMs, toMs]`,
+ * and the latest such time. An impression is what the duplicate rule accepts (profile, eventId and event
+ * time), so the same eventId at two event times is two impressions, as the history list shows them.
  */
 export function tally(
   impressions: Iterable<Impression>,
@@ -106,8 +107,9 @@ export function tally(
       s = new Set();
       ids.set(i.titleId, s);
     }
-    if (s.has(i.eventId)) continue;
-    s.add(i.eventId);
+    const id = impressionKey(i);
+    if (s.has(id)) continue;
+    s.add(id);
     const t = out.get(i.titleId);
     out.set(i.titleId, {
       count: (t?.count ?? 0) + 1,
@@ -140,9 +142,15 @@ export function addTally(
   }
 }
 
-/** The stored form of a day's tally: title → [count, lastSeenMs]. */
-export const encodeTally = (t: Tally): Record<string, [number, number]> =>
-  Object.fromEntries([...t].map(([title, v]) => [title, [v.count, v.lastSeenMs ?? 0]]));
+/**
+ * The stored form of a day's tally: a list of `[titleId, count, lastSeenMs]`. A list, not a map keyed by
+ * title: the SDK's `marshall` builds maps as plain objects, so a title named like an `Object.prototype`
+ * member breaks it (`constructor` or `toString`: the call throws; `__proto__`: the entry is dropped on
+ * `unmarshall`), while a title as a string inside a list is just a string.
+ */
+export type StoredTally = [string, number, number][];
+export const encodeTally = (t: Tally): StoredTally =>
+  [...t].map(([title, v]) => [title, v.count, v.lastSeenMs ?? 0]);
 
 /** What a stored rollup item says to a reader at `nowMs`. */
 export interface RollupState {
@@ -152,6 +160,11 @@ export interface RollupState {
   readonly counts: Tally | undefined;
   /** Token of the last invalidation, when there was one. */
   readonly dirty: string | undefined;
+  /**
+   * Build token of a rollup stored by an earlier version (`c` as a map keyed by title, unsafe through the
+   * SDK): not served, rebuilt on the condition that it is still that build.
+   */
+  readonly legacy?: string;
 }
 
 export function rollupState(item: Readonly<Record<string, unknown>> | undefined, nowMs: number): RollupState {
@@ -161,10 +174,12 @@ export function rollupState(item: Readonly<Record<string, unknown>> | undefined,
   const live = typeof item.x !== 'number' || item.x * 1000 > nowMs;
   if (typeof item.b !== 'string' || c === null || typeof c !== 'object' || !live)
     return { exists: true, counts: undefined, dirty };
+  if (!Array.isArray(c)) return { exists: true, counts: undefined, dirty, legacy: item.b };
   const counts: Tally = new Map();
-  for (const [title, v] of Object.entries(c as Record<string, unknown>)) {
-    if (!Array.isArray(v) || v.length !== 2) return { exists: true, counts: undefined, dirty };
-    counts.set(title, { count: Number(v[0]), lastSeenMs: Number(v[1]) });
+  for (const v of c as unknown[]) {
+    if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'string')
+      return { exists: true, counts: undefined, dirty, legacy: item.b };
+    counts.set(v[0], { count: Number(v[1]), lastSeenMs: Number(v[2]) });
   }
   return { exists: true, counts, dirty };
 }

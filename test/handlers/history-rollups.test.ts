@@ -109,9 +109,8 @@ describe('title rollups', () => {
             const out: HistoryCandidate[] = [];
             for (const e of es) {
               const t = dayStart(env.clock.now) - e.daysBack * DAY_MS + e.msInDay;
-              // An eventId reused only within its UTC day, for the same title, in another bucket (the contract:
-              // eventIds are unique per impression; a producer that reuses one at another time of the same day
-              // is counted once, as counting every bucket does; across days see docs/history-model.md).
+              // An eventId reused at another time of its UTC day, for the same title, in another bucket: another
+              // impression (the duplicate rule is profile, eventId and event time), counted as the list shows it.
               const prev = e.reuseId
                 ? out.find(
                     (c) =>
@@ -282,5 +281,58 @@ describe('title rollups', () => {
     expect(await env.writer.erase('p')).toBe(10);
     expect([...env.ddb.table('history').values()].filter((i) => i.pk === 'P#p')).toHaveLength(0);
     for (const c of (await env.counts('30d')).values()) expect(c).toEqual({ count: 0, lastSeenAt: null });
+  });
+  it('titles named like Object.prototype members (__proto__, constructor, toString) count exactly, through the SDK’s marshalling, from buckets and from rollups', async () => {
+    const env = setup();
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 't0'];
+    // Two impressions a day of each title, on the 10 days back from NOW.
+    const cs = Array.from({ length: 10 }, (_, d) =>
+      odd.flatMap((title, k) =>
+        [0, 1].map((j) =>
+          candidate(
+            `o${d}-${k}-${j}`,
+            uuid(10_000 + d * 100 + k * 10 + j),
+            dayStart(NOW) - d * DAY_MS + (10 + j) * 3_600_000,
+            title,
+          ),
+        ),
+      ),
+    ).flat();
+    await admitAll(env, cs);
+    const from = NOW - WINDOWS['30d'] + 1;
+    for (let round = 0; round < 4; round++) {
+      const got = await env.store.titleCounts('p', from, NOW, odd);
+      for (const title of odd) expect(got.get(title)?.count, `${title} round ${round}`).toBe(20);
+    }
+    // Rollups were built and stored (none refused by the SDK), and they hold every title.
+    expect(env.built().length).toBeGreaterThanOrEqual(MAX_BUILDS_PER_REQUEST);
+  });
+  it('the same eventId at two event times (two days, and two buckets of one day) is two impressions: the list and every window’s count agree', async () => {
+    const env = setup();
+    const id = uuid(4242);
+    const times = [
+      dayStart(NOW) - 5 * DAY_MS + 3_600_000, // a rollup day
+      dayStart(NOW) - 5 * DAY_MS + 7_200_000, // the same day, another bucket
+      dayStart(NOW) - 3 * DAY_MS + 3_600_000, // another rollup day
+      dayStart(NOW) + 3_600_000, // today (buckets)
+    ];
+    await admitAll(
+      env,
+      times.map((t, k) => candidate(`same-${k}`, id, t, 't0')),
+    );
+    const listed = await env.store.listHistory({
+      profileId: 'p',
+      since: null,
+      until: null,
+      after: null,
+      titleId: 't0',
+      limit: 100,
+    });
+    expect(listed.impressions.map((i) => i.eventTimeMs).sort()).toEqual([...times].sort());
+    for (let round = 0; round < 3; round++) {
+      const got = await env.store.titleCounts('p', NOW - WINDOWS['7d'] + 1, NOW, ['t0']);
+      expect(got.get('t0')?.count, `round ${round}`).toBe(listed.impressions.length);
+      await expectExact(env);
+    }
   });
 });

@@ -16,7 +16,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { itemSize } from '../../lambdas/domain/history-model.js';
 import { prng } from '../../scripts/traffic.js';
@@ -44,6 +44,79 @@ const keyOf = (key: Record<string, unknown>) => JSON.stringify(Object.entries(ke
 type Item = Record<string, unknown>;
 type Names = Record<string, string>;
 type Values = Record<string, unknown>;
+
+/*
+ * What the service and the SDK refuse, enforced on every call. Sources: "Constraints in Amazon DynamoDB"
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html): items of at most
+ * 400 KB (attribute names and values, UTF-8), BatchGetItem at most 100 keys and 16 MB returned,
+ * BatchWriteItem at most 25 requests, any expression string at most 4 KB, strings "Unicode with UTF-8
+ * binary encoding" (a lone surrogate has no UTF-8 encoding: refused as a ValidationException here; the
+ * service's exact message is not documented).
+ */
+export const DYNAMO_LIMITS = {
+  itemBytes: 400 * 1024,
+  batchGetKeys: 100,
+  batchGetBytes: 16 * 1024 * 1024,
+  batchWriteRequests: 25,
+  expressionBytes: 4096,
+} as const;
+
+const validation = (message: string) =>
+  Object.assign(new Error(message), {
+    name: 'ValidationException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+/** The project's DocumentClient options (lambdas/adapters/clients.ts). */
+const MARSHALL_OPTIONS = { removeUndefinedValues: true } as const;
+
+/**
+ * A value as DynamoDB would store and return it: through `marshall` (with the DocumentClient's options)
+ * and `unmarshall`, as the SDK does on the way out and back. A value the SDK cannot marshal throws as it
+ * would; a key the round trip drops (`__proto__` in a map) is dropped.
+ */
+export function throughSdk<T>(value: T): T {
+  const wrapped = marshall({ v: value }, MARSHALL_OPTIONS);
+  checkStrings(wrapped);
+  return unmarshall(wrapped).v as T;
+}
+
+function checkStrings(v: unknown): void {
+  if (typeof v === 'string') {
+    if (/\p{Cs}/u.test(v))
+      throw validation('One or more parameter values were invalid: malformed UTF-8 string');
+  } else if (Array.isArray(v)) for (const x of v) checkStrings(x);
+  else if (v instanceof Set) for (const x of v) checkStrings(x);
+  else if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array))
+    for (const [k, x] of Object.entries(v)) {
+      checkStrings(k);
+      checkStrings(x);
+    }
+}
+
+/** Refuses an expression over 4 KB, as the service does. */
+function checkExpressions(input: Record<string, unknown>): void {
+  for (const field of [
+    'ConditionExpression',
+    'UpdateExpression',
+    'KeyConditionExpression',
+    'ProjectionExpression',
+    'FilterExpression',
+  ]) {
+    const e = input[field];
+    if (typeof e === 'string' && Buffer.byteLength(e) > DYNAMO_LIMITS.expressionBytes)
+      throw validation(
+        `Invalid ${field}: Expression size has exceeded the maximum allowed size; expression size: ${Buffer.byteLength(e)}`,
+      );
+  }
+  checkStrings(input.ExpressionAttributeNames ?? {});
+}
+
+const checkItemSize = (item: Item) => {
+  if (itemSize(item) > DYNAMO_LIMITS.itemBytes)
+    throw validation('Item size has exceeded the maximum allowed size');
+};
 
 /**
  * Evaluates the condition expressions the code issues: `attribute_not_exists(#a)`, `attribute_exists(#a)`,
@@ -182,8 +255,14 @@ export function memoryDynamo(faults: FaultSettings) {
     new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
   );
   const mock = mockClient(client);
-  mock.on(UpdateCommand).callsFake((input) => {
+  mock.on(UpdateCommand).callsFake((raw) => {
     maybeThrottle();
+    checkExpressions(raw);
+    const input = {
+      ...raw,
+      Key: throughSdk(raw.Key),
+      ExpressionAttributeValues: throughSdk(raw.ExpressionAttributeValues ?? {}),
+    };
     const t = table(input.TableName);
     const k = keyOf(input.Key);
     const before = t.get(k);
@@ -208,18 +287,21 @@ export function memoryDynamo(faults: FaultSettings) {
     }
     const item: Item = { ...(before ?? input.Key) };
     applySet(String(input.UpdateExpression), item, names, values);
-    if (itemSize(item) > 400 * 1024) {
-      throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
-        name: 'ValidationException',
-      });
-    }
+    checkItemSize(item);
     capacity.writes++;
     charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
-  mock.on(PutCommand).callsFake((input) => {
+  mock.on(PutCommand).callsFake((raw) => {
     maybeThrottle();
+    checkExpressions(raw);
+    const input = {
+      ...raw,
+      Item: throughSdk(raw.Item),
+      ExpressionAttributeValues: throughSdk(raw.ExpressionAttributeValues ?? {}),
+    };
+    checkItemSize(input.Item);
     const t = table(input.TableName);
     const key = { pk: input.Item.pk, sk: input.Item.sk };
     const before = t.get(keyOf(key));
@@ -253,14 +335,17 @@ export function memoryDynamo(faults: FaultSettings) {
   });
   mock.on(GetCommand).callsFake((input) => {
     maybeThrottle();
-    const item = table(input.TableName).get(keyOf(input.Key));
+    checkExpressions(input);
+    const item = table(input.TableName).get(keyOf(throughSdk(input.Key)));
     capacity.reads++;
     capacity.rcu +=
       Math.max(1, Math.ceil((item ? itemSize(item) : 0) / 4096)) / (input.ConsistentRead ? 1 : 2);
     return item ? { Item: item } : {};
   });
-  mock.on(QueryCommand).callsFake((input) => {
+  mock.on(QueryCommand).callsFake((raw) => {
     maybeThrottle();
+    checkExpressions(raw);
+    const input = { ...raw, ExpressionAttributeValues: throughSdk(raw.ExpressionAttributeValues ?? {}) };
     const v = input.ExpressionAttributeValues;
     let items = [...table(input.TableName).values()].filter((i) => i.pk === v[':pk']);
     if (String(input.KeyConditionExpression).includes('BETWEEN')) {
@@ -283,8 +368,19 @@ export function memoryDynamo(faults: FaultSettings) {
     capacity.readBytes += bytes;
     capacity.rcu += Math.max(1, Math.ceil(bytes / 4096)) / (input.ConsistentRead ? 1 : 2);
     const more = start + page.length < items.length;
+    // A projection shapes what is returned, not what is read (the units and the 1 MB page are the items').
+    const projected = input.ProjectionExpression
+      ? page.map((it) => {
+          const names = input.ExpressionAttributeNames ?? {};
+          const attrs = String(input.ProjectionExpression)
+            .split(',')
+            .map((a) => a.trim())
+            .map((a) => names[a] ?? a);
+          return Object.fromEntries(attrs.filter((a) => a in it).map((a) => [a, it[a]]));
+        })
+      : page;
     return {
-      Items: page,
+      Items: projected,
       ...(more ? { LastEvaluatedKey: { pk: page.at(-1)!.pk, sk: page.at(-1)!.sk } } : {}),
     };
   });
@@ -293,17 +389,26 @@ export function memoryDynamo(faults: FaultSettings) {
     const [[name, req]] = Object.entries(input.RequestItems) as [
       [string, { Keys: Record<string, unknown>[] }],
     ];
+    if (req.Keys.length > DYNAMO_LIMITS.batchGetKeys)
+      throw validation(
+        `1 validation error detected: Value at 'requestItems.${name}.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100`,
+      );
+    checkExpressions(req as unknown as Record<string, unknown>);
     const t = table(name);
     const got: Record<string, unknown>[] = [];
     const left: Record<string, unknown>[] = [];
-    for (const key of req.Keys) {
-      if (state.faultsOn && rand() < faults.partial) {
-        counts.unprocessed++;
+    let bytes = 0;
+    for (const key of req.Keys.map((k) => throughSdk(k))) {
+      if ((state.faultsOn && rand() < faults.partial) || bytes >= DYNAMO_LIMITS.batchGetBytes) {
+        if (bytes < DYNAMO_LIMITS.batchGetBytes) counts.unprocessed++;
         left.push(key);
         continue;
       }
       const item = t.get(keyOf(key));
-      if (item) got.push(item);
+      if (item) {
+        got.push(item);
+        bytes += itemSize(item);
+      }
     }
     return { Responses: { [name]: got }, UnprocessedKeys: left.length ? { [name]: { Keys: left } } : {} };
   });
@@ -312,12 +417,22 @@ export function memoryDynamo(faults: FaultSettings) {
     const [[name, reqs]] = Object.entries(input.RequestItems) as [
       [string, Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>[]],
     ];
+    if (reqs.length > DYNAMO_LIMITS.batchWriteRequests)
+      throw validation(
+        `1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]`,
+      );
+    const stored = reqs.map((r) => ({
+      PutRequest: r.PutRequest?.Item ? { Item: throughSdk(r.PutRequest.Item) } : undefined,
+      DeleteRequest: r.DeleteRequest?.Key ? { Key: throughSdk(r.DeleteRequest.Key) } : undefined,
+    }));
+    for (const r of stored) if (r.PutRequest) checkItemSize(r.PutRequest.Item);
     const t = table(name);
     const left: typeof reqs = [];
-    for (const r of reqs) {
+    for (const [i, original] of reqs.entries()) {
+      const r = stored[i]!;
       if (state.faultsOn && rand() < faults.partial) {
         counts.unprocessed++;
-        left.push(r);
+        left.push(original);
         continue;
       }
       if (r.PutRequest?.Item) {
