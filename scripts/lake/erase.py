@@ -48,15 +48,17 @@ def matching(con: Any, table: str, profile: str) -> tuple[int, list[str]]:
         " WHERE profile_id = $id OR partition_key = $id OR strpos(raw, $id) > 0",
         {"id": profile},
     ).fetchall()
-    by_key = [r for r in rows if r[0] == profile or r[3] == profile]
-    by_raw = [r for r in rows if r[0] != profile and r[3] != profile and profile_in_raw(r[2], profile)]
-    return len(by_key) + len(by_raw), sorted({r[1] for r in by_raw})
+    by_key = [r for r in rows if r[0] == profile]
+    # Rows under another partition key name the profile in their profile_id column or their raw payload; they
+    # are deleted by sequence number (a filter on the optional profile_id column would meet its nulls).
+    by_row = [r for r in rows if r[0] != profile and (r[3] == profile or profile_in_raw(r[2], profile))]
+    return len(by_key) + len(by_row), sorted({r[1] for r in by_row})
 
 
 def delete_filter(table: str, profile: str, seqs: list[str]) -> Any:
     if table == "impressions":
         return EqualTo("profile_id", profile)
-    by_key = Or(EqualTo("profile_id", profile), EqualTo("partition_key", profile))
+    by_key = EqualTo("partition_key", profile)
     # A rejected row is one Kinesis (user) record: its sequence number names it, whichever profile it is under.
     return Or(by_key, In("sequence_number", seqs)) if seqs else by_key
 
