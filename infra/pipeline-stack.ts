@@ -114,6 +114,7 @@ export class PipelineStack extends Stack {
         ? config.rejectionRateAlarmPercent
         : undefined,
       streams: { Raw: props.rawStream, Enriched: props.enrichedStream, Rejected: props.rejectedStream },
+      tables: { History: props.historyTable, Catalog: props.catalogTable },
       streamRetentionHours: config.streamRetentionHours,
       alarmSubscriptions: config.alarmSubscriptions,
     });

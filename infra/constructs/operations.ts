@@ -17,6 +17,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -38,6 +39,11 @@ export interface OperationsProps {
   readonly streams?: Readonly<Record<string, IStream>>;
   /** The streams' retention, for the iterator-age threshold (half of it). @default 24 */
   readonly streamRetentionHours?: number;
+  /**
+   * DynamoDB tables alarmed on for throttled reads and writes (filter-enrich turns throttling into partial
+   * batch failures and retries, so no function error reports it). @default none
+   */
+  readonly tables?: Readonly<Record<string, ITableV2>>;
   /** E-mail addresses and `https://` URLs subscribed to the alarm topic. @default none */
   readonly alarmSubscriptions?: readonly string[];
 }
@@ -131,6 +137,26 @@ export class Operations extends Construct {
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
       );
+    }
+    // Any throttled request of a table (DynamoDB's ReadThrottleEvents and WriteThrottleEvents per table, AWS/DynamoDB
+    // namespace: DynamoDB developer guide, "DynamoDB Metrics and dimensions").
+    for (const [name, table] of Object.entries(props.tables ?? {})) {
+      for (const kind of ['Read', 'Write'] as const) {
+        alarms.push(
+          anyOccurrence(
+            `${name}Table${kind}ThrottledAlarm`,
+            `${name} table: ${kind.toLowerCase()} requests are throttled (raise its capacity or its auto-scaling bounds)`,
+            new Metric({
+              namespace: 'AWS/DynamoDB',
+              metricName: `${kind}ThrottleEvents`,
+              dimensionsMap: { TableName: table.tableName },
+              statistic: 'Sum',
+              period: Duration.minutes(1),
+            }),
+            1,
+          ),
+        );
+      }
     }
     for (const [i, q] of props.failureQueues.entries()) {
       alarms.push(

@@ -328,6 +328,18 @@ describe('operations', () => {
     );
     t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 2);
     t.pipeline.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Throttles' }, 2);
+    // DynamoDB throttling of both tables, which reaches no function error (filter-enrich reports it as partial
+    // batch failures): a read and a write alarm per table, on that table.
+    for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
+      const tables = Object.values(
+        t.pipeline.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { Namespace: 'AWS/DynamoDB', MetricName: metric },
+        }),
+      ).map((a) => JSON.stringify(a.Properties.Dimensions));
+      expect(tables).toHaveLength(2);
+      expect(tables.some((d) => /HistoryTable/.test(d))).toBe(true);
+      expect(tables.some((d) => /TitleCatalogTable/.test(d))).toBe(true);
+    }
     t.pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 5,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(read > 0, 100 * rejected / read, 0)' })]),
