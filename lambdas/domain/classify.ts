@@ -3,7 +3,12 @@
  * rejected (with a reason code of the contract), filtered (with a reason) or a candidate for enrichment.
  * Pure: no I/O, no clock (the arrival time is an argument), never throws on any input.
  */
-import { type ImpressionEvent, reasonOfAjvError, SCHEMA_REGISTRY } from './event-schema.js';
+import {
+  type ImpressionEvent,
+  malformedStringPath,
+  reasonOfSchemaError,
+  SCHEMA_REGISTRY,
+} from './event-schema.js';
 
 export const MAX_RECORD_BYTES = 16 * 1024;
 
@@ -127,8 +132,12 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
   if (!version.validate(obj)) {
     const first = version.validate.errors?.[0];
     if (!first) return reject('schema.wrong-type', 'invalid record');
-    const { kind, path } = reasonOfAjvError(first);
+    const { kind, path } = reasonOfSchemaError(first, obj);
     return reject(kind, `${path || 'record'} ${first.message ?? 'is invalid'}`, path);
+  }
+  const malformed = malformedStringPath(obj);
+  if (malformed !== undefined) {
+    return reject('schema.wrong-type', `${malformed || 'record'} is not well-formed Unicode`, malformed);
   }
   const event = obj as unknown as ImpressionEvent;
 

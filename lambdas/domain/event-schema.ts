@@ -152,6 +152,62 @@ function appendSegment(path: string, segment: string): string {
   return `${path}[${JSON.stringify(segment)}]`;
 }
 
+/** A UTF-16 surrogate without its pair: a string that is not well-formed Unicode. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` is well-formed Unicode (the contract's rule for every string field, revision 2026-12-02). */
+export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+
+/**
+ * The path of the first string (a value or a property name) of a schema-valid event that is not well-formed
+ * Unicode, or undefined. Runs after the schema, whose closed objects bound the depth and size walked.
+ */
+export function malformedStringPath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return isWellFormed(value) ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = malformedStringPath(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      const child = appendSegment(path, key);
+      if (!isWellFormed(key)) return child;
+      const found = malformedStringPath(v, child);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The value at an ajv instance path (`/device/os`) of `root`, or undefined. */
+function valueAt(root: unknown, instancePath: string): unknown {
+  let v: unknown = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * The reason of ajv's first error on `root`: a field whose value is a string that is not well-formed Unicode
+ * is `schema.wrong-type` whatever rule (pattern, length) failed on it.
+ */
+export function reasonOfSchemaError(
+  error: ErrorObject,
+  root: unknown,
+): { kind: SchemaReasonKind; path: string } {
+  const reason = reasonOfAjvError(error);
+  const v = valueAt(root, error.instancePath);
+  return typeof v === 'string' && !isWellFormed(v)
+    ? { kind: 'schema.wrong-type', path: reason.path }
+    : reason;
+}
+
 /** Turns ajv's first error into the contract's reason code and the field path it names. */
 export function reasonOfAjvError(error: ErrorObject): { kind: SchemaReasonKind; path: string } {
   const segments = error.instancePath
