@@ -2,7 +2,9 @@
  * Routing and validation of history API requests (contract v1). Pure: a request in, a typed query out,
  * or a named domain error that names the bad parameter.
  */
+
 import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import { isWellFormed } from './event-schema.js';
 import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from './frequency.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -168,8 +170,12 @@ function parseIntIn(name: string, value: string, min: number, max: number): numb
   return n;
 }
 
+/** A title id as the event contract has it: 1-64 characters counted in code points, well-formed Unicode. */
 function parseTitleId(name: string, value: string): string {
-  if (value.length < 1 || value.length > 64) throw new BadRequestError(name, 'must be 1-64 characters');
+  const chars = [...value].length;
+  if (chars < 1 || chars > 64 || !isWellFormed(value)) {
+    throw new BadRequestError(name, 'must be 1-64 characters of well-formed Unicode');
+  }
   return value;
 }
 

@@ -124,6 +124,18 @@ describe('validation names the bad parameter', () => {
     expect(toProblem(e, 'r1')).toMatchObject({ status: 400, detail: expect.stringContaining(parameter) });
   });
 
+  it('title ids count code points as the event contract does: 64 astral characters pass, 65 or a lone surrogate do not', () => {
+    const astral = (n: number) => '\u{1F3AC}'.repeat(n);
+    expect(parseRequest(req('GET', '/v1/profiles/p1/frequency', { titleIds: astral(64) }))).toMatchObject({
+      titleIds: [astral(64)],
+    });
+    for (const bad of [astral(65), 'a\uD800']) {
+      expect(() => parseRequest(req('GET', '/v1/profiles/p1/frequency', { titleIds: bad }))).toThrow(
+        expect.objectContaining({ parameter: 'titleIds' }),
+      );
+    }
+  });
+
   it('413 for a body over 64 KiB', () => {
     const body = JSON.stringify({ caps: [{ titleId: 'x'.repeat(MAX_BODY_BYTES), max: 1 }] });
     expect(errorOf(() => parseRequest(req('POST', '/v1/profiles/p/frequency/check', {}, body))).status).toBe(
