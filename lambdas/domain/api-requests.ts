@@ -3,11 +3,25 @@
  * or a named domain error that names the bad parameter.
  */
 
-import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
 import { isWellFormed } from './event-schema.js';
 import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from './frequency.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * What Kinesis takes of one record (data and partition key) and of one PutRecords request (Kinesis API
+ * reference, PutRecords: "Each record in the request can be as large as 1 MiB … The entire request can be as
+ * large as 5 MiB, including partition keys").
+ */
+const KINESIS_RECORD_BYTES = 1024 * 1024;
+const KINESIS_REQUEST_BYTES = 5 * 1024 * 1024;
+
 /** The ingest route's limits (contract): 1–500 events in a body of at most 1 MiB. */
 export const MAX_INGEST_BODY_BYTES = 1024 * 1024;
 export const MAX_INGEST_EVENTS = 500;
@@ -19,6 +33,8 @@ export interface ApiRequest {
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body: string | undefined;
   readonly bodyBytes: number;
+  /** The request's `Content-Type` header, if any. */
+  readonly contentType?: string;
 }
 
 export interface ListQuery {
@@ -248,10 +264,12 @@ function objectBody(req: ApiRequest, limit: number, allowed: string): Record<str
  * twice keeps its last value, as every JSON reader of the pipeline reads it).
  */
 function parseIngest(profileId: string, req: ApiRequest): IngestQuery {
+  if (!isJsonMediaType(req.contentType)) throw new UnsupportedMediaTypeError(req.contentType);
   const events = objectBody(req, MAX_INGEST_BODY_BYTES, 'events').events;
   if (!Array.isArray(events) || events.length < 1 || events.length > MAX_INGEST_EVENTS) {
     throw new BadRequestError('events', `must be an array of 1-${MAX_INGEST_EVENTS} impression events`);
   }
+  let total = 0;
   const records = events.map((e: unknown, i) => {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) {
       throw new BadRequestError(`events[${i}]`, 'must be an impression event (a JSON object)');
@@ -259,13 +277,27 @@ function parseIngest(profileId: string, req: ApiRequest): IngestQuery {
     if ((e as { profileId?: unknown }).profileId !== profileId) {
       throw new BadRequestError(`events[${i}].profileId`, "must equal the path's profileId");
     }
+    let record: string;
     try {
-      return JSON.stringify(e);
+      record = JSON.stringify(e);
     } catch {
       throw new BadRequestError(`events[${i}]`, 'is nested too deeply');
     }
+    // Serialized again, an event can outgrow what it took in the body (`1E9` is written `1000000000`): what
+    // Kinesis would refuse is refused here, never retried into a 503.
+    const bytes = Buffer.byteLength(record) + Buffer.byteLength(profileId);
+    if (bytes > KINESIS_RECORD_BYTES)
+      throw new PayloadTooLargeError(bytes, KINESIS_RECORD_BYTES, `events[${i}]`);
+    total += bytes;
+    return record;
   });
+  if (total > KINESIS_REQUEST_BYTES) throw new PayloadTooLargeError(total, KINESIS_REQUEST_BYTES, 'events');
   return { route: 'ingest', profileId, records };
+}
+
+/** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */
+function isJsonMediaType(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
 function parseCheck(profileId: string, req: ApiRequest): CheckQuery {

@@ -37,8 +37,19 @@ export class MethodNotAllowedError extends DomainError {
 }
 
 export class PayloadTooLargeError extends DomainError {
-  constructor(bytes: number, limit: number) {
-    super(413, 'Payload Too Large', `body is ${bytes} bytes, limit ${limit}`);
+  constructor(bytes: number, limit: number, what = 'body') {
+    super(413, 'Payload Too Large', `${what} is ${bytes} bytes, limit ${limit}`);
+  }
+}
+
+/** The body is not of the media type the route takes (`application/json`). */
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(contentType: string | undefined) {
+    super(
+      415,
+      'Unsupported Media Type',
+      `the body must be application/json${contentType ? `, not ${contentType.slice(0, 100)}` : ' (no Content-Type given)'}`,
+    );
   }
 }
 

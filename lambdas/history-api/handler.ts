@@ -29,6 +29,8 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     query: Object.fromEntries(new URLSearchParams(event.rawQueryString ?? '')),
     body,
     bodyBytes: body === undefined ? 0 : Buffer.byteLength(body),
+    // HTTP API (payload 2.0) gives header names in lower case; any other casing is read the same.
+    contentType: Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1],
   };
 }
 

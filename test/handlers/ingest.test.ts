@@ -105,6 +105,38 @@ describe('ingest route', () => {
     expect(calls()).toHaveLength(0);
   });
 
+  it('413 for an event that Kinesis would refuse once serialized again, though its body was within 1 MiB', async () => {
+    // `1E9` (3 bytes in the body) is written `1000000000` (10 bytes) on the stream.
+    const numbers = Array.from({ length: 250_000 }, () => '1E9').join(',');
+    const body = `{"events":[${JSON.stringify(impression({ profileId: 'p1' })).replace(/}$/, `,"pad":[${numbers}]}`)}]}`;
+    expect(Buffer.byteLength(body)).toBeLessThan(MAX_INGEST_BODY_BYTES);
+    const r = await handler()(post('p1', body));
+    expect(r.statusCode).toBe(413);
+    expect(String(r.body)).toMatch(/events\[0\]/);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it('415 for a body that is not application/json (a charset parameter is fine), nothing written', async () => {
+    const body = JSON.stringify({ events: [impression({ profileId: 'p1' })] });
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', null]) {
+      const r = await handler()(
+        apiEvent('POST', '/v1/profiles/p1/impressions', { body, userArn: CALLERS.client('p1'), contentType }),
+      );
+      expect(r.statusCode).toBe(415);
+    }
+    expect(calls()).toHaveLength(0);
+    const charset = await handler()(
+      apiEvent('POST', '/v1/profiles/p1/impressions', {
+        body,
+        userArn: CALLERS.client('p1'),
+        contentType: 'Application/JSON; charset=utf-8',
+      }),
+    );
+    // Parsed and put on the stream (what the stream answers is the other tests' concern).
+    expect(charset.statusCode).not.toBe(415);
+    expect(calls().length).toBeGreaterThan(0);
+  });
+
   it('a client session may not write another profile’s impressions (403), nothing written', async () => {
     const r = await handler()(
       post('p2', { events: [impression({ profileId: 'p2' })] }, CALLERS.client('p1')),

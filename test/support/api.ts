@@ -35,13 +35,16 @@ export const POLICY: AuthorizationPolicy = {
 export function apiEvent(
   method: string,
   pathAndQuery: string,
-  options: { body?: string; userArn?: string | null; base64?: boolean } = {},
+  options: { body?: string; userArn?: string | null; base64?: boolean; contentType?: string | null } = {},
 ): APIGatewayProxyEventV2 {
   const [rawPath, rawQueryString = ''] = pathAndQuery.split('?');
   const userArn = 'userArn' in options ? options.userArn : CALLERS.service;
+  // A body is sent as JSON unless the test says otherwise (null: no Content-Type header at all).
+  const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   return {
     rawPath,
     rawQueryString,
+    headers: options.body !== undefined && contentType !== null ? { 'content-type': contentType } : {},
     body: options.body,
     isBase64Encoded: options.base64 ?? false,
     requestContext: {
