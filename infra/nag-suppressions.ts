@@ -170,15 +170,17 @@ function suppressConstruct(c: IConstruct): void {
     suppress(
       c,
       'AwsSolutions-S1',
-      'The lake bucket is written by Firehose and read by Athena only; access is audited with CloudTrail data events, ' +
-        'which (unlike server access logs) need no second bucket per stage.',
+      'The lake bucket is written by Firehose and the lake roles and read through Athena only; this app configures no ' +
+        "server access logs (they would need a second bucket per stage). Object-level auditing is the account's " +
+        'choice: CloudTrail data events for this bucket, docs/security.md "Auditing lake access".',
     );
   } else if (c instanceof Secret && c.node.id === 'CursorSecret') {
     suppress(
       c,
       'AwsSolutions-SMG4',
-      'The cursor HMAC key only authenticates short-lived pagination cursors; it is rotated by redeploying, not on a ' +
-        'schedule.',
+      'The cursor HMAC key only authenticates pagination cursors (24 h); it is not rotated on a schedule but by an ' +
+        'operator with PutSecretValue, which breaks no open cursor (AWSPREVIOUS still verifies): docs/operations.md ' +
+        '"Rotating the cursor key".',
     );
   }
 }

@@ -281,6 +281,14 @@ export class LakeStorage extends Construct {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Step Functions writes execution logs through a CloudWatch Logs resource policy, which has a 5,120-character
+    // limit per Region; log groups under /aws/vendedlogs/ share one policy entry for the prefix instead of one
+    // each (Step Functions developer guide, "Avoiding Amazon CloudWatch Logs resource policy size restrictions").
+    const waiterLogs = new LogGroup(this, 'DdlWaiterLogs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-table-ddl-waiter`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     return new Provider(this, 'DdlProvider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
@@ -289,7 +297,7 @@ export class LakeStorage extends Construct {
       logGroup,
       disableWaiterStateMachineLogging: false,
       waiterStateMachineLogOptions: {
-        destination: logGroup,
+        destination: waiterLogs,
         level: LogLevel.ALL,
         includeExecutionData: false,
       },

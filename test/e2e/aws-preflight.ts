@@ -28,3 +28,23 @@ export function refuse(problem: string): never {
   process.stderr.write(`${AWS_PREFLIGHT_TOOL}: ${problem}\n`);
   process.exit(2);
 }
+
+/**
+ * The IAM principal a trust policy or an allow-list names for the caller of `sts:GetCallerIdentity`. An
+ * assumed-role session ARN (`arn:aws:sts::111122223333:assumed-role/Name/session`) carries the role's name
+ * but not its path, and a role's ARN includes its path: an IAM Identity Center role is
+ * `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_…` (IAM user guide,
+ * "IAM identifiers"; IAM Identity Center user guide, "Referencing permission sets in resource policies").
+ * So the role's ARN is read with `iam:GetRole`; any other caller (an IAM user) is its own principal.
+ */
+export async function principalOfCaller(
+  callerArn: string,
+  roleArnOf: (roleName: string) => Promise<string | undefined>,
+): Promise<string> {
+  const session = /^arn:[\w-]+:sts::\d{12}:assumed-role\/([^/]+)\/[^/]+$/.exec(callerArn);
+  const roleName = session?.[1];
+  if (roleName === undefined) return callerArn;
+  const roleArn = await roleArnOf(roleName);
+  if (!roleArn) throw new Error(`iam:GetRole returned no ARN for role ${roleName}`);
+  return roleArn;
+}

@@ -25,7 +25,7 @@ import {
   stackOutputs,
   startEmulator,
 } from '../../scripts/emulator.js';
-import { awsPreflight, refuse } from './aws-preflight.js';
+import { awsPreflight, principalOfCaller, refuse } from './aws-preflight.js';
 import { E2E_TEST_PROFILE, type E2EContext } from './context.js';
 
 declare module 'vitest' {
@@ -59,13 +59,15 @@ async function deployAndRead(
   return { stacks: stackNamesOf(stage), outputs: await stackOutputs(names, cfn) };
 }
 
-/** The IAM principal of the ambient credentials: an assumed-role session is reported as its role's ARN. */
+/** The IAM principal of the ambient credentials: an assumed-role session is reported as its role's ARN, path included. */
 async function callerPrincipal(region: string): Promise<string> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const { Arn: arn } = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
   if (!arn) throw new Error('sts:GetCallerIdentity returned no ARN');
-  const session = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(arn);
-  return session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : arn;
+  return principalOfCaller(arn, async (RoleName) => {
+    const { IAMClient, GetRoleCommand } = await import('@aws-sdk/client-iam');
+    return (await new IAMClient({ region }).send(new GetRoleCommand({ RoleName }))).Role?.Arn;
+  });
 }
 
 export default async function setup(project: TestProject) {

@@ -1,7 +1,7 @@
 /** LakeStorage: the lake bucket, Glue database and Iceberg tables, defaults exercised. */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
 import { LakeStorage } from '../../infra/constructs/lake-storage.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
@@ -40,6 +40,24 @@ describe('LakeStorage', () => {
     t.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     t.resourceCountIs('AWS::Glue::Table', 0);
     t.resourceCountIs('Custom::IcebergTable', LAKE_TABLES.length);
+  });
+
+  it("logs the DDL waiter state machine to a log group under /aws/vendedlogs/ (CloudWatch Logs' resource-policy size)", () => {
+    const s = constructStack();
+    new LakeStorage(s.stack, 'Lake');
+    const t = s.template();
+    const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(1);
+    const groups = t.findResources('AWS::Logs::LogGroup');
+    const destinations = machines.flatMap((m) =>
+      (m.Properties.LoggingConfiguration?.Destinations ?? []).map(
+        (d: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }) =>
+          d.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0],
+      ),
+    );
+    expect(destinations).toHaveLength(1);
+    for (const id of destinations)
+      expect(groups[id]?.Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\//);
   });
 
   it('registers Glue tables instead where Athena has no Iceberg DDL, and empties a throwaway bucket', () => {
