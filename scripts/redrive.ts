@@ -30,8 +30,10 @@ stay producer retries (filtered.duplicate). Running it twice counts nothing twic
 streams and messages in another format are reported and left. --dry-run counts what would be forgotten.
   --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
-  --delete-expired    delete the messages whose range has expired (their records are gone from the
-                      stream; what had been accepted is in the lake), after reporting them
+  --delete-expired    delete the messages whose range has expired, after reporting them: their records
+                      are gone from the stream, so impressions the failed batch stored in the history
+                      but never put on the enriched stream stay in the history and never reach the lake
+                      (re-drive within the stream's retention to keep history and lake in step)
 ${cli.COMMON_HELP}`;
 
 export const QUEUE_OUTPUT_SUFFIX = 'FailureQueueUrl';
