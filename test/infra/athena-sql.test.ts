@@ -4,9 +4,10 @@
  * (scripts/lake/parse_athena.py); a statement sqlglot only passes through as a command does not count.
  *
  * This is a syntax check, not Athena itself: sqlglot (30.31) is lenient in places Athena is not. It accepts a
- * closing parenthesis missing where nothing else could follow (`SELECT CAST(x AS date` parses, and so do the
- * table DDL and most queries with one such parenthesis taken away) and an ADD COLUMNS column without a type.
- * What it refuses (below) Athena refuses too.
+ * statement with a closing parenthesis taken away in many places (`SELECT CAST(x AS date` parses, and so do
+ * the table DDL and most of the statements below with their first `)` removed), and an ADD COLUMNS column
+ * without a type. What it refuses (BROKEN) Athena refuses too; a missing parenthesis is caught only where
+ * sqlglot needs it (`SELECT count(* FROM impressions`).
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
