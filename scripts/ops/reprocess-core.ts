@@ -203,6 +203,18 @@ export interface Outcomes {
 const chunks = <T>(xs: readonly T[], n: number) =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
+/** The copies of these eventIds that reached `impressions` since the UTC day `day`. */
+export const enrichedCopiesSql = (day: string, eventIds: readonly string[]) => ({
+  sql: `SELECT event_id, received_at FROM impressions WHERE CAST(received_at AS date) >= CAST(? AS date) AND event_id IN (${eventIds.map(() => '?').join(', ')})`,
+  params: [day, ...eventIds],
+});
+
+/** The rejections of these sequence numbers since the UTC day `day`. */
+export const rejectedAgainSql = (day: string, sequenceNumbers: readonly string[]) => ({
+  sql: `SELECT sequence_number, reason FROM impressions_rejected WHERE CAST(received_at AS date) >= CAST(? AS date) AND sequence_number IN (${sequenceNumbers.map(() => '?').join(', ')})`,
+  params: [day, ...sequenceNumbers],
+});
+
 /** Where the re-put records are now, read from the lake. */
 export async function readOutcomes(
   query: LakeQuery,
@@ -213,10 +225,8 @@ export async function readOutcomes(
   const ids = [...new Set(put.map((p) => p.eventId).filter((x): x is string => Boolean(x)))];
   const enriched = new Set<string>();
   for (const c of chunks(ids, 200)) {
-    const rows = await query(
-      `SELECT event_id, received_at FROM impressions WHERE CAST(received_at AS date) >= CAST(? AS date) AND event_id IN (${c.map(() => '?').join(', ')})`,
-      [day, ...c],
-    );
+    const { sql, params } = enrichedCopiesSql(day, c);
+    const rows = await query(sql, params);
     // Only copies that arrived with the re-put, not the eventId accepted from another record before.
     for (const r of rows) if (lakeTime(r.received_at) >= sinceMs) enriched.add(String(r.event_id));
   }
@@ -225,10 +235,8 @@ export async function readOutcomes(
     put.map((p) => p.sequenceNumber),
     200,
   )) {
-    const rows = await query(
-      `SELECT sequence_number, reason FROM impressions_rejected WHERE CAST(received_at AS date) >= CAST(? AS date) AND sequence_number IN (${c.map(() => '?').join(', ')})`,
-      [day, ...c],
-    );
+    const { sql, params } = rejectedAgainSql(day, c);
+    const rows = await query(sql, params);
     for (const r of rows) bySeq.set(String(r.sequence_number), String(r.reason));
   }
   const rejectedAgain: Record<string, number> = {};
