@@ -121,6 +121,15 @@ function wcuPerBucketWrite(h: HistoryFigures | undefined): number | undefined {
   return f ? f.wcuPerImpression * f.impressionsPerWrite : undefined;
 }
 
+/** Where the replay's traffic sits in simulated time (results files written before it was recorded lack it). */
+function simulatedLine(h: HistoryFigures): string {
+  const s = (h as Partial<HistoryFigures>).simulated;
+  if (!s) return '';
+  return ` Each session keeps its own clock: ${fmt(s.sessions)} sessions, the median one spanning ${fmt(s.medianSessionSeconds)} s of
+simulated time; ${fmt(s.impressionsPerSecond)} impressions per simulated second between the 10th and 90th percentile view times
+(intended: ${fmt(s.intendedPerSecond)}).`;
+}
+
 function historySection(h: HistoryFigures | undefined): string {
   if (!h) return '## History writes and reads\n\nNot in this results file.\n';
   const flush = h.byFlushInterval
@@ -143,7 +152,7 @@ Traffic replayed over simulated time through the real write path (one conditiona
 ${h.bucketSeconds}-second bucket, a day-counter item per profile and day written once per block of 200, duplicates detected by the same writes), each
 request charged by DynamoDB's rules (1 KB units on the larger of the item before and after; a failed condition
 on the existing item). Clients flush every F seconds; the default assumption, used by the cost model, is
-**${h.defaultFlushSeconds} s**.
+**${h.defaultFlushSeconds} s**.${simulatedLine(h)}
 
 | client flush | impressions stored | producer retries | bucket and day writes | impressions per write | failed conditions | WCU per impression (all in) | of which day counters | avg bucket item, B | stored bytes per impression |
 |---|---|---|---|---|---|---|---|---|---|

@@ -69,6 +69,8 @@ export interface WcuBenchResult {
     readonly avgItemBytes: number;
   };
   readonly byFlushInterval: readonly FlushRun[];
+  /** Where the traffic sits in simulated time. */
+  readonly simulated: SimulatedTraffic;
   readonly naive: { readonly wcu: number; readonly wcuPerImpression: number; readonly writes: number };
   readonly ratio: number;
   readonly target: number;
@@ -80,7 +82,23 @@ interface Seen {
   readonly event: ImpressionEvent;
 }
 
-/** Viewable impressions of realistic sessions, with view times of a member scrolling. */
+/** Simulated time of a replay's traffic: how long sessions last and how many impressions a second of it holds. */
+export interface SimulatedTraffic {
+  readonly sessions: number;
+  /** Median over sessions of the time from a session's first view to its last, in seconds. */
+  readonly medianSessionSeconds: number;
+  /** Impressions per second of simulated time between the 10th and 90th percentile view times. */
+  readonly impressionsPerSecond: number;
+  /** The rate the replay intends. */
+  readonly intendedPerSecond: number;
+}
+
+/**
+ * Viewable impressions of realistic sessions, with view times of a member scrolling. The generator
+ * interleaves its concurrent sessions a row view at a time; each session keeps its own clock (its rows and
+ * pages follow one another at a member's pace), and sessions start as a Poisson process at the rate that
+ * yields `ratePerSec` impressions a second of simulated time.
+ */
 function sessions(count: number, seed: number, ratePerSec: number): Seen[] {
   const rand = prng(seed);
   const catalog = sampleCatalog();
@@ -90,35 +108,68 @@ function sessions(count: number, seed: number, ratePerSec: number): Seen[] {
     testProfile: 'bot',
     badShare: 0,
     duplicateShare: 0,
+    // Enough concurrent sessions that their starts span longer than the part of a session the sample
+    // holds: a member sees ≈ 1.5 viewable impressions a second, so the intended rate keeps ≈ 700 open.
+    sessions: Math.max(400, Math.round(ratePerSec)),
   });
-  const out: Seen[] = [];
-  let session = '';
-  let clock = 0;
-  let start = 0;
-  let lastRow = '';
-  let sessionsStarted = 0;
-  const avgSession = 600;
-  while (out.length < count) {
+  // Each session's own clock, from its first view.
+  const clocks = new Map<string, { clock: number; lastRow: string }>();
+  const rel: { offsetMs: number; event: ImpressionEvent }[] = [];
+  while (rel.length < count) {
     const r = gen.next().value!;
     if (r.expected !== 'enriched') continue;
     const e = JSON.parse(Buffer.from(r.data).toString('utf8')) as ImpressionEvent;
-    if (e.sessionId !== session) {
-      session = e.sessionId;
-      // Sessions start as a Poisson process at the rate that yields `ratePerSec` impressions.
-      start += (-Math.log(1 - rand()) * 1000 * avgSession) / ratePerSec;
-      sessionsStarted++;
-      clock = start;
-      lastRow = '';
+    let s = clocks.get(e.sessionId);
+    if (!s) {
+      s = { clock: 0, lastRow: '' };
+      clocks.set(e.sessionId, s);
     }
     const row = `${e.page}/${e.row.index}`;
-    if (row !== lastRow) {
-      clock += e.row.index === 0 && lastRow ? 10_000 + rand() * 30_000 : 2000 + rand() * 4000;
-      lastRow = row;
-    } else clock += 50 + rand() * 150;
-    out.push({ profileId: e.profileId, viewMs: Math.round(clock), event: e });
+    if (row !== s.lastRow) {
+      s.clock += e.row.index === 0 && s.lastRow ? 10_000 + rand() * 30_000 : 2000 + rand() * 4000;
+      s.lastRow = row;
+    } else s.clock += 50 + rand() * 150;
+    rel.push({ offsetMs: s.clock, event: e });
   }
-  if (sessionsStarted === 0) throw new Error('no sessions');
-  return out;
+  if (clocks.size === 0) throw new Error('no sessions');
+  // Session starts, in order of first appearance: a Poisson process whose mean gap carries a session's
+  // impressions (as many as this sample holds of it) at `ratePerSec`.
+  const perSession = rel.length / clocks.size;
+  const starts = new Map<string, number>();
+  let start = 0;
+  for (const id of clocks.keys()) {
+    start += (-Math.log(1 - rand()) * 1000 * perSession) / ratePerSec;
+    starts.set(id, start);
+  }
+  return rel.map(({ offsetMs, event }) => ({
+    profileId: event.profileId,
+    viewMs: Math.round(starts.get(event.sessionId)! + offsetMs),
+    event,
+  }));
+}
+
+/** How the replay's traffic sits in simulated time (what holds the replay to its intended rate). */
+export function simulatedTraffic(seen: readonly Seen[], intendedPerSecond: number): SimulatedTraffic {
+  const span = new Map<string, { first: number; last: number }>();
+  for (const s of seen) {
+    const x = span.get(s.event.sessionId);
+    if (!x) span.set(s.event.sessionId, { first: s.viewMs, last: s.viewMs });
+    else {
+      x.first = Math.min(x.first, s.viewMs);
+      x.last = Math.max(x.last, s.viewMs);
+    }
+  }
+  const durations = [...span.values()].map((x) => x.last - x.first).sort((a, b) => a - b);
+  const times = seen.map((s) => s.viewMs).sort((a, b) => a - b);
+  const lo = times[Math.floor(times.length * 0.1)]!;
+  const hi = times[Math.floor(times.length * 0.9)]!;
+  const inside = times.filter((t) => t >= lo && t <= hi).length;
+  return {
+    sessions: span.size,
+    medianSessionSeconds: (durations[Math.floor(durations.length / 2)] ?? 0) / 1000,
+    impressionsPerSecond: hi > lo ? (inside * 1000) / (hi - lo) : Number.POSITIVE_INFINITY,
+    intendedPerSecond,
+  };
 }
 
 interface Arrival {
@@ -241,7 +292,8 @@ export async function benchHistoryWcu(
 ): Promise<WcuBenchResult> {
   const total = options.impressions ?? 60_000;
   const seed = options.seed ?? 21;
-  const seen = sessions(total, seed, options.ratePerSec ?? 1000);
+  const ratePerSec = options.ratePerSec ?? 1000;
+  const seen = sessions(total, seed, ratePerSec);
   const byFlushInterval: FlushRun[] = [];
   for (const f of options.flushSeconds ?? [1, 5, 15, 30]) byFlushInterval.push(await replay(seen, f, seed));
   const design = byFlushInterval.find((r) => r.flushSeconds === DEFAULT_FLUSH_SECONDS) ?? byFlushInterval[0]!;
@@ -267,6 +319,7 @@ export async function benchHistoryWcu(
       avgItemBytes: design.avgItemBytes,
     },
     byFlushInterval,
+    simulated: simulatedTraffic(seen, ratePerSec),
     naive: { wcu: naiveWcu, wcuPerImpression: naiveWcu / seen.length, writes: 2 * seen.length },
     ratio: design.wcuPerImpression / (naiveWcu / seen.length),
     target: 0.3,
@@ -448,6 +501,7 @@ export function historyFigures(w: WcuBenchResult, r: ReadBenchResult) {
     },
     target: w.target,
     bucketSeconds: w.bucketSeconds,
+    simulated: w.simulated,
     byFlushInterval: w.byFlushInterval,
     naive: w.naive,
     reads: r,
