@@ -183,6 +183,7 @@ export function applySet(expr: string, item: Item, names: Names, values: Values)
   for (const r of removes?.split(', ') ?? []) delete item[name(r.trim())];
   const updates: [string, unknown][] = [];
   for (const action of sets.replace(/^SET /, '').split(/, (?=#|\w+ =)/)) {
+    if (!action.trim()) continue;
     const [lhs, rhs] = action.split(' = ') as [string, string];
     let m = /^if_not_exists\((#?\w+), (:\w+)\) \+ (:\w+)$/.exec(rhs);
     if (m) {
@@ -195,6 +196,13 @@ export function applySet(expr: string, item: Item, names: Names, values: Values)
       updates.push([name(lhs), Number(item[name(m[1]!)]) + sign * Number(values[m[3]!])]);
       continue;
     }
+    m = /^if_not_exists\((#?\w+), (:\w+)\)$/.exec(rhs);
+    if (m) {
+      updates.push([name(lhs), item[name(m[1]!)] ?? values[m[2]!]]);
+      continue;
+    }
+    if (!/^:\w+$/.test(rhs) || !(rhs in values))
+      throw new Error(`memory DynamoDB: update action not modelled here: ${action}`);
     updates.push([name(lhs), values[rhs]]);
   }
   for (const [k, v] of updates) item[k] = v;
@@ -291,6 +299,7 @@ export function memoryDynamo(faults: FaultSettings) {
     capacity.writes++;
     charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
+    if (input.ReturnValues === 'ALL_NEW') return { Attributes: { ...item } };
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
   mock.on(PutCommand).callsFake((raw) => {
