@@ -113,6 +113,33 @@ function checkExpressions(input: Record<string, unknown>): void {
   checkStrings(input.ExpressionAttributeNames ?? {});
 }
 
+/**
+ * The top-level attributes a `ProjectionExpression` names, refused as DynamoDB refuses them: an empty path, a
+ * `#name` not in `ExpressionAttributeNames`, or the same attribute twice ("Two document paths overlap").
+ * Nested paths (`a.b`, `a[0]`) are not modelled here and are refused too.
+ */
+export function projectionAttributes(expr: string, names: Names): string[] {
+  const attrs = expr.split(',').map((a) => a.trim());
+  const out: string[] = [];
+  for (const a of attrs) {
+    if (!a) throw validation('Invalid ProjectionExpression: Syntax error; token: ",", near: ","');
+    if (/[.[\]]/.test(a)) throw new Error(`memory DynamoDB: nested projection paths not modelled: ${a}`);
+    if (a.startsWith('#') && !(a in names))
+      throw validation(
+        `Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${a}`,
+      );
+    if (!/^#?[A-Za-z0-9_]+$/.test(a))
+      throw validation(`Invalid ProjectionExpression: Syntax error; token: "${a}"`);
+    const name = a.startsWith('#') ? names[a]! : a;
+    if (out.includes(name))
+      throw validation(
+        `Invalid ProjectionExpression: Two document paths overlap with each other; path one: [${name}], path two: [${name}]`,
+      );
+    out.push(name);
+  }
+  return out;
+}
+
 const checkItemSize = (item: Item) => {
   if (itemSize(item) > DYNAMO_LIMITS.itemBytes)
     throw validation('Item size has exceeded the maximum allowed size');
@@ -225,6 +252,8 @@ export interface Capacity {
   reads: number;
   readItems: number;
   readBytes: number;
+  /** Bytes of the items a Query returned (after its projection; `readBytes` is what it read and is charged). */
+  returnedBytes: number;
 }
 
 /** A DynamoDB document client over in-memory tables, with faults. */
@@ -244,6 +273,7 @@ export function memoryDynamo(faults: FaultSettings) {
     reads: 0,
     readItems: 0,
     readBytes: 0,
+    returnedBytes: 0,
   };
   const table = (name: string) => {
     let t = tables.get(name);
@@ -378,16 +408,13 @@ export function memoryDynamo(faults: FaultSettings) {
     capacity.rcu += Math.max(1, Math.ceil(bytes / 4096)) / (input.ConsistentRead ? 1 : 2);
     const more = start + page.length < items.length;
     // A projection shapes what is returned, not what is read (the units and the 1 MB page are the items').
-    const projected = input.ProjectionExpression
-      ? page.map((it) => {
-          const names = input.ExpressionAttributeNames ?? {};
-          const attrs = String(input.ProjectionExpression)
-            .split(',')
-            .map((a) => a.trim())
-            .map((a) => names[a] ?? a);
-          return Object.fromEntries(attrs.filter((a) => a in it).map((a) => [a, it[a]]));
-        })
+    const attrs = input.ProjectionExpression
+      ? projectionAttributes(String(input.ProjectionExpression), input.ExpressionAttributeNames ?? {})
+      : undefined;
+    const projected = attrs
+      ? page.map((it) => Object.fromEntries(attrs.filter((a) => a in it).map((a) => [a, it[a]])))
       : page;
+    capacity.returnedBytes += projected.reduce((n, it) => n + itemSize(it), 0);
     return {
       Items: projected,
       ...(more ? { LastEvaluatedKey: { pk: page.at(-1)!.pk, sk: page.at(-1)!.sk } } : {}),
