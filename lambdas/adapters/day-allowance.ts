@@ -13,6 +13,13 @@
  * Streams", parallelization factor), so one lane — usually one warm instance — sees a profile's batches and
  * keeps using its allowance. That is an efficiency, not a correctness, assumption: whichever instance
  * writes, the counter is shared and only ever raised before impressions are stored.
+ *
+ * An erasure deletes the counter, and with it what every instance reserved: an allowance held across it
+ * would be counted against a counter that restarts from zero, and the profile could pass its daily cap by
+ * what was held. So a counter carries a generation (`g`, a random token set when the item is created, kept
+ * by every later raise), an allowance is held with the generation it was granted from, and before a batch
+ * uses a held allowance the counter is read (one consistent GetItem of a small item, cheaper than the write
+ * the block saves): when the counter is gone or has another generation, the allowance is dropped.
  */
 export interface DayAllowanceOptions {
   /**
@@ -40,44 +47,58 @@ const KEY_SEPARATOR = '\u0000';
 /** The key of a profile-day counter (its item's `pk` and `sk`). */
 export const allowanceKey = (pk: string, sk: string) => `${pk}${KEY_SEPARATOR}${sk}`;
 
+/** Units held for one profile-day counter, and the generation (`g`) of the counter they were reserved in. */
+export interface HeldAllowance {
+  readonly units: number;
+  readonly generation: string | undefined;
+}
+
 export interface DayAllowances {
   /** See `DayAllowanceOptions.hold`. */
   readonly hold: boolean;
   /** The block to reserve beyond a need, for a daily cap of `perDay`. */
   blockFor(perDay: number): number;
-  /** Takes everything held for `key` (it is given back, minus what was used, with `keep`). */
-  take(key: string): number;
-  /** Holds `units` more for `key` (nothing when ≤ 0). */
-  keep(key: string, units: number): void;
+  /**
+   * Takes everything held for `key`, with the generation of the counter it was granted from (it is given
+   * back, minus what was used, with `keep`).
+   */
+  take(key: string): HeldAllowance;
+  /**
+   * Holds `units` more for `key`, granted from the counter's `generation` (nothing when ≤ 0; what was
+   * held from another generation is dropped).
+   */
+  keep(key: string, units: number, generation: string): void;
   /** What is held, per profile-day counter (`pk`, `sk` of its item). */
-  held(): { pk: string; sk: string; units: number }[];
+  held(): { pk: string; sk: string; units: number; generation: string }[];
 }
 
 export function dayAllowances(options: DayAllowanceOptions = {}): DayAllowances {
   const block = Math.max(0, Math.floor(options.block ?? DEFAULT_DAY_ALLOWANCE_BLOCK));
   const maxEntries = Math.max(1, Math.floor(options.maxEntries ?? DEFAULT_MAX_ENTRIES));
   // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
-  const units = new Map<string, number>();
+  const units = new Map<string, { units: number; generation: string }>();
   return {
     hold: options.hold ?? true,
     blockFor: (perDay) => Math.min(block, Math.floor(perDay / 100)),
     take(key) {
-      const n = units.get(key) ?? 0;
+      const held = units.get(key);
       units.delete(key);
-      return n;
+      return held ?? { units: 0, generation: undefined };
     },
-    keep(key, n) {
+    keep(key, n, generation) {
       if (n <= 0) return;
-      // Added to what another call (the same store used concurrently) may have kept meanwhile.
-      const held = units.get(key) ?? 0;
+      // Added to what another call (the same store used concurrently) may have kept meanwhile, if that was
+      // granted from the same counter.
+      const held = units.get(key);
       units.delete(key);
-      units.set(key, held + n);
+      const before = held?.generation === generation ? held.units : 0;
+      units.set(key, { units: before + n, generation });
       while (units.size > maxEntries) units.delete(units.keys().next().value as string);
     },
     held() {
-      return [...units].map(([key, n]) => {
+      return [...units].map(([key, h]) => {
         const [pk, sk] = key.split(KEY_SEPARATOR) as [string, string];
-        return { pk, sk, units: n };
+        return { pk, sk, units: h.units, generation: h.generation };
       });
     },
   };

@@ -54,24 +54,29 @@ export function itemAccess({ client, tableName, policy }: HistoryTable) {
   /**
    * One UpdateItem retried on throttling: `{ ok: true }`, or the item as it is when the condition failed
    * (returned with the failure: `ReturnValuesOnConditionCheckFailure: ALL_OLD`, UpdateItem API reference;
-   * read with a consistent GetItem where an endpoint does not return it).
+   * read with a consistent GetItem where an endpoint does not return it). With `ReturnValues`, a success
+   * carries the attributes returned.
    */
-  async function update(input: UpdateInput): Promise<{ ok: true } | { ok: false; item: Item | undefined }> {
-    const holder: { result: { ok: true } | { ok: false; item: Item | undefined; returned: boolean } } = {
+  async function update(
+    input: UpdateInput,
+  ): Promise<{ ok: true; attributes?: Item } | { ok: false; item: Item | undefined }> {
+    const holder: {
+      result: { ok: true; attributes?: Item } | { ok: false; item: Item | undefined; returned: boolean };
+    } = {
       result: { ok: true },
     };
     const left = await retryPending(
       [input],
       retryingStep<UpdateInput>(async () => {
         try {
-          await client.send(
+          const out = await client.send(
             new UpdateCommand({
               ...input,
               TableName: tableName,
               ...(input.ConditionExpression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } : {}),
             }),
           );
-          holder.result = { ok: true };
+          holder.result = out.Attributes ? { ok: true, attributes: out.Attributes } : { ok: true };
         } catch (err) {
           if (!conditionFailed(err)) throw err;
           const raw = (err as { Item?: Record<string, AttributeValue> }).Item;

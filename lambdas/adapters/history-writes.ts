@@ -190,10 +190,13 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     return {
       TableName: tableName,
       Key: { pk: d.pk, sk: d.sk },
-      UpdateExpression: 'SET #n = if_not_exists(#n, :z) + :k, #x = :x',
+      // `g`: the counter's generation, set when it is created (day-allowance.ts: an allowance held across an
+      // erasure, which deletes the counter, is dropped).
+      UpdateExpression: 'SET #n = if_not_exists(#n, :z) + :k, #x = :x, #g = if_not_exists(#g, :g)',
       ConditionExpression: condition,
-      ExpressionAttributeNames: { '#n': 'n', '#x': 'x' },
-      ExpressionAttributeValues: { ':z': 0, ':k': k, ':x': d.x, ...values },
+      ExpressionAttributeNames: { '#n': 'n', '#x': 'x', '#g': 'g' },
+      ExpressionAttributeValues: { ':z': 0, ':k': k, ':x': d.x, ':g': randomUUID(), ...values },
+      ReturnValues: 'ALL_NEW',
     };
   }
 
@@ -216,9 +219,20 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     const counters = { writes: 0, stored: 0 };
     const key = allowanceKey(d.pk, d.sk);
     // Units of the day's count this call owns: held from earlier batches, plus what it reserves.
-    let pool = allowances.take(key);
+    const held = allowances.take(key);
+    let pool = held.units;
+    // The generation of the counter `pool` was reserved in (day-allowance.ts).
+    let generation = held.generation;
     try {
-      let fast: { ok: true } | { ok: false; item: Item | undefined } = { ok: true };
+      if (pool > 0) {
+        // A held allowance counts only while the counter it was reserved in exists: an erasure deletes it.
+        const counter = await getItem({ pk: d.pk, sk: d.sk });
+        if (counter === undefined || counter.g !== generation) {
+          pool = 0;
+          generation = undefined;
+        }
+      }
+      let fast: { ok: true; attributes?: Item } | { ok: false; item: Item | undefined } = { ok: true };
       if (d.size > pool) {
         const want = d.size - pool + allowances.blockFor(limits.perDay);
         counters.writes++;
@@ -230,7 +244,10 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
                 }),
               )
             : { ok: false, item: await getItem({ pk: d.pk, sk: d.sk }) };
-        if (fast.ok) pool += want;
+        if (fast.ok) {
+          pool += want;
+          generation = generationOf(fast.attributes);
+        }
       }
       if (fast.ok) {
         const day = { left: Number.POSITIVE_INFINITY };
@@ -267,6 +284,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         );
         if (!exact.ok) throw new NotDone(`day ${d.sk} changed while it was near its cap`);
         pool = needed;
+        generation = generationOf(exact.attributes);
       }
       for (const [i, o] of order.entries()) {
         results.set(o.b, await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state));
@@ -275,8 +293,10 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     } finally {
       // Held for the next batch (an instance that goes away leaves the cap stricter), or given back.
       const unused = pool - counters.stored;
-      if (allowances.hold) allowances.keep(key, unused);
-      else if (unused > 0) {
+      // Without a known generation nothing is held (it could not be checked): the cap only gets stricter.
+      if (allowances.hold) {
+        if (generation !== undefined) allowances.keep(key, unused, generation);
+      } else if (unused > 0) {
         counters.writes++;
         await update({
           TableName: tableName,
@@ -290,6 +310,9 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       total.stored += counters.stored;
     }
   }
+
+  /** The generation of a day counter, as an UpdateItem returned it (`ALL_NEW`). */
+  const generationOf = (item: Item | undefined) => (typeof item?.g === 'string' ? item.g : undefined);
 
   /** Whether a bucket's write stored an impression, or found one stored by the same record. */
   const accepted = (b: BucketPlan, r: BucketResult) =>

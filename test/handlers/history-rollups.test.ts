@@ -16,6 +16,7 @@ import {
   DEFAULT_HISTORY_LIMITS,
   dayStart,
   type HistoryCandidate,
+  itemSize,
 } from '../../lambdas/domain/history-model.js';
 import { MAX_BUILDS_PER_REQUEST, rollupSortKey } from '../../lambdas/domain/rollup.js';
 import { memoryDynamo } from '../support/memory-aws.js';
@@ -278,7 +279,19 @@ describe('title rollups', () => {
     await admitAll(env, daily(10));
     for (let i = 0; i < 3; i++) await expectExact(env);
     expect(env.built().length).toBeGreaterThan(0);
-    expect(await env.writer.erase('p')).toBe(10);
+    const items = [...env.ddb.table('history').values()].filter((i) => i.pk === 'P#p');
+    // Buckets, day counters and rollups: every item of the profile, each counted once.
+    expect(items.some((i) => String(i.sk).startsWith('B#'))).toBe(true);
+    const readBefore = env.ddb.capacity.readBytes;
+    const returnedBefore = env.ddb.capacity.returnedBytes;
+    const deleted = await env.writer.erase('p');
+    // The erasure's Query reads every item (that is charged) but returns only the keys.
+    const size = (xs: Record<string, unknown>[]) => xs.reduce((n, i) => n + itemSize(i), 0);
+    expect(env.ddb.capacity.readBytes - readBefore).toBe(size(items));
+    expect(env.ddb.capacity.returnedBytes - returnedBefore).toBe(
+      size(items.map((i) => ({ pk: i.pk, sk: i.sk }))),
+    );
+    expect(deleted).toBe(items.length);
     expect([...env.ddb.table('history').values()].filter((i) => i.pk === 'P#p')).toHaveLength(0);
     for (const c of (await env.counts('30d')).values()) expect(c).toEqual({ count: 0, lastSeenAt: null });
   });

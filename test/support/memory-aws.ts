@@ -113,6 +113,33 @@ function checkExpressions(input: Record<string, unknown>): void {
   checkStrings(input.ExpressionAttributeNames ?? {});
 }
 
+/**
+ * The top-level attributes a `ProjectionExpression` names, refused as DynamoDB refuses them: an empty path, a
+ * `#name` not in `ExpressionAttributeNames`, or the same attribute twice ("Two document paths overlap").
+ * Nested paths (`a.b`, `a[0]`) are not modelled here and are refused too.
+ */
+export function projectionAttributes(expr: string, names: Names): string[] {
+  const attrs = expr.split(',').map((a) => a.trim());
+  const out: string[] = [];
+  for (const a of attrs) {
+    if (!a) throw validation('Invalid ProjectionExpression: Syntax error; token: ",", near: ","');
+    if (/[.[\]]/.test(a)) throw new Error(`memory DynamoDB: nested projection paths not modelled: ${a}`);
+    if (a.startsWith('#') && !(a in names))
+      throw validation(
+        `Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${a}`,
+      );
+    if (!/^#?[A-Za-z0-9_]+$/.test(a))
+      throw validation(`Invalid ProjectionExpression: Syntax error; token: "${a}"`);
+    const name = a.startsWith('#') ? names[a]! : a;
+    if (out.includes(name))
+      throw validation(
+        `Invalid ProjectionExpression: Two document paths overlap with each other; path one: [${name}], path two: [${name}]`,
+      );
+    out.push(name);
+  }
+  return out;
+}
+
 const checkItemSize = (item: Item) => {
   if (itemSize(item) > DYNAMO_LIMITS.itemBytes)
     throw validation('Item size has exceeded the maximum allowed size');
@@ -183,6 +210,7 @@ export function applySet(expr: string, item: Item, names: Names, values: Values)
   for (const r of removes?.split(', ') ?? []) delete item[name(r.trim())];
   const updates: [string, unknown][] = [];
   for (const action of sets.replace(/^SET /, '').split(/, (?=#|\w+ =)/)) {
+    if (!action.trim()) continue;
     const [lhs, rhs] = action.split(' = ') as [string, string];
     let m = /^if_not_exists\((#?\w+), (:\w+)\) \+ (:\w+)$/.exec(rhs);
     if (m) {
@@ -195,6 +223,13 @@ export function applySet(expr: string, item: Item, names: Names, values: Values)
       updates.push([name(lhs), Number(item[name(m[1]!)]) + sign * Number(values[m[3]!])]);
       continue;
     }
+    m = /^if_not_exists\((#?\w+), (:\w+)\)$/.exec(rhs);
+    if (m) {
+      updates.push([name(lhs), item[name(m[1]!)] ?? values[m[2]!]]);
+      continue;
+    }
+    if (!/^:\w+$/.test(rhs) || !(rhs in values))
+      throw new Error(`memory DynamoDB: update action not modelled here: ${action}`);
     updates.push([name(lhs), values[rhs]]);
   }
   for (const [k, v] of updates) item[k] = v;
@@ -217,6 +252,8 @@ export interface Capacity {
   reads: number;
   readItems: number;
   readBytes: number;
+  /** Bytes of the items a Query returned (after its projection; `readBytes` is what it read and is charged). */
+  returnedBytes: number;
 }
 
 /** A DynamoDB document client over in-memory tables, with faults. */
@@ -236,6 +273,7 @@ export function memoryDynamo(faults: FaultSettings) {
     reads: 0,
     readItems: 0,
     readBytes: 0,
+    returnedBytes: 0,
   };
   const table = (name: string) => {
     let t = tables.get(name);
@@ -291,6 +329,7 @@ export function memoryDynamo(faults: FaultSettings) {
     capacity.writes++;
     charge(Math.max(1, Math.ceil(Math.max(before ? itemSize(before) : 0, itemSize(item)) / 1024)));
     t.set(k, item);
+    if (input.ReturnValues === 'ALL_NEW') return { Attributes: { ...item } };
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
   mock.on(PutCommand).callsFake((raw) => {
@@ -369,16 +408,13 @@ export function memoryDynamo(faults: FaultSettings) {
     capacity.rcu += Math.max(1, Math.ceil(bytes / 4096)) / (input.ConsistentRead ? 1 : 2);
     const more = start + page.length < items.length;
     // A projection shapes what is returned, not what is read (the units and the 1 MB page are the items').
-    const projected = input.ProjectionExpression
-      ? page.map((it) => {
-          const names = input.ExpressionAttributeNames ?? {};
-          const attrs = String(input.ProjectionExpression)
-            .split(',')
-            .map((a) => a.trim())
-            .map((a) => names[a] ?? a);
-          return Object.fromEntries(attrs.filter((a) => a in it).map((a) => [a, it[a]]));
-        })
+    const attrs = input.ProjectionExpression
+      ? projectionAttributes(String(input.ProjectionExpression), input.ExpressionAttributeNames ?? {})
+      : undefined;
+    const projected = attrs
+      ? page.map((it) => Object.fromEntries(attrs.filter((a) => a in it).map((a) => [a, it[a]])))
       : page;
+    capacity.returnedBytes += projected.reduce((n, it) => n + itemSize(it), 0);
     return {
       Items: projected,
       ...(more ? { LastEvaluatedKey: { pk: page.at(-1)!.pk, sk: page.at(-1)!.sk } } : {}),

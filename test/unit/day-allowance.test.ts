@@ -171,16 +171,37 @@ describe('daily caps counted in blocks', () => {
     expect(t.counter('p')).toBe(20_000);
   });
 
+  for (const eraser of ['the same store', 'another instance (the API)'] as const)
+    it(`an allowance held across an erasure (by ${eraser}) does not let the profile pass its daily cap`, async () => {
+      const t = table();
+      const limits = { perWindow: 1000, perDay: 20_000 };
+      const store = t.store({ dayAllowance: { block: 200 } });
+      await store.admit(offer('p', 10, 0, 0), settings(limits));
+      expect(heldFor(store, 'p')).toBe(200);
+      const erasing = eraser === 'the same store' ? store : t.store();
+      await erasing.erase('p');
+      expect(t.stored('p')).toBe(0);
+      expect(t.counter('p')).toBe(0);
+      // More than the day's cap, through the instance that held the allowance.
+      for (let b = 1; b <= 21; b++) await store.admit(offer('p', 1000, b, b * 1000), settings(limits));
+      expect(t.stored('p')).toBe(20_000);
+      expect(t.counter('p')).toBe(20_000);
+    });
+
   it('holds a bounded number of profile-days, least recently used out first', () => {
     const held = dayAllowances({ maxEntries: 2 });
-    held.keep('a', 1);
-    held.keep('b', 2);
-    held.keep('a', 3); // a is now the most recent, holding 1 + 3
-    held.keep('c', 4);
+    held.keep('a', 1, 'g1');
+    held.keep('b', 2, 'g1');
+    held.keep('a', 3, 'g1'); // a is now the most recent, holding 1 + 3
+    held.keep('c', 4, 'g1');
     expect(held.held().map((h) => h.units)).toEqual([4, 4]);
-    expect(held.take('b')).toBe(0);
-    expect(held.take('a')).toBe(4);
-    expect(held.take('a')).toBe(0);
+    expect(held.take('b').units).toBe(0);
+    expect(held.take('a')).toEqual({ units: 4, generation: 'g1' });
+    expect(held.take('a').units).toBe(0);
+    // Units of another counter generation replace what was held from the old one.
+    held.keep('d', 5, 'g1');
+    held.keep('d', 2, 'g2');
+    expect(held.take('d')).toEqual({ units: 2, generation: 'g2' });
     expect(held.blockFor(20_000)).toBe(200);
     expect(held.blockFor(1_000)).toBe(10);
     expect(dayAllowances({ block: 0 }).blockFor(20_000)).toBe(0);
