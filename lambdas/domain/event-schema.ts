@@ -152,11 +152,11 @@ function appendSegment(path: string, segment: string): string {
   return `${path}[${JSON.stringify(segment)}]`;
 }
 
-/** A UTF-16 surrogate without its pair: a string that is not well-formed Unicode. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Whether `text` is well-formed Unicode (the contract's rule for every string field, revision 2026-12-02). */
-export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+/**
+ * Whether `text` is well-formed Unicode, no UTF-16 surrogate without its pair (the contract's rule for every
+ * string field, revision 2026-12-02): the language's own `String.prototype.isWellFormed` (ES2024, Node 20).
+ */
+export const isWellFormed = (text: string): boolean => text.isWellFormed();
 
 /**
  * The path of the first string (a value or a property name) of a schema-valid event that is not well-formed
