@@ -262,6 +262,11 @@ export class LakeStorage extends Construct {
         ],
       }),
     );
+    // On delete, on-event lists its own stack's resources: a table another resource of the stack names (a
+    // renamed logical id adopted it) is kept.
+    onEvent.addToRolePolicy(
+      new PolicyStatement({ actions: ['cloudformation:ListStackResources'], resources: [stack.stackId] }),
+    );
     onEvent.addToRolePolicy(
       new PolicyStatement({
         actions: ['s3:GetBucketLocation', 's3:ListBucket'],

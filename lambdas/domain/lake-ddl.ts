@@ -69,8 +69,6 @@ export function addColumnsSql(database: string, table: string, columns: readonly
 export const dropTableSql = (database: string, table: string): string =>
   `DROP TABLE IF EXISTS ${qualifiedName(database, table)}`;
 
-const typeKey = (c: LakeColumn): string => JSON.stringify([c.id, c.name, c.type]);
-
 /** The highest field id a definition assigns (columns and their nested element, key and value ids). */
 export function lastFieldId(def: Pick<LakeTableDefinition, 'columns'>): number {
   return Math.max(
@@ -84,33 +82,55 @@ export function lastFieldId(def: Pick<LakeTableDefinition, 'columns'>): number {
   );
 }
 
+/** What bringing an existing table to a definition takes: the columns to append, and the extra ones it keeps. */
+export interface ColumnReconciliation {
+  readonly add: readonly LakeColumn[];
+  readonly kept: readonly string[];
+}
+
+const typeSpelling = (t: string) => t.toLowerCase().replace(/\s+/g, '');
+
 /**
- * The columns a schema change adds, in order. The only change applied in place is appending columns, with
- * field ids continuing after the previous highest id (what Iceberg assigns on ADD COLUMNS, so the schema
- * file keeps matching the table). Anything else (drop, rename, retype, new partitioning) would need a
- * migration and is refused with the reason.
+ * Compares the columns a table really has (the catalog's, in order) with a definition. The definition's
+ * columns must start with the table's, or the table's with the definition's: the first case appends the
+ * missing columns, whose field ids must continue after the table's (a forward update, or a table kept by an
+ * older deployment); the second keeps the table's extra columns (CloudFormation rolling an append back
+ * sends the old definition, and a rollback never removes a column that may hold data).
+ *
+ * `retyped` names the columns whose type the request changes (old definition against new): such a column is
+ * refused when the catalog does not already have the new type. Comparing types only there keeps a rollback of
+ * a refused retype (the catalog still has the type the rollback asks for) from failing, and a catalog that
+ * spells a type its own way from blocking a deployment that changes no type.
  */
-export function addedColumns(before: LakeTableDefinition, after: LakeTableDefinition): LakeColumn[] {
-  if (before.name !== after.name) throw new Error(`table renamed ${before.name} → ${after.name}`);
-  if (JSON.stringify(before.partition) !== JSON.stringify(after.partition)) {
-    throw new Error(`${after.name}: the partition spec cannot change in place`);
-  }
-  const kept = after.columns.slice(0, before.columns.length);
-  before.columns.forEach((c, i) => {
-    if (!kept[i] || typeKey(kept[i]) !== typeKey(c)) {
+export function reconcileColumns(
+  actual: readonly { readonly name: string; readonly type: string }[],
+  def: LakeTableDefinition,
+  retyped: ReadonlySet<string> = new Set(),
+): ColumnReconciliation {
+  const wanted = def.columns;
+  const common = Math.min(actual.length, wanted.length);
+  for (let i = 0; i < common; i++) {
+    const [a, w] = [actual[i]!, wanted[i]!];
+    if (a.name !== w.name) {
       throw new Error(
-        `${after.name}: column ${c.name} (id ${c.id}) was removed, renamed, moved or retyped; only appending columns is applied in place`,
+        `${def.name}: the table's column ${i + 1} is ${a.name}, the definition's is ${w.name}; only appending columns is applied in place`,
       );
     }
-  });
-  const added = after.columns.slice(before.columns.length);
-  let next = lastFieldId(before);
-  for (const c of added) {
-    const ids = lastFieldId({ columns: [c] });
-    if (c.id !== next + 1 || ids < c.id) {
-      throw new Error(`${after.name}: new column ${c.name} must take field id ${next + 1} (got ${c.id})`);
+    if (retyped.has(w.name) && typeSpelling(a.type) !== typeSpelling(hiveType(w.type))) {
+      throw new Error(
+        `${def.name}: column ${w.name} is ${a.type} in the table; retyping it (to ${hiveType(w.type)}) needs a migration`,
+      );
     }
-    next = ids;
   }
-  return added;
+  if (actual.length >= wanted.length)
+    return { add: [], kept: actual.slice(wanted.length).map((c) => c.name) };
+  const add = wanted.slice(actual.length);
+  let next = lastFieldId({ columns: wanted.slice(0, actual.length) });
+  for (const c of add) {
+    if (c.id !== next + 1) {
+      throw new Error(`${def.name}: new column ${c.name} must take field id ${next + 1} (got ${c.id})`);
+    }
+    next = lastFieldId({ columns: [c] });
+  }
+  return { add, kept: [] };
 }

@@ -1,4 +1,4 @@
-/** Waits for the statement `on-event.ts` started; a failed statement fails the deployment with Athena's reason. */
+/** Waits for the statement `on-event.ts` started; a failed statement fails the request with Athena's reason. */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { statementState } from '../adapters/athena-ddl.js';
 import type { OnEventResponse } from './on-event.js';
@@ -15,7 +15,7 @@ export async function handler(
   if (event.RequestType === 'Delete' && /not (be )?found|does not exist/i.test(state.reason)) {
     return { IsComplete: true };
   }
-  // A table kept by an earlier deployment (retained data) is adopted as it is.
-  if (event.RequestType === 'Create' && /already exists/i.test(state.reason)) return { IsComplete: true };
+  // A CREATE that finds a table is a failure: on-event looked first, so the table appeared meanwhile and
+  // nothing says this resource may own it.
   throw new Error(`Athena ${event.Data?.Statement ?? 'statement'} ${id} failed: ${state.reason}`);
 }

@@ -11,8 +11,14 @@ import { EMULATOR_GAPS, resolveStage } from '../../infra/config.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra/constructs/iceberg-delivery.js';
 import { OPTIMIZER_LOG_GROUPS } from '../../infra/constructs/table-optimizer.js';
 import { SUPPORTED_REGIONS } from '../../infra/regions.js';
-import { addColumnsSql, addedColumns, createTableSql, lastFieldId } from '../../lambdas/domain/lake-ddl.js';
 import {
+  addColumnsSql,
+  createTableSql,
+  lastFieldId,
+  reconcileColumns,
+} from '../../lambdas/domain/lake-ddl.js';
+import {
+  hiveType,
   IMPRESSIONS_TABLE,
   LAKE_TABLES,
   type LakeTableDefinition,
@@ -106,20 +112,32 @@ describe('Glue Iceberg tables', () => {
         { id: next, name: 'source', type: 'string', required: false, doc: "producer's app" },
       ],
     };
-    const added = addedColumns(REJECTED_TABLE, grown);
-    expect(addColumnsSql('db', grown.name, added)).toBe(
+    const catalog = (def: LakeTableDefinition) =>
+      def.columns.map((c) => ({ name: c.name, type: hiveType(c.type) }));
+    const { add } = reconcileColumns(catalog(REJECTED_TABLE), grown);
+    expect(addColumnsSql('db', grown.name, add)).toBe(
       "ALTER TABLE `db`.`impressions_rejected` ADD COLUMNS (`source` string COMMENT 'producer''s app')",
     );
-    expect(addedColumns(REJECTED_TABLE, REJECTED_TABLE)).toEqual([]);
+    expect(reconcileColumns(catalog(REJECTED_TABLE), REJECTED_TABLE)).toEqual({ add: [], kept: [] });
+    // The table has a column the definition lacks (a rolled-back append): kept, nothing removed.
+    expect(reconcileColumns(catalog(grown), REJECTED_TABLE)).toEqual({ add: [], kept: ['source'] });
     const dropped = { ...REJECTED_TABLE, columns: REJECTED_TABLE.columns.slice(1) };
-    expect(() => addedColumns(REJECTED_TABLE, dropped)).toThrow(/removed, renamed, moved or retyped/);
+    expect(() => reconcileColumns(catalog(REJECTED_TABLE), dropped)).toThrow(/only appending columns/);
     const wrongId = {
       ...grown,
       columns: [...REJECTED_TABLE.columns, { ...grown.columns.at(-1)!, id: next + 5 }],
     };
-    expect(() => addedColumns(REJECTED_TABLE, wrongId)).toThrow(`must take field id ${next}`);
-    const repartitioned = { ...REJECTED_TABLE, partition: [] };
-    expect(() => addedColumns(REJECTED_TABLE, repartitioned)).toThrow(/partition spec/);
+    expect(() => reconcileColumns(catalog(REJECTED_TABLE), wrongId)).toThrow(`must take field id ${next}`);
+    const first = REJECTED_TABLE.columns[0]!;
+    const retyped = {
+      ...REJECTED_TABLE,
+      columns: [{ ...first, type: 'long' as const }, ...REJECTED_TABLE.columns.slice(1)],
+    };
+    expect(() => reconcileColumns(catalog(REJECTED_TABLE), retyped, new Set([first.name]))).toThrow(
+      /retyping it .* needs a migration/,
+    );
+    // The catalog already has the type asked for (the rollback of a refused retype): accepted.
+    expect(reconcileColumns(catalog(retyped), retyped, new Set([first.name])).add).toEqual([]);
   });
 
   it('each table is created in its own location under the lake bucket, through a workgroup whose results stay in the bucket (Athena guide, "Specify a query result location")', () => {

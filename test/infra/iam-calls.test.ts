@@ -9,6 +9,8 @@
  */
 
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -35,6 +37,7 @@ import {
   type FunctionRole,
   functionRole,
   resolvedApp,
+  stackIdOf,
   type TemplateJson,
 } from '../support/iam-calls.js';
 import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
@@ -155,6 +158,8 @@ async function withEnvironment<T>(env: Record<string, string>, run: () => Promis
 const restores: (() => void)[] = [];
 const secrets = mockClient(SecretsManagerClient);
 const athena = mockClient(AthenaClient);
+const glue = mockClient(GlueClient);
+const cloudFormation = mockClient(CloudFormationClient);
 
 beforeAll(async () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -187,6 +192,8 @@ beforeAll(async () => {
     recorder.recordSends(kinesisClient(), 'kinesis', (command: never) => kinesis.client.send(command)),
     recorder.recordSends(SecretsManagerClient.prototype, 'secretsmanager'),
     recorder.recordSends(AthenaClient.prototype, 'athena'),
+    recorder.recordSends(GlueClient.prototype, 'glue'),
+    recorder.recordSends(CloudFormationClient.prototype, 'cloudformation'),
   );
   secrets
     .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
@@ -252,6 +259,25 @@ beforeAll(async () => {
   const workGroups = Object.values(stacks[names.stateful]!.Resources).filter(
     (r) => r.Type === 'AWS::Athena::WorkGroup',
   );
+  // The catalog as the table statements leave it (on-event reads it before each request), and a stack in
+  // which no other resource names the table (on-event lists it before a drop).
+  const catalog = new Map<string, LakeTableDefinition>();
+  glue.on(GetTableCommand).callsFake((input: { DatabaseName: string; Name: string }) => {
+    const def = catalog.get(`${input.DatabaseName}.${input.Name}`);
+    if (!def) throw Object.assign(new Error('not found'), { name: 'EntityNotFoundException' });
+    return {
+      Table: {
+        Name: input.Name,
+        StorageDescriptor: {
+          Location: tableLocation.get(`${input.DatabaseName}.${input.Name}`),
+          Columns: def.columns.map((c) => ({ Name: c.name, Type: 'string' })),
+        },
+        Parameters: { table_type: 'ICEBERG' },
+      },
+    };
+  });
+  const tableLocation = new Map<string, string>();
+  cloudFormation.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
   for (const table of tables) {
     const props = resolveStateful(table.Properties) as Record<string, string> & {
       ServiceToken: string;
@@ -275,7 +301,7 @@ beforeAll(async () => {
     const base = {
       ServiceToken: 'token',
       ResponseURL: 'u',
-      StackId: 's',
+      StackId: stackIdOf(TARGET, names.stateful),
       RequestId: 'r',
       LogicalResourceId: 'l',
     };
@@ -301,6 +327,12 @@ beforeAll(async () => {
       const out: OnEventResponse = await recorder.as('iceberg-table on-event', () =>
         withEnvironment(roles.get('iceberg-table on-event')!.environment, () => onEvent(event)),
       );
+      const key = `${props.Database}.${def.name}`;
+      if (out.Data.Statement === 'create') {
+        catalog.set(key, def);
+        tableLocation.set(key, props.Location);
+      }
+      if (out.Data.Statement === 'add-columns') catalog.set(key, grown);
       recorder.add(
         'iceberg-table on-event',
         athenaCalls(
@@ -328,6 +360,8 @@ afterAll(() => {
   for (const restore of restores.reverse()) restore();
   secrets.restore();
   athena.restore();
+  glue.restore();
+  cloudFormation.restore();
 });
 
 const callsOf = (name: string) => recorder.calls.get(name) ?? [];
@@ -370,7 +404,9 @@ describe('every AWS call each function makes is allowed by its role in the templ
     expect(actionsOf('iceberg-table on-event')).toEqual(
       expect.arrayContaining([
         'athena:StartQueryExecution',
+        'cloudformation:ListStackResources',
         'glue:CreateTable',
+        'glue:GetTable',
         'glue:UpdateTable',
         'glue:DeleteTable',
       ]),

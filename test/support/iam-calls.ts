@@ -33,7 +33,11 @@ type Command = { readonly constructor: { readonly name: string }; readonly input
 type Sender = { send: (command: never, ...rest: never[]) => Promise<unknown> };
 
 /** IAM service prefix of each SDK client the functions use. */
-export type Service = 'dynamodb' | 'kinesis' | 'secretsmanager' | 'athena';
+export type Service = 'dynamodb' | 'kinesis' | 'secretsmanager' | 'athena' | 'glue' | 'cloudformation';
+
+/** The stack ARN the resolver gives `AWS::StackId` (CloudFormation's form, with a fixed id suffix). */
+export const stackIdOf = ({ account, region }: AwsTarget, stack: string): string =>
+  `arn:aws:cloudformation:${region}:${account}:stack/${stack}/00000000-0000-0000-0000-000000000000`;
 
 /** lib-dynamodb's document commands and the DynamoDB operation (IAM action) each sends. */
 const DOCUMENT_COMMANDS: Record<string, string> = {
@@ -85,6 +89,20 @@ export function resourceOf(
           ? String(input.WorkGroup ?? 'primary')
           : (workGroupOf(String(input.QueryExecutionId)) ?? 'unknown-query-execution');
       return [`arn:aws:athena:${region}:${account}:workgroup/${wg}`];
+    }
+    case 'glue': {
+      // A Glue action on a table is authorized on the catalog, the database and the table (Glue developer
+      // guide, "Specifying AWS Glue resource ARNs", "Access control for data catalog resources").
+      const glue = (r: string) => `arn:aws:glue:${region}:${account}:${r}`;
+      const db = String(input.DatabaseName);
+      const tables = input.Name ? [glue(`table/${db}/${String(input.Name)}`)] : [];
+      return [glue('catalog'), glue(`database/${db}`), ...tables];
+    }
+    case 'cloudformation': {
+      const stack = String(input.StackName);
+      return [
+        stack.startsWith('arn:') ? stack : `arn:aws:cloudformation:${region}:${account}:stack/${stack}/*`,
+      ];
     }
   }
 }
@@ -225,6 +243,7 @@ export function resolvedApp(stacks: Record<string, TemplateJson>, target: AwsTar
       'AWS::Partition': 'aws',
       'AWS::URLSuffix': 'amazonaws.com',
       'AWS::StackName': stack,
+      'AWS::StackId': stackIdOf(target, stack),
       'AWS::NoValue': '',
     };
     if (id in pseudo) return pseudo[id]!;
