@@ -78,6 +78,8 @@ export interface StageConfig {
   readonly lakeBufferMiB: number;
   /** Athena per-query bytes-scanned cutoff. @default 100 GiB */
   readonly athenaBytesScannedCutoff: number;
+  /** Athena per-query bytes-scanned cutoff of the erasure workgroup (whole-table scans). @default 10 TiB */
+  readonly erasureBytesScannedCutoff: number;
   /**
    * filter-enrich writes KPL-aggregated records to the enriched stream (history writer and Firehose
    * de-aggregate them): ≈ 20× fewer PUT units and far fewer Firehose bytes billed. @default true
@@ -155,6 +157,7 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   lakeBufferSeconds: 300,
   lakeBufferMiB: 128,
   athenaBytesScannedCutoff: 100 * 1024 ** 3,
+  erasureBytesScannedCutoff: 10 * 1024 ** 4,
   aggregateEnriched: true,
   retainData: true,
   omitted: [],
@@ -470,6 +473,17 @@ export const SETTINGS = {
     unit: 'bytes',
     is: 'an Athena bytes-scanned cutoff',
     meaning: 'per-query bytes-scanned limit of the Athena workgroup (default 100 GiB)',
+    source:
+      'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-athena-workgroup-workgroupconfiguration.html',
+  },
+  erasureBytesScannedCutoff: {
+    type: 'integer',
+    min: 10_000_000,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: 'bytes',
+    is: 'an Athena bytes-scanned cutoff',
+    meaning:
+      'per-query bytes-scanned limit of the erasure workgroup, whose statements scan whole tables (default 10 TiB)',
     source:
       'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-athena-workgroup-workgroupconfiguration.html',
   },

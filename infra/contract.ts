@@ -48,6 +48,7 @@ export const STATEFUL_OUTPUTS = [
 export const PIPELINE_OUTPUTS = [
   'HistoryApiUrl',
   'AthenaWorkGroupName',
+  'AthenaErasureWorkGroupName',
   'ClientRoleArn',
   'FilterEnrichFailureQueueUrl',
   'FilterEnrichLogGroupName',

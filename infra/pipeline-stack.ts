@@ -101,6 +101,7 @@ export class PipelineStack extends Stack {
       bucket: props.lakeBucket,
       databaseName: props.glueDatabaseName,
       bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
+      erasureBytesScannedCutoffPerQuery: config.erasureBytesScannedCutoff,
       queries: includes(config, 'athenaNamedQueries') ? LAKE_QUERIES : [],
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -121,6 +122,7 @@ export class PipelineStack extends Stack {
 
     new CfnOutput(this, output('HistoryApiUrl'), { value: api.url });
     new CfnOutput(this, output('AthenaWorkGroupName'), { value: analytics.workGroup.ref });
+    new CfnOutput(this, output('AthenaErasureWorkGroupName'), { value: analytics.erasureWorkGroup.ref });
     new CfnOutput(this, output('ClientRoleArn'), { value: api.clientRole.roleArn });
     // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
     new CfnOutput(this, output('FilterEnrichFailureQueueUrl'), { value: filterEnrich.failureQueue.queueUrl });

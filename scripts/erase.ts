@@ -34,7 +34,12 @@ export interface TableResult {
   readonly remaining: number;
 }
 export interface ErasureResult {
+  /** The first (or only) profile. */
   readonly profileId: string;
+  /** Every profile erased (Athena erases up to PROFILES_PER_STATEMENT per statement). */
+  readonly profileIds?: readonly string[];
+  /** Bytes Athena scanned for the erasure, all statements (what Athena bills). */
+  readonly scannedBytes?: number;
   readonly dryRun: boolean;
   readonly tables: Readonly<Record<LakeTable, TableResult>>;
 }
@@ -49,24 +54,38 @@ export function validProfileId(id: unknown): string {
 }
 
 /**
- * The rows of each table that hold the profile, as an Athena (Trino) predicate with the id inlined.
- * `impressions_rejected`: rows whose `profile_id` column is the profile (filter-enrich fills it wherever the
- * record's profile id can be read, a payload over 16 KiB included), rows put under the profile's partition
- * key, and rows written before that column existed whose raw payload is JSON with the profile as its
+ * Profiles erased by one Athena statement per table. Each statement scans the whole table (a profile's rows are
+ * in every day partition, and every data file holds many profiles, so neither partitions nor file statistics
+ * skip anything: docs/privacy-erasure.md, "At production size"); erasing many profiles per statement makes
+ * that one scan serve them all. 500 ids keep the rejected table's statement (three predicates per id,
+ * ≤ 70 bytes each) near 100 KB, well inside Athena's 262,144-byte query string (Athena API reference,
+ * StartQueryExecution, QueryString).
+ */
+export const PROFILES_PER_STATEMENT = 500;
+
+/**
+ * The rows of each table that hold the profiles, as an Athena (Trino) predicate with the ids inlined.
+ * `impressions_rejected`: rows whose `profile_id` column is one of the profiles (filter-enrich fills it
+ * wherever the record's profile id can be read, a payload over 16 KiB included), rows put under a profile's
+ * partition key, and rows written before that column existed whose raw payload is JSON with a profile as its
  * top-level `profileId` (`json_extract_scalar` reads it even from a truncated payload; TRY keeps a payload
  * that is not JSON from failing the statement).
  */
-export function erasurePredicates(profileId: string): Readonly<Record<LakeTable, string>> {
-  const id = `'${validProfileId(profileId)}'`;
+export function erasurePredicates(profiles: string | readonly string[]): Readonly<Record<LakeTable, string>> {
+  const ids = (typeof profiles === 'string' ? [profiles] : profiles).map((p) => `'${validProfileId(p)}'`);
+  if (ids.length === 0 || ids.length > PROFILES_PER_STATEMENT)
+    throw new UsageError(`one statement erases 1 to ${PROFILES_PER_STATEMENT} profiles, not ${ids.length}`);
+  const is = (column: string) =>
+    ids.length === 1 ? `${column} = ${ids[0]}` : `${column} IN (${ids.join(', ')})`;
   return {
-    impressions: `profile_id = ${id}`,
-    impressions_rejected: `profile_id = ${id} OR partition_key = ${id} OR TRY(json_extract_scalar(raw, '$.profileId')) = ${id}`,
+    impressions: is('profile_id'),
+    impressions_rejected: `${is('profile_id')} OR ${is('partition_key')} OR ${is("TRY(json_extract_scalar(raw, '$.profileId'))")}`,
   };
 }
 
 /** The Athena statements of an erasure, in the order they run. */
-export function athenaStatements(profileId: string) {
-  const where = erasurePredicates(profileId);
+export function athenaStatements(profiles: string | readonly string[]) {
+  const where = erasurePredicates(profiles);
   return (Object.keys(where) as LakeTable[]).map((table) => ({
     table,
     count: `SELECT count(*) AS n FROM ${table} WHERE ${where[table]}`,
@@ -82,7 +101,7 @@ export interface AthenaTarget {
   readonly timeoutMs?: number;
 }
 
-async function runAthena(t: AthenaTarget, sql: string): Promise<string> {
+async function runAthena(t: AthenaTarget, sql: string, scanned?: { bytes: number }): Promise<string> {
   const { QueryExecutionId: id } = await t.athena.send(
     new StartQueryExecutionCommand({
       QueryString: sql,
@@ -95,7 +114,10 @@ async function runAthena(t: AthenaTarget, sql: string): Promise<string> {
   for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
     const { QueryExecution: q } = await t.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
     const state = q?.Status?.State;
-    if (state === 'SUCCEEDED') return id;
+    if (state === 'SUCCEEDED') {
+      if (scanned) scanned.bytes += q?.Statistics?.DataScannedInBytes ?? 0;
+      return id;
+    }
     if (state === 'FAILED' || state === 'CANCELLED')
       throw new Error(
         `Athena ${state.toLowerCase()} ${id}: ${q?.Status?.StateChangeReason ?? 'no reason given'}`,
@@ -106,28 +128,52 @@ async function runAthena(t: AthenaTarget, sql: string): Promise<string> {
 }
 
 /** Runs a `SELECT count(*) …` on Athena and returns the count. */
-export async function athenaCount(t: AthenaTarget, sql: string): Promise<number> {
-  const id = await runAthena(t, sql);
+export async function athenaCount(
+  t: AthenaTarget,
+  sql: string,
+  scanned?: { bytes: number },
+): Promise<number> {
+  const id = await runAthena(t, sql, scanned);
   const r = await t.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
   const n = Number(r.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
   if (!Number.isSafeInteger(n)) throw new Error(`Athena count ${id} returned no number`);
   return n;
 }
 
-/** The erasure through Athena: count, DELETE, count again, per table. */
+/**
+ * The erasure through Athena: count, DELETE, count again, per table, for up to PROFILES_PER_STATEMENT profiles
+ * per statement (more run as several rounds). Run it in the stage's erasure workgroup, whose bytes-scanned
+ * cutoff is sized for a whole-table scan.
+ */
 export async function eraseOnAthena(
   t: AthenaTarget,
-  profileId: string,
+  profiles: string | readonly string[],
   dryRun = false,
 ): Promise<ErasureResult> {
+  const ids = [...new Set(typeof profiles === 'string' ? [profiles] : profiles)].map(validProfileId);
+  if (ids.length === 0) throw new UsageError('no profile to erase');
   const tables = {} as Record<LakeTable, TableResult>;
-  for (const s of athenaStatements(profileId)) {
-    const matched = await athenaCount(t, s.count);
-    if (matched && !dryRun) await runAthena(t, s.delete);
-    const remaining = dryRun ? matched : await athenaCount(t, s.count);
-    tables[s.table] = { matched, removed: matched - remaining, remaining };
+  const scanned = { bytes: 0 };
+  for (let i = 0; i < ids.length; i += PROFILES_PER_STATEMENT) {
+    for (const s of athenaStatements(ids.slice(i, i + PROFILES_PER_STATEMENT))) {
+      const matched = await athenaCount(t, s.count, scanned);
+      if (matched && !dryRun) await runAthena(t, s.delete, scanned);
+      const remaining = dryRun ? matched : await athenaCount(t, s.count, scanned);
+      const sum = tables[s.table] ?? { matched: 0, removed: 0, remaining: 0 };
+      tables[s.table] = {
+        matched: sum.matched + matched,
+        removed: sum.removed + matched - remaining,
+        remaining: sum.remaining + remaining,
+      };
+    }
   }
-  return { profileId, dryRun, tables };
+  return {
+    profileId: ids[0]!,
+    ...(ids.length > 1 ? { profileIds: ids } : {}),
+    dryRun,
+    tables,
+    scannedBytes: scanned.bytes,
+  };
 }
 
 export interface LocalTarget {
@@ -160,15 +206,20 @@ export function eraseLocally(t: LocalTarget, profileId: string, dryRun = false):
   return JSON.parse(r.stdout) as ErasureResult;
 }
 
-const HELP = `usage: npm run erase -- --profile <id> [--dry-run] [--json]
+const HELP = `usage: npm run erase -- --profile <id> [--profile <id> ...] [--profiles-file <path>]
+                      [--dry-run] [--json]
                       [--stage <name> | --stack <pipeline stack>] [--region <region>]
                       [--endpoint <url> --database <name>]
 
-Removes one profile's rows from the lake tables impressions and impressions_rejected, waits for
+Removes profiles' rows from the lake tables impressions and impressions_rejected, waits for
 completion and reports the rows removed per table. Run it after the history API's
-DELETE /v1/profiles/{id}/impressions (docs/privacy-erasure.md).
+DELETE /v1/profiles/{id}/impressions (docs/privacy-erasure.md). On AWS every statement scans the
+whole table: erase the day's profiles together (up to ${PROFILES_PER_STATEMENT} per statement), in the stage's
+erasure workgroup.
 
-  --profile <id>     the profile to erase (1-64 characters of A-Z a-z 0-9 _ -)
+  --profile <id>     a profile to erase (1-64 characters of A-Z a-z 0-9 _ -); repeatable
+  --profiles-file <path>
+                     profiles to erase, one per line (blank lines and # comments skipped)
   --dry-run          count the rows that would be removed; remove nothing
   --json             print the result as JSON
   --stage <name>     on AWS: the stage deployed with cdk deploy -c stage=<name> (its Athena workgroup)
@@ -178,13 +229,27 @@ DELETE /v1/profiles/{id}/impressions (docs/privacy-erasure.md).
                      locally: the emulator and Glue database (default: the deployment npm start runs)
 `;
 
+/** The profiles of `--profile` and `--profiles-file`, validated, without repeats. */
+export function profilesOf(flags: readonly string[], fileText?: string): string[] {
+  const fromFile = (fileText ?? '')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+  const ids = [...new Set([...flags, ...fromFile])];
+  if (ids.length === 0) throw new UsageError('give --profile <id> or --profiles-file <path>');
+  return ids.map(validProfileId);
+}
+
 function format(r: ErasureResult): string {
   const lines = Object.entries(r.tables).map(
     ([table, t]) =>
       `${table}: ${r.dryRun ? `${t.matched} rows would be removed` : `${t.removed} rows removed`}` +
       (r.dryRun ? '' : ` (${t.matched} matched, ${t.remaining} remaining)`),
   );
-  return `profile ${r.profileId}${r.dryRun ? ' (dry run)' : ''}\n${lines.join('\n')}\n`;
+  const who = r.profileIds ? `${r.profileIds.length} profiles` : `profile ${r.profileId}`;
+  const scanned =
+    r.scannedBytes === undefined ? '' : `\nAthena scanned ${(r.scannedBytes / 1024 ** 3).toFixed(2)} GiB`;
+  return `${who}${r.dryRun ? ' (dry run)' : ''}\n${lines.join('\n')}${scanned}\n`;
 }
 
 async function awsTarget(stack: string, region: string | undefined): Promise<AthenaTarget> {
@@ -194,7 +259,7 @@ async function awsTarget(stack: string, region: string | undefined): Promise<Ath
   const outputs = await stackOutputs(stackList(parsed.stage), cfn);
   return {
     athena: new AthenaClient(region ? { region } : {}),
-    workGroup: outputs.AthenaWorkGroupName,
+    workGroup: outputs.AthenaErasureWorkGroupName,
     database: outputs.GlueDatabaseName,
   };
 }
@@ -212,7 +277,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgv(
     argv,
     {
-      profile: { type: 'string' },
+      profile: { type: 'string', multiple: true },
+      'profiles-file': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       stage: { type: 'string' },
@@ -228,16 +294,28 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const profileId = validProfileId(values.profile);
+  const file = values['profiles-file'];
+  if (file !== undefined && !existsSync(file)) throw new UsageError(`--profiles-file ${file}: no such file`);
+  const profiles = profilesOf(
+    values.profile ?? [],
+    file === undefined ? undefined : readFileSync(file, 'utf8'),
+  );
   const dryRun = Boolean(values['dry-run']);
   if (values.stage && values.stack) throw new UsageError('give --stage or --stack, not both');
   const stack = values.stack ?? (values.stage ? stackNamesOf(values.stage).pipeline : undefined);
   if (stack && (values.endpoint || values.database))
     throw new UsageError('--endpoint and --database are for the local lake; not with --stage or --stack');
-  const result = stack
-    ? await eraseOnAthena(await awsTarget(stack, values.region), profileId, dryRun)
-    : eraseLocally(localTarget(values.endpoint, values.database), profileId, dryRun);
-  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : format(result));
+  if (stack) {
+    const result = await eraseOnAthena(await awsTarget(stack, values.region), profiles, dryRun);
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : format(result));
+    return 0;
+  }
+  // Locally each profile is its own pass (the local lake is small; scans cost nothing).
+  const local = localTarget(values.endpoint, values.database);
+  for (const profileId of profiles) {
+    const result = eraseLocally(local, profileId, dryRun);
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : format(result));
+  }
   return 0;
 }
 

@@ -10,6 +10,12 @@ export interface AnalyticsProps {
   readonly databaseName: string;
   /** @default 100 GiB */
   readonly bytesScannedCutoffPerQuery?: number;
+  /**
+   * Bytes-scanned cutoff of the erasure workgroup, whose statements scan whole tables
+   * (docs/privacy-erasure.md, "At production size").
+   * @default 10 TiB
+   */
+  readonly erasureBytesScannedCutoffPerQuery?: number;
   /** Named queries to create; none when empty. */
   readonly queries: readonly LakeQuery[];
   /** @default RemovalPolicy.DESTROY (a workgroup holds no data) */
@@ -18,25 +24,41 @@ export interface AnalyticsProps {
 
 export class Analytics extends Construct {
   readonly workGroup: CfnWorkGroup;
+  /** The workgroup `npm run erase` runs in: the lake queries' settings, a cutoff sized for whole-table scans. */
+  readonly erasureWorkGroup: CfnWorkGroup;
 
   constructor(scope: Construct, id: string, props: AnalyticsProps) {
     super(scope, id);
-    this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
-      name: Names.uniqueResourceName(this, { maxLength: 128 }),
-      description: 'impressions lake queries',
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
-        enforceWorkGroupConfiguration: true,
-        publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 100 * 1024 ** 3,
-        resultConfiguration: {
-          outputLocation: `s3://${props.bucket.bucketName}/athena-results/`,
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+    const workGroup = (id: string, description: string, cutoff: number, suffix = '') => {
+      const wg = new CfnWorkGroup(this, id, {
+        name: `${Names.uniqueResourceName(this, { maxLength: 128 - suffix.length })}${suffix}`,
+        description,
+        recursiveDeleteOption: true,
+        workGroupConfiguration: {
+          engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+          enforceWorkGroupConfiguration: true,
+          publishCloudWatchMetricsEnabled: true,
+          bytesScannedCutoffPerQuery: cutoff,
+          resultConfiguration: {
+            outputLocation: `s3://${props.bucket.bucketName}/athena-results/`,
+            encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          },
         },
-      },
-    });
-    this.workGroup.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.DESTROY);
+      });
+      wg.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.DESTROY);
+      return wg;
+    };
+    this.workGroup = workGroup(
+      'WorkGroup',
+      'impressions lake queries',
+      props.bytesScannedCutoffPerQuery ?? 100 * 1024 ** 3,
+    );
+    this.erasureWorkGroup = workGroup(
+      'ErasureWorkGroup',
+      'impressions lake erasure (npm run erase): whole-table scans',
+      props.erasureBytesScannedCutoffPerQuery ?? 10 * 1024 ** 4,
+      '-erasure',
+    );
     for (const q of props.queries) {
       new CfnNamedQuery(this, q.id, {
         name: q.name,

@@ -13,7 +13,14 @@ import {
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { athenaStatements, eraseOnAthena, erasurePredicates, validProfileId } from '../../scripts/erase.js';
+import {
+  athenaStatements,
+  eraseOnAthena,
+  erasurePredicates,
+  PROFILES_PER_STATEMENT,
+  profilesOf,
+  validProfileId,
+} from '../../scripts/erase.js';
 
 const athenaMock = mockClient(AthenaClient);
 const athena = new AthenaClient({
@@ -56,7 +63,9 @@ describe('erasure on Athena', () => {
     athenaMock
       .on(GetQueryExecutionCommand)
       .resolvesOnce({ QueryExecution: { Status: { State: 'RUNNING' } } })
-      .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+      .resolves({
+        QueryExecution: { Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 1024 } },
+      });
     athenaMock.on(GetQueryResultsCommand).callsFake(() => ({
       ResultSet: {
         Rows: [{ Data: [{ VarCharValue: 'n' }] }, { Data: [{ VarCharValue: String(counts.shift()) }] }],
@@ -73,6 +82,7 @@ describe('erasure on Athena', () => {
         impressions: { matched: 3, removed: 3, remaining: 0 },
         impressions_rejected: { matched: 2, removed: 2, remaining: 0 },
       },
+      scannedBytes: 6 * 1024,
     });
     const started = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
     expect(started.map((i) => i.QueryString!.split(' WHERE')[0])).toEqual([
@@ -86,6 +96,35 @@ describe('erasure on Athena', () => {
     expect(
       started.every((i) => i.WorkGroup === 'wg' && i.QueryExecutionContext?.Database === 'lake_db'),
     ).toBe(true);
+  });
+
+  it('erases many profiles with one scan per statement: IN lists of at most PROFILES_PER_STATEMENT ids', async () => {
+    const ids = Array.from({ length: PROFILES_PER_STATEMENT + 1 }, (_, i) => `p${i}`);
+    counts = [5, 0, 1, 0, 2, 0, 0, 0];
+    const r = await eraseOnAthena(target, [...ids, 'p0']);
+    expect(r.profileIds).toHaveLength(PROFILES_PER_STATEMENT + 1);
+    expect(r.tables).toEqual({
+      impressions: { matched: 7, removed: 7, remaining: 0 },
+      impressions_rejected: { matched: 1, removed: 1, remaining: 0 },
+    });
+    const sql = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString!);
+    const deletes = sql.filter((q) => q.startsWith('DELETE FROM impressions '));
+    expect(deletes).toHaveLength(2);
+    expect(deletes[0]).toContain(`profile_id IN ('p0', 'p1', `);
+    expect(deletes[0]!.match(/'p\d+'/g)).toHaveLength(PROFILES_PER_STATEMENT);
+    expect(deletes[1]).toBe(`DELETE FROM impressions WHERE profile_id = 'p${PROFILES_PER_STATEMENT}'`);
+    // Athena's query string limit (262,144 bytes) holds with the longest ids.
+    const longest = athenaStatements(
+      Array.from({ length: PROFILES_PER_STATEMENT }, (_, i) => `${i}`.padStart(64, 'x')),
+    );
+    for (const s of longest) expect(Buffer.byteLength(s.delete)).toBeLessThan(262_144);
+    expect(() => erasurePredicates([])).toThrow(/1 to 500 profiles/);
+  });
+
+  it('profiles come from --profile and --profiles-file, validated, without repeats', () => {
+    expect(profilesOf(['a', 'b'], 'b\n# comment\n\nc  # trailing\n')).toEqual(['a', 'b', 'c']);
+    expect(() => profilesOf([], '')).toThrow(/give --profile/);
+    expect(() => profilesOf([], "x'y\n")).toThrow(/--profile must be a profile id/);
   });
 
   it('--dry-run only counts', async () => {

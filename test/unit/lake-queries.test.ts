@@ -71,7 +71,10 @@ describe('named queries filter on the partition source, so day partitions prune'
     const lines: string[] = [];
     for (let day = 0; day < 3; day++)
       for (let i = 0; i < 20; i++) {
-        const e = impression({ eventTime: new Date(NOW_MS - day * 86_400_000 - i * 60_000).toISOString() });
+        const e = impression({
+          profileId: `p${i % 10}`,
+          eventTime: new Date(NOW_MS - day * 86_400_000 - i * 60_000).toISOString(),
+        });
         lines.push(JSON.stringify(toEnrichedWire(enrich(e, Date.parse(e.eventTime), NOW_MS, undefined))));
       }
     // What dayRange('event_time') means for the day 2026-06-14 (see infra/lake-queries.ts), against the
@@ -83,6 +86,8 @@ describe('named queries filter on the partition source, so day partitions prune'
         writeDefinitions(),
         "event_time >= '2026-06-14T00:00:00+00:00' and event_time < '2026-06-15T00:00:00+00:00'",
         "event_date >= '2026-06-14' and event_date <= '2026-06-14'",
+        // The erasure's predicate (scripts/erase.ts).
+        "profile_id = 'p3'",
       ],
       { input: lines.join('\n'), encoding: 'utf8' },
     );
@@ -103,5 +108,14 @@ describe('named queries filter on the partition source, so day partitions prune'
     const [, byDate] = plan.filters;
     expect(byDate!.partitionFilter).toBe('AlwaysTrue()');
     expect(byDate!.filesInMatchingPartitions).toBe(plan.totalFiles);
+  });
+
+  it('the erasure predicate on profile_id plans every file: no partition and no file statistics skip it', () => {
+    // Every day holds the profile, and every delivered file holds many profiles, so the file's profile_id
+    // bounds include it: an erasure scans the whole table (docs/privacy-erasure.md, "At production size").
+    const [, , byProfile] = plan.filters;
+    expect(byProfile!.partitionFilter).toBe('AlwaysTrue()');
+    expect(byProfile!.filesInMatchingPartitions).toBe(plan.totalFiles);
+    expect(byProfile!.plannedFiles).toBe(plan.totalFiles);
   });
 });
