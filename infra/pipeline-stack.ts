@@ -85,6 +85,10 @@ export class PipelineStack extends Stack {
         bufferMiB: config.lakeBufferMiB,
       });
       alarms.push(delivery.failedRowsAlarm, delivery.freshnessAlarm);
+      // A Firehose stream reads its Kinesis source from LATEST when it is created (Firehose developer guide,
+      // "Configure source settings", Kinesis Data Streams): filter-enrich starts after both exist, or the
+      // first deploy's first records would never reach the lake.
+      filterEnrich.node.addDependency(delivery);
     }
     if (includes(config, 'glueTableOptimizer')) {
       for (const table of [IMPRESSIONS_TABLE.name, REJECTED_TABLE.name]) {

@@ -31,7 +31,13 @@ import { NodeFunction } from './node-function.js';
 
 /** Key prefixes of the lake bucket; every role is scoped to the prefixes of its own table. */
 export const LAKE_PREFIXES = {
-  table: (name: string) => `warehouse/${name}/`,
+  /**
+   * A table's location. `.iceberg` keeps locations prefix-free even without their trailing slash (Iceberg
+   * strips it from a table location; lake identifiers have no `.`): `warehouse/impressions` would be a string
+   * prefix of `warehouse/impressions_rejected`, and anything that lists a table's files by key prefix (orphan
+   * file deletion, a lifecycle rule, an IAM `s3:prefix` condition) would take the other table's files too.
+   */
+  table: (name: string) => `warehouse/${name}.iceberg/`,
   deliveryErrors: (name: string) => `delivery-errors/${name}/`,
   athenaResults: 'athena-results/',
   ddlResults: 'athena-ddl-results/',

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { EMULATOR_GAPS, resolveStage } from '../../infra/config.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra/constructs/iceberg-delivery.js';
+import { LAKE_PREFIXES } from '../../infra/constructs/lake-storage.js';
 import { OPTIMIZER_LOG_GROUPS } from '../../infra/constructs/table-optimizer.js';
 import { SUPPORTED_REGIONS } from '../../infra/regions.js';
 import {
@@ -138,6 +139,19 @@ describe('Glue Iceberg tables', () => {
     );
     // The catalog already has the type asked for (the rollback of a refused retype): accepted.
     expect(reconcileColumns(catalog(retyped), retyped, new Set([first.name])).add).toEqual([]);
+  });
+
+  it('no table location is a string prefix of another, with or without its trailing slash (Iceberg strips it), nor of another prefix of the bucket', () => {
+    // Table locations as Iceberg keeps them (no trailing slash); the other prefixes are always used with theirs.
+    const tables = LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name).replace(/\/$/, ''));
+    const prefixes = [
+      ...tables,
+      ...LAKE_TABLES.map((t) => LAKE_PREFIXES.deliveryErrors(t.name)),
+      LAKE_PREFIXES.athenaResults,
+      LAKE_PREFIXES.ddlResults,
+    ];
+    for (const a of prefixes)
+      for (const b of prefixes) if (a !== b) expect(b.startsWith(a), `${a} is a prefix of ${b}`).toBe(false);
   });
 
   it('each table is created in its own location under the lake bucket, through a workgroup whose results stay in the bucket (Athena guide, "Specify a query result location")', () => {
@@ -335,7 +349,7 @@ describe('Glue table optimizers', () => {
         expect(JSON.stringify(logs.Resource)).toEqual(expect.stringContaining(OPTIMIZER_LOG_GROUPS[0]));
         for (const g of OPTIMIZER_LOG_GROUPS)
           expect(JSON.stringify(logs.Resource)).toContain(`log-group:${g}:*`);
-        expectObjectsOnlyUnder(statements, [`warehouse/${def.name}/`]);
+        expectObjectsOnlyUnder(statements, [LAKE_PREFIXES.table(def.name)]);
       }
     }
     const roles = Object.values(
@@ -362,7 +376,7 @@ describe('least privilege on the lake', () => {
       ['RejectedDeliveryRole', REJECTED_TABLE],
     ] as const) {
       const statements = statementsOfRoles(aws.pipeline, new RegExp(role));
-      expectObjectsOnlyUnder(statements, [`warehouse/${def.name}/`, `delivery-errors/${def.name}/`]);
+      expectObjectsOnlyUnder(statements, [LAKE_PREFIXES.table(def.name), `delivery-errors/${def.name}/`]);
       const glue = statements.filter((s) => list(s.Action).some((a) => a.startsWith('glue:')));
       const other = LAKE_TABLES.find((d) => d !== def)!;
       expect(JSON.stringify(glue)).toContain(`/${def.name}`);
@@ -399,5 +413,20 @@ describe('regions', () => {
     }
     expect(Object.keys(SUPPORTED_REGIONS)).toContain('us-east-1');
     expect(() => synth('r', {}, 'ap-southeast-3')).not.toThrow();
+  });
+});
+
+describe('Firehose from the enriched and rejected streams', () => {
+  it('both delivery streams exist before filter-enrich reads (a new Firehose stream reads its source from LATEST)', () => {
+    const streams = Object.keys(aws.pipeline.findResources('AWS::KinesisFirehose::DeliveryStream'));
+    expect(streams).toHaveLength(2);
+    const mappings = Object.values(
+      aws.pipeline.findResources('AWS::Lambda::EventSourceMapping') as Record<
+        string,
+        { DependsOn?: string[] }
+      >,
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]!.DependsOn).toEqual(expect.arrayContaining(streams));
   });
 });

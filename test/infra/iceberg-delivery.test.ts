@@ -20,7 +20,11 @@ describe('IcebergDelivery', () => {
     const t = delivery();
     t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       DeliveryStreamType: 'KinesisStreamAsSource',
-      IcebergDestinationConfiguration: { BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 128 } },
+      IcebergDestinationConfiguration: {
+        BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 128 },
+        // Inserts only, set at creation (the flag can only be set by CreateDeliveryStream): docs/deploy-aws.md.
+        AppendOnly: true,
+      },
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'DeliveryToIceberg.FailedRowCount',
