@@ -201,6 +201,9 @@ export const EMULATOR_GAPS = {
   icebergTableDdl:
     "the emulator's Athena refuses Iceberg DDL (NOT_SUPPORTED), so the Iceberg tables are registered with " +
     'AWS::Glue::Table (location and columns) and the local delivery writes their first Iceberg metadata',
+  lakeQualitySchedule:
+    "the emulator's Athena has no Iceberg tables (see icebergTableDdl), so the daily quality report's schedule " +
+    'would only fail there; locally the same statements run with `npm run quality`',
   lakeAutoDeleteObjects:
     "an emulator stage's lake bucket is gone with the emulator, so the auto-delete custom resource that empties " +
     'a throwaway bucket on AWS before its deletion is left out',

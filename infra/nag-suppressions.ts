@@ -80,9 +80,22 @@ function suppressPolicyWildcards(policy: Policy): void {
         'results); Iceberg data and metadata keys are not known in advance.',
       [
         {
-          regex: '/^Resource::.*LakeBucket.*\\/(warehouse|delivery-errors)\\/impressions(_rejected)?\\/\\*$/',
+          regex: '/^Resource::.*LakeBucket.*\\/warehouse\\/impressions(_rejected)?\\.iceberg\\/\\*$/',
         },
+        { regex: '/^Resource::.*LakeBucket.*\\/delivery-errors\\/impressions(_rejected)?\\/\\*$/' },
         { regex: '/^Resource::.*LakeBucket.*\\/athena-ddl-results\\/\\*$/' },
+      ],
+    );
+  }
+  if (all.some((s) => /quality-reports\//.test(text(s)))) {
+    suppress(
+      policy,
+      'AwsSolutions-IAM5',
+      "The quality report's own folders of the lake bucket: the reports it unloads (one folder per run, named by " +
+        'the scheduler at run time) and the workgroup results Athena writes with its credentials.',
+      [
+        { regex: '/^Resource::.*LakeBucket.*\\/quality-reports\\/\\*$/' },
+        { regex: '/^Resource::.*LakeBucket.*\\/athena-results\\/\\*$/' },
       ],
     );
   }

@@ -15,6 +15,7 @@ import { Analytics } from './constructs/analytics.js';
 import { HistoryApi } from './constructs/history-api.js';
 import { IcebergDelivery } from './constructs/iceberg-delivery.js';
 import { Operations } from './constructs/operations.js';
+import { QualitySchedule } from './constructs/quality-schedule.js';
 import { StreamConsumer } from './constructs/stream-consumer.js';
 import { TableOptimizer } from './constructs/table-optimizer.js';
 import { output } from './contract.js';
@@ -127,6 +128,13 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, output('HistoryApiUrl'), { value: api.url });
     new CfnOutput(this, output('AthenaWorkGroupName'), { value: analytics.workGroup.ref });
     new CfnOutput(this, output('AthenaErasureWorkGroupName'), { value: analytics.erasureWorkGroup.ref });
+    if (includes(config, 'lakeQualitySchedule')) {
+      new QualitySchedule(this, 'QualityReport', {
+        bucket: props.lakeBucket,
+        databaseName: props.glueDatabaseName,
+        workGroupName: analytics.workGroup.ref,
+      });
+    }
     new CfnOutput(this, output('ClientRoleArn'), { value: api.clientRole.roleArn });
     // The on-failure queues, for `npm run redrive` (every output ending in FailureQueueUrl is one).
     new CfnOutput(this, output('FilterEnrichFailureQueueUrl'), { value: filterEnrich.failureQueue.queueUrl });

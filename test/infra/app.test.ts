@@ -424,13 +424,16 @@ describe('emulator stage', () => {
     local.pipeline.resourceCountIs('AWS::Glue::TableOptimizer', 0);
     local.pipeline.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
     local.pipeline.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    local.pipeline.resourceCountIs('AWS::Athena::WorkGroup', 1);
+    // The lake queries' workgroup and the erasure's.
+    local.pipeline.resourceCountIs('AWS::Athena::WorkGroup', 2);
+    local.pipeline.resourceCountIs('AWS::Scheduler::Schedule', 0);
     local.stateful.resourceCountIs('AWS::Glue::Table', 2);
     expect(Object.keys(EMULATOR_GAPS)).toEqual([
       'athenaNamedQueries',
       'glueTableOptimizer',
       'metricMathAlarms',
       'icebergTableDdl',
+      'lakeQualitySchedule',
       'lakeAutoDeleteObjects',
     ]);
     const alarms = Object.values(local.pipeline.findResources('AWS::CloudWatch::Alarm'));

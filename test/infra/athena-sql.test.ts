@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAKE_QUERIES } from '../../infra/lake-queries.js';
+import { DAY_BEFORE_SCHEDULED_RUN, DAY_PARAMETER, reportStatements } from '../../infra/quality-report.js';
 import { addColumnsSql, createTableSql, dropTableSql } from '../../lambdas/domain/lake-ddl.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
@@ -55,6 +56,13 @@ const STATEMENTS: readonly Statement[] = [
     { source: `erase delete(${s.table})`, kind: 'Delete', sql: s.delete },
   ]),
   ...LAKE_QUERIES.map((q): Statement => ({ source: `named query ${q.name}`, kind: 'Select', sql: q.sql })),
+  // The daily quality report, as `npm run quality` sends it (a ? day) and as the schedule does (the SELECT
+  // inside its UNLOAD, with the scheduler's time keyword; sqlglot reads UNLOAD only as a command).
+  ...[DAY_PARAMETER, DAY_BEFORE_SCHEDULED_RUN].flatMap((day) =>
+    Object.entries(reportStatements(day)).map(
+      ([name, sql]): Statement => ({ source: `quality report ${name} (${day})`, kind: 'Select', sql }),
+    ),
+  ),
   { source: 'ops rebuildSql (all profiles)', kind: 'Select', sql: rebuildSql('2026-11-26', []).sql },
   {
     source: 'ops rebuildSql (two profiles)',
