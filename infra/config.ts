@@ -111,10 +111,12 @@ export interface StageConfig {
    */
   readonly clientSessionVendors: readonly string[];
   /**
-   * Endpoints subscribed to the alarm topic: e-mail addresses and `https://` URLs (each must confirm the
-   * subscription SNS sends it). @default []
+   * Endpoints subscribed to the alarm topic, the **page** tier (data lost or corrupted): e-mail addresses and
+   * `https://` URLs (each must confirm the subscription SNS sends it). @default []
    */
   readonly alarmSubscriptions: readonly string[];
+  /** Endpoints subscribed to the **notice** topic (data quality drifts), as `alarmSubscriptions`. @default [] */
+  readonly noticeSubscriptions: readonly string[];
   /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
   readonly lakeRetention: LakeRetention;
 }
@@ -173,6 +175,7 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   apiErasers: [],
   clientSessionVendors: [],
   alarmSubscriptions: [],
+  noticeSubscriptions: [],
   lakeRetention: {
     snapshotDays: 7,
     snapshotsToKeep: 1,
@@ -197,7 +200,7 @@ export const EMULATOR_GAPS = {
   athenaNamedQueries: 'AWS::Athena::NamedQuery has no CloudFormation provisioner in the emulator',
   glueTableOptimizer: 'AWS::Glue::TableOptimizer has no CloudFormation provisioner in the emulator',
   metricMathAlarms:
-    'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm) is refused by the emulator',
+    'AWS::CloudWatch::Alarm with metric math (the rejection-rate alarm, the anomaly-detection bands and the null-share alarms) is refused by the emulator',
   icebergTableDdl:
     "the emulator's Athena refuses Iceberg DDL (NOT_SUPPORTED), so the Iceberg tables are registered with " +
     'AWS::Glue::Table (location and columns) and the local delivery writes their first Iceberg metadata',
@@ -581,7 +584,18 @@ export const SETTINGS = {
     sample: (i, long) =>
       long ? `https://hooks.example.com/${'a'.repeat(200)}/${i}` : `ops-${i}@example.com`,
     meaning:
-      'e-mail addresses and `https://` URLs subscribed to the alarm topic — [deploying](deploy-aws.md)',
+      'e-mail addresses and `https://` URLs subscribed to the alarm topic: the page tier (data lost or corrupted) — [deploying](deploy-aws.md)',
+  },
+  noticeSubscriptions: {
+    type: 'list',
+    item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
+    itemProblem: 'is neither an e-mail address nor an https:// URL',
+    itemDoc: 'e-mail addresses and https:// URLs',
+    maxItems: 100,
+    sample: (i, long) =>
+      long ? `https://hooks.example.com/${'n'.repeat(200)}/${i}` : `quality-${i}@example.com`,
+    meaning:
+      'e-mail addresses and `https://` URLs subscribed to the notice topic: the notice tier (data quality drifts) — [operations](operations.md)',
   },
   'lakeRetention.snapshotDays': {
     ...days(3650),

@@ -72,7 +72,13 @@ export const LAKE_TABLE_NAMES = LAKE_TABLES.map((t) => t.name);
 export const METRICS_NAMESPACE = 'Impressions';
 
 /** The names of those metrics (defined next to the handler that emits them, which must not import infra). */
-export { METRIC, type MetricName, rejectReasonMetric } from '../lambdas/domain/metrics.js';
+export {
+  METRIC,
+  type MetricName,
+  QUALITY_DIMENSIONS,
+  QUALITY_METRIC,
+  rejectReasonMetric,
+} from '../lambdas/domain/metrics.js';
 
 /** The part of the contract the Python tools read (scripts/lake/contract.json). */
 export const pythonContract = () => ({

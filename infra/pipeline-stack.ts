@@ -72,7 +72,7 @@ export class PipelineStack extends Stack {
       clientSessionVendors: config.clientSessionVendors.length ? config.clientSessionVendors : undefined,
     });
 
-    const alarms = [filterEnrich.iteratorAgeAlarm, api.serverErrorAlarm, api.latencyAlarm];
+    const alarms = [filterEnrich.iteratorAgeAlarm, api.serverErrorAlarm];
     for (const [id, source, table] of [
       ['ImpressionsDelivery', props.enrichedStream, IMPRESSIONS_TABLE.name],
       ['RejectedDelivery', props.rejectedStream, REJECTED_TABLE.name],
@@ -116,13 +116,17 @@ export class PipelineStack extends Stack {
       historyApi: api.fn,
       failureQueues: [filterEnrich.failureQueue],
       alarms,
+      // Slow answers lose no data: a notice.
+      noticeAlarms: [api.latencyAlarm],
       rejectionRateAlarmPercent: includes(config, 'metricMathAlarms')
         ? config.rejectionRateAlarmPercent
         : undefined,
+      anomalyDetection: includes(config, 'metricMathAlarms'),
       streams: { Raw: props.rawStream, Enriched: props.enrichedStream, Rejected: props.rejectedStream },
       tables: { History: props.historyTable, Catalog: props.catalogTable },
       streamRetentionHours: config.streamRetentionHours,
       alarmSubscriptions: config.alarmSubscriptions,
+      noticeSubscriptions: config.noticeSubscriptions,
     });
 
     new CfnOutput(this, output('HistoryApiUrl'), { value: api.url });

@@ -6,21 +6,26 @@
 
 import * as path from 'node:path';
 import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { METRIC, rejectReasonMetric } from '../infra/contract.js';
+import { METRIC, QUALITY_METRIC, rejectReasonMetric } from '../infra/contract.js';
 import { FILTER_REASONS, REJECT_REASONS } from '../lambdas/domain/classify.js';
+import { OPTIONAL_COLUMNS } from '../lambdas/domain/quality.js';
 import { LOCAL_DIR } from './cli.js';
 
 /** The latest counts of the running `npm start` (what its live view shows), for `npm run stats`. */
 export const STATS_FILE = path.join(LOCAL_DIR, 'stats.json');
 
 /**
- * Sums the EMF metrics a function logged since the poller started. One poll reads at most `maxPages` pages
+ * Sums the EMF metrics a function logged since the poller started: counts add up, milliseconds keep their
+ * maximum, and a percentage (a quality share of a batch's accepted records) is the mean weighted by the
+ * document's `Enriched` count, the share over every record the run accepted. One poll reads at most `maxPages` pages
  * and never runs twice at once (a poll called while one is under way returns at once), so a slow emulator
  * cannot make requests pile up.
  */
 export class MetricsPoller {
   readonly totals: Record<string, number> = {};
   private readonly seen = new Set<string>();
+  /** Per percentage metric: Σ share × accepted, Σ accepted. */
+  private readonly weighted: Record<string, { sum: number; of: number }> = {};
   private since: number;
   private busy = false;
 
@@ -73,7 +78,15 @@ export class MetricsPoller {
             if (!Number.isFinite(v)) continue;
             if (metric.Unit === 'Milliseconds')
               this.totals[metric.Name] = Math.max(this.totals[metric.Name] ?? 0, v);
-            else this.totals[metric.Name] = (this.totals[metric.Name] ?? 0) + v;
+            else if (metric.Unit === 'Percent') {
+              const of = Number(rec[METRIC.Enriched]);
+              if (!(of > 0)) continue;
+              const w = this.weighted[metric.Name] ?? { sum: 0, of: 0 };
+              this.weighted[metric.Name] = w;
+              w.sum += v * of;
+              w.of += of;
+              this.totals[metric.Name] = w.sum / w.of;
+            } else this.totals[metric.Name] = (this.totals[metric.Name] ?? 0) + v;
           }
         }
       }
@@ -209,8 +222,36 @@ export function render(s: Snapshot, prev: Snapshot | undefined): string {
     `  lake rows committed  ${String(s.lakeRows).padStart(9)}`,
     `  freshness (event → history API)  p50 ${f(percentile(s.freshness, 50))}  p99 ${f(percentile(s.freshness, 99))}  (${s.freshness.length} probes)`,
     `  lag: ingest max ${f(e[METRIC.IngestLagMaxMs])}   history max ${f(s.history[METRIC.FreshnessMaxMs])}`,
+    ...qualityLines(e, prev?.enrich),
   ];
   return lines.join('\n');
+}
+
+/**
+ * The quality figures of the metrics (`docs/operations.md`, "Data-quality metrics"): unknown titles, late
+ * events and the largest batch p99 of the ingest lag, then the optional columns with null or empty values,
+ * largest share first, each marked ↑ or ↓ when it moved by more than a point since `prev`.
+ */
+export function qualityLines(
+  m: Readonly<Record<string, number>>,
+  prev?: Readonly<Record<string, number>>,
+): string[] {
+  const pct = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} %`);
+  const lagP99 = m[QUALITY_METRIC.IngestLagP99Ms];
+  const nulls = OPTIONAL_COLUMNS.map((c) => {
+    const name = QUALITY_METRIC.nullShare(c);
+    const v = m[name];
+    const before = prev?.[name];
+    const moved =
+      v !== undefined && before !== undefined && Math.abs(v - before) > 1 ? (v > before ? ' ↑' : ' ↓') : '';
+    return { c, v, moved };
+  })
+    .filter((n): n is typeof n & { v: number } => n.v !== undefined && n.v > 0)
+    .sort((a, b) => b.v - a.v);
+  return [
+    `  quality: unknown titles ${pct(m[QUALITY_METRIC.UnknownTitleShare])}   late (> 1 h) ${pct(m[QUALITY_METRIC.LateShare])}   ingest lag p99 (max of batches) ${lagP99 === undefined ? '-' : `${(lagP99 / 1000).toFixed(2)} s`}`,
+    `    null or empty: ${nulls.length ? nulls.map((n) => `${n.c} ${pct(n.v)}${n.moved}`).join(', ') : 'no optional column'}`,
+  ];
 }
 
 /** Expected (from the generator) vs observed (from the metrics), per outcome and reason. */

@@ -59,6 +59,7 @@ import {
   FreshnessProbe,
   MetricsPoller,
   percentile,
+  qualityLines,
   reconcile,
   render,
   type Snapshot,
@@ -525,6 +526,7 @@ ${row('lake rows committed', expectedEnriched, final.lakeRows)}
   ${verdict}
   lake rows committed ${final.lakeRows} (enriched: ${final.enrich.Enriched ?? 0})
   freshness event → history API: p50 ${percentile(s.freshness, 50) ?? '-'} ms, p99 ${percentile(s.freshness, 99) ?? '-'} ms over ${s.freshness.length} probes
+${qualityLines(final.enrich).join('\n')}
 `;
   return { text, ok };
 }

@@ -28,7 +28,8 @@ import {
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
-import { METRIC, rejectReasonMetric } from '../domain/metrics.js';
+import { METRIC, qualityMetricPoints, rejectReasonMetric } from '../domain/metrics.js';
+import { batchQuality } from '../domain/quality.js';
 import { filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
@@ -80,10 +81,12 @@ export function makeHandler(deps: FilterEnrichDeps) {
           MetricUnit.Milliseconds,
           plan.enriched.reduce((m, e) => Math.max(m, nowMs - e.eventTimeMs), 0),
         );
-      emitMetrics(
-        plan.outcomes.filter((_, i) => !failed.has(records[i]!.sequenceNumber)),
-        failed.size,
+      const done = plan.outcomes.filter((_, i) => !failed.has(records[i]!.sequenceNumber));
+      emitQuality(
+        plan.enriched.filter((e) => !failed.has(e.sequenceNumber)).map((e) => e.record),
+        done.flatMap((o) => (o.outcome === 'rejected' ? [o.reason] : [])),
       );
+      emitMetrics(done, failed.size);
       if (failed.size) logger.warn('records left for retry', { failed: failed.size, of: records.length });
     } catch (err) {
       // An infrastructure fault that affects the whole batch: report every record, so that the event source
@@ -121,6 +124,22 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   if (counts.has(METRIC.Enriched)) metrics.addMetric(METRIC.IngestLagMaxMs, MetricUnit.Milliseconds, maxLag);
   if (failed) metrics.addMetric(METRIC.RecordsLeftForRetry, MetricUnit.Count, failed);
   metrics.publishStoredMetrics();
+}
+
+/**
+ * The batch's data-quality metrics (docs/operations.md, "Data-quality metrics"): shares and lag in the batch's
+ * main EMF document (published with the counts), each dimensioned value in an EMF document of its own.
+ */
+function emitQuality(accepted: Parameters<typeof batchQuality>[0], rejectedReasons: readonly string[]): void {
+  for (const p of qualityMetricPoints(batchQuality(accepted, rejectedReasons))) {
+    if (!p.dimensions) {
+      metrics.addMetric(p.name, MetricUnit[p.unit], p.value);
+      continue;
+    }
+    const single = metrics.singleMetric();
+    single.addDimensions(p.dimensions);
+    single.addMetric(p.name, MetricUnit[p.unit], p.value);
+  }
 }
 
 /**

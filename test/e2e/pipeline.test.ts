@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { METRIC } from '../../infra/contract.js';
+import { METRIC, QUALITY_METRIC } from '../../infra/contract.js';
 import { encodeAggregate } from '../../lambdas/adapters/kpl-aggregate.js';
-import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
+import { DEVICE_TYPES, type ImpressionEvent, SCHEMA_REGISTRY } from '../../lambdas/domain/event-schema.js';
+import { SCHEMA_FIELD_PATHS } from '../../lambdas/domain/quality.js';
 import { fromEnrichedWire, fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import type { Mutable } from '../support/factories.js';
@@ -365,7 +366,7 @@ describe.skipIf(Boolean(c.skipReason))(
       expect(r.status).toBe(403);
     });
 
-    it('reconciles: records read = enriched + filtered + rejected, from the functions’ metrics', async () => {
+    it('reconciles: records read = enriched + filtered + rejected, from the functions’ metrics, and so do the quality metrics’ volumes', async () => {
       const logGroup = await h.resource(c.stacks.pipeline, 'FilterEnrichHandlerLogs');
       const totals = await eventually(
         async () => {
@@ -384,6 +385,31 @@ describe.skipIf(Boolean(c.skipReason))(
       );
       expect(totals[METRIC.Rejected]).toBeGreaterThanOrEqual(12);
       expect(totals[METRIC.Filtered]).toBeGreaterThanOrEqual(4);
+      // The quality metrics' dimensioned volumes add up to the same outcomes, with bounded dimension values.
+      const records = await h.emfRecords(logGroup);
+      const sumOf = (name: string, dimension: string, allowed: (v: string) => boolean) =>
+        records
+          .filter((r) => r[name] !== undefined)
+          .reduce((n, r) => {
+            expect(allowed(String(r[dimension])), `${dimension}=${String(r[dimension])}`).toBe(true);
+            return n + Number(r[name]);
+          }, 0);
+      const all = (key: string) => records.reduce((n, r) => n + Number(r[key] ?? 0), 0);
+      expect(
+        sumOf(QUALITY_METRIC.EnrichedByDevice, 'deviceType', (v) =>
+          (DEVICE_TYPES as readonly string[]).includes(v),
+        ),
+      ).toBe(all(METRIC.Enriched));
+      expect(sumOf(QUALITY_METRIC.EnrichedBySchema, 'schemaVersion', (v) => SCHEMA_REGISTRY.has(v))).toBe(
+        all(METRIC.Enriched),
+      );
+      expect(
+        sumOf(
+          QUALITY_METRIC.RejectedByField,
+          'field',
+          (v) => SCHEMA_FIELD_PATHS.has(v) || v === 'none' || v === 'other',
+        ),
+      ).toBe(all(METRIC.Rejected));
     });
   },
 );

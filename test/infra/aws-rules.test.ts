@@ -205,26 +205,36 @@ describe('table lifecycle', () => {
 });
 
 describe('alarm notifications', () => {
-  it('CloudWatch may publish to the alarm topic, only for this account\'s alarms (AWS knowledge center, "not authorized to perform: SNS:Publish"; SNS guide, aws:SourceAccount / aws:SourceArn)', () => {
+  it('CloudWatch may publish to the page and notice topics, only for this account\'s alarms (AWS knowledge center, "not authorized to perform: SNS:Publish"; SNS guide, aws:SourceAccount / aws:SourceArn)', () => {
     const policies = Object.values(
       aws.pipeline.findResources('AWS::SNS::TopicPolicy') as Record<string, Resource>,
     );
-    expect(policies).toHaveLength(1);
-    const statements = policies[0]!.Properties.PolicyDocument!.Statement;
-    const publish = statements.filter((s) => s.Effect === 'Allow' && list(s.Action).includes('sns:Publish'));
-    expect(publish).toHaveLength(1);
-    expect(publish[0]!.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
-    expect(publish[0]!.Condition!.StringEquals!['aws:SourceAccount']).toBe(ENV.account);
-    expect(JSON.stringify(publish[0]!.Condition!.ArnLike!['aws:SourceArn'])).toMatch(
-      /arn:.*:cloudwatch:eu-west-1:123456789012:alarm:\*/,
-    );
-    // The TLS-only deny stays.
-    expect(statements.some((s) => s.Effect === 'Deny')).toBe(true);
-    const topic = Object.keys(aws.pipeline.findResources('AWS::SNS::Topic'))[0]!;
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      const statements = policy.Properties.PolicyDocument!.Statement;
+      const publish = statements.filter(
+        (s) => s.Effect === 'Allow' && list(s.Action).includes('sns:Publish'),
+      );
+      expect(publish).toHaveLength(1);
+      expect(publish[0]!.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+      expect(publish[0]!.Condition!.StringEquals!['aws:SourceAccount']).toBe(ENV.account);
+      expect(JSON.stringify(publish[0]!.Condition!.ArnLike!['aws:SourceArn'])).toMatch(
+        /arn:.*:cloudwatch:eu-west-1:123456789012:alarm:\*/,
+      );
+      // The TLS-only deny stays.
+      expect(statements.some((s) => s.Effect === 'Deny')).toBe(true);
+    }
+    const topics = Object.keys(aws.pipeline.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(2);
     const alarms = Object.values(
       aws.pipeline.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
     );
-    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    // Each alarm notifies exactly one of the two topics (its tier: test/infra/operations.test.ts).
+    for (const a of alarms) {
+      const actions = a.Properties.AlarmActions as { Ref: string }[];
+      expect(actions).toHaveLength(1);
+      expect(topics).toContain(actions[0]!.Ref);
+    }
   });
 
   it('a stage subscribes e-mail addresses and HTTPS endpoints to the topic, and refuses anything else', () => {
@@ -239,6 +249,9 @@ describe('alarm notifications', () => {
     });
     aws.pipeline.resourceCountIs('AWS::SNS::Subscription', 0);
     expect(() => resolveStage('x', { alarmSubscriptions: ['http://plain.example.com'] })).toThrow(
+      /neither an e-mail address nor an https/,
+    );
+    expect(() => resolveStage('x', { noticeSubscriptions: ['http://plain.example.com'] })).toThrow(
       /neither an e-mail address nor an https/,
     );
   });
