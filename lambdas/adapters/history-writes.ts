@@ -23,6 +23,7 @@ import {
   planAdmission,
 } from '../domain/history-model.js';
 import { EMPTY_ROLLUP_DAYS, mustInvalidate, rollupSortKey } from '../domain/rollup.js';
+import { type BucketMemory, bucketMemory, counterToken } from './bucket-memory.js';
 import { allowanceKey, type DayAllowances } from './day-allowance.js';
 import {
   chunks,
@@ -67,9 +68,15 @@ interface BucketResult {
   readonly present: Map<string, string>;
   readonly written: Set<string>;
   readonly burst: Map<string, BurstKind>;
+  /** The bucket's state after the writes, when it is known (read, returned by a failure, or remembered). */
+  state?: BucketState;
 }
 
-export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
+export function historyWrites(
+  table: HistoryTable,
+  allowances: DayAllowances,
+  memory: BucketMemory = bucketMemory(),
+) {
   const { tableName, now } = table;
   const { update, getItem } = itemAccess(table);
 
@@ -133,6 +140,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       if (!done && chunk.some((i) => !result.present.has(i.name) && !result.burst.has(i.name)))
         throw new NotDone(`bucket ${b.sk} kept changing under concurrent writers`);
     }
+    result.state = state;
     return result;
   }
 
@@ -223,10 +231,16 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     let pool = held.units;
     // The generation of the counter `pool` was reserved in (day-allowance.ts).
     let generation = held.generation;
+    // The counter's generation and forget token, read before any bucket of this call is seen: remembered
+    // bucket states count only under it (bucket-memory.ts).
+    let token: string | undefined;
+    const recall = (b: BucketPlan) => memory.recall(b.pk, b.sk, token);
+    const remember = (b: BucketPlan, r: BucketResult) => memory.remember(b.pk, b.sk, token, r.state);
     try {
       if (pool > 0) {
         // A held allowance counts only while the counter it was reserved in exists: an erasure deletes it.
         const counter = await getItem({ pk: d.pk, sk: d.sk });
+        token = counterToken(counter);
         if (counter === undefined || counter.g !== generation) {
           pool = 0;
           generation = undefined;
@@ -247,18 +261,23 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         if (fast.ok) {
           pool += want;
           generation = generationOf(fast.attributes);
-        }
+          token = counterToken(fast.attributes);
+        } else token = counterToken(fast.item);
       }
       if (fast.ok) {
         const day = { left: Number.POSITIVE_INFINITY };
         await Promise.all(
-          d.buckets.map(async (b) => results.set(b, await writeBucket(b, limits, day, counters))),
+          d.buckets.map(async (b) => {
+            const r = await writeBucket(b, limits, day, counters, recall(b));
+            remember(b, r);
+            results.set(b, r);
+          }),
         );
         return results;
       }
       const n0 = Number(fast.item?.n ?? 0);
       const states = await Promise.all(
-        d.buckets.map((b) => getItem({ pk: b.pk, sk: b.sk }).then(bucketState)),
+        d.buckets.map((b) => recall(b) ?? getItem({ pk: b.pk, sk: b.sk }).then(bucketState)),
       );
       // What this instance holds is part of n0 and usable here.
       const room = { left: limits.perDay - n0 + pool };
@@ -287,7 +306,9 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         generation = generationOf(exact.attributes);
       }
       for (const [i, o] of order.entries()) {
-        results.set(o.b, await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state));
+        const r = await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state);
+        remember(o.b, r);
+        results.set(o.b, r);
       }
       return results;
     } finally {
@@ -414,7 +435,15 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       if (!forgotten || options.dryRun) return;
       // The day's count never falls below what is stored (see `admitDay`): what is removed is given back.
       result.writes++;
-      const day = await update(takeOff({ pk: d.pk, sk: d.sk }, { n: forgotten }));
+      // A new forget token `f`: what instances remember of this day's buckets no longer counts
+      // (bucket-memory.ts), so an impression forgotten here is never taken for present.
+      const giveBack = takeOff({ pk: d.pk, sk: d.sk }, { n: forgotten });
+      const day = await update({
+        ...giveBack,
+        UpdateExpression: `${giveBack.UpdateExpression}, #f = :f`,
+        ExpressionAttributeNames: { ...giveBack.ExpressionAttributeNames, '#f': 'f' },
+        ExpressionAttributeValues: { ...giveBack.ExpressionAttributeValues, ':f': randomUUID() },
+      });
       const dayMs = dayStart(d.buckets[0]!.startMs);
       if (mustInvalidate(dayMs, now())) {
         result.writes++;

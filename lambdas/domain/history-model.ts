@@ -25,12 +25,15 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bucket width: the contract's burst window (10 s of event time), tuned with `bench/history-wcu.ts`. */
 export const BUCKET_MS = 10_000;
 /**
- * Bytes of impression attributes one bucket item may hold: below DynamoDB's 400 KB item limit with room for
- * the keys and counters. Within the contract's field limits an impression is at most ≈ 1.4 KB, so a full
- * window (1,000) of maximal impressions would not fit: past this budget impressions are rejected as
- * `quality.profile-burst` (storage), deterministically, since items only grow until their TTL.
+ * Bytes of impression attributes one bucket item may hold. Every write to an item is charged on its whole
+ * size (1 WCU per KB of the larger of the item before and after, a failed conditional write included), so
+ * this budget bounds the write units any one record can cost (≈ 129: docs/history-model.md, "Write units
+ * per record"). A full window of realistic impressions (1,000 of ≈ 85–110 bytes) fits; within the
+ * contract's field limits an impression takes up to ≈ 1.4 KB, so hostile field sizes fill it sooner: past
+ * this budget impressions are rejected as `quality.profile-burst` (storage), deterministically, since items
+ * only grow until their TTL.
  */
-export const ITEM_BUDGET_BYTES = 380 * 1024;
+export const ITEM_BUDGET_BYTES = 128 * 1024;
 /**
  * Impressions per UpdateItem: each costs ≈ 41 characters of the 4 KB update and condition expressions and
  * two of the 300 operators/functions an expression may hold (DynamoDB developer guide, "Expression
