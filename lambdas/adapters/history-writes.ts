@@ -13,16 +13,28 @@ import {
   DAY_MS,
   type DayPlan,
   dayStart,
+  dayUnits,
   decideBucket,
   expiry,
   type HistoryCandidate,
   type HistoryLimits,
   ITEM_BUDGET_BYTES,
+  itemSize,
   MAX_IMPRESSIONS_PER_WRITE,
   type PlannedImpression,
   planAdmission,
 } from '../domain/history-model.js';
-import { EMPTY_ROLLUP_DAYS, mustInvalidate, rollupSortKey } from '../domain/rollup.js';
+import {
+  addTally,
+  EMPTY_ROLLUP_DAYS,
+  encodeTally,
+  mustInvalidate,
+  ROLLUP_BUDGET_BYTES,
+  rollupSortKey,
+  rollupState,
+  type Tally,
+  tally,
+} from '../domain/rollup.js';
 import { type BucketMemory, bucketMemory, counterToken } from './bucket-memory.js';
 import { allowanceKey, type DayAllowances } from './day-allowance.js';
 import {
@@ -91,7 +103,7 @@ export function historyWrites(
     b: BucketPlan,
     limits: HistoryLimits,
     day: { left: number },
-    counters: { writes: number; stored: number },
+    counters: { writes: number; stored: number; units: number },
     known?: BucketState,
   ): Promise<BucketResult> {
     const result: BucketResult = { present: new Map(), written: new Set(), burst: new Map() };
@@ -110,10 +122,10 @@ export function historyWrites(
           }
           for (const [name, kind] of d.burst) result.burst.set(name, kind);
           toWrite = d.write;
-        } else if (chunk.length > day.left) {
+        } else if (unitsOf(chunk) > day.left) {
           state = bucketState(await getItem({ pk: b.pk, sk: b.sk }));
           continue;
-        } else room.left -= chunk.length;
+        } else room.left -= unitsOf(chunk);
         if (!toWrite.length) break;
         for (const imp of toWrite) result.burst.delete(imp.name);
         counters.writes++;
@@ -125,6 +137,7 @@ export function historyWrites(
         done = true;
         day.left = room.left;
         counters.stored += toWrite.length;
+        counters.units += unitsOf(toWrite);
         for (const imp of toWrite) result.written.add(imp.name);
         if (state !== undefined) {
           const tags = new Map(state.tags);
@@ -224,7 +237,8 @@ export function historyWrites(
     total: { writes: number; stored: number },
   ): Promise<Map<BucketPlan, BucketResult>> {
     const results = new Map<BucketPlan, BucketResult>();
-    const counters = { writes: 0, stored: 0 };
+    // `units`: of the daily cap, taken by the impressions stored (dayUnits).
+    const counters = { writes: 0, stored: 0, units: 0 };
     const key = allowanceKey(d.pk, d.sk);
     // Units of the day's count this call owns: held from earlier batches, plus what it reserves.
     const held = allowances.take(key);
@@ -313,7 +327,7 @@ export function historyWrites(
       return results;
     } finally {
       // Held for the next batch (an instance that goes away leaves the cap stricter), or given back.
-      const unused = pool - counters.stored;
+      const unused = pool - counters.units;
       // Without a known generation nothing is held (it could not be checked): the cap only gets stricter.
       if (allowances.hold) {
         if (generation !== undefined) allowances.keep(key, unused, generation);
@@ -331,6 +345,9 @@ export function historyWrites(
       total.stored += counters.stored;
     }
   }
+
+  /** Units of the daily cap that impressions take (`dayUnits`). */
+  const unitsOf = (imps: readonly PlannedImpression[]) => imps.reduce((n, i) => n + dayUnits(i.bytes), 0);
 
   /** The generation of a day counter, as an UpdateItem returned it (`ALL_NEW`). */
   const generationOf = (item: Item | undefined) => (typeof item?.g === 'string' ? item.g : undefined);
@@ -351,6 +368,32 @@ export function historyWrites(
       ExpressionAttributeNames: { '#d': 'd', '#x': 'x', '#c': 'c', '#b': 'b' },
       ExpressionAttributeValues: { ':d': randomUUID(), ':x': x },
     });
+  }
+
+  /**
+   * Adds a late batch's newly stored impressions (`added`) to a day's built rollup, as read (`seen`) before
+   * they were written: the counts rewritten with a new build token `b` and a new token `d` (so a reader that
+   * read the buckets before these impressions cannot store its build over this one), on the condition that
+   * the build is still the one read. A rollup read before the bucket writes cannot count them: it was stored
+   * after its build's consistent bucket read. Whether it was applied; when not (no built rollup, too large,
+   * or another writer or reader changed it since), the caller invalidates the day instead.
+   */
+  async function addToRollup(seen: Item | undefined, added: Tally): Promise<boolean> {
+    const state = rollupState(seen, now());
+    if (!seen || !state.counts || typeof seen.b !== 'string' || !added.size) return false;
+    const counts: Tally = new Map(state.counts);
+    addTally(counts, added);
+    const c = encodeTally(counts);
+    if (itemSize({ ...seen, c }) > ROLLUP_BUDGET_BYTES) return false;
+    const out = await update({
+      TableName: tableName,
+      Key: { pk: seen.pk, sk: seen.sk },
+      UpdateExpression: 'SET #c = :c, #b = :b, #d = :d',
+      ConditionExpression: '#b = :b0',
+      ExpressionAttributeNames: { '#c': 'c', '#b': 'b', '#d': 'd' },
+      ExpressionAttributeValues: { ':c': c, ':b': randomUUID(), ':d': randomUUID(), ':b0': seen.b },
+    });
+    return out.ok;
   }
 
   /**
@@ -405,6 +448,7 @@ export function historyWrites(
     // retentionDays only sets TTLs, which nothing here writes.
     await mapLimit(planAdmission(candidates, 0), 16, async (d) => {
       let forgotten = 0;
+      let units = 0;
       for (const b of d.buckets) {
         const item = options.dryRun ? await getItem({ pk: b.pk, sk: b.sk }) : undefined;
         await mapLimit(b.impressions, 8, async (imp) => {
@@ -426,8 +470,10 @@ export function historyWrites(
             if (!out.ok && stored === tag)
               throw new Error(`bucket ${b.pk} ${b.sk} holds ${imp.name} without its count n`);
           }
-          if (outcome === 'forgotten') forgotten++;
-          else if (outcome === 'kept') result.keptOtherRecord++;
+          if (outcome === 'forgotten') {
+            forgotten++;
+            units += dayUnits(imp.bytes);
+          } else if (outcome === 'kept') result.keptOtherRecord++;
           else result.absent++;
         });
       }
@@ -437,7 +483,7 @@ export function historyWrites(
       result.writes++;
       // A new forget token `f`: what instances remember of this day's buckets no longer counts
       // (bucket-memory.ts), so an impression forgotten here is never taken for present.
-      const giveBack = takeOff({ pk: d.pk, sk: d.sk }, { n: forgotten });
+      const giveBack = takeOff({ pk: d.pk, sk: d.sk }, { n: units });
       const day = await update({
         ...giveBack,
         UpdateExpression: `${giveBack.UpdateExpression}, #f = :f`,
@@ -468,13 +514,34 @@ export function historyWrites(
     await mapLimit(planAdmission(candidates, settings.retentionDays), 16, async (d) => {
       let results: Map<BucketPlan, BucketResult>;
       try {
-        results = await admitDay(d, settings.limits, counters);
-        // A late impression (a day readers may have rolled up) invalidates that day's rollup, after the
-        // buckets are written; a redelivery does it again (its first attempt may have died in between).
         const day = dayStart(d.buckets[0]!.startMs);
-        if (mustInvalidate(day, now()) && [...results].some(([b, r]) => accepted(b, r))) {
+        const late = mustInvalidate(day, now());
+        // A day readers may have rolled up: its rollup as it is before the buckets are written.
+        const rollup = late ? await getItem({ pk: d.pk, sk: rollupSortKey(day) }) : undefined;
+        results = await admitDay(d, settings.limits, counters);
+        // Late impressions newly stored are added to the day's rollup (a delta, the rollup stays warm);
+        // otherwise (no built rollup, or it changed meanwhile), or when a redelivery found its impressions
+        // already stored (its first attempt may have died before its delta or invalidation), the rollup is
+        // invalidated, after the buckets are written.
+        if (late && [...results].some(([b, r]) => accepted(b, r))) {
+          const redelivered = [...results].some(([b, r]) =>
+            b.impressions.some((i) => !r.written.has(i.name) && r.present.get(i.name) === i.value[8]),
+          );
+          const added = tally(
+            [...results].flatMap(([b, r]) =>
+              b.impressions
+                .filter((i) => r.written.has(i.name))
+                .map((i) => candidates[i.members[0]!]!.impression),
+            ),
+            day,
+            day + DAY_MS - 1,
+            null,
+          );
           counters.writes++;
-          await invalidate(d.pk, day, d.x);
+          if (redelivered || !(await addToRollup(rollup, added))) {
+            counters.writes++;
+            await invalidate(d.pk, day, d.x);
+          }
         }
       } catch (err) {
         if (err instanceof NotDone) return; // its candidates stay 'failed'

@@ -166,6 +166,24 @@ describe('write units per record at the caps', () => {
     expect((await warm.admit([small('p', 3)], SETTINGS)).admissions[0]!.kind).toBe('accepted');
   });
 
+  it('the daily cap counts bytes too: an impression takes one unit per 256 bytes it stores', async () => {
+    const { store } = setup();
+    const limits = { perWindow: 1000, perDay: 60 };
+    const s = store();
+    const big = await s.admit(
+      Array.from({ length: 20 }, (_, n) => maximal('wide', n)),
+      { ...SETTINGS, limits },
+    );
+    // ≈ 1.4 KB each: 6 units, so 10 of them fill a cap of 60; the rest are bursts of the day.
+    expect(big.stored).toBe(10);
+    expect(big.admissions.slice(10).every((a) => a.kind === 'burst')).toBe(true);
+    const few = await s.admit(
+      Array.from({ length: 80 }, (_, n) => small('narrow', n)),
+      { ...SETTINGS, limits },
+    );
+    expect(few.stored).toBe(60);
+  });
+
   it("one profile's throttled writes fail only that profile's records", async () => {
     const { ddb, store } = setup();
     const original = ddb.client.send.bind(ddb.client);
