@@ -380,7 +380,9 @@ export function historyWrites(
    */
   async function addToRollup(seen: Item | undefined, added: Tally): Promise<boolean> {
     const state = rollupState(seen, now());
-    if (!seen || !state.counts || typeof seen.b !== 'string' || !added.size) return false;
+    // A rollup split into parts (a day of thousands of titles) is invalidated instead.
+    if (!seen || !state.counts || typeof seen.b !== 'string' || !added.size || seen.p !== undefined)
+      return false;
     const counts: Tally = new Map(state.counts);
     addTally(counts, added);
     const c = encodeTally(counts);
