@@ -211,4 +211,26 @@ describe('write units per record at the caps', () => {
       'accepted',
     ]);
   });
+
+  it("a profile throttled for a while is retried within the call (bounded): nobody's records fail", async () => {
+    const { ddb, store } = setup();
+    const original = ddb.client.send.bind(ddb.client);
+    let throttled = 0;
+    ddb.client.send = ((cmd: { input: { Key?: { pk?: string } } }) => {
+      if (cmd.input.Key?.pk === 'P#hot' && throttled < 2) {
+        throttled++;
+        return Promise.reject(
+          Object.assign(new Error('throttled'), {
+            name: 'ProvisionedThroughputExceededException',
+            $metadata: { httpStatusCode: 400 },
+          }),
+        );
+      }
+      return original(cmd as never);
+    }) as typeof ddb.client.send;
+    const batch = [small('a', 1), small('hot', 2), small('b', 3), small('hot', 4)];
+    const out = await store().admit(batch, SETTINGS);
+    expect(throttled).toBe(2);
+    expect(out.admissions.every((a) => a.kind === 'accepted')).toBe(true);
+  });
 });
