@@ -4,7 +4,7 @@
  * a reader, unchanged by redeliveries and producer retries, bounded per request, erased with the profile.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
@@ -201,6 +201,40 @@ describe('title rollups', () => {
     await expectExact(env);
     expect(env.rollup(day)?.c).toBeDefined();
     expect(env.rollup(day)?.d).toBe(dirty.d); // kept: the next invalidation replaces it
+  });
+
+  it('a late impression whose rollup changed between the writer’s read and its delta: nothing lost, never stale', async () => {
+    const env = setup();
+    await admitAll(env, daily(10));
+    for (let i = 0; i < 3; i++) await expectExact(env);
+    const day = dayStart(NOW) - 5 * DAY_MS;
+    const armed = { on: true };
+    const racing = historyStore(
+      {
+        send: async (cmd: unknown) => {
+          const out = await env.ddb.client.send(cmd as UpdateCommand);
+          if (armed.on && cmd instanceof UpdateCommand && String(cmd.input.Key?.sk).startsWith('B#')) {
+            armed.on = false;
+            // After the bucket write and before the delta: another writer adds a late impression of the same
+            // day to the rollup (a new build token).
+            await env.writer.admit([candidate('other', uuid(998), day + 7_200_000, 't1')], SETTINGS);
+            expect(env.rollup(day)?.c).toBeDefined();
+          }
+          return out;
+        },
+      } as unknown as DynamoDBDocumentClient,
+      'history',
+      undefined,
+      { nowMs: () => env.clock.now },
+    );
+    const r = await racing.admit([candidate('late', uuid(999), day + 3_600_000, 't1')], SETTINGS);
+    expect(r.stored).toBe(1);
+    expect(armed.on).toBe(false);
+    // The delta's condition (the build it read) failed: the day was invalidated instead of overwriting the
+    // other writer's delta.
+    expect(env.rollup(day)?.c).toBeUndefined();
+    await expectExact(env);
+    await expectExact(env);
   });
 
   it('an on-time impression (today, yesterday) writes no rollup item', async () => {
