@@ -177,8 +177,30 @@ The cost model prices one check as ${h.assumptions.check}: **${h.readUnits.check
       : ''
   }; one history call as
 ${h.assumptions.history}: **${h.readUnits.history}**.
-`;
+
+${CAPS_SECTION}`;
 }
+
+/**
+ * Worst cases per request at the caps, measured by tests with the in-memory table's DynamoDB charging
+ * (test/unit/amplification.test.ts, test/unit/read-amplification.test.ts); docs/history-model.md holds the
+ * full section.
+ */
+const CAPS_SECTION = `## Read and write units per request at the caps
+
+Measured by tests over the in-memory table that charges DynamoDB's units (details: docs/history-model.md,
+"Read and write units per request at the caps"):
+
+| what | bound asserted | measured | before |
+|---|---|---|---|
+| WCU of one record, a bucket filled one maximal impression per batch (\`test/unit/amplification.test.ts\`) | ≤ 130 | 128 (129 for a cold instance's first record on a full bucket) | 379 |
+| WCU of a duplicate, redelivery or burst record on a remembered full bucket | ≤ 1 | 0 | 379 |
+| \`1d\` frequency, maximal field sizes, two days at the daily cap (\`test/unit/read-amplification.test.ts\`) | ≤ 1,350 RCU | 1,084.5 RCU, 8.9 MB | 6,238 RCU, 51 MB |
+| \`1d\` frequency, realistic impressions at the caps | < 300 RCU | 222.5 RCU, 1.8 MB | |
+| \`7d\` frequency, rollups built, realistic impressions at the caps | < 600 RCU | 447.5 RCU, 3.6 MB | |
+| \`7d\` frequency after five late events (added to their rollups) | ≤ warm + 5 | 447.5 RCU | 6,031 RCU |
+| \`7d\` frequency, 20,000 distinct titles a day (rollups split into parts) | < 1,400 RCU | 769 RCU, 6.3 MB | ≈ 1,600–1,800 RCU |
+`;
 
 function wholeHandlerSection(
   w: WholeHandlerResult | undefined,

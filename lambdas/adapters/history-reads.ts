@@ -19,19 +19,22 @@ import {
   newestFirst,
   type PagePosition,
   profileKey,
+  valueSize,
 } from '../domain/history-model.js';
 import {
   addTally,
   dayOfRollupSortKey,
   EMPTY_ROLLUP_DAYS,
   encodeTally,
+  joinRollupParts,
   MAX_BUILDS_PER_REQUEST,
   mergeRanges,
   planCounts,
-  ROLLUP_BUDGET_BYTES,
   type RollupState,
+  rollupPartSortKey,
   rollupSortKey,
   rollupState,
+  splitTally,
   type Tally,
   type TimeRange,
   type TitleTally,
@@ -110,9 +113,10 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
     return tally(all, r.fromMs, r.toMs, titles);
   }
 
-  /** The rollup items of `days` (one query over their sort keys), by day start. */
+  /** The rollups of `days` (one query over their sort keys, parts included), by day start, parts joined. */
   async function readRollups(pk: string, days: readonly number[]): Promise<Map<number, Item>> {
-    const out = new Map<number, Item>();
+    const heads = new Map<number, Item>();
+    const parts = new Map<number, Map<number, Item>>();
     let start: Record<string, unknown> | undefined;
     do {
       const query = new QueryCommand({
@@ -121,14 +125,28 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
         ExpressionAttributeValues: {
           ':pk': pk,
           ':lo': rollupSortKey(days[0]!),
-          ':hi': rollupSortKey(days.at(-1)!),
+          ':hi': `${rollupSortKey(days.at(-1)!)}#~`,
         },
         ExclusiveStartKey: start,
       });
       const page = await retryCall(() => client.send(query), policy);
-      for (const item of page.Items ?? []) out.set(dayOfRollupSortKey(String(item.sk)), item);
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        const day = dayOfRollupSortKey(sk);
+        const k = sk === rollupSortKey(day) ? 0 : Number(sk.slice(rollupSortKey(day).length + 1));
+        if (k === 0) heads.set(day, item);
+        else if (Number.isInteger(k) && k > 0) {
+          if (!parts.has(day)) parts.set(day, new Map());
+          parts.get(day)!.set(k, item);
+        }
+      }
       start = page.LastEvaluatedKey;
     } while (start);
+    const out = new Map<number, Item>();
+    for (const [day, head] of heads) {
+      const joined = joinRollupParts(head, parts.get(day) ?? new Map());
+      if (joined) out.set(day, { ...joined });
+    }
     return out;
   }
 
@@ -156,16 +174,29 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
       first = false;
     }
     const counts = tally(all, day, day + DAY_MS - 1, null);
+    const b = randomUUID();
     const item: Item = {
       pk,
       sk: rollupSortKey(day),
-      c: encodeTally(counts),
-      b: randomUUID(),
+      c: [],
+      b,
       x,
       ...(seen.dirty === undefined ? {} : { d: seen.dirty }),
     };
-    if (itemSize(item) > ROLLUP_BUDGET_BYTES) return counts;
+    // Larger days are split into parts (written first; served only with a rollup item of the same build).
+    const split = splitTally(encodeTally(counts), (e) => valueSize(e) + 1, itemSize(item) + 16);
+    if (!split) return counts;
+    item.c = split[0]!;
+    if (split.length > 1) item.p = split.length;
     try {
+      for (const [k, c] of split.entries()) {
+        if (k === 0) continue;
+        const part = new PutCommand({
+          TableName: tableName,
+          Item: { pk, sk: rollupPartSortKey(day, k), c, b, x },
+        });
+        await retryCall(() => client.send(part), policy);
+      }
       const put = new PutCommand({
         TableName: tableName,
         Item: item,

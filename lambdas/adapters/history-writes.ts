@@ -13,16 +13,29 @@ import {
   DAY_MS,
   type DayPlan,
   dayStart,
+  dayUnits,
   decideBucket,
   expiry,
   type HistoryCandidate,
   type HistoryLimits,
   ITEM_BUDGET_BYTES,
+  itemSize,
   MAX_IMPRESSIONS_PER_WRITE,
   type PlannedImpression,
   planAdmission,
 } from '../domain/history-model.js';
-import { EMPTY_ROLLUP_DAYS, mustInvalidate, rollupSortKey } from '../domain/rollup.js';
+import {
+  addTally,
+  EMPTY_ROLLUP_DAYS,
+  encodeTally,
+  mustInvalidate,
+  ROLLUP_BUDGET_BYTES,
+  rollupSortKey,
+  rollupState,
+  type Tally,
+  tally,
+} from '../domain/rollup.js';
+import { type BucketMemory, bucketMemory, counterToken } from './bucket-memory.js';
 import { allowanceKey, type DayAllowances } from './day-allowance.js';
 import {
   chunks,
@@ -67,9 +80,15 @@ interface BucketResult {
   readonly present: Map<string, string>;
   readonly written: Set<string>;
   readonly burst: Map<string, BurstKind>;
+  /** The bucket's state after the writes, when it is known (read, returned by a failure, or remembered). */
+  state?: BucketState;
 }
 
-export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
+export function historyWrites(
+  table: HistoryTable,
+  allowances: DayAllowances,
+  memory: BucketMemory = bucketMemory(),
+) {
   const { tableName, now } = table;
   const { update, getItem } = itemAccess(table);
 
@@ -84,7 +103,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     b: BucketPlan,
     limits: HistoryLimits,
     day: { left: number },
-    counters: { writes: number; stored: number },
+    counters: { writes: number; stored: number; units: number },
     known?: BucketState,
   ): Promise<BucketResult> {
     const result: BucketResult = { present: new Map(), written: new Set(), burst: new Map() };
@@ -103,10 +122,10 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
           }
           for (const [name, kind] of d.burst) result.burst.set(name, kind);
           toWrite = d.write;
-        } else if (chunk.length > day.left) {
+        } else if (unitsOf(chunk) > day.left) {
           state = bucketState(await getItem({ pk: b.pk, sk: b.sk }));
           continue;
-        } else room.left -= chunk.length;
+        } else room.left -= unitsOf(chunk);
         if (!toWrite.length) break;
         for (const imp of toWrite) result.burst.delete(imp.name);
         counters.writes++;
@@ -118,6 +137,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         done = true;
         day.left = room.left;
         counters.stored += toWrite.length;
+        counters.units += unitsOf(toWrite);
         for (const imp of toWrite) result.written.add(imp.name);
         if (state !== undefined) {
           const tags = new Map(state.tags);
@@ -133,6 +153,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       if (!done && chunk.some((i) => !result.present.has(i.name) && !result.burst.has(i.name)))
         throw new NotDone(`bucket ${b.sk} kept changing under concurrent writers`);
     }
+    result.state = state;
     return result;
   }
 
@@ -216,17 +237,24 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     total: { writes: number; stored: number },
   ): Promise<Map<BucketPlan, BucketResult>> {
     const results = new Map<BucketPlan, BucketResult>();
-    const counters = { writes: 0, stored: 0 };
+    // `units`: of the daily cap, taken by the impressions stored (dayUnits).
+    const counters = { writes: 0, stored: 0, units: 0 };
     const key = allowanceKey(d.pk, d.sk);
     // Units of the day's count this call owns: held from earlier batches, plus what it reserves.
     const held = allowances.take(key);
     let pool = held.units;
     // The generation of the counter `pool` was reserved in (day-allowance.ts).
     let generation = held.generation;
+    // The counter's generation and forget token, read before any bucket of this call is seen: remembered
+    // bucket states count only under it (bucket-memory.ts).
+    let token: string | undefined;
+    const recall = (b: BucketPlan) => memory.recall(b.pk, b.sk, token);
+    const remember = (b: BucketPlan, r: BucketResult) => memory.remember(b.pk, b.sk, token, r.state);
     try {
       if (pool > 0) {
         // A held allowance counts only while the counter it was reserved in exists: an erasure deletes it.
         const counter = await getItem({ pk: d.pk, sk: d.sk });
+        token = counterToken(counter);
         if (counter === undefined || counter.g !== generation) {
           pool = 0;
           generation = undefined;
@@ -247,18 +275,23 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         if (fast.ok) {
           pool += want;
           generation = generationOf(fast.attributes);
-        }
+          token = counterToken(fast.attributes);
+        } else token = counterToken(fast.item);
       }
       if (fast.ok) {
         const day = { left: Number.POSITIVE_INFINITY };
         await Promise.all(
-          d.buckets.map(async (b) => results.set(b, await writeBucket(b, limits, day, counters))),
+          d.buckets.map(async (b) => {
+            const r = await writeBucket(b, limits, day, counters, recall(b));
+            remember(b, r);
+            results.set(b, r);
+          }),
         );
         return results;
       }
       const n0 = Number(fast.item?.n ?? 0);
       const states = await Promise.all(
-        d.buckets.map((b) => getItem({ pk: b.pk, sk: b.sk }).then(bucketState)),
+        d.buckets.map((b) => recall(b) ?? getItem({ pk: b.pk, sk: b.sk }).then(bucketState)),
       );
       // What this instance holds is part of n0 and usable here.
       const room = { left: limits.perDay - n0 + pool };
@@ -287,12 +320,14 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
         generation = generationOf(exact.attributes);
       }
       for (const [i, o] of order.entries()) {
-        results.set(o.b, await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state));
+        const r = await writeBucket(o.b, limits, { left: shares[i]! }, counters, o.state);
+        remember(o.b, r);
+        results.set(o.b, r);
       }
       return results;
     } finally {
       // Held for the next batch (an instance that goes away leaves the cap stricter), or given back.
-      const unused = pool - counters.stored;
+      const unused = pool - counters.units;
       // Without a known generation nothing is held (it could not be checked): the cap only gets stricter.
       if (allowances.hold) {
         if (generation !== undefined) allowances.keep(key, unused, generation);
@@ -310,6 +345,9 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       total.stored += counters.stored;
     }
   }
+
+  /** Units of the daily cap that impressions take (`dayUnits`). */
+  const unitsOf = (imps: readonly PlannedImpression[]) => imps.reduce((n, i) => n + dayUnits(i.bytes), 0);
 
   /** The generation of a day counter, as an UpdateItem returned it (`ALL_NEW`). */
   const generationOf = (item: Item | undefined) => (typeof item?.g === 'string' ? item.g : undefined);
@@ -330,6 +368,34 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       ExpressionAttributeNames: { '#d': 'd', '#x': 'x', '#c': 'c', '#b': 'b' },
       ExpressionAttributeValues: { ':d': randomUUID(), ':x': x },
     });
+  }
+
+  /**
+   * Adds a late batch's newly stored impressions (`added`) to a day's built rollup, as read (`seen`) before
+   * they were written: the counts rewritten with a new build token `b` and a new token `d` (so a reader that
+   * read the buckets before these impressions cannot store its build over this one), on the condition that
+   * the build is still the one read. A rollup read before the bucket writes cannot count them: it was stored
+   * after its build's consistent bucket read. Whether it was applied; when not (no built rollup, too large,
+   * or another writer or reader changed it since), the caller invalidates the day instead.
+   */
+  async function addToRollup(seen: Item | undefined, added: Tally): Promise<boolean> {
+    const state = rollupState(seen, now());
+    // A rollup split into parts (a day of thousands of titles) is invalidated instead.
+    if (!seen || !state.counts || typeof seen.b !== 'string' || !added.size || seen.p !== undefined)
+      return false;
+    const counts: Tally = new Map(state.counts);
+    addTally(counts, added);
+    const c = encodeTally(counts);
+    if (itemSize({ ...seen, c }) > ROLLUP_BUDGET_BYTES) return false;
+    const out = await update({
+      TableName: tableName,
+      Key: { pk: seen.pk, sk: seen.sk },
+      UpdateExpression: 'SET #c = :c, #b = :b, #d = :d',
+      ConditionExpression: '#b = :b0',
+      ExpressionAttributeNames: { '#c': 'c', '#b': 'b', '#d': 'd' },
+      ExpressionAttributeValues: { ':c': c, ':b': randomUUID(), ':d': randomUUID(), ':b0': seen.b },
+    });
+    return out.ok;
   }
 
   /**
@@ -384,6 +450,7 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     // retentionDays only sets TTLs, which nothing here writes.
     await mapLimit(planAdmission(candidates, 0), 16, async (d) => {
       let forgotten = 0;
+      let units = 0;
       for (const b of d.buckets) {
         const item = options.dryRun ? await getItem({ pk: b.pk, sk: b.sk }) : undefined;
         await mapLimit(b.impressions, 8, async (imp) => {
@@ -405,8 +472,10 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
             if (!out.ok && stored === tag)
               throw new Error(`bucket ${b.pk} ${b.sk} holds ${imp.name} without its count n`);
           }
-          if (outcome === 'forgotten') forgotten++;
-          else if (outcome === 'kept') result.keptOtherRecord++;
+          if (outcome === 'forgotten') {
+            forgotten++;
+            units += dayUnits(imp.bytes);
+          } else if (outcome === 'kept') result.keptOtherRecord++;
           else result.absent++;
         });
       }
@@ -414,7 +483,15 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
       if (!forgotten || options.dryRun) return;
       // The day's count never falls below what is stored (see `admitDay`): what is removed is given back.
       result.writes++;
-      const day = await update(takeOff({ pk: d.pk, sk: d.sk }, { n: forgotten }));
+      // A new forget token `f`: what instances remember of this day's buckets no longer counts
+      // (bucket-memory.ts), so an impression forgotten here is never taken for present.
+      const giveBack = takeOff({ pk: d.pk, sk: d.sk }, { n: units });
+      const day = await update({
+        ...giveBack,
+        UpdateExpression: `${giveBack.UpdateExpression}, #f = :f`,
+        ExpressionAttributeNames: { ...giveBack.ExpressionAttributeNames, '#f': 'f' },
+        ExpressionAttributeValues: { ...giveBack.ExpressionAttributeValues, ':f': randomUUID() },
+      });
       const dayMs = dayStart(d.buckets[0]!.startMs);
       if (mustInvalidate(dayMs, now())) {
         result.writes++;
@@ -439,13 +516,34 @@ export function historyWrites(table: HistoryTable, allowances: DayAllowances) {
     await mapLimit(planAdmission(candidates, settings.retentionDays), 16, async (d) => {
       let results: Map<BucketPlan, BucketResult>;
       try {
-        results = await admitDay(d, settings.limits, counters);
-        // A late impression (a day readers may have rolled up) invalidates that day's rollup, after the
-        // buckets are written; a redelivery does it again (its first attempt may have died in between).
         const day = dayStart(d.buckets[0]!.startMs);
-        if (mustInvalidate(day, now()) && [...results].some(([b, r]) => accepted(b, r))) {
+        const late = mustInvalidate(day, now());
+        // A day readers may have rolled up: its rollup as it is before the buckets are written.
+        const rollup = late ? await getItem({ pk: d.pk, sk: rollupSortKey(day) }) : undefined;
+        results = await admitDay(d, settings.limits, counters);
+        // Late impressions newly stored are added to the day's rollup (a delta, the rollup stays warm);
+        // otherwise (no built rollup, or it changed meanwhile), or when a redelivery found its impressions
+        // already stored (its first attempt may have died before its delta or invalidation), the rollup is
+        // invalidated, after the buckets are written.
+        if (late && [...results].some(([b, r]) => accepted(b, r))) {
+          const redelivered = [...results].some(([b, r]) =>
+            b.impressions.some((i) => !r.written.has(i.name) && r.present.get(i.name) === i.value[8]),
+          );
+          const added = tally(
+            [...results].flatMap(([b, r]) =>
+              b.impressions
+                .filter((i) => r.written.has(i.name))
+                .map((i) => candidates[i.members[0]!]!.impression),
+            ),
+            day,
+            day + DAY_MS - 1,
+            null,
+          );
           counters.writes++;
-          await invalidate(d.pk, day, d.x);
+          if (redelivered || !(await addToRollup(rollup, added))) {
+            counters.writes++;
+            await invalidate(d.pk, day, d.x);
+          }
         }
       } catch (err) {
         if (err instanceof NotDone) return; // its candidates stay 'failed'

@@ -25,12 +25,26 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bucket width: the contract's burst window (10 s of event time), tuned with `bench/history-wcu.ts`. */
 export const BUCKET_MS = 10_000;
 /**
- * Bytes of impression attributes one bucket item may hold: below DynamoDB's 400 KB item limit with room for
- * the keys and counters. Within the contract's field limits an impression is at most ≈ 1.4 KB, so a full
- * window (1,000) of maximal impressions would not fit: past this budget impressions are rejected as
- * `quality.profile-burst` (storage), deterministically, since items only grow until their TTL.
+ * Bytes of impression attributes one bucket item may hold. Every write to an item is charged on its whole
+ * size (1 WCU per KB of the larger of the item before and after, a failed conditional write included), so
+ * this budget bounds the write units any one record can cost (≈ 129: docs/history-model.md, "Write units
+ * per record"). A full window of realistic impressions (1,000 of ≈ 85–110 bytes) fits; within the
+ * contract's field limits an impression takes up to ≈ 1.4 KB, so hostile field sizes fill it sooner: past
+ * this budget impressions are rejected as `quality.profile-burst` (storage), deterministically, since items
+ * only grow until their TTL.
  */
-export const ITEM_BUDGET_BYTES = 380 * 1024;
+export const ITEM_BUDGET_BYTES = 128 * 1024;
+/**
+ * Bytes of one unit of the daily cap. An impression takes `dayUnits(bytes)` units of its profile-day's cap
+ * (`perDay`): one for any impression up to this size (realistic ones take ≈ 85–110 bytes), more for hostile
+ * field sizes, so a profile-day holds at most `perDay` × 256 bytes of impressions (≈ 5.1 MB at the default
+ * cap) whatever the fields: what bounds the bytes a frequency window reads (docs/history-model.md, "Read
+ * and write units per request at the caps").
+ */
+export const DAY_UNIT_BYTES = 256;
+/** Units of the daily cap one impression of `bytes` stored bytes takes. */
+export const dayUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / DAY_UNIT_BYTES));
+
 /**
  * Impressions per UpdateItem: each costs ≈ 41 characters of the 4 KB update and condition expressions and
  * two of the 300 operators/functions an expression may hold (DynamoDB developer guide, "Expression
@@ -242,7 +256,7 @@ export interface DayPlan {
   readonly sk: string;
   readonly x: number;
   readonly buckets: readonly BucketPlan[];
-  /** Distinct impressions offered. */
+  /** Units of the daily cap the distinct impressions offered take (`dayUnits`: one each up to 256 bytes). */
   readonly size: number;
 }
 
@@ -291,7 +305,7 @@ export function planAdmission(candidates: readonly HistoryCandidate[], retention
       sk: daySortKey(d.day),
       x: expiry(d.day, DAY_MS, retentionDays),
       buckets,
-      size: buckets.reduce((n, b) => n + b.impressions.length, 0),
+      size: buckets.reduce((n, b) => n + b.impressions.reduce((k, i) => k + dayUnits(i.bytes), 0), 0),
     };
   });
 }
@@ -348,12 +362,12 @@ export function decideBucket(
     if (state.tags.has(imp.name)) continue;
     if (n >= limits.perWindow) burst.set(imp.name, 'window');
     else if (s + imp.bytes > ITEM_BUDGET_BYTES) burst.set(imp.name, 'storage');
-    else if (day.left <= 0) burst.set(imp.name, 'day');
+    else if (day.left < dayUnits(imp.bytes)) burst.set(imp.name, 'day');
     else {
       write.push(imp);
       n++;
       s += imp.bytes;
-      day.left--;
+      day.left -= dayUnits(imp.bytes);
     }
   }
   return { write, burst };
@@ -384,7 +398,7 @@ export function admissionOf(
     burst === 'window'
       ? `more than ${limits.perWindow} impressions of the profile in the 10-second window from ${new Date(bucketStart(t)).toISOString()}`
       : burst === 'day'
-        ? `more than ${limits.perDay} impressions of the profile on ${new Date(t).toISOString().slice(0, 10)}`
+        ? `more than ${limits.perDay} impressions of the profile on ${new Date(t).toISOString().slice(0, 10)} (or their ${limits.perDay * DAY_UNIT_BYTES} bytes)`
         : `the profile's impressions of the 10-second window from ${new Date(bucketStart(t)).toISOString()} exceed ${ITEM_BUDGET_BYTES} bytes of storage`;
   return { kind: 'burst', detail };
 }

@@ -16,8 +16,11 @@ import { DAY_MS, dayStart, type Impression, impressionKey } from './history-mode
 export const ROLLUP_PREFIX = 'R#';
 export const rollupSortKey = (dayStartMs: number) =>
   `${ROLLUP_PREFIX}${new Date(dayStartMs).toISOString().slice(0, 10)}`;
+/** The day of a rollup's sort key, or of one of its parts (`R#<YYYY-MM-DD>#<k>`). */
 export const dayOfRollupSortKey = (sk: string) =>
-  Date.parse(`${sk.slice(ROLLUP_PREFIX.length)}T00:00:00.000Z`);
+  Date.parse(`${sk.slice(ROLLUP_PREFIX.length, ROLLUP_PREFIX.length + 10)}T00:00:00.000Z`);
+/** Sort key of part `k` (1, 2, …) of a day's rollup; part 0 is the rollup item itself. */
+export const rollupPartSortKey = (dayStartMs: number, k: number) => `${rollupSortKey(dayStartMs)}#${k}`;
 
 /** Today and yesterday (UTC) are always counted from the buckets: they change with every batch. */
 export const RECENT_DAYS = 2;
@@ -29,8 +32,62 @@ export const RECENT_DAYS = 2;
 export const INVALIDATION_MARGIN_MS = 60 * 60 * 1000;
 /** Missing rollups one request builds at most (each costs a consistent read of that day's buckets). */
 export const MAX_BUILDS_PER_REQUEST = 4;
-/** A rollup larger than this is not stored (that day keeps being counted from its buckets). */
+/**
+ * Bytes of one rollup item: a larger day's tally is split into parts of at most this size (the rollup item
+ * and `R#<day>#1`, `#2`, …), at most `MAX_ROLLUP_PARTS` of them.
+ */
 export const ROLLUP_BUDGET_BYTES = 64 * 1024;
+/**
+ * Items one day's rollup may take (≤ 1 MB): enough for any profile-day within the daily cap's bytes (20,000
+ * distinct titles of ≈ 20 characters take ≈ 10 parts). A larger one is not stored (that day keeps being
+ * counted from its buckets).
+ */
+export const MAX_ROLLUP_PARTS = 16;
+
+/**
+ * Splits a stored tally into parts whose items (`overhead` bytes of keys and tokens each) stay within
+ * `ROLLUP_BUDGET_BYTES`; undefined when more than `MAX_ROLLUP_PARTS` would be needed.
+ */
+export function splitTally(
+  c: StoredTally,
+  entryBytes: (e: StoredTally[number]) => number,
+  overhead: number,
+): StoredTally[] | undefined {
+  const parts: StoredTally[] = [[]];
+  let bytes = overhead;
+  for (const e of c) {
+    const n = entryBytes(e);
+    if (bytes + n > ROLLUP_BUDGET_BYTES && parts.at(-1)!.length) {
+      parts.push([]);
+      bytes = overhead;
+    }
+    parts.at(-1)!.push(e);
+    bytes += n;
+  }
+  return parts.length > MAX_ROLLUP_PARTS ? undefined : parts;
+}
+
+/**
+ * A day's rollup as one item to judge with `rollupState`: the rollup item with the counts of its parts
+ * (`p` items in all, each part carrying the build token `b`) joined to its own. When a part is missing or
+ * of another build (two builds raced), the counts are not served: the item is marked for a rebuild on the
+ * condition that it is still that build (as a rollup of an earlier version is).
+ */
+export function joinRollupParts(
+  head: Readonly<Record<string, unknown>> | undefined,
+  parts: ReadonlyMap<number, Readonly<Record<string, unknown>>>,
+): Readonly<Record<string, unknown>> | undefined {
+  if (!head) return undefined;
+  const p = Number(head.p ?? 1);
+  if (!(p > 1) || typeof head.b !== 'string' || !Array.isArray(head.c)) return head;
+  const c: unknown[] = [...head.c];
+  for (let k = 1; k < p; k++) {
+    const part = parts.get(k);
+    if (!part || part.b !== head.b || !Array.isArray(part.c)) return { ...head, c: {} };
+    c.push(...part.c);
+  }
+  return { ...head, c };
+}
 /** TTL of the rollup of a day without buckets (a day with buckets expires with its first bucket). */
 export const EMPTY_ROLLUP_DAYS = 30;
 

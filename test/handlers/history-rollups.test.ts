@@ -4,7 +4,7 @@
  * a reader, unchanged by redeliveries and producer retries, bounded per request, erased with the profile.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
@@ -171,21 +171,70 @@ describe('title rollups', () => {
     expect(env.rollup(dayStart(NOW) - DAY_MS)).toBeUndefined(); // yesterday: buckets only
   });
 
-  it('a late impression invalidates its day, and the next read counts it and builds the rollup again', async () => {
+  it('a late impression is added to its day’s built rollup (a delta): the next read stays warm and exact', async () => {
     const env = setup();
     await admitAll(env, daily(10));
     for (let i = 0; i < 3; i++) await expectExact(env);
     const day = dayStart(NOW) - 5 * DAY_MS;
-    expect(env.rollup(day)?.c).toBeDefined();
-    const r = await env.writer.admit([candidate('late', uuid(999), day + 3_600_000, 't1')], SETTINGS);
+    const built = env.rollup(day)!;
+    expect(built.c).toBeDefined();
+    const warm = env.ddb.capacity.rcu;
+    await env.counts('7d');
+    const warmRcu = env.ddb.capacity.rcu - warm;
+    const late = candidate('late', uuid(999), day + 3_600_000, 't1');
+    const r = await env.writer.admit([late], SETTINGS);
     expect(r.stored).toBe(1);
+    const added = env.rollup(day)!;
+    expect(added.c).toBeDefined();
+    expect(added.b).not.toBe(built.b);
+    expect(added.d).not.toBe(built.d); // a reader that read the buckets before it cannot store over it
+    const before = env.ddb.capacity.rcu;
+    expect((await env.counts('7d')).get('t1')!.count).toBe((await env.reference('7d')).get('t1')!.count);
+    expect(env.rollup(day)!.b).toBe(added.b); // served as it is, not rebuilt
+    expect(env.ddb.capacity.rcu - before).toBeLessThanOrEqual(warmRcu + 1);
+    await expectExact(env);
+    // A redelivery of the same record (its first attempt may have died before its delta) invalidates.
+    await env.writer.admit([late], SETTINGS);
     const dirty = env.rollup(day)!;
     expect(dirty.c).toBeUndefined();
     expect(typeof dirty.d).toBe('string');
-    expect((await env.counts('7d')).get('t1')!.count).toBe((await env.reference('7d')).get('t1')!.count);
     await expectExact(env);
     expect(env.rollup(day)?.c).toBeDefined();
     expect(env.rollup(day)?.d).toBe(dirty.d); // kept: the next invalidation replaces it
+  });
+
+  it('a late impression whose rollup changed between the writer’s read and its delta: nothing lost, never stale', async () => {
+    const env = setup();
+    await admitAll(env, daily(10));
+    for (let i = 0; i < 3; i++) await expectExact(env);
+    const day = dayStart(NOW) - 5 * DAY_MS;
+    const armed = { on: true };
+    const racing = historyStore(
+      {
+        send: async (cmd: unknown) => {
+          const out = await env.ddb.client.send(cmd as UpdateCommand);
+          if (armed.on && cmd instanceof UpdateCommand && String(cmd.input.Key?.sk).startsWith('B#')) {
+            armed.on = false;
+            // After the bucket write and before the delta: another writer adds a late impression of the same
+            // day to the rollup (a new build token).
+            await env.writer.admit([candidate('other', uuid(998), day + 7_200_000, 't1')], SETTINGS);
+            expect(env.rollup(day)?.c).toBeDefined();
+          }
+          return out;
+        },
+      } as unknown as DynamoDBDocumentClient,
+      'history',
+      undefined,
+      { nowMs: () => env.clock.now },
+    );
+    const r = await racing.admit([candidate('late', uuid(999), day + 3_600_000, 't1')], SETTINGS);
+    expect(r.stored).toBe(1);
+    expect(armed.on).toBe(false);
+    // The delta's condition (the build it read) failed: the day was invalidated instead of overwriting the
+    // other writer's delta.
+    expect(env.rollup(day)?.c).toBeUndefined();
+    await expectExact(env);
+    await expectExact(env);
   });
 
   it('an on-time impression (today, yesterday) writes no rollup item', async () => {
@@ -234,7 +283,9 @@ describe('title rollups', () => {
     const day = dayStart(NOW) - 3 * DAY_MS; // the only rollup day of a 7d window with 3 days of history
     for (const existing of [false, true]) {
       // First with no rollup item (condition: none exists), then with an invalidated one (its token).
-      if (existing) await env.writer.admit([candidate('late2', uuid(778), day + 60_000, 't3')], SETTINGS);
+      // A redelivery invalidates the built rollup (a first delivery would add to it).
+      const late2 = candidate('late2', uuid(778), day + 60_000, 't3');
+      if (existing) for (let k = 0; k < 2; k++) await env.writer.admit([late2], SETTINGS);
       expect(env.rollup(day)?.c).toBeUndefined();
       racing.armed = true;
       racing.day = day;

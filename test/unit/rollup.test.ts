@@ -12,11 +12,17 @@ import {
 } from '../../lambdas/domain/history-model.js';
 import {
   dayOfRollupSortKey,
+  joinRollupParts,
+  MAX_ROLLUP_PARTS,
   mergeRanges,
   mustInvalidate,
   planCounts,
+  ROLLUP_BUDGET_BYTES,
   rollupDay,
+  rollupPartSortKey,
   rollupSortKey,
+  type StoredTally,
+  splitTally,
 } from '../../lambdas/domain/rollup.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
@@ -68,5 +74,37 @@ describe('rollup planning', () => {
     // The widest bucket ranges the store queries: a whole profile's list and any bucket's range.
     expect(key > `${BUCKET_PREFIX}~` || key < BUCKET_PREFIX).toBe(true);
     expect(key > bucketSortKeyEnd(day) || key < bucketSortKey(day)).toBe(true);
+  });
+});
+
+describe('rollups in parts', () => {
+  const entries = (n: number): StoredTally => Array.from({ length: n }, (_, i) => [`title-${i}`, i + 1, i]);
+  const size = (e: StoredTally[number]) => 20 + e[0].length;
+
+  it('a large tally splits into parts within the item budget, in order, and joins back only whole', () => {
+    const c = entries(8_000);
+    const parts = splitTally(c, size, 100)!;
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts)
+      expect(100 + p.reduce((n, e) => n + size(e), 0)).toBeLessThanOrEqual(ROLLUP_BUDGET_BYTES);
+    expect(parts.flat()).toEqual(c);
+    const head = { sk: 'R#2026-06-10', b: 'build', p: parts.length, c: parts[0] };
+    const rest = new Map(parts.slice(1).map((c, i) => [i + 1, { c, b: 'build' }]));
+    expect(joinRollupParts(head, rest)!.c).toEqual(c);
+    // A part missing or of another build: not served (c is no list), to be rebuilt.
+    const other = new Map(rest).set(1, { c: parts[1]!, b: 'other' });
+    expect(Array.isArray(joinRollupParts(head, other)!.c)).toBe(false);
+    rest.delete(parts.length - 1);
+    expect(Array.isArray(joinRollupParts(head, rest)!.c)).toBe(false);
+    expect(splitTally(entries(2_000_000), size, 100)).toBeUndefined(); // more than MAX_ROLLUP_PARTS
+    expect(MAX_ROLLUP_PARTS).toBe(16);
+  });
+
+  it('part keys sort within their day, after the rollup item and before the next day', () => {
+    const day = Date.parse('2026-06-10T00:00:00.000Z');
+    const key = rollupPartSortKey(day, 3);
+    expect(dayOfRollupSortKey(key)).toBe(day);
+    expect(key > rollupSortKey(day) && key < `${rollupSortKey(day)}#~`).toBe(true);
+    expect(key < rollupSortKey(day + DAY_MS)).toBe(true);
   });
 });
