@@ -237,14 +237,8 @@ export function sizeStage(s: SizedSettings): StageSizing {
     maxReadCapacity: Math.max(c.minReadCapacity, Math.min(historyTable.maxReadCapacity, cap)),
   };
 
-  // Lambda polls each shard with up to `parallelizationFactor` concurrent batches; at the peak a batch
-  // gathers what one lane receives in the batching window, at most the batch size.
   const lanes = Math.max(1, raw.shards) * s.consumer.parallelizationFactor;
-  const laneRecordsPerSecond = raw.mode === 'provisioned' ? peak / lanes : s.consumer.batchSize;
-  const recordsPerInvocation = Math.max(
-    1,
-    Math.min(s.consumer.batchSize, laneRecordsPerSecond * Math.max(1, s.consumer.maxBatchingWindowSeconds)),
-  );
+  const recordsPerInvocation = recordsPerBatch(s.consumer, raw, peak);
   const historyApi = Math.ceil((rateLimit * SIZING.apiMsPerRequest.value) / 1000);
   const filterEnrich = raw.mode === 'provisioned' ? lanes : Math.ceil(peak / recordsPerInvocation);
 
@@ -282,6 +276,22 @@ export function sizeStage(s: SizedSettings): StageSizing {
       rejectedFlushesPerSecond: flushes(rejected.bytesPerSecond),
     },
   };
+}
+
+/**
+ * Records per filter-enrich invocation at a load: Lambda polls each shard with up to `parallelizationFactor`
+ * concurrent batches, and a batch gathers what one lane receives in the batching window, at most the batch
+ * size (an on-demand stream: full batches assumed).
+ */
+export function recordsPerBatch(
+  consumer: StageConfig['consumer'],
+  raw: StreamSizing,
+  eventsPerSecond: number,
+): number {
+  if (raw.mode !== 'provisioned') return consumer.batchSize;
+  const lanes = Math.max(1, raw.shards) * consumer.parallelizationFactor;
+  const window = Math.max(1, consumer.maxBatchingWindowSeconds);
+  return Math.max(1, Math.min(consumer.batchSize, (eventsPerSecond / lanes) * window));
 }
 
 /** Where a quota finding is reported: the stack that deploys the figure. */

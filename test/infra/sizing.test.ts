@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { DEFAULT_STAGE, resolveStage } from '../../infra/config.js';
 import { QUOTAS, quotaFindings, SIZING, sizeStage } from '../../infra/sizing.js';
+import { costModel, DEFAULT_INPUTS } from '../../scripts/cost-model.js';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
 
@@ -111,6 +112,44 @@ describe('one load figure sizes the stage', () => {
         parallelizationFactor: z.concurrency.parallelizationFactor,
       });
     }
+  });
+
+  it("the cost model prices the synthesized stage: its shard counts and capacities are the template's, at the default and at 1.5 M events/s", () => {
+    for (const overrides of [{}, { peakEventsPerSecond: 1_500_000 }]) {
+      const s = synthesized(overrides);
+      const m = costModel({
+        ...DEFAULT_INPUTS,
+        stage: s.config,
+        eventsPerSec: s.config.peakEventsPerSecond,
+      }).sizing;
+      expect({
+        rawShards: m.rawShards,
+        enrichedShards: m.enrichedShards,
+        rejectedShards: m.rejectedShards,
+        historyMaxWriteCapacity: m.historyMaxWriteCapacity,
+        historyMaxReadCapacity: m.historyMaxReadCapacity,
+        catalogMaxWriteCapacity: m.catalogMaxWriteCapacity,
+        catalogMaxReadCapacity: m.catalogMaxReadCapacity,
+        apiRateLimit: m.apiRateLimit,
+        apiBurstLimit: m.apiBurstLimit,
+      }).toEqual({
+        rawShards: s.template.rawShards,
+        enrichedShards: s.template.enrichedShards,
+        rejectedShards: s.template.rejectedShards,
+        historyMaxWriteCapacity: s.template.history.maxWriteCapacity,
+        historyMaxReadCapacity: s.template.history.maxReadCapacity,
+        catalogMaxWriteCapacity: s.template.catalog.maxWriteCapacity,
+        catalogMaxReadCapacity: s.template.catalog.maxReadCapacity,
+        apiRateLimit: s.template.apiRateLimit,
+        apiBurstLimit: s.template.apiBurstLimit,
+      });
+      // The priced Kinesis lines are the template's shards at the shard-hour price (and PUT units on top).
+      const r = costModel({ ...DEFAULT_INPUTS, stage: s.config, eventsPerSec: s.config.peakEventsPerSecond });
+      const raw = r.lines.find((l) => l.component.startsWith('Kinesis raw'))!;
+      expect(raw.basis).toMatch(new RegExp(`^${s.template.rawShards} shards`));
+    }
+    // The figures above are not trivially equal: the design's scale deploys thousands of shards.
+    expect(synthesized({ peakEventsPerSecond: 1_500_000 }).template.rawShards).toBe(2232);
   });
 
   it('the default stage (5,000 events/s) passes no default quota; 1.5 M events/s warns, naming each quota to raise', () => {
