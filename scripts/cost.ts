@@ -32,6 +32,9 @@ the default stage as deployed. Every line, price and source: docs/cost.md.
   --event-bytes <n>         raw event size in bytes (default 1200)
   --accepted-share <f>      share of records enriched, 0-1 (default 0.85)
   --checks-per-page <n>     frequency checks per page render of 250 impressions (default 1)
+  --device-share <f>        share of events devices send through the ingest route, 0-1 (default: the
+                            stage's deviceIngestShare, 1)
+  --events-per-request <n>  events per device ingest request, one client flush (default 10)
   --aggregate               producers KPL-aggregate the raw stream too (measured records per aggregate)
   --kinesis <mode>          provisioned | on-demand, both streams (default: the stage's)
   --dynamodb <mode>         provisioned | on-demand (default: the stage's tableCapacity.mode)
@@ -242,6 +245,8 @@ function main(): number {
         'event-bytes': { type: 'string' },
         'accepted-share': { type: 'string' },
         'checks-per-page': { type: 'string' },
+        'device-share': { type: 'string' },
+        'events-per-request': { type: 'string' },
         aggregate: { type: 'boolean' },
         'history-pitr': { type: 'boolean' },
         'flush-seconds': { type: 'string' },
@@ -310,11 +315,13 @@ function main(): number {
       SETTINGS.historyRetentionDays.max,
     );
     const peak = num('events-per-sec', 1, 1e9);
+    const deviceShare = num('device-share', 0, 1);
     const bytes = num('event-bytes', 100, 1024 * 1024);
     const stage = {
       ...inputs.stage,
       ...(peak ? { peakEventsPerSecond: peak } : {}),
       ...(bytes ? { eventBytes: bytes } : {}),
+      ...(deviceShare !== undefined ? { deviceIngestShare: deviceShare } : {}),
       ...(kinesis
         ? {
             rawStream: { ...inputs.stage.rawStream, mode: kinesis },
@@ -334,6 +341,7 @@ function main(): number {
       eventBytes: bytes ?? inputs.eventBytes,
       acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
       checksPerPageRender: num('checks-per-page', 0, 1000) ?? inputs.checksPerPageRender,
+      eventsPerIngestRequest: num('events-per-request', 1, 500) ?? inputs.eventsPerIngestRequest,
       lakeRetentionDays: num('lake-retention-days', 1, 36500) ?? inputs.lakeRetentionDays,
       athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
       ...(values.aggregate && latest.streams

@@ -82,7 +82,9 @@ describe('cost model: what the stage deploys', () => {
     expect(small.sizing.rawShards).toBe(13); // 10,000 records/s: the 1,000 records/s limit, ×1.3
     const big = at(1000, 10_000);
     expect(big.sizing.rawShards).toBe(Math.ceil(1.3 * ((1000 * 10_000) / 1024 ** 2)));
-    expect(line(big, 'Kinesis raw').monthlyUsd).toBeGreaterThan(big.stageSizing.rawStream.shards * 730 * 0.015);
+    expect(line(big, 'Kinesis raw').monthlyUsd).toBeGreaterThan(
+      big.stageSizing.rawStream.shards * 730 * 0.015,
+    );
     // A load below the stage's peak pays for the stage's shards all the same.
     const idle = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 1000 });
     expect(idle.sizing.rawShards).toBe(costModel(DEFAULT_INPUTS).sizing.rawShards);
@@ -139,7 +141,10 @@ describe('cost model: what the stage deploys', () => {
     ]);
     expect(r.lines.reduce((n, l) => n + l.monthlyUsd, 0)).toBeCloseTo(r.totalMonthlyUsd, 6);
     const efoGb = (1_500_000 * 0.85 * (1200 + 218) * SECONDS_PER_MONTH) / 1024 ** 3;
-    expect(r.options[0]!.monthlyUsd).toBeCloseTo(r.stageSizing.enrichedStream.shards * 730 * 0.015 + efoGb * 0.013, 4);
+    expect(r.options[0]!.monthlyUsd).toBeCloseTo(
+      r.stageSizing.enrichedStream.shards * 730 * 0.015 + efoGb * 0.013,
+      4,
+    );
   });
 
   it('on-demand Kinesis rounds each record up to 1 KB: a 1.2 KB record is billed as 2 KB', () => {
