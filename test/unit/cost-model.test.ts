@@ -296,6 +296,16 @@ describe('npm run cost', () => {
     expect(r.stdout).toMatch(/^Usage: npm run cost/);
   });
 
+  it('--device-share 0 leaves the ingest route unpriced: a lower total, and a smaller API throttle for the default stage', () => {
+    const total = (out: string) => Number(/^total +\$[\d,]+ +\$([\d.]+)/m.exec(out)?.[1]);
+    const all = run();
+    const none = run('--device-share', '0');
+    expect(none.status).toBe(0);
+    expect(total(none.stdout)).toBeLessThan(total(all.stdout));
+    expect(all.stdout).toMatch(/API throttle 679 requests\/s/);
+    expect(none.stdout).toMatch(/API throttle 29 requests\/s/);
+  });
+
   it('a bad argument: one line naming it, exit 2, no stack trace', () => {
     const r = run('--dynamodb', 'free');
     expect(r.status).toBe(2);
