@@ -248,7 +248,7 @@ function costSection(results: BenchResults): string {
   const ten = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
   const s = inputs.stage;
   return `\`npm run cost\` prints the same table from the same file. ${fmt(inputs.eventsPerSec)} events/s of ${inputs.eventBytes} B,
-priced as the default production stage deploys it (Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` with auto scaling at ${s.tableCapacity.targetUtilizationPercent} %` : ''},
+priced as the default production stage sized for it deploys it (\`-c peakEventsPerSecond=${inputs.stage.peakEventsPerSecond}\`; Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` with auto scaling at ${s.tableCapacity.targetUtilizationPercent} %` : ''},
 history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'KPL-aggregated' : 'plain'}), us-east-1 list prices of ${PRICES_DATE}. Every line,
 price and source: [docs/cost.md](docs/cost.md).
 

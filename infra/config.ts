@@ -5,7 +5,7 @@
 export interface StreamCapacity {
   /** `provisioned` (cheapest at steady high volume) or `on-demand`. @default 'provisioned' */
   readonly mode: 'provisioned' | 'on-demand';
-  /** Shards when provisioned. @default 1 */
+  /** Shards when provisioned; 0: sized from `peakEventsPerSecond` (infra/sizing.ts). @default 0 */
   readonly shards: number;
 }
 
@@ -19,11 +19,11 @@ export interface TableCapacity {
   readonly mode: 'provisioned' | 'on-demand';
   /** Auto scaling bounds of each table (provisioned only). @default 5 */
   readonly minWriteCapacity: number;
-  /** @default 40000 (the default per-table quota; docs/cost.md sizes what 1.5 M events/s needs) */
+  /** 0: sized from `peakEventsPerSecond` (infra/sizing.ts). @default 0 */
   readonly maxWriteCapacity: number;
   /** @default 5 */
   readonly minReadCapacity: number;
-  /** @default 40000 */
+  /** 0: sized from `peakEventsPerSecond`. @default 0 */
   readonly maxReadCapacity: number;
   /** Target use of the provisioned capacity; the rest is headroom for bursts. @default 70 */
   readonly targetUtilizationPercent: number;
@@ -50,6 +50,15 @@ export interface StageConfig {
    * @default false
    */
   readonly emulator: boolean;
+  /**
+   * The load the stage is sized for: peak impressions per second (infra/sizing.ts derives the shards,
+   * table bounds, API throttles and concurrency from it). @default 5000
+   */
+  readonly peakEventsPerSecond: number;
+  /** Average raw event size, bytes. @default 1200 */
+  readonly eventBytes: number;
+  /** Share of events that members' devices send through the ingest route (the rest: trusted producers). @default 1 */
+  readonly deviceIngestShare: number;
   readonly rawStream: StreamCapacity;
   readonly enrichedStream: StreamCapacity;
   readonly rejectedStream: StreamCapacity;
@@ -139,9 +148,12 @@ export interface LakeRetention {
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   emulator: false,
-  rawStream: { mode: 'provisioned', shards: 1 },
-  enrichedStream: { mode: 'provisioned', shards: 1 },
-  rejectedStream: { mode: 'provisioned', shards: 1 },
+  peakEventsPerSecond: 5000,
+  eventBytes: 1200,
+  deviceIngestShare: 1,
+  rawStream: { mode: 'provisioned', shards: 0 },
+  enrichedStream: { mode: 'provisioned', shards: 0 },
+  rejectedStream: { mode: 'provisioned', shards: 0 },
   streamRetentionHours: 24,
   consumer: {
     batchSize: 500,
@@ -166,9 +178,9 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
   tableCapacity: {
     mode: 'provisioned',
     minWriteCapacity: 5,
-    maxWriteCapacity: 40_000,
+    maxWriteCapacity: 0,
     minReadCapacity: 5,
-    maxReadCapacity: 40_000,
+    maxReadCapacity: 0,
     targetUtilizationPercent: 70,
   },
   apiServices: [],
@@ -219,6 +231,10 @@ export const EMULATOR_GAPS = {
  * `emulatorClientConfig` in `scripts/emulator.ts`; the functions use HTTP/1.1 keep-alive everywhere.)
  */
 export const EMULATOR_STAGE_DEFAULTS = {
+  peakEventsPerSecond: {
+    value: 500,
+    reason: 'an emulator stage carries test traffic: one shard per stream',
+  },
   retainData: { value: false, reason: 'an emulator stage is throwaway: its data goes with the emulator' },
   apiServices: {
     value: [EMULATOR_DEFAULT_PRINCIPAL],
@@ -303,12 +319,12 @@ const days = (max: number, is = 'a number of days') =>
   ({ type: 'integer', min: 1, max, unit: 'days', is }) as const;
 const MODES = ['provisioned', 'on-demand'] as const;
 /**
- * Kinesis shards of a provisioned stream: at least 1, at most the default limit of 10,000 shards per stream
+ * Kinesis shards of a provisioned stream: 0 (sized from the load), or at least 1, at most the default limit of 10,000 shards per stream
  * (UpdateShardCount's TargetShardCount; a raised limit needs this bound raised with it).
  */
 const SHARDS = {
   type: 'integer',
-  min: 1,
+  min: 0,
   max: 10_000,
   unit: 'shards',
   is: 'a Kinesis shard count',
@@ -354,11 +370,47 @@ export const SETTINGS = {
     values: MODES,
     meaning: 'raw stream capacity mode: `provisioned` (cheapest at steady high volume) or `on-demand`',
   },
-  'rawStream.shards': { ...SHARDS, meaning: 'raw stream shards when provisioned' },
+  peakEventsPerSecond: {
+    type: 'integer',
+    min: 1,
+    max: 100_000_000,
+    unit: 'events/s',
+    is: 'a peak load',
+    meaning:
+      'the load the stage is sized for, impressions per second: shards, table bounds, API throttles and concurrency follow (`infra/sizing.ts`; synthesis warns when a figure passes an account quota) — [scaling](scaling.md)',
+  },
+  eventBytes: {
+    type: 'integer',
+    min: 100,
+    max: 1_048_576,
+    unit: 'bytes',
+    is: 'an event size',
+    meaning: 'average raw event size, for sizing the streams',
+  },
+  deviceIngestShare: {
+    type: 'number',
+    min: 0,
+    max: 1,
+    unit: '',
+    is: 'a share (0–1)',
+    meaning:
+      "share of events members' devices send through the ingest route (≈ 10 per request), for the API's throttle",
+  },
+  'rawStream.shards': {
+    ...SHARDS,
+    meaning: 'raw stream shards when provisioned; 0: sized from `peakEventsPerSecond`',
+  },
   'enrichedStream.mode': { type: 'enum', values: MODES, meaning: 'enriched stream capacity mode' },
-  'enrichedStream.shards': { ...SHARDS, meaning: 'enriched stream shards when provisioned' },
+  'enrichedStream.shards': {
+    ...SHARDS,
+    meaning: 'enriched stream shards when provisioned; 0: sized from `peakEventsPerSecond`',
+  },
   'rejectedStream.mode': { type: 'enum', values: MODES, meaning: 'rejected stream capacity mode' },
-  'rejectedStream.shards': { ...SHARDS, meaning: 'rejected stream shards when provisioned' },
+  'rejectedStream.shards': {
+    ...SHARDS,
+    meaning:
+      'rejected stream shards when provisioned; 0: sized from `peakEventsPerSecond` at `rejectionRateAlarmPercent`',
+  },
   streamRetentionHours: {
     type: 'integer',
     min: 24,
@@ -521,11 +573,18 @@ export const SETTINGS = {
   'tableCapacity.minWriteCapacity': { ...CAPACITY, meaning: 'auto scaling floor, write capacity units' },
   'tableCapacity.maxWriteCapacity': {
     ...CAPACITY,
+    min: 0,
+    max: 10_000_000,
     meaning:
-      'auto scaling ceiling, write capacity units (the default per-table quota; raise it with the quota)',
+      'auto scaling ceiling, write capacity units; 0: sized from `peakEventsPerSecond` (synthesis warns past the per-table quota)',
   },
   'tableCapacity.minReadCapacity': { ...CAPACITY, meaning: 'auto scaling floor, read capacity units' },
-  'tableCapacity.maxReadCapacity': { ...CAPACITY, meaning: 'auto scaling ceiling, read capacity units' },
+  'tableCapacity.maxReadCapacity': {
+    ...CAPACITY,
+    min: 0,
+    max: 10_000_000,
+    meaning: 'auto scaling ceiling, read capacity units; 0: sized from `peakEventsPerSecond`',
+  },
   'tableCapacity.targetUtilizationPercent': {
     type: 'number',
     min: 20,
@@ -833,7 +892,7 @@ function crossChecks(c: StageConfig): string[] {
   for (const kind of ['Write', 'Read'] as const) {
     const min = c.tableCapacity[`min${kind}Capacity`];
     const max = c.tableCapacity[`max${kind}Capacity`];
-    if (max < min)
+    if (max !== 0 && max < min)
       problems.push(
         `tableCapacity.max${kind}Capacity: ${max} is below tableCapacity.min${kind}Capacity (${min}): auto scaling needs min ≤ max`,
       );
@@ -877,6 +936,7 @@ export function resolveStage(stage: string, overrides: DeepPartial<StageConfig> 
   const merged: StageConfig = base.emulator
     ? {
         ...base,
+        peakEventsPerSecond: checked.peakEventsPerSecond ?? E.peakEventsPerSecond.value,
         retainData: checked.retainData ?? E.retainData.value,
         apiServices: checked.apiServices ?? E.apiServices.value,
         apiErasers: checked.apiErasers ?? E.apiErasers.value,

@@ -20,6 +20,7 @@ import { StreamConsumer } from './constructs/stream-consumer.js';
 import { TableOptimizer } from './constructs/table-optimizer.js';
 import { output } from './contract.js';
 import { LAKE_QUERIES } from './lake-queries.js';
+import { type StageSizing, sizeStage } from './sizing.js';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: StageConfig;
@@ -31,12 +32,15 @@ export interface PipelineStackProps extends StackProps {
   readonly lakeBucket: IBucket;
   readonly glueDatabaseName: string;
   readonly cursorSecret: ISecret;
+  /** The capacities to deploy. @default sizeStage(config) */
+  readonly sizing?: StageSizing;
 }
 
 export class PipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const sizing = props.sizing ?? sizeStage(config);
 
     const filterEnrich = new StreamConsumer(this, 'FilterEnrich', {
       entry: 'filter-enrich/handler.ts',
@@ -70,6 +74,7 @@ export class PipelineStack extends Stack {
       servicePrincipals: config.apiServices,
       eraserPrincipals: config.apiErasers,
       clientSessionVendors: config.clientSessionVendors.length ? config.clientSessionVendors : undefined,
+      throttle: { rateLimit: sizing.api.rateLimit, burstLimit: sizing.api.burstLimit },
     });
 
     const alarms = [filterEnrich.iteratorAgeAlarm, api.serverErrorAlarm];

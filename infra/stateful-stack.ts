@@ -7,12 +7,15 @@ import { AttributeType, Billing, Capacity, TableEncryptionV2, TableV2 } from 'aw
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { includes, type StageConfig, type StreamCapacity, type TableCapacity } from './config.js';
+import { includes, type StageConfig } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
 import { output } from './contract.js';
+import { type StageSizing, type StreamSizing, sizeStage, type TableSizing } from './sizing.js';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: StageConfig;
+  /** The capacities to deploy. @default sizeStage(config) */
+  readonly sizing?: StageSizing;
 }
 
 export class StatefulStack extends Stack {
@@ -27,6 +30,7 @@ export class StatefulStack extends Stack {
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const sizing = props.sizing ?? sizeStage(config);
     // Kept on delete and on replacement, but removed when their own creation fails (CloudFormation's
     // `RetainExceptOnCreate`): these resources have fixed names, and a retained leftover of a rolled-back first
     // deploy would make its retry fail with AlreadyExists.
@@ -34,7 +38,7 @@ export class StatefulStack extends Stack {
       ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
       : RemovalPolicy.DESTROY;
 
-    const stream = (logicalId: string, capacity: StreamCapacity) =>
+    const stream = (logicalId: string, capacity: StreamSizing) =>
       new Stream(this, logicalId, {
         encryption: StreamEncryption.MANAGED,
         retentionPeriod: Duration.hours(config.streamRetentionHours),
@@ -42,12 +46,13 @@ export class StatefulStack extends Stack {
         ...(capacity.mode === 'provisioned' ? { shardCount: capacity.shards } : {}),
         removalPolicy,
       });
-    this.rawStream = stream('RawStream', config.rawStream);
-    this.enrichedStream = stream('EnrichedStream', config.enrichedStream);
-    this.rejectedStream = stream('RejectedStream', config.rejectedStream);
+    this.rawStream = stream('RawStream', sizing.rawStream);
+    this.enrichedStream = stream('EnrichedStream', sizing.enrichedStream);
+    this.rejectedStream = stream('RejectedStream', sizing.rejectedStream);
 
     const table = (
       logicalId: string,
+      capacity: TableSizing,
       pointInTimeRecovery: boolean,
       partitionKey: string,
       sortKey?: string,
@@ -56,14 +61,21 @@ export class StatefulStack extends Stack {
       new TableV2(this, logicalId, {
         partitionKey: { name: partitionKey, type: AttributeType.STRING },
         ...(sortKey ? { sortKey: { name: sortKey, type: AttributeType.STRING } } : {}),
-        billing: tableBilling(config.tableCapacity),
+        billing: tableBilling(capacity),
         encryption: TableEncryptionV2.awsManagedKey(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
         ...(ttl ? { timeToLiveAttribute: ttl } : {}),
         removalPolicy,
       });
-    this.historyTable = table('HistoryTable', config.historyPointInTimeRecovery, 'pk', 'sk', 'x');
-    this.catalogTable = table('TitleCatalogTable', true, 'titleId');
+    this.historyTable = table(
+      'HistoryTable',
+      sizing.historyTable,
+      config.historyPointInTimeRecovery,
+      'pk',
+      'sk',
+      'x',
+    );
+    this.catalogTable = table('TitleCatalogTable', sizing.catalogTable, true, 'titleId');
 
     this.lake = new LakeStorage(this, 'Lake', {
       removalPolicy,
@@ -89,7 +101,7 @@ export class StatefulStack extends Stack {
 }
 
 /** On-demand, or provisioned with target-tracking auto scaling of reads and writes (TableV2 requires autoscaled writes). */
-function tableBilling(c: TableCapacity): Billing {
+function tableBilling(c: TableSizing): Billing {
   if (c.mode === 'on-demand') return Billing.onDemand();
   const target = c.targetUtilizationPercent;
   return Billing.provisioned({

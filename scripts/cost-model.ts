@@ -4,12 +4,13 @@
  * never copied) and the dated price table below. Pure: numbers in, numbers out. docs/cost.md explains every line.
  */
 import { DEFAULT_STAGE, type StageConfig } from '../infra/config.js';
+import { recordsPerBatch, SIZING, type SizedSettings, type StageSizing, sizeStage } from '../infra/sizing.js';
 
 /**
  * List prices, us-east-1, as recorded on PRICES_DATE from the AWS pages named in `source` (this environment
  * cannot reach the web: re-check them before you rely on a figure). `unit` says what one `usd` buys.
  */
-export const PRICES_DATE = '2026-11-26';
+export const PRICES_DATE = '2026-12-03';
 const KDS = 'https://aws.amazon.com/kinesis/data-streams/pricing/';
 const DDB_OD = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const DDB_PROV = 'https://aws.amazon.com/dynamodb/pricing/provisioned/';
@@ -27,6 +28,12 @@ export const PRICES = {
     source: KDS,
   },
   kinesisOnDemandRetrievalGb: { usd: 0.04, unit: 'GB read per consumer (on-demand)', source: KDS },
+  kinesisEfoConsumerShardHour: {
+    usd: 0.015,
+    unit: 'consumer-shard-hour of enhanced fan-out (provisioned)',
+    source: KDS,
+  },
+  kinesisEfoGb: { usd: 0.013, unit: 'GB retrieved by an enhanced fan-out consumer', source: KDS },
   lambdaArmGbSecond: {
     usd: 0.0000133334,
     unit: 'GB-second, Arm, first tier',
@@ -58,6 +65,26 @@ export const PRICES = {
     unit: 'GB-month, S3 Standard, first 50 TB',
     source: 'https://aws.amazon.com/s3/pricing/',
   },
+  s3StorageGbMonthNext450Tb: {
+    usd: 0.022,
+    unit: 'GB-month, S3 Standard, next 450 TB',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3StorageGbMonthOver500Tb: {
+    usd: 0.021,
+    unit: 'GB-month, S3 Standard, over 500 TB',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3PutThousand: {
+    usd: 0.005,
+    unit: '1,000 PUT, COPY, POST or LIST requests, S3 Standard',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3GetThousand: {
+    usd: 0.0004,
+    unit: '1,000 GET and other requests, S3 Standard',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
   glueDpuHour: {
     usd: 0.44,
     unit: 'DPU-hour of Glue Data Catalog table optimizers (compaction, snapshot retention, orphan file deletion)',
@@ -76,7 +103,38 @@ export const PRICES = {
   },
   logsIngestGb: {
     usd: 0.5,
-    unit: 'GB ingested into CloudWatch Logs (Standard class; Lambda logs get volume tiers above 10 TB a month, not applied here)',
+    unit: 'GB ingested into CloudWatch Logs, Standard class (API Gateway access logs, Firehose delivery logs)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  logsLambdaFirst10TbGb: {
+    usd: 0.5,
+    unit: 'GB of Lambda logs into CloudWatch Logs (vended logs, since 2025-05-01), first 10 TB a month',
+    source:
+      'https://aws.amazon.com/cloudwatch/pricing/ (vended logs: Lambda; AWS Lambda "tiered pricing for CloudWatch Logs", 2025-05-01)',
+  },
+  logsLambdaNext20TbGb: {
+    usd: 0.25,
+    unit: 'GB of Lambda logs, next 20 TB a month',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  logsLambdaNext20TbAfterGb: {
+    usd: 0.1,
+    unit: 'GB of Lambda logs, next 20 TB a month (30-50 TB)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  logsLambdaOver50TbGb: {
+    usd: 0.05,
+    unit: 'GB of Lambda logs over 50 TB a month',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  logsStorageGbMonth: {
+    usd: 0.03,
+    unit: 'GB-month of CloudWatch Logs storage (archived, billed compressed)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  metricMonth: {
+    usd: 0.3,
+    unit: 'custom metric a month (EMF), first 10,000',
     source: 'https://aws.amazon.com/cloudwatch/pricing/',
   },
   xrayTraceMillion: {
@@ -88,8 +146,6 @@ export const PRICES = {
 } as const;
 
 export const QUOTAS = {
-  shardMiBPerSec: { value: 1, source: 'Kinesis: 1 MiB/s or 1,000 records/s written per shard' },
-  shardRecordsPerSec: { value: 1000, source: 'same' },
   putUnitBytes: { value: 25 * 1024, source: `Kinesis PUT payload unit: 25 KB (${KDS})` },
   onDemandRecordRoundingBytes: {
     value: 1024,
@@ -107,18 +163,12 @@ export const QUOTAS = {
   },
 } as const;
 
-/** The stage settings the model prices (infra/config.ts). */
-export type PricedStage = Pick<
-  StageConfig,
-  | 'rawStream'
-  | 'enrichedStream'
-  | 'tableCapacity'
-  | 'historyRetentionDays'
-  | 'historyPointInTimeRecovery'
-  | 'aggregateEnriched'
-  | 'consumer'
-  | 'lakeRetention'
->;
+/** The stage settings the model prices (infra/config.ts): its sizing settings and a few more. */
+export type PricedStage = SizedSettings &
+  Pick<
+    StageConfig,
+    'historyRetentionDays' | 'historyPointInTimeRecovery' | 'aggregateEnriched' | 'lakeRetention'
+  >;
 
 /** Where each measured figure came from, printed with the result. */
 export type Provenance = Readonly<Record<string, string>>;
@@ -137,8 +187,18 @@ export interface CostInputs {
   readonly enrichedRecordsPerKinesisRecord: number;
   /** Consumers of the enriched stream: Firehose (filter-enrich writes the history before the stream). */
   readonly enrichedConsumers: number;
-  /** Provisioned Kinesis shards above the average load. */
-  readonly kinesisHeadroom: number;
+  /** Share of raw records rejected (to the rejected stream and its table). */
+  readonly rejectedShare: number;
+  /** Rollup items: impressions of a profile a day, and the bytes of its day rollup item. */
+  readonly impressionsPerProfileDay: number;
+  readonly rollupBytesPerProfileDay: number;
+  /** Lake: S3 PUTs per Firehose flush (data file, manifest, manifest list, metadata) and compacted file size. */
+  readonly s3PutsPerFlush: number;
+  readonly compactedFileMiB: number;
+  /** Custom metrics (EMF names × dimension values) the functions emit. */
+  readonly customMetrics: number;
+  /** Events per ingest request from a device (one client flush). */
+  readonly eventsPerIngestRequest: number;
   /** DynamoDB write units per accepted impression: buckets, day counters and duplicate detection (the same conditional writes). */
   readonly historyWcuPerImpression: number;
   /** Stored history bytes per impression (items, their keys and DynamoDB's 100 B per-item overhead). */
@@ -183,28 +243,68 @@ export interface CostLine {
 export interface CostResult {
   readonly impressionsPerMonth: number;
   readonly lines: readonly CostLine[];
+  /** Priced but not in the total: choices an operator may add (a second enriched-stream consumer). */
+  readonly options: readonly CostLine[];
   readonly totalMonthlyUsd: number;
   readonly totalPerBillionUsd: number;
+  /** The capacities the stage deploys (infra/sizing.ts `sizeStage`, the same call the stacks make). */
+  readonly stageSizing: StageSizing;
   readonly sizing: Readonly<Record<string, number>>;
 }
 
 export const SECONDS_PER_MONTH = 730 * 3600;
 const GB = 1024 ** 3;
+const TB = 1024;
 const p = (k: keyof typeof PRICES) => PRICES[k].usd;
+
+/** A tiered price: `tiers` of [GB in the tier (Infinity for the last), price key], applied in order. */
+function tiered(gb: number, tiers: readonly (readonly [number, keyof typeof PRICES])[]): number {
+  let left = gb;
+  let usd = 0;
+  for (const [size, key] of tiers) {
+    const inTier = Math.min(left, size);
+    usd += inTier * p(key);
+    left -= inTier;
+    if (left <= 0) break;
+  }
+  return usd;
+}
+const LAMBDA_LOG_TIERS = [
+  [10 * TB, 'logsLambdaFirst10TbGb'],
+  [20 * TB, 'logsLambdaNext20TbGb'],
+  [20 * TB, 'logsLambdaNext20TbAfterGb'],
+  [Number.POSITIVE_INFINITY, 'logsLambdaOver50TbGb'],
+] as const;
+const S3_STORAGE_TIERS = [
+  [50 * TB, 's3StorageGbMonth'],
+  [450 * TB, 's3StorageGbMonthNext450Tb'],
+  [Number.POSITIVE_INFINITY, 's3StorageGbMonthOver500Tb'],
+] as const;
 
 export function costModel(i: CostInputs): CostResult {
   const perMonth = i.eventsPerSec * SECONDS_PER_MONTH;
   const billions = perMonth / 1e9;
   const lines: CostLine[] = [];
+  const options: CostLine[] = [];
+  const line = (component: string, monthlyUsd: number, basis: string, prices: (keyof typeof PRICES)[]) => ({
+    component,
+    monthlyUsd,
+    perBillionUsd: monthlyUsd / billions,
+    basis,
+    prices,
+  });
   const add = (component: string, monthlyUsd: number, basis: string, prices: (keyof typeof PRICES)[]) =>
-    lines.push({ component, monthlyUsd, perBillionUsd: monthlyUsd / billions, basis, prices });
+    lines.push(line(component, monthlyUsd, basis, prices));
+  const z = sizeStage(i.stage);
   const accepted = i.eventsPerSec * i.acceptedShare;
+  const rejected = i.eventsPerSec * i.rejectedShare;
   const enrichedBytes = i.eventBytes + i.enrichmentBytes;
+  const rejectedBytes = i.eventBytes + SIZING.rejectedOverheadBytes.value;
 
-  // Kinesis: raw and enriched as the stage configures them (the rejected stream: one shard, not counted).
+  // Kinesis: the three streams as the stage sizes them (provisioned: the shards sizeStage derives).
   const stream = (
     name: string,
-    mode: 'provisioned' | 'on-demand',
+    sized: StageSizing['rawStream'],
     userRecordsPerSec: number,
     bytes: number,
     perKinesisRecord: number,
@@ -212,21 +312,13 @@ export function costModel(i: CostInputs): CostResult {
   ) => {
     const recordsPerSec = userRecordsPerSec / perKinesisRecord;
     const recordBytes = bytes * perKinesisRecord;
-    const mibPerSec = (userRecordsPerSec * bytes) / 1024 ** 2;
-    const shards = Math.max(
-      1,
-      Math.ceil(
-        i.kinesisHeadroom *
-          Math.max(mibPerSec / QUOTAS.shardMiBPerSec.value, recordsPerSec / QUOTAS.shardRecordsPerSec.value),
-      ),
-    );
     const agg = perKinesisRecord > 1 ? `, ${perKinesisRecord.toFixed(1)} per KPL aggregate` : '';
-    if (mode === 'provisioned') {
+    if (sized.mode === 'provisioned') {
       const putUnits = recordsPerSec * Math.ceil(recordBytes / QUOTAS.putUnitBytes.value) * SECONDS_PER_MONTH;
       add(
         `Kinesis ${name} (provisioned)`,
-        shards * 730 * p('kinesisShardHour') + (putUnits / 1e6) * p('kinesisPutUnitMillion'),
-        `${shards} shards (×${i.kinesisHeadroom} headroom), ${(putUnits / 1e9).toFixed(0)} G PUT units${agg}`,
+        sized.shards * 730 * p('kinesisShardHour') + (putUnits / 1e6) * p('kinesisPutUnitMillion'),
+        `${sized.shards} shards (sized for ${z.peakEventsPerSecond.toLocaleString('en-US')} events/s ×${SIZING.headroom.value}), ${(putUnits / 1e9).toFixed(1)} G PUT units${agg}`,
         ['kinesisShardHour', 'kinesisPutUnitMillion'],
       );
     } else {
@@ -242,53 +334,43 @@ export function costModel(i: CostInputs): CostResult {
         ['kinesisOnDemandStreamHour', 'kinesisOnDemandIngestGb', 'kinesisOnDemandRetrievalGb'],
       );
     }
-    return shards;
   };
-  const rawShards = stream(
-    'raw',
-    i.stage.rawStream.mode,
-    i.eventsPerSec,
-    i.eventBytes,
-    i.rawRecordsPerKinesisRecord,
-    1,
-  );
-  const enrichedShards = stream(
+  stream('raw', z.rawStream, i.eventsPerSec, i.eventBytes, i.rawRecordsPerKinesisRecord, 1);
+  stream(
     'enriched',
-    i.stage.enrichedStream.mode,
+    z.enrichedStream,
     accepted,
     enrichedBytes,
     i.stage.aggregateEnriched ? i.enrichedRecordsPerKinesisRecord : 1,
     i.enrichedConsumers,
   );
+  stream('rejected', z.rejectedStream, rejected, rejectedBytes, 1, 1);
+  const rawShards = z.rawStream.shards;
+  const enrichedShards = z.enrichedStream.shards;
 
-  // Lambda: CPU time stretched by the vCPU share of the memory size, plus the I/O wait of each batch.
-  const batch = i.stage.consumer.batchSize;
+  // Lambda: CPU time stretched by the vCPU share of the memory size, plus the I/O wait of each batch, at the
+  // batch size the mapping cuts at this load (sizing.ts recordsPerBatch), not the configured maximum.
+  const batch = recordsPerBatch(i.stage.consumer, z.rawStream, i.eventsPerSec);
   const cpuStretch = Math.max(1, QUOTAS.lambdaMbPerVcpu.value / i.lambdaMemoryMb);
   const memGb = i.lambdaMemoryMb / 1024;
-  const streamFunction = (name: string, eventsPerSec: number, cpuUs: number, ioMs: number) => {
-    const invocations = eventsPerSec / batch;
-    const seconds = invocations * ((batch * cpuUs * cpuStretch) / 1e6 + ioMs / 1000);
-    add(
-      `Lambda ${name} (arm64, ${i.lambdaMemoryMb} MB)`,
-      seconds * memGb * SECONDS_PER_MONTH * p('lambdaArmGbSecond') +
-        ((invocations * SECONDS_PER_MONTH) / 1e6) * p('lambdaRequestMillion'),
-      `${seconds.toFixed(0)} busy s/s: ${cpuUs.toFixed(1)} µs CPU/event ×${cpuStretch.toFixed(2)} (vCPU share) + ${ioMs} ms I/O per ${batch}-record batch`,
-      ['lambdaArmGbSecond', 'lambdaRequestMillion'],
-    );
-    return { seconds, invocations };
-  };
-  const fe = streamFunction(
-    'filter-enrich',
-    i.eventsPerSec,
-    i.filterEnrichCpuUsPerEvent,
-    i.filterEnrichIoMsPerBatch,
+  const invocations = i.eventsPerSec / batch;
+  const feSeconds =
+    invocations *
+    ((batch * i.filterEnrichCpuUsPerEvent * cpuStretch) / 1e6 + i.filterEnrichIoMsPerBatch / 1000);
+  add(
+    `Lambda filter-enrich (arm64, ${i.lambdaMemoryMb} MB)`,
+    feSeconds * memGb * SECONDS_PER_MONTH * p('lambdaArmGbSecond') +
+      ((invocations * SECONDS_PER_MONTH) / 1e6) * p('lambdaRequestMillion'),
+    `${feSeconds.toFixed(0)} busy s/s, ${invocations.toFixed(0)} invocations/s of ≈ ${batch.toFixed(0)} records (shards × parallelization ${i.stage.consumer.parallelizationFactor}, ${i.stage.consumer.maxBatchingWindowSeconds}-s window): ${i.filterEnrichCpuUsPerEvent.toFixed(1)} µs CPU/event ×${cpuStretch.toFixed(2)} (vCPU share) + ${i.filterEnrichIoMsPerBatch} ms I/O per batch`,
+    ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
 
-  // Read side: history API calls per page render.
+  // The history API: page renders (checks, history calls) and devices' impressions through the ingest route.
   const pageRenders = i.eventsPerSec / i.impressionsPerPageRender;
   const checks = pageRenders * i.checksPerPageRender;
   const historyCalls = pageRenders * i.historyCallsPerPageRender;
-  const apiRequests = checks + historyCalls;
+  const ingestRequests = (i.eventsPerSec * i.stage.deviceIngestShare) / i.eventsPerIngestRequest;
+  const apiRequests = checks + historyCalls + ingestRequests;
 
   // DynamoDB as the stage bills it.
   const cap = i.stage.tableCapacity;
@@ -331,23 +413,32 @@ export function costModel(i: CostInputs): CostResult {
     `${storedGb.toFixed(0)} GB: ${i.stage.historyRetentionDays} days × ${i.historyBytesPerImpression.toFixed(0)} B per impression`,
     ['dynamoStorageGbMonth'],
   );
+  // Day rollups (the frequency routes' items): one per active profile-day, kept for the retention.
+  const profileDays = (accepted * 86400) / i.impressionsPerProfileDay;
+  const rollupGb = (profileDays * i.stage.historyRetentionDays * i.rollupBytesPerProfileDay) / GB;
+  add(
+    'DynamoDB rollup items',
+    rollupGb * p('dynamoStorageGbMonth'),
+    `${rollupGb.toFixed(0)} GB: ${(profileDays / 1e6).toFixed(1)} M profile-days a day (${i.impressionsPerProfileDay} impressions each) × ${i.stage.historyRetentionDays} days × ${(i.rollupBytesPerProfileDay / 1024).toFixed(1)} KB`,
+    ['dynamoStorageGbMonth'],
+  );
   // The title catalog's own point-in-time recovery is on the catalog's size: a few MB, not priced.
   add(
     'DynamoDB point-in-time recovery',
-    i.stage.historyPointInTimeRecovery ? storedGb * p('dynamoPitrGbMonth') : 0,
+    i.stage.historyPointInTimeRecovery ? (storedGb + rollupGb) * p('dynamoPitrGbMonth') : 0,
     i.stage.historyPointInTimeRecovery
-      ? `on the history's ${storedGb.toFixed(0)} GB (historyPointInTimeRecovery on)`
+      ? `on the history's ${(storedGb + rollupGb).toFixed(0)} GB (historyPointInTimeRecovery on)`
       : 'off for the history (historyPointInTimeRecovery: rebuilt from the lake); on for the catalog, a few MB',
     ['dynamoPitrGbMonth'],
   );
 
-  // History API: requests, function, logs and traces.
+  // History API: requests (HTTP API tiers on the month's total), function, logs and traces.
   const apiMonthly = apiRequests * SECONDS_PER_MONTH;
   add(
     'API Gateway HTTP API',
     (Math.min(apiMonthly, 300e6) / 1e6) * p('httpApiMillionFirst300M') +
       (Math.max(0, apiMonthly - 300e6) / 1e6) * p('httpApiMillionAfter'),
-    `${(apiRequests / 1e3).toFixed(1)} k requests/s: ${i.checksPerPageRender} check and ${i.historyCallsPerPageRender} history call per page render of ${i.impressionsPerPageRender} impressions`,
+    `${(apiRequests / 1e3).toFixed(1)} k requests/s: ${(ingestRequests / 1e3).toFixed(1)} k device ingest (${Math.round(i.stage.deviceIngestShare * 100)} % of events, ${i.eventsPerIngestRequest} per request) + ${i.checksPerPageRender} check and ${i.historyCallsPerPageRender} history call per page render of ${i.impressionsPerPageRender} impressions`,
     ['httpApiMillionFirst300M', 'httpApiMillionAfter'],
   );
   add(
@@ -355,21 +446,36 @@ export function costModel(i: CostInputs): CostResult {
     apiRequests *
       SECONDS_PER_MONTH *
       ((i.apiMsPerRequest / 1000) * p('lambdaArmGbSecond') + p('lambdaRequestMillion') / 1e6),
-    `${i.apiMsPerRequest} ms billed per request`,
+    `${i.apiMsPerRequest} ms billed per request, ingest included`,
     ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
-  const logGb =
-    (fe.invocations * i.logBytesPerInvocation + apiRequests * i.apiLogBytesPerRequest) *
+  // Lambda's own logs are vended logs with volume tiers (since May 2025); the API's access log is not.
+  const lambdaLogGb =
+    (invocations * i.logBytesPerInvocation + apiRequests * (i.apiLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
     (SECONDS_PER_MONTH / GB);
+  const accessLogGb = apiRequests * API_ACCESS_LOG_BYTES * (SECONDS_PER_MONTH / GB);
   add(
     'CloudWatch Logs ingestion',
-    logGb * p('logsIngestGb'),
-    `${logGb.toFixed(0)} GB: ${i.logBytesPerInvocation} B per stream-function invocation, ${i.apiLogBytesPerRequest} B per API request`,
-    ['logsIngestGb'],
+    tiered(lambdaLogGb, LAMBDA_LOG_TIERS) + accessLogGb * p('logsIngestGb'),
+    `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation, ${i.apiLogBytesPerRequest} B per API request`,
+    [
+      'logsLambdaFirst10TbGb',
+      'logsLambdaNext20TbGb',
+      'logsLambdaNext20TbAfterGb',
+      'logsLambdaOver50TbGb',
+      'logsIngestGb',
+    ],
+  );
+  const logStoredGb = lambdaLogGb + accessLogGb;
+  add(
+    'CloudWatch Logs storage and metrics',
+    logStoredGb * p('logsStorageGbMonth') + i.customMetrics * p('metricMonth'),
+    `one month held (the log groups' retention) of ${logStoredGb.toFixed(0)} GB, priced uncompressed (errs high); ${i.customMetrics} EMF custom metrics`,
+    ['logsStorageGbMonth', 'metricMonth'],
   );
   const sampled = (perSec: number) =>
     perSec > 1 ? 1 + QUOTAS.xrayDefaultSampling.value * (perSec - 1) : perSec;
-  const traces = (sampled(fe.invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
+  const traces = (sampled(invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
   add(
     'X-Ray traces (active tracing)',
     (traces / 1e6) * p('xrayTraceMillion'),
@@ -377,12 +483,20 @@ export function costModel(i: CostInputs): CostResult {
     ['xrayTraceMillion'],
   );
 
-  // Firehose into Iceberg: per GB ingested, no per-record rounding for this destination.
+  // Firehose into Iceberg: per GB ingested, no per-record rounding for this destination. AWS publishes
+  // volume tiers for other sources and destinations, none for Iceberg: the first-tier price for every GB.
   const fhGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
   add(
     'Firehose → Iceberg tables',
     fhGb * p('firehoseIcebergGb'),
-    `${fhGb.toFixed(0)} GB of enriched JSON (${enrichedBytes} B each), no 5 KB rounding for Iceberg`,
+    `${fhGb.toFixed(0)} GB of enriched JSON (${enrichedBytes} B each), no 5 KB rounding for Iceberg; no higher volume tier published for Iceberg`,
+    ['firehoseIcebergGb'],
+  );
+  const fhRejectedGb = (rejected * rejectedBytes * SECONDS_PER_MONTH) / GB;
+  add(
+    'Firehose → rejected table',
+    fhRejectedGb * p('firehoseIcebergGb'),
+    `${fhRejectedGb.toFixed(0)} GB: ${(i.rejectedShare * 100).toFixed(1)} % of records rejected, ${rejectedBytes} B each`,
     ['firehoseIcebergGb'],
   );
   const lakeGbPerMonth = (accepted * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
@@ -394,9 +508,24 @@ export function costModel(i: CostInputs): CostResult {
   const lakeStoredGb = lakeGbPerMonth * ((i.lakeRetentionDays + lingerDays) / (730 / 24));
   add(
     'S3 lake storage',
-    lakeStoredGb * p('s3StorageGbMonth'),
-    `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention)`,
-    ['s3StorageGbMonth'],
+    tiered(lakeStoredGb, S3_STORAGE_TIERS),
+    `${(lakeStoredGb / 1024).toFixed(0)} TB held (tiered: $0.023, $0.022 past 50 TB, $0.021 past 500 TB): ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention)`,
+    ['s3StorageGbMonth', 's3StorageGbMonthNext450Tb', 's3StorageGbMonthOver500Tb'],
+  );
+  // S3 requests: each Firehose flush writes a data file and commits (manifest, manifest list, metadata);
+  // compaction reads every flushed file once and writes files of the target size.
+  const flushesPerMonth =
+    (z.lakeBuffering.impressionsFlushesPerSecond * (i.eventsPerSec / z.peakEventsPerSecond) +
+      z.lakeBuffering.rejectedFlushesPerSecond * (i.eventsPerSec / z.peakEventsPerSecond)) *
+    SECONDS_PER_MONTH;
+  const compactedFiles = (lakeGbPerMonth * 1024) / i.compactedFileMiB;
+  const puts = flushesPerMonth * i.s3PutsPerFlush + compactedFiles * i.s3PutsPerFlush;
+  const gets = flushesPerMonth * (1 + i.s3PutsPerFlush);
+  add(
+    'S3 requests',
+    (puts / 1e3) * p('s3PutThousand') + (gets / 1e3) * p('s3GetThousand'),
+    `${(flushesPerMonth / 1e6).toFixed(2)} M Firehose flushes a month (${z.lakeBuffering.seconds} s / ${z.lakeBuffering.mib} MiB buffers) × ${i.s3PutsPerFlush} PUTs, compaction into ${i.compactedFileMiB} MiB files; ${(gets / 1e6).toFixed(1)} M GETs`,
+    ['s3PutThousand', 's3GetThousand'],
   );
   const compactionDpuHours =
     lakeGbPerMonth / i.compactionGbPerDpuHour + i.maintenanceDpuHoursPerDay * i.lakeTables * (730 / 24);
@@ -408,7 +537,8 @@ export function costModel(i: CostInputs): CostResult {
   );
   // KMS: Kinesis server-side encryption asks KMS for a data key about every 5 minutes per shard and for
   // each consumer; DynamoDB and S3 (bucket keys) cache theirs: the shards dominate.
-  const kmsRequests = (rawShards * 2 + enrichedShards * (1 + i.enrichedConsumers)) * 12 * 730;
+  const kmsRequests =
+    (rawShards * 2 + enrichedShards * (1 + i.enrichedConsumers) + z.rejectedStream.shards * 2) * 12 * 730;
   add(
     'KMS requests',
     (kmsRequests / 1e4) * p('kmsRequest10k'),
@@ -419,53 +549,88 @@ export function costModel(i: CostInputs): CostResult {
     'athenaTbScanned',
   ]);
 
+  // Option: a second reader of the enriched stream with enhanced fan-out (docs/scaling.md recommends it).
+  const efoGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
+  options.push(
+    line(
+      'option: second enriched-stream consumer (enhanced fan-out)',
+      enrichedShards * 730 * p('kinesisEfoConsumerShardHour') + efoGb * p('kinesisEfoGb'),
+      `${enrichedShards} consumer-shards × 730 h + ${efoGb.toFixed(0)} GB retrieved (plus the consumer's own compute)`,
+      ['kinesisEfoConsumerShardHour', 'kinesisEfoGb'],
+    ),
+  );
+
   const total = lines.reduce((n, l) => n + l.monthlyUsd, 0);
   const wcuTotal = historyWcu / (cap.targetUtilizationPercent / 100);
   return {
     impressionsPerMonth: perMonth,
     lines,
+    options,
     totalMonthlyUsd: total,
     totalPerBillionUsd: total / billions,
+    stageSizing: z,
     sizing: {
+      peakEventsPerSecond: z.peakEventsPerSecond,
       rawShards,
       enrichedShards,
-      filterEnrichConcurrency: Math.max(Math.ceil(fe.seconds * i.kinesisHeadroom), rawShards),
-      maxConcurrencyByShards: (rawShards + enrichedShards) * i.stage.consumer.parallelizationFactor,
+      rejectedShards: z.rejectedStream.shards,
+      historyMaxWriteCapacity: z.historyTable.maxWriteCapacity,
+      historyMaxReadCapacity: z.historyTable.maxReadCapacity,
+      catalogMaxWriteCapacity: z.catalogTable.maxWriteCapacity,
+      catalogMaxReadCapacity: z.catalogTable.maxReadCapacity,
+      apiRateLimit: z.api.rateLimit,
+      apiBurstLimit: z.api.burstLimit,
+      filterEnrichConcurrency: z.concurrency.filterEnrich,
+      historyApiConcurrency: z.concurrency.historyApi,
+      recordsPerInvocation: Math.round(batch),
       historyApiRequestsPerSec: Math.round(apiRequests),
       dynamoWcuProvisioned: Math.ceil(wcuTotal),
       dynamoPartitionsForWrites: Math.ceil(wcuTotal / QUOTAS.dynamoPartitionWcu.value),
-      dynamoPartitionsForSize: Math.ceil(storedGb / 10),
+      dynamoPartitionsForSize: Math.ceil((storedGb + rollupGb) / 10),
     },
   };
 }
 
+/** Of the API's log bytes per request, the access log's (API Gateway: Standard-class logs, not vended). */
+const API_ACCESS_LOG_BYTES = 400;
+
+/** The load the design is sized for: 1.5 M impressions per second. */
+export const DESIGN_PEAK_EVENTS_PER_SECOND = 1_500_000;
+
 /**
- * The inputs of the default production stage with the figures measured before the bench's own (each
- * replaced by bench/results/latest.json when present, see scripts/cost.ts): a documented starting point.
+ * The inputs of the default production stage sized for the design's load (`-c peakEventsPerSecond=1500000`),
+ * with the figures measured before the bench's own (each replaced by bench/results/latest.json when present,
+ * see scripts/cost.ts): a documented starting point.
  */
 export const DEFAULT_INPUTS: CostInputs = {
-  stage: DEFAULT_STAGE,
-  eventsPerSec: 1_500_000,
-  eventBytes: 1200,
+  stage: { ...DEFAULT_STAGE, peakEventsPerSecond: DESIGN_PEAK_EVENTS_PER_SECOND },
+  eventsPerSec: DESIGN_PEAK_EVENTS_PER_SECOND,
+  eventBytes: DEFAULT_STAGE.eventBytes,
   acceptedShare: 0.85,
   enrichmentBytes: 218,
   rawRecordsPerKinesisRecord: 1,
-  enrichedRecordsPerKinesisRecord: 38,
+  enrichedRecordsPerKinesisRecord: 9,
   enrichedConsumers: 1,
-  kinesisHeadroom: 1.3,
-  historyWcuPerImpression: 0.32,
-  historyBytesPerImpression: 110,
+  rejectedShare: 0.01,
+  impressionsPerProfileDay: 300,
+  rollupBytesPerProfileDay: 3 * 1024,
+  s3PutsPerFlush: 4,
+  compactedFileMiB: 512,
+  customMetrics: 40,
+  eventsPerIngestRequest: SIZING.eventsPerIngestRequest.value,
+  historyWcuPerImpression: 0.27,
+  historyBytesPerImpression: 113,
   filterEnrichCpuUsPerEvent: 60,
   filterEnrichIoMsPerBatch: 60,
   lambdaMemoryMb: 1024,
   logBytesPerInvocation: 450 + 400,
-  impressionsPerPageRender: 250,
+  impressionsPerPageRender: SIZING.impressionsPerPageRender.value,
   checksPerPageRender: 1,
-  historyCallsPerPageRender: 0.1,
+  historyCallsPerPageRender: SIZING.historyCallsPerPageRender.value,
   rruPerCheck: 25.5,
   rruPerHistoryCall: 2,
   wcuPerCheck: 0,
-  apiMsPerRequest: 15,
+  apiMsPerRequest: SIZING.apiMsPerRequest.value,
   apiLogBytesPerRequest: 1300,
   parquetBytesPerImpression: 94,
   lakeRetentionDays: 365,
@@ -473,4 +638,11 @@ export const DEFAULT_INPUTS: CostInputs = {
   maintenanceDpuHoursPerDay: 1,
   lakeTables: 2,
   athenaTbPerMonth: 50,
+};
+
+/** The default production stage as deployed (5,000 events/s), priced at its peak held all month. */
+export const DEFAULT_STAGE_INPUTS: CostInputs = {
+  ...DEFAULT_INPUTS,
+  stage: DEFAULT_STAGE,
+  eventsPerSec: DEFAULT_STAGE.peakEventsPerSecond,
 };

@@ -12,6 +12,7 @@ import {
   type CostResult,
   costModel,
   DEFAULT_INPUTS,
+  DEFAULT_STAGE_INPUTS,
   PRICES,
   PRICES_DATE,
   type Provenance,
@@ -22,13 +23,18 @@ export const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
 
 const HELP = `Usage: npm run cost -- [options]
 
-Prices the default production stage (infra/config.ts) at the given load, with the figures measured by the
-last full \`npm run bench\` (bench/results/latest.json). Every line, price and source: docs/cost.md.
+Prices the default production stage (infra/config.ts) sized for the given load (-c peakEventsPerSecond), with
+the figures measured by the last full \`npm run bench\` (bench/results/latest.json), and the monthly cost of
+the default stage as deployed. Every line, price and source: docs/cost.md.
 
-  --events-per-sec <n>      sustained impressions per second (default 1500000)
+  --events-per-sec <n>      sustained impressions per second, and the stage's peakEventsPerSecond
+                            (default 1500000)
   --event-bytes <n>         raw event size in bytes (default 1200)
   --accepted-share <f>      share of records enriched, 0-1 (default 0.85)
   --checks-per-page <n>     frequency checks per page render of 250 impressions (default 1)
+  --device-share <f>        share of events devices send through the ingest route, 0-1 (default: the
+                            stage's deviceIngestShare, 1)
+  --events-per-request <n>  events per device ingest request, one client flush (default 10)
   --aggregate               producers KPL-aggregate the raw stream too (measured records per aggregate)
   --kinesis <mode>          provisioned | on-demand, both streams (default: the stage's)
   --dynamodb <mode>         provisioned | on-demand (default: the stage's tableCapacity.mode)
@@ -177,37 +183,56 @@ export function measuredInputs(
 
 const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 
+/** The levers that remain below the floor, each an operator choice (docs/cost.md says what each trades). */
+export const LEVERS = [
+  'client flush interval (--flush-seconds 15)',
+  'producer-side KPL aggregation of the raw stream (--aggregate)',
+  'history retention (--retention-days 7)',
+  'lake retention or S3 Intelligent-Tiering (--lake-retention-days 90)',
+  'DynamoDB reserved capacity (1 or 3 years)',
+  'trace sampling',
+  'the lake delivered without Firehose (below its per-GB price)',
+] as const;
+
 export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): string {
-  const w = Math.max(46, ...r.lines.map((l) => l.component.length + 2));
-  const rows = r.lines.map(
-    (l) =>
-      `${l.component.padEnd(w)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`,
-  );
-  // What list prices fix for this design before anything is stored or served: managed Iceberg delivery and
-  // the two streams (the contract's raw and enriched feeds), and the history writes at the measured units.
+  const w = Math.max(46, ...[...r.lines, ...r.options].map((l) => l.component.length + 2));
+  const row = (l: CostResult['lines'][number]) =>
+    `${l.component.padEnd(w)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`;
+  // What list prices fix for this design before anything is stored or served: managed Iceberg delivery
+  // (Firehose's per-GB price) and the bytes of the contract's streams.
   const fixed = (re: RegExp) =>
     r.lines.filter((l) => re.test(l.component)).reduce((n, l) => n + l.perBillionUsd, 0);
   const firehose = fixed(/^Firehose/);
   const kinesis = fixed(/^Kinesis/);
-  const writes = fixed(/^DynamoDB history writes/);
   const floor =
     `the floor at list prices: Firehose → Iceberg $${firehose.toFixed(2)} (its per-GB price) + Kinesis $${kinesis.toFixed(2)}` +
-    ` + history writes $${writes.toFixed(2)} = $${(firehose + kinesis + writes).toFixed(2)} per billion`;
+    ` = $${(firehose + kinesis).toFixed(2)} per billion\nlevers remaining: ${LEVERS.join('; ')}`;
   const verdict =
     r.totalPerBillionUsd <= 100
       ? `target ≤ $100 per billion: met\n${floor}`
-      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)})\n${floor}; the options below it: docs/cost.md`;
+      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)})\n${floor}; docs/cost.md`;
   return [
     `${'component'.padEnd(w)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
-    ...rows,
+    ...r.lines.map(row),
     `${'total'.padEnd(w)}${usd(r.totalMonthlyUsd).padStart(13)}${`$${r.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
     `${`total with ${inputs.checksPerPageRender * 10} checks per page render (10×)`.padEnd(w)}${usd(tenfold.totalMonthlyUsd).padStart(13)}${`$${tenfold.totalPerBillionUsd.toFixed(2)}`.padStart(12)}`,
+    ...r.options.map(row),
     '',
     verdict,
     '',
-    'sizing:',
+    'sizing (infra/sizing.ts, as the stage deploys it):',
     ...Object.entries(r.sizing).map(([k, v]) => `  ${k.padEnd(28)} ${v.toLocaleString('en-US')}`),
   ].join('\n');
+}
+
+/** The default stage as deployed: its load, its monthly cost (at its peak all month) and per billion. */
+export function renderDefaultStage(r: CostResult, inputs: CostInputs): string {
+  const z = r.stageSizing;
+  return (
+    `default stage (DEFAULT_STAGE, sized for ${inputs.stage.peakEventsPerSecond.toLocaleString('en-US')} events/s: ` +
+    `${z.rawStream.shards} + ${z.enrichedStream.shards} + ${z.rejectedStream.shards} shards, API throttle ${z.api.rateLimit} requests/s): ` +
+    `${usd(r.totalMonthlyUsd)} a month at that load held all month ($${r.totalPerBillionUsd.toFixed(2)} per billion, ${(r.impressionsPerMonth / 1e9).toFixed(1)} billion impressions)`
+  );
 }
 
 function main(): number {
@@ -220,6 +245,8 @@ function main(): number {
         'event-bytes': { type: 'string' },
         'accepted-share': { type: 'string' },
         'checks-per-page': { type: 'string' },
+        'device-share': { type: 'string' },
+        'events-per-request': { type: 'string' },
         aggregate: { type: 'boolean' },
         'history-pitr': { type: 'boolean' },
         'flush-seconds': { type: 'string' },
@@ -287,8 +314,14 @@ function main(): number {
       SETTINGS.historyRetentionDays.min,
       SETTINGS.historyRetentionDays.max,
     );
+    const peak = num('events-per-sec', 1, 1e9);
+    const deviceShare = num('device-share', 0, 1);
+    const bytes = num('event-bytes', 100, 1024 * 1024);
     const stage = {
       ...inputs.stage,
+      ...(peak ? { peakEventsPerSecond: peak } : {}),
+      ...(bytes ? { eventBytes: bytes } : {}),
+      ...(deviceShare !== undefined ? { deviceIngestShare: deviceShare } : {}),
       ...(kinesis
         ? {
             rawStream: { ...inputs.stage.rawStream, mode: kinesis },
@@ -304,10 +337,11 @@ function main(): number {
     inputs = {
       ...inputs,
       stage,
-      eventsPerSec: num('events-per-sec', 1, 1e9) ?? inputs.eventsPerSec,
-      eventBytes: num('event-bytes', 1, 1024 * 1024) ?? inputs.eventBytes,
+      eventsPerSec: peak ?? inputs.eventsPerSec,
+      eventBytes: bytes ?? inputs.eventBytes,
       acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
       checksPerPageRender: num('checks-per-page', 0, 1000) ?? inputs.checksPerPageRender,
+      eventsPerIngestRequest: num('events-per-request', 1, 500) ?? inputs.eventsPerIngestRequest,
       lakeRetentionDays: num('lake-retention-days', 1, 36500) ?? inputs.lakeRetentionDays,
       athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
       ...(values.aggregate && latest.streams
@@ -320,9 +354,16 @@ function main(): number {
   }
   const r = costModel(inputs);
   const tenfold = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
+  // The default stage as deployed, with the same measured figures and the same operator options.
+  const defaultInputs: CostInputs = {
+    ...inputs,
+    stage: { ...inputs.stage, peakEventsPerSecond: DEFAULT_STAGE_INPUTS.stage.peakEventsPerSecond },
+    eventsPerSec: DEFAULT_STAGE_INPUTS.eventsPerSec,
+  };
+  const atDefault = costModel(defaultInputs);
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold }, null, 2)}\n`,
+      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold, defaultStage: atDefault }, null, 2)}\n`,
     );
     return 0;
   }
@@ -331,7 +372,7 @@ function main(): number {
     `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
       `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
       `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (npm run cost -- --prices)\n\n` +
-      `${render(r, tenfold, inputs)}\n\nwhere the figures come from:\n` +
+      `${render(r, tenfold, inputs)}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
       Object.entries(provenance)
         .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
         .join('\n') +

@@ -39,6 +39,8 @@ export interface HistoryApiProps {
   readonly servicePrincipals?: readonly string[];
   /** Principals that may erase any profile (role ARNs). @default none */
   readonly eraserPrincipals?: readonly string[];
+  /** The stage's throttle (infra/sizing.ts sizes it). @default 5,000 requests/s, burst 10,000 */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** p99 latency above which the latency alarm fires. @default 500 ms */
   readonly latencyAlarmThreshold?: Duration;
 }
@@ -153,7 +155,7 @@ export class HistoryApi extends Construct {
     this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 5000, burstLimit: 10000 },
+      throttle: props.throttle ?? { rateLimit: 5000, burstLimit: 10000 },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
 

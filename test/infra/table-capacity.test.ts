@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE, resolveStage } from '../../infra/config.js';
+import { sizeStage } from '../../infra/sizing.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -18,8 +19,11 @@ const tables = (overrides: Parameters<typeof resolveStage>[1] = {}) =>
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-globaltable.html).
 describe('DynamoDB capacity follows the stage setting tableCapacity', () => {
   it('provisioned with target-tracking auto scaling of writes and reads by default', () => {
-    const c = DEFAULT_STAGE.tableCapacity;
-    expect(c.mode).toBe('provisioned');
+    expect(DEFAULT_STAGE.tableCapacity.mode).toBe('provisioned');
+    // The ceilings are sized from the stage's load (infra/sizing.ts); at the default load both tables share them.
+    const c = sizeStage(resolveStage('capacity')).historyTable;
+    expect(c).toEqual(sizeStage(resolveStage('capacity')).catalogTable);
+    expect(c.maxWriteCapacity).toBeGreaterThan(c.minWriteCapacity);
     for (const p of tables()) {
       expect(p.BillingMode).toBe('PROVISIONED');
       expect(p.WriteProvisionedThroughputSettings).toEqual({

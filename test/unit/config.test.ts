@@ -43,7 +43,7 @@ describe('stage settings', () => {
     expect(checkOverrides({ rawStream: '{"shards":2}' }, '-c')).toEqual({ rawStream: { shards: 2 } });
     expect(resolveStage('t', checkOverrides({ rawStream: '{"mode":"on-demand"}' }, '-c')).rawStream).toEqual({
       mode: 'on-demand',
-      shards: 1,
+      shards: 0,
     });
     expect(() => checkOverrides({ rawStream: '2' }, '-c')).toThrow(
       /^rawStream: set rawStream.mode or rawStream.shards$/,
@@ -51,8 +51,8 @@ describe('stage settings', () => {
     expect(() => checkOverrides({ rawStream: '{"shard":2}' }, '-c')).toThrow(
       /unknown setting "rawStream.shard"/,
     );
-    expect(() => checkOverrides({ rawStream: '{"shards":0}' }, '-c')).toThrow(
-      'rawStream.shards: 0 is not a Kinesis shard count (a whole number, 1–10000 shards)',
+    expect(() => checkOverrides({ rawStream: '{"shards":-1}' }, '-c')).toThrow(
+      'rawStream.shards: -1 is not a Kinesis shard count (a whole number, 0–10000 shards)',
     );
   });
 

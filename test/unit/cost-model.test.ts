@@ -7,6 +7,8 @@ import {
   type CostInputs,
   costModel,
   DEFAULT_INPUTS,
+  DEFAULT_STAGE_INPUTS,
+  DESIGN_PEAK_EVENTS_PER_SECOND,
   PRICES,
   SECONDS_PER_MONTH,
 } from '../../scripts/cost-model.js';
@@ -23,8 +25,13 @@ const withStage = (stage: Partial<CostInputs['stage']>, more: Partial<CostInputs
 });
 
 describe('cost model: what the stage deploys', () => {
-  it('prices the default production stage of infra/config.ts (the same object, not a copy)', () => {
-    expect(DEFAULT_INPUTS.stage).toBe(DEFAULT_STAGE);
+  it('prices the default production stage of infra/config.ts (the same object, not a copy), and that stage sized for the design peak', () => {
+    expect(DEFAULT_STAGE_INPUTS.stage).toBe(DEFAULT_STAGE);
+    expect(DEFAULT_STAGE_INPUTS.eventsPerSec).toBe(DEFAULT_STAGE.peakEventsPerSecond);
+    expect(DEFAULT_INPUTS.stage).toEqual({
+      ...DEFAULT_STAGE,
+      peakEventsPerSecond: DESIGN_PEAK_EVENTS_PER_SECOND,
+    });
     const r = costModel(DEFAULT_INPUTS);
     expect(line(r, 'DynamoDB history writes').component).toContain(
       DEFAULT_STAGE.tableCapacity.mode === 'provisioned' ? 'provisioned' : 'on-demand',
@@ -58,15 +65,86 @@ describe('cost model: what the stage deploys', () => {
     const r7 = costModel(withStage({ historyPointInTimeRecovery: true, historyRetentionDays: 7 }));
     expect(line(r30, 'DynamoDB point-in-time').monthlyUsd).toBeGreaterThan(0);
     const pitr = line(r30, 'DynamoDB point-in-time').monthlyUsd;
-    expect(pitr).toBeCloseTo((line(r30, 'DynamoDB storage').monthlyUsd * 0.2) / 0.25, 6);
+    const stored = line(r30, 'DynamoDB storage').monthlyUsd + line(r30, 'DynamoDB rollup items').monthlyUsd;
+    expect(pitr).toBeCloseTo((stored * 0.2) / 0.25, 6);
     expect(line(r7, 'DynamoDB point-in-time').monthlyUsd).toBeCloseTo((pitr * 7) / 30, 6);
   });
 
-  it('sizes provisioned shards by bytes and by records per second', () => {
-    const small = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 10_000, eventBytes: 100, enrichmentBytes: 0 });
+  it('prices the shards the stage is sized for (infra/sizing.ts), by bytes and by records per second', () => {
+    const at = (peak: number, bytes: number) =>
+      costModel(
+        withStage(
+          { peakEventsPerSecond: peak, eventBytes: bytes },
+          { eventsPerSec: peak, eventBytes: bytes },
+        ),
+      );
+    const small = at(10_000, 100);
     expect(small.sizing.rawShards).toBe(13); // 10,000 records/s: the 1,000 records/s limit, ×1.3
-    const big = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 1000, eventBytes: 10_000 });
+    const big = at(1000, 10_000);
     expect(big.sizing.rawShards).toBe(Math.ceil(1.3 * ((1000 * 10_000) / 1024 ** 2)));
+    expect(line(big, 'Kinesis raw').monthlyUsd).toBeGreaterThan(
+      big.stageSizing.rawStream.shards * 730 * 0.015,
+    );
+    // A load below the stage's peak pays for the stage's shards all the same.
+    const idle = costModel({ ...DEFAULT_INPUTS, eventsPerSec: 1000 });
+    expect(idle.sizing.rawShards).toBe(costModel(DEFAULT_INPUTS).sizing.rawShards);
+  });
+
+  it('invocations at the batch size the mapping cuts at the shard rate (≈ 336 at 1.5 M/s, parallelization 2, 1-s window), not 500', () => {
+    const r = costModel(DEFAULT_INPUTS);
+    expect(r.sizing.recordsPerInvocation).toBe(336);
+    expect(line(r, 'Lambda filter-enrich').basis).toMatch(/4464 invocations\/s of ≈ 336 records/);
+  });
+
+  it('the rejected stream and its delivery, rollup items, S3 requests and log storage are priced', () => {
+    const r = costModel(DEFAULT_INPUTS);
+    for (const prefix of [
+      'Kinesis rejected',
+      'Firehose → rejected',
+      'DynamoDB rollup',
+      'S3 requests',
+      'CloudWatch Logs storage',
+    ])
+      expect(line(r, prefix).monthlyUsd).toBeGreaterThan(0);
+    const rollups = (1_500_000 * 0.85 * 86400 * 30 * 3 * 1024) / 300 / 1024 ** 3;
+    expect(line(r, 'DynamoDB rollup items').monthlyUsd).toBeCloseTo(rollups * 0.25, 4);
+    const rejectedGb = (1_500_000 * 0.01 * 1600 * SECONDS_PER_MONTH) / 1024 ** 3;
+    expect(line(r, 'Firehose → rejected').monthlyUsd).toBeCloseTo(rejectedGb * 0.045, 4);
+  });
+
+  it('Lambda logs are tiered ($0.50, $0.25, $0.10, $0.05 per GB past 10, 30, 50 TB); access logs are not', () => {
+    const logs = (bytesPerInvocation: number) =>
+      line(
+        costModel({ ...DEFAULT_INPUTS, logBytesPerInvocation: bytesPerInvocation }),
+        'CloudWatch Logs ingestion',
+      );
+    // Past 50 TB a month of Lambda logs, one more GB costs $0.05.
+    // 2,232 shards × parallelization 2 = 4,464 invocations/s at 1.5 M events/s.
+    const gbPerByte = 4464 * (SECONDS_PER_MONTH / 1024 ** 3);
+    const slope = (logs(2000).monthlyUsd - logs(1000).monthlyUsd) / (1000 * gbPerByte);
+    expect(slope).toBeCloseTo(0.05, 6);
+  });
+
+  it('device traffic through the ingest route is priced at the device share (one request per client flush)', () => {
+    const none = costModel(withStage({ deviceIngestShare: 0 }));
+    const all = costModel(withStage({ deviceIngestShare: 1 }));
+    expect(none.sizing.historyApiRequestsPerSec).toBe(6600);
+    expect(all.sizing.historyApiRequestsPerSec).toBe(6600 + 150_000);
+    for (const prefix of ['API Gateway', 'Lambda history API', 'X-Ray'])
+      expect(line(all, prefix).monthlyUsd).toBeGreaterThan(line(none, prefix).monthlyUsd);
+  });
+
+  it('enhanced fan-out for a second consumer is an option line, outside the total', () => {
+    const r = costModel(DEFAULT_INPUTS);
+    expect(r.options.map((o) => o.component)).toEqual([
+      'option: second enriched-stream consumer (enhanced fan-out)',
+    ]);
+    expect(r.lines.reduce((n, l) => n + l.monthlyUsd, 0)).toBeCloseTo(r.totalMonthlyUsd, 6);
+    const efoGb = (1_500_000 * 0.85 * (1200 + 218) * SECONDS_PER_MONTH) / 1024 ** 3;
+    expect(r.options[0]!.monthlyUsd).toBeCloseTo(
+      r.stageSizing.enrichedStream.shards * 730 * 0.015 + efoGb * 0.013,
+      4,
+    );
   });
 
   it('on-demand Kinesis rounds each record up to 1 KB: a 1.2 KB record is billed as 2 KB', () => {
@@ -88,8 +166,8 @@ describe('cost model: what the stage deploys', () => {
   });
 
   it('the read side grows with the checks per page render, and nothing else does', () => {
-    const one = costModel(DEFAULT_INPUTS);
-    const ten = costModel({ ...DEFAULT_INPUTS, checksPerPageRender: 10 });
+    const one = costModel(withStage({ deviceIngestShare: 0 }));
+    const ten = costModel(withStage({ deviceIngestShare: 0 }, { checksPerPageRender: 10 }));
     for (const prefix of ['API Gateway', 'Lambda history API', 'DynamoDB history reads'])
       expect(line(ten, prefix).monthlyUsd).toBeGreaterThan(5 * line(one, prefix).monthlyUsd);
     for (const prefix of ['Kinesis raw', 'Firehose', 'DynamoDB history writes', 'S3 lake'])
@@ -97,24 +175,33 @@ describe('cost model: what the stage deploys', () => {
   });
 
   it('HTTP API requests beyond 300 million a month cost the lower tier', () => {
-    const r = costModel({
-      ...DEFAULT_INPUTS,
-      eventsPerSec: 250_000,
-      checksPerPageRender: 1,
-      historyCallsPerPageRender: 0,
-    });
+    const r = costModel(
+      withStage(
+        { deviceIngestShare: 0 },
+        { eventsPerSec: 250_000, checksPerPageRender: 1, historyCallsPerPageRender: 0 },
+      ),
+    );
     const monthly = 1000 * SECONDS_PER_MONTH; // 250,000 / 250 = 1,000 checks/s
     expect(line(r, 'API Gateway').monthlyUsd).toBeCloseTo(300 + ((monthly - 300e6) / 1e6) * 0.9, 4);
   });
 
   it('the lake holds the retention days of Parquet, plus the days files replaced by compaction linger (lakeRetention)', () => {
     const days = 730 / 24;
-    const r = costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: days });
-    const month =
-      (1_500_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3;
+    // A month of lake data at 100,000 events/s: under 50 TB, the first S3 tier alone.
+    const r = costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: days, eventsPerSec: 100_000 });
+    const month = (100_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3;
     const { snapshotDays, orphanFileDays, noncurrentVersionDays } = DEFAULT_STAGE.lakeRetention;
     const linger = snapshotDays + orphanFileDays + noncurrentVersionDays;
     expect(line(r, 'S3 lake').monthlyUsd).toBeCloseTo(month * ((days + linger) / days) * 0.023, 4);
+    // At 1.5 M events/s and 365 days the lake is in S3's third tier: 50 TB at $0.023, 450 TB at $0.022.
+    const big = costModel(DEFAULT_INPUTS);
+    const heldGb =
+      ((1_500_000 * 0.85 * SECONDS_PER_MONTH * DEFAULT_INPUTS.parquetBytesPerImpression) / 1024 ** 3) *
+      ((365 + linger) / days);
+    expect(line(big, 'S3 lake').monthlyUsd).toBeCloseTo(
+      50 * 1024 * 0.023 + 450 * 1024 * 0.022 + (heldGb - 500 * 1024) * 0.021,
+      4,
+    );
   });
 });
 
@@ -209,6 +296,16 @@ describe('npm run cost', () => {
     expect(r.stdout).toMatch(/^Usage: npm run cost/);
   });
 
+  it('--device-share 0 leaves the ingest route unpriced: a lower total, and a smaller API throttle for the default stage', () => {
+    const total = (out: string) => Number(/^total +\$[\d,]+ +\$([\d.]+)/m.exec(out)?.[1]);
+    const all = run();
+    const none = run('--device-share', '0');
+    expect(none.status).toBe(0);
+    expect(total(none.stdout)).toBeLessThan(total(all.stdout));
+    expect(all.stdout).toMatch(/API throttle 679 requests\/s/);
+    expect(none.stdout).toMatch(/API throttle 29 requests\/s/);
+  });
+
   it('a bad argument: one line naming it, exit 2, no stack trace', () => {
     const r = run('--dynamodb', 'free');
     expect(r.status).toBe(2);
@@ -226,11 +323,16 @@ describe('npm run cost', () => {
     expect(json.result.lines.length).toBeGreaterThan(10);
     for (const l of json.result.lines) expect(ok.stdout).toContain(l.component);
     expect(ok.stdout).toMatch(/^total /m);
-    // The floor adds up the lines it names, as printed above it.
+    // The floor adds up the lines it names (Firehose into Iceberg, Kinesis), as printed above it.
     const perBillion = (re: RegExp) =>
       json.result.lines.filter((l) => re.test(l.component)).reduce((n, l) => n + l.perBillionUsd, 0);
-    const floor = perBillion(/^Firehose/) + perBillion(/^Kinesis/) + perBillion(/^DynamoDB history writes/);
+    const floor = perBillion(/^Firehose/) + perBillion(/^Kinesis/);
     expect(ok.stdout).toContain(`= $${floor.toFixed(2)} per billion`);
+    expect(ok.stdout).toMatch(/^levers remaining: /m);
+    // The default stage's month, from the same run.
+    expect(ok.stdout).toMatch(
+      /^default stage \(DEFAULT_STAGE, sized for 5,000 events\/s: .*\$[\d,]+ a month/m,
+    );
   });
 });
 
