@@ -7,6 +7,8 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
@@ -29,7 +31,7 @@ import {
   settleBatch,
 } from '../domain/filter-enrich.js';
 import { METRIC, rejectReasonMetric } from '../domain/metrics.js';
-import { filterEnrichSettings } from './settings.js';
+import { type FilterEnrichSettings, filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
   readonly config: ClassifierConfig;
@@ -125,12 +127,18 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
 
 /**
  * The deployed wiring: settings from the environment (read once), the SDK clients, the stream sinks, the
- * title catalog and the history store. Exported for the benchmarks, which swap one port to measure the rest.
+ * title catalog and the history store. Exported for the benchmarks, which swap one port to measure the rest,
+ * and for `npm run redrive`, which runs the handler with the deployment's settings and its own clients.
  */
-export function deployedDeps(): FilterEnrichDeps {
-  const s = filterEnrichSettings();
-  const docs = documentClient();
-  const kinesis = kinesisClient();
+export function deployedDeps(
+  s: FilterEnrichSettings = filterEnrichSettings(),
+  clients: { readonly documents: DynamoDBDocumentClient; readonly kinesis: KinesisClient } = {
+    documents: documentClient(),
+    kinesis: kinesisClient(),
+  },
+): FilterEnrichDeps {
+  const docs = clients.documents;
+  const kinesis = clients.kinesis;
   return {
     ...s,
     enriched: enrichedStreamSink(kinesis, s.enrichedStreamName, { aggregate: s.aggregateEnriched }),
