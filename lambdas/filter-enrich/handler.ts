@@ -12,7 +12,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
-import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
+import {
+  type AdmitSettings,
+  type HistoryStore,
+  historyStore,
+  type StoreOptions,
+} from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import {
@@ -136,6 +141,7 @@ export function deployedDeps(
     documents: documentClient(),
     kinesis: kinesisClient(),
   },
+  storeOptions: StoreOptions = {},
 ): FilterEnrichDeps {
   const docs = clients.documents;
   const kinesis = clients.kinesis;
@@ -148,7 +154,7 @@ export function deployedDeps(
         onUnavailable: (n) => metrics.addMetric(METRIC.CatalogUnavailable, MetricUnit.Count, n),
       }).titles,
     },
-    history: historyStore(docs, s.historyTableName),
+    history: historyStore(docs, s.historyTableName, undefined, storeOptions),
   };
 }
 

@@ -10,6 +10,7 @@ import { type CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-c
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ONE_SHOT_ALLOWANCE } from '../../lambdas/adapters/history-store.js';
 import { FILTER_ENRICH_ENV, type FilterEnrichSettingValues } from '../../lambdas/filter-enrich/settings.js';
 import type { BatchProcessor } from './redrive-core.js';
 
@@ -88,5 +89,7 @@ export async function deployedFilterEnrich(
   // One retry layer: the adapters retry themselves (lambdas/adapters/clients.ts).
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig, maxAttempts: 1 }));
   const kinesis = new KinesisClient({ ...clientConfig, maxAttempts: 1 });
-  return makeHandler(deployedDeps(settings, { documents, kinesis }));
+  // A one-shot process: the day allowance is reserved exactly and what is not stored given back
+  // (docs/history-model.md), so the tool leaves the day counters equal to what is stored.
+  return makeHandler(deployedDeps(settings, { documents, kinesis }, { dayAllowance: ONE_SHOT_ALLOWANCE }));
 }
