@@ -698,7 +698,8 @@ export const SETTINGS = {
     max: 100_000,
     unit: 'impressions',
     is: 'a per-window cap',
-    meaning: 'impressions per profile per 10-second window of event time; past it `quality.profile-burst`',
+    meaning:
+      'impressions per profile per 10-second window of event time; past it `quality.profile-burst`. Also the ingest route’s events per profile per 10 s; past it a 429',
   },
   profileBurstPerDay: {
     type: 'integer',

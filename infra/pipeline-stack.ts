@@ -73,6 +73,7 @@ export class PipelineStack extends Stack {
       rawStream: props.rawStream,
       servicePrincipals: config.apiServices,
       eraserPrincipals: config.apiErasers,
+      ingestEventsPerWindow: config.profileBurstPerWindow,
       clientSessionVendors: config.clientSessionVendors.length ? config.clientSessionVendors : undefined,
       throttle: { rateLimit: sizing.api.rateLimit, burstLimit: sizing.api.burstLimit },
     });

@@ -2,7 +2,8 @@
  * A client of the history API's ingest route (`POST /v1/profiles/{profileId}/impressions`), as an app on a
  * device or a relaying backend uses it: SigV4-signed, batches of one profile's events within the route's
  * limits (500 events, 1 MiB), the same body retried after `Retry-After` on a 503 (a retry is a duplicate by
- * the event contract, filtered downstream, never counted twice).
+ * the event contract, filtered downstream, never counted twice) and on a 429 (the profile's per-window
+ * limit: nothing of that request was written).
  *
  * Also: how a token-vending backend gets a client session scoped to one profile (`clientSession`), and the
  * load generator's second way in (`apiSink`, `npm run loadgen -- --via api`).
@@ -15,7 +16,7 @@ import { sessionNameFor } from '../lambdas/domain/authorization.js';
 import { type ApiResponse, type SignedClientOptions, signedClient } from './signed-http.js';
 
 export interface IngestClientOptions extends SignedClientOptions {
-  /** Attempts per batch, counting the first, while the API answers 503. @default 5 */
+  /** Attempts per batch, counting the first, while the API answers 503 or 429. @default 5 */
   readonly attempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -66,7 +67,7 @@ export function ingestClient(baseUrl: string, options: IngestClientOptions) {
           accepted += batch.length;
           break;
         }
-        if (r.status !== 503 || attempt >= attempts) return { accepted, refused: r };
+        if ((r.status !== 503 && r.status !== 429) || attempt >= attempts) return { accepted, refused: r };
         const retryAfter = Number(r.headers['retry-after'] ?? '1');
         await sleep(
           1000 * (Number.isFinite(retryAfter) ? Math.min(retryAfter, 30) : 1) * (0.5 + Math.random()),

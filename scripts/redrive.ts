@@ -1,33 +1,37 @@
 /**
  * `npm run redrive`: re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
  * queue, the stack output FilterEnrichFailureQueueUrl):
- * reads each message's shard and sequence-number range, fetches exactly those records from the stream,
- * forgets the impressions those very records stored in the history (so that the re-put ones are admitted and
- * enriched again), re-puts them, and deletes the message only once they are all back. The logic is in scripts/ops/redrive-core.ts.
+ * reads each message's shard and sequence-number range, fetches exactly those records from the stream and
+ * hands them to filter-enrich's handler, run here with the deployment's settings, as a redelivery (same
+ * sequence numbers, same arrival times), and deletes the message only once none is left for retry. The logic
+ * is in scripts/ops/redrive-core.ts.
  *
  *   npm run redrive                        # the on-failure queue of the local deployment
  *   npm run redrive -- --dry-run           # what would be re-driven; nothing is put or deleted
  *   npm run redrive -- --stack Impressions-prod-Pipeline --queue FilterEnrichFailureQueueUrl
  */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { historyStore, ONE_SHOT_ALLOWANCE } from '../lambdas/adapters/history-store.js';
 import * as cli from './ops/cli.js';
+import { deployedFilterEnrich } from './ops/deployed-filter-enrich.js';
 import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
 
 const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--dry-run] [--stack NAME]
 
 Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
 FilterEnrichFailureQueueUrl; every output ending in FailureQueueUrl is taken as one): each message's
-records are read back from the raw stream (within its retention), put on it again, and the message is
-deleted once all of them are back. The re-put records have new sequence numbers: first, the impressions
-the history holds under the tag of exactly these records (stored before the batch failed) are forgotten,
-so they are admitted and enriched again once; those accepted earlier from another record are left, and
-stay producer retries (filtered.duplicate). Running it twice counts nothing twice. Expired ranges, other
-streams and messages in another format are reported and left. --dry-run counts what would be forgotten.
+records are read back from the raw stream (within its retention) and processed again by filter-enrich's
+handler, run by this tool with the deployed function's settings, exactly as a redelivery: the same
+sequence numbers and the same arrival times, so every record gets the outcome of its original arrival
+(an impression that arrived 6 days 23 hours late stays accepted). The message is deleted once none of
+its records is left for retry. Nothing the failed batch stored is forgotten: an impression its own
+record stored in the history before the batch failed (e.g. the enriched stream was unavailable) is
+enriched again, so the lake gets what the history already counts. Running it twice counts nothing
+twice (the history is unchanged; the streams get one more copy, absorbed like any redelivery).
+Expired ranges, other streams and messages in another format are reported and left. --dry-run reads the
+ranges and processes nothing.
   --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
   --max-messages N    stop after N messages per queue
   --delete-expired    delete the messages whose range has expired, after reporting them: their records
@@ -65,11 +69,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const streams = new Set([cli.output(d, 'RawStreamName')]);
   const sqs = new SQSClient(d.clientConfig);
   const kinesis = new KinesisClient(d.clientConfig);
-  const history = historyStore(
-    DynamoDBDocumentClient.from(new DynamoDBClient(d.clientConfig)),
-    cli.output(d, 'HistoryTableName'),
-    undefined,
-    { dayAllowance: ONE_SHOT_ALLOWANCE },
+  const filterEnrich = await deployedFilterEnrich(
+    new CloudFormationClient(d.clientConfig),
+    d.pipelineStack,
+    d.outputs,
+    d.clientConfig,
   );
   const summaries: (RedriveSummary & { queue: string })[] = [];
   for (const [key, url] of chosen) {
@@ -82,7 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
       dryRun: Boolean(values['dry-run']),
       maxMessages,
       deleteExpired: Boolean(values['delete-expired']),
-      history,
+      process: filterEnrich,
       onProgress: (done, total) => bar.update(done, '', total),
     });
     bar.done();
@@ -91,7 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
   report(summaries, Boolean(values['dry-run']), Boolean(values.json), d.label);
   const bad = summaries.some(
     (s) =>
-      s.outcomes.expired + s.outcomes.unreadable + s.outcomes['put-failed'] + s.outcomes['other-stream'] > 0,
+      s.outcomes.expired + s.outcomes.unreadable + s.outcomes['process-failed'] + s.outcomes['other-stream'] >
+      0,
   );
   return bad ? 1 : 0;
 }
@@ -107,7 +112,6 @@ function report(
     return;
   }
   for (const s of summaries) {
-    const put = Object.values(s.recordsPut).reduce((a, b) => a + b, 0);
     const o = s.outcomes;
     cli.printSummary(
       `${dryRun ? 'dry run: ' : ''}${s.queue} (${label})`,
@@ -115,24 +119,17 @@ function report(
         'messages read': s.messages,
         ...(dryRun
           ? { 'would be re-driven': o['would-redrive'] }
-          : { 're-driven (deleted)': o.redriven, 'records back, delete failed': o['delete-failed'] }),
+          : { 're-driven (deleted)': o.redriven, 'records processed, delete failed': o['delete-failed'] }),
         'range expired (left)': o.expired,
         ...(o['expired-deleted'] ? { 'range expired (deleted)': o['expired-deleted'] } : {}),
         'not an on-failure record (left)': o.unreadable,
         'another stream (left)': o['other-stream'],
-        'put failed (left)': o['put-failed'],
+        'records left for retry (left)': o['process-failed'],
         'records fetched': s.recordsFetched,
-        ...(dryRun ? {} : { 'records re-put': put, 'records not put': s.recordsFailed }),
-        ...(dryRun ? {} : { 're-put by stream': s.recordsPut }),
+        ...(dryRun
+          ? {}
+          : { 'records processed': s.recordsProcessed, 'records left for retry': s.recordsFailed }),
         ...(s.sizeMismatches ? { 'ranges not of their batchSize': s.sizeMismatches } : {}),
-        ...(s.history
-          ? {
-              [dryRun
-                ? 'impressions to forget (stored by these records)'
-                : 'impressions forgotten before re-put']: s.history.forgotten,
-              'impressions left (accepted earlier from another record)': s.history.keptOtherRecord,
-            }
-          : {}),
       },
       false,
     );

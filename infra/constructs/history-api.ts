@@ -41,6 +41,11 @@ export interface HistoryApiProps {
   readonly eraserPrincipals?: readonly string[];
   /** The stage's throttle (infra/sizing.ts sizes it). @default 5,000 requests/s, burst 10,000 */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Events per profile per 10-second window the ingest route takes before answering 429 (the burst cap of
+   * `quality.profile-burst`, `profileBurstPerWindow`). @default 1000
+   */
+  readonly ingestEventsPerWindow?: number;
   /** p99 latency above which the latency alarm fires. @default 500 ms */
   readonly latencyAlarmThreshold?: Duration;
 }
@@ -83,8 +88,14 @@ export class HistoryApi extends Construct {
       timeout: Duration.seconds(10),
     });
     // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-reads.ts);
-    // BatchWriteItem: erasure.
-    props.table.grant(this.fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
+    // BatchWriteItem: erasure; UpdateItem: the ingest route's per-profile window counters (ingest-limit.ts).
+    props.table.grant(
+      this.fn,
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:UpdateItem',
+    );
     props.cursorSecret.grantRead(this.fn);
     props.rawStream.grant(this.fn, 'kinesis:PutRecords');
 
@@ -150,6 +161,7 @@ export class HistoryApi extends Construct {
       servicePrincipals: props.servicePrincipals ?? [],
       eraserPrincipals: props.eraserPrincipals ?? [],
       clientRoleArn: this.clientRole.roleArn,
+      ingestEventsPerWindow: props.ingestEventsPerWindow ?? 1000,
     });
     for (const [name, value] of Object.entries(environment)) this.fn.addEnvironment(name, value);
     this.api.addStage('Stage', {

@@ -60,13 +60,29 @@ export class ForbiddenError extends DomainError {
   }
 }
 
-/** A dependency could not complete the request now; the same request may be retried after `retryAfterSeconds`. */
-export class ServiceUnavailableError extends DomainError {
+/** An error whose answer tells the client when to try again (`Retry-After`, seconds). */
+export abstract class RetryLaterError extends DomainError {
   constructor(
+    status: number,
+    title: string,
     detail: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(503, 'Service Unavailable', detail);
+    super(status, title, detail);
+  }
+}
+
+/** A dependency could not complete the request now; the same request may be retried after `retryAfterSeconds`. */
+export class ServiceUnavailableError extends RetryLaterError {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(503, 'Service Unavailable', detail, retryAfterSeconds);
+  }
+}
+
+/** The caller sent faster than its limit allows; nothing of the request was done. */
+export class TooManyRequestsError extends RetryLaterError {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(429, 'Too Many Requests', detail, retryAfterSeconds);
   }
 }
 

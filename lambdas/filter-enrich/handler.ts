@@ -7,10 +7,17 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
-import { type AdmitSettings, type HistoryStore, historyStore } from '../adapters/history-store.js';
+import {
+  type AdmitSettings,
+  type HistoryStore,
+  historyStore,
+  type StoreOptions,
+} from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import {
@@ -30,7 +37,7 @@ import {
 } from '../domain/filter-enrich.js';
 import { METRIC, qualityMetricPoints, rejectReasonMetric } from '../domain/metrics.js';
 import { batchQuality } from '../domain/quality.js';
-import { filterEnrichSettings } from './settings.js';
+import { type FilterEnrichSettings, filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {
   readonly config: ClassifierConfig;
@@ -144,12 +151,19 @@ function emitQuality(accepted: Parameters<typeof batchQuality>[0], rejectedReaso
 
 /**
  * The deployed wiring: settings from the environment (read once), the SDK clients, the stream sinks, the
- * title catalog and the history store. Exported for the benchmarks, which swap one port to measure the rest.
+ * title catalog and the history store. Exported for the benchmarks, which swap one port to measure the rest,
+ * and for `npm run redrive`, which runs the handler with the deployment's settings and its own clients.
  */
-export function deployedDeps(): FilterEnrichDeps {
-  const s = filterEnrichSettings();
-  const docs = documentClient();
-  const kinesis = kinesisClient();
+export function deployedDeps(
+  s: FilterEnrichSettings = filterEnrichSettings(),
+  clients: { readonly documents: DynamoDBDocumentClient; readonly kinesis: KinesisClient } = {
+    documents: documentClient(),
+    kinesis: kinesisClient(),
+  },
+  storeOptions: StoreOptions = {},
+): FilterEnrichDeps {
+  const docs = clients.documents;
+  const kinesis = clients.kinesis;
   return {
     ...s,
     enriched: enrichedStreamSink(kinesis, s.enrichedStreamName, { aggregate: s.aggregateEnriched }),
@@ -159,7 +173,7 @@ export function deployedDeps(): FilterEnrichDeps {
         onUnavailable: (n) => metrics.addMetric(METRIC.CatalogUnavailable, MetricUnit.Count, n),
       }).titles,
     },
-    history: historyStore(docs, s.historyTableName),
+    history: historyStore(docs, s.historyTableName, undefined, storeOptions),
   };
 }
 

@@ -7,10 +7,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { historyStore } from '../adapters/history-store.js';
+import { ingestLimiter } from '../adapters/ingest-limit.js';
 import { observability } from '../adapters/observability.js';
 import { type ApiRequest, parseRequest, routeOf } from '../domain/api-requests.js';
 import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
-import { ForbiddenError, ServiceUnavailableError, toProblem } from '../domain/errors.js';
+import { ForbiddenError, RetryLaterError, toProblem } from '../domain/errors.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
 import { rawStreamWriter } from './raw-stream.js';
 import { type HistoryApiDeps, historyRoutes, json } from './routes.js';
@@ -71,7 +72,7 @@ export function makeHandler(deps: HistoryApiDeps) {
       const allow = (err as { allow?: readonly string[] }).allow;
       return json(problem.status, problem, {
         ...(allow ? { allow: allow.join(', ') } : {}),
-        ...(err instanceof ServiceUnavailableError ? { 'retry-after': String(err.retryAfterSeconds) } : {}),
+        ...(err instanceof RetryLaterError ? { 'retry-after': String(err.retryAfterSeconds) } : {}),
       });
     }
   };
@@ -98,6 +99,9 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
       store: historyStore(documentClient(), s.historyTableName),
       cursorKeys: secretsManagerKeyring(new SecretsManagerClient({}), s.cursorSecretId),
       ingest: rawStreamWriter(kinesisClient(), s.rawStreamName),
+      ingestLimit: ingestLimiter(documentClient(), s.historyTableName, {
+        perWindow: s.ingestEventsPerWindow,
+      }),
       authorization: {
         clientRoleArn: s.clientRoleArn,
         services: s.servicePrincipals,

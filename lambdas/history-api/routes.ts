@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
 import type { HistoryStore } from '../adapters/history-store.js';
+import type { IngestLimiter } from '../adapters/ingest-limit.js';
 import type {
   CheckQuery,
   EraseQuery,
@@ -22,7 +23,7 @@ import {
   encodeCursor,
   UnknownCursorKeyError,
 } from '../domain/cursor.js';
-import { BadRequestError, ServiceUnavailableError } from '../domain/errors.js';
+import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
 import type { RawStreamWriter } from './raw-stream.js';
@@ -35,6 +36,11 @@ export interface HistoryApiDeps {
   readonly authorization?: AuthorizationPolicy;
   /** Puts the ingest route's events on the raw stream. @default the ingest route answers 503 */
   readonly ingest?: RawStreamWriter;
+  /**
+   * The ingest route's per-profile limit, counted before the put (adapters/ingest-limit.ts).
+   * @default no limit (tests of other routes)
+   */
+  readonly ingestLimit?: IngestLimiter;
   readonly nowMs?: () => number;
 }
 
@@ -160,6 +166,20 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
         RETRY_AFTER_SECONDS,
       );
     if (!deps.ingest) throw unavailable();
+    if (deps.ingestLimit) {
+      let allowance: Awaited<ReturnType<IngestLimiter>>;
+      try {
+        allowance = await deps.ingestLimit(q.profileId, q.records.length);
+      } catch (err) {
+        logger.warn('ingest limit unavailable', { error: err as Error, events: q.records.length });
+        throw unavailable();
+      }
+      if (!allowance.allowed)
+        throw new TooManyRequestsError(
+          `this profile sent more events than its limit allows in the current 10-second window; nothing of this request was written`,
+          allowance.retryAfterSeconds,
+        );
+    }
     let failed: number;
     try {
       ({ failed } = await deps.ingest(q.profileId, q.records));

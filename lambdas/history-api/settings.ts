@@ -4,7 +4,7 @@
  * compile until both sides agree); the function reads them once at cold start with `historyApiSettings`,
  * strictly and without defaults (the defaults live in `infra/config.ts`).
  */
-import { listSetting, listValue, nameSetting } from '../adapters/env-settings.js';
+import { integerSetting, listSetting, listValue, nameSetting } from '../adapters/env-settings.js';
 
 /** Every setting, as the construct provides it. */
 export interface HistoryApiSettingValues {
@@ -17,6 +17,8 @@ export interface HistoryApiSettingValues {
   readonly eraserPrincipals: readonly string[];
   /** The role client apps assume, each session scoped to one profile. */
   readonly clientRoleArn: string;
+  /** Events per profile per 10-second window the ingest route takes (the burst cap, `quality.profile-burst`). */
+  readonly ingestEventsPerWindow: number;
 }
 
 /** The environment variable of each setting. */
@@ -27,6 +29,7 @@ export const HISTORY_API_ENV = {
   servicePrincipals: 'SERVICE_PRINCIPALS',
   eraserPrincipals: 'ERASER_PRINCIPALS',
   clientRoleArn: 'CLIENT_ROLE_ARN',
+  ingestEventsPerWindow: 'INGEST_EVENTS_PER_WINDOW',
 } as const satisfies Record<keyof HistoryApiSettingValues, string>;
 
 /** The function's environment for these settings (used by the construct). */
@@ -39,6 +42,7 @@ export function historyApiEnvironment(v: HistoryApiSettingValues): Record<string
     [E.servicePrincipals]: listValue(v.servicePrincipals),
     [E.eraserPrincipals]: listValue(v.eraserPrincipals),
     [E.clientRoleArn]: v.clientRoleArn,
+    [E.ingestEventsPerWindow]: String(v.ingestEventsPerWindow),
   };
 }
 
@@ -52,5 +56,6 @@ export function historyApiSettings(): HistoryApiSettingValues {
     servicePrincipals: listSetting(E.servicePrincipals),
     eraserPrincipals: listSetting(E.eraserPrincipals),
     clientRoleArn: nameSetting(E.clientRoleArn),
+    ingestEventsPerWindow: integerSetting(E.ingestEventsPerWindow),
   };
 }

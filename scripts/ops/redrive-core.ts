@@ -15,18 +15,24 @@
  *
  * "The actual records aren't included, so you must process this record and retrieve them from the stream
  * before they expire and are lost" (same page). So each message's records are read back with
- * GetShardIterator(AT_SEQUENCE_NUMBER) and GetRecords up to the end sequence number inclusive, re-put on the
- * stream they came from (the raw stream: filter-enrich's is the only mapping), and the message is deleted only once
- * every one of them is back. A range older than the stream's retention is refused, never half re-driven.
+ * GetShardIterator(AT_SEQUENCE_NUMBER) and GetRecords up to the end sequence number inclusive, and handed to
+ * filter-enrich's own handler (`process`, with the deployment's settings) as the event-source mapping would
+ * redeliver them: the same sequence numbers (and sub-sequence numbers inside KPL aggregates) and the same
+ * `approximateArrivalTimestamp` as read from the shard. The message is deleted only once the handler
+ * reports none of them for retry. A range older than the stream's retention is refused, never half
+ * re-driven.
  *
- * The re-put records get new sequence numbers, and the history tags each stored impression with the record
- * that stored it. So before a range is re-put, the impressions its own records stored (the batch may have
- * failed after its history write, e.g. on the enriched stream) are forgotten — removed only where the
- * stored tag is exactly the original record's (`HistoryStore.forgetFromRecord`) — and are admitted again,
- * and enriched once, under the new records' tags. An impression stored under another record's tag (accepted
- * earlier from another record) stays: the re-put record is a producer retry by the event contract (same
- * eventId, profile and eventTime), `filtered.duplicate`. Re-driving twice counts nothing twice: the second
- * time every impression is stored under the first re-put's tags (test/unit/ops-redrive.test.ts).
+ * A re-drive is therefore a redelivery of the same Kinesis records, which the event contract defines: it
+ * yields the same outcome again, and every store downstream is idempotent by eventId.
+ * - The time rules apply to the original arrival: an impression accepted 6 days 23 hours late stays
+ *   accepted, however long after the failure the re-drive runs (a re-put would have given it a new arrival
+ *   time and made it `time.too-late`).
+ * - Nothing the failed batch stored is forgotten: an impression its own record stored in the history (the
+ *   batch failed after its history write, e.g. on the enriched stream) is found under that record's tag,
+ *   accepted again and enriched again, so the lake gets it; one stored earlier by another record stays a
+ *   producer retry (`filtered.duplicate`), as in the original delivery.
+ * - Re-driving twice counts nothing twice: the history is unchanged by the second run; the enriched and
+ *   rejected streams get one more copy of the same rows, which their consumers absorb like any redelivery.
  */
 import {
   DescribeStreamSummaryCommand,
@@ -43,15 +49,8 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { KinesisStreamRecord } from 'aws-lambda';
-import type { ForgetResult, HistoryStore } from '../../lambdas/adapters/history-store.js';
-import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
-import { type OutgoingRecord, putRecordsReliably } from '../../lambdas/adapters/kinesis-writer.js';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { DEFAULT_RETRY, type RetryPolicy, retryCall } from '../../lambdas/adapters/retry.js';
-import { type ClassifierConfig, classify } from '../../lambdas/domain/classify.js';
-import { enrich } from '../../lambdas/domain/enrich.js';
-import { historyCandidate, recordId } from '../../lambdas/domain/filter-enrich.js';
-import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 
 /** `KinesisBatchInfo` of an on-failure invocation record. */
 export interface KinesisBatchInfo {
@@ -132,59 +131,42 @@ export interface FetchedRecord {
   readonly arrivalMs?: number;
 }
 
-/**
- * Every schema-valid impression filter-enrich's thresholds could have let through, whatever the stage's
- * settings: which ones it stored is decided by the history's tags, not guessed again here.
- */
-const ANY_CANDIDATE: ClassifierConfig = {
-  minVisiblePercent: Number.NEGATIVE_INFINITY,
-  minVisibleMs: Number.NEGATIVE_INFINITY,
-  testProfiles: new Set(),
-  maxFutureMs: Number.POSITIVE_INFINITY,
-  maxLatenessMs: Number.POSITIVE_INFINITY,
-};
+/** filter-enrich's handler (or anything with its contract): the records it reports are not done. */
+export type BatchProcessor = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
 /**
- * The impressions a range's user records offer to the history, each with the identity of the user record
- * (sequence number, and sub-sequence number inside a KPL aggregate) that filter-enrich saw: de-aggregated
- * and read by the handler's own functions. Records that are not impressions offer none.
+ * The event the event-source mapping delivers for a range: its records as read from the shard, with their
+ * sequence numbers and arrival times (a record read without one, which Kinesis always returns, takes the
+ * batch's last arrival: never later than its own).
  */
-export function candidatesOf(records: readonly FetchedRecord[]): HistoryCandidate[] {
-  const out: HistoryCandidate[] = [];
-  for (const r of records) {
-    const event: KinesisStreamRecord = {
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `shard:${r.sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: '',
-      awsRegion: '',
-      eventSourceARN: '',
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: r.partitionKey,
-        sequenceNumber: r.sequenceNumber,
-        data: Buffer.from(r.data).toString('base64'),
-        approximateArrivalTimestamp: (r.arrivalMs ?? 0) / 1000,
-      },
-    };
-    // The fetched record is at most 1 MiB (a Kinesis record): de-aggregating it whole is bounded work.
-    toRawRecords(event, Number.MAX_SAFE_INTEGER).forEach((raw, index) => {
-      const c = classify(raw.data, raw.arrivalMs, ANY_CANDIDATE);
-      if (c.outcome !== 'candidate') return;
-      out.push(
-        historyCandidate({
-          sequenceNumber: raw.sequenceNumber,
-          recordId: recordId(raw),
-          partitionKey: c.event.profileId,
-          record: enrich(c.event, c.eventTimeMs, raw.arrivalMs, undefined),
-          index,
-          eventTimeMs: c.eventTimeMs,
-        }),
-      );
-    });
-  }
-  return out;
+export function redeliveryEvent(
+  info: KinesisBatchInfo,
+  records: readonly FetchedRecord[],
+): KinesisStreamEvent {
+  const fallback = Date.parse(
+    info.approximateArrivalOfLastRecord ?? info.approximateArrivalOfFirstRecord ?? '',
+  );
+  const region = info.streamArn.split(':')[3] ?? '';
+  return {
+    Records: records.map(
+      (r): KinesisStreamRecord => ({
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `${info.shardId}:${r.sequenceNumber}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: '',
+        awsRegion: region,
+        eventSourceARN: info.streamArn,
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: r.partitionKey,
+          sequenceNumber: r.sequenceNumber,
+          data: Buffer.from(r.data).toString('base64'),
+          approximateArrivalTimestamp: (r.arrivalMs ?? fallback) / 1000,
+        },
+      }),
+    ),
+  };
 }
 
 export interface FetchOptions {
@@ -312,6 +294,11 @@ export interface RedriveOptions {
   readonly queueUrl: string;
   /** The deployment's streams by name: a message naming another stream is left alone. */
   readonly streams: ReadonlySet<string>;
+  /**
+   * filter-enrich's handler with the deployment's settings: each range is handed to it as a redelivery
+   * (`redeliveryEvent`). Not called in a dry run.
+   */
+  readonly process: BatchProcessor;
   readonly dryRun?: boolean;
   /** Stop after this many messages. @default unlimited */
   readonly maxMessages?: number;
@@ -319,18 +306,12 @@ export interface RedriveOptions {
   readonly retry?: RetryPolicy;
   /**
    * Delete the messages whose range has expired (after they were reported): their records are gone from
-   * the stream; what had been accepted is in the lake. @default false
+   * the stream. @default false
    */
   readonly deleteExpired?: boolean;
   /** How long a received message stays invisible while its batch is re-driven. @default 300 */
   readonly visibilitySeconds?: number;
   readonly onProgress?: (done: number, total: number | undefined) => void;
-  /**
-   * The history table: the impressions a range's own records stored are forgotten before they are re-put
-   * (a dry run counts them). Without it, an impression stored by a batch that failed afterwards (its
-   * enriched write) is a `filtered.duplicate` when re-driven and never reaches the enriched stream.
-   */
-  readonly history?: Pick<HistoryStore, 'forgetFromRecord'>;
 }
 
 export type MessageOutcome =
@@ -340,7 +321,7 @@ export type MessageOutcome =
   | 'expired-deleted'
   | 'unreadable'
   | 'other-stream'
-  | 'put-failed'
+  | 'process-failed'
   | 'delete-failed';
 
 export interface RedriveSummary {
@@ -349,17 +330,12 @@ export interface RedriveSummary {
   /** Messages by outcome; they add up to `messages`. */
   readonly outcomes: Record<MessageOutcome, number>;
   readonly recordsFetched: number;
-  /** Records re-put, by stream; with `recordsFailed` they add up to what was fetched (0 in a dry run). */
-  readonly recordsPut: Record<string, number>;
+  /** Records the handler processed to an outcome (0 in a dry run). */
+  readonly recordsProcessed: number;
+  /** Records the handler reported for retry (their messages stay in the queue). */
   readonly recordsFailed: number;
   /** Messages whose range held another number of records than their batchSize said. */
   readonly sizeMismatches: number;
-  /**
-   * Impressions of the re-driven ranges in the history: stored by their own records and forgotten before
-   * the re-put (in a dry run: would be), stored by another record earlier (left: they stay duplicates),
-   * absent. Undefined without `history`.
-   */
-  readonly history?: Omit<ForgetResult, 'writes'>;
   /** One line per message that was not re-driven. */
   readonly problems: readonly string[];
 }
@@ -375,15 +351,14 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     'expired-deleted': 0,
     unreadable: 0,
     'other-stream': 0,
-    'put-failed': 0,
+    'process-failed': 0,
     'delete-failed': 0,
   };
-  const recordsPut: Record<string, number> = {};
   const problems: string[] = [];
   let recordsFetched = 0;
+  let recordsProcessed = 0;
   let recordsFailed = 0;
   let sizeMismatches = 0;
-  const history = { forgotten: 0, keptOtherRecord: 0, absent: 0 };
   const described = new Map<string, { arn?: string; retentionHours: number }>();
   const seen = new Set<string>();
   const toRelease: Message[] = [];
@@ -447,33 +422,30 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     }
     recordsFetched += records.length;
     if (records.length !== info.batchSize) sizeMismatches++;
-    if (options.history) {
-      // Before the re-put: forgotten after it, a fast consumer could already have found them stored.
-      const f = await options.history.forgetFromRecord(candidatesOf(records), { dryRun: options.dryRun });
-      history.forgotten += f.forgotten;
-      history.keptOtherRecord += f.keptOtherRecord;
-      history.absent += f.absent;
-    }
     if (options.dryRun) return 'would-redrive';
-    const outgoing: OutgoingRecord<FetchedRecord>[] = records.map((r) => ({
-      partitionKey: r.partitionKey,
-      data: r.data,
-      source: r,
-    }));
-    const { failed } = await putRecordsReliably(kinesis, stream, outgoing, options.retry);
-    recordsPut[stream] = (recordsPut[stream] ?? 0) + records.length - failed.length;
-    if (failed.length) {
-      recordsFailed += failed.length;
+    // The handler decides every outcome; data errors are outcomes, so a throw is an infrastructure fault.
+    let response: KinesisStreamBatchResponse;
+    try {
+      response = await options.process(redeliveryEvent(info, records));
+    } catch (e) {
+      response = { batchItemFailures: records.map((r) => ({ itemIdentifier: r.sequenceNumber })) };
+      problems.push(`message ${m.MessageId}: the handler failed (${(e as Error).message})`);
+    }
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const left = records.filter((r) => failed.has(r.sequenceNumber)).length;
+    recordsProcessed += records.length - left;
+    if (left) {
+      recordsFailed += left;
       problems.push(
-        `message ${m.MessageId}: ${failed.length} of ${records.length} records could not be put; left in the queue (re-running is safe)`,
+        `message ${m.MessageId}: ${left} of ${records.length} records were reported for retry; left in the queue (re-running is safe)`,
       );
-      return 'put-failed';
+      return 'process-failed';
     }
     try {
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
     } catch (e) {
       problems.push(
-        `message ${m.MessageId}: records are back but the message could not be deleted (${(e as Error).message}); re-running is safe`,
+        `message ${m.MessageId}: records processed but the message could not be deleted (${(e as Error).message}); re-running is safe`,
       );
       return 'delete-failed';
     }
@@ -521,10 +493,9 @@ export async function redriveQueue(options: RedriveOptions): Promise<RedriveSumm
     messages: done,
     outcomes,
     recordsFetched,
-    recordsPut,
+    recordsProcessed,
     recordsFailed,
     sizeMismatches,
-    ...(options.history ? { history } : {}),
     problems,
   };
 }

@@ -13,6 +13,7 @@ const VALUES = {
   servicePrincipals: ['arn:aws:iam::123456789012:role/Pages'],
   eraserPrincipals: [],
   clientRoleArn: 'arn:aws:iam::123456789012:role/Client',
+  ingestEventsPerWindow: 1000,
 };
 const settingsOf = (env: Record<string, string | undefined>) => {
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);

@@ -7,11 +7,13 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { INGEST_WINDOW_MS, ingestLimiter, ingestWindowSortKey } from '../../lambdas/adapters/ingest-limit.js';
 import { MAX_INGEST_BODY_BYTES } from '../../lambdas/domain/api-requests.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { INGEST_RETRY, rawStreamWriter } from '../../lambdas/history-api/raw-stream.js';
 import { apiEvent, CALLERS, fakeStore, keyring, POLICY, parse } from '../support/api.js';
 import { impression } from '../support/factories.js';
+import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesis = mockClient(KinesisClient);
 const calls = () =>
@@ -197,5 +199,108 @@ describe('ingest route', () => {
     const r = await handler()(post('p1', { events: [impression({ profileId: 'p1' })] }));
     expect(r.statusCode).toBe(503);
     expect(r.body).not.toContain('denied');
+  });
+});
+
+describe('ingest route: per-profile limit (429 before the stream)', () => {
+  // A clock the test moves: 2026-03-01T12:00:00.000Z, the start of a 10-second window.
+  const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
+  const setup = (perWindow = 1000) => {
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+    const clock = { now: T0 };
+    const h = makeHandler({
+      store: fakeStore([]),
+      cursorKeys: keyring,
+      authorization: POLICY,
+      ingest: rawStreamWriter(new KinesisClient({ region: 'eu-west-1' }), 'raw', noSleep),
+      ingestLimit: ingestLimiter(ddb.client, 'history', { perWindow, now: () => clock.now }),
+      nowMs: () => clock.now,
+    });
+    return { ddb, clock, h };
+  };
+  const batch = (profileId: string, n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => impression({ profileId, position: from + i }));
+  const putCount = () => calls().reduce((n, c) => n + (c.Records?.length ?? 0), 0);
+
+  beforeEach(() =>
+    kinesis.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => ok(input.Records!.length)),
+  );
+
+  it('1,000 events within 10 s pass; the next request is a 429 with Retry-After and puts nothing; the next window passes', async () => {
+    const { ddb, clock, h } = setup();
+    // Two requests of 500 in the first window, 9.2 s apart.
+    expect((await h(post('p1', { events: batch('p1', 500) }))).statusCode).toBe(202);
+    clock.now = T0 + 9_200;
+    expect((await h(post('p1', { events: batch('p1', 500, 500) }))).statusCode).toBe(202);
+    expect(putCount()).toBe(1000);
+
+    const refused = await h(post('p1', { events: batch('p1', 1, 1000) }));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers?.['content-type']).toBe('application/problem+json');
+    expect(parse(refused)).toMatchObject({ status: 429, title: 'Too Many Requests' });
+    // 0.8 s left in the window: whole seconds, rounded up.
+    expect(refused.headers?.['retry-after']).toBe('1');
+    expect(putCount()).toBe(1000);
+    // The refused request added nothing to the window's counter.
+    expect(
+      ddb.table('history').get(
+        JSON.stringify(
+          [
+            ['pk', 'P#p1'],
+            ['sk', ingestWindowSortKey(T0)],
+          ].sort(),
+        ),
+      )?.n,
+    ).toBe(1000);
+
+    // Another profile is not affected.
+    expect((await h(post('p2', { events: batch('p2', 500) }))).statusCode).toBe(202);
+
+    clock.now = T0 + INGEST_WINDOW_MS;
+    const next = await h(post('p1', { events: batch('p1', 500, 1001) }));
+    expect(next.statusCode).toBe(202);
+    expect(putCount()).toBe(2000);
+  });
+
+  it('a request that would take the window over the cap is refused whole, even if part of it would fit', async () => {
+    const { clock, h } = setup();
+    expect((await h(post('p1', { events: batch('p1', 500) }))).statusCode).toBe(202);
+    expect((await h(post('p1', { events: batch('p1', 499, 500) }))).statusCode).toBe(202);
+    clock.now = T0 + 2_500;
+    const r = await h(post('p1', { events: batch('p1', 2, 999) }));
+    expect(r.statusCode).toBe(429);
+    expect(r.headers?.['retry-after']).toBe('8');
+    expect(putCount()).toBe(999);
+    // One more event still fits.
+    expect((await h(post('p1', { events: batch('p1', 1, 999) }))).statusCode).toBe(202);
+    expect(putCount()).toBe(1000);
+  });
+
+  it('a request larger than a configured cap is refused without counting', async () => {
+    const { ddb, h } = setup(10);
+    const r = await h(post('p1', { events: batch('p1', 11) }));
+    expect(r.statusCode).toBe(429);
+    expect(putCount()).toBe(0);
+    expect(ddb.capacity.writes).toBe(0);
+    expect((await h(post('p1', { events: batch('p1', 10) }))).statusCode).toBe(202);
+  });
+
+  it('answers 503 and puts nothing when the counter cannot be written (throttled after retries)', async () => {
+    const ddb = memoryDynamo({ throttle: 1, partial: 0, seed: 1 });
+    const h = makeHandler({
+      store: fakeStore([]),
+      cursorKeys: keyring,
+      authorization: POLICY,
+      ingest: rawStreamWriter(new KinesisClient({ region: 'eu-west-1' }), 'raw', noSleep),
+      ingestLimit: ingestLimiter(ddb.client, 'history', {
+        perWindow: 1000,
+        now: () => T0,
+        policy: { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+      }),
+    });
+    const r = await h(post('p1', { events: batch('p1', 1) }));
+    expect(r.statusCode).toBe(503);
+    expect(r.headers?.['retry-after']).toBe('1');
+    expect(putCount()).toBe(0);
   });
 });

@@ -146,11 +146,13 @@ describe('functions', () => {
         );
     const api = actionsOf(/HistoryApiHandler/);
     // Exactly what the history store's read side and erasure send (history-reads.ts stores day rollups with
-    // PutItem; a role without it answers every frequency route with an un-rolled day 500 on AWS).
+    // PutItem; a role without it answers every frequency route with an un-rolled day 500 on AWS), and the
+    // ingest route's per-profile window counter (UpdateItem, ingest-limit.ts).
     expect([...new Set(api.filter((a: string) => a.startsWith('dynamodb:')))].sort()).toEqual([
       'dynamodb:BatchWriteItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     // The ingest route's PutRecords (scoped to the raw stream: test/infra/history-api.test.ts).
     expect(api.filter((a: string) => a.startsWith('kinesis:'))).toEqual(['kinesis:PutRecords']);

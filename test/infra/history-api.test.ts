@@ -110,6 +110,15 @@ describe('the history API function', () => {
     expect(fnEnv.RAW_STREAM_NAME).toBeDefined();
   });
 
+  it('limits ingest per profile with the stage’s burst cap (profileBurstPerWindow)', () => {
+    expect(fnEnv.INGEST_EVENTS_PER_WINDOW).toBe(String(resolveStage('prod').profileBurstPerWindow));
+    const other = synth('prod', { profileBurstPerWindow: 750 });
+    const fn = Object.values(other.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f.Properties.Environment).includes('CURSOR_SECRET_ID'),
+    )!;
+    expect(fn.Properties.Environment.Variables.INGEST_EVENTS_PER_WINDOW).toBe('750');
+  });
+
   it('on the emulator stage, lets the emulator’s default credentials call every route and vend sessions', () => {
     const config = resolveStage('local', { emulator: true });
     expect(config.apiServices).toEqual([EMULATOR_DEFAULT_PRINCIPAL]);

@@ -398,6 +398,7 @@ describe('every AWS call each function makes is allowed by its role in the templ
       'dynamodb:BatchWriteItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem', // the ingest route's per-profile window counter
       'kinesis:PutRecords',
       'secretsmanager:GetSecretValue',
     ]);

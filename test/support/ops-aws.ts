@@ -39,6 +39,8 @@ export function memoryStreams(
   options: {
     pageSize?: number;
     retentionHours?: number;
+    /** The clock that stamps each record's ApproximateArrivalTimestamp. @default the system clock */
+    now?: () => number;
     /** PutRecords entries for which this returns true fail (ProvisionedThroughputExceeded). */
     failPut?: (streamName: string, data: Uint8Array) => boolean;
   } = {},
@@ -71,7 +73,7 @@ export function memoryStreams(
         PartitionKey: r.PartitionKey,
         SequenceNumber: String(seq),
         Data: r.Data,
-        ApproximateArrivalTimestamp: new Date(),
+        ApproximateArrivalTimestamp: new Date(options.now?.() ?? Date.now()),
       });
       return { SequenceNumber: String(seq), ShardId: 'shardId-000000000000' };
     });

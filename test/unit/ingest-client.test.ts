@@ -27,7 +27,7 @@ beforeAll(async () => {
     seen.push({ path: req.url ?? '', body, authorization: req.headers.authorization });
     const status = answers.shift() ?? 202;
     const n = (JSON.parse(body) as { events: unknown[] }).events.length;
-    res.writeHead(status, status === 503 ? { 'retry-after': '1' } : {});
+    res.writeHead(status, status === 503 || status === 429 ? { 'retry-after': '1' } : {});
     res.end(JSON.stringify(status === 202 ? { accepted: n } : { status }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -62,6 +62,12 @@ describe('ingest client', () => {
     expect(seen[0]!.path).toBe('/v1/profiles/p1/impressions');
     expect(seen[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(500);
+
+    // A 429 (the profile's per-window limit) is waited out the same way.
+    seen.length = 0;
+    answers = [429];
+    expect(await send('p1', [{ profileId: 'p1', n: 2 }])).toEqual({ accepted: 1 });
+    expect(seen).toHaveLength(2);
 
     seen.length = 0;
     answers = [503, 503, 503];

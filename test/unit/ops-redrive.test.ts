@@ -2,9 +2,10 @@
  * `npm run redrive`: the on-failure record format (Lambda developer guide, "Capturing discarded batches for a
  * Kinesis Data Streams event source", https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html),
  * reading exactly a range back within the retention, and re-driving batches that the real filter-enrich
- * handler, driven by the fault tests' event-source mapping driver, sent to the on-failure destination —
- * twice, without anything counted twice (the history write is the duplicate detector: a re-put record has a
- * new sequence number, so an impression accepted before is found under another record's tag).
+ * handler, driven by the fault tests' event-source mapping driver, sent to the on-failure destination: the
+ * records are handed back to the handler as a redelivery (same sequence numbers, same arrival times) —
+ * twice, without anything counted twice, nothing the batch stored forgotten, late impressions judged by
+ * their original arrival.
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
@@ -18,13 +19,14 @@ import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
   DAY_MS,
   DEFAULT_HISTORY_LIMITS,
-  daySortKey,
   dayStart,
   impressionsOfItem,
 } from '../../lambdas/domain/history-model.js';
 import { rollupSortKey } from '../../lambdas/domain/rollup.js';
 import { fromEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
+import { filterEnrichEnvironmentOf } from '../../scripts/ops/deployed-filter-enrich.js';
+import type { BatchProcessor } from '../../scripts/ops/redrive-core.js';
 import {
   fetchRange,
   type KinesisBatchInfo,
@@ -98,10 +100,24 @@ const asRaw = (r: StoredRecord): RawRecord => ({
   arrivalMs: r.ApproximateArrivalTimestamp.getTime(),
 });
 
+/** A processor that records the events it is given and reports the records `fail` names for retry. */
+function recording(fail: (r: KinesisStreamEvent['Records'][number]) => boolean = () => false) {
+  const events: KinesisStreamEvent[] = [];
+  const process: BatchProcessor = async (event) => {
+    events.push(event);
+    return {
+      batchItemFailures: event.Records.filter(fail).map((r) => ({
+        itemIdentifier: r.kinesis.sequenceNumber,
+      })),
+    };
+  };
+  return { events, process };
+}
+
 const redriveRaw = (
   q: ReturnType<typeof memoryQueues>,
   k: ReturnType<typeof memoryStreams>,
-  more: Pick<RedriveOptions, 'history' | 'dryRun'> = {},
+  more: Pick<RedriveOptions, 'process'> & Partial<Pick<RedriveOptions, 'dryRun' | 'nowMs'>>,
 ) =>
   redriveQueue({
     sqs: q.client,
@@ -129,9 +145,9 @@ const pipeline = (
   });
 
 /** The real handler over in-memory streams and tables, the enriched stream refusing writes while `down`. */
-function enrichedOutage() {
+function enrichedOutage(now?: () => number) {
   const enriched = { down: false };
-  const k = memoryStreams({ failPut: (stream) => enriched.down && stream === 'enriched' });
+  const k = memoryStreams({ failPut: (stream) => enriched.down && stream === 'enriched', now });
   const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 5 });
   const pipelineStore = historyStore(ddb.client, 'history', FAST);
   return {
@@ -282,59 +298,62 @@ describe('re-driving a queue', () => {
     );
     const old = { ...records[10]!, ApproximateArrivalTimestamp: new Date(Date.now() - 48 * 3_600_000) };
     await q.send(QUEUE, failureMessage('raw', [old, records[11]!]));
-    const s = await redriveRaw(q, k);
+    const p = recording();
+    const s = await redriveRaw(q, k, p);
     expect(s.outcomes).toMatchObject({ redriven: 1, unreadable: 1, 'other-stream': 2, expired: 1 });
     expect(s.messages).toBe(5);
-    expect(s.recordsPut).toEqual({ raw: 10 });
+    expect(s.recordsProcessed).toBe(10);
+    // Handed back as the mapping delivers them: same sequence numbers, data and arrival times; nothing re-put.
+    expect(p.events).toHaveLength(1);
     expect(
-      k
-        .records('raw')
-        .slice(30)
-        .map((r) => Buffer.from(r.Data).toString()),
-    ).toEqual(records.slice(0, 10).map((r) => Buffer.from(r.Data).toString()));
+      p.events[0]!.Records.map((r) => [
+        r.kinesis.sequenceNumber,
+        r.kinesis.partitionKey,
+        Buffer.from(r.kinesis.data, 'base64').toString(),
+        r.kinesis.approximateArrivalTimestamp,
+      ]),
+    ).toEqual(
+      records
+        .slice(0, 10)
+        .map((r) => [
+          r.SequenceNumber,
+          r.PartitionKey,
+          Buffer.from(r.Data).toString(),
+          r.ApproximateArrivalTimestamp.getTime() / 1000,
+        ]),
+    );
+    expect(p.events[0]!.Records[0]!.eventSourceARN).toBe(`${ARN}raw`);
+    expect(k.records('raw')).toHaveLength(30);
     // The four left are visible again (not waiting out a visibility timeout).
     expect(q.messages(QUEUE).map((m) => m.receipt)).toEqual([undefined, undefined, undefined, undefined]);
     expect(s.problems).toHaveLength(4);
   });
 
-  it('keeps a message whose records could not all be put back, retrying only the failed entries', async () => {
-    let failing = false;
-    const k = memoryStreams({
-      failPut: (_stream, data) => failing && Buffer.from(data).toString() === 'record 3',
-    });
+  it('keeps a message whose records the handler reports for retry, and deletes it once they are done', async () => {
+    let failing = true;
+    const k = memoryStreams();
     const q = memoryQueues();
     const records = await putOn(k, 'raw', 8);
     await q.send(QUEUE, failureMessage('raw', records.slice(0, 6)));
-    failing = true;
-    const run = () => redriveRaw(q, k);
-    const s = await run();
-    expect(s.outcomes['put-failed']).toBe(1);
-    expect(s).toMatchObject({ recordsFetched: 6, recordsPut: { raw: 5 }, recordsFailed: 1 });
+    const p = recording((r) => failing && Buffer.from(r.kinesis.data, 'base64').toString() === 'record 3');
+    const s = await redriveRaw(q, k, p);
+    expect(s.outcomes['process-failed']).toBe(1);
+    expect(s).toMatchObject({ recordsFetched: 6, recordsProcessed: 5, recordsFailed: 1 });
     expect(q.messages(QUEUE)).toHaveLength(1);
-    // Once the stream takes it, the same message is re-driven whole and deleted (the 5 put twice are
-    // producer retries for the pipeline).
+    // A handler that throws leaves every record for retry.
+    const thrown = await redriveRaw(q, k, {
+      process: async () => {
+        throw new Error('boom');
+      },
+    });
+    expect(thrown).toMatchObject({ recordsProcessed: 0, recordsFailed: 6 });
+    expect(thrown.outcomes['process-failed']).toBe(1);
+    // Once the handler is done with all of them, the same message is re-driven whole and deleted.
     failing = false;
-    const again = await run();
+    const again = await redriveRaw(q, k, p);
     expect(again.outcomes.redriven).toBe(1);
     expect(q.messages(QUEUE)).toHaveLength(0);
-    expect(
-      k
-        .records('raw')
-        .slice(8)
-        .map((r) => Buffer.from(r.Data).toString()),
-    ).toEqual([
-      'record 0',
-      'record 1',
-      'record 2',
-      'record 4',
-      'record 5',
-      'record 0',
-      'record 1',
-      'record 2',
-      'record 3',
-      'record 4',
-      'record 5',
-    ]);
+    expect(k.records('raw')).toHaveLength(8);
   });
 
   it('deletes expired messages only when asked to, after reporting them', async () => {
@@ -343,7 +362,13 @@ describe('re-driving a queue', () => {
     const records = await putOn(k, 'raw', 4);
     const old = { ...records[0]!, ApproximateArrivalTimestamp: new Date(Date.now() - 48 * 3_600_000) };
     await q.send(QUEUE, failureMessage('raw', [old, records[1]!]));
-    const opts = { sqs: q.client, kinesis: k.client, queueUrl: QUEUE, streams: new Set(['raw']) };
+    const opts = {
+      sqs: q.client,
+      kinesis: k.client,
+      queueUrl: QUEUE,
+      streams: new Set(['raw']),
+      process: recording().process,
+    };
     expect((await redriveQueue(opts)).outcomes.expired).toBe(1);
     expect(q.messages(QUEUE)).toHaveLength(1);
     const s = await redriveQueue({ ...opts, deleteExpired: true });
@@ -358,15 +383,18 @@ describe('re-driving a queue', () => {
     const q = memoryQueues();
     const records = await putOn(k, 'raw', 12);
     await q.send(QUEUE, failureMessage('raw', records.slice(2, 9)));
+    const p = recording();
     const s = await redriveQueue({
       sqs: q.client,
       kinesis: k.client,
       queueUrl: QUEUE,
       streams: new Set(['raw']),
       dryRun: true,
+      process: p.process,
     });
     expect(s.outcomes['would-redrive']).toBe(1);
     expect(s.recordsFetched).toBe(7);
+    expect(p.events).toHaveLength(0);
     expect(k.records('raw')).toHaveLength(12);
     expect(q.messages(QUEUE)).toHaveLength(1);
   });
@@ -427,23 +455,22 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
     );
     for (const b of bodies) await q.send(QUEUE, b);
 
+    // The handler as the tool runs it: the same function, given the records back as a redelivery.
     const redriveAndProcess = async () => {
       const before = k.records('raw').length;
-      // With the history: those batches failed before their history write, so nothing is forgotten.
-      const s = await redriveRaw(q, k, { history: historyStore(ddb.client, 'history', FAST) });
-      expect(s.history?.forgotten).toBe(0);
-      const reput = k.records('raw').slice(before);
-      const run = await drive(reput.map(asRaw), fe, mapping);
-      return { s, reput, run };
+      const s = await redriveRaw(q, k, { process: fe });
+      expect(k.records('raw')).toHaveLength(before);
+      return { s };
     };
 
+    const enrichedBeforeOnce = k.records('enriched').length;
     const once = await redriveAndProcess();
     expect(once.s.outcomes.redriven).toBe(4);
-    expect(once.s.recordsPut).toEqual({ raw: 400 });
-    expect(once.reput.map((r) => Buffer.from(r.Data).toString())).toEqual(
-      original.slice(300, 700).map((r) => Buffer.from(r.Data).toString()),
-    );
-    expect(once.run.onFailure).toHaveLength(0);
+    expect(once.s).toMatchObject({ recordsProcessed: 400, recordsFailed: 0 });
+    const enrichedByOnce = k
+      .records('enriched')
+      .slice(enrichedBeforeOnce)
+      .map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
     expect(q.messages(QUEUE)).toHaveLength(0);
 
     // Every impression the traffic should have accepted is on the enriched stream exactly once.
@@ -488,14 +515,20 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
     const historyBefore = JSON.stringify([...ddb.table('history').entries()].sort());
     const twice = await redriveAndProcess();
     expect(twice.s.outcomes.redriven).toBe(4);
-    // Every record accepted before is now a producer retry (its impression is stored under the tag of the
-    // record re-put the first time): not one more enriched record, the history table unchanged, tags included.
-    expect(k.records('enriched').length).toBe(enrichedBefore);
-    expect(twice.run.onFailure).toHaveLength(0);
+    // A redelivery of the same records: the same outcomes again. The history table is unchanged, tags
+    // included, and so are the counts; the enriched stream gets one more copy of the same impressions
+    // (its consumers are idempotent by eventId).
     expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(historyBefore);
     expect(await frequencies()).toEqual(freqBefore);
-    // Rejected records are rejected again, with the same reasons (one more row each, like any producer retry).
     const window = labels.slice(300, 700);
+    const again = k
+      .records('enriched')
+      .slice(enrichedBefore)
+      .map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    // (A retry in the window of an impression accepted from a later record stays a duplicate both times.)
+    expect(again.sort()).toEqual(enrichedByOnce.sort());
+    expect(again.length).toBeGreaterThan(300);
+    // Rejected records are rejected again, with the same reasons.
     const rejectedAgain = k
       .records('rejected')
       .slice(rejectedBefore)
@@ -505,8 +538,8 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
 });
 
 describe('re-driving a batch that failed after its history write (real handler, fault-test ESM driver)', () => {
-  it('forgets what its own records stored, so every impression reaches the enriched stream once; an earlier acceptance stays a duplicate; twice counts nothing twice', async () => {
-    const { k, q, ddb, fe, store, pipelineStore, enriched } = enrichedOutage();
+  it('forgets nothing: what its own records stored is enriched again, so the lake gets what the history counts; an earlier acceptance stays a duplicate; twice counts nothing twice', async () => {
+    const { k, q, ddb, fe, store, enriched } = enrichedOutage();
     const mapping = { batchSize: 100, maxRetries: 2, bisectOnError: true };
     const profileId = 'p-redrive';
     const now = Date.now();
@@ -580,74 +613,89 @@ describe('re-driving a batch that failed after its history write (real handler, 
       );
     expect(rollup()?.c).toBeDefined();
 
-    // A dry run reports what would be forgotten, and changes nothing.
+    // A dry run changes nothing.
     const historyBefore = JSON.stringify([...ddb.table('history').entries()].sort());
     await q.send(QUEUE, failureMessage('raw', batch));
-    const dry = await redriveRaw(q, k, { history: store, dryRun: true });
-    expect(dry.history).toEqual({ forgotten: 8, keptOtherRecord: 1, absent: 0 });
+    const dry = await redriveRaw(q, k, { process: fe, dryRun: true });
+    expect(dry.outcomes['would-redrive']).toBe(1);
     expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(historyBefore);
-    expect(k.records('raw')).toHaveLength(10);
+    expect(k.records('enriched')).toHaveLength(1);
 
-    const redriveAndProcess = async () => {
-      const before = k.records('raw').length;
-      const s = await redriveRaw(q, k, { history: store });
-      const afterForget = { rollup: rollup(), copies: copies() };
-      const run = await drive(k.records('raw').slice(before).map(asRaw), fe, mapping);
-      return { s, run, afterForget };
-    };
-    const once = await redriveAndProcess();
-    expect(once.s.outcomes.redriven).toBe(1);
-    expect(once.s.history).toEqual({ forgotten: 8, keptOtherRecord: 1, absent: 0 });
-    // Forgotten before the re-put: only the earlier acceptance was left; the old day's rollup invalidated.
-    expect([...once.afterForget.copies.keys()]).toEqual([earlier.eventId]);
-    expect(once.afterForget.rollup?.c).toBeUndefined();
-    expect(once.run.onFailure).toHaveLength(0);
+    const withoutRollups = () =>
+      JSON.stringify([...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort());
+    const withoutRollupsBefore = withoutRollups();
+    const once = await redriveRaw(q, k, { process: fe });
+    expect(once.outcomes.redriven).toBe(1);
+    expect(once).toMatchObject({ recordsProcessed: 9, recordsFailed: 0 });
+    expect(k.records('raw')).toHaveLength(10);
 
     const enrichedIds = () =>
       k.records('enriched').map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
+    // Every impression the history counts is now on the enriched stream (on its way to the lake): the eight
+    // of the batch enriched again under their own records' tags, the earlier one once, from its own record
+    // (the batch's retry of it stays a duplicate).
     expect(enrichedIds().sort()).toEqual(all);
-    expect([...copies().keys()].sort()).toEqual(all);
+    // The history is as the failed batch left it, tags included (the write to the old day conservatively
+    // marks its rollup for a rebuild; the counts are the same).
+    expect(withoutRollups()).toBe(withoutRollupsBefore);
     expect([...copies().values()].every((n) => n === 1)).toBe(true);
     expect(await total()).toBe(9);
-    // The counters match what is stored: bucket counts, and day counts given back what was forgotten
-    // (beyond the allowance the pipeline's store reserved and holds for its next batches).
     const items = [...ddb.table('history').values()];
     for (const b of items.filter((i) => String(i.sk).startsWith('B#')))
       expect(b.n).toBe(impressionsOfItem(b).length);
-    const storedPerDay = new Map<string, number>();
-    for (const b of items)
-      for (const i of impressionsOfItem(b)) {
-        const key = daySortKey(dayStart(i.eventTimeMs));
-        storedPerDay.set(key, (storedPerDay.get(key) ?? 0) + 1);
-      }
-    const held = new Map(pipelineStore.heldDayAllowance().map((h) => [h.sk, h.units]));
-    const dayCounts = new Map(
-      items
-        .filter((i) => String(i.sk).startsWith('D#'))
-        .map((i) => [i.sk, Number(i.n) - (held.get(String(i.sk)) ?? 0)]),
-    );
-    expect(dayCounts).toEqual(storedPerDay);
-    expect(storedPerDay.get(daySortKey(oldDay))).toBe(2);
 
-    // The same message re-driven again: everything is stored under the first re-put's tags now.
+    // The same message re-driven again: the same outcomes, the history unchanged, one more copy of the
+    // eight on the enriched stream (absorbed downstream like any redelivery).
     await q.send(QUEUE, failureMessage('raw', batch));
     const enrichedBefore = k.records('enriched').length;
-    const historyOnce = JSON.stringify(
-      [...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort(),
-    );
-    const twice = await redriveAndProcess();
-    expect(twice.s.history).toEqual({ forgotten: 0, keptOtherRecord: 9, absent: 0 });
-    expect(k.records('enriched')).toHaveLength(enrichedBefore);
-    expect(
-      JSON.stringify([...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort()),
-    ).toBe(historyOnce);
+    const twice = await redriveRaw(q, k, { process: fe });
+    expect(twice.outcomes.redriven).toBe(1);
+    expect(k.records('enriched')).toHaveLength(enrichedBefore + 8);
+    expect(new Set(enrichedIds())).toEqual(new Set(all));
+    expect(withoutRollups()).toBe(withoutRollupsBefore);
     expect(await total()).toBe(9);
+  });
+
+  it('judges a late impression by its original arrival: accepted 6 d 23 h late, it stays accepted when re-driven 2 h later', async () => {
+    // The test's clock: the arrival, and the re-drive two hours later.
+    const clock = { now: Date.UTC(2026, 5, 10, 12, 0, 0) };
+    const { k, q, ddb, enriched } = enrichedOutage(() => clock.now);
+    const fe = pipeline(k, ddb, new Set(), async () => new Map(), historyStore(ddb.client, 'history', FAST));
+    const mapping = { batchSize: 100, maxRetries: 1, bisectOnError: false };
+    const late = impression({
+      profileId: 'p-late',
+      eventTime: new Date(clock.now - (6 * 24 + 23) * 3_600_000).toISOString(),
+    });
+    await k.client.send(
+      new PutRecordsCommand({
+        StreamName: 'raw',
+        Records: [{ PartitionKey: late.profileId, Data: Buffer.from(JSON.stringify(late)) }],
+      }),
+    );
+    enriched.down = true;
+    const first = await drive(k.records('raw').map(asRaw), fe, mapping);
+    enriched.down = false;
+    expect(first.onFailure.flat()).toHaveLength(1);
+    const stored = () =>
+      [...ddb.table('history').values()].flatMap((item) => impressionsOfItem(item)).map((i) => i.eventId);
+    expect(stored()).toEqual([late.eventId]);
+
+    clock.now += 2 * 3_600_000;
+    await q.send(QUEUE, failureMessage('raw', k.records('raw')));
+    const s = await redriveRaw(q, k, { process: fe, nowMs: () => clock.now });
+    expect(s.outcomes.redriven).toBe(1);
+    // Still in the history, and now enriched; not one rejected row (a re-put would have been 7 d 1 h late).
+    expect(stored()).toEqual([late.eventId]);
+    expect(
+      k.records('enriched').map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id),
+    ).toEqual([late.eventId]);
+    expect(k.records('rejected')).toHaveLength(0);
   });
 });
 
 describe('re-driving a KPL aggregate that failed after its history write', () => {
-  it('forgets each user record by its sub-sequence tag, and the re-put aggregate reaches the enriched stream once per impression', async () => {
-    const { k, q, fe, store, enriched } = enrichedOutage();
+  it('hands the aggregate back whole: each user record is found under its sub-sequence tag and enriched again', async () => {
+    const { k, q, fe, enriched } = enrichedOutage();
     enriched.down = true;
     const mapping = { batchSize: 100, maxRetries: 1, bisectOnError: false };
     const events = Array.from({ length: 3 }, (_, i) =>
@@ -666,12 +714,44 @@ describe('re-driving a KPL aggregate that failed after its history write', () =>
     expect(first.onFailure.flat()).toHaveLength(1);
     enriched.down = false;
     await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 1)));
-    const s = await redriveRaw(q, k, { history: store });
-    expect(s.history).toEqual({ forgotten: 3, keptOtherRecord: 0, absent: 0 });
-    expect((await drive(k.records('raw').slice(1).map(asRaw), fe, mapping)).onFailure).toHaveLength(0);
+    const s = await redriveRaw(q, k, { process: fe });
+    expect(s).toMatchObject({ recordsProcessed: 1, recordsFailed: 0 });
+    expect(k.records('raw')).toHaveLength(1);
     const ids = k
       .records('enriched')
       .map((r) => fromEnrichedWire(JSON.parse(Buffer.from(r.Data).toString())).event_id);
     expect(ids.sort()).toEqual(events.map((e) => e.eventId).sort());
   });
+});
+
+describe('the handler the tool runs', () => {
+  it('has the deployed function’s settings: literal values from the template, resource names from the outputs', async () => {
+    const { App } = await import('aws-cdk-lib');
+    const { Template } = await import('aws-cdk-lib/assertions');
+    const { buildApp } = await import('../../infra/app.js');
+    const { resolveStage } = await import('../../infra/config.js');
+    const { FILTER_ENRICH_ENV } = await import('../../lambdas/filter-enrich/settings.js');
+    const config = resolveStage('prod', { profileBurstPerWindow: 700, minVisibleMs: 1500 });
+    const app = buildApp(new App(), config, { account: '123456789012', region: 'eu-west-1' });
+    const template = JSON.stringify(Template.fromStack(app.pipeline).toJSON());
+    const outputs = {
+      EnrichedStreamName: 'enriched-s',
+      RejectedStreamName: 'rejected-s',
+      TitleCatalogTableName: 'catalog-t',
+      HistoryTableName: 'history-t',
+    };
+    const env = filterEnrichEnvironmentOf(template, outputs);
+    expect(Object.keys(env).sort()).toEqual(Object.values(FILTER_ENRICH_ENV).sort());
+    expect(env).toMatchObject({
+      ENRICHED_STREAM_NAME: 'enriched-s',
+      REJECTED_STREAM_NAME: 'rejected-s',
+      CATALOG_TABLE_NAME: 'catalog-t',
+      HISTORY_TABLE_NAME: 'history-t',
+      PROFILE_BURST_PER_WINDOW: '700',
+      MIN_VISIBLE_MS: '1500',
+    });
+    const { HistoryTableName: _, ...missing } = outputs;
+    expect(() => filterEnrichEnvironmentOf(template, missing)).toThrow(/no HistoryTableName output/);
+    // Synthesis bundles every function: slow on a shared machine.
+  }, 180_000);
 });
