@@ -103,7 +103,7 @@ export async function benchIngest(
     store: {
       listHistory: async () => ({ impressions: [], last: null }),
       titleCounts: async () => new Map(),
-      erase: async () => 0,
+      erase: async () => ({ deleted: 0, complete: true, erasedAtMs: 0 }),
     },
     cursorKeys: async () => ({ current: cursorKey(Buffer.from('k'.repeat(64))) }),
     authorization: { services: ['arn:aws:iam::123456789012:role/Relay'], erasers: [] },

@@ -442,6 +442,7 @@ export async function benchWholeHandler(
             stored: candidates.length,
           };
         },
+        erasures: async () => ({ at: new Map(), unknown: new Set() }),
       },
     });
     const restBatch = () => rest(kinesisEvent(sample.records, ++batchNo));

@@ -65,7 +65,13 @@ export class PipelineStack extends Stack {
     props.rejectedStream.grantWrite(filterEnrich.fn);
     props.catalogTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem');
     // The history write is the duplicate detector: conditional updates, and consistent reads near a cap.
-    props.historyTable.grant(filterEnrich.fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    // BatchGetItem: the erasure markers of a batch's profiles (`filtered.erased`), read consistently.
+    props.historyTable.grant(
+      filterEnrich.fn,
+      'dynamodb:UpdateItem',
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+    );
 
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
@@ -74,6 +80,7 @@ export class PipelineStack extends Stack {
       servicePrincipals: config.apiServices,
       eraserPrincipals: config.apiErasers,
       ingestEventsPerWindow: config.profileBurstPerWindow,
+      retentionDays: config.historyRetentionDays,
       clientSessionVendors: config.clientSessionVendors.length ? config.clientSessionVendors : undefined,
       throttle: { rateLimit: sizing.api.rateLimit, burstLimit: sizing.api.burstLimit },
     });

@@ -22,9 +22,11 @@ import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
 import { loadgenApiSink } from './ingest-client.js';
 import { sampleCatalog } from './seed-catalog.js';
-import { type GeneratedRecord, tally, traffic } from './traffic.js';
+import { type GeneratedRecord, type TrafficOptions, tally, traffic } from './traffic.js';
 
 export const LOADGEN_TEST_PROFILE = 'loadgen-test-bot';
+/** The profile `npm start` erases before its load, for `filtered.erased` traffic. */
+export const LOADGEN_ERASED_PROFILE = 'loadgen-erased';
 
 export interface LoadOptions {
   readonly kinesis: KinesisClient;
@@ -44,6 +46,11 @@ export interface LoadOptions {
   readonly testProfile?: string;
   /** Size of the profile population. @default 2000 */
   readonly profiles?: number;
+  /**
+   * A profile erased before the run (history API `DELETE` at `erasedAtMs` or later): its impressions from
+   * before then are sent as `filtered.erased` traffic. @default none (no `filtered.erased` traffic)
+   */
+  readonly erasedProfile?: TrafficOptions['erasedProfile'];
   /** Called after every request with what has been sent so far. */
   readonly onSent?: (sent: readonly GeneratedRecord[]) => void;
   /** Another way in than PutRecords (`apiSink` of scripts/ingest-client.ts: the API's ingest route). */
@@ -74,6 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     profiles: options.profiles,
     badShare: options.badShare,
     duplicateShare: options.duplicateShare,
+    ...(options.erasedProfile ? { erasedProfile: options.erasedProfile } : {}),
   });
   const limit = options.events ?? Number.POSITIVE_INFINITY;
   const started = Date.now();

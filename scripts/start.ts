@@ -68,7 +68,7 @@ import {
   sleep,
   within,
 } from './live-stats.js';
-import { LOADGEN_TEST_PROFILE, type LoadResult, runLoad } from './loadgen.js';
+import { LOADGEN_ERASED_PROFILE, LOADGEN_TEST_PROFILE, type LoadResult, runLoad } from './loadgen.js';
 import { seedCatalog } from './seed-catalog.js';
 import { signedClient } from './signed-http.js';
 import type { GeneratedRecord } from './traffic.js';
@@ -404,8 +404,16 @@ async function loadWithLiveView(
   let lastProbe = 0;
   life.phase = 'load';
   const { events, durationS, rate, seed } = options;
+  // A profile erased before the load: its impressions from before the erasure are `filtered.erased`.
+  const erasedAtMs = Date.now();
+  const erasure = await signedClient(b.outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION })(
+    'DELETE',
+    `/v1/profiles/${LOADGEN_ERASED_PROFILE}/impressions`,
+  );
+  if (erasure.status !== 202) throw new Error(`erasing ${LOADGEN_ERASED_PROFILE}: HTTP ${erasure.status}`);
   say(`  sending ${events ?? `for ${durationS} s`} impressions at ${rate}/s (seed ${seed}); Ctrl-C stops\n`);
   const load = await runLoad({
+    erasedProfile: { profileId: LOADGEN_ERASED_PROFILE, erasedAtMs },
     kinesis: new KinesisClient(b.clientConfig),
     streamName: b.outputs.RawStreamName,
     rate,

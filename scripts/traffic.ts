@@ -35,6 +35,9 @@ export const BAD_KINDS = [
   'rejected.quality.entity-mismatch',
 ] as const satisfies readonly ExpectedOutcome[];
 
+/** A bad kind the generator injects: one of BAD_KINDS, or `filtered.erased` given an erased profile. */
+export type BadKind = (typeof BAD_KINDS)[number] | 'filtered.erased';
+
 export interface GeneratedRecord {
   readonly partitionKey: string;
   readonly data: Uint8Array;
@@ -65,6 +68,11 @@ export interface TrafficOptions {
   readonly duplicateShare?: number;
   /** The deployment's deny-listed test profile, for `filtered.test-profile`. */
   readonly testProfile: string;
+  /**
+   * A profile erased (history API `DELETE`) at `erasedAtMs` before the traffic starts: with it, the bad kinds
+   * include `filtered.erased`, impressions of that profile from before its erasure (still valid events).
+   */
+  readonly erasedProfile?: { readonly profileId: string; readonly erasedAtMs: number };
   /** Viewability thresholds of the deployment. @default 50 / 1000 */
   readonly minVisiblePercent?: number;
   readonly minVisibleMs?: number;
@@ -180,6 +188,7 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
   const profiles = options.profiles ?? 100_000;
   const concurrent = Math.max(1, options.sessions ?? 400);
   const badShare = options.badShare ?? 0.02;
+  const kinds: readonly BadKind[] = options.erasedProfile ? [...BAD_KINDS, 'filtered.erased'] : BAD_KINDS;
   const duplicateShare = options.duplicateShare ?? 0.01;
   const minPct = options.minVisiblePercent ?? 50;
   const minMs = options.minVisibleMs ?? 1000;
@@ -247,7 +256,7 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
       }
       idleRowViews = 0;
       if (rand() < badShare) {
-        yield bad(rand, now, options, BAD_KINDS[Math.floor(rand() * BAD_KINDS.length)]!, s.profileId);
+        yield bad(rand, now, options, kinds[Math.floor(rand() * kinds.length)]!, s.profileId);
         continue;
       }
       if (recentAccepted.length && rand() < duplicateShare) {
@@ -350,7 +359,7 @@ function bad(
   rand: () => number,
   now: () => number,
   options: TrafficOptions,
-  kind: (typeof BAD_KINDS)[number],
+  kind: BadKind,
   profileId: string,
 ): GeneratedRecord {
   const base = {
@@ -378,6 +387,12 @@ function bad(
   switch (kind) {
     case 'filtered.test-profile':
       return out(json({ ...base, profileId: options.testProfile }), options.testProfile);
+    case 'filtered.erased': {
+      // An impression of the erased profile from before its erasure (a late retry of its app).
+      const erased = options.erasedProfile!;
+      const eventTime = new Date(erased.erasedAtMs - 1000 - Math.floor(rand() * 60_000)).toISOString();
+      return out(json({ ...base, profileId: erased.profileId, eventTime }), erased.profileId);
+    }
     case 'rejected.decode.not-json':
       return out(encoder.encode(`{"eventId": "${base.eventId}", truncated`));
     case 'rejected.decode.too-large':

@@ -48,6 +48,8 @@ export interface HistoryApiProps {
   readonly ingestEventsPerWindow?: number;
   /** p99 latency above which the latency alarm fires. @default 500 ms */
   readonly latencyAlarmThreshold?: Duration;
+  /** Days of history kept: an erasure's marker lasts as long (`filtered.erased`). */
+  readonly retentionDays: number;
 }
 
 /**
@@ -89,9 +91,11 @@ export class HistoryApi extends Construct {
     });
     // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-reads.ts);
     // BatchWriteItem: erasure; UpdateItem: the ingest route's per-profile window counters (ingest-limit.ts).
+    // GetItem: the erasure marker the readers and the erasure read (consistently).
     props.table.grant(
       this.fn,
       'dynamodb:Query',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:BatchWriteItem',
       'dynamodb:UpdateItem',
@@ -162,6 +166,7 @@ export class HistoryApi extends Construct {
       eraserPrincipals: props.eraserPrincipals ?? [],
       clientRoleArn: this.clientRole.roleArn,
       ingestEventsPerWindow: props.ingestEventsPerWindow ?? 1000,
+      retentionDays: props.retentionDays,
     });
     for (const [name, value] of Object.entries(environment)) this.fn.addEnvironment(name, value);
     this.api.addStage('Stage', {

@@ -40,7 +40,13 @@ export async function batchGetAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Key[],
-  options: { projection?: string; names?: Record<string, string>; concurrency?: number } = {},
+  options: {
+    projection?: string;
+    names?: Record<string, string>;
+    concurrency?: number;
+    /** Strongly consistent reads (twice the read units). @default false */
+    consistent?: boolean;
+  } = {},
   policy: RetryPolicy = DEFAULT_RETRY,
 ): Promise<{ items: Record<string, unknown>[]; unprocessed: Key[] }> {
   const items: Record<string, unknown>[] = [];
@@ -56,6 +62,7 @@ export async function batchGetAll(
                 Keys: [...pending],
                 ProjectionExpression: options.projection,
                 ExpressionAttributeNames: options.names,
+                ...(options.consistent ? { ConsistentRead: true } : {}),
               },
             },
           }),

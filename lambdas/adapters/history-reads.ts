@@ -3,7 +3,8 @@
  * per-title counts from daily rollups (built on read) and the buckets.
  */
 import { randomUUID } from 'node:crypto';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { erasedAtOf, erasureKey } from '../domain/erasure.js';
 import {
   BUCKET_PREFIX,
   bucketSortKey,
@@ -65,6 +66,16 @@ export interface ListQuery {
 }
 
 export function historyReads({ client, tableName, policy, now }: HistoryTable) {
+  /**
+   * The first event time a read may answer from: just after the profile's latest erasure (one consistent
+   * GetItem of its marker, domain/erasure.ts), so that what an erasure has not removed yet is never served.
+   */
+  async function floorOf(profileId: string): Promise<number> {
+    const get = new GetCommand({ TableName: tableName, Key: erasureKey(profileId), ConsistentRead: true });
+    const e = erasedAtOf((await retryCall(() => client.send(get), policy)).Item, now());
+    return e === undefined ? Number.NEGATIVE_INFINITY : e + 1;
+  }
+
   /**
    * Impressions of the items of one query, newest bucket first, with the bytes read. `pageSize` sizes each
    * query page from what was read so far (items, bytes), so a reader that stops early reads little more
@@ -241,7 +252,9 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
       const pk = profileKey(profileId);
       const nowMs = now();
       const titles = new Set(titleIds);
-      const plan = planCounts(fromMs, toMs, nowMs);
+      const from = Math.max(fromMs, await floorOf(profileId));
+      if (from > toMs) return new Map(titleIds.map((t) => [t, { count: 0, lastSeenMs: null }]));
+      const plan = planCounts(from, toMs, nowMs);
       const total: Tally = new Map();
       const stored = plan.days.length ? await readRollups(pk, plan.days) : new Map<number, Item>();
       const missing: { day: number; state: RollupState }[] = [];
@@ -273,7 +286,9 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
      * from (the last impression it examined), so every request's work is bounded.
      */
     async listHistory(q: ListQuery): Promise<HistoryPage> {
-      const sinceMs = q.since === null ? null : Date.parse(q.since);
+      const floor = await floorOf(q.profileId);
+      const asked = q.since === null ? null : Date.parse(q.since);
+      const sinceMs = floor === Number.NEGATIVE_INFINITY ? asked : Math.max(asked ?? floor, floor);
       const untilMs = q.until === null ? null : Date.parse(q.until);
       const lo = sinceMs === null ? BUCKET_PREFIX : bucketSortKey(bucketStart(sinceMs));
       const top = q.after ? q.after.eventTimeMs : untilMs;
@@ -323,7 +338,9 @@ export function historyReads({ client, tableName, policy, now }: HistoryTable) {
     },
 
     /** A profile's distinct impressions with event time in [fromMs, toMs]. */
-    async impressionsBetween(profileId: string, fromMs: number, toMs: number): Promise<Impression[]> {
+    async impressionsBetween(profileId: string, since: number, toMs: number): Promise<Impression[]> {
+      const fromMs = Math.max(since, await floorOf(profileId));
+      if (fromMs > toMs) return [];
       const seen = new Set<string>();
       const out: Impression[] = [];
       for await (const group of buckets(

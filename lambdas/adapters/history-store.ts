@@ -13,6 +13,12 @@ import { historyWrites } from './history-writes.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export { ONE_SHOT_ALLOWANCE } from './day-allowance.js';
+export {
+  ERASE_ITEMS_PER_CALL,
+  type EraseOptions,
+  type EraseResult,
+  type Erasures,
+} from './history-erase.js';
 export { type HistoryPage, LIST_SCAN_BYTES, type ListQuery } from './history-reads.js';
 export { mapLimit } from './history-table.js';
 export type { AdmitResult, AdmitSettings, ForgetResult } from './history-writes.js';

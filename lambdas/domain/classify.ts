@@ -35,6 +35,7 @@ export const FILTER_REASONS = [
   'filtered.not-viewable',
   'filtered.duplicate',
   'filtered.test-profile',
+  'filtered.erased',
 ] as const;
 export type FilterReason = (typeof FILTER_REASONS)[number];
 

@@ -5,6 +5,7 @@
  */
 import { type Classification, type ClassifierConfig, classify, type FilterReason } from './classify.js';
 import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
+import { isErased } from './erasure.js';
 import { type Admission, type HistoryCandidate, recordTag } from './history-model.js';
 
 export interface RawRecord {
@@ -292,6 +293,37 @@ export function settleBatch(
     }
   });
   return { outcomes, enriched, rejected: boundRejectedRows(rejected), failed };
+}
+
+/** The distinct profiles of a plan's enriched records (whose erasure markers the history is asked for). */
+export const profilesOf = (enriched: readonly EnrichedOut[]) => [
+  ...new Set(enriched.map((e) => e.record.profile_id)),
+];
+
+/**
+ * The plan without the impressions that an erasure covers (`filtered.erased`: a profile erased at E, event
+ * time ≤ E), given the batch's profiles' erasure times (`erasedAt`) and the profiles whose marker could not
+ * be read (`unknown`: their impressions are handed back in `failed`, to be reported for retry). Applied
+ * before the history write (nothing of an erased profile is stored) and again after it, before the
+ * enriched stream (a `DELETE` that came in between: nothing reaches the lake).
+ */
+export function applyErasures(
+  plan: BatchPlan,
+  erasedAt: ReadonlyMap<string, number>,
+  unknown: ReadonlySet<string> = new Set(),
+): BatchPlan & { readonly failed: readonly EnrichedOut[] } {
+  if (!erasedAt.size && !unknown.size) return { ...plan, failed: [] };
+  const outcomes = [...plan.outcomes];
+  const enriched: EnrichedOut[] = [];
+  const failed: EnrichedOut[] = [];
+  for (const e of plan.enriched) {
+    const profileId = e.record.profile_id;
+    if (unknown.has(profileId)) failed.push(e);
+    else if (isErased(e.eventTimeMs, erasedAt.get(profileId)))
+      outcomes[e.index] = { outcome: 'filtered', reason: 'filtered.erased' };
+    else enriched.push(e);
+  }
+  return { outcomes, enriched, rejected: plan.rejected, failed };
 }
 
 /**

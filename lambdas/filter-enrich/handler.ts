@@ -29,9 +29,11 @@ import {
 import { titleCatalog } from '../adapters/title-catalog.js';
 import type { ClassifierConfig } from '../domain/classify.js';
 import {
+  applyErasures,
   type FilterEnrichPorts,
   historyCandidate,
   planBatch,
+  profilesOf,
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
@@ -42,8 +44,11 @@ import { type FilterEnrichSettings, filterEnrichSettings } from './settings.js';
 export interface FilterEnrichDeps {
   readonly config: ClassifierConfig;
   readonly ports: FilterEnrichPorts;
-  /** The history table's write side: stores impressions, detects duplicates and bursts. */
-  readonly history: Pick<HistoryStore, 'admit'>;
+  /**
+   * The history table's write side: stores impressions, detects duplicates and bursts; and the erasure
+   * markers of the batch's profiles (`filtered.erased`).
+   */
+  readonly history: Pick<HistoryStore, 'admit' | 'erasures'>;
   readonly historySettings: AdmitSettings;
   /** Where enriched records go (the enriched stream). */
   readonly enriched: EnrichedSink;
@@ -64,13 +69,24 @@ export function makeHandler(deps: FilterEnrichDeps) {
     const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
     const failed = new Set<string>();
     try {
-      const candidates = await planBatch(records, deps.config, deps.ports);
+      const planned = await planBatch(records, deps.config, deps.ports);
+      // Impressions of erased profiles from before their erasure are neither stored nor enriched: the
+      // markers are read (consistently) before the history write, and again before the enriched stream
+      // for the profiles that reached it (an erasure that came in between).
+      const before = await deps.history.erasures(profilesOf(planned.enriched));
+      const candidates = applyErasures(planned, before.at, before.unknown);
+      for (const e of candidates.failed) failed.add(e.sequenceNumber);
       // The history first: its answer decides which candidates are enriched, duplicates or bursts.
       const admitted = await deps.history.admit(
         candidates.enriched.map(historyCandidate),
         deps.historySettings,
       );
-      const plan = settleBatch(records, candidates, admitted.admissions);
+      const settled = settleBatch(records, candidates, admitted.admissions);
+      for (const e of settled.failed) failed.add(e.sequenceNumber);
+      const after = settled.enriched.length
+        ? await deps.history.erasures(profilesOf(settled.enriched))
+        : before;
+      const plan = applyErasures(settled, after.at, after.unknown);
       for (const e of plan.failed) failed.add(e.sequenceNumber);
       const [enrichedResult, rejectedResult] = await Promise.all([
         deps.enriched.put(plan.enriched),

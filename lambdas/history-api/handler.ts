@@ -40,7 +40,10 @@ export function makeHandler(deps: HistoryApiDeps) {
 
   const policy: AuthorizationPolicy = deps.authorization ?? { services: [], erasers: [] };
 
-  return async (event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) => {
+  return async (
+    event: APIGatewayProxyEventV2,
+    context?: Pick<Context, 'awsRequestId'> & Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
+  ) => {
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     try {
       // Fail closed: no identity, or one that may call nothing, is refused before the request is read.
@@ -61,7 +64,10 @@ export function makeHandler(deps: HistoryApiDeps) {
         case 'ingest':
           return await ingest(q);
         case 'erase':
-          return await erase(q);
+          return await erase(
+            q,
+            context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis!() : undefined,
+          );
         default:
           // A route the router can return but no case handles does not compile.
           return unhandledRoute(q);
@@ -107,6 +113,7 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
         services: s.servicePrincipals,
         erasers: s.eraserPrincipals,
       },
+      erasure: { retentionDays: s.retentionDays },
     });
   }
   return defaultHandler(event, context);

@@ -6,7 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { HistoryStore } from '../adapters/history-store.js';
+import type { EraseOptions, HistoryStore } from '../adapters/history-store.js';
 import type { IngestLimiter } from '../adapters/ingest-limit.js';
 import type {
   CheckQuery,
@@ -41,6 +41,11 @@ export interface HistoryApiDeps {
    * @default no limit (tests of other routes)
    */
   readonly ingestLimit?: IngestLimiter;
+  /**
+   * How an erasure is bounded and kept: the history's retention (the marker's TTL) and the items one
+   * request deletes at most. @default the longest retention a stage may set, `ERASE_ITEMS_PER_CALL`
+   */
+  readonly erasure?: Pick<EraseOptions, 'retentionDays' | 'maxItems'>;
   readonly nowMs?: () => number;
 }
 
@@ -194,10 +199,15 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
     return json(202, { profileId: q.profileId, accepted: q.records.length });
   }
 
-  async function erase(q: EraseQuery) {
-    const deleted = await deps.store.erase(q.profileId);
-    logger.info('profile erased', { profileId: q.profileId, deleted });
-    return json(202, { profileId: q.profileId, deleted });
+  /**
+   * Erases the profile (history-erase.ts): the marker first, then at most a bounded number of its items
+   * within the time the invocation has left. What remains is already invisible to both GET routes; the
+   * answer says `complete: false` and a repeated DELETE continues (docs/privacy-erasure.md).
+   */
+  async function erase(q: EraseQuery, timeLeftMs?: () => number) {
+    const r = await deps.store.erase(q.profileId, { ...deps.erasure, ...(timeLeftMs ? { timeLeftMs } : {}) });
+    logger.info('profile erased', { profileId: q.profileId, deleted: r.deleted, complete: r.complete });
+    return json(202, { profileId: q.profileId, deleted: r.deleted, complete: r.complete });
   }
 
   return { list, frequency, check, ingest, erase };

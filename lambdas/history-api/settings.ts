@@ -19,6 +19,8 @@ export interface HistoryApiSettingValues {
   readonly clientRoleArn: string;
   /** Events per profile per 10-second window the ingest route takes (the burst cap, `quality.profile-burst`). */
   readonly ingestEventsPerWindow: number;
+  /** Days of history kept (the TTL of an erasure's marker, `filtered.erased`). */
+  readonly retentionDays: number;
 }
 
 /** The environment variable of each setting. */
@@ -30,6 +32,7 @@ export const HISTORY_API_ENV = {
   eraserPrincipals: 'ERASER_PRINCIPALS',
   clientRoleArn: 'CLIENT_ROLE_ARN',
   ingestEventsPerWindow: 'INGEST_EVENTS_PER_WINDOW',
+  retentionDays: 'RETENTION_DAYS',
 } as const satisfies Record<keyof HistoryApiSettingValues, string>;
 
 /** The function's environment for these settings (used by the construct). */
@@ -43,6 +46,7 @@ export function historyApiEnvironment(v: HistoryApiSettingValues): Record<string
     [E.eraserPrincipals]: listValue(v.eraserPrincipals),
     [E.clientRoleArn]: v.clientRoleArn,
     [E.ingestEventsPerWindow]: String(v.ingestEventsPerWindow),
+    [E.retentionDays]: String(v.retentionDays),
   };
 }
 
@@ -57,5 +61,6 @@ export function historyApiSettings(): HistoryApiSettingValues {
     eraserPrincipals: listSetting(E.eraserPrincipals),
     clientRoleArn: nameSetting(E.clientRoleArn),
     ingestEventsPerWindow: integerSetting(E.ingestEventsPerWindow),
+    retentionDays: integerSetting(E.retentionDays),
   };
 }

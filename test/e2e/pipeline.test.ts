@@ -287,7 +287,7 @@ describe.skipIf(Boolean(c.skipReason))(
       expect(del.json()).toMatchObject({ profileId: p });
       expect((del.json() as { deleted: number }).deleted).toBeGreaterThanOrEqual(2);
       const again = await h.api('DELETE', `/v1/profiles/${p}/impressions`);
-      expect(again.json()).toEqual({ profileId: p, deleted: 0 });
+      expect(again.json()).toEqual({ profileId: p, deleted: 0, complete: true });
       expect(await history(p)).toEqual({ profileId: p, items: [], nextCursor: null });
       expect((await frequency(p, [KNOWN_TITLE.titleId])).titles).toEqual([
         { titleId: KNOWN_TITLE.titleId, count: 0, lastSeenAt: null },

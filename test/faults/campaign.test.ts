@@ -214,6 +214,7 @@ async function run(s: Scenario, seed: number) {
         }
         return store.admit(candidates, settings);
       },
+      erasures: store.erasures,
     },
     historySettings: SETTINGS,
   });

@@ -173,7 +173,7 @@ describe(`fuzzing the history API (${RUNS} runs per property)`, () => {
     store: {
       listHistory: async () => ({ impressions: [], last: null }),
       titleCounts: async () => new Map(),
-      erase: async () => 0,
+      erase: async () => ({ deleted: 0, complete: true, erasedAtMs: 0 }),
     },
     cursorKeys: async () => ({ current: KEY }),
     authorization: { services: [everything], erasers: [everything] },
@@ -305,7 +305,7 @@ describe(`fuzzing the history API (${RUNS} runs per property)`, () => {
             store: {
               listHistory: async () => ({ impressions: [], last: null }),
               titleCounts: async () => new Map(),
-              erase: async () => 0,
+              erase: async () => ({ deleted: 0, complete: true, erasedAtMs: 0 }),
             },
             cursorKeys: async () => ({ current: KEY }),
             authorization: POLICY,

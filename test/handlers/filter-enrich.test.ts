@@ -8,7 +8,7 @@ import {
   filterEnrichSettings,
 } from '../../lambdas/filter-enrich/settings.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
-import { filterEnrichDeps } from '../support/handlers.js';
+import { filterEnrichDeps, noErasures } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
@@ -75,6 +75,7 @@ describe('filter-enrich handler', () => {
         admit: async () => {
           throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
         },
+        erasures: noErasures,
       },
     });
     const records = [rawRecord(impression()), rawRecord('x')];

@@ -14,6 +14,7 @@ const VALUES = {
   eraserPrincipals: [],
   clientRoleArn: 'arn:aws:iam::123456789012:role/Client',
   ingestEventsPerWindow: 1000,
+  retentionDays: 30,
 };
 const settingsOf = (env: Record<string, string | undefined>) => {
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);

@@ -123,7 +123,7 @@ describe('history-api handler', () => {
       event('DELETE', '/v1/profiles/p1/impressions', '', undefined, ERASER.userArn),
     );
     expect(r.statusCode).toBe(202);
-    expect(parse(r)).toEqual({ profileId: 'p1', deleted: 1 });
+    expect(parse(r)).toEqual({ profileId: 'p1', deleted: 1, complete: true });
     expect(store.erased).toEqual(['p1']);
   });
 

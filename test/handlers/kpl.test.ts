@@ -86,6 +86,7 @@ describe('KPL-aggregated records on the raw stream', () => {
           offered.push(...candidates);
           return store.admit(candidates, settings);
         },
+        erasures: store.erasures,
       },
     });
     const handler = makeHandler(d);

@@ -146,10 +146,12 @@ describe('functions', () => {
         );
     const api = actionsOf(/HistoryApiHandler/);
     // Exactly what the history store's read side and erasure send (history-reads.ts stores day rollups with
-    // PutItem; a role without it answers every frequency route with an un-rolled day 500 on AWS), and the
-    // ingest route's per-profile window counter (UpdateItem, ingest-limit.ts).
+    // PutItem; a role without it answers every frequency route with an un-rolled day 500 on AWS; GetItem and
+    // PutItem: the erasure marker), and the ingest route's per-profile window counter (UpdateItem,
+    // ingest-limit.ts).
     expect([...new Set(api.filter((a: string) => a.startsWith('dynamodb:')))].sort()).toEqual([
       'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
@@ -182,7 +184,12 @@ describe('functions', () => {
     const on = (table: string) =>
       feStatements.filter((st) => JSON.stringify(st.Resource).includes(table)).flatMap((st) => st.Action);
     expect(on('TitleCatalogTable')).toEqual(['dynamodb:BatchGetItem']);
-    expect([...on('HistoryTable')].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // BatchGetItem on the history table: the batch's erasure markers (`filtered.erased`).
+    expect([...on('HistoryTable')].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
   });
 });
 

@@ -396,6 +396,7 @@ describe('every AWS call each function makes is allowed by its role in the templ
     ).toBe(2);
     expect(actionsOf('history-api')).toEqual([
       'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem', // the ingest route's per-profile window counter

@@ -87,7 +87,7 @@ export function fakeStore(all: Impression[]) {
     },
     async erase(profileId) {
       store.erased.push(profileId);
-      return all.length;
+      return { deleted: all.length, complete: true, erasedAtMs: 0 };
     },
   };
   return store;

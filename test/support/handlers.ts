@@ -67,6 +67,9 @@ export const streamSinks = (
   rejected: rejectedStreamSink(client, 'rejected', { retry: options.retry }),
 });
 
+/** A history that knows of no erasure (for tests whose history is a stub). */
+export const noErasures = async () => ({ at: new Map<string, number>(), unknown: new Set<string>() });
+
 export function filterEnrichDeps(overrides: Partial<FilterEnrichDeps> = {}) {
   const offered: HistoryCandidate[] = [];
   const enriched = memorySink((e: EnrichedOut) => toEnrichedWire(e.record));
@@ -81,6 +84,7 @@ export function filterEnrichDeps(overrides: Partial<FilterEnrichDeps> = {}) {
         offered.push(...candidates);
         return { admissions: candidates.map(() => ({ kind: 'accepted' as const })), writes: 0, stored: 0 };
       },
+      erasures: noErasures,
     },
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
     ...overrides,

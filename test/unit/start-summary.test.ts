@@ -60,6 +60,25 @@ describe('renderSummary', () => {
     expect(bad.text).toMatch(/rejected\.decode\.bad-aggregate +2 +1 {2}✗/);
   });
 
+  it('has a row for impressions of an erased profile (filtered.erased) that reconciles, and one that marks a mismatch', () => {
+    const withErased = input({
+      load: { sent: 103, elapsedMs: 2500, failed: 0, expected: { ...expected, 'filtered.erased': 3 } },
+      final: {
+        ...input().final,
+        enrich: { ...input().final.enrich, RecordsRead: 103, Filtered: 9, 'filtered.erased': 3 },
+      },
+    });
+    const good = renderSummary(withErased);
+    expect(good.ok).toBe(true);
+    expect(good.text).toMatch(/filtered\.erased +3 +3 {2}✓/);
+    const bad = renderSummary({
+      ...withErased,
+      final: { ...withErased.final, enrich: { ...withErased.final.enrich, 'filtered.erased': 0 } },
+    });
+    expect(bad.ok).toBe(false);
+    expect(bad.text).toMatch(/filtered\.erased +3 +0 {2}✗/);
+  });
+
   it('marks what is missing, and says why when the drain did not finish', () => {
     const { text, ok } = renderSummary(
       input({ drained: false, stoppedByCtrlC: true, final: { ...input().final, lakeRows: 80 } }),

@@ -41,6 +41,23 @@ describe('traffic generator', () => {
     }
   });
 
+  it('given an erased profile, sends filtered.erased: valid impressions of it from before its erasure', () => {
+    const erasedProfile = { profileId: 'gone', erasedAtMs: NOW - 5_000 };
+    const records = take(20_000, 5, { badShare: 0.05, erasedProfile });
+    const erased = records.filter((r) => r.expected === 'filtered.erased');
+    expect(erased.length).toBeGreaterThan(0);
+    expect(take(20_000, 5, { badShare: 0.05 }).some((r) => r.expected === 'filtered.erased')).toBe(false);
+    for (const r of erased) {
+      // The classifier accepts it: only the erasure marker (filter-enrich's history read) filters it.
+      const c = classify(r.data, NOW, DEFAULT_CLASSIFIER_CONFIG);
+      expect(c.outcome).toBe('candidate');
+      const event = JSON.parse(Buffer.from(r.data).toString()) as { profileId: string; eventTime: string };
+      expect(event.profileId).toBe('gone');
+      expect(r.partitionKey).toBe('gone');
+      expect(Date.parse(event.eventTime)).toBeLessThanOrEqual(erasedProfile.erasedAtMs);
+    }
+  });
+
   it('covers every bad kind, duplicates and not-viewable impressions in plausible shares', () => {
     const counts = tally(take(50_000, 3, { badShare: 0.05 }));
     for (const kind of BAD_KINDS) expect(counts[kind], kind).toBeGreaterThan(0);
