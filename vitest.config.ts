@@ -14,7 +14,8 @@ export default defineConfig({
             'test/infra/**/*.test.ts',
             'test/faults/**/*.test.ts',
           ],
-          testTimeout: 60_000,
+          // Synthesis with bundling and cdk-nag takes a minute on a 2-core runner when other suites run beside it.
+          testTimeout: 180_000,
           hookTimeout: 120_000,
         },
       },

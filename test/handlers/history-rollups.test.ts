@@ -190,9 +190,11 @@ describe('title rollups', () => {
     expect(added.b).not.toBe(built.b);
     expect(added.d).not.toBe(built.d); // a reader that read the buckets before it cannot store over it
     const before = env.ddb.capacity.rcu;
-    expect((await env.counts('7d')).get('t1')!.count).toBe((await env.reference('7d')).get('t1')!.count);
+    const served = await env.counts('7d');
+    const readRcu = env.ddb.capacity.rcu - before;
+    expect(served.get('t1')!.count).toBe((await env.reference('7d')).get('t1')!.count);
     expect(env.rollup(day)!.b).toBe(added.b); // served as it is, not rebuilt
-    expect(env.ddb.capacity.rcu - before).toBeLessThanOrEqual(warmRcu + 1);
+    expect(readRcu).toBeLessThanOrEqual(warmRcu + 1);
     await expectExact(env);
     // A redelivery of the same record (its first attempt may have died before its delta) invalidates.
     await env.writer.admit([late], SETTINGS);
