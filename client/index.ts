@@ -21,6 +21,7 @@ import { type Credentials, type Signer, sigV4Signer, unsigned } from './signing.
 import {
   type CheckResponse,
   type EraseResponse,
+  type EventObject,
   type FrequencyCap,
   type FrequencyResponse,
   type FrequencyWindow,
@@ -267,7 +268,7 @@ export class HistoryClient {
    * One ingest request (1–500 events of this profile, ≤ 1 MiB; `ingestAll` splits larger sets). Retried
    * on 429/503 with the same body: the retry is a duplicate by the event contract, never counted twice.
    */
-  ingest(profileId: string, events: readonly IngestEvent[]): Promise<IngestResponse> {
+  ingest<E extends EventObject>(profileId: string, events: readonly (E | string)[]): Promise<IngestResponse> {
     return this.#call(
       'POST',
       profilePath(profileId, 'impressions'),
@@ -276,7 +277,10 @@ export class HistoryClient {
   }
 
   /** Any number of one profile's events, in as many requests as the limits need, stopping at the first refusal. */
-  async ingestAll(profileId: string, events: readonly IngestEvent[]): Promise<IngestAllOutcome> {
+  async ingestAll<E extends EventObject>(
+    profileId: string,
+    events: readonly (E | string)[],
+  ): Promise<IngestAllOutcome> {
     let accepted = 0;
     for (const batch of ingestBatches(events.map(eventText))) {
       try {

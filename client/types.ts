@@ -84,7 +84,11 @@ export interface CheckResponse {
  * An event of the event contract (`impression/1-*-*`), as an object or as its JSON text (sent unchanged).
  * The API checks it; the client only requires its `profileId` to be the path's.
  */
-export type IngestEvent = { readonly profileId: string; readonly [field: string]: JsonValue } | string;
+export type IngestEvent = EventObject | string;
+/** What the client needs of an event object (the methods take any object type with it). */
+export interface EventObject {
+  readonly profileId: string;
+}
 
 export interface IngestResponse {
   readonly profileId: string;

@@ -16,10 +16,10 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
+import { historyClient, type RawResponse } from '../../client/index.js';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
 import { emulatorClientConfig, stackResource } from '../../scripts/emulator.js';
-import { signedClient } from '../../scripts/signed-http.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
 const kinesisRecordOf = (rec: { PartitionKey?: string; SequenceNumber?: string; Data?: Uint8Array }) =>
@@ -51,11 +51,19 @@ export function harness(c: E2EContext = ctx()) {
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   }
-  const api = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region });
-  const unsignedApi = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', {
-    region: c.region,
-    sign: false,
-  });
+  // Raw calls through the history API client (`request`: the answer as it came, no retries), so that the
+  // tests see every status; signed with the ambient credentials, or not at all.
+  const rawApi = (sign: boolean) => {
+    const client = historyClient({
+      baseUrl: c.outputs.HistoryApiUrl ?? 'http://unset',
+      region: c.region,
+      sign,
+    });
+    return (method: string, pathAndQuery: string, body?: string): Promise<RawResponse> =>
+      client.request(method, pathAndQuery, body === undefined ? {} : { body });
+  };
+  const api = rawApi(true);
+  const unsignedApi = rawApi(false);
 
   /** Puts records on a stream, in order, in requests within the PutRecords limits; returns their sequence numbers. */
   async function put(

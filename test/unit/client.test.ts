@@ -4,6 +4,7 @@
  * injected sleep and clock: nothing waits), RFC 9457 problems as typed errors, and the ingest and erasure
  * helpers.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -402,5 +403,29 @@ describe('history API client: retries and problems', () => {
     const again = await api.request('GET', '/v1/profiles/p1/impressions', { retry: true });
     expect(again.status).toBe(503);
     expect(seen).toHaveLength(5);
+  });
+});
+
+describe('history API client: standalone', () => {
+  it('imports nothing of the service, the infrastructure or the tools: only itself, node: and the signing packages', () => {
+    const allowed = new Set([
+      '@aws-crypto/sha256-js',
+      '@aws-sdk/credential-providers',
+      '@smithy/signature-v4',
+      '@smithy/types',
+    ]);
+    const dir = new URL('../../client/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    let scanned = 0;
+    for (const f of files) {
+      const text = readFileSync(new URL(f, dir), 'utf8');
+      const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
+      scanned += specifiers.length;
+      for (const s of specifiers)
+        expect(s.startsWith('./') || s.startsWith('node:') || allowed.has(s), `${f} imports ${s}`).toBe(true);
+    }
+    // The scan sees the imports it checks (index.ts alone has several).
+    expect(scanned).toBeGreaterThanOrEqual(8);
   });
 });
