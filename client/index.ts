@@ -155,17 +155,26 @@ export class HistoryClient {
     return url;
   }
 
-  async #once(method: string, url: URL, options: RequestOptions): Promise<RawResponse> {
+  /** The headers to send, signed now (each attempt is signed again: a signature's date is part of it). */
+  async #signed(method: string, url: URL, options: RequestOptions): Promise<Record<string, string>> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v;
-    const signed = await this.#sign({ method, url, headers, body: options.body });
-    // `fetch` sets Host itself (from the URL, which is what was signed).
-    const { host: _host, ...send } = signed;
+    const { host: _host, ...send } = await this.#sign({ method, url, headers, body: options.body });
+    // `fetch` sets Host itself, from the URL, which is what was signed.
+    return send;
+  }
+
+  async #send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<RawResponse> {
     const res = await this.#fetch(url.toString(), {
       method,
-      headers: send,
-      body: options.body,
+      headers,
+      ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(this.#timeoutMs),
     });
     const text = await res.text();
@@ -178,15 +187,17 @@ export class HistoryClient {
 
   /**
    * One call as it is answered, whatever the status (network errors throw). With `retry`, 429 and 503
-   * answers and network errors are retried by the client's policy; the last answer is returned.
+   * answers and network errors (a refused connection, a timeout) are retried by the client's policy and
+   * the last answer is returned; a failure to sign (no credentials) is thrown at once.
    */
   async request(method: string, pathAndQuery: string, options: RequestOptions = {}): Promise<RawResponse> {
     const url = this.#url(pathAndQuery);
     const p = this.#policy;
     for (let attempt = 1; ; attempt++) {
+      const headers = await this.#signed(method, url, options);
       let response: RawResponse;
       try {
-        response = await this.#once(method, url, options);
+        response = await this.#send(method, url, headers, options.body);
       } catch (err) {
         if (!options.retry || attempt >= p.attempts) throw err;
         await p.sleep(retryDelayMs(p, attempt, undefined));

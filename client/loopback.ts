@@ -7,8 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
-export const isLoopbackHost = (hostname: string) =>
-  hostname === 'localhost' || hostname.endsWith('.localhost');
+export const isLoopbackHost = (hostname: string) => hostname.endsWith('.localhost');
 
 const headerPairs = (h: IncomingHttpHeaders): [string, string][] =>
   Object.entries(h).flatMap(([k, v]) =>

@@ -390,6 +390,23 @@ describe('history API client: retries and problems', () => {
     expect(tooMany).toMatchObject({ detail: 'slow down' });
   });
 
+  it('retries a network error on an idempotent call (bounded), and throws it from request() at once', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const mine: number[] = [];
+    const api = client({
+      baseUrl: `http://127.0.0.1:${deadPort}`,
+      retry: { attempts: 3, sleep: async (ms) => void mine.push(ms), random: () => 1 },
+    });
+    await expect(api.erase('p1')).rejects.toThrow();
+    expect(mine).toEqual([200, 400]);
+    mine.length = 0;
+    await expect(api.request('GET', '/v1/profiles/p1/impressions')).rejects.toThrow();
+    expect(mine).toEqual([]);
+  });
+
   it('request() answers with the raw response and retries only when asked', async () => {
     answer = () => ({ ...problem(503, 'Service Unavailable', 'x'), headers: { 'retry-after': '1' } });
     const api = client({ retry: { sleep: async () => {} } });
