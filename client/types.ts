@@ -64,11 +64,16 @@ export interface FrequencyResponse {
 export interface FrequencyCap {
   readonly titleId: string;
   readonly max: number;
-  readonly window: FrequencyWindow;
+  /** @default '7d' (the API's) */
+  readonly window?: FrequencyWindow;
 }
 
-export interface CapResult extends FrequencyCap {
+export interface CapResult {
+  readonly titleId: string;
+  readonly window: FrequencyWindow;
+  readonly max: number;
   readonly count: number;
+  /** `count >= max`. */
   readonly capped: boolean;
 }
 

@@ -62,8 +62,8 @@ export async function program(apiUrl: string): Promise<void> {
   await api.frequency('p-123', ['t1'], '2d');
   // @ts-expect-error an event without its profile
   await api.ingest('p-123', [{ eventId: 'e1' }]);
-  // @ts-expect-error a cap needs its window
-  await api.check('p-123', [{ titleId: 't1', max: 3 }]);
+  // @ts-expect-error a cap's max is a number
+  await api.check('p-123', [{ titleId: 't1', max: '3' }]);
 
   void [recent, seen, capped, accepted, refused, complete, all, status];
 }
