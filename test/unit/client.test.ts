@@ -15,6 +15,7 @@ import {
   BadRequestProblem,
   ClientProblem,
   ForbiddenProblem,
+  type FrequencyWindow,
   type HistoryClientOptions,
   historyClient,
   INGEST_LIMITS,
@@ -25,6 +26,8 @@ import {
   ServiceUnavailableProblem,
   TooManyRequestsProblem,
 } from '../../client/index.js';
+import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/domain/api-requests.js';
+import { type FrequencyWindow as ServiceWindow, WINDOWS } from '../../lambdas/domain/frequency.js';
 
 const credentials = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -444,5 +447,13 @@ describe('history API client: standalone', () => {
     }
     // The scan sees the imports it checks (index.ts alone has several).
     expect(scanned).toBeGreaterThanOrEqual(8);
+  });
+
+  it('keeps its own copy of the contract in step with the service: ingest limits and frequency windows', () => {
+    expect(INGEST_LIMITS).toEqual({ events: MAX_INGEST_EVENTS, bodyBytes: MAX_INGEST_BODY_BYTES });
+    // Both ways assignable: the client's window type is exactly the service's.
+    const clientWindows: readonly FrequencyWindow[] = Object.keys(WINDOWS) as ServiceWindow[];
+    const serviceWindows: readonly ServiceWindow[] = ['1h', '1d', '7d', '30d'] satisfies FrequencyWindow[];
+    expect([...clientWindows].sort()).toEqual([...serviceWindows].sort());
   });
 });
