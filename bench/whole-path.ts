@@ -10,6 +10,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { historyClient } from '../client/index.js';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
@@ -23,7 +24,6 @@ import {
 import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from '../scripts/loadgen.js';
 import { seedCatalog } from '../scripts/seed-catalog.js';
-import { signedClient } from '../scripts/signed-http.js';
 
 export interface RatePoint {
   readonly targetRate: number;
@@ -54,12 +54,12 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
     const logGroup = await stackResource(cfn, names[1]!, 'FilterEnrichHandlerLogs');
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
-    const api = signedClient(outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
+    const api = historyClient({ baseUrl: outputs.HistoryApiUrl, region: EMULATOR_CREDENTIALS.AWS_REGION });
     const kinesis = new KinesisClient(config);
     const points: RatePoint[] = [];
     for (const [k, rate] of rates.entries()) {
       const metrics = new MetricsPoller(new CloudWatchLogsClient(config), logGroup, Date.now());
-      const freshness = new FreshnessProbe((p) => api('GET', p));
+      const freshness = new FreshnessProbe((p) => api.request('GET', p));
       const t0 = Date.now();
       let lastProbe = 0;
       // One probe round at a time, 500 ms apart: a round never starts before the last one ended, so a slow

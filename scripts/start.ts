@@ -28,6 +28,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { historyClient } from '../client/index.js';
 import { type StackOutputs, stackNamesOf } from '../infra/contract.js';
 import {
   alive,
@@ -70,7 +71,6 @@ import {
 } from './live-stats.js';
 import { LOADGEN_ERASED_PROFILE, LOADGEN_TEST_PROFILE, type LoadResult, runLoad } from './loadgen.js';
 import { seedCatalog } from './seed-catalog.js';
-import { signedClient } from './signed-http.js';
 import type { GeneratedRecord } from './traffic.js';
 
 const START_CLI = {
@@ -345,14 +345,14 @@ interface Observer {
 function observe(b: Booted, sent: () => number): Observer {
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  const api = signedClient(b.outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION });
+  const api = historyClient({ baseUrl: b.outputs.HistoryApiUrl, region: EMULATOR_CREDENTIALS.AWS_REGION });
   // The live view's clients: few sockets, a timeout on every call, so probes can never pile up.
   const logs = new CloudWatchLogsClient(
     emulatorClientConfig(b.endpoint, { maxSockets: 4, requestTimeoutMs: 10_000 }),
   );
   // filter-enrich writes the history too: its log group carries RecordsRead … and HistoryItemsWritten.
   const metrics = new MetricsPoller(logs, b.outputs.FilterEnrichLogGroupName);
-  const freshness = new FreshnessProbe((p) => api('GET', p));
+  const freshness = new FreshnessProbe((p) => api.request('GET', p));
   const started = Date.now();
   return {
     freshness,
@@ -406,11 +406,10 @@ async function loadWithLiveView(
   const { events, durationS, rate, seed } = options;
   // A profile erased before the load: its impressions from before the erasure are `filtered.erased`.
   const erasedAtMs = Date.now();
-  const erasure = await signedClient(b.outputs.HistoryApiUrl, { region: EMULATOR_CREDENTIALS.AWS_REGION })(
-    'DELETE',
-    `/v1/profiles/${LOADGEN_ERASED_PROFILE}/impressions`,
+  // A refusal is thrown as the API's problem (status, title, detail).
+  await historyClient({ baseUrl: b.outputs.HistoryApiUrl, region: EMULATOR_CREDENTIALS.AWS_REGION }).erase(
+    LOADGEN_ERASED_PROFILE,
   );
-  if (erasure.status !== 202) throw new Error(`erasing ${LOADGEN_ERASED_PROFILE}: HTTP ${erasure.status}`);
   say(`  sending ${events ?? `for ${durationS} s`} impressions at ${rate}/s (seed ${seed}); Ctrl-C stops\n`);
   const load = await runLoad({
     erasedProfile: { profileId: LOADGEN_ERASED_PROFILE, erasedAtMs },

@@ -16,10 +16,10 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inject } from 'vitest';
+import { type HistoryClient, historyClient, type RawResponse } from '../../client/index.js';
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
 import { emulatorClientConfig, stackResource } from '../../scripts/emulator.js';
-import { signedClient } from '../../scripts/signed-http.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
 const kinesisRecordOf = (rec: { PartitionKey?: string; SequenceNumber?: string; Data?: Uint8Array }) =>
@@ -51,11 +51,17 @@ export function harness(c: E2EContext = ctx()) {
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   }
-  const api = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', { region: c.region });
-  const unsignedApi = signedClient(c.outputs.HistoryApiUrl ?? 'http://unset', {
-    region: c.region,
-    sign: false,
-  });
+  // Raw calls through the history API client (`request`: the answer as it came, no retries), so that the
+  // tests see every status; signed with the ambient credentials, or not at all.
+  const rawApi =
+    (client: HistoryClient) =>
+    (method: string, pathAndQuery: string, body?: string): Promise<RawResponse> =>
+      client.request(method, pathAndQuery, body === undefined ? {} : { body });
+  const baseUrl = c.outputs.HistoryApiUrl ?? 'http://unset';
+  /** The typed client (history pages, frequency, check, ingest, erase), as an app calls the API. */
+  const client = historyClient({ baseUrl, region: c.region });
+  const api = rawApi(client);
+  const unsignedApi = rawApi(historyClient({ baseUrl, region: c.region, sign: false }));
 
   /** Puts records on a stream, in order, in requests within the PutRecords limits; returns their sequence numbers. */
   async function put(
@@ -146,7 +152,7 @@ export function harness(c: E2EContext = ctx()) {
     return out;
   }
 
-  return { config, kinesis, documents, cfn, api, unsignedApi, put, readAll, resource, emfRecords };
+  return { config, kinesis, documents, cfn, client, api, unsignedApi, put, readAll, resource, emfRecords };
 }
 
 /** Polls `probe` until it returns a value that `done` accepts, or fails with the last value at the deadline. */

@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { historyClient } from '../../client/index.js';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
-import { clientSession, ingestClient, loadgenApiSink } from '../../scripts/ingest-client.js';
+import { clientSession, loadgenApiSink } from '../../scripts/ingest-client.js';
 import { runLoad } from '../../scripts/loadgen.js';
 import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
-import { signedClient } from '../../scripts/signed-http.js';
 import { impression } from '../support/factories.js';
 import { E2E_TEST_PROFILE } from './context.js';
 import { ctx, eventually, harness } from './harness.js';
@@ -31,13 +31,16 @@ const event = (profileId: string, position: number): ImpressionEvent =>
     entityId: TITLE,
   });
 
-/** An app's view of the API: signed with its client session's credentials. */
+/** An app's view of the API: the history API client, signed with its client session's credentials. */
 async function app(profileId: string) {
   const sts = new STSClient(h.config);
   const credentials = await clientSession(sts, out.ClientRoleArn!, profileId);
+  const client = historyClient({ baseUrl: out.HistoryApiUrl, region: c.region, credentials });
   return {
-    ingest: ingestClient(out.HistoryApiUrl, { region: c.region, credentials }),
-    api: signedClient(out.HistoryApiUrl, { region: c.region, credentials }),
+    client,
+    /** The answer as it came (for the refusals' statuses). */
+    api: (method: string, pathAndQuery: string, body?: string) =>
+      client.request(method, pathAndQuery, body === undefined ? {} : { body }),
   };
 }
 
@@ -52,13 +55,9 @@ describe.skipIf(Boolean(c.skipReason))(
       const p = `e2e-ingest-${randomUUID().slice(0, 8)}`;
       const me = await app(p);
       const events = [1, 2, 3].map((i) => event(p, i));
-      expect(await me.ingest(p, events)).toEqual({ accepted: 3 });
+      expect(await me.client.ingest(p, events)).toEqual({ profileId: p, accepted: 3 });
       const history = await eventually(
-        async () => {
-          const r = await me.api('GET', `/v1/profiles/${p}/impressions`);
-          expect(r.status, r.text).toBe(200);
-          return r.json() as { items: { eventId: string }[] };
-        },
+        () => me.client.historyPage(p),
         (b) => b.items.length >= events.length,
         { what: `the ${events.length} ingested impressions of ${p}` },
       );
@@ -66,24 +65,23 @@ describe.skipIf(Boolean(c.skipReason))(
       // The same events again (a client retrying after a 503) are duplicates, never counted twice: sent with
       // one new event after them on the same shard, whose arrival shows that the retry was processed.
       const marker = event(p, 4);
-      expect(await me.ingest(p, [...events, marker])).toEqual({ accepted: 4 });
+      expect(await me.client.ingestAll(p, [...events, marker])).toEqual({ profileId: p, accepted: 4 });
       await eventually(
-        async () => (await me.api('GET', `/v1/profiles/${p}/impressions`)).json() as { items: unknown[] },
+        () => me.client.historyPage(p),
         (b) => b.items.length >= 4,
         { what: 'the event sent after the retried ones' },
       );
-      const freq = await me.api('GET', `/v1/profiles/${p}/frequency?titleIds=${TITLE}`);
-      expect(freq.status, freq.text).toBe(200);
-      expect((freq.json() as { titles: { count: number }[] }).titles[0]!.count).toBe(4);
+      const freq = await me.client.frequency(p, [TITLE]);
+      expect(freq.titles[0]!.count).toBe(4);
     });
 
     it('a profile id of 64 characters (the longest valid) gets a working client session', async () => {
       const p = `e2e-${randomUUID().replaceAll('-', '')}`.padEnd(64, 'x');
       expect(p).toHaveLength(64);
       const me = await app(p);
-      expect(await me.ingest(p, [event(p, 1)])).toEqual({ accepted: 1 });
+      expect(await me.client.ingest(p, [event(p, 1)])).toEqual({ profileId: p, accepted: 1 });
       await eventually(
-        async () => (await me.api('GET', `/v1/profiles/${p}/impressions`)).json() as { items: unknown[] },
+        () => me.client.historyPage(p),
         (b) => b.items.length === 1,
         { what: `the impression of ${p}` },
       );

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { FrequencyWindow, HistoryQuery } from '../../client/index.js';
 import { METRIC, QUALITY_METRIC } from '../../infra/contract.js';
 import { encodeAggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { DEVICE_TYPES, type ImpressionEvent, SCHEMA_REGISTRY } from '../../lambdas/domain/event-schema.js';
@@ -70,30 +71,14 @@ const rejectedOf = async (profileId: string) =>
     .map((r) => fromRejectedWire(JSON.parse(r.data)))
     .filter((row) => row.partition_key === profileId);
 
-async function history(profileId: string, query = '') {
-  const r = await h.api('GET', `/v1/profiles/${profileId}/impressions${query ? `?${query}` : ''}`);
-  expect(r.status, r.text).toBe(200);
-  return r.json() as {
-    profileId: string;
-    items: { eventId: string; titleId: string; eventTime: string }[];
-    nextCursor: string | null;
-  };
-}
+// The reads go through the history API client (a non-200 is thrown as its typed problem).
+const history = (profileId: string, query: HistoryQuery = {}, cursor?: string | null) =>
+  h.client.historyPage(profileId, query, cursor);
 
-async function frequency(profileId: string, titleIds: string[], window = '7d') {
-  const r = await h.api(
-    'GET',
-    `/v1/profiles/${profileId}/frequency?titleIds=${titleIds.join(',')}&window=${window}`,
-  );
-  expect(r.status, r.text).toBe(200);
-  return r.json() as {
-    titles: { titleId: string; count: number; lastSeenAt: string | null }[];
-    window: string;
-    asOf: string;
-  };
-}
+const frequency = (profileId: string, titleIds: string[], window: FrequencyWindow = '7d') =>
+  h.client.frequency(profileId, titleIds, window);
 
-const waitForHistory = (profileId: string, n: number, query = '') =>
+const waitForHistory = (profileId: string, n: number, query: HistoryQuery = {}) =>
   eventually(
     () => history(profileId, query),
     (b) => b.items.length >= n,
@@ -201,26 +186,24 @@ describe.skipIf(Boolean(c.skipReason))(
 
       // Newest first, paginated with opaque cursors.
       const pages: string[][] = [];
-      let cursor: string | null = null;
-      do {
-        const body = await history(p, `limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        pages.push(body.items.map((i) => i.eventId));
-        cursor = body.nextCursor;
-      } while (cursor && pages.length < 10);
+      for await (const page of h.client.history(p, { limit: 3 })) {
+        pages.push(page.items.map((i) => i.eventId));
+        if (pages.length >= 10) break;
+      }
       const byTime = [...events].sort((a, b) => (a.eventTime < b.eventTime ? 1 : -1)).map((e) => e.eventId);
       expect(pages.flat()).toEqual(byTime);
       expect(pages.map((pg) => pg.length)).toEqual([3, 3, 1]);
 
       // titleId and since/until filters.
-      expect((await history(p, `titleId=${t2}`)).items.map((i) => i.eventId)).toEqual([events[6]!.eventId]);
-      const since = new Date(now - 60 * 60_000).toISOString();
-      const until = new Date(now - 15_000).toISOString();
-      expect((await history(p, `since=${since}&until=${until}`)).items.map((i) => i.eventId).sort()).toEqual(
+      expect((await history(p, { titleId: t2 })).items.map((i) => i.eventId)).toEqual([events[6]!.eventId]);
+      const since = new Date(now - 60 * 60_000);
+      const until = new Date(now - 15_000);
+      expect((await history(p, { since, until })).items.map((i) => i.eventId).sort()).toEqual(
         [events[1]!.eventId, events[2]!.eventId, events[6]!.eventId].sort(),
       );
 
       // Frequency windows: (asOf - window, asOf].
-      const counts = async (w: string) =>
+      const counts = async (w: FrequencyWindow) =>
         (await frequency(p, [t1, t2, 'never-seen'], w)).titles.map((t) => t.count);
       expect(await counts('1h')).toEqual([3, 1, 0]);
       expect(await counts('1d')).toEqual([4, 1, 0]);
@@ -231,18 +214,11 @@ describe.skipIf(Boolean(c.skipReason))(
       expect(f.titles[1]).toEqual({ titleId: 'never-seen', count: 0, lastSeenAt: null });
 
       // The frequency check call.
-      const check = await h.api(
-        'POST',
-        `/v1/profiles/${p}/frequency/check`,
-        JSON.stringify({
-          caps: [
-            { titleId: t1, max: 3, window: '1h' },
-            { titleId: t2, max: 2 },
-          ],
-        }),
-      );
-      expect(check.status, check.text).toBe(200);
-      expect(check.json()).toMatchObject({
+      const check = await h.client.check(p, [
+        { titleId: t1, max: 3, window: '1h' },
+        { titleId: t2, max: 2 },
+      ]);
+      expect(check).toMatchObject({
         profileId: p,
         results: [
           { titleId: t1, window: '1h', max: 3, count: 3, capped: true },
@@ -286,8 +262,7 @@ describe.skipIf(Boolean(c.skipReason))(
       // `deleted` counts items: the profile's bucket(s) and its day counter.
       expect(del.json()).toMatchObject({ profileId: p });
       expect((del.json() as { deleted: number }).deleted).toBeGreaterThanOrEqual(2);
-      const again = await h.api('DELETE', `/v1/profiles/${p}/impressions`);
-      expect(again.json()).toEqual({ profileId: p, deleted: 0, complete: true });
+      expect(await h.client.erase(p)).toEqual({ profileId: p, deleted: 0, complete: true });
       expect(await history(p)).toEqual({ profileId: p, items: [], nextCursor: null });
       expect((await frequency(p, [KNOWN_TITLE.titleId])).titles).toEqual([
         { titleId: KNOWN_TITLE.titleId, count: 0, lastSeenAt: null },
@@ -298,7 +273,7 @@ describe.skipIf(Boolean(c.skipReason))(
       const p = profile('errors');
       await send(p, [event(p), event(p)]);
       await waitForHistory(p, 2);
-      const first = await history(p, 'limit=1');
+      const first = await history(p, { limit: 1 });
       const problem = async (method: string, path: string, status: number, body?: string) => {
         const r = await h.api(method, path, body);
         expect(r.status, r.text).toBe(status);

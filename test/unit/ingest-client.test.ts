@@ -1,12 +1,12 @@
 /**
- * The ingest route's client: request bodies within the route's limits, the same body retried after
- * `Retry-After` on a 503 (bounded), signed requests, and the load generator's API sink.
+ * The load generator's API sink (`--via api`) on the history API client: each profile's records to its own
+ * path, what the route cannot carry never sent, what the API did not accept reported as failed.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/domain/api-requests.js';
-import { apiSink, ingestBodies, ingestClient } from '../../scripts/ingest-client.js';
+import { historyClient } from '../../client/index.js';
+import { apiSink } from '../../scripts/ingest-client.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 let server: Server;
@@ -35,69 +35,11 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-describe('ingest client', () => {
-  it('splits a profile’s events into bodies of at most 500 events and 1 MiB', () => {
-    const small = Array.from({ length: 1201 }, (_, i) => `{"i":${i}}`);
-    expect(ingestBodies(small).map((b) => b.length)).toEqual([MAX_INGEST_EVENTS, MAX_INGEST_EVENTS, 201]);
-    const big = Array.from({ length: 5 }, () => `"${'x'.repeat(300 * 1024)}"`);
-    const bodies = ingestBodies(big);
-    expect(bodies.map((b) => b.length)).toEqual([3, 2]);
-    for (const b of bodies)
-      expect(Buffer.byteLength(`{"events":[${b.join(',')}]}`)).toBeLessThanOrEqual(MAX_INGEST_BODY_BYTES);
-  });
-
-  it('signs with the given credentials and retries the same body after a 503, up to its attempts', async () => {
-    seen.length = 0;
-    answers = [503, 503];
-    const waits: number[] = [];
-    const send = ingestClient(url, {
-      region: 'us-east-1',
-      credentials,
-      sleep: async (ms) => void waits.push(ms),
-    });
-    const out = await send('p1', [{ profileId: 'p1', n: 1 }]);
-    expect(out).toEqual({ accepted: 1 });
-    expect(seen).toHaveLength(3);
-    expect(new Set(seen.map((s) => s.body)).size).toBe(1);
-    expect(seen[0]!.path).toBe('/v1/profiles/p1/impressions');
-    expect(seen[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
-    for (const w of waits) expect(w).toBeGreaterThanOrEqual(500);
-
-    // A 429 (the profile's per-window limit) is waited out the same way.
-    seen.length = 0;
-    answers = [429];
-    expect(await send('p1', [{ profileId: 'p1', n: 2 }])).toEqual({ accepted: 1 });
-    expect(seen).toHaveLength(2);
-
-    seen.length = 0;
-    answers = [503, 503, 503];
-    const limited = ingestClient(url, {
-      region: 'us-east-1',
-      credentials,
-      attempts: 3,
-      sleep: async () => {},
-    });
-    const refused = await limited('p1', [{ profileId: 'p1' }]);
-    expect(refused.accepted).toBe(0);
-    expect(refused.refused?.status).toBe(503);
-    expect(seen).toHaveLength(3);
-  });
-
-  it('stops at the first batch refused with a 4xx, and reports what was accepted before it', async () => {
-    seen.length = 0;
-    answers = [202, 400];
-    const send = ingestClient(url, { region: 'us-east-1', credentials, sleep: async () => {} });
-    const events = Array.from({ length: 1200 }, (_, i) => ({ profileId: 'p1', i }));
-    const out = await send('p1', events);
-    expect(out.accepted).toBe(500);
-    expect(out.refused?.status).toBe(400);
-    expect(seen).toHaveLength(2);
-  });
-
+describe('load generator API sink', () => {
   it('the load generator’s sink sends each profile’s records to its own path and never sends what the API refuses', async () => {
     seen.length = 0;
     answers = [];
-    const sink = apiSink<number>(ingestClient(url, { region: 'us-east-1', credentials }));
+    const sink = apiSink<number>(historyClient({ baseUrl: url, region: 'us-east-1', credentials }));
     const rec = (partitionKey: string, data: string, source: number) => ({
       partitionKey,
       data: Buffer.from(data),
@@ -120,5 +62,22 @@ describe('ingest client', () => {
       ],
       '/v1/profiles/p2/impressions': [{ profileId: 'p2' }],
     });
+  });
+
+  it('reports the records of a profile after its first refused batch as failed, and sends no more of them', async () => {
+    seen.length = 0;
+    answers = [202, 400];
+    const sink = apiSink<number>(
+      historyClient({ baseUrl: url, region: 'us-east-1', credentials, retry: { sleep: async () => {} } }),
+    );
+    const records = Array.from({ length: 1200 }, (_, i) => ({
+      partitionKey: 'p1',
+      data: Buffer.from(JSON.stringify({ profileId: 'p1', i })),
+      source: i,
+    }));
+    const out = await sink(records);
+    expect(out.refused).toEqual([]);
+    expect(out.failed).toEqual(records.slice(500).map((r) => r.source));
+    expect(seen).toHaveLength(2);
   });
 });
