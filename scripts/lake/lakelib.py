@@ -4,7 +4,8 @@ their pyiceberg schemas and partition specs, record conversion, and the catalog 
 On AWS, Glue creates an Iceberg table's first metadata when CloudFormation creates the table. The emulator
 only stores the Glue entry, so `adopt_table` writes that first metadata with pyiceberg (same schema, field
 ids and partition spec) and points the Glue entry at it; from then on pyiceberg's Glue catalog commits
-snapshots exactly as on AWS.
+snapshots exactly as on AWS. A column appended to a definition reaches an existing table through
+`evolve_table`, which does what the deployment's `ALTER TABLE … ADD COLUMNS` does on AWS.
 """
 
 from __future__ import annotations
@@ -286,6 +287,27 @@ def adopt_table(endpoint: str, region: str, database: str, defn: dict[str, Any])
         table_input["Parameters"] = params
         glue.update_table(DatabaseName=database, TableInput=table_input, VersionId=entry.get("VersionId", "1"))
     return cat.load_table((database, defn["name"]))
+
+
+def evolve_table(table: Table, defn: dict[str, Any]) -> list[str]:
+    """Appends to `table` the columns its definition has after the table's own, as the table custom resource's
+    `ALTER TABLE … ADD COLUMNS` does on AWS (lambdas/iceberg-table/on-event.ts): a metadata-only commit, no
+    data file rewritten, rows written before read the new columns as NULL. Only an append is applied: a table
+    whose columns are not a prefix of the definition's is left as it is (the caller refuses to write to it).
+    Iceberg assigns the new field ids (the table's last column id + 1, then the nested ids), which is how the
+    definitions number an appended column, so the evolved schema equals `schema_of(defn)`; returns the names
+    added."""
+    have = list(table.schema().fields)
+    want = list(schema_of(defn).fields)
+    if len(want) <= len(have) or want[: len(have)] != have:
+        return []
+    added = want[len(have) :]
+    if any(f.required for f in added):
+        return []  # Athena adds only optional columns; a required one needs a migration.
+    with table.update_schema() as update:
+        for f in added:
+            update.add_column(f.name, f.field_type, doc=f.doc)
+    return [f.name for f in added]
 
 
 def env_region() -> str:
