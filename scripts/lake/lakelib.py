@@ -295,19 +295,29 @@ def evolve_table(table: Table, defn: dict[str, Any]) -> list[str]:
     data file rewritten, rows written before read the new columns as NULL. Only an append is applied: a table
     whose columns are not a prefix of the definition's is left as it is (the caller refuses to write to it).
     Iceberg assigns the new field ids (the table's last column id + 1, then the nested ids), which is how the
-    definitions number an appended column, so the evolved schema equals `schema_of(defn)`; returns the names
-    added."""
+    definitions number an appended column (docs/deploy-aws.md, "Adding a column"); a definition numbering them
+    otherwise is not applied, so a wrong id never reaches the table. Returns the names added."""
+    want = schema_of(defn)
     have = list(table.schema().fields)
-    want = list(schema_of(defn).fields)
-    if len(want) <= len(have) or want[: len(have)] != have:
+    if len(want.fields) <= len(have) or list(want.fields[: len(have)]) != have:
         return []
-    added = want[len(have) :]
+    added = want.fields[len(have) :]
     if any(f.required for f in added):
         return []  # Athena adds only optional columns; a required one needs a migration.
-    with table.update_schema() as update:
-        for f in added:
-            update.add_column(f.name, f.field_type, doc=f.doc)
+    try:
+        with table.transaction() as tx:
+            with tx.update_schema() as update:
+                for f in added:
+                    update.add_column(f.name, f.field_type, doc=f.doc)
+            if tx.table_metadata.schema().as_struct() != want.as_struct():
+                raise _IdsDiffer  # leaving the transaction by an exception commits nothing
+    except _IdsDiffer:
+        return []
     return [f.name for f in added]
+
+
+class _IdsDiffer(Exception):
+    pass
 
 
 def env_region() -> str:
