@@ -14,7 +14,11 @@ import { traffic } from '../../scripts/traffic.js';
 import { impression, NOW_MS } from '../support/factories.js';
 
 const run = (body: unknown): Classification =>
-  classify(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), NOW_MS, DEFAULT_CLASSIFIER_CONFIG);
+  classify(
+    Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    NOW_MS,
+    DEFAULT_CLASSIFIER_CONFIG,
+  );
 const codeOf = (c: Classification) =>
   c.outcome === 'rejected' ? c.code : c.outcome === 'filtered' ? c.reason : 'candidate';
 
@@ -68,7 +72,9 @@ describe('impression/1-1-0', () => {
   });
 
   it('keeps 1-0-0 closed: device.locale under 1-0-0 is an unknown field', () => {
-    expect(codeOf(run(v110('en-US', { schema: 'impression/1-0-0' })))).toBe('schema.unknown-field:device.locale');
+    expect(codeOf(run(v110('en-US', { schema: 'impression/1-0-0' })))).toBe(
+      'schema.unknown-field:device.locale',
+    );
   });
 
   it.each(['impression/1-2-0', 'impression/1-1-1', 'impression/2-0-0', 'impression/1-1'])(
