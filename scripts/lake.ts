@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAKE_QUERIES } from '../infra/lake-queries.js';
-import { LAKE_TABLES, WIRE_RULES } from '../lambdas/domain/lake-schema.js';
+import { LAKE_TABLES, type LakeTableDefinition, WIRE_RULES } from '../lambdas/domain/lake-schema.js';
 import {
   CliError,
   type CliSpec,
@@ -30,12 +30,18 @@ const LAKE_DIR = path.join(ROOT, 'scripts', 'lake');
 
 export { type LocalSession, SESSION_FILE } from './cli.js';
 
-/** Writes the table definitions for the Python tools; returns the file's path. */
-export function writeDefinitions(): string {
+/**
+ * Writes the table definitions for the Python tools; returns the file's path. `tables` other than the app's
+ * (an older definition, in the schema-evolution test) go to a file of their own, `name`.
+ */
+export function writeDefinitions(
+  tables: readonly LakeTableDefinition[] = LAKE_TABLES,
+  name = 'tables.json',
+): string {
   const dir = path.join(LOCAL_DIR, 'lake');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'tables.json');
-  writeFileSync(file, JSON.stringify({ tables: LAKE_TABLES, wireRules: WIRE_RULES }, null, 2));
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify({ tables, wireRules: WIRE_RULES }, null, 2));
   return file;
 }
 
@@ -64,12 +70,16 @@ export interface DeliveryOptions {
   readonly bufferSeconds?: number;
   /** Where the stand-in's log goes. @default .local/lake/delivery.log */
   readonly logFile?: string;
+  /** The table definitions the stand-in writes by, and the file they go to. @default the app's, tables.json */
+  readonly definitions?: { readonly tables: readonly LakeTableDefinition[]; readonly file: string };
 }
 
 /** Starts the delivery stand-in and resolves once it has found its deliveries and opened its tables. */
 export async function startDelivery(options: DeliveryOptions): Promise<DeliveryHandle> {
   const python = ensureLakeInstalled();
-  const definitions = writeDefinitions();
+  const definitions = options.definitions
+    ? writeDefinitions(options.definitions.tables, options.definitions.file)
+    : writeDefinitions();
   const logFile = options.logFile ?? path.join(LOCAL_DIR, 'lake', 'delivery.log');
   const { openSync } = await import('node:fs');
   const err = openSync(logFile, 'a');

@@ -78,6 +78,11 @@ export interface TrafficOptions {
   readonly minVisibleMs?: number;
   /** Clock used for event times. */
   readonly nowMs?: () => number;
+  /**
+   * Share of sessions whose app is on `impression/1-1-0` and sends `device.locale`; the others send
+   * `impression/1-0-0`, as a fleet mid-upgrade does. @default 0.5
+   */
+  readonly localeShare?: number;
 }
 
 /** mulberry32: small, fast, good enough for traffic shapes, and reproducible. */
@@ -150,6 +155,21 @@ const PAGES = [
   ['title-details', 15],
   ['kids', 10],
 ] as const;
+/** The device locale (BCP 47) an app of a country reports, for `impression/1-1-0`. */
+const COUNTRY_LOCALES: Readonly<Record<(typeof COUNTRIES)[number][0], string>> = {
+  US: 'en-US',
+  BR: 'pt-BR',
+  GB: 'en-GB',
+  IN: 'hi-IN',
+  DE: 'de-DE',
+  MX: 'es-MX',
+  FR: 'fr-FR',
+  JP: 'ja-JP',
+  CA: 'fr-CA',
+  KR: 'ko-KR',
+  ES: 'es-ES',
+  AU: 'en-AU',
+};
 const ROW_TYPES = ['continue-watching', 'trending', 'top-10', 'because-you-watched', 'new-releases', 'genre'];
 
 function uuid(rand: () => number): string {
@@ -170,6 +190,8 @@ interface Session {
   readonly sessionId: string;
   readonly device: (typeof DEVICES)[number][0];
   readonly country: (typeof COUNTRIES)[number][0];
+  /** `device.locale` of an app on `impression/1-1-0`; undefined for an app on 1-0-0. */
+  readonly locale: string | undefined;
   pagesLeft: number;
   page: (typeof PAGES)[number][0];
   rowsLeft: number;
@@ -215,14 +237,21 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
     return true;
   };
 
+  const localeShare = options.localeShare ?? 0.5;
   const newSession = (): Session => {
     const i = Math.floor(rand() * profiles);
+    const sessionId = uuid(rand);
+    const device = weighted(rand, DEVICES);
+    const country = weighted(rand, COUNTRIES);
+    // The app's version follows from the session id (no draw of its own, so a seed's traffic keeps its shape).
+    const upgraded = Number.parseInt(sessionId.slice(0, 4), 16) / 0x10000 < localeShare;
     return {
       profileId: `p${String(i).padStart(7, '0')}`,
       accountId: `a${String(i >> 2).padStart(7, '0')}`,
-      sessionId: uuid(rand),
-      device: weighted(rand, DEVICES),
-      country: weighted(rand, COUNTRIES),
+      sessionId,
+      device,
+      country,
+      locale: upgraded ? COUNTRY_LOCALES[country] : undefined,
       pagesLeft: 1 + Math.floor(rand() * 4),
       page: weighted(rand, PAGES),
       rowsLeft: 6 + Math.floor(rand() * 9),
@@ -276,7 +305,7 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
       const percent = visible ? (rand() < 0.8 ? 100 : 50 + Math.floor(rand() * 50)) : Math.floor(rand() * 50);
       const durationMs = visible ? 1000 + Math.floor(rand() * 9000) : Math.floor(rand() * 1500);
       const event: ImpressionEvent = {
-        schema: 'impression/1-0-0',
+        schema: s.locale ? 'impression/1-1-0' : 'impression/1-0-0',
         eventId: uuid(rand),
         eventTime: new Date(eventTimeMs).toISOString(),
         profileId: s.profileId,
@@ -285,7 +314,8 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
         device: {
           type: s.device,
           os: s.device === 'tv' ? 'tizen' : s.device === 'mobile' ? 'ios' : 'web',
-          appVersion: '16.4.0',
+          appVersion: s.locale ? '16.5.0' : '16.4.0',
+          ...(s.locale ? { locale: s.locale } : {}),
         },
         country: s.country,
         page: s.page,

@@ -43,6 +43,8 @@ export interface EnrichedRecord {
   readonly title_genres: readonly string[] | null;
   readonly maturity_rating: string | null;
   readonly context: Readonly<Record<string, string>> | null;
+  /** `device.locale`, sent since `impression/1-1-0`; null for older events. */
+  readonly device_locale: string | null;
 }
 
 /** UTC RFC 3339 with milliseconds; the input itself when it already is that (most clients send UTC). */
@@ -99,5 +101,6 @@ export function enrich(
     title_genres: title?.genres ?? null,
     maturity_rating: title?.maturityRating ?? null,
     context: event.context ?? null,
+    device_locale: event.device.locale ?? null,
   };
 }

@@ -13,7 +13,13 @@ export interface ImpressionEvent {
   readonly profileId: string;
   readonly accountId: string;
   readonly sessionId: string;
-  readonly device: { readonly type: DeviceType; readonly os?: string; readonly appVersion?: string };
+  readonly device: {
+    readonly type: DeviceType;
+    readonly os?: string;
+    readonly appVersion?: string;
+    /** Since `impression/1-1-0`. */
+    readonly locale?: string;
+  };
   readonly country: string;
   readonly page: string;
   readonly row: { readonly index: number; readonly id: string; readonly type?: string };
@@ -107,6 +113,33 @@ export const IMPRESSION_1_0_0 = {
   },
 } as const;
 
+/**
+ * A BCP 47 language tag (RFC 5646) as the device reports its locale: `en-US`, `pt-BR`, `zh-Hant-TW`,
+ * `x-private`. Well-formed syntax only (a primary subtag of 2 to 8 letters, or `x` for a private-use tag,
+ * then subtags of 1 to 8 letters or digits, separated by `-`), not validity against the IANA registry, which
+ * changes; at most 35 characters, the length RFC 5646 §4.4.1 asks every implementation to store.
+ */
+export const LOCALE_PATTERN = '^([A-Za-z]{2,8}|[xX])(-[A-Za-z0-9]{1,8})*$';
+
+/**
+ * JSON Schema of `impression/1-1-0`: an ADDITION of `impression/1-0-0`, the optional `device.locale`. Every
+ * other rule is 1-0-0's, so an event valid under 1-0-0 with its `schema` changed is valid here.
+ */
+export const IMPRESSION_1_1_0 = {
+  ...IMPRESSION_1_0_0,
+  $id: 'impression/1-1-0',
+  properties: {
+    ...IMPRESSION_1_0_0.properties,
+    device: {
+      ...IMPRESSION_1_0_0.properties.device,
+      properties: {
+        ...IMPRESSION_1_0_0.properties.device.properties,
+        locale: { type: 'string', chars: [2, 35], pattern: LOCALE_PATTERN },
+      },
+    },
+  },
+} as const;
+
 export interface SchemaVersion {
   readonly id: string;
   readonly model: number;
@@ -127,9 +160,12 @@ ajv.addKeyword({
   },
 });
 
-/** Every version this deployment accepts. Add `impression/1-0-1` here with its schema; nothing else changes. */
+/**
+ * Every version this deployment accepts. Add `impression/1-2-0` here with its schema; the classifier does not
+ * change (a new field also needs its column: docs/lake.md, "Schema evolution").
+ */
 export const SCHEMA_REGISTRY: ReadonlyMap<string, SchemaVersion> = new Map(
-  [IMPRESSION_1_0_0].map((schema) => {
+  [IMPRESSION_1_0_0, IMPRESSION_1_1_0].map((schema) => {
     const id = schema.$id;
     const model = Number(id.split('/')[1]?.split('-')[0]);
     return [id, { id, model, validate: ajv.compile<ImpressionEvent>(schema) }];

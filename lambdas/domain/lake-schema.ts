@@ -86,6 +86,8 @@ export const IMPRESSIONS_TABLE: LakeTableDefinition = {
       false,
       'free-form client context',
     ),
+    // Appended with impression/1-1-0; the next id after context's key and value (32).
+    col(33, 'device_locale', 'string', false, 'BCP 47 language tag of the device (impression/1-1-0)'),
   ],
   partition: [{ sourceColumn: 'event_time', transform: 'day', name: 'event_time_day', fieldId: 1000 }],
 };

@@ -10,7 +10,9 @@ It converts records as strictly as Firehose's Iceberg destination documents (lak
 Firehose would refuse (not one JSON object, nesting past 16 levels, a missing column, a null in a required
 column, a value not in its type's wire form, e.g. a timestamp that is not epoch microseconds) goes to the
 delivery's error prefix as Firehose's error document and is counted, never committed. Keys that are not
-columns are skipped, as Firehose skips them. See docs/lake.md, "Lake encoding".
+columns are skipped, as Firehose skips them. See docs/lake.md, "Lake encoding". Columns appended to a
+definition are added to the table before the first commit (lakelib.evolve_table; docs/lake.md, "Schema
+evolution").
 
 Checkpoints live in the snapshot itself: each commit records, in its summary, the last sequence number of
 every shard it includes. The data and the checkpoint are one atomic commit, so a stand-in killed at any
@@ -37,6 +39,7 @@ from lakelib import (
     aws_client,
     convert_record,
     env_region,
+    evolve_table,
     load_definitions,
     load_wire_rules,
     parse_record,
@@ -260,6 +263,9 @@ def main() -> int:
         d.defn = definitions[d.table_name]
         d.rules = rules
         d.table = adopt_table(args.endpoint, region, d.database, d.defn)
+        added = evolve_table(d.table, d.defn)
+        if added:
+            log(f"{d.table_name}: added columns {', '.join(added)} (schema {d.table.schema().schema_id})")
         if d.table.schema().as_struct() != schema_of(d.defn).as_struct():
             log(f"{d.table_name}: table schema differs from the definitions; refusing to write")
             return 3

@@ -4,7 +4,8 @@ their pyiceberg schemas and partition specs, record conversion, and the catalog 
 On AWS, Glue creates an Iceberg table's first metadata when CloudFormation creates the table. The emulator
 only stores the Glue entry, so `adopt_table` writes that first metadata with pyiceberg (same schema, field
 ids and partition spec) and points the Glue entry at it; from then on pyiceberg's Glue catalog commits
-snapshots exactly as on AWS.
+snapshots exactly as on AWS. A column appended to a definition reaches an existing table through
+`evolve_table`, which does what the deployment's `ALTER TABLE … ADD COLUMNS` does on AWS.
 """
 
 from __future__ import annotations
@@ -286,6 +287,37 @@ def adopt_table(endpoint: str, region: str, database: str, defn: dict[str, Any])
         table_input["Parameters"] = params
         glue.update_table(DatabaseName=database, TableInput=table_input, VersionId=entry.get("VersionId", "1"))
     return cat.load_table((database, defn["name"]))
+
+
+def evolve_table(table: Table, defn: dict[str, Any]) -> list[str]:
+    """Appends to `table` the columns its definition has after the table's own, as the table custom resource's
+    `ALTER TABLE … ADD COLUMNS` does on AWS (lambdas/iceberg-table/on-event.ts): a metadata-only commit, no
+    data file rewritten, rows written before read the new columns as NULL. Only an append is applied: a table
+    whose columns are not a prefix of the definition's is left as it is (the caller refuses to write to it).
+    Iceberg assigns the new field ids (the table's last column id + 1, then the nested ids), which is how the
+    definitions number an appended column (docs/deploy-aws.md, "Adding a column"); a definition numbering them
+    otherwise is not applied, so a wrong id never reaches the table. Returns the names added."""
+    want = schema_of(defn)
+    have = list(table.schema().fields)
+    if len(want.fields) <= len(have) or list(want.fields[: len(have)]) != have:
+        return []
+    added = want.fields[len(have) :]
+    if any(f.required for f in added):
+        return []  # Athena adds only optional columns; a required one needs a migration.
+    try:
+        with table.transaction() as tx:
+            with tx.update_schema() as update:
+                for f in added:
+                    update.add_column(f.name, f.field_type, doc=f.doc)
+            if tx.table_metadata.schema().as_struct() != want.as_struct():
+                raise _IdsDiffer  # leaving the transaction by an exception commits nothing
+    except _IdsDiffer:
+        return []
+    return [f.name for f in added]
+
+
+class _IdsDiffer(Exception):
+    pass
 
 
 def env_region() -> str:

@@ -13,7 +13,9 @@ const CONTRACT_IMPRESSIONS =
   'device_type string, device_os string, app_version string, country string, page string, row_index int, ' +
   'row_id string, row_type string, position int, title_id string, entity_id string, artwork_id string, ' +
   'track_id bigint, visible_percent int, visible_ms bigint, title_name string, title_type string, ' +
-  'title_genres list<string>, maturity_rating string, context map<string,string>';
+  'title_genres list<string>, maturity_rating string, context map<string,string>, ' +
+  // Appended by the project's own impression/1-1-0 (docs/lake.md, "Schema evolution"), after the contract's.
+  'device_locale string';
 /** The contract's columns, then the column its revision 2026-12-02 allows (the profile id, for erasure). */
 const CONTRACT_REJECTED =
   'received_at timestamptz, reason string, detail string, partition_key string, sequence_number string, raw string, profile_id string';

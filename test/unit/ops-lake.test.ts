@@ -180,6 +180,7 @@ function enriched(profileId: string, eventTimeMs: number, i: number): EnrichedRe
     title_genres: null,
     maturity_rating: null,
     context: null,
+    device_locale: null,
   };
 }
 

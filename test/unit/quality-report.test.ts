@@ -46,8 +46,11 @@ function accepted(
     type: 'tv' as const,
     os: 'tizen',
     ...(over.appVersion === null ? {} : { appVersion: over.appVersion ?? '6.1.0' }),
+    locale: 'en-US',
   };
+  // The newest schema version, so that every optional column can be filled.
   const e = impression({
+    schema: 'impression/1-1-0',
     eventId: randomUUID(),
     profileId: `p${i % 7}`,
     eventTime: new Date(eventMs).toISOString(),

@@ -28,7 +28,9 @@ function accepted(
   options: { lagMs?: number; title?: TitleInfo | undefined } = {},
 ): EnrichedRecord {
   const lagMs = options.lagMs ?? 2000;
-  const e = impression({ eventTime: new Date(NOW_MS - lagMs).toISOString() });
+  // The newest version, so that every optional column can be filled.
+  const e = impression({ schema: 'impression/1-1-0', eventTime: new Date(NOW_MS - lagMs).toISOString() });
+  e.device = { ...e.device, locale: 'en-US' };
   change(e);
   return enrich(e, NOW_MS - lagMs, NOW_MS, 'title' in options ? options.title : TITLE);
 }
@@ -134,22 +136,28 @@ describe('batch quality', () => {
   it('volume per device type and per schema version', () => {
     const types = ['tv', 'tv', 'mobile', 'web', 'console', 'tablet', 'tv'] as const;
     const q = batchQuality(
-      types.map((t) =>
+      types.map((t, i) =>
         accepted((e) => {
           e.device.type = t;
+          // Two events of apps not yet on 1-1-0.
+          if (i < 2) {
+            e.schema = 'impression/1-0-0';
+            delete (e.device as { locale?: string }).locale;
+          }
         }),
       ),
       [],
     );
     expect(Object.fromEntries(q.byDeviceType)).toEqual({ tv: 3, mobile: 1, web: 1, console: 1, tablet: 1 });
-    expect(Object.fromEntries(q.bySchemaVersion)).toEqual({ 'impression/1-0-0': 7 });
+    expect(Object.fromEntries(q.bySchemaVersion)).toEqual({ 'impression/1-0-0': 2, 'impression/1-1-0': 5 });
+    expect(q.nullPercent.get('device_locale')).toBeCloseTo((2 / 7) * 100, 9);
   });
 
   it('keys outside their closed sets count as other: device type, schema version', () => {
     const odd = { ...accepted(), device_type: 'fridge', schema_version: 'impression/9-9-9' };
     const q = batchQuality([odd, accepted()], []);
     expect(Object.fromEntries(q.byDeviceType)).toEqual({ other: 1, tv: 1 });
-    expect(Object.fromEntries(q.bySchemaVersion)).toEqual({ other: 1, 'impression/1-0-0': 1 });
+    expect(Object.fromEntries(q.bySchemaVersion)).toEqual({ other: 1, 'impression/1-1-0': 1 });
   });
 
   it('rejected records by reason and field path, bounded to the reason list and the schema paths', () => {
@@ -189,13 +197,14 @@ describe('batch quality', () => {
       'device',
       'device.type',
       'device.os',
+      'device.locale',
       'row.index',
       'visibility.durationMs',
       'context',
     ])
       expect(SCHEMA_FIELD_PATHS.has(p)).toBe(true);
     expect(SCHEMA_FIELD_PATHS.has('context.experiment')).toBe(false);
-    expect(SCHEMA_FIELD_PATHS.size).toBe(25);
+    expect(SCHEMA_FIELD_PATHS.size).toBe(26);
     expect(reasonAndField('schema.out-of-range:visibility.percent')).toEqual({
       reason: 'schema.out-of-range',
       field: 'visibility.percent',
