@@ -26,6 +26,11 @@ export interface EraseOptions {
   readonly maxItems?: number;
   /** Milliseconds the caller has left (Lambda's `getRemainingTimeInMillis`). @default unbounded */
   readonly timeLeftMs?: () => number;
+  /**
+   * The time of the erasure this call continues (the background continuation of a request that could not
+   * finish): the marker keeps that time instead of moving to now. @default now (a new erasure)
+   */
+  readonly erasedAtMs?: number;
 }
 
 export interface EraseResult {
@@ -115,7 +120,11 @@ export function historyErase({ client, tableName, policy, now }: HistoryTable) {
     async erase(profileId: string, options: EraseOptions = {}): Promise<EraseResult> {
       const maxItems = Math.max(1, options.maxItems ?? ERASE_ITEMS_PER_CALL);
       const timeLeft = options.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
-      const erasedAtMs = await mark(profileId, now(), options.retentionDays ?? MAX_RETENTION_DAYS);
+      const erasedAtMs = await mark(
+        profileId,
+        options.erasedAtMs ?? now(),
+        options.retentionDays ?? MAX_RETENTION_DAYS,
+      );
       const pk = profileKey(profileId);
       let deleted = 0;
       let start: Record<string, unknown> | undefined;

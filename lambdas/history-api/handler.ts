@@ -13,6 +13,7 @@ import { type ApiRequest, parseRequest, routeOf } from '../domain/api-requests.j
 import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
 import { ForbiddenError, RetryLaterError, toProblem } from '../domain/errors.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
+import { type ErasureContinuation, isErasureContinuation, selfContinuation } from './erase-continuation.js';
 import { rawStreamWriter } from './raw-stream.js';
 import { type HistoryApiDeps, historyRoutes, json } from './routes.js';
 import { historyApiSettings } from './settings.js';
@@ -36,14 +37,18 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
 }
 
 export function makeHandler(deps: HistoryApiDeps) {
-  const { list, frequency, check, ingest, erase } = historyRoutes(deps, logger);
+  const { list, frequency, check, ingest, erase, continueErasure } = historyRoutes(deps, logger);
 
   const policy: AuthorizationPolicy = deps.authorization ?? { services: [], erasers: [] };
 
-  return async (
-    event: APIGatewayProxyEventV2,
-    context?: Pick<Context, 'awsRequestId'> & Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
-  ) => {
+  const timeLeftOf = (context?: Partial<Pick<Context, 'getRemainingTimeInMillis'>>) =>
+    context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis!() : undefined;
+
+  function handle(event: ErasureContinuation, context?: ApiContext): Promise<unknown>;
+  function handle(event: APIGatewayProxyEventV2, context?: ApiContext): Promise<ReturnType<typeof json>>;
+  async function handle(event: APIGatewayProxyEventV2 | ErasureContinuation, context?: ApiContext) {
+    // An erasure's background round, invoked by this function itself (erase-continuation.ts).
+    if (isErasureContinuation(event)) return continueErasure(event, timeLeftOf(context));
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     try {
       // Fail closed: no identity, or one that may call nothing, is refused before the request is read.
@@ -64,10 +69,7 @@ export function makeHandler(deps: HistoryApiDeps) {
         case 'ingest':
           return await ingest(q);
         case 'erase':
-          return await erase(
-            q,
-            context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis!() : undefined,
-          );
+          return await erase(q, timeLeftOf(context));
         default:
           // A route the router can return but no case handles does not compile.
           return unhandledRoute(q);
@@ -81,8 +83,11 @@ export function makeHandler(deps: HistoryApiDeps) {
         ...(err instanceof RetryLaterError ? { 'retry-after': String(err.retryAfterSeconds) } : {}),
       });
     }
-  };
+  }
+  return handle;
 }
+
+type ApiContext = Pick<Context, 'awsRequestId'> & Partial<Pick<Context, 'getRemainingTimeInMillis'>>;
 
 /** The exhaustiveness check of the route switch: `q` is `never` once every route has a case. */
 function unhandledRoute(q: never): never {
@@ -98,7 +103,9 @@ function identityOf(event: APIGatewayProxyEventV2): { userArn?: unknown } | unde
 
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
-export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
+export function handler(event: APIGatewayProxyEventV2, context: Context): Promise<ReturnType<typeof json>>;
+export function handler(event: ErasureContinuation, context: Context): Promise<unknown>;
+export function handler(event: APIGatewayProxyEventV2 | ErasureContinuation, context: Context) {
   if (!defaultHandler) {
     const s = historyApiSettings();
     defaultHandler = makeHandler({
@@ -114,7 +121,8 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
         erasers: s.eraserPrincipals,
       },
       erasure: { retentionDays: s.retentionDays },
+      continueErasure: selfContinuation(),
     });
   }
-  return defaultHandler(event, context);
-};
+  return isErasureContinuation(event) ? defaultHandler(event, context) : defaultHandler(event, context);
+}

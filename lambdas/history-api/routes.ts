@@ -26,6 +26,7 @@ import {
 import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
+import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
 import type { RawStreamWriter } from './raw-stream.js';
 
 export interface HistoryApiDeps {
@@ -46,6 +47,11 @@ export interface HistoryApiDeps {
    * request deletes at most. @default the longest retention a stage may set, `ERASE_ITEMS_PER_CALL`
    */
   readonly erasure?: Pick<EraseOptions, 'retentionDays' | 'maxItems'>;
+  /**
+   * Hands what an erasure request could not remove to the background (erase-continuation.ts).
+   * @default none: a repeated DELETE continues
+   */
+  readonly continueErasure?: ContinueErasure;
   readonly nowMs?: () => number;
 }
 
@@ -207,8 +213,38 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
   async function erase(q: EraseQuery, timeLeftMs?: () => number) {
     const r = await deps.store.erase(q.profileId, { ...deps.erasure, ...(timeLeftMs ? { timeLeftMs } : {}) });
     logger.info('profile erased', { profileId: q.profileId, deleted: r.deleted, complete: r.complete });
+    if (!r.complete && deps.continueErasure) {
+      // The rest goes to the background; if that hand-off fails, a repeated DELETE still continues.
+      await deps
+        .continueErasure({ profileId: q.profileId, erasedAtMs: r.erasedAtMs, round: 1 })
+        .catch((error: Error) =>
+          logger.warn('erasure continuation not started', { profileId: q.profileId, error }),
+        );
+    }
     return json(202, { profileId: q.profileId, deleted: r.deleted, complete: r.complete });
   }
 
-  return { list, frequency, check, ingest, erase };
+  /** One background round of an erasure: at the original time, then the next round if anything is left. */
+  async function continueErasure(c: ErasureContinuation, timeLeftMs?: () => number) {
+    const r = await deps.store.erase(c.profileId, {
+      ...deps.erasure,
+      erasedAtMs: c.erasedAtMs,
+      ...(timeLeftMs ? { timeLeftMs } : {}),
+    });
+    logger.info('erasure continued', {
+      profileId: c.profileId,
+      round: c.round,
+      deleted: r.deleted,
+      complete: r.complete,
+    });
+    if (r.complete) return r;
+    if (c.round >= MAX_CONTINUATIONS || !deps.continueErasure) {
+      logger.warn('erasure left incomplete in the background', { profileId: c.profileId, round: c.round });
+      return r;
+    }
+    await deps.continueErasure({ profileId: c.profileId, erasedAtMs: c.erasedAtMs, round: c.round + 1 });
+    return r;
+  }
+
+  return { list, frequency, check, ingest, erase, continueErasure };
 }
