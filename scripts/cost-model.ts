@@ -163,6 +163,18 @@ export const QUOTAS = {
   },
 } as const;
 
+/**
+ * EMF log bytes filter-enrich's data-quality metrics add to one batch's log lines, measured with Powertools'
+ * own output (test/handlers/filter-enrich-quality.test.ts, "log bytes of a 500-record batch": five device
+ * types, one schema version, 1 % rejects, some null columns). Priced on top of the whole-handler benchmark's
+ * `logBytesPerBatch`, which does not measure them.
+ */
+export const QUALITY_EMF_BYTES_PER_BATCH = {
+  value: 2013,
+  source:
+    'measured: test/handlers/filter-enrich-quality.test.ts (500-record batch, Powertools EMF; was 3,527 B in 9 documents with dimensioned volumes)',
+} as const;
+
 /** The stage settings the model prices (infra/config.ts): its sizing settings and a few more. */
 export type PricedStage = SizedSettings &
   Pick<
