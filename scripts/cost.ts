@@ -48,6 +48,11 @@ the default stage as deployed. Every line, price and source: docs/cost.md.
   --history-pitr            point-in-time recovery on the history table (default: the stage's
                             historyPointInTimeRecovery, off)
   --lake-retention-days <n> days of lake data held (default 365)
+  --intelligent-tiering-days <n>
+                            lake data files to S3 Intelligent-Tiering after n days (default: the stage's
+                            lakeRetention.intelligentTieringDays, 0: never)
+  --tracing <mode>          active | pass-through (default: the stage's tracing, active)
+  --target-utilization <n>  DynamoDB auto scaling target, percent (default: the stage's, 70)
   --athena-tb <n>           TB scanned by Athena a month (default 50)
   --results <file>          measured figures (default bench/results/latest.json)
   --json                    the inputs, their provenance and the result as JSON
@@ -293,6 +298,9 @@ function main(): number {
         dynamodb: { type: 'string' },
         'retention-days': { type: 'string' },
         'lake-retention-days': { type: 'string' },
+        'intelligent-tiering-days': { type: 'string' },
+        tracing: { type: 'string' },
+        'target-utilization': { type: 'string' },
         'athena-tb': { type: 'string' },
         results: { type: 'string' },
         json: { type: 'boolean' },
@@ -356,8 +364,21 @@ function main(): number {
     const peak = num('events-per-sec', 1, 1e9);
     const deviceShare = num('device-share', 0, 1);
     const bytes = num('event-bytes', 100, 1024 * 1024);
+    const tiering = num('intelligent-tiering-days', 0, 3650);
+    const target = num(
+      'target-utilization',
+      SETTINGS['tableCapacity.targetUtilizationPercent'].min,
+      SETTINGS['tableCapacity.targetUtilizationPercent'].max,
+    );
+    const tracing = values.tracing;
+    if (tracing !== undefined && tracing !== 'active' && tracing !== 'pass-through')
+      throw new CliError(`--tracing must be active or pass-through, got ${String(tracing)}`, 2);
     const stage = {
       ...inputs.stage,
+      ...(tracing ? { tracing } : {}),
+      ...(tiering !== undefined
+        ? { lakeRetention: { ...inputs.stage.lakeRetention, intelligentTieringDays: tiering } }
+        : {}),
       ...(peak ? { peakEventsPerSecond: peak } : {}),
       ...(bytes ? { eventBytes: bytes } : {}),
       ...(deviceShare !== undefined ? { deviceIngestShare: deviceShare } : {}),
@@ -367,7 +388,15 @@ function main(): number {
             enrichedStream: { ...inputs.stage.enrichedStream, mode: kinesis },
           }
         : {}),
-      ...(dynamodb ? { tableCapacity: { ...inputs.stage.tableCapacity, mode: dynamodb } } : {}),
+      ...(dynamodb || target
+        ? {
+            tableCapacity: {
+              ...inputs.stage.tableCapacity,
+              ...(dynamodb ? { mode: dynamodb } : {}),
+              ...(target ? { targetUtilizationPercent: target } : {}),
+            },
+          }
+        : {}),
       ...(retention ? { historyRetentionDays: retention } : {}),
       ...(values['history-pitr'] ? { historyPointInTimeRecovery: true } : {}),
     };
