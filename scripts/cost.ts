@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SETTINGS } from '../infra/config.js';
+import { SETTINGS, TRACING_MODES, type Tracing } from '../infra/config.js';
 import { CliError, numberOption, parseArgv } from './cli.js';
 import {
   type CostInputs,
@@ -371,11 +371,11 @@ function main(): number {
       SETTINGS['tableCapacity.targetUtilizationPercent'].max,
     );
     const tracing = values.tracing;
-    if (tracing !== undefined && tracing !== 'active' && tracing !== 'pass-through')
-      throw new CliError(`--tracing must be active or pass-through, got ${String(tracing)}`, 2);
+    if (tracing !== undefined && !(TRACING_MODES as readonly unknown[]).includes(tracing))
+      throw new CliError(`--tracing must be ${TRACING_MODES.join(' or ')}, got ${String(tracing)}`, 2);
     const stage = {
       ...inputs.stage,
-      ...(tracing ? { tracing } : {}),
+      ...(tracing ? { tracing: tracing as Tracing } : {}),
       ...(tiering !== undefined
         ? { lakeRetention: { ...inputs.stage.lakeRetention, intelligentTieringDays: tiering } }
         : {}),

@@ -401,6 +401,28 @@ describe('npm run cost', () => {
   const run = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cost.ts', ...args], { encoding: 'utf8' });
 
+  it('the lever options apply the stage settings they name, and a lever applied is no longer listed', () => {
+    const r = run(
+      '--tracing',
+      'pass-through',
+      '--intelligent-tiering-days',
+      '14',
+      '--target-utilization',
+      '85',
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^X-Ray traces \(pass-through tracing\) +\$0 /m);
+    expect(r.stdout).toMatch(/^S3 lake storage \(Intelligent-Tiering\) /m);
+    expect(r.stdout).toContain('auto scaling at 85 %');
+    expect(r.stdout).not.toMatch(
+      /trace sampling off|Intelligent-Tiering after 14 days —|target utilization 85 %/,
+    );
+    expect(r.stdout).toMatch(/^ +−\$[\d.]+ +DynamoDB reserved capacity, 3 years/m);
+    const bad = run('--tracing', 'sampled');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--tracing must be active or pass-through');
+  });
+
   it('--help explains itself and exits 0', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
