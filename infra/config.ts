@@ -128,7 +128,17 @@ export interface StageConfig {
   readonly noticeSubscriptions: readonly string[];
   /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
   readonly lakeRetention: LakeRetention;
+  /**
+   * X-Ray tracing of the pipeline's functions: `active` samples and records traces (X-Ray's default rule:
+   * 1 a second and 5 % of the rest, per function); `pass-through` records a trace only when the caller's
+   * trace header asks for one (Kinesis and HTTP API callers never do: no traces, no X-Ray cost).
+   * @default 'active'
+   */
+  readonly tracing: Tracing;
 }
+
+export const TRACING_MODES = ['active', 'pass-through'] as const;
+export type Tracing = (typeof TRACING_MODES)[number];
 
 /** Lake retention (Glue snapshot-retention and orphan-file optimizers, S3 lifecycle rules). */
 export interface LakeRetention {
@@ -144,6 +154,13 @@ export interface LakeRetention {
   readonly deliveryErrorDays: number;
   /** Athena query results are kept this long. @default 30 */
   readonly queryResultDays: number;
+  /**
+   * Lake data files (`warehouse/<table>.iceberg/data/`) move to S3 Intelligent-Tiering this many days after
+   * they are written (a lifecycle transition; S3 then moves objects not read for 30 days to its Infrequent
+   * Access tier and after 90 days to Archive Instant Access, with no retrieval fee); 0: never, they stay in
+   * S3 Standard. @default 0
+   */
+  readonly intelligentTieringDays: number;
 }
 
 export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
@@ -195,7 +212,9 @@ export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
     noncurrentVersionDays: 7,
     deliveryErrorDays: 30,
     queryResultDays: 30,
+    intelligentTieringDays: 0,
   },
+  tracing: 'active',
   maxUserRecordsPerAggregate: 1000,
   profileBurstPerWindow: 1000,
   profileBurstPerDay: 20_000,
@@ -681,6 +700,21 @@ export const SETTINGS = {
     meaning: 'records Firehose could not deliver (`delivery-errors/`) are kept this long',
   },
   'lakeRetention.queryResultDays': { ...days(3650), meaning: 'Athena query results are kept this long' },
+  'lakeRetention.intelligentTieringDays': {
+    type: 'integer',
+    min: 0,
+    max: 3650,
+    unit: 'days',
+    is: 'a number of days',
+    meaning:
+      'lake data files move to S3 Intelligent-Tiering this many days after they are written (0: never; a lever of docs/cost.md)',
+  },
+  tracing: {
+    type: 'enum',
+    values: TRACING_MODES,
+    meaning:
+      'X-Ray tracing of the pipeline functions: `active` (sampled traces) or `pass-through` (no traces unless a caller asks; no X-Ray cost) — a lever of docs/cost.md',
+  },
   // A Kinesis record holds at most 1 MiB (10 MiB since 2025), so more user records than this in one aggregate
   // means bytes per record a real impression cannot be that small; the bound also caps one record's work.
   maxUserRecordsPerAggregate: {

@@ -73,9 +73,9 @@ export const METRICS_NAMESPACE = 'Impressions';
 
 /** The names of those metrics (defined next to the handler that emits them, which must not import infra). */
 export {
+  MAX_REJECTED_PAIRS_PER_BATCH,
   METRIC,
   type MetricName,
-  QUALITY_DIMENSIONS,
   QUALITY_METRIC,
   rejectReasonMetric,
 } from '../lambdas/domain/metrics.js';

@@ -44,6 +44,7 @@ export class PipelineStack extends Stack {
 
     const filterEnrich = new StreamConsumer(this, 'FilterEnrich', {
       entry: 'filter-enrich/handler.ts',
+      tracing: config.tracing,
       stream: props.rawStream,
       settings: config.consumer,
       environment: filterEnrichEnvironment({
@@ -75,6 +76,7 @@ export class PipelineStack extends Stack {
 
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
+      tracing: config.tracing,
       cursorSecret: props.cursorSecret,
       rawStream: props.rawStream,
       servicePrincipals: config.apiServices,

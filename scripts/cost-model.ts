@@ -137,6 +137,36 @@ export const PRICES = {
     unit: 'custom metric a month (EMF), first 10,000',
     source: 'https://aws.amazon.com/cloudwatch/pricing/',
   },
+  alarmMetricMonth: {
+    usd: 0.1,
+    unit: 'alarm metric a month, standard resolution (an anomaly-detection alarm bills 3: the metric and its band)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  s3IntelligentTieringInfrequentGbMonth: {
+    usd: 0.0125,
+    unit: 'GB-month, S3 Intelligent-Tiering Infrequent Access tier (objects not accessed for 30 days)',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3IntelligentTieringArchiveInstantGbMonth: {
+    usd: 0.004,
+    unit: 'GB-month, S3 Intelligent-Tiering Archive Instant Access tier (objects not accessed for 90 days)',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3IntelligentTieringMonitoringThousandObjects: {
+    usd: 0.0025,
+    unit: '1,000 objects a month monitored by S3 Intelligent-Tiering (objects over 128 KB)',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  s3TransitionThousand: {
+    usd: 0.01,
+    unit: '1,000 lifecycle transition requests into S3 Intelligent-Tiering',
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
+  schedulerInvocationMillion: {
+    usd: 1,
+    unit: 'million EventBridge Scheduler invocations beyond the 14 million free each month',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+  },
   xrayTraceMillion: {
     usd: 5,
     unit: 'million traces recorded',
@@ -163,11 +193,48 @@ export const QUOTAS = {
   },
 } as const;
 
+/**
+ * EMF log bytes filter-enrich's data-quality metrics add to one batch's log lines, measured with Powertools'
+ * own output (test/handlers/filter-enrich-quality.test.ts, "log bytes of a 500-record batch": five device
+ * types, one schema version, 1 % rejects, some null columns). Priced on top of the whole-handler benchmark's
+ * `logBytesPerBatch`, which does not measure them.
+ */
+export const QUALITY_EMF_BYTES_PER_BATCH = {
+  value: 2013,
+  source:
+    'measured: test/handlers/filter-enrich-quality.test.ts (500-record batch, Powertools EMF; was 3,527 B in 9 documents with dimensioned volumes)',
+} as const;
+
+/**
+ * DynamoDB reserved capacity (provisioned tables, us-east-1, standard table class), per 100 units, as listed
+ * on https://aws.amazon.com/dynamodb/pricing/provisioned/ ("Reserved capacity"): an upfront payment and an
+ * hourly rate for the term. Not in the model's total (it prices list rates): a lever `npm run cost` prints.
+ */
+export const DYNAMO_RESERVED = {
+  wcu100: {
+    oneYear: { upfrontUsd: 150, hourlyUsd: 0.0128 },
+    threeYears: { upfrontUsd: 180, hourlyUsd: 0.0081 },
+  },
+  rcu100: {
+    oneYear: { upfrontUsd: 30, hourlyUsd: 0.0025 },
+    threeYears: { upfrontUsd: 36, hourlyUsd: 0.0016 },
+  },
+  source: 'https://aws.amazon.com/dynamodb/pricing/provisioned/ (Reserved capacity; recorded 2026-12-03)',
+} as const;
+
+/** The discount a reserved unit gives on the provisioned list rate, for a term of `years`. */
+export function reservedDiscount(kind: 'wcu100' | 'rcu100', term: 'oneYear' | 'threeYears'): number {
+  const r = DYNAMO_RESERVED[kind][term];
+  const hours = (term === 'oneYear' ? 1 : 3) * 8760;
+  const list = 100 * (kind === 'wcu100' ? PRICES.dynamoWcuHour.usd : PRICES.dynamoRcuHour.usd);
+  return 1 - (r.upfrontUsd / hours + r.hourlyUsd) / list;
+}
+
 /** The stage settings the model prices (infra/config.ts): its sizing settings and a few more. */
 export type PricedStage = SizedSettings &
   Pick<
     StageConfig,
-    'historyRetentionDays' | 'historyPointInTimeRecovery' | 'aggregateEnriched' | 'lakeRetention'
+    'historyRetentionDays' | 'historyPointInTimeRecovery' | 'aggregateEnriched' | 'lakeRetention' | 'tracing'
   >;
 
 /** Where each measured figure came from, printed with the result. */
@@ -195,8 +262,17 @@ export interface CostInputs {
   /** Lake: S3 PUTs per Firehose flush (data file, manifest, manifest list, metadata) and compacted file size. */
   readonly s3PutsPerFlush: number;
   readonly compactedFileMiB: number;
-  /** Custom metrics (EMF names × dimension values) the functions emit. */
+  /** Custom metrics (EMF names × dimension values) the functions emit besides the quality metrics: the outcome counts. */
   readonly customMetrics: number;
+  /** filter-enrich's data-quality series (docs/operations.md "Data-quality metrics"): the always-present set and the reason/field pairs seen all month. */
+  readonly qualityMetricSeries: number;
+  /** EMF bytes the quality metrics add to a batch's log lines, when `logBytesPerInvocation` does not include them. */
+  readonly qualityEmfBytesPerBatch: number;
+  /** Alarm metrics billed (a plain alarm 1, an anomaly-detection alarm 3). */
+  readonly alarmMetrics: number;
+  /** The daily quality report: Athena statements a day (EventBridge Scheduler invocations) and the Parquet bytes of a rejected row. */
+  readonly qualityReportStatementsPerDay: number;
+  readonly rejectedParquetBytesPerRow: number;
   /** Events per ingest request from a device (one client flush). */
   readonly eventsPerIngestRequest: number;
   /** DynamoDB write units per accepted impression: buckets, day counters and duplicate detection (the same conditional writes). */
@@ -451,13 +527,14 @@ export function costModel(i: CostInputs): CostResult {
   );
   // Lambda's own logs are vended logs with volume tiers (since May 2025); the API's access log is not.
   const lambdaLogGb =
-    (invocations * i.logBytesPerInvocation + apiRequests * (i.apiLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
+    (invocations * (i.logBytesPerInvocation + i.qualityEmfBytesPerBatch) +
+      apiRequests * (i.apiLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
     (SECONDS_PER_MONTH / GB);
   const accessLogGb = apiRequests * API_ACCESS_LOG_BYTES * (SECONDS_PER_MONTH / GB);
   add(
     'CloudWatch Logs ingestion',
     tiered(lambdaLogGb, LAMBDA_LOG_TIERS) + accessLogGb * p('logsIngestGb'),
-    `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation, ${i.apiLogBytesPerRequest} B per API request`,
+    `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation${i.qualityEmfBytesPerBatch ? ` + ${i.qualityEmfBytesPerBatch} B of quality metrics` : ''}, ${i.apiLogBytesPerRequest} B per API request`,
     [
       'logsLambdaFirst10TbGb',
       'logsLambdaNext20TbGb',
@@ -468,18 +545,29 @@ export function costModel(i: CostInputs): CostResult {
   );
   const logStoredGb = lambdaLogGb + accessLogGb;
   add(
-    'CloudWatch Logs storage and metrics',
-    logStoredGb * p('logsStorageGbMonth') + i.customMetrics * p('metricMonth'),
-    `one month held (the log groups' retention) of ${logStoredGb.toFixed(0)} GB, priced uncompressed (errs high); ${i.customMetrics} EMF custom metrics`,
-    ['logsStorageGbMonth', 'metricMonth'],
+    'CloudWatch Logs storage',
+    logStoredGb * p('logsStorageGbMonth'),
+    `one month held (the log groups' retention) of ${logStoredGb.toFixed(0)} GB, priced uncompressed (errs high)`,
+    ['logsStorageGbMonth'],
+  );
+  // Custom metrics: every series (name and dimension values) billed a month; far below the first 10,000.
+  const series = i.customMetrics + i.qualityMetricSeries;
+  add(
+    'CloudWatch custom metrics and alarms',
+    series * p('metricMonth') + i.alarmMetrics * p('alarmMetricMonth'),
+    `${series} series × $0.30 (${i.customMetrics} outcome counts + ${i.qualityMetricSeries} data-quality series) + ${i.alarmMetrics} alarm metrics × $0.10`,
+    ['metricMonth', 'alarmMetricMonth'],
   );
   const sampled = (perSec: number) =>
     perSec > 1 ? 1 + QUOTAS.xrayDefaultSampling.value * (perSec - 1) : perSec;
-  const traces = (sampled(invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH;
+  const traces =
+    i.stage.tracing === 'active' ? (sampled(invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH : 0;
   add(
-    'X-Ray traces (active tracing)',
+    `X-Ray traces (${i.stage.tracing} tracing)`,
     (traces / 1e6) * p('xrayTraceMillion'),
-    `${(traces / 1e6).toFixed(0)} M traces: default sampling (1/s + 5 %) per function`,
+    i.stage.tracing === 'active'
+      ? `${(traces / 1e6).toFixed(0)} M traces: default sampling (1/s + 5 %) per function`
+      : 'tracing pass-through: Kinesis and HTTP API callers send no sampled trace header, no traces recorded',
     ['xrayTraceMillion'],
   );
 
@@ -505,13 +593,46 @@ export function costModel(i: CostInputs): CostResult {
   // lifecycle rule expires it (the stage's lakeRetention).
   const r = i.stage.lakeRetention;
   const lingerDays = r.snapshotDays + r.orphanFileDays + r.noncurrentVersionDays;
-  const lakeStoredGb = lakeGbPerMonth * ((i.lakeRetentionDays + lingerDays) / (730 / 24));
-  add(
-    'S3 lake storage',
-    tiered(lakeStoredGb, S3_STORAGE_TIERS),
-    `${(lakeStoredGb / 1024).toFixed(0)} TB held (tiered: $0.023, $0.022 past 50 TB, $0.021 past 500 TB): ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention)`,
-    ['s3StorageGbMonth', 's3StorageGbMonthNext450Tb', 's3StorageGbMonthOver500Tb'],
-  );
+  const lakeGbPerDay = lakeGbPerMonth / (730 / 24);
+  const lakeStoredGb = lakeGbPerDay * (i.lakeRetentionDays + lingerDays);
+  const tierDays = r.intelligentTieringDays;
+  if (tierDays > 0) {
+    // Intelligent-Tiering after `tierDays`: a data file not read for 30 days moves to Infrequent Access, after
+    // 90 to Archive Instant Access. Assumed: data older than `tierDays` + 30 days is not read (queries prune
+    // by day; the quality report reads yesterday); files replaced by compaction are deleted before they move.
+    const days = i.lakeRetentionDays;
+    const frequentDays = Math.min(days, tierDays + 30);
+    const infrequentDays = Math.max(0, Math.min(days, tierDays + 90) - frequentDays);
+    const archiveDays = Math.max(0, days - frequentDays - infrequentDays);
+    const tieredGb = lakeGbPerDay * (days - Math.min(days, tierDays));
+    const objects = (tieredGb * 1024) / i.compactedFileMiB;
+    const transitions = (lakeGbPerMonth * 1024) / i.compactedFileMiB;
+    add(
+      'S3 lake storage (Intelligent-Tiering)',
+      tiered(lakeGbPerDay * (frequentDays + lingerDays), S3_STORAGE_TIERS) +
+        lakeGbPerDay * infrequentDays * p('s3IntelligentTieringInfrequentGbMonth') +
+        lakeGbPerDay * archiveDays * p('s3IntelligentTieringArchiveInstantGbMonth') +
+        (objects / 1e3) * p('s3IntelligentTieringMonitoringThousandObjects') +
+        (transitions / 1e3) * p('s3TransitionThousand'),
+      `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${frequentDays} days + ${lingerDays} of replaced files at Standard rates, ${infrequentDays} days Infrequent Access ($0.0125), ${archiveDays} days Archive Instant Access ($0.004), data files to Intelligent-Tiering after ${tierDays} days (lakeRetention.intelligentTieringDays), not read after ${tierDays + 30}`,
+      [
+        's3StorageGbMonth',
+        's3StorageGbMonthNext450Tb',
+        's3StorageGbMonthOver500Tb',
+        's3IntelligentTieringInfrequentGbMonth',
+        's3IntelligentTieringArchiveInstantGbMonth',
+        's3IntelligentTieringMonitoringThousandObjects',
+        's3TransitionThousand',
+      ],
+    );
+  } else {
+    add(
+      'S3 lake storage',
+      tiered(lakeStoredGb, S3_STORAGE_TIERS),
+      `${(lakeStoredGb / 1024).toFixed(0)} TB held (tiered: $0.023, $0.022 past 50 TB, $0.021 past 500 TB): ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention), all in S3 Standard`,
+      ['s3StorageGbMonth', 's3StorageGbMonthNext450Tb', 's3StorageGbMonthOver500Tb'],
+    );
+  }
   // S3 requests: each Firehose flush writes a data file and commits (manifest, manifest list, metadata);
   // compaction reads every flushed file once and writes files of the target size.
   const flushesPerMonth =
@@ -548,6 +669,22 @@ export function costModel(i: CostInputs): CostResult {
   add('Athena', i.athenaTbPerMonth * p('athenaTbScanned'), `${i.athenaTbPerMonth} TB scanned a month`, [
     'athenaTbScanned',
   ]);
+  // The daily quality report (infra/quality-report.ts): UNLOAD statements over one day of each table. The
+  // impressions statement reads every column (filled counts), so it scans the day's Parquet; the two over
+  // the rejected table scan its day at most. Athena bills at least 10 MB a statement; EventBridge
+  // Scheduler's invocations are inside its free 14 M a month; the result objects' PUTs are a few a day.
+  const reportDayGb =
+    (accepted * 86400 * i.parquetBytesPerImpression + 2 * rejected * 86400 * i.rejectedParquetBytesPerRow) /
+    GB;
+  const reportTb = (Math.max(reportDayGb, (i.qualityReportStatementsPerDay * 10) / 1024) * (730 / 24)) / TB;
+  const schedulerInvocations = i.qualityReportStatementsPerDay * (730 / 24);
+  add(
+    'Athena quality report (daily)',
+    reportTb * p('athenaTbScanned') +
+      (Math.max(0, schedulerInvocations - 14e6) / 1e6) * p('schedulerInvocationMillion'),
+    `${i.qualityReportStatementsPerDay} UNLOAD statements a day scanning one day of each table: ${reportDayGb.toFixed(0)} GB a day (${(reportTb).toFixed(1)} TB a month); ${Math.round(schedulerInvocations)} Scheduler invocations a month (free under 14 M), S3 PUTs negligible`,
+    ['athenaTbScanned', 'schedulerInvocationMillion'],
+  );
 
   // Option: a second reader of the enriched stream with enhanced fan-out (docs/scaling.md recommends it).
   const efoGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
@@ -617,6 +754,14 @@ export const DEFAULT_INPUTS: CostInputs = {
   s3PutsPerFlush: 4,
   compactedFileMiB: 512,
   customMetrics: 40,
+  // 10 null shares, 4 shares and lags, 5 device types, 1 schema version; 20 reason/field pairs seen all month.
+  qualityMetricSeries: 20 + 20,
+  qualityEmfBytesPerBatch: QUALITY_EMF_BYTES_PER_BATCH.value,
+  // The pipeline stack's 35 alarms (test/infra/operations.test.ts): 22 plain (1 metric each) and 13
+  // anomaly-detection alarms (3 each: the metric and its band).
+  alarmMetrics: 22 + 13 * 3,
+  qualityReportStatementsPerDay: 3,
+  rejectedParquetBytesPerRow: 400,
   eventsPerIngestRequest: SIZING.eventsPerIngestRequest.value,
   historyWcuPerImpression: 0.27,
   historyBytesPerImpression: 113,
@@ -639,6 +784,110 @@ export const DEFAULT_INPUTS: CostInputs = {
   lakeTables: 2,
   athenaTbPerMonth: 50,
 };
+
+/** A way below the total: a stage setting, an operator or client choice; its effect on the total, $ per billion. */
+export interface Lever {
+  readonly lever: string;
+  /** The setting or option that applies it (`npm run cost -- …` or the stage setting). */
+  readonly how: string;
+  /** Change of the total, $ per billion (negative: cheaper); undefined when documented, not priced. */
+  readonly perBillionUsd?: number;
+  /** What it trades, or why it is not priced. */
+  readonly trade: string;
+}
+
+/** Figures a lever needs that only a benchmark measures (absent: the lever is listed, not priced). */
+export interface LeverMeasurements {
+  /** Write units per impression at 15-s client flushes (history.byFlushInterval). */
+  readonly wcuPerImpressionAt15sFlush?: number;
+  /** User records per KPL aggregate on the raw stream (streams.raw.userRecordsPerAggregate). */
+  readonly rawRecordsPerAggregate?: number;
+  /** Average bucket item bytes of the history (history.byFlushInterval avgItemBytes). */
+  readonly historyAvgItemBytes?: number;
+}
+
+/**
+ * The levers that remain for `i` (those not already applied), each priced by running the model again with the
+ * one change, or (reserved capacity) by the published discount on the lines it applies to.
+ */
+export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
+  const base = costModel(i);
+  const delta = (changed: CostInputs) => costModel(changed).totalPerBillionUsd - base.totalPerBillionUsd;
+  const out: Lever[] = [];
+  if (i.stage.deviceIngestShare > 0 && i.eventsPerIngestRequest < 50)
+    out.push({
+      lever: 'client flush guidance: 50 events per ingest request',
+      how: '--events-per-request 50 (the contract allows 500 per request)',
+      perBillionUsd: delta({ ...i, eventsPerIngestRequest: 50 }),
+      trade: `clients buffer longer before a flush (at ${i.eventsPerIngestRequest} today); the ingest route's HTTP API, function, logs and traces are per request`,
+    });
+  if (m.wcuPerImpressionAt15sFlush !== undefined && m.wcuPerImpressionAt15sFlush < i.historyWcuPerImpression)
+    out.push({
+      lever: 'client flush interval 15 s',
+      how: '--flush-seconds 15',
+      perBillionUsd: delta({ ...i, historyWcuPerImpression: m.wcuPerImpressionAt15sFlush }),
+      trade: `${m.wcuPerImpressionAt15sFlush.toFixed(3)} WCU per impression (measured); the history is up to 15 s later`,
+    });
+  if (m.rawRecordsPerAggregate !== undefined && i.rawRecordsPerKinesisRecord === 1)
+    out.push({
+      lever: 'producer-side KPL aggregation of the raw stream',
+      how: '--aggregate',
+      perBillionUsd: delta({ ...i, rawRecordsPerKinesisRecord: m.rawRecordsPerAggregate }),
+      trade: `${m.rawRecordsPerAggregate.toFixed(1)} user records per Kinesis record (measured): PUT units fall; producers aggregate and retry whole aggregates (the model applies it to every raw record, devices' too: it errs low while devices send through the ingest route)`,
+    });
+  if (i.stage.tracing === 'active')
+    out.push({
+      lever: 'trace sampling off',
+      how: "stage setting tracing: 'pass-through'",
+      perBillionUsd: delta({ ...i, stage: { ...i.stage, tracing: 'pass-through' } }),
+      trade: 'no X-Ray service map or traces of the functions; logs and metrics remain',
+    });
+  const cap = i.stage.tableCapacity;
+  if (cap.mode === 'provisioned' && cap.targetUtilizationPercent < 85)
+    out.push({
+      lever: 'auto scaling target utilization 85 %',
+      how: 'stage setting tableCapacity.targetUtilizationPercent: 85',
+      perBillionUsd: delta({
+        ...i,
+        stage: { ...i.stage, tableCapacity: { ...cap, targetUtilizationPercent: 85 } },
+      }),
+      trade: `15 % headroom for bursts instead of ${100 - cap.targetUtilizationPercent} %: more throttled writes (retried by the mapping) while auto scaling catches up`,
+    });
+  if (i.stage.lakeRetention.intelligentTieringDays === 0)
+    out.push({
+      lever: 'lake data files in S3 Intelligent-Tiering after 14 days',
+      how: 'stage setting lakeRetention.intelligentTieringDays: 14',
+      perBillionUsd: delta({
+        ...i,
+        stage: { ...i.stage, lakeRetention: { ...i.stage.lakeRetention, intelligentTieringDays: 14 } },
+      }),
+      trade: `data older than 44 days costs $0.0125, after 104 days $0.004 a GB-month (no retrieval fee; a read moves a file back to the frequent tier); ${i.lakeRetentionDays} days held`,
+    });
+  if (cap.mode === 'provisioned') {
+    const dynamo = base.lines
+      .filter((l) => /^DynamoDB history (writes|reads)/.test(l.component))
+      .reduce((n, l) => n + l.perBillionUsd, 0);
+    for (const [term, label] of [
+      ['oneYear', '1 year'],
+      ['threeYears', '3 years'],
+    ] as const)
+      out.push({
+        lever: `DynamoDB reserved capacity, ${label}`,
+        how: 'operator: buy reserved WCU/RCU for the baseline (documented, not a setting)',
+        perBillionUsd: -dynamo * reservedDiscount('wcu100', term),
+        trade: `${Math.round(reservedDiscount('wcu100', term) * 100)} % off provisioned capacity (${DYNAMO_RESERVED.source}), paid upfront; priced on all of it, where a daily curve reserves only its trough`,
+      });
+  }
+  const storage = base.lines.find((l) => l.component === 'DynamoDB storage')?.perBillionUsd ?? 0;
+  const writes =
+    base.lines.find((l) => l.component.startsWith('DynamoDB history writes'))?.perBillionUsd ?? 0;
+  out.push({
+    lever: 'a more compact history item encoding',
+    how: 'not built (the history store); measure with bench/history-wcu.ts',
+    trade: `today ${i.historyBytesPerImpression.toFixed(0)} B stored per impression${m.historyAvgItemBytes ? `, ${m.historyAvgItemBytes} B per bucket item (write units are per 1 KB)` : ''}: storage $${storage.toFixed(2)} and writes $${writes.toFixed(2)} per billion scale with them`,
+  });
+  return out;
+}
 
 /** The default production stage as deployed (5,000 events/s), priced at its peak held all month. */
 export const DEFAULT_STAGE_INPUTS: CostInputs = {

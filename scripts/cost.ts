@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SETTINGS } from '../infra/config.js';
+import { SETTINGS, TRACING_MODES, type Tracing } from '../infra/config.js';
 import { CliError, numberOption, parseArgv } from './cli.js';
 import {
   type CostInputs,
@@ -13,9 +13,13 @@ import {
   costModel,
   DEFAULT_INPUTS,
   DEFAULT_STAGE_INPUTS,
+  type Lever,
+  type LeverMeasurements,
+  levers,
   PRICES,
   PRICES_DATE,
   type Provenance,
+  QUALITY_EMF_BYTES_PER_BATCH,
 } from './cost-model.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -44,6 +48,11 @@ the default stage as deployed. Every line, price and source: docs/cost.md.
   --history-pitr            point-in-time recovery on the history table (default: the stage's
                             historyPointInTimeRecovery, off)
   --lake-retention-days <n> days of lake data held (default 365)
+  --intelligent-tiering-days <n>
+                            lake data files to S3 Intelligent-Tiering after n days (default: the stage's
+                            lakeRetention.intelligentTieringDays, 0: never)
+  --tracing <mode>          active | pass-through (default: the stage's tracing, active)
+  --target-utilization <n>  DynamoDB auto scaling target, percent (default: the stage's, 70)
   --athena-tb <n>           TB scanned by Athena a month (default 50)
   --results <file>          measured figures (default bench/results/latest.json)
   --json                    the inputs, their provenance and the result as JSON
@@ -72,6 +81,7 @@ interface Latest {
     readonly byFlushInterval?: readonly {
       readonly flushSeconds: number;
       readonly wcuPerImpression: number;
+      readonly avgItemBytes?: number;
     }[];
   };
   readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number };
@@ -83,6 +93,12 @@ interface Latest {
   };
   readonly lake?: { parquetBytesPerImpression: number };
 }
+
+/**
+ * When filter-enrich began to emit its data-quality metrics: a whole-handler benchmark run before it measured
+ * the log lines without them (the model adds `QUALITY_EMF_BYTES_PER_BATCH`), a run after it with them.
+ */
+export const QUALITY_METRICS_SINCE = '2026-12-03T13:44:54Z';
 
 /** Platform lines (START, END, REPORT with its X-Ray trace id) of one invocation, bytes: an estimate. */
 const PLATFORM_LOG_BYTES = 400;
@@ -154,7 +170,12 @@ export function measuredInputs(
       'wholeHandler.logBytesPerBatch',
       ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`,
     );
+    if (latest.date !== undefined && Date.parse(latest.date) >= Date.parse(QUALITY_METRICS_SINCE)) {
+      i = { ...i, qualityEmfBytesPerBatch: 0 };
+      from.qualityEmfBytesPerBatch = `measured: in ${source} wholeHandler.logBytesPerBatch (a run after ${QUALITY_METRICS_SINCE}, with the quality metrics)`;
+    }
   }
+  from.qualityEmfBytesPerBatch ??= `${QUALITY_EMF_BYTES_PER_BATCH.source}; added to logBytesPerInvocation (${latest.date ? `the benchmark run of ${latest.date} predates them` : 'no benchmark run'})`;
   if (latest.lake) {
     i = { ...i, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
     m('parquetBytesPerImpression', 'lake.parquetBytesPerImpression');
@@ -176,6 +197,11 @@ export function measuredInputs(
       'stated: one check per page render of 250 impressions (and 10 checks: the 10× total), 0.1 history call',
     enrichedConsumers:
       'design: Firehose is the enriched stream’s only reader (filter-enrich writes the history itself)',
+    qualityMetricSeries:
+      'docs/operations.md "Data-quality metrics": 20 always-present series + 20 reason/field pairs seen all month (assumed)',
+    alarmMetrics: 'the pipeline stack: 22 plain alarms × 1 + 13 anomaly-detection alarms × 3',
+    qualityReportStatementsPerDay: 'infra/quality-report.ts reportStatements: 3 UNLOAD statements a day',
+    rejectedParquetBytesPerRow: 'assumed: Parquet bytes of a rejected row (raw JSON, reason, path)',
   } as const;
   for (const [k, v] of Object.entries(assumed)) from[k] ??= v;
   return { inputs: i, provenance: from };
@@ -183,18 +209,36 @@ export function measuredInputs(
 
 const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 
-/** The levers that remain below the floor, each an operator choice (docs/cost.md says what each trades). */
-export const LEVERS = [
-  'client flush interval (--flush-seconds 15)',
-  'producer-side KPL aggregation of the raw stream (--aggregate)',
-  'history retention (--retention-days 7)',
-  'lake retention or S3 Intelligent-Tiering (--lake-retention-days 90)',
-  'DynamoDB reserved capacity (1 or 3 years)',
-  'trace sampling',
-  'the lake delivered without Firehose (below its per-GB price)',
-] as const;
+/** The figures of the results file a lever needs (cost-model.ts `levers`). */
+export function leverMeasurements(latest: Latest): LeverMeasurements {
+  const at15 = latest.history?.byFlushInterval?.find((x) => x.flushSeconds === 15);
+  const atDefault = latest.history?.byFlushInterval?.find(
+    (x) => x.flushSeconds === (latest.history as { defaultFlushSeconds?: number }).defaultFlushSeconds,
+  );
+  return {
+    ...(at15 ? { wcuPerImpressionAt15sFlush: at15.wcuPerImpression } : {}),
+    ...(latest.streams ? { rawRecordsPerAggregate: latest.streams.raw.userRecordsPerAggregate } : {}),
+    ...(atDefault?.avgItemBytes ? { historyAvgItemBytes: atDefault.avgItemBytes } : {}),
+  };
+}
 
-export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): string {
+/** The levers, one line each: effect on the total, how to apply it, what it trades. */
+export function renderLevers(list: readonly Lever[]): string {
+  return [
+    'levers remaining (each alone, change of the total per billion; docs/cost.md "Levers"):',
+    ...list.map(
+      (l) =>
+        `  ${(l.perBillionUsd === undefined ? 'not priced' : `${l.perBillionUsd < 0 ? '−' : '+'}$${Math.abs(l.perBillionUsd).toFixed(2)}`).padStart(11)}  ${l.lever} — ${l.how}; ${l.trade}`,
+    ),
+  ].join('\n');
+}
+
+export function render(
+  r: CostResult,
+  tenfold: CostResult,
+  inputs: CostInputs,
+  leverList: readonly Lever[] = levers(inputs),
+): string {
   const w = Math.max(46, ...[...r.lines, ...r.options].map((l) => l.component.length + 2));
   const row = (l: CostResult['lines'][number]) =>
     `${l.component.padEnd(w)}${usd(l.monthlyUsd).padStart(13)}${`$${l.perBillionUsd.toFixed(2)}`.padStart(12)}  ${l.basis}`;
@@ -206,11 +250,11 @@ export function render(r: CostResult, tenfold: CostResult, inputs: CostInputs): 
   const kinesis = fixed(/^Kinesis/);
   const floor =
     `the floor at list prices: Firehose → Iceberg $${firehose.toFixed(2)} (its per-GB price) + Kinesis $${kinesis.toFixed(2)}` +
-    ` = $${(firehose + kinesis).toFixed(2)} per billion\nlevers remaining: ${LEVERS.join('; ')}`;
+    ` = $${(firehose + kinesis).toFixed(2)} per billion\n${renderLevers(leverList)}`;
   const verdict =
     r.totalPerBillionUsd <= 100
       ? `target ≤ $100 per billion: met\n${floor}`
-      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)})\n${floor}; docs/cost.md`;
+      : `target ≤ $100 per billion: NOT met (${usd(r.totalPerBillionUsd)}; docs/cost.md)\n${floor}`;
   return [
     `${'component'.padEnd(w)}${'per month'.padStart(13)}${'per billion'.padStart(12)}  basis`,
     ...r.lines.map(row),
@@ -254,6 +298,9 @@ function main(): number {
         dynamodb: { type: 'string' },
         'retention-days': { type: 'string' },
         'lake-retention-days': { type: 'string' },
+        'intelligent-tiering-days': { type: 'string' },
+        tracing: { type: 'string' },
+        'target-utilization': { type: 'string' },
         'athena-tb': { type: 'string' },
         results: { type: 'string' },
         json: { type: 'boolean' },
@@ -291,9 +338,9 @@ function main(): number {
   let inputs: CostInputs;
   let provenance: Provenance;
   let resultsNote: string;
+  let latest: Latest = {};
   try {
     const file = path.resolve(typeof values.results === 'string' ? values.results : RESULTS_FILE);
-    let latest: Latest = {};
     if (existsSync(file)) {
       try {
         latest = JSON.parse(readFileSync(file, 'utf8')) as Latest;
@@ -317,8 +364,21 @@ function main(): number {
     const peak = num('events-per-sec', 1, 1e9);
     const deviceShare = num('device-share', 0, 1);
     const bytes = num('event-bytes', 100, 1024 * 1024);
+    const tiering = num('intelligent-tiering-days', 0, 3650);
+    const target = num(
+      'target-utilization',
+      SETTINGS['tableCapacity.targetUtilizationPercent'].min,
+      SETTINGS['tableCapacity.targetUtilizationPercent'].max,
+    );
+    const tracing = values.tracing;
+    if (tracing !== undefined && !(TRACING_MODES as readonly unknown[]).includes(tracing))
+      throw new CliError(`--tracing must be ${TRACING_MODES.join(' or ')}, got ${String(tracing)}`, 2);
     const stage = {
       ...inputs.stage,
+      ...(tracing ? { tracing: tracing as Tracing } : {}),
+      ...(tiering !== undefined
+        ? { lakeRetention: { ...inputs.stage.lakeRetention, intelligentTieringDays: tiering } }
+        : {}),
       ...(peak ? { peakEventsPerSecond: peak } : {}),
       ...(bytes ? { eventBytes: bytes } : {}),
       ...(deviceShare !== undefined ? { deviceIngestShare: deviceShare } : {}),
@@ -328,7 +388,15 @@ function main(): number {
             enrichedStream: { ...inputs.stage.enrichedStream, mode: kinesis },
           }
         : {}),
-      ...(dynamodb ? { tableCapacity: { ...inputs.stage.tableCapacity, mode: dynamodb } } : {}),
+      ...(dynamodb || target
+        ? {
+            tableCapacity: {
+              ...inputs.stage.tableCapacity,
+              ...(dynamodb ? { mode: dynamodb } : {}),
+              ...(target ? { targetUtilizationPercent: target } : {}),
+            },
+          }
+        : {}),
       ...(retention ? { historyRetentionDays: retention } : {}),
       ...(values['history-pitr'] ? { historyPointInTimeRecovery: true } : {}),
     };
@@ -363,7 +431,7 @@ function main(): number {
   const atDefault = costModel(defaultInputs);
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold, defaultStage: atDefault }, null, 2)}\n`,
+      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold, defaultStage: atDefault, levers: levers(inputs, leverMeasurements(latest)) }, null, 2)}\n`,
     );
     return 0;
   }
@@ -372,7 +440,7 @@ function main(): number {
     `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
       `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
       `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (npm run cost -- --prices)\n\n` +
-      `${render(r, tenfold, inputs)}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
+      `${render(r, tenfold, inputs, levers(inputs, leverMeasurements(latest)))}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
       Object.entries(provenance)
         .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
         .join('\n') +

@@ -25,6 +25,8 @@ import { NodeFunction } from './node-function.js';
 
 export interface HistoryApiProps {
   readonly table: ITable;
+  /** X-Ray tracing of the function (the stage's `tracing`). @default 'active' */
+  readonly tracing?: 'active' | 'pass-through';
   readonly cursorSecret: ISecret;
   /** The raw stream, where the ingest route puts the events it accepts. */
   readonly rawStream: IStream;
@@ -88,6 +90,7 @@ export class HistoryApi extends Construct {
       entry: 'history-api/handler.ts',
       memorySize: 1024,
       timeout: Duration.seconds(10),
+      ...(props.tracing ? { tracing: props.tracing } : {}),
     });
     // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-reads.ts);
     // BatchWriteItem: erasure; UpdateItem: the ingest route's per-profile window counters (ingest-limit.ts).

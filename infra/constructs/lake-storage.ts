@@ -16,7 +16,13 @@ import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
 import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -38,6 +44,8 @@ export const LAKE_PREFIXES = {
    * file deletion, a lifecycle rule, an IAM `s3:prefix` condition) would take the other table's files too.
    */
   table: (name: string) => `warehouse/${name}.iceberg/`,
+  /** A table's data files (Iceberg's default `write.data.path`: `<location>/data`). */
+  data: (name: string) => `warehouse/${name}.iceberg/data/`,
   deliveryErrors: (name: string) => `delivery-errors/${name}/`,
   athenaResults: 'athena-results/',
   ddlResults: 'athena-ddl-results/',
@@ -135,6 +143,20 @@ export class LakeStorage extends Construct {
           expiration: Duration.days(retention.queryResultDays),
         },
         { id: 'athena-ddl-results', prefix: LAKE_PREFIXES.ddlResults, expiration: Duration.days(7) },
+        // Data files, not metadata (read at every query planning): S3 Intelligent-Tiering moves those not read
+        // for 30 days to cheaper tiers with no retrieval fee (docs/cost.md, "Levers").
+        ...(retention.intelligentTieringDays > 0
+          ? LAKE_TABLES.map((t) => ({
+              id: `intelligent-tiering-${t.name}`,
+              prefix: LAKE_PREFIXES.data(t.name),
+              transitions: [
+                {
+                  storageClass: StorageClass.INTELLIGENT_TIERING,
+                  transitionAfter: Duration.days(retention.intelligentTieringDays),
+                },
+              ],
+            }))
+          : []),
       ],
     });
     // Glue database names allow only lower-case letters, digits and underscores.

@@ -18,6 +18,8 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray tracing (the stage's `tracing`). @default 'active' */
+  readonly tracing?: 'active' | 'pass-through';
 }
 
 const LAMBDAS_DIR = path.join(import.meta.dirname, '..', '..', 'lambdas');
@@ -36,7 +38,7 @@ export class NodeFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(60),
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing === 'pass-through' ? Tracing.PASS_THROUGH : Tracing.ACTIVE,
       logGroup: new LogGroup(scope, `${id}Logs`, {
         retention: props.logRetention ?? RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,

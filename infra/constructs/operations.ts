@@ -367,16 +367,13 @@ export class Operations extends Construct {
             `Enriched${deviceType[0]!.toUpperCase()}${deviceType.slice(1)}BandAlarm`,
             `Volume: ${deviceType} impressions accepted left their anomaly-detection band`,
             filled(
-              new Metric({
-                namespace: METRICS_NAMESPACE,
-                metricName: QUALITY_METRIC.EnrichedByDevice,
-                dimensionsMap: { service: 'filter-enrich', deviceType },
+              app(QUALITY_METRIC.enrichedByDevice(deviceType)).with({
                 statistic: 'Sum',
                 period: Duration.minutes(5),
               }),
             ),
             ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
-            `${QUALITY_METRIC.EnrichedByDevice}{deviceType=${deviceType}}`,
+            QUALITY_METRIC.enrichedByDevice(deviceType),
           ),
         );
       }

@@ -150,19 +150,12 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
 }
 
 /**
- * The batch's data-quality metrics (docs/operations.md, "Data-quality metrics"): shares and lag in the batch's
- * main EMF document (published with the counts), each dimensioned value in an EMF document of its own.
+ * The batch's data-quality metrics (docs/operations.md, "Data-quality metrics"), every one a name in the
+ * batch's main EMF document (published with the counts): no dimensioned document per value.
  */
 function emitQuality(accepted: Parameters<typeof batchQuality>[0], rejectedReasons: readonly string[]): void {
-  for (const p of qualityMetricPoints(batchQuality(accepted, rejectedReasons))) {
-    if (!p.dimensions) {
-      metrics.addMetric(p.name, MetricUnit[p.unit], p.value);
-      continue;
-    }
-    const single = metrics.singleMetric();
-    single.addDimensions(p.dimensions);
-    single.addMetric(p.name, MetricUnit[p.unit], p.value);
-  }
+  for (const p of qualityMetricPoints(batchQuality(accepted, rejectedReasons)))
+    metrics.addMetric(p.name, MetricUnit[p.unit], p.value);
 }
 
 /**

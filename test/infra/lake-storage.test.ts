@@ -80,4 +80,29 @@ describe('LakeStorage', () => {
       },
     });
   });
+
+  it('moves data files (not metadata) to Intelligent-Tiering after lakeRetention.intelligentTieringDays, none by default', () => {
+    const rules = (retention?: typeof DEFAULT_STAGE.lakeRetention) => {
+      const s = constructStack();
+      new LakeStorage(s.stack, 'Lake', retention ? { retention } : {});
+      const [bucket] = Object.values(s.template().findResources('AWS::S3::Bucket'));
+      return bucket!.Properties.LifecycleConfiguration.Rules as {
+        Id: string;
+        Prefix?: string;
+        Transitions?: unknown[];
+      }[];
+    };
+    expect(rules().filter((r) => r.Transitions)).toEqual([]);
+    const tiered = rules({ ...DEFAULT_STAGE.lakeRetention, intelligentTieringDays: 7 }).filter(
+      (r) => r.Transitions,
+    );
+    expect(tiered).toEqual(
+      LAKE_TABLES.map((t) => ({
+        Id: `intelligent-tiering-${t.name}`,
+        Prefix: `warehouse/${t.name}.iceberg/data/`,
+        Status: 'Enabled',
+        Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 7 }],
+      })),
+    );
+  });
 });

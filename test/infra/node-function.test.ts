@@ -44,4 +44,10 @@ describe('NodeFunction', () => {
     });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
+
+  it("records no traces of its own with tracing 'pass-through' (the stage's tracing lever)", () => {
+    const s = constructStack();
+    new NodeFunction(s.stack, 'Fn', { entry: 'filter-enrich/handler.ts', tracing: 'pass-through' });
+    s.template().hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'PassThrough' } });
+  });
 });

@@ -164,8 +164,9 @@ describe('alarm tiers and anomaly-detection bands of the pipeline stack', () => 
             .filter((q) => q.MetricStat)
             .map((q) => {
               const m = q.MetricStat!.Metric;
-              const dim = m.Dimensions?.find((d) => d.Name === 'deviceType');
-              return dim ? `${m.MetricName}{deviceType=${dim.Value}}` : m.MetricName;
+              // Every band watches filter-enrich's metrics by name: `service` is their one dimension.
+              expect(m.Dimensions).toEqual([{ Name: 'service', Value: 'filter-enrich' }]);
+              return m.MetricName;
             })
             .join(' ');
           return [name(id), `${a.Properties.ComparisonOperator} ${watched}`];
@@ -175,11 +176,11 @@ describe('alarm tiers and anomaly-detection bands of the pipeline stack', () => 
     const upper = 'GreaterThanUpperThreshold';
     expect(bandMetric).toEqual({
       OperationsRecordsReadBandAlarm: `${both} RecordsRead`,
-      OperationsEnrichedTvBandAlarm: `${both} quality.enriched-by-device{deviceType=tv}`,
-      OperationsEnrichedMobileBandAlarm: `${both} quality.enriched-by-device{deviceType=mobile}`,
-      OperationsEnrichedTabletBandAlarm: `${both} quality.enriched-by-device{deviceType=tablet}`,
-      OperationsEnrichedWebBandAlarm: `${both} quality.enriched-by-device{deviceType=web}`,
-      OperationsEnrichedConsoleBandAlarm: `${both} quality.enriched-by-device{deviceType=console}`,
+      OperationsEnrichedTvBandAlarm: `${both} quality.enriched.tv`,
+      OperationsEnrichedMobileBandAlarm: `${both} quality.enriched.mobile`,
+      OperationsEnrichedTabletBandAlarm: `${both} quality.enriched.tablet`,
+      OperationsEnrichedWebBandAlarm: `${both} quality.enriched.web`,
+      OperationsEnrichedConsoleBandAlarm: `${both} quality.enriched.console`,
       OperationsRejectionRateBandAlarm: `${upper} RecordsRead Rejected`,
       ...Object.fromEntries(
         NULL_SHARE_ALARM_COLUMNS.map((c) => [

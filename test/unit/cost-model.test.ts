@@ -2,14 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
-import { measuredInputs } from '../../scripts/cost.js';
+import { leverMeasurements, measuredInputs, QUALITY_METRICS_SINCE } from '../../scripts/cost.js';
 import {
   type CostInputs,
   costModel,
   DEFAULT_INPUTS,
   DEFAULT_STAGE_INPUTS,
   DESIGN_PEAK_EVENTS_PER_SECOND,
+  levers,
   PRICES,
+  QUALITY_EMF_BYTES_PER_BATCH,
+  reservedDiscount,
   SECONDS_PER_MONTH,
 } from '../../scripts/cost-model.js';
 
@@ -284,11 +287,141 @@ describe('cost model: measured figures from bench/results/latest.json', () => {
     expect(inputs.filterEnrichCpuUsPerEvent).toBe(42);
     expect(inputs.logBytesPerInvocation).toBe(850);
   });
+
+  it('adds the quality metrics’ EMF bytes to a whole-handler run that predates them, not to one after', () => {
+    const wholeHandler = { handlerCpuUsPerEvent: 42, logBytesPerBatch: 450 };
+    const before = measuredInputs({ date: '2026-11-26T22:41:24Z', wholeHandler }, 'x');
+    expect(before.inputs.qualityEmfBytesPerBatch).toBe(QUALITY_EMF_BYTES_PER_BATCH.value);
+    expect(before.provenance.qualityEmfBytesPerBatch).toMatch(/filter-enrich-quality\.test\.ts.*predates/);
+    const after = measuredInputs({ date: QUALITY_METRICS_SINCE, wholeHandler }, 'x');
+    expect(after.inputs.qualityEmfBytesPerBatch).toBe(0);
+    expect(after.provenance.qualityEmfBytesPerBatch).toMatch(/in x wholeHandler\.logBytesPerBatch/);
+  });
+});
+
+describe('cost model: quality metrics, quality report, levers', () => {
+  it('the quality metrics: their series at $0.30 and their EMF bytes in the Lambda logs', () => {
+    const r = costModel(DEFAULT_INPUTS);
+    const m = line(r, 'CloudWatch custom metrics and alarms');
+    expect(m.monthlyUsd).toBeCloseTo(
+      (DEFAULT_INPUTS.customMetrics + DEFAULT_INPUTS.qualityMetricSeries) * 0.3 +
+        DEFAULT_INPUTS.alarmMetrics * 0.1,
+      6,
+    );
+    expect(m.basis).toContain(`${DEFAULT_INPUTS.qualityMetricSeries} data-quality series`);
+    // Without the quality bytes, the Lambda logs are exactly those bytes fewer (at the marginal tier).
+    const without = costModel({ ...DEFAULT_INPUTS, qualityEmfBytesPerBatch: 0 });
+    const invocations = line(r, 'Lambda filter-enrich').basis.match(/(\d+) invocations\/s/)![1]!;
+    const gb = (Number(invocations) * QUALITY_EMF_BYTES_PER_BATCH.value * SECONDS_PER_MONTH) / 1024 ** 3;
+    const diff =
+      line(r, 'CloudWatch Logs ingestion').monthlyUsd - line(without, 'CloudWatch Logs ingestion').monthlyUsd;
+    // Past 50 TB a month every further GB is $0.05.
+    expect(diff / gb).toBeCloseTo(0.05, 2);
+  });
+
+  it('the daily quality report: one day of each table scanned per day at $5 per TB', () => {
+    const r = costModel(DEFAULT_INPUTS);
+    const day =
+      1_500_000 *
+      86400 *
+      (0.85 * DEFAULT_INPUTS.parquetBytesPerImpression +
+        2 * 0.01 * DEFAULT_INPUTS.rejectedParquetBytesPerRow);
+    expect(line(r, 'Athena quality report').monthlyUsd).toBeCloseTo((day / 1024 ** 4) * (730 / 24) * 5, 2);
+    // A small stage pays Athena's 10 MB minimum per statement.
+    const small = costModel({ ...DEFAULT_STAGE_INPUTS, eventsPerSec: 1 });
+    expect(line(small, 'Athena quality report').monthlyUsd).toBeCloseTo(
+      ((3 * 10) / 1024 ** 2) * (730 / 24) * 5,
+      6,
+    );
+  });
+
+  it('tracing pass-through records no traces', () => {
+    const r = costModel(withStage({ tracing: 'pass-through' }));
+    expect(line(r, 'X-Ray traces').monthlyUsd).toBe(0);
+    expect(line(costModel(DEFAULT_INPUTS), 'X-Ray traces').monthlyUsd).toBeGreaterThan(0);
+  });
+
+  it('Intelligent-Tiering prices old lake data at the colder tiers, and costs no more than Standard', () => {
+    const standard = line(costModel(DEFAULT_INPUTS), 'S3 lake storage').monthlyUsd;
+    const tiered = (days: number, lakeRetentionDays = 365) =>
+      line(
+        costModel(
+          withStage(
+            { lakeRetention: { ...DEFAULT_STAGE.lakeRetention, intelligentTieringDays: days } },
+            { lakeRetentionDays },
+          ),
+        ),
+        'S3 lake storage (Intelligent-Tiering)',
+      );
+    const t = tiered(14);
+    expect(t.basis).toMatch(
+      /44 days \+ 17 of replaced files .* 60 days Infrequent Access .* 261 days Archive/,
+    );
+    expect(t.monthlyUsd).toBeLessThan(standard * 0.5);
+    // Data kept no longer than it stays frequent: the same bytes at Standard rates (plus monitoring, transitions).
+    const short = tiered(14, 30).monthlyUsd;
+    const shortStandard = line(
+      costModel({ ...DEFAULT_INPUTS, lakeRetentionDays: 30 }),
+      'S3 lake storage',
+    ).monthlyUsd;
+    expect(short).toBeGreaterThanOrEqual(shortStandard);
+    expect(short).toBeLessThan(shortStandard * 1.01);
+  });
+
+  it('levers: each a single change priced by the model, none already applied, reserved capacity by its published discount', () => {
+    const m = { wcuPerImpressionAt15sFlush: 0.21, rawRecordsPerAggregate: 32.5, historyAvgItemBytes: 1615 };
+    const list = levers(DEFAULT_INPUTS, m);
+    const base = costModel(DEFAULT_INPUTS).totalPerBillionUsd;
+    const by = (re: RegExp) => list.find((l) => re.test(l.lever))!;
+    expect(by(/trace sampling/).perBillionUsd).toBeCloseTo(
+      -line(costModel(DEFAULT_INPUTS), 'X-Ray').perBillionUsd,
+      6,
+    );
+    expect(by(/50 events per ingest request/).perBillionUsd).toBeCloseTo(
+      costModel({ ...DEFAULT_INPUTS, eventsPerIngestRequest: 50 }).totalPerBillionUsd - base,
+      6,
+    );
+    expect(by(/flush interval 15 s/).perBillionUsd).toBeLessThan(0);
+    expect(by(/KPL aggregation/).perBillionUsd).toBeLessThan(0);
+    expect(by(/target utilization 85/).perBillionUsd).toBeLessThan(0);
+    expect(by(/Intelligent-Tiering/).perBillionUsd).toBeLessThan(0);
+    // 1 year: ($150 / 8,760 h + $0.0128) per 100 WCU against $0.065 list: 54 % off; 3 years 77 %.
+    expect(reservedDiscount('wcu100', 'oneYear')).toBeCloseTo(0.54, 2);
+    expect(reservedDiscount('wcu100', 'threeYears')).toBeCloseTo(0.77, 2);
+    expect(by(/compact history item/).perBillionUsd).toBeUndefined();
+    expect(by(/compact history item/).trade).toContain('1615 B per bucket item');
+    // Applied levers are not listed again; unmeasured ones are left out.
+    const applied = levers(withStage({ tracing: 'pass-through' }, { eventsPerIngestRequest: 50 }));
+    expect(applied.some((l) => /trace sampling|ingest request|flush interval|KPL/.test(l.lever))).toBe(false);
+    expect(leverMeasurements({})).toEqual({});
+  });
 });
 
 describe('npm run cost', () => {
   const run = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cost.ts', ...args], { encoding: 'utf8' });
+
+  it('the lever options apply the stage settings they name, and a lever applied is no longer listed', () => {
+    const r = run(
+      '--tracing',
+      'pass-through',
+      '--intelligent-tiering-days',
+      '14',
+      '--target-utilization',
+      '85',
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^X-Ray traces \(pass-through tracing\) +\$0 /m);
+    expect(r.stdout).toMatch(/^S3 lake storage \(Intelligent-Tiering\) /m);
+    expect(r.stdout).toContain('auto scaling at 85 %');
+    expect(r.stdout).not.toMatch(
+      /trace sampling off|Intelligent-Tiering after 14 days —|target utilization 85 %/,
+    );
+    expect(r.stdout).toMatch(/^ +−\$[\d.]+ +DynamoDB reserved capacity, 3 years/m);
+    const bad = run('--tracing', 'sampled');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--tracing must be active or pass-through');
+  });
 
   it('--help explains itself and exits 0', () => {
     const r = run('--help');
@@ -328,7 +461,7 @@ describe('npm run cost', () => {
       json.result.lines.filter((l) => re.test(l.component)).reduce((n, l) => n + l.perBillionUsd, 0);
     const floor = perBillion(/^Firehose/) + perBillion(/^Kinesis/);
     expect(ok.stdout).toContain(`= $${floor.toFixed(2)} per billion`);
-    expect(ok.stdout).toMatch(/^levers remaining: /m);
+    expect(ok.stdout).toMatch(/^levers remaining /m);
     // The default stage's month, from the same run.
     expect(ok.stdout).toMatch(
       /^default stage \(DEFAULT_STAGE, sized for 5,000 events\/s: .*\$[\d,]+ a month/m,

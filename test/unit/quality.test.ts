@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { type EnrichedRecord, enrich, type TitleInfo } from '../../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
-import { QUALITY_METRIC, qualityMetricPoints } from '../../lambdas/domain/metrics.js';
+import {
+  MAX_REJECTED_PAIRS_PER_BATCH,
+  QUALITY_METRIC,
+  qualityMetricPoints,
+} from '../../lambdas/domain/metrics.js';
 import {
   batchQuality,
   LATE_AFTER_MS,
@@ -73,14 +77,11 @@ describe('batch quality', () => {
     expect(defect.unknownTitlePercent).toBe(clean.unknownTitlePercent);
     expect(defect.ingestLagP99Ms).toBe(clean.ingestLagP99Ms);
     // And the published points differ in exactly that metric.
-    const points = (q: typeof clean) =>
-      new Map(
-        qualityMetricPoints(q).map((p) => [`${p.name}|${JSON.stringify(p.dimensions ?? {})}`, p.value]),
-      );
+    const points = (q: typeof clean) => new Map(qualityMetricPoints(q).map((p) => [p.name, p.value]));
     const a = points(clean);
     const b = points(defect);
     expect([...b.keys()].filter((k) => b.get(k) !== a.get(k))).toEqual([
-      `${QUALITY_METRIC.nullShare('app_version')}|{}`,
+      QUALITY_METRIC.nullShare('app_version'),
     ]);
   });
 
@@ -187,7 +188,7 @@ describe('batch quality', () => {
     // No accepted record: no share, no lag (no data is not a breach).
     expect(q.accepted).toBe(0);
     expect(q.unknownTitlePercent).toBeUndefined();
-    expect(qualityMetricPoints(q).every((p) => p.name === QUALITY_METRIC.RejectedByField)).toBe(true);
+    expect(qualityMetricPoints(q).every((p) => p.name.startsWith(QUALITY_METRIC.RejectedPrefix))).toBe(true);
   });
 
   it('the field set is the registered schemas’ paths, nested ones included', () => {
@@ -209,5 +210,46 @@ describe('batch quality', () => {
       reason: 'schema.out-of-range',
       field: 'visibility.percent',
     });
+  });
+
+  it('publishes volumes and rejects as names of one document, at most MAX_REJECTED_PAIRS_PER_BATCH reject pairs', () => {
+    const q = batchQuality(
+      [
+        accepted((e) => {
+          e.device.type = 'mobile';
+        }),
+        accepted(),
+        accepted(),
+      ],
+      [],
+    );
+    const points = new Map(qualityMetricPoints(q).map((p) => [p.name, p.value]));
+    expect(points.get('quality.enriched.tv')).toBe(2);
+    expect(points.get('quality.enriched.mobile')).toBe(1);
+    // Only non-zero volumes.
+    expect(points.has('quality.enriched.web')).toBe(false);
+    expect(points.get('quality.enriched-schema.impression/1-0-0')).toBe(3);
+
+    // 30 distinct (reason, field) pairs, the first one most frequent: 19 kept by name, the 11 others summed.
+    const paths = [...SCHEMA_FIELD_PATHS].slice(0, 15);
+    const reasons = [
+      'schema.missing-field:device.type',
+      'schema.missing-field:device.type',
+      ...paths.map((f) => `schema.wrong-type:${f}`),
+      ...paths.map((f) => `schema.out-of-range:${f}`),
+    ];
+    const rejects = qualityMetricPoints(batchQuality([], reasons.slice(0, 31)));
+    expect(rejects).toHaveLength(MAX_REJECTED_PAIRS_PER_BATCH);
+    expect(rejects[0]).toEqual({
+      name: 'quality.rejected.schema.missing-field:device.type',
+      unit: 'Count',
+      value: 2,
+    });
+    expect(rejects.at(-1)).toEqual({ name: 'quality.rejected.other:other', unit: 'Count', value: 11 });
+    expect(rejects.reduce((n, p) => n + p.value, 0)).toBe(31);
+    // 20 pairs or fewer: every pair by its own name, no `other:other`.
+    const few = qualityMetricPoints(batchQuality([], reasons.slice(0, 21)));
+    expect(few).toHaveLength(MAX_REJECTED_PAIRS_PER_BATCH);
+    expect(few.some((p) => p.name.endsWith('other:other'))).toBe(false);
   });
 });
