@@ -754,12 +754,12 @@ export const DEFAULT_INPUTS: CostInputs = {
   s3PutsPerFlush: 4,
   compactedFileMiB: 512,
   customMetrics: 40,
-  // 10 null shares, 4 shares and lags, 5 device types, 1 schema version; 20 reason/field pairs seen all month.
-  qualityMetricSeries: 20 + 20,
+  // 11 null shares, 4 shares and lags, 5 device types, 2 schema versions; 20 reason/field pairs seen all month.
+  qualityMetricSeries: 22 + 20,
   qualityEmfBytesPerBatch: QUALITY_EMF_BYTES_PER_BATCH.value,
-  // The pipeline stack's 35 alarms (test/infra/operations.test.ts): 22 plain (1 metric each) and 13
-  // anomaly-detection alarms (3 each: the metric and its band).
-  alarmMetrics: 22 + 13 * 3,
+  // The pipeline stack's 41 alarms (held equal to the template in test/infra/sizing.test.ts): 27 plain
+  // (1 metric each) and 14 anomaly-detection alarms (3 each: the metric and its band).
+  alarmMetrics: 27 + 14 * 3,
   qualityReportStatementsPerDay: 3,
   rejectedParquetBytesPerRow: 400,
   eventsPerIngestRequest: SIZING.eventsPerIngestRequest.value,

@@ -198,8 +198,8 @@ export function measuredInputs(
     enrichedConsumers:
       'design: Firehose is the enriched stream’s only reader (filter-enrich writes the history itself)',
     qualityMetricSeries:
-      'docs/operations.md "Data-quality metrics": 20 always-present series + 20 reason/field pairs seen all month (assumed)',
-    alarmMetrics: 'the pipeline stack: 22 plain alarms × 1 + 13 anomaly-detection alarms × 3',
+      'docs/operations.md "Data-quality metrics": 22 always-present series + 20 reason/field pairs seen all month (assumed)',
+    alarmMetrics: 'the pipeline stack: 27 plain alarms × 1 + 14 anomaly-detection alarms × 3',
     qualityReportStatementsPerDay: 'infra/quality-report.ts reportStatements: 3 UNLOAD statements a day',
     rejectedParquetBytesPerRow: 'assumed: Parquet bytes of a rejected row (raw JSON, reason, path)',
   } as const;

@@ -152,6 +152,20 @@ describe('one load figure sizes the stage', () => {
     expect(synthesized({ peakEventsPerSecond: 1_500_000 }).template.rawShards).toBe(2232);
   });
 
+  it("the cost model's alarm metrics and quality schedules are the template's", () => {
+    const s = synthesized();
+    const alarms = Object.values(
+      Template.fromStack(s.stacks.pipeline).findResources('AWS::CloudWatch::Alarm'),
+    );
+    const bands = alarms.filter((a) =>
+      JSON.stringify(a.Properties).includes('ANOMALY_DETECTION_BAND'),
+    ).length;
+    // A plain alarm is billed as one alarm metric, an anomaly-detection alarm as three (CloudWatch pricing).
+    expect(DEFAULT_INPUTS.alarmMetrics).toBe(alarms.length - bands + bands * 3);
+    const schedules = Template.fromStack(s.stacks.pipeline).findResources('AWS::Scheduler::Schedule');
+    expect(DEFAULT_INPUTS.qualityReportStatementsPerDay).toBe(Object.keys(schedules).length);
+  });
+
   it('the default stage (5,000 events/s) passes no default quota; 1.5 M events/s warns, naming each quota to raise', () => {
     expect(DEFAULT_STAGE.peakEventsPerSecond).toBe(5000);
     expect(warnings(synthesized())).toEqual([]);
