@@ -15,7 +15,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { AccountRootPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
+import { AccountRootPrincipal, Policy, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -105,6 +105,15 @@ export class HistoryApi extends Construct {
     );
     props.cursorSecret.grantRead(this.fn);
     props.rawStream.grant(this.fn, 'kinesis:PutRecords');
+    // An erasure that cannot finish in one request continues in the background: the function invokes itself
+    // asynchronously (erase-continuation.ts). A policy of its own, so the function does not depend on it (the
+    // function's default policy naming the function's own ARN would be a circular dependency).
+    new Policy(this, 'EraseInBackground', {
+      roles: [this.fn.role!],
+      statements: [
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.fn.functionArn] }),
+      ],
+    });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.api = new HttpApi(this, 'Api', {

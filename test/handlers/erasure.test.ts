@@ -17,6 +17,7 @@ import {
 } from '../../lambdas/domain/filter-enrich.js';
 import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
 import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import type { ContinueErasure, ErasureContinuation } from '../../lambdas/history-api/erase-continuation.js';
 import { makeHandler as makeApiHandler } from '../../lambdas/history-api/handler.js';
 import { apiEvent, CALLERS, keyring, POLICY, parse } from '../support/api.js';
 import { drive } from '../support/esm-driver.js';
@@ -33,7 +34,7 @@ let seq = 1000;
 const nextSeq = () => String(++seq);
 
 /** filter-enrich and the history API over one in-memory history table, with a clock the test moves. */
-function pipeline(options: { maxItems?: number } = {}) {
+function pipeline(options: { maxItems?: number; continueErasure?: ContinueErasure } = {}) {
   const clock = { ms: NOW_MS };
   const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 7 });
   const store = historyStore(ddb.client, 'history', FAST, { nowMs: () => clock.ms });
@@ -45,6 +46,7 @@ function pipeline(options: { maxItems?: number } = {}) {
     authorization: POLICY,
     nowMs: () => clock.ms,
     erasure: { retentionDays: 30, ...(options.maxItems ? { maxItems: options.maxItems } : {}) },
+    ...(options.continueErasure ? { continueErasure: options.continueErasure } : {}),
   });
   const items = (profileId: string) =>
     [...ddb.table('history').values()].filter((i) => i.pk === `P#${profileId}`);
@@ -66,7 +68,7 @@ function pipeline(options: { maxItems?: number } = {}) {
     parse(
       await api(apiEvent('GET', `/v1/profiles/${profileId}/frequency?titleIds=${titleId}&window=${window}`)),
     ).titles[0] as { count: number; lastSeenAt: string | null };
-  return { clock, ddb, store, filterEnrich, enriched, rejected, items, stored, erase, list, frequency };
+  return { clock, ddb, store, api, filterEnrich, enriched, rejected, items, stored, erase, list, frequency };
 }
 
 /** A Kinesis record of an impression of `profileId` at `eventTimeMs`, arriving at `arrivalMs`. */
@@ -273,6 +275,55 @@ describe('DELETE of a heavy profile: bounded per request, resumable, invisible a
     expect(p.items('heavy-1').map((i) => i.sk)).toEqual([ERASURE_SORT_KEY]);
     expect((await p.list('heavy-1')).items).toEqual([]);
     expect(await p.erase('heavy-1')).toEqual({ profileId: 'heavy-1', deleted: 0, complete: true });
+  });
+
+  it('the rest is removed in the background: the request hands it to an asynchronous round of the same function, at the erasure time', async () => {
+    // The invocations the function would make of itself (InvocationType Event), run here one by one.
+    const queued: Omit<ErasureContinuation, 'source'>[] = [];
+    const p = pipeline({ maxItems: 40, continueErasure: async (next) => void queued.push(next) });
+    await heavy(p, 'heavy-3', 150);
+    p.clock.ms = NOW_MS + 1_000;
+    expect(await p.erase('heavy-3')).toEqual({ profileId: 'heavy-3', deleted: 40, complete: false });
+    expect(queued).toEqual([{ profileId: 'heavy-3', erasedAtMs: NOW_MS + 1_000, round: 1 }]);
+    // Later, rounds run: each at the original erasure time (the marker does not move), each handing on.
+    p.clock.ms = NOW_MS + 60_000;
+    const rounds: unknown[] = [];
+    while (queued.length)
+      rounds.push(
+        await p.api(
+          { source: 'impressions.history-api.erasure', ...queued.shift()! },
+          {
+            awsRequestId: `round-${rounds.length}`,
+            getRemainingTimeInMillis: () => 9_000,
+          },
+        ),
+      );
+    expect(rounds.length).toBe(3); // 111 items left: 40 + 40 + 31
+    expect(rounds.at(-1)).toMatchObject({ complete: true });
+    expect(p.items('heavy-3').map((i) => i.sk)).toEqual([ERASURE_SORT_KEY]);
+    expect(p.items('heavy-3')[0]!.e).toBe(NOW_MS + 1_000);
+    // An impression after the erasure time is accepted as before.
+    await p.filterEnrich(kinesisEvent([record('heavy-3', NOW_MS + 61_000)]));
+    expect((await p.list('heavy-3')).items).toHaveLength(1);
+  });
+
+  it('a background round that cannot hand on (no continuation) stops; a repeated DELETE still completes it', async () => {
+    const p = pipeline({ maxItems: 40 });
+    await heavy(p, 'heavy-4', 100);
+    p.clock.ms = NOW_MS + 1_000;
+    const round = await p.api(
+      {
+        source: 'impressions.history-api.erasure',
+        profileId: 'heavy-4',
+        erasedAtMs: NOW_MS + 1_000,
+        round: 1,
+      },
+      { awsRequestId: 'round', getRemainingTimeInMillis: () => 9_000 },
+    );
+    expect(round).toMatchObject({ deleted: 40, complete: false });
+    let answer = await p.erase('heavy-4');
+    while (!answer.complete) answer = await p.erase('heavy-4');
+    expect(p.items('heavy-4').map((i) => i.sk)).toEqual([ERASURE_SORT_KEY]);
   });
 
   it('stops when the invocation is running out of time, and says so', async () => {

@@ -33,7 +33,14 @@ type Command = { readonly constructor: { readonly name: string }; readonly input
 type Sender = { send: (command: never, ...rest: never[]) => Promise<unknown> };
 
 /** IAM service prefix of each SDK client the functions use. */
-export type Service = 'dynamodb' | 'kinesis' | 'secretsmanager' | 'athena' | 'glue' | 'cloudformation';
+export type Service =
+  | 'dynamodb'
+  | 'kinesis'
+  | 'secretsmanager'
+  | 'athena'
+  | 'glue'
+  | 'cloudformation'
+  | 'lambda';
 
 /** The stack ARN the resolver gives `AWS::StackId` (CloudFormation's form, with a fixed id suffix). */
 export const stackIdOf = ({ account, region }: AwsTarget, stack: string): string =>
@@ -55,6 +62,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 
 export const operationOf = (service: Service, commandName: string): string =>
   (service === 'dynamodb' ? DOCUMENT_COMMANDS[commandName] : undefined) ??
+  (service === 'lambda' && commandName === 'InvokeCommand' ? 'InvokeFunction' : undefined) ??
   commandName.replace(/Command$/, '');
 
 /** The ARN of the resource a command names (IAM "Actions, resources, and condition keys" per service). */
@@ -97,6 +105,11 @@ export function resourceOf(
       const db = String(input.DatabaseName);
       const tables = input.Name ? [glue(`table/${db}/${String(input.Name)}`)] : [];
       return [glue('catalog'), glue(`database/${db}`), ...tables];
+    }
+    case 'lambda': {
+      // lambda:InvokeFunction on the function the call names (its name or ARN; Invoke's IAM action is InvokeFunction).
+      const fn = String(input.FunctionName);
+      return [fn.startsWith('arn:') ? fn : `arn:aws:lambda:${region}:${account}:function:${fn}`];
     }
     case 'cloudformation': {
       const stack = String(input.StackName);
