@@ -334,6 +334,20 @@ export type SettingRule = (NumberRule | BooleanRule | EnumRule | ListRule) & {
 };
 
 const PERCENT = { type: 'number', min: 0, max: 100, unit: '', is: 'a percentage' } as const;
+/** A topic's subscriptions: e-mail addresses and https:// URLs (`fill`/`user` make the samples of the bounds test). */
+const subscriptions = (fill: string, user: string, meaning: string) =>
+  ({
+    type: 'list',
+    item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
+    itemProblem: 'is neither an e-mail address nor an https:// URL',
+    itemDoc: 'e-mail addresses and https:// URLs',
+    // CloudFormation creates one AWS::SNS::Subscription per entry; SNS allows far more per topic.
+    maxItems: 100,
+    sample: (i: number, long: boolean) =>
+      long ? `https://hooks.example.com/${fill.repeat(200)}/${i}` : `${user}-${i}@example.com`,
+    meaning,
+  }) as const;
+
 const days = (max: number, is = 'a number of days') =>
   ({ type: 'integer', min: 1, max, unit: 'days', is }) as const;
 const MODES = ['provisioned', 'on-demand'] as const;
@@ -652,29 +666,16 @@ export const SETTINGS = {
     meaning:
       'role ARNs that may start client sessions on the client role; empty means the role `<pipeline stack>-client-vendor` of the account (emulator: its default credentials)',
   },
-  alarmSubscriptions: {
-    type: 'list',
-    item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
-    itemProblem: 'is neither an e-mail address nor an https:// URL',
-    itemDoc: 'e-mail addresses and https:// URLs',
-    // CloudFormation creates one AWS::SNS::Subscription per entry; SNS allows far more per topic.
-    maxItems: 100,
-    sample: (i, long) =>
-      long ? `https://hooks.example.com/${'a'.repeat(200)}/${i}` : `ops-${i}@example.com`,
-    meaning:
-      'e-mail addresses and `https://` URLs subscribed to the alarm topic: the page tier (data lost or corrupted) — [deploying](deploy-aws.md)',
-  },
-  noticeSubscriptions: {
-    type: 'list',
-    item: /^(https:\/\/\S+|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$/,
-    itemProblem: 'is neither an e-mail address nor an https:// URL',
-    itemDoc: 'e-mail addresses and https:// URLs',
-    maxItems: 100,
-    sample: (i, long) =>
-      long ? `https://hooks.example.com/${'n'.repeat(200)}/${i}` : `quality-${i}@example.com`,
-    meaning:
-      'e-mail addresses and `https://` URLs subscribed to the notice topic: the notice tier (data quality drifts) — [operations](operations.md)',
-  },
+  alarmSubscriptions: subscriptions(
+    'a',
+    'ops',
+    'e-mail addresses and `https://` URLs subscribed to the alarm topic: the page tier (data lost or corrupted) — [deploying](deploy-aws.md)',
+  ),
+  noticeSubscriptions: subscriptions(
+    'n',
+    'quality',
+    'e-mail addresses and `https://` URLs subscribed to the notice topic: the notice tier (data quality drifts) — [operations](operations.md)',
+  ),
   'lakeRetention.snapshotDays': {
     ...days(3650),
     meaning: 'Iceberg snapshots older than this are expired (snapshot-retention optimizer)',

@@ -4,7 +4,7 @@
  * figures are derived: the stacks deploy its result, the cost model (scripts/cost-model.ts) prices it, and
  * test/infra/sizing.test.ts holds the two equal to the synthesized template. Pure: settings in, figures out.
  */
-import type { StageConfig } from './config.js';
+import type { StageConfig, TableCapacity } from './config.js';
 
 /** The settings sizing reads (infra/config.ts). */
 export type SizedSettings = Pick<
@@ -118,14 +118,8 @@ export interface StreamSizing {
   readonly recordsPerSecond: number;
 }
 
-export interface TableSizing {
-  readonly mode: 'provisioned' | 'on-demand';
-  readonly minWriteCapacity: number;
-  readonly maxWriteCapacity: number;
-  readonly minReadCapacity: number;
-  readonly maxReadCapacity: number;
-  readonly targetUtilizationPercent: number;
-}
+/** A table's capacity as deployed: the stage's `TableCapacity` with every sized bound filled in. */
+export type TableSizing = TableCapacity;
 
 export interface StageSizing {
   readonly peakEventsPerSecond: number;
