@@ -9,6 +9,7 @@ import { measuredInputs } from '../scripts/cost.js';
 import { costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE, QUOTAS } from '../scripts/cost-model.js';
 import type { EnrichBenchResult } from './enrich.js';
 import type { HistoryFigures } from './history-wcu.js';
+import type { IngestBenchResult } from './ingest.js';
 import type { StreamBytesResult } from './stream-bytes.js';
 import type { WholeHandlerResult } from './whole-handler.js';
 import type { RatePoint } from './whole-path.js';
@@ -25,7 +26,17 @@ export interface BenchResults {
     loadAverage?: { before: number; after: number };
   };
   readonly enrich: EnrichBenchResult;
+  /** The batch the whole-handler benchmark measures: what the mapping cuts for the stage sized at the design's load. */
+  readonly sizedBatch?: {
+    readonly peakEventsPerSecond: number;
+    readonly rawShards: number;
+    readonly parallelizationFactor: number;
+    readonly maxBatchingWindowSeconds: number;
+    readonly recordsPerInvocation: number;
+  };
   readonly wholeHandler?: WholeHandlerResult;
+  /** The ingest route per request (bench/ingest.ts). */
+  readonly ingest?: IngestBenchResult;
   /** History writes over simulated time and reads per route (bench/history-wcu.ts, `historyFigures`). */
   readonly history?: HistoryFigures;
   readonly streams: Omit<StreamBytesResult, 'enrichedJsonLines'>;
@@ -206,6 +217,7 @@ function wholeHandlerSection(
   w: WholeHandlerResult | undefined,
   enrichRatio: number,
   wcuPerRequest: number | undefined,
+  sized?: BenchResults['sizedBatch'],
 ): string {
   if (!w) return 'Not in this results file (measured from the run of bench/whole-handler.ts onwards).\n';
   const requests = Object.entries(w.requestsPerBatch)
@@ -234,12 +246,106 @@ ${w.profile.map((p) => `| ${p.part} | ${(100 * p.share).toFixed(1)} % | ${p.base
 | ceiling set by the history writes (baseline CPU / their CPU) | ${w.ceilingCpuRatio.toFixed(2)} |`
       : ''
   }
+| batch | ${w.batchSize} records${sized ? ` (what the mapping cuts for the stage sized at ${fmt(sized.peakEventsPerSecond)} events/s: ${fmt(sized.rawShards)} shards × parallelization ${sized.parallelizationFactor}, ${sized.maxBatchingWindowSeconds}-s window; infra/sizing.ts)` : ''} |
 | profiles per ${w.batchSize}-record batch | ${w.profilesPerBatch ?? '-'}${w.recordsPerProfile ? ` (at most ${w.recordsPerProfile} records each: as many history writes per batch as traffic over time makes at the default flush)` : ''} |
 | AWS requests per ${w.batchSize}-record batch | ${requests} |
 | log bytes per batch (EMF metric and log lines) | ${fmt(w.logBytesPerBatch)} |
 
 The domain code alone runs at ${enrichRatio.toFixed(2)} of the baseline; the rest of the gap is the I/O path.
 ${profile}${whatIsLeft(w, enrichRatio, wcuPerRequest)}`;
+}
+
+/** A shard takes at most this many records a second (Kinesis quota; infra/sizing.ts). */
+const SHARD_RECORDS_PER_SECOND = 1000;
+const LANE_HEADROOM_TARGET = 5;
+
+const duration = (s: number) =>
+  s < 120 ? `${fmt(s)} s` : s < 7200 ? `${fmt(s / 60, 1)} min` : `${fmt(s / 3600, 1)} h`;
+
+/** Time to drain one hour of a full shard's records while the shard keeps receiving at its full rate. */
+const drainSeconds = (eventsPerSec: number) =>
+  eventsPerSec > SHARD_RECORDS_PER_SECOND
+    ? (3600 * SHARD_RECORDS_PER_SECOND) / (eventsPerSec - SHARD_RECORDS_PER_SECOND)
+    : Number.POSITIVE_INFINITY;
+
+/** The figures that matter for this design, each from this one run (or said not to be). */
+function performanceSection(r: BenchResults): string {
+  const w = r.wholeHandler;
+  const rows: string[] = [];
+  if (w) {
+    rows.push(
+      `| filter-enrich CPU per event (regression guard, no ratio target) | **${fmt(w.handlerCpuUsPerEvent, 1)} µs** | whole handler, ${w.batchSize}-record batches, one core of this machine |`,
+    );
+    const lane = w.handlerEventsPerSec.median;
+    const headroom = lane / SHARD_RECORDS_PER_SECOND;
+    rows.push(
+      `| lane headroom: events/s one function lane sustains over a shard's ${fmt(SHARD_RECORDS_PER_SECOND)} records/s | **${fmt(headroom, 1)}×** (${fmt(lane)} events/s; target ≥ ${LANE_HEADROOM_TARGET}×: ${met(headroom >= LANE_HEADROOM_TARGET)}) | whole handler against the instant AWS (median), one batch at a time as a lane runs |`,
+    );
+    rows.push(
+      `| time to drain a one-hour backlog of a full shard at that rate | **${duration(drainSeconds(lane))}** | ${fmt(3600 * SHARD_RECORDS_PER_SECOND)} records while the shard keeps receiving ${fmt(SHARD_RECORDS_PER_SECOND)}/s, one lane |`,
+    );
+    // The same lane in Lambda: CPU stretched by the vCPU share of the memory, plus the I/O wait of a batch
+    // the cost model assumes (the instant AWS answers at once).
+    const memoryMb = DEFAULT_INPUTS.lambdaMemoryMb;
+    const stretch = Math.max(1, QUOTAS.lambdaMbPerVcpu.value / memoryMb);
+    const io = DEFAULT_INPUTS.filterEnrichIoMsPerBatch;
+    const lambdaLane = w.batchSize / ((w.batchSize * w.handlerCpuUsPerEvent * stretch) / 1e6 + io / 1000);
+    const lanes = r.sizedBatch?.parallelizationFactor ?? DEFAULT_STAGE.consumer.parallelizationFactor;
+    rows.push(
+      `| the same lane in Lambda, estimated | ${fmt(lambdaLane / SHARD_RECORDS_PER_SECOND, 1)}× per lane, ${fmt((lanes * lambdaLane) / SHARD_RECORDS_PER_SECOND, 1)}× per shard (parallelization ${lanes}); one-hour backlog drained in ${duration(drainSeconds(lanes * lambdaLane))} per shard | CPU ×${stretch.toFixed(2)} (${fmt(memoryMb)} MB is ${fmt(100 / stretch)} % of a vCPU) + ${io} ms of I/O wait per batch (the cost model's assumption, not measured) |`,
+    );
+  } else rows.push('| filter-enrich CPU per event, lane headroom | not in this results file | |');
+  const h = r.history;
+  rows.push(
+    `| read units per route | ${h ? `check ${h.readUnits.check} RRU${h.readUnits.checkWriteUnits !== undefined ? ` + ${h.readUnits.checkWriteUnits} WCU` : ''}, history page ${h.readUnits.history} RRU (typical profile, this run)` : 'not in this results file'}; at the caps: the table "Read and write units per request at the caps" below | the caps' figures are asserted by tests (docs/history-model.md), not by this run |`,
+  );
+  const at1000 = r.wholePath.find((p) => p.targetRate === 1000);
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${fmt(v)} ms`);
+  rows.push(
+    at1000
+      ? `| freshness, event → history API, at ${fmt(at1000.sentPerSec)} events/s on the emulator | p50 **${ms(at1000.freshnessP50Ms)}**, p99 **${ms(at1000.freshnessP99Ms)}** (${at1000.probes} probes) | the real stack on the local emulator, this machine: not AWS |`
+      : '| freshness, event → history API, at 1,000 events/s on the emulator | not measured in this run (`--quick`) | |',
+  );
+  rows.push(
+    at1000?.checks
+      ? `| check route latency on the emulator, during the ${fmt(at1000.sentPerSec)} events/s load | p50 **${ms(at1000.checkP50Ms)}**, p99 **${ms(at1000.checkP99Ms)}** (${at1000.checks} calls) | POST frequency/check, one 7-day cap, one call at a time, signed, through the emulator's API Gateway |`
+      : '| check route latency on the emulator | not measured in this results file | |',
+  );
+  return `## Performance figures
+
+Each measured in this run, except where the row says otherwise.
+
+| figure | value | how |
+|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+function ingestSection(g: IngestBenchResult | undefined): string {
+  if (!g) return '## Ingest route per request\n\nNot in this results file.\n';
+  return `## Ingest route per request
+
+The history API's ingest route as deployed (authorization, body parsing, the per-event profile check, the
+per-profile ingest limit's conditional UpdateItem, the raw-stream writer's PutRecords) through real SDK
+clients answered in-process; CPU on one core of this machine, median of ${g.runs} runs. Billed ms: CPU stretched
+to the function's ${fmt(g.memoryMb)} MB (${fmt((100 * g.memoryMb) / QUOTAS.lambdaMbPerVcpu.value)} % of a vCPU) plus ${g.limitLatencyMs} ms for the limit's UpdateItem and ${g.putLatencyMs} ms for
+PutRecords (assumed round trips, not measured), rounded up to the millisecond as Lambda bills. Log bytes:
+what the function writes itself (platform lines and the access log are added by the cost model). The window
+counter costs ${g.limitWcuPerRequest} WCU per request. Events of ${fmt(g.eventBytesAvg)} B on average.
+
+| events per request | body bytes | CPU ms | billed ms | GB-s | AWS requests | log bytes | events/s per instance |
+|---|---|---|---|---|---|---|---|
+${g.rows
+  .map(
+    (x) =>
+      `| ${x.batchEvents} | ${fmt(x.bodyBytes)} | ${x.cpuMsPerRequest.toFixed(2)} | ${x.billedMsPerRequest} | ${x.gbSecondsPerRequest.toFixed(3)} | ${Object.entries(
+        x.awsRequestsPerRequest,
+      )
+        .map(([op, n]) => `${fmt(n, 1)} ${op}`)
+        .join(', ')} | ${fmt(x.logBytesPerRequest)} | ${fmt(x.perInstanceEventsPerSec)} |`,
+  )
+  .join('\n')}
+`;
 }
 
 function costSection(results: BenchResults): string {
@@ -288,13 +394,15 @@ derived from what the code issues.
 |---|---|---|
 | **baseline** | base64 decode + \`JSON.parse\` + \`JSON.stringify\` of each record of a 500-record batch, one core | |
 | **enrich ratio (domain code)** | base64 decode, JSON parse, schema validation (ajv), classification and enrichment against in-memory ports, \`JSON.stringify\` of the enriched records | KPL aggregation, UTF-8 encoding, AWS SDK, network, metrics |
-| **whole-handler ratio** | the deployed \`handler\` of filter-enrich wired from its environment with the real AWS SDK v3 clients against an instant local HTTP server: the domain code plus event decoding, UTF-8 encoding, KPL aggregation (with its MD5), SDK marshalling, SigV4 signing (SHA-256 of every body), HTTP on loopback, every DynamoDB and Kinesis call the handler makes, EMF metrics | network and service latency (the server answers at once, in another process) |
+| **whole-handler ratio** | batches of the size the event source mapping cuts at the sized load; the deployed \`handler\` of filter-enrich wired from its environment with the real AWS SDK v3 clients against an instant local HTTP server: the domain code plus event decoding, UTF-8 encoding, KPL aggregation (with its MD5), SDK marshalling, SigV4 signing (SHA-256 of every body), HTTP on loopback, every DynamoDB and Kinesis call the handler makes, EMF metrics | network and service latency (the server answers at once, in another process) |
 | **history WCU per impression** | write units of the real write path (\`historyStore(...).admit\`: conditional bucket updates, day counters, duplicate detection) on traffic replayed over simulated time (sessions of minutes, clients flushing every F s, 1 % producer retries, batches cut as the event source mapping is configured), each request charged by DynamoDB's rules | throttling and retries (none injected) |
 | **history read units** | read units of each history API route through the store the API uses, typical and cap-limited heavy profiles | the API's own Lambda and HTTP costs (priced in the cost model) |
 | **PUT units, Firehose bytes** | counted from the records as written, plain and KPL-aggregated | |
 | **lake bytes** | Parquet (zstd) written by the lake stand-in for the same records | |
+| **ingest route** | the history API's ingest route with its limit and raw-stream writer through real SDK clients answered in-process | network and service latency (assumed round trips added to the billed ms) |
 | **whole path** | the real stack on the local emulator | everything about AWS: emulator numbers |
 
+${performanceSection(results)}
 ## Enrich hot path: domain code (one core)
 
 Lambda-shaped batches of ${e.batchSize} realistic records (${e.recordBytesAvg} bytes on average, from the load generator), median of ${e.runs} runs
@@ -308,8 +416,9 @@ after warm-up (min–max).
 
 ## Whole filter-enrich handler (one core)
 
-${wholeHandlerSection(w, e.ratio, wcuPerBucketWrite(results.history))}
+${wholeHandlerSection(w, e.ratio, wcuPerBucketWrite(results.history), results.sizedBatch)}
 ${historySection(results.history)}
+${ingestSection(results.ingest)}
 ## Kinesis and Firehose units, plain and KPL-aggregated
 
 ${fmt(st.records)} records (raw ${st.rawBytesAvg} B, enriched ${st.enrichedBytesAvg} B on average), aggregated per profile up to 50 KB as the KPL does.
@@ -321,7 +430,14 @@ ${fmt(st.records)} records (raw ${st.rawBytesAvg} B, enriched ${st.enrichedBytes
 | Firehose bytes with 5 KB rounding (S3 destination; not billed so for Iceberg) | ${fmt(st.enriched.plainFirehoseBytes)} | ${fmt(st.enriched.aggregatedFirehoseBytes)} | ${(st.enriched.aggregatedFirehoseBytes / st.enriched.plainFirehoseBytes).toFixed(3)} |
 
 User records per aggregate: raw ${st.raw.userRecordsPerAggregate.toFixed(1)}, enriched ${st.enriched.userRecordsPerAggregate.toFixed(1)} (the load generator's traffic:
-few profiles per batch, so this is an upper bound for real traffic).
+few profiles per batch, so this is an upper bound for real traffic).${
+    st.enriched.perInvocation
+      ? ` Per invocation, as filter-enrich aggregates (the
+records of one batch, per profile): **${st.enriched.perInvocation.userRecordsPerAggregate.toFixed(1)}** enriched records per aggregate, over ${st.enriched.perInvocation.batches} batches of
+${st.enriched.perInvocation.batchSize} records with at most ${st.enriched.perInvocation.recordsPerProfile} of one profile each (${fmt(st.enriched.perInvocation.enrichedRecords)} enriched records in ${fmt(st.enriched.perInvocation.aggregates)} aggregates): the
+figure the cost model prices the enriched stream with.`
+      : ''
+  }
 
 ## Lake bytes per impression
 
@@ -337,12 +453,12 @@ ${
     ? `The real stack on ministack on this machine, ${results.wholePathSeconds ?? 15} s of load at each rate. Emulator numbers: one Python process
 runs every service and the functions run as local Node.js processes; they say nothing about AWS.
 
-| target rate/s | sent/s | read/s (incl. drain) | drain s | freshness p50 | p99 | probes |
-|---|---|---|---|---|---|---|
+| target rate/s | sent/s | read/s (incl. drain) | drain s | freshness p50 | p99 | probes | check p50 | check p99 | checks |
+|---|---|---|---|---|---|---|---|---|---|
 ${wholePath
   .map(
     (p) =>
-      `| ${p.targetRate} | ${fmt(p.sentPerSec)} | ${fmt(p.readPerSec)} | ${p.drainSeconds.toFixed(1)} | ${p.freshnessP50Ms === null ? '-' : `${fmt(p.freshnessP50Ms)} ms`} | ${p.freshnessP99Ms === null ? '-' : `${fmt(p.freshnessP99Ms)} ms`} | ${p.probes} |`,
+      `| ${p.targetRate} | ${fmt(p.sentPerSec)} | ${fmt(p.readPerSec)} | ${p.drainSeconds.toFixed(1)} | ${p.freshnessP50Ms === null ? '-' : `${fmt(p.freshnessP50Ms)} ms`} | ${p.freshnessP99Ms === null ? '-' : `${fmt(p.freshnessP99Ms)} ms`} | ${p.probes} | ${p.checkP50Ms == null ? '-' : `${fmt(p.checkP50Ms)} ms`} | ${p.checkP99Ms == null ? '-' : `${fmt(p.checkP99Ms)} ms`} | ${p.checks ?? '-'} |`,
   )
   .join('\n')}`
     : 'Not measured in this run (`--quick`).'

@@ -1,8 +1,10 @@
 /**
- * Ingest route throughput per function instance: the real history-api handler (authorization, body
- * parsing and the per-event profile check, serialization) and the real raw-stream writer over a real
- * Kinesis SDK client whose HTTP handler answers `PutRecords` in-process, so the SDK's serialization,
- * signing and parsing are measured too, but no network. Realistic ≈ 1.2 KB events from the load
+ * Ingest route cost and throughput per function instance: the real history-api handler (authorization, body
+ * parsing and the per-event profile check, serialization), the deployed per-profile ingest limit (one
+ * conditional UpdateItem on the window counter, adapters/ingest-limit.ts) and the real raw-stream writer, over
+ * real DynamoDB and Kinesis SDK clients whose HTTP handler answers in-process, so the SDK's serialization,
+ * signing and parsing are measured too, but no network. What the function writes to stdout/stderr (its
+ * log lines: CloudWatch Logs ingestion) is counted per request. Realistic ≈ 1.2 KB events from the load
  * generator, one profile per request (as the route requires), batches of 1 to 500 events.
  *
  * A Lambda instance serves one request at a time, so its throughput is batch / (CPU time + the
@@ -12,8 +14,12 @@
  * Lambda function memory").
  */
 import { Readable } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DEFAULT_STAGE } from '../infra/config.js';
+import { ingestLimiter } from '../lambdas/adapters/ingest-limit.js';
 import { cursorKey } from '../lambdas/domain/cursor.js';
 import { makeHandler } from '../lambdas/history-api/handler.js';
 import { rawStreamWriter } from '../lambdas/history-api/raw-stream.js';
@@ -30,11 +36,26 @@ export interface IngestBenchRow {
   /** Events per second of one 1,024 MB instance with the assumed PutRecords round trip. */
   readonly perInstanceEventsPerSec: number;
   readonly perInstanceRequestsPerSec: number;
+  /**
+   * Billed duration of one request on the function's memory: CPU stretched by its vCPU share, plus the
+   * assumed round trips (the limit's UpdateItem, then PutRecords), rounded up to the millisecond as Lambda
+   * bills; and the GB-seconds that makes.
+   */
+  readonly billedMsPerRequest: number;
+  readonly gbSecondsPerRequest: number;
+  /** AWS requests per ingest request, by operation (the limit's UpdateItem, PutRecords). */
+  readonly awsRequestsPerRequest: Readonly<Record<string, number>>;
+  /** Bytes the function wrote to stdout/stderr per request (its own log lines; platform lines not included). */
+  readonly logBytesPerRequest: number;
 }
 
 export interface IngestBenchResult {
   readonly eventBytesAvg: number;
   readonly putLatencyMs: number;
+  /** Assumed round trip of the ingest limit's conditional UpdateItem, ms. */
+  readonly limitLatencyMs: number;
+  /** Write units of the limit's window counter per request (a small item: 1). */
+  readonly limitWcuPerRequest: number;
   readonly memoryMb: number;
   readonly runs: number;
   readonly rows: readonly IngestBenchRow[];
@@ -42,9 +63,20 @@ export interface IngestBenchResult {
 
 const LAMBDA_FULL_VCPU_MB = 1769;
 
-/** A Kinesis HTTP handler that accepts every record of a PutRecords request, in-process. */
+/** Requests the in-process AWS answered, by operation (X-Amz-Target). */
+const answered: Record<string, number> = {};
+
+/**
+ * An HTTP handler that accepts every record of a PutRecords request and every UpdateItem (the limit's
+ * counter stays under its cap), in-process.
+ */
 const acceptingHandler = {
-  async handle(request: { body?: unknown }) {
+  async handle(request: { body?: unknown; headers?: Record<string, string> }) {
+    const target = Object.entries(request.headers ?? {}).find(
+      ([k]) => k.toLowerCase() === 'x-amz-target',
+    )?.[1];
+    const op = target?.split('.').pop() ?? 'unknown';
+    answered[op] = (answered[op] ?? 0) + 1;
     const raw = request.body;
     const text =
       typeof raw === 'string' ? raw : Buffer.from((raw ?? new Uint8Array()) as Uint8Array).toString('utf8');
@@ -53,14 +85,15 @@ const acceptingHandler = {
       SequenceNumber: String(i),
       ShardId: 'shardId-000000000000',
     }));
-    const body = JSON.stringify({ FailedRecordCount: 0, Records: records });
+    const dynamo = op === 'UpdateItem';
+    const body = dynamo ? '{}' : JSON.stringify({ FailedRecordCount: 0, Records: records });
     return {
       // The shape of @smithy/protocol-http's HttpResponse, which the SDK's deserializer reads.
       response: {
         statusCode: 200,
         reason: 'OK',
         headers: {
-          'content-type': 'application/x-amz-json-1.1',
+          'content-type': dynamo ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
           'content-length': String(Buffer.byteLength(body)),
         },
         body: Readable.from([Buffer.from(body)]),
@@ -72,11 +105,18 @@ const acceptingHandler = {
 };
 
 export async function benchIngest(
-  options: { runs?: number; batchSizes?: readonly number[]; putLatencyMs?: number; memoryMb?: number } = {},
+  options: {
+    runs?: number;
+    batchSizes?: readonly number[];
+    putLatencyMs?: number;
+    limitLatencyMs?: number;
+    memoryMb?: number;
+  } = {},
 ): Promise<IngestBenchResult> {
   const runs = options.runs ?? 7;
-  const batchSizes = options.batchSizes ?? [1, 25, 100, 500];
+  const batchSizes = options.batchSizes ?? [1, 10, 25, 100, 500];
   const putLatencyMs = options.putLatencyMs ?? 20;
+  const limitLatencyMs = options.limitLatencyMs ?? 5;
   const memoryMb = options.memoryMb ?? 1024;
   const profileId = 'p0000001';
   const gen = traffic({
@@ -98,6 +138,13 @@ export async function benchIngest(
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     requestHandler: acceptingHandler as never,
   });
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+      requestHandler: acceptingHandler as never,
+    }),
+  );
   const service = 'arn:aws:sts::123456789012:assumed-role/Relay/bench';
   const handler = makeHandler({
     store: {
@@ -108,6 +155,7 @@ export async function benchIngest(
     cursorKeys: async () => ({ current: cursorKey(Buffer.from('k'.repeat(64))) }),
     authorization: { services: ['arn:aws:iam::123456789012:role/Relay'], erasers: [] },
     ingest: rawStreamWriter(kinesis, 'raw'),
+    ingestLimit: ingestLimiter(dynamo, 'history', { perWindow: DEFAULT_STAGE.profileBurstPerWindow }),
   });
   const request = (body: string) =>
     ({
@@ -115,6 +163,7 @@ export async function benchIngest(
       rawQueryString: '',
       body,
       isBase64Encoded: false,
+      headers: { 'content-type': 'application/json' },
       requestContext: {
         http: { method: 'POST' },
         requestId: 'bench',
@@ -124,24 +173,44 @@ export async function benchIngest(
 
   const cpuShare = Math.min(1, memoryMb / LAMBDA_FULL_VCPU_MB);
   const rows: IngestBenchRow[] = [];
+  // What the function writes (its log lines) is counted, not shown.
+  let logBytes = 0;
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const swallow = ((chunk: string | Uint8Array) => {
+    logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return true;
+  }) as typeof process.stdout.write;
   for (const n of batchSizes) {
     const body = JSON.stringify({ events: events.slice(0, n) });
     const event = request(body);
     const perRun = Math.max(20, Math.round(4000 / n));
-    for (let i = 0; i < perRun; i++) await handler(event); // warm-up
     const samples: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const t0 = process.cpuUsage();
-      for (let i = 0; i < perRun; i++) {
-        const res = await handler(event);
-        if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
+    const before = { ...answered };
+    let logBefore = 0;
+    process.stdout.write = swallow;
+    process.stderr.write = swallow;
+    try {
+      for (let i = 0; i < perRun; i++) await handler(event); // warm-up
+      for (const k of Object.keys(answered)) before[k] = answered[k]!;
+      logBefore = logBytes;
+      for (let r = 0; r < runs; r++) {
+        const t0 = process.cpuUsage();
+        for (let i = 0; i < perRun; i++) {
+          const res = await handler(event);
+          if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
+        }
+        const used = process.cpuUsage(t0);
+        samples.push((used.user + used.system) / 1000 / perRun);
       }
-      const used = process.cpuUsage(t0);
-      samples.push((used.user + used.system) / 1000 / perRun);
+    } finally {
+      process.stdout.write = writes.out;
+      process.stderr.write = writes.err;
     }
+    const requests = runs * perRun;
     samples.sort((a, b) => a - b);
     const cpuMs = samples[Math.floor(samples.length / 2)]!;
-    const requestMs = cpuMs / cpuShare + putLatencyMs;
+    const requestMs = cpuMs / cpuShare + limitLatencyMs + putLatencyMs;
+    const billedMs = Math.ceil(requestMs);
     rows.push({
       batchEvents: n,
       bodyBytes: Buffer.byteLength(body),
@@ -149,9 +218,24 @@ export async function benchIngest(
       cpuBoundEventsPerSec: Math.round((n * 1000) / cpuMs),
       perInstanceEventsPerSec: Math.round((n * 1000) / requestMs),
       perInstanceRequestsPerSec: Number((1000 / requestMs).toFixed(1)),
+      billedMsPerRequest: billedMs,
+      gbSecondsPerRequest: (billedMs / 1000) * (memoryMb / 1024),
+      awsRequestsPerRequest: Object.fromEntries(
+        Object.entries(answered).map(([op, c]) => [op, (c - (before[op] ?? 0)) / requests]),
+      ),
+      logBytesPerRequest: (logBytes - logBefore) / requests,
     });
   }
-  return { eventBytesAvg: Math.round(eventBytesAvg), putLatencyMs, memoryMb, runs, rows };
+  return {
+    eventBytesAvg: Math.round(eventBytesAvg),
+    putLatencyMs,
+    limitLatencyMs,
+    // The window counter item (key, count, expiry) is well under 1 KB: one write unit per request.
+    limitWcuPerRequest: 1,
+    memoryMb,
+    runs,
+    rows,
+  };
 }
 
 if (process.argv[1]?.endsWith('ingest.ts')) {

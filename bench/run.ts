@@ -8,12 +8,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_STAGE } from '../infra/config.js';
+import { sizeStage } from '../infra/sizing.js';
 import { parseArgv } from '../scripts/cli.js';
+import { DESIGN_PEAK_EVENTS_PER_SECOND } from '../scripts/cost-model.js';
 import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
 import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
 import { benchEnrich } from './enrich.js';
 import { benchHistoryReads, benchHistoryWcu, historyFigures } from './history-wcu.js';
+import { benchIngest } from './ingest.js';
 import { benchStreamBytes } from './stream-bytes.js';
 import type { WholeHandlerResult } from './whole-handler.js';
 import { benchWholePath } from './whole-path.js';
@@ -45,7 +49,7 @@ const WHOLE_PATH_SECONDS = 15;
  * function: in this one the earlier benchmarks' tables would stay on the heap and make every collection of
  * the handler's garbage dearer.
  */
-function wholeHandlerInFreshProcess(recordsPerProfile: number): WholeHandlerResult {
+function wholeHandlerInFreshProcess(recordsPerProfile: number, batchSize: number): WholeHandlerResult {
   const r = spawnSync(
     process.execPath,
     [
@@ -55,6 +59,8 @@ function wholeHandlerInFreshProcess(recordsPerProfile: number): WholeHandlerResu
       '--profile',
       '--per-profile',
       String(recordsPerProfile),
+      '--batch-size',
+      String(batchSize),
     ],
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );
@@ -76,26 +82,39 @@ async function measure(quick: boolean) {
     (f) => f.flushSeconds === history.defaultFlushSeconds,
   )!.impressionsPerWrite;
   const recordsPerProfile = Math.max(1, Math.round(perWrite));
+  // Batches as the event source mapping cuts them for the stage sized at the design's load (infra/sizing.ts,
+  // the figures the stage deploys and the cost model prices): records per lane in the batching window.
+  const sized = sizeStage({ ...DEFAULT_STAGE, peakEventsPerSecond: DESIGN_PEAK_EVENTS_PER_SECOND });
+  const batchSize = Math.round(sized.filterEnrichBatches.recordsPerInvocation);
+  const sizedBatch = {
+    peakEventsPerSecond: sized.peakEventsPerSecond,
+    rawShards: sized.rawStream.shards,
+    parallelizationFactor: DEFAULT_STAGE.consumer.parallelizationFactor,
+    maxBatchingWindowSeconds: DEFAULT_STAGE.consumer.maxBatchingWindowSeconds,
+    recordsPerInvocation: batchSize,
+  };
   say(
-    `whole filter-enrich handler against an instant local AWS, ${recordsPerProfile} records per profile, with a CPU profile`,
+    `whole filter-enrich handler against an instant local AWS, ${batchSize}-record batches, ${recordsPerProfile} records per profile, with a CPU profile`,
   );
-  const wholeHandler = wholeHandlerInFreshProcess(recordsPerProfile);
-  say('stream billing units, plain and aggregated');
-  const streams = await benchStreamBytes();
+  const wholeHandler = wholeHandlerInFreshProcess(recordsPerProfile, batchSize);
+  say('stream billing units, plain and aggregated (and per invocation)');
+  const streams = await benchStreamBytes(20_000, { batchSize, recordsPerProfile });
+  say('ingest route per request (history-api handler, ingest limit, raw-stream writer)');
+  const ingest = await benchIngest();
   say('lake bytes per impression');
   const python = ensureLakeInstalled();
   mkdirSync(path.join(LOCAL_DIR, 'bench'), { recursive: true });
   const jsonl = path.join(LOCAL_DIR, 'bench', 'enriched.jsonl');
   writeFileSync(jsonl, `${streams.enrichedJsonLines}\n`);
-  const sized = spawnSync(
+  const lakeSized = spawnSync(
     python,
     [path.join(ROOT, 'scripts', 'lake', 'size.py'), jsonl, writeDefinitions()],
     {
       encoding: 'utf8',
     },
   );
-  if (sized.status !== 0) throw new Error(`lake size benchmark failed: ${sized.stderr}`);
-  const lake = JSON.parse(sized.stdout) as {
+  if (lakeSized.status !== 0) throw new Error(`lake size benchmark failed: ${lakeSized.stderr}`);
+  const lake = JSON.parse(lakeSized.stdout) as {
     parquetBytesPerImpression: number;
     jsonBytesPerImpression: number;
     rows: number;
@@ -116,9 +135,11 @@ async function measure(quick: boolean) {
       loadAverage: { before: loadBefore[0]!, after: os.loadavg()[0]! },
     },
     enrich,
+    sizedBatch,
     wholeHandler,
     history,
     streams: streamSummary,
+    ingest,
     lake,
     wholePath,
     wholePathSeconds: WHOLE_PATH_SECONDS,

@@ -29,12 +29,101 @@ export interface StreamBytesResult {
     readonly plainPutUnits: number;
     readonly aggregatedPutUnits: number;
     readonly userRecordsPerAggregate: number;
+    /**
+     * Aggregation as filter-enrich does it: within one invocation's batch (it aggregates the records of one
+     * batch, per profile), batches cut at the sized records per invocation with as many records of one
+     * profile as traffic over time puts in a batch. What the cost model prices the enriched stream with.
+     */
+    readonly perInvocation?: PerInvocationAggregation;
   };
   /** Enriched records, JSON lines, for the lake size benchmark. */
   readonly enrichedJsonLines: string;
 }
 
-export async function benchStreamBytes(count = 20_000): Promise<StreamBytesResult> {
+export interface PerInvocationAggregation {
+  readonly batchSize: number;
+  /** At most this many records of one profile per batch (as in the whole-handler benchmark). */
+  readonly recordsPerProfile: number;
+  readonly batches: number;
+  readonly enrichedRecords: number;
+  readonly aggregates: number;
+  readonly userRecordsPerAggregate: number;
+  readonly plainPutUnits: number;
+  readonly aggregatedPutUnits: number;
+}
+
+type Enricher = (data: Uint8Array) => Uint8Array;
+
+function enricher(): Enricher {
+  const byId = new Map(sampleCatalog().map((t) => [t.titleId, t]));
+  const arrival = Date.now();
+  return (data) => {
+    const e = JSON.parse(Buffer.from(data).toString('utf8')) as ImpressionEvent;
+    const t = byId.get(e.titleId);
+    const rec = enrich(e, Date.parse(e.eventTime), arrival, t && { ...t, genres: t.genres });
+    return Buffer.from(JSON.stringify(toEnrichedWire(rec)));
+  };
+}
+
+/**
+ * Enriched records per aggregate within one invocation: `batches` batches of `batchSize` raw records, each
+ * with at most `recordsPerProfile` records of one profile (the load generator's order, a profile's further
+ * records left to later batches as the sample batch of the whole-handler benchmark does), the enriched ones
+ * aggregated per profile within the batch by the handler's own `aggregateByKey`.
+ */
+export async function perInvocationAggregation(
+  batchSize: number,
+  recordsPerProfile: number,
+  batches = 40,
+): Promise<PerInvocationAggregation> {
+  const toEnriched = enricher();
+  const gen = traffic({
+    seed: 37,
+    titleIds: sampleCatalog().map((t) => t.titleId),
+    testProfile: 'bot',
+    badShare: 0,
+    duplicateShare: 0,
+  });
+  let enrichedRecords = 0;
+  let aggregates = 0;
+  let plainPutUnits = 0;
+  let aggregatedPutUnits = 0;
+  for (let b = 0; b < batches; b++) {
+    const taken = new Map<string, number>();
+    const out: { partitionKey: string; data: Uint8Array; source: number }[] = [];
+    let n = 0;
+    while (n < batchSize) {
+      const r = gen.next().value!;
+      const k = taken.get(r.partitionKey) ?? 0;
+      if (k >= recordsPerProfile) continue;
+      taken.set(r.partitionKey, k + 1);
+      n++;
+      if (r.expected !== 'enriched') continue;
+      // The raw stream's partition key is the profile, as the enriched stream's is.
+      out.push({ partitionKey: r.partitionKey, data: toEnriched(r.data), source: out.length });
+    }
+    const agg = await aggregateByKey(out);
+    enrichedRecords += out.length;
+    aggregates += agg.length;
+    plainPutUnits += out.reduce((u, x) => u + Math.ceil(x.data.byteLength / PUT_UNIT), 0);
+    aggregatedPutUnits += agg.reduce((u, x) => u + Math.ceil(x.data.byteLength / PUT_UNIT), 0);
+  }
+  return {
+    batchSize,
+    recordsPerProfile,
+    batches,
+    enrichedRecords,
+    aggregates,
+    userRecordsPerAggregate: enrichedRecords / Math.max(1, aggregates),
+    plainPutUnits,
+    aggregatedPutUnits,
+  };
+}
+
+export async function benchStreamBytes(
+  count = 20_000,
+  invocation?: { batchSize: number; recordsPerProfile: number },
+): Promise<StreamBytesResult> {
   const catalog = sampleCatalog();
   const byId = new Map(catalog.map((t) => [t.titleId, t]));
   const gen = traffic({
@@ -81,6 +170,11 @@ export async function benchStreamBytes(count = 20_000): Promise<StreamBytesResul
       plainPutUnits: units(enriched),
       aggregatedPutUnits: units(enrAgg),
       userRecordsPerAggregate: enriched.length / enrAgg.length,
+      ...(invocation
+        ? {
+            perInvocation: await perInvocationAggregation(invocation.batchSize, invocation.recordsPerProfile),
+          }
+        : {}),
     },
     enrichedJsonLines: enriched.map((e) => Buffer.from(e.data).toString('utf8')).join('\n'),
   };

@@ -16,7 +16,7 @@
  * condition; PutItem, GetItem, Query, BatchWriteItem and TransactWriteItems return "nothing there before,
  * nothing left unprocessed".
  *
- * `tsx bench/whole-handler.ts [--runs n] [--batches n]` prints the result as JSON; run it under
+ * `tsx bench/whole-handler.ts [--runs n] [--batches n] [--batch-size n] [--per-profile n]` prints the result as JSON; run it under
  * `node --cpu-prof --import tsx` to profile (see BENCHMARKS.md).
  */
 import { spawn } from 'node:child_process';
@@ -357,11 +357,17 @@ export async function benchWholeHandler(
      * @default all of a session's (the load generator's order: one or two profiles per batch)
      */
     recordsPerProfile?: number;
+    /**
+     * Records per invocation. run.ts sets it to what the event source mapping cuts at the sized load
+     * (infra/sizing.ts `sizeStage`: records per lane in the batching window, at most the batch size).
+     * @default 500 (the configured maximum)
+     */
+    batchSize?: number;
   } = {},
 ): Promise<WholeHandlerResult> {
   const runs = options.runs ?? 9;
   const batches = options.batches ?? 20;
-  const sample = sampleBatch(500, 11, options.recordsPerProfile);
+  const sample = sampleBatch(options.batchSize ?? 500, 11, options.recordsPerProfile);
   const aws = await instantAws(sample.titles);
   const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
   const saved = { ...process.env };
@@ -532,6 +538,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
     batches: arg('--batches'),
     profile: process.argv.includes('--profile'),
     recordsPerProfile: arg('--per-profile'),
+    batchSize: arg('--batch-size'),
   }).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
     (e) => {

@@ -1,7 +1,9 @@
 /**
  * Whole path on the embedded emulator: the real stack deployed locally, load at a few rates, sustained
  * throughput (records read by filter-enrich per second) and freshness (event time → visible in the history
- * API) p50/p99. Emulator numbers describe this machine and the emulator, not AWS.
+ * API) p50/p99, and the check route's latency (POST frequency/check for a profile the load is writing,
+ * called one at a time while the load runs) p50/p99. Emulator numbers describe this machine and the
+ * emulator, not AWS.
  */
 
 import * as path from 'node:path';
@@ -23,7 +25,7 @@ import {
 } from '../scripts/emulator.js';
 import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from '../scripts/loadgen.js';
-import { seedCatalog } from '../scripts/seed-catalog.js';
+import { sampleCatalog, seedCatalog } from '../scripts/seed-catalog.js';
 
 export interface RatePoint {
   readonly targetRate: number;
@@ -34,6 +36,10 @@ export interface RatePoint {
   readonly freshnessP50Ms: number | null;
   readonly freshnessP99Ms: number | null;
   readonly probes: number;
+  /** Check route: round trip of one POST frequency/check (a 7-day cap on the catalog's first title) during the load. */
+  readonly checkP50Ms?: number | null;
+  readonly checkP99Ms?: number | null;
+  readonly checks?: number;
 }
 
 export async function benchWholePath(rates: readonly number[], seconds: number): Promise<RatePoint[]> {
@@ -71,6 +77,25 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
           await new Promise((r) => setTimeout(r, 500));
         }
       })();
+      // The check route, one call at a time, on the profile most recently written.
+      const checkMs: number[] = [];
+      let checkTarget: { profileId: string; titleId: string } | undefined;
+      const checkTitle = sampleCatalog()[0]!.titleId;
+      const checker = (async () => {
+        while (probing) {
+          const t = checkTarget;
+          if (t) {
+            const started = performance.now();
+            const res = await api
+              .request('POST', `/v1/profiles/${t.profileId}/frequency/check`, {
+                body: JSON.stringify({ caps: [{ titleId: t.titleId, max: 3, window: '7d' }] }),
+              })
+              .catch(() => undefined);
+            if (res?.status === 200) checkMs.push(performance.now() - started);
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
       const load = await runLoad({
         kinesis,
         streamName: outputs.RawStreamName,
@@ -81,6 +106,7 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
           if (Date.now() - lastProbe < 200) return;
           lastProbe = Date.now();
           const r = [...s.slice(-50)].reverse().find((x) => x.profileId);
+          if (r?.profileId) checkTarget = { profileId: r.profileId, titleId: checkTitle };
           if (r?.profileId && r.eventId && r.eventTimeMs) {
             freshness.offer({ profileId: r.profileId, eventId: r.eventId, eventTimeMs: r.eventTimeMs });
           }
@@ -95,6 +121,7 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
       const doneMs = Date.now();
       probing = false;
       await prober;
+      await checker;
       for (let i = 0; i < 20; i++) {
         await freshness.poll().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 250));
@@ -109,6 +136,9 @@ export async function benchWholePath(rates: readonly number[], seconds: number):
         freshnessP50Ms: percentile(freshness.samples, 50) ?? null,
         freshnessP99Ms: percentile(freshness.samples, 99) ?? null,
         probes: freshness.samples.length,
+        checkP50Ms: percentile(checkMs, 50) ?? null,
+        checkP99Ms: percentile(checkMs, 99) ?? null,
+        checks: checkMs.length,
       });
       process.stderr.write(`[bench] whole path at ${rate}/s: ${JSON.stringify(points[points.length - 1])}\n`);
     }

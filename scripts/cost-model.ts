@@ -294,9 +294,17 @@ export interface CostInputs {
   readonly rruPerHistoryCall: number;
   /** Write units per check: the day's rollup a check builds (the first check of a day). */
   readonly wcuPerCheck: number;
-  /** History API: billed ms per request and log bytes per request (platform, EMF, access log). */
+  /** History API reads (checks, history calls): billed ms per request and log bytes per request (platform, EMF, access log). */
   readonly apiMsPerRequest: number;
   readonly apiLogBytesPerRequest: number;
+  /**
+   * Device ingest route, per request of `eventsPerIngestRequest` events (bench/ingest.ts): billed ms on the
+   * function's memory, log bytes (the function's own lines, platform lines, access log) and write units of
+   * the per-profile ingest limit's window counter.
+   */
+  readonly ingestMsPerRequest: number;
+  readonly ingestLogBytesPerRequest: number;
+  readonly ingestWcuPerRequest: number;
   /** Lake: Parquet bytes per impression, and the days of lake data held. */
   readonly parquetBytesPerImpression: number;
   readonly lakeRetentionDays: number;
@@ -446,7 +454,8 @@ export function costModel(i: CostInputs): CostResult {
   const checks = pageRenders * i.checksPerPageRender;
   const historyCalls = pageRenders * i.historyCallsPerPageRender;
   const ingestRequests = (i.eventsPerSec * i.stage.deviceIngestShare) / i.eventsPerIngestRequest;
-  const apiRequests = checks + historyCalls + ingestRequests;
+  const readRequests = checks + historyCalls;
+  const apiRequests = readRequests + ingestRequests;
 
   // DynamoDB as the stage bills it.
   const cap = i.stage.tableCapacity;
@@ -481,6 +490,13 @@ export function costModel(i: CostInputs): CostResult {
     checks * i.wcuPerCheck,
     checks * i.rruPerCheck + historyCalls * i.rruPerHistoryCall,
     `${(checks / 1e3).toFixed(1)} k checks/s × (${i.rruPerCheck} RRU + ${i.wcuPerCheck} WCU of rollups) + ${(historyCalls / 1e3).toFixed(1)} k history calls/s × ${i.rruPerHistoryCall} RRU`,
+  );
+  // The ingest route's per-profile limit: one conditional write of the window counter per request.
+  dynamo(
+    'ingest window counters',
+    ingestRequests * i.ingestWcuPerRequest,
+    0,
+    `${(ingestRequests / 1e3).toFixed(1)} k device ingest requests/s × ${i.ingestWcuPerRequest} WCU (the per-profile ingest limit's counter)`,
   );
   const storedGb = (accepted * 86400 * i.stage.historyRetentionDays * i.historyBytesPerImpression) / GB;
   add(
@@ -518,23 +534,26 @@ export function costModel(i: CostInputs): CostResult {
     ['httpApiMillionFirst300M', 'httpApiMillionAfter'],
   );
   add(
-    'Lambda history API (arm64, 1024 MB)',
-    apiRequests *
-      SECONDS_PER_MONTH *
-      ((i.apiMsPerRequest / 1000) * p('lambdaArmGbSecond') + p('lambdaRequestMillion') / 1e6),
-    `${i.apiMsPerRequest} ms billed per request, ingest included`,
+    `Lambda history API (arm64, ${API_MEMORY_MB} MB)`,
+    SECONDS_PER_MONTH *
+      ((readRequests * i.apiMsPerRequest + ingestRequests * i.ingestMsPerRequest) / 1000) *
+      (API_MEMORY_MB / 1024) *
+      p('lambdaArmGbSecond') +
+      ((apiRequests * SECONDS_PER_MONTH) / 1e6) * p('lambdaRequestMillion'),
+    `${(readRequests / 1e3).toFixed(1)} k reads/s × ${i.apiMsPerRequest} ms billed + ${(ingestRequests / 1e3).toFixed(1)} k device ingest requests/s × ${i.ingestMsPerRequest} ms billed (${i.eventsPerIngestRequest} events each)`,
     ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
   // Lambda's own logs are vended logs with volume tiers (since May 2025); the API's access log is not.
   const lambdaLogGb =
     (invocations * (i.logBytesPerInvocation + i.qualityEmfBytesPerBatch) +
-      apiRequests * (i.apiLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
+      readRequests * (i.apiLogBytesPerRequest - API_ACCESS_LOG_BYTES) +
+      ingestRequests * (i.ingestLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
     (SECONDS_PER_MONTH / GB);
   const accessLogGb = apiRequests * API_ACCESS_LOG_BYTES * (SECONDS_PER_MONTH / GB);
   add(
     'CloudWatch Logs ingestion',
     tiered(lambdaLogGb, LAMBDA_LOG_TIERS) + accessLogGb * p('logsIngestGb'),
-    `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation${i.qualityEmfBytesPerBatch ? ` + ${i.qualityEmfBytesPerBatch} B of quality metrics` : ''}, ${i.apiLogBytesPerRequest} B per API request`,
+    `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation${i.qualityEmfBytesPerBatch ? ` + ${i.qualityEmfBytesPerBatch} B of quality metrics` : ''}, ${i.apiLogBytesPerRequest} B per API read, ${Math.round(i.ingestLogBytesPerRequest)} B per ingest request`,
     [
       'logsLambdaFirst10TbGb',
       'logsLambdaNext20TbGb',
@@ -728,6 +747,9 @@ export function costModel(i: CostInputs): CostResult {
   };
 }
 
+/** The history API function's memory (infra/constructs/history-api.ts). */
+const API_MEMORY_MB = 1024;
+
 /** Of the API's log bytes per request, the access log's (API Gateway: Standard-class logs, not vended). */
 const API_ACCESS_LOG_BYTES = 400;
 
@@ -777,6 +799,9 @@ export const DEFAULT_INPUTS: CostInputs = {
   wcuPerCheck: 0,
   apiMsPerRequest: SIZING.apiMsPerRequest.value,
   apiLogBytesPerRequest: 1300,
+  ingestMsPerRequest: SIZING.apiMsPerRequest.value,
+  ingestLogBytesPerRequest: 1300,
+  ingestWcuPerRequest: 1,
   parquetBytesPerImpression: 94,
   lakeRetentionDays: 365,
   compactionGbPerDpuHour: 50,

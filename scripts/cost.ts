@@ -84,12 +84,25 @@ interface Latest {
       readonly avgItemBytes?: number;
     }[];
   };
-  readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number };
+  readonly wholeHandler?: { handlerCpuUsPerEvent: number; logBytesPerBatch: number; batchSize?: number };
   readonly streams?: {
     rawBytesAvg: number;
     enrichedBytesAvg: number;
     raw: { userRecordsPerAggregate: number };
-    enriched: { userRecordsPerAggregate: number };
+    enriched: {
+      userRecordsPerAggregate: number;
+      /** Within one invocation's batch, as filter-enrich aggregates (bench/stream-bytes.ts). */
+      perInvocation?: { userRecordsPerAggregate: number; batchSize: number; recordsPerProfile: number };
+    };
+  };
+  /** The ingest route per request of N events (bench/ingest.ts). */
+  readonly ingest?: {
+    readonly limitWcuPerRequest: number;
+    readonly rows: readonly {
+      readonly batchEvents: number;
+      readonly billedMsPerRequest: number;
+      readonly logBytesPerRequest: number;
+    }[];
   };
   readonly lake?: { parquetBytesPerImpression: number };
 }
@@ -102,12 +115,15 @@ export const QUALITY_METRICS_SINCE = '2026-12-03T13:44:54Z';
 
 /** Platform lines (START, END, REPORT with its X-Ray trace id) of one invocation, bytes: an estimate. */
 const PLATFORM_LOG_BYTES = 400;
+/** One HTTP API access log line, bytes: an estimate (the model's API_ACCESS_LOG_BYTES). */
+const ACCESS_LOG_BYTES = 400;
 
 /** The model's inputs from the stage, the measured figures when present, and what each came from. */
 export function measuredInputs(
   latest: Latest,
   source: string,
   flushSeconds?: number,
+  eventsPerIngestRequest: number = DEFAULT_INPUTS.eventsPerIngestRequest,
 ): { inputs: CostInputs; provenance: Provenance } {
   const from: Record<string, string> = {};
   const m = (input: keyof CostInputs, key: string, note = '') => {
@@ -121,7 +137,43 @@ export function measuredInputs(
       enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate,
     };
     m('enrichmentBytes', 'streams.enrichedBytesAvg − streams.rawBytesAvg');
-    m('enrichedRecordsPerKinesisRecord', 'streams.enriched.userRecordsPerAggregate');
+    const per = latest.streams.enriched.perInvocation;
+    if (per) {
+      // filter-enrich aggregates within one invocation: what its batches hold, not a long run of traffic.
+      i = { ...i, enrichedRecordsPerKinesisRecord: per.userRecordsPerAggregate };
+      m(
+        'enrichedRecordsPerKinesisRecord',
+        'streams.enriched.perInvocation.userRecordsPerAggregate',
+        ` (within one ${per.batchSize}-record invocation, ≤ ${per.recordsPerProfile} records per profile)`,
+      );
+    } else
+      m(
+        'enrichedRecordsPerKinesisRecord',
+        'streams.enriched.userRecordsPerAggregate',
+        ' (over the whole sample, not per invocation: an upper bound)',
+      );
+  }
+  const ingestRow = latest.ingest?.rows.find((r) => r.batchEvents === eventsPerIngestRequest);
+  if (latest.ingest && ingestRow) {
+    i = {
+      ...i,
+      ingestMsPerRequest: ingestRow.billedMsPerRequest,
+      ingestLogBytesPerRequest:
+        Math.round(ingestRow.logBytesPerRequest) + PLATFORM_LOG_BYTES + ACCESS_LOG_BYTES,
+      ingestWcuPerRequest: latest.ingest.limitWcuPerRequest,
+    };
+    const at = ` (requests of ${eventsPerIngestRequest} events)`;
+    m(
+      'ingestMsPerRequest',
+      'ingest.rows[].billedMsPerRequest',
+      `${at}: CPU at 1,024 MB + the round trips bench/ingest.ts assumes`,
+    );
+    m(
+      'ingestLogBytesPerRequest',
+      'ingest.rows[].logBytesPerRequest',
+      `${at} (+ ${PLATFORM_LOG_BYTES} B of platform lines and ${ACCESS_LOG_BYTES} B of access log, estimated)`,
+    );
+    m('ingestWcuPerRequest', 'ingest.limitWcuPerRequest', " (the ingest limit's window counter)");
   }
   const h = latest.history;
   if (h) {
@@ -189,6 +241,10 @@ export function measuredInputs(
     filterEnrichCpuUsPerEvent: 'assumed until measured (wholeHandler.handlerCpuUsPerEvent)',
     filterEnrichIoMsPerBatch: 'assumed: PutRecords and DynamoDB round trips of one batch, ms',
     apiMsPerRequest: 'assumed: one Query and the response, ms billed',
+    ingestMsPerRequest:
+      'assumed until measured (ingest.rows[].billedMsPerRequest): as a read, ms billed (bench/ingest.ts measures it for 1, 10, 25, 100 and 500 events)',
+    ingestLogBytesPerRequest: 'estimated until measured (ingest.rows[].logBytesPerRequest): as a read',
+    ingestWcuPerRequest: 'the ingest limit: one conditional write of a small window counter per request',
     apiLogBytesPerRequest: 'estimated: platform lines 400 B, EMF 500 B, access log 400 B',
     compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
     maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
@@ -353,7 +409,13 @@ function main(): number {
     } else {
       resultsNote = 'none (bench/results/latest.json missing): documented defaults';
     }
-    ({ inputs, provenance } = measuredInputs(latest, path.basename(file), num('flush-seconds', 1, 3600)));
+    const perRequest = num('events-per-request', 1, 500);
+    ({ inputs, provenance } = measuredInputs(
+      latest,
+      path.basename(file),
+      num('flush-seconds', 1, 3600),
+      perRequest,
+    ));
     const kinesis = mode('kinesis');
     const dynamodb = mode('dynamodb');
     const retention = num(
@@ -409,7 +471,7 @@ function main(): number {
       eventBytes: bytes ?? inputs.eventBytes,
       acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
       checksPerPageRender: num('checks-per-page', 0, 1000) ?? inputs.checksPerPageRender,
-      eventsPerIngestRequest: num('events-per-request', 1, 500) ?? inputs.eventsPerIngestRequest,
+      eventsPerIngestRequest: perRequest ?? inputs.eventsPerIngestRequest,
       lakeRetentionDays: num('lake-retention-days', 1, 36500) ?? inputs.lakeRetentionDays,
       athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
       ...(values.aggregate && latest.streams

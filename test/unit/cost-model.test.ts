@@ -279,6 +279,54 @@ describe('cost model: measured figures from bench/results/latest.json', () => {
     );
   });
 
+  it('the enriched stream is priced with the records per aggregate within one invocation, when measured', () => {
+    const streams = {
+      rawBytesAvg: 1000,
+      enrichedBytesAvg: 1200,
+      raw: { userRecordsPerAggregate: 30 },
+      enriched: { userRecordsPerAggregate: 27 },
+    };
+    expect(measuredInputs({ streams }, 'x').inputs.enrichedRecordsPerKinesisRecord).toBe(27);
+    const { inputs, provenance } = measuredInputs(
+      {
+        streams: {
+          ...streams,
+          enriched: {
+            userRecordsPerAggregate: 27,
+            perInvocation: { userRecordsPerAggregate: 5.4, batchSize: 336, recordsPerProfile: 7 },
+          },
+        },
+      },
+      'x',
+    );
+    expect(inputs.enrichedRecordsPerKinesisRecord).toBe(5.4);
+    expect(provenance.enrichedRecordsPerKinesisRecord).toMatch(/perInvocation.*336-record invocation/);
+  });
+
+  it('the device-ingest figures come from the ingest benchmark row of the events per request priced', () => {
+    const ingest = {
+      limitWcuPerRequest: 1,
+      rows: [
+        { batchEvents: 10, billedMsPerRequest: 29, logBytesPerRequest: 0 },
+        { batchEvents: 100, billedMsPerRequest: 35, logBytesPerRequest: 12 },
+      ],
+    };
+    const at10 = measuredInputs({ ingest }, 'x').inputs;
+    expect(at10.ingestMsPerRequest).toBe(29);
+    expect(at10.ingestLogBytesPerRequest).toBe(800);
+    expect(at10.ingestWcuPerRequest).toBe(1);
+    expect(measuredInputs({ ingest }, 'x', undefined, 100).inputs.ingestMsPerRequest).toBe(35);
+    // Billed ms per ingest request drive the API function's line; reads are unchanged.
+    const slow = costModel({ ...DEFAULT_INPUTS, ingestMsPerRequest: 2 * DEFAULT_INPUTS.ingestMsPerRequest });
+    const base = costModel(DEFAULT_INPUTS);
+    expect(line(slow, 'Lambda history API').monthlyUsd).toBeGreaterThan(
+      line(base, 'Lambda history API').monthlyUsd,
+    );
+    const noDevices = withStage({ deviceIngestShare: 0 });
+    expect(line(costModel(noDevices), 'DynamoDB ingest window counters').monthlyUsd).toBe(0);
+    expect(line(base, 'DynamoDB ingest window counters').monthlyUsd).toBeGreaterThan(0);
+  });
+
   it('the whole-handler benchmark sets the CPU per event and the log bytes per invocation', () => {
     const { inputs } = measuredInputs(
       { wholeHandler: { handlerCpuUsPerEvent: 42, logBytesPerBatch: 450 } },
