@@ -60,6 +60,11 @@ export const SIZING = {
     value: 3,
     source: 'bench/results/latest.json history.readUnits.checkWriteUnits (the day rollup)',
   },
+  wcuPerIngestRequest: {
+    value: 1,
+    source:
+      "lambdas/adapters/ingest-limit.ts: one conditional UpdateItem of a small per-profile window counter (≤ 1 KB) per ingest request, in the history table",
+  },
   rruPerHistoryCall: {
     value: 2,
     source: 'bench/results/latest.json history.readUnits.history (page of 50), rounded up',
@@ -212,7 +217,10 @@ export function sizeStage(s: SizedSettings): StageSizing {
   const target = c.targetUtilizationPercent / 100;
   const sized = (setting: number, min: number, units: number) =>
     setting > 0 ? setting : Math.max(min, Math.ceil(units / target));
-  const historyWcu = peak * SIZING.historyWcuPerImpression.value + checks * SIZING.wcuPerCheck.value;
+  const historyWcu =
+    peak * SIZING.historyWcuPerImpression.value +
+    checks * SIZING.wcuPerCheck.value +
+    ingest * SIZING.wcuPerIngestRequest.value;
   const historyRcu = checks * SIZING.rruPerCheck.value + historyCalls * SIZING.rruPerHistoryCall.value;
   const historyTable: TableSizing = {
     mode: c.mode,
