@@ -21,7 +21,7 @@ import pyarrow as pa
 from pyiceberg.catalog.glue import GlueCatalog
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import Schema
+from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.serializers import ToOutputFile
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import new_table_metadata
@@ -260,6 +260,20 @@ def catalog(endpoint: str, region: str) -> GlueCatalog:
     return GlueCatalog("lake", **emulator_properties(endpoint, region))
 
 
+def created_columns(defn: dict[str, Any]) -> dict[str, Any]:
+    """The definition a new table is created with: its longest prefix of columns whose field ids Iceberg's
+    fresh assignment keeps (top-level columns first, then nested ids, as a table is first created). A column
+    appended later (field id after the nested ids, "Adding a column" in docs/deploy-aws.md) would be renumbered
+    by a fresh creation, so it is left to `evolve_table`, which appends it with its own id as `ALTER TABLE`
+    does on AWS."""
+    for k in range(len(defn["columns"]), 0, -1):
+        prefix = {**defn, "columns": defn["columns"][:k]}
+        schema = schema_of(prefix)
+        if assign_fresh_schema_ids(schema).as_struct() == schema.as_struct():
+            return prefix
+    return defn
+
+
 def adopt_table(endpoint: str, region: str, database: str, defn: dict[str, Any]) -> Table:
     """Loads the Iceberg table behind a CDK-created Glue table, writing its first metadata if it has none."""
     glue = aws_client("glue", endpoint, region)
@@ -269,7 +283,7 @@ def adopt_table(endpoint: str, region: str, database: str, defn: dict[str, Any])
     if not params.get("metadata_location"):
         location = entry["StorageDescriptor"]["Location"].rstrip("/")
         metadata = new_table_metadata(
-            schema=schema_of(defn),
+            schema=schema_of(created_columns(defn)),
             partition_spec=partition_spec_of(defn),
             sort_order=UNSORTED_SORT_ORDER,
             location=location,
