@@ -25,6 +25,7 @@ import { makeHandler } from '../lambdas/history-api/handler.js';
 import { rawStreamWriter } from '../lambdas/history-api/raw-stream.js';
 import { sampleCatalog } from '../scripts/seed-catalog.js';
 import { traffic } from '../scripts/traffic.js';
+import { outputCounter } from './whole-handler.js';
 
 export interface IngestBenchRow {
   readonly batchEvents: number;
@@ -174,12 +175,7 @@ export async function benchIngest(
   const cpuShare = Math.min(1, memoryMb / LAMBDA_FULL_VCPU_MB);
   const rows: IngestBenchRow[] = [];
   // What the function writes (its log lines) is counted, not shown.
-  let logBytes = 0;
-  const writes = { out: process.stdout.write, err: process.stderr.write };
-  const swallow = ((chunk: string | Uint8Array) => {
-    logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    return true;
-  }) as typeof process.stdout.write;
+  const output = outputCounter();
   for (const n of batchSizes) {
     const body = JSON.stringify({ events: events.slice(0, n) });
     const event = request(body);
@@ -187,12 +183,11 @@ export async function benchIngest(
     const samples: number[] = [];
     const before = { ...answered };
     let logBefore = 0;
-    process.stdout.write = swallow;
-    process.stderr.write = swallow;
+    output.swallow();
     try {
       for (let i = 0; i < perRun; i++) await handler(event); // warm-up
       for (const k of Object.keys(answered)) before[k] = answered[k]!;
-      logBefore = logBytes;
+      logBefore = output.bytes;
       for (let r = 0; r < runs; r++) {
         const t0 = process.cpuUsage();
         for (let i = 0; i < perRun; i++) {
@@ -203,8 +198,7 @@ export async function benchIngest(
         samples.push((used.user + used.system) / 1000 / perRun);
       }
     } finally {
-      process.stdout.write = writes.out;
-      process.stderr.write = writes.err;
+      output.restore();
     }
     const requests = runs * perRun;
     samples.sort((a, b) => a - b);
@@ -223,7 +217,7 @@ export async function benchIngest(
       awsRequestsPerRequest: Object.fromEntries(
         Object.entries(answered).map(([op, c]) => [op, (c - (before[op] ?? 0)) / requests]),
       ),
-      logBytesPerRequest: (logBytes - logBefore) / requests,
+      logBytesPerRequest: (output.bytes - logBefore) / requests,
     });
   }
   return {

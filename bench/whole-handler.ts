@@ -380,12 +380,7 @@ export async function benchWholeHandler(
     POWERTOOLS_DEV: '',
   });
   // What the function writes (EMF metrics, log lines) is counted, not shown.
-  let logBytes = 0;
-  const writes = { out: process.stdout.write, err: process.stderr.write };
-  const swallow = ((chunk: string | Uint8Array) => {
-    logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    return true;
-  }) as typeof process.stdout.write;
+  const output = outputCounter();
   try {
     const { handler } = (await import(handlerFile)) as {
       handler: (e: KinesisStreamEvent) => Promise<{ batchItemFailures: unknown[] }>;
@@ -399,14 +394,13 @@ export async function benchWholeHandler(
         );
     };
     let sink = 0;
-    process.stdout.write = swallow;
-    process.stderr.write = swallow;
+    output.swallow();
     for (let i = 0; i < (options.warmup ?? 60); i++) {
       sink += baselinePass(sample.records);
       await invoke();
     }
     const before = await aws.counts();
-    const logBefore = logBytes;
+    const logBefore = output.bytes;
     let handlerCpuUs = 0;
     let baselineCpuUs = 0;
     let measuredBatches = 0;
@@ -429,7 +423,7 @@ export async function benchWholeHandler(
     }
     if (sink === 0) throw new Error('nothing was computed');
     const after = await aws.counts();
-    const logAfter = logBytes;
+    const logAfter = output.bytes;
     // The rest alone: the deployed wiring with the history port answering at once (keeping what it was
     // offered), then the history writes alone on what it was offered.
     const { makeHandler, deployedDeps } = (await import(
@@ -491,8 +485,7 @@ export async function benchWholeHandler(
           baselineUnits: ((us / total) * handlerUsPerEvent) / baselineUsPerEvent,
         }));
     }
-    process.stdout.write = writes.out;
-    process.stderr.write = writes.err;
+    output.restore();
     const requestsPerBatch = Object.fromEntries(
       Object.entries(after).map(([op, n]) => [op, (n - (before[op] ?? 0)) / measuredBatches]),
     );
@@ -521,8 +514,7 @@ export async function benchWholeHandler(
       target: 0.5,
     };
   } finally {
-    process.stdout.write = writes.out;
-    process.stderr.write = writes.err;
+    output.restore();
     process.env = saved;
     await aws.close();
   }
@@ -546,4 +538,30 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * Counts the bytes written to stdout and stderr while swallowing them (a function's log lines and EMF
+ * documents, measured and not shown); `restore` puts the streams back.
+ */
+export function outputCounter() {
+  let bytes = 0;
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const count = ((chunk: string | Uint8Array) => {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return true;
+  }) as typeof process.stdout.write;
+  return {
+    get bytes() {
+      return bytes;
+    },
+    swallow() {
+      process.stdout.write = count;
+      process.stderr.write = count;
+    },
+    restore() {
+      process.stdout.write = writes.out;
+      process.stderr.write = writes.err;
+    },
+  };
 }
