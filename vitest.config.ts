@@ -21,6 +21,16 @@ export default defineConfig({
       },
       {
         test: {
+          // npm pack, the tarball installed into a scratch CDK app, synthesized there (minutes: a build and an install).
+          name: 'package',
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
           include: ['test/e2e/**/*.test.ts'],

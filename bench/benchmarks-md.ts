@@ -5,8 +5,8 @@
  */
 
 import { DEFAULT_STAGE } from '../infra/config.js';
-import { measuredInputs } from '../scripts/cost.js';
-import { costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE, QUOTAS } from '../scripts/cost-model.js';
+import { measuredInputs } from '../ops/cost.js';
+import { costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE, QUOTAS } from '../ops/cost-model.js';
 import type { EnrichBenchResult } from './enrich.js';
 import type { HistoryFigures } from './history-wcu.js';
 import type { IngestBenchResult } from './ingest.js';

@@ -7,7 +7,7 @@ import { DEFAULT_CLASSIFIER_CONFIG } from '../lambdas/domain/classify.js';
 import type { TitleInfo } from '../lambdas/domain/enrich.js';
 import { type FilterEnrichPorts, planBatch, type RawRecord } from '../lambdas/domain/filter-enrich.js';
 import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
-import { sampleCatalog } from '../scripts/seed-catalog.js';
+import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 
 /** A throughput measured over repeated runs. */

@@ -23,7 +23,7 @@ import {
   type Impression,
   itemSize,
 } from '../lambdas/domain/history-model.js';
-import { sampleCatalog } from '../scripts/seed-catalog.js';
+import { sampleCatalog } from '../ops/seed.js';
 import { prng, traffic } from '../scripts/traffic.js';
 import { memoryDynamo } from '../test/support/memory-aws.js';
 

@@ -23,7 +23,7 @@ import { ingestLimiter } from '../lambdas/adapters/ingest-limit.js';
 import { cursorKey } from '../lambdas/domain/cursor.js';
 import { makeHandler } from '../lambdas/history-api/handler.js';
 import { rawStreamWriter } from '../lambdas/history-api/raw-stream.js';
-import { sampleCatalog } from '../scripts/seed-catalog.js';
+import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 import { outputCounter } from './whole-handler.js';
 

@@ -8,7 +8,7 @@ import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
 import { enrich } from '../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
-import { sampleCatalog } from '../scripts/seed-catalog.js';
+import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 
 const PUT_UNIT = 25 * 1024;

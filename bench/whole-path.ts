@@ -13,6 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { historyClient } from '../client/index.js';
+import { sampleCatalog, seedCatalog } from '../ops/seed.js';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
@@ -25,7 +26,6 @@ import {
 } from '../scripts/emulator.js';
 import { FreshnessProbe, MetricsPoller, percentile } from '../scripts/live-stats.js';
 import { LOADGEN_TEST_PROFILE, runLoad } from '../scripts/loadgen.js';
-import { sampleCatalog, seedCatalog } from '../scripts/seed-catalog.js';
 
 export interface RatePoint {
   readonly targetRate: number;

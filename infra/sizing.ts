@@ -1,7 +1,7 @@
 /**
  * Sizing: one load figure (`peakEventsPerSecond`, with the event size and the share of events devices send
  * through the ingest route) gives every capacity the stage deploys. `sizeStage` is the only place these
- * figures are derived: the stacks deploy its result, the cost model (scripts/cost-model.ts) prices it, and
+ * figures are derived: the stacks deploy its result, the cost model (ops/cost-model.ts) prices it, and
  * test/infra/sizing.test.ts holds the two equal to the synthesized template. Pure: settings in, figures out.
  */
 import type { StageConfig, TableCapacity } from './config.js';

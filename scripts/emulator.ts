@@ -21,18 +21,19 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { type CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { type StackOutputs, stackList } from '../infra/contract.js';
 import {
-  CloudFormationClient,
-  DescribeStackResourcesCommand,
-  DescribeStacksCommand,
-} from '@aws-sdk/client-cloudformation';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { OUTPUT_KEYS, type StackOutputs, stackList } from '../infra/contract.js';
-import { CliError, isEntryPoint, LOCAL_DIR, parseCli, runCli } from './cli.js';
+  type ClientLimits,
+  EMULATOR_CREDENTIALS,
+  emulatorClientConfig,
+  LOCAL_DIR,
+  stackOutputs,
+} from '../ops/deployment.js';
+import { CliError, isEntryPoint, parseCli, runCli } from '../ops/kit.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const EMULATOR_VENV = path.join(ROOT, '.venv');
@@ -40,14 +41,7 @@ const EMULATOR_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-emulator.
 const LAKE_VENV = path.join(ROOT, '.venv-lake');
 const LAKE_REQUIREMENTS = path.join(ROOT, 'scripts', 'requirements-lake.txt');
 
-export { LOCAL_DIR };
-
-export const EMULATOR_CREDENTIALS = {
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_REGION: 'us-east-1',
-  AWS_DEFAULT_REGION: 'us-east-1',
-} as const;
+export { type ClientLimits, EMULATOR_CREDENTIALS, emulatorClientConfig, LOCAL_DIR, stackOutputs };
 export const EMULATOR_ACCOUNT = '000000000000';
 
 const log = (msg: string) => process.stderr.write(`[emulator] ${msg}\n`);
@@ -269,33 +263,6 @@ export async function startEmulator(
   return { endpoint, port, pid, logFile, tmpDir: tmp, stop };
 }
 
-export interface ClientLimits {
-  /** Sockets per client; requests beyond wait in the SDK's queue. @default 50 (the SDK's) */
-  readonly maxSockets?: number;
-  /** Give up on a request after this long (for probes, never for writes a retry could duplicate). */
-  readonly requestTimeoutMs?: number;
-}
-
-/** SDK client configuration for the emulator (HTTP/1.1, which emulators speak; the test credentials). */
-export function emulatorClientConfig(endpoint: string, limits: ClientLimits = {}) {
-  return {
-    region: EMULATOR_CREDENTIALS.AWS_REGION,
-    endpoint,
-    credentials: {
-      accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-    requestHandler: new NodeHttpHandler({
-      ...(limits.maxSockets
-        ? { httpAgent: new Agent({ keepAlive: true, maxSockets: limits.maxSockets }) }
-        : {}),
-      ...(limits.requestTimeoutMs
-        ? { requestTimeout: limits.requestTimeoutMs, connectionTimeout: limits.requestTimeoutMs }
-        : {}),
-    }),
-  };
-}
-
 /** Environment for AWS SDK and CDK CLI calls against the emulator. */
 export function emulatorEnv(endpoint: string): NodeJS.ProcessEnv {
   return {
@@ -373,25 +340,6 @@ export async function stackResource(
   const found = r.StackResources?.find((x) => x.LogicalResourceId?.startsWith(logicalIdPrefix));
   if (!found?.PhysicalResourceId) throw new Error(`no resource ${logicalIdPrefix}* in ${stackName}`);
   return found.PhysicalResourceId;
-}
-
-/** Reads the stacks' outputs through CloudFormation and checks that every contract key is there once. */
-export async function stackOutputs(
-  stackNames: readonly string[],
-  cfn = new CloudFormationClient({}),
-): Promise<StackOutputs> {
-  const out: Record<string, string> = {};
-  for (const name of stackNames) {
-    const r = await cfn.send(new DescribeStacksCommand({ StackName: name }));
-    for (const o of r.Stacks?.[0]?.Outputs ?? []) {
-      if (!o.OutputKey || o.OutputValue === undefined || o.OutputKey.startsWith('ExportsOutput')) continue;
-      if (o.OutputKey in out) throw new Error(`output ${o.OutputKey} appears more than once`);
-      out[o.OutputKey] = o.OutputValue;
-    }
-  }
-  const missing = OUTPUT_KEYS.filter((k) => !(k in out));
-  if (missing.length) throw new Error(`stack outputs missing: ${missing.join(', ')}`);
-  return out as StackOutputs;
 }
 
 const EMULATOR_CLI = {

@@ -2,33 +2,21 @@
  * The local lake: the Iceberg delivery stand-in (scripts/lake/delivery.py) and SQL over the local Iceberg
  * tables (scripts/lake/query.py), both in the pinned .venv-lake/. The table definitions they use are
  * exported from lambdas/domain/lake-schema.ts, the same source as the CDK Glue tables.
- *
- * CLI (against the deployment that `npm start` is running, found in .local/session.json):
- *   npm run query -- "SELECT count(*) FROM impressions"
- *   npm run query -- --file my-query.sql [--param value ...]
- *   npm run query -- --named top-titles-per-day --param 2026-11-01 --param 2026-11-30
+ * `LOCAL_LAKE` is what the operator CLI (`npm run query`, `erase`, `reprocess`, `rebuild-history`) uses for a
+ * local deployment's lake.
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { LAKE_QUERIES } from '../infra/lake-queries.js';
 import { LAKE_TABLES, type LakeTableDefinition, WIRE_RULES } from '../lambdas/domain/lake-schema.js';
-import {
-  CliError,
-  type CliSpec,
-  isEntryPoint,
-  type OptionSpec,
-  parseCli,
-  requireSession,
-  runCli,
-} from './cli.js';
-import { EMULATOR_CREDENTIALS, ensureLakeInstalled, LOCAL_DIR, ROOT } from './emulator.js';
+import { LOCAL_DIR } from '../ops/deployment.js';
+import { validProfileId } from '../ops/erase.js';
+import type { ErasureResult, LocalLake } from '../ops/lake-query.js';
+import { EMULATOR_CREDENTIALS, ensureLakeInstalled, ROOT } from './emulator.js';
 
 const LAKE_DIR = path.join(ROOT, 'scripts', 'lake');
-
-export { type LocalSession, SESSION_FILE } from './cli.js';
 
 /**
  * Writes the table definitions for the Python tools; returns the file's path. `tables` other than the app's
@@ -197,93 +185,32 @@ export function describeLake(endpoint: string, database: string): Record<string,
   return JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
 }
 
-const QUERY_CLI = {
-  command: 'npm run query --',
-  positionals: '"<SQL>"',
-  description:
-    'SQL over the local Iceberg tables (impressions, impressions_rejected) of the deployment that\n' +
-    '`npm start -- --keep` is running, with DuckDB. `?` placeholders are bound from --param, in order.',
-  options: {
-    file: { type: 'string', arg: '<path>', help: 'read the SQL from this file' },
-    named: { type: 'string', arg: '<name>', help: "run one of the app's named queries (see --list)" },
-    param: { type: 'string', multiple: true, arg: '<value>', help: 'a value for the next ? placeholder' },
-    json: { type: 'boolean', help: 'print rows as JSON objects, one per line, on stdout only' },
-    list: { type: 'boolean', help: 'list the named queries and their parameters' },
+/** The local lake the repository's tools give the operator CLI (ops/lake-query.ts `LocalLake`). */
+export const LOCAL_LAKE: LocalLake = {
+  query: (t, sql, params) => queryLake({ ...t, sql, params }),
+  print(t, sql, params, json) {
+    const python = ensureLakeInstalled();
+    const args = queryArgs({ ...t, sql, params, json });
+    const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(t.endpoint), stdio: 'inherit' });
+    return r.status ?? 1;
   },
-  footer: [
-    'Examples:',
-    '  npm run query -- "SELECT title_name, count(*) AS n FROM impressions GROUP BY 1 ORDER BY n DESC LIMIT 5"',
-    '  npm run query -- --named top-titles-per-day --param 2026-11-01 --param 2026-11-30',
-    '  npm run -s query -- --json "SELECT * FROM impressions LIMIT 3"   (-s: no npm banner on stdout)',
-  ].join('\n'),
-} as const satisfies CliSpec<Record<string, OptionSpec>>;
-
-/** The named queries, one block each: name, parameters in order, description. */
-export function listNamedQueries(): string {
-  return LAKE_QUERIES.map(
-    (q) => `${q.name}${q.parameters.map((p) => ` --param <${p}>`).join('')}\n    ${q.description}`,
-  ).join('\n');
-}
-
-/** `?` placeholders of SQL, outside string literals and comments. */
-export function countPlaceholders(sql: string): number {
-  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, '').split('?').length - 1;
-}
-
-function queryMain(argv: readonly string[]): number {
-  const { values, positionals } = parseCli(QUERY_CLI, argv);
-  if (values.list) {
-    process.stdout.write(`${listNamedQueries()}\n`);
-    return 0;
-  }
-  const sources = [values.named, values.file, positionals[0]].filter((v) => v !== undefined).length;
-  if (sources !== 1 || positionals.length > 1)
-    throw new CliError(
-      'give exactly one of: the SQL as one (quoted) argument, --file <path>, --named <name>',
-      2,
-    );
-  const params = values.param ?? [];
-  let sql: string;
-  if (values.named !== undefined) {
-    const named = LAKE_QUERIES.find((q) => q.name === values.named);
-    if (!named)
-      throw new CliError(
-        `no named query "${values.named}"; known: ${LAKE_QUERIES.map((q) => q.name).join(', ')}`,
-        2,
-      );
-    if (params.length !== named.parameters.length) {
-      const wanted = named.parameters.length
-        ? `${named.parameters.length} --param (${named.parameters.join(', ')})`
-        : 'no --param';
-      throw new CliError(`${named.name} takes ${wanted}, got ${params.length}`, 2);
+  erase(t, profileId, dryRun) {
+    const python = ensureLakeInstalled();
+    const args = [
+      path.join(LAKE_DIR, 'erase.py'),
+      '--endpoint',
+      t.endpoint,
+      '--database',
+      t.database,
+      '--profile',
+      validProfileId(profileId),
+    ];
+    if (dryRun) args.push('--dry-run');
+    const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(t.endpoint), encoding: 'utf8' });
+    if (r.status !== 0) {
+      const last = (r.stderr || r.error?.message || '').trim().split('\n').at(-1);
+      throw new Error(`local erasure failed: ${last}`);
     }
-    sql = named.sql;
-  } else if (values.file !== undefined) {
-    if (!existsSync(values.file) || !statSync(values.file).isFile())
-      throw new CliError(`no such file: ${values.file}`, 2);
-    sql = readFileSync(values.file, 'utf8');
-  } else {
-    sql = positionals[0]!;
-  }
-  const placeholders = countPlaceholders(sql);
-  if (values.named === undefined && placeholders !== params.length)
-    throw new CliError(`the SQL has ${placeholders} ? placeholder(s) and ${params.length} --param given`, 2);
-  const session = requireSession();
-  const python = ensureLakeInstalled();
-  const args = queryArgs({
-    endpoint: session.endpoint,
-    database: session.outputs.GlueDatabaseName!,
-    sql,
-    params,
-    json: Boolean(values.json),
-  });
-  const r = spawnSync(python, args, { cwd: ROOT, env: pythonEnv(session.endpoint), stdio: 'inherit' });
-  return r.status ?? 1;
-}
-
-if (isEntryPoint(import.meta.filename)) {
-  runCli('query', () => {
-    if (process.argv[2] !== 'query') throw new CliError('usage: tsx scripts/lake.ts query --help', 2);
-    return queryMain(process.argv.slice(3));
-  });
-}
+    return JSON.parse(r.stdout) as ErasureResult;
+  },
+};

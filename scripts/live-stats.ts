@@ -9,7 +9,7 @@ import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/clie
 import { METRIC, QUALITY_METRIC, rejectReasonMetric } from '../infra/contract.js';
 import { FILTER_REASONS, REJECT_REASONS } from '../lambdas/domain/classify.js';
 import { OPTIONAL_COLUMNS } from '../lambdas/domain/quality.js';
-import { LOCAL_DIR } from './cli.js';
+import { LOCAL_DIR } from '../ops/deployment.js';
 
 /** The latest counts of the running `npm start` (what its live view shows), for `npm run stats`. */
 export const STATS_FILE = path.join(LOCAL_DIR, 'stats.json');

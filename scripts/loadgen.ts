@@ -19,9 +19,10 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { output } from '../infra/contract.js';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
-import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
+import { requireSession } from '../ops/deployment.js';
+import { CliError, isEntryPoint, numberOption, parseCli, runCli } from '../ops/kit.js';
+import { sampleCatalog } from '../ops/seed.js';
 import { loadgenApiSink } from './ingest-client.js';
-import { sampleCatalog } from './seed-catalog.js';
 import { type GeneratedRecord, type TrafficOptions, tally, traffic } from './traffic.js';
 
 export const LOADGEN_TEST_PROFILE = 'loadgen-test-bot';

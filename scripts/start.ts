@@ -30,17 +30,9 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { historyClient } from '../client/index.js';
 import { type StackOutputs, stackNamesOf } from '../infra/contract.js';
-import {
-  alive,
-  CliError,
-  isEntryPoint,
-  LOCAL_DIR,
-  type LocalSession,
-  numberOption,
-  parseCli,
-  runCli,
-  SESSION_FILE,
-} from './cli.js';
+import { alive, LOCAL_DIR, type LocalSession, SESSION_FILE } from '../ops/deployment.js';
+import { CliError, isEntryPoint, numberOption, parseCli, runCli } from '../ops/kit.js';
+import { seedCatalog } from '../ops/seed.js';
 import {
   deployApp,
   EMULATOR_CREDENTIALS,
@@ -70,7 +62,6 @@ import {
   within,
 } from './live-stats.js';
 import { LOADGEN_ERASED_PROFILE, LOADGEN_TEST_PROFILE, type LoadResult, runLoad } from './loadgen.js';
-import { seedCatalog } from './seed-catalog.js';
 import type { GeneratedRecord } from './traffic.js';
 
 const START_CLI = {

@@ -4,7 +4,8 @@
  * refreshed every 2 s while the stack runs. Compare with `npm run loadgen -- --expect`.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CliError, isEntryPoint, parseCli, requireSession, runCli } from './cli.js';
+import { requireSession } from '../ops/deployment.js';
+import { CliError, isEntryPoint, parseCli, runCli } from '../ops/kit.js';
 import { render, type Snapshot, STATS_FILE } from './live-stats.js';
 
 const STATS_CLI = {

@@ -1,16 +1,3 @@
-/**
- * The lake's stateful part: an encrypted, versioned, TLS-only bucket with lifecycle rules, a Glue database,
- * and the two Iceberg v2 tables generated from `lambdas/domain/lake-schema.ts` (columns, field ids, `day()`
- * partitions).
- *
- * On AWS the tables are created by Athena DDL through a custom resource (`IcebergTables`): Athena's
- * `CREATE TABLE … PARTITIONED BY (day(…)) TBLPROPERTIES ('table_type'='ICEBERG')` is the documented way to
- * create a partitioned Iceberg table (Athena guide, "Create Iceberg tables"), and the CloudFormation Glue
- * shapes are disputed or lose the partition spec (see `lambdas/domain/lake-ddl.ts`). The emulator's Athena
- * refuses Iceberg DDL, so an emulator stage registers the tables with `AWS::Glue::Table` (`TableInput` only:
- * location and columns) and the local delivery writes their first Iceberg metadata from the same schema.
- */
-import * as path from 'node:path';
 import { Aws, CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
@@ -33,7 +20,7 @@ import {
   type LakeTableDefinition,
 } from '../../lambdas/domain/lake-schema.js';
 import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
-import { NodeFunction } from './node-function.js';
+import { type FunctionEntry, NodeFunction } from './node-function.js';
 
 /** Key prefixes of the lake bucket; every role is scoped to the prefixes of its own table. */
 export const LAKE_PREFIXES = {
@@ -238,10 +225,10 @@ export class LakeStorage extends Construct {
   /** The provider whose functions run and wait for the DDL statements, with least privilege. */
   private ddlProvider(workGroup: CfnWorkGroup): Provider {
     const stack = Stack.of(this);
-    const fn = (name: string, entry: string) =>
+    const fn = (name: string, entry: FunctionEntry) =>
       new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) });
-    const onEvent = fn('DdlOnEvent', path.join('iceberg-table', 'on-event.ts'));
-    const isComplete = fn('DdlIsComplete', path.join('iceberg-table', 'is-complete.ts'));
+    const onEvent = fn('DdlOnEvent', 'iceberg-table/on-event.ts');
+    const isComplete = fn('DdlIsComplete', 'iceberg-table/is-complete.ts');
     const workGroupArn = stack.formatArn({
       service: 'athena',
       resource: 'workgroup',

@@ -30,8 +30,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
+import { sampleCatalog, seedCatalog } from '../../ops/seed.js';
 import { ROOT, stackResource } from '../../scripts/emulator.js';
-import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import { impression } from '../support/factories.js';
 import { ctx, eventually, harness } from './harness.js';
 

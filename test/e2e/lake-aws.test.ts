@@ -9,7 +9,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
-import { athenaCount, eraseOnAthena } from '../../scripts/erase.js';
+import { athenaCount, eraseOnAthena } from '../../ops/erase.js';
 import { ctx, eventually, harness } from './harness.js';
 
 const c = ctx();

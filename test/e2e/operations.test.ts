@@ -37,9 +37,9 @@ import {
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
+import { sampleCatalog, seedCatalog } from '../../ops/seed.js';
 import { ROOT } from '../../scripts/emulator.js';
 import { type DeliveryHandle, queryLake, startDelivery } from '../../scripts/lake.js';
-import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
 import { ctx, eventually, harness } from './harness.js';
 
 const c = ctx();
@@ -51,11 +51,11 @@ const sqs = new SQSClient(h.config);
 const TITLES = sampleCatalog(50).map((t) => t.titleId);
 
 /** Runs a tool's CLI against this deployment; resolves with its exit code and output. */
-function tool(script: string, args: readonly string[], session: string) {
+function tool(name: string, args: readonly string[], session: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(
       path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(ROOT, 'scripts', script), '--session', session, ...args],
+      [path.join(ROOT, 'scripts', 'impressions.ts'), name, '--session', session, ...args],
       { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } },
     );
     let stdout = '';
@@ -277,7 +277,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     const enrichedBefore = await enrichedOf();
     for (let round = 1; round <= 2; round++) {
       for (const m of messages) await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: m }));
-      const r = await tool('redrive.ts', ['--queue', 'FilterEnrichFailureQueueUrl', '--json'], session);
+      const r = await tool('redrive', ['--queue', 'FilterEnrichFailureQueueUrl', '--json'], session);
       expect(r.code, r.stderr).toBe(0);
       const s = (
         json(r).queues as {
@@ -319,7 +319,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     const [enriched] = await failureMessages(out.EnrichedStreamName, (rec) => rec.PartitionKey === p);
     expect(enriched).toBeDefined();
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: enriched! }));
-    const r = await tool('redrive.ts', ['--queue', 'FilterEnrichFailureQueueUrl'], session);
+    const r = await tool('redrive', ['--queue', 'FilterEnrichFailureQueueUrl'], session);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/range expired \(left\)\s+1/);
     expect(r.stdout).toMatch(/not an on-failure record \(left\)\s+1/);
@@ -348,15 +348,11 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
       timeoutMs: 90_000,
     });
 
-    const dry = await tool(
-      'reprocess.ts',
-      ['--from', started, '--profile', p, '--dry-run', '--json'],
-      session,
-    );
+    const dry = await tool('reprocess', ['--from', started, '--profile', p, '--dry-run', '--json'], session);
     expect(dry.code, dry.stderr).toBe(0);
     expect(json(dry)).toMatchObject({ dryRun: true, selected: 5, wouldPut: 5 });
     const onlyFuture = await tool(
-      'reprocess.ts',
+      'reprocess',
       ['--from', started, '--profile', p, '--reason', 'time.future', '--dry-run', '--json'],
       session,
     );
@@ -364,7 +360,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
 
     await new Promise((r) => setTimeout(r, Math.max(0, putAt + 25_000 - Date.now())));
     const run = await tool(
-      'reprocess.ts',
+      'reprocess',
       ['--from', started, '--profile', p, '--json', '--wait', '90'],
       session,
     );
@@ -426,7 +422,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     }
 
     const args = ['--from', started, ...profiles.flatMap((p) => ['--profile', p]), '--json'];
-    const dry = await tool('rebuild-history.ts', [...args, '--dry-run'], session);
+    const dry = await tool('rebuild-history', [...args, '--dry-run'], session);
     expect(dry.code, dry.stderr).toBe(0);
     // The deployed function's settings (the stage's defaults), read from the pipeline stack's template.
     const settings = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
@@ -434,7 +430,7 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     expect(await history(profiles[0]!)).toHaveLength(0);
 
     for (let round = 0; round < 2; round++) {
-      const r = await tool('rebuild-history.ts', args, session);
+      const r = await tool('rebuild-history', args, session);
       expect(r.code, r.stderr).toBe(0);
       const summary = json(r);
       // Into the emptied table everything is stored; run again, everything is already present.
@@ -458,11 +454,11 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
   });
 
   it('answers bad arguments and a missing deployment in one line, without a stack trace', async () => {
-    const bad = await tool('reprocess.ts', ['--from', 'last tuesday'], session);
+    const bad = await tool('reprocess', ['--from', 'last tuesday'], session);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     const none = await tool(
-      'rebuild-history.ts',
+      'rebuild-history',
       ['--from', new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)],
       path.join(tmpdir(), 'no-such-session.json'),
     );

@@ -11,7 +11,7 @@ import { encodeAggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { DEVICE_TYPES, type ImpressionEvent, SCHEMA_REGISTRY } from '../../lambdas/domain/event-schema.js';
 import { SCHEMA_FIELD_PATHS } from '../../lambdas/domain/quality.js';
 import { fromEnrichedWire, fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
-import { sampleCatalog, seedCatalog } from '../../scripts/seed-catalog.js';
+import { sampleCatalog, seedCatalog } from '../../ops/seed.js';
 import type { Mutable } from '../support/factories.js';
 import { E2E_TEST_PROFILE } from './context.js';
 import { ctx, eventually, harness } from './harness.js';

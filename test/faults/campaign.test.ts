@@ -25,7 +25,7 @@ import {
   impressionsOfItem,
 } from '../../lambdas/domain/history-model.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
-import { sampleCatalog } from '../../scripts/seed-catalog.js';
+import { sampleCatalog } from '../../ops/seed.js';
 import { type GeneratedRecord, prng, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';

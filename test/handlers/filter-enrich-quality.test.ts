@@ -5,7 +5,7 @@
  * tests (vitest.config.ts): here they are enabled and the handler module loaded afresh to read its stdout.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { QUALITY_EMF_BYTES_PER_BATCH } from '../../scripts/cost-model.js';
+import { QUALITY_EMF_BYTES_PER_BATCH } from '../../ops/cost-model.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
 

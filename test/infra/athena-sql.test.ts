@@ -16,10 +16,10 @@ import { LAKE_QUERIES } from '../../infra/lake-queries.js';
 import { DAY_BEFORE_SCHEDULED_RUN, DAY_PARAMETER, reportStatements } from '../../infra/quality-report.js';
 import { addColumnsSql, createTableSql, dropTableSql } from '../../lambdas/domain/lake-ddl.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
+import { athenaStatements } from '../../ops/erase.js';
+import { rebuildSql } from '../../ops/rebuild-core.js';
+import { enrichedCopiesSql, rejectedAgainSql, selectionSql } from '../../ops/reprocess-core.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
-import { athenaStatements } from '../../scripts/erase.js';
-import { rebuildSql } from '../../scripts/ops/rebuild-core.js';
-import { enrichedCopiesSql, rejectedAgainSql, selectionSql } from '../../scripts/ops/reprocess-core.js';
 
 type Parsed = { ok: true; kind: string; sql: string } | { ok: false; error: string };
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { DEFAULT_STAGE, resolveStage } from '../../infra/config.js';
 import { QUOTAS, quotaFindings, SIZING, sizeStage } from '../../infra/sizing.js';
-import { costModel, DEFAULT_INPUTS } from '../../scripts/cost-model.js';
+import { costModel, DEFAULT_INPUTS } from '../../ops/cost-model.js';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
 

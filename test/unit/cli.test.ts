@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAKE_QUERIES } from '../../infra/lake-queries.js';
+import { requireSession } from '../../ops/deployment.js';
 import {
   CliError,
   describeError,
@@ -17,9 +18,8 @@ import {
   numberOption,
   parseArgv,
   parseCli,
-  requireSession,
-} from '../../scripts/cli.js';
-import { countPlaceholders, listNamedQueries } from '../../scripts/lake.js';
+} from '../../ops/kit.js';
+import { countPlaceholders, listNamedQueries } from '../../ops/query.js';
 import { awsPreflight } from '../e2e/aws-preflight.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -27,10 +27,10 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** The tools as package.json runs them (`npm run <name> -- …` adds the arguments after these). */
 const TOOLS = {
-  query: ['scripts/lake.ts', 'query'],
+  query: ['scripts/impressions.ts', 'query'],
   loadgen: ['scripts/loadgen.ts'],
-  cost: ['scripts/cost.ts'],
-  seed: ['scripts/seed-catalog.ts'],
+  cost: ['scripts/impressions.ts', 'cost'],
+  seed: ['scripts/impressions.ts', 'seed'],
   start: ['scripts/start.ts'],
   stats: ['scripts/stats.ts'],
   emulator: ['scripts/emulator.ts', 'start'],
@@ -39,12 +39,19 @@ const TOOLS = {
 /** Every other tool of the README's table, with its own help text. */
 const OTHER_TOOLS = {
   bench: ['bench/run.ts'],
-  erase: ['scripts/erase.ts'],
-  redrive: ['scripts/redrive.ts'],
-  reprocess: ['scripts/reprocess.ts'],
-  'rebuild-history': ['scripts/rebuild-history.ts'],
+  erase: ['scripts/impressions.ts', 'erase'],
+  redrive: ['scripts/impressions.ts', 'redrive'],
+  reprocess: ['scripts/impressions.ts', 'reprocess'],
+  'rebuild-history': ['scripts/impressions.ts', 'rebuild-history'],
+  quality: ['scripts/impressions.ts', 'quality'],
 } as const;
 const ALL_TOOLS = { ...TOOLS, ...OTHER_TOOLS };
+
+/** How a tool's help names it: the operator CLI's tools as `impressions <tool>`, the others as npm runs them. */
+const commandOf = (tool: keyof typeof ALL_TOOLS) =>
+  ALL_TOOLS[tool][0] === 'scripts/impressions.ts'
+    ? `impressions ${tool}`
+    : `npm ${tool === 'start' ? 'start' : `run ${tool}`} --`;
 
 const LOCAL = mkdtempSync(path.join(tmpdir(), 'impressions-local-'));
 
@@ -82,7 +89,7 @@ describe.concurrent.each(Object.keys(TOOLS) as (keyof typeof TOOLS)[])('%s', (to
     for (const flag of ['--help', '-h']) {
       const r = await run(tool, flag);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^Usage: npm (run \w+|start) --/);
+      expect(r.stdout.startsWith(`Usage: ${commandOf(tool)} [options]`), r.stdout).toBe(true);
       expect(r.stdout).toContain('-h, --help');
       clean(r.stdout + r.stderr);
     }
@@ -103,9 +110,7 @@ describe.concurrent.each(Object.keys(ALL_TOOLS) as (keyof typeof ALL_TOOLS)[])('
   it('answers an unknown option in one line naming it and where the help is (exit 2)', async () => {
     const r = await run(tool, '--bogus');
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr.trim()).toBe(
-      `${tool}: Unknown option '--bogus' (see npm ${tool === 'start' ? 'start' : `run ${tool}`} -- --help)`,
-    );
+    expect(r.stderr.trim()).toBe(`${tool}: Unknown option '--bogus' (see ${commandOf(tool)} --help)`);
     expect(r.stdout).toBe('');
     clean(r.stderr);
   });
@@ -151,7 +156,7 @@ describe.concurrent('a bad option value, a negative number included: one line na
     [
       'query',
       ['--named', 'top-titles-per-day', '--param'],
-      "query: Option '--param <value>' argument missing (see npm run query -- --help)",
+      "query: Option '--param <value>' argument missing (see impressions query --help)",
     ],
   ];
   it.each(cases)('%s %s', async (tool, args, line) => {
@@ -212,7 +217,7 @@ describe.concurrent('bad arguments the tools know about', () => {
   });
 });
 
-describe('shared plumbing (scripts/cli.ts)', () => {
+describe('shared plumbing (ops/kit.ts)', () => {
   const spec = {
     command: 'npm run x --',
     description: 'x',

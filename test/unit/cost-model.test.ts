@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
-import { leverMeasurements, measuredInputs, QUALITY_METRICS_SINCE } from '../../scripts/cost.js';
+import { leverMeasurements, measuredInputs, QUALITY_METRICS_SINCE } from '../../ops/cost.js';
 import {
   type CostInputs,
   costModel,
@@ -14,7 +14,7 @@ import {
   QUALITY_EMF_BYTES_PER_BATCH,
   reservedDiscount,
   SECONDS_PER_MONTH,
-} from '../../scripts/cost-model.js';
+} from '../../ops/cost-model.js';
 
 const line = (r: ReturnType<typeof costModel>, prefix: string) => {
   const l = r.lines.find((x) => x.component.startsWith(prefix));
@@ -447,7 +447,9 @@ describe('cost model: quality metrics, quality report, levers', () => {
 
 describe('npm run cost', () => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cost.ts', ...args], { encoding: 'utf8' });
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/impressions.ts', 'cost', ...args], {
+      encoding: 'utf8',
+    });
 
   it('the lever options apply the stage settings they name, and a lever applied is no longer listed', () => {
     const r = run(
@@ -474,7 +476,7 @@ describe('npm run cost', () => {
   it('--help explains itself and exits 0', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: npm run cost/);
+    expect(r.stdout).toMatch(/^Usage: impressions cost \[options\]/);
   });
 
   it('--device-share 0 leaves the ingest route unpriced: a lower total, and a smaller API throttle for the default stage', () => {

@@ -20,7 +20,7 @@ import {
   PROFILES_PER_STATEMENT,
   profilesOf,
   validProfileId,
-} from '../../scripts/erase.js';
+} from '../../ops/erase.js';
 
 const athenaMock = mockClient(AthenaClient);
 const athena = new AthenaClient({
@@ -148,15 +148,19 @@ describe('erasure on Athena', () => {
 
 describe('command line', () => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'erase.ts'), ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join('scripts', 'impressions.ts'), 'erase', ...args],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
 
   it('--help prints the usage; a bad id or option is one line on stderr and exit 2, no stack trace', () => {
     const help = run('--help');
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('usage: npm run erase -- --profile <id>');
+    expect(help.stdout).toContain('Usage: impressions erase [options]');
     for (const args of [
       ["--profile=x' OR 1=1"],
       ['--profile', 'p', '--bogus'],

@@ -86,7 +86,7 @@ describe('named queries filter on the partition source, so day partitions prune'
         writeDefinitions(),
         "event_time >= '2026-06-14T00:00:00+00:00' and event_time < '2026-06-15T00:00:00+00:00'",
         "event_date >= '2026-06-14' and event_date <= '2026-06-14'",
-        // The erasure's predicate (scripts/erase.ts).
+        // The erasure's predicate (ops/erase.ts).
         "profile_id = 'p3'",
       ],
       { input: lines.join('\n'), encoding: 'utf8' },

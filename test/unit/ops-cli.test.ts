@@ -11,19 +11,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { resolveStage } from '../../infra/config.js';
-import {
-  COMMON_OPTIONS,
-  type Deployment,
-  findDeployment,
-  intOption,
-  OpsError,
-  parse,
-  profilesOption,
-  stacksOf,
-  timeRange,
-} from '../../scripts/ops/cli.js';
-import { deployedHistorySettings } from '../../scripts/ops/history-write.js';
-import { lakeQuery } from '../../scripts/ops/lake-query.js';
+import { type Deployment, findDeployment, stageOf } from '../../ops/deployment.js';
+import { deployedHistorySettings } from '../../ops/history-write.js';
+import { CliError, numberOption, parseCli, profilesOption, timeRange } from '../../ops/kit.js';
+import { lakeQuery } from '../../ops/lake-query.js';
 
 describe('arguments', () => {
   it('refuses unknown options and bad values with exit code 2', () => {
@@ -31,18 +22,22 @@ describe('arguments', () => {
       try {
         f();
       } catch (e) {
-        return e instanceof OpsError ? e.exitCode : -1;
+        return e instanceof CliError ? e.code : -1;
       }
       return 0;
     };
-    expect(code(() => parse(['--bogus'], COMMON_OPTIONS))).toBe(2);
-    expect(code(() => intOption('1.5', 'limit', 1, 10))).toBe(2);
-    expect(code(() => intOption('11', 'limit', 1, 10))).toBe(2);
+    const spec = { command: 'impressions x', description: 'x', options: {} };
+    expect(code(() => parseCli(spec, ['--bogus']))).toBe(2);
+    expect(code(() => numberOption('1.5', 'limit', 1, 10))).toBe(2);
+    expect(code(() => numberOption('11', 'limit', 1, 10))).toBe(2);
     expect(code(() => timeRange({ from: 'last tuesday' }))).toBe(2);
     expect(code(() => timeRange({}))).toBe(2);
     expect(code(() => timeRange({ from: '2026-11-26', to: '2026-11-25' }))).toBe(2);
-    expect(code(() => profilesOption({ profile: ['ok', 'new\nline'] }))).toBe(2);
-    expect(code(() => stacksOf('Bad Stage'))).toBe(2);
+    expect(code(() => profilesOption(['ok', 'new\nline']))).toBe(2);
+    expect(code(() => profilesOption(['x'.repeat(65)]))).toBe(2);
+    expect(code(() => stageOf({ stage: 'Bad Stage' }))).toBe(2);
+    expect(code(() => stageOf({ stack: 'Bad Stage' }))).toBe(2);
+    expect(code(() => stageOf({ stage: 'prod', stack: 'Impressions-prod-Pipeline' }))).toBe(2);
   });
 
   it('reads dates as UTC midnight and times as given', () => {
@@ -52,11 +47,11 @@ describe('arguments', () => {
     });
   });
 
-  it('names both stacks of a stage from either stack name or the stage', () => {
-    const both = ['Impressions-prod-Stateful', 'Impressions-prod-Pipeline'];
-    expect(stacksOf('Impressions-prod-Pipeline')).toEqual(both);
-    expect(stacksOf('Impressions-prod-Stateful')).toEqual(both);
-    expect(stacksOf('prod')).toEqual(both);
+  it('names the stage from either stack name or the stage', () => {
+    expect(stageOf({ stack: 'Impressions-prod-Pipeline' })).toBe('prod');
+    expect(stageOf({ stack: 'Impressions-prod-Stateful' })).toBe('prod');
+    expect(stageOf({ stage: 'prod' })).toBe('prod');
+    expect(stageOf({})).toBeUndefined();
   });
 });
 
@@ -75,7 +70,7 @@ describe('the deployment', () => {
     delete process.env.AWS_REGION;
     const dflt = process.env.AWS_DEFAULT_REGION;
     delete process.env.AWS_DEFAULT_REGION;
-    await expect(findDeployment({ stack: 'prod' })).rejects.toThrow(/AWS_REGION/);
+    await expect(findDeployment({ stage: 'prod' })).rejects.toThrow(/AWS_REGION/);
     if (dflt !== undefined) process.env.AWS_DEFAULT_REGION = dflt;
   });
 });
@@ -85,6 +80,7 @@ describe('Athena on a real deployment', () => {
   afterEach(() => athena.reset());
   const d: Deployment = {
     kind: 'aws',
+    stage: 'prod',
     region: 'eu-west-1',
     outputs: { GlueDatabaseName: 'lake_db', AthenaWorkGroupName: 'wg' } as Deployment['outputs'],
     pipelineStack: 'Impressions-prod-Pipeline',
@@ -132,7 +128,7 @@ describe('Athena on a real deployment', () => {
       .on(GetQueryExecutionCommand)
       .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND' } } });
     await expect(lakeQuery(d)('SELECT 1')).rejects.toThrow(
-      new OpsError('Athena query failed: TABLE_NOT_FOUND'),
+      new CliError('Athena query failed: TABLE_NOT_FOUND'),
     );
   });
 });

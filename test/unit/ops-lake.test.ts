@@ -15,9 +15,9 @@ import {
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
-import { openHistoryStore, writeImpressions } from '../../scripts/ops/history-write.js';
-import { daysOf, type LakeRow, lakeTime } from '../../scripts/ops/lake-query.js';
-import { historyRowOf, rebuild, rebuildSql } from '../../scripts/ops/rebuild-core.js';
+import { openHistoryStore, writeImpressions } from '../../ops/history-write.js';
+import { daysOf, type LakeRow, lakeTime } from '../../ops/lake-query.js';
+import { historyRowOf, rebuild, rebuildSql } from '../../ops/rebuild-core.js';
 import {
   payloadOf,
   planReprocess,
@@ -26,7 +26,7 @@ import {
   reasonMatches,
   rowSelected,
   selectionSql,
-} from '../../scripts/ops/reprocess-core.js';
+} from '../../ops/reprocess-core.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const T = Date.parse('2026-11-26T18:00:00.123Z');

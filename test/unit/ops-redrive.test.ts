@@ -25,8 +25,8 @@ import {
 import { rollupSortKey } from '../../lambdas/domain/rollup.js';
 import { fromEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
-import { filterEnrichEnvironmentOf } from '../../scripts/ops/deployed-filter-enrich.js';
-import type { BatchProcessor } from '../../scripts/ops/redrive-core.js';
+import { filterEnrichEnvironmentOf } from '../../ops/deployed-filter-enrich.js';
+import type { BatchProcessor } from '../../ops/redrive-core.js';
 import {
   fetchRange,
   type KinesisBatchInfo,
@@ -34,8 +34,8 @@ import {
   RangeExpiredError,
   type RedriveOptions,
   redriveQueue,
-} from '../../scripts/ops/redrive-core.js';
-import { sampleCatalog } from '../../scripts/seed-catalog.js';
+} from '../../ops/redrive-core.js';
+import { sampleCatalog } from '../../ops/seed.js';
 import { type GeneratedRecord, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';

@@ -18,10 +18,10 @@ import {
 import { enrich, type TitleInfo } from '../../lambdas/domain/enrich.js';
 import type { RejectedRow } from '../../lambdas/domain/filter-enrich.js';
 import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
+import type { LakeQuery } from '../../ops/lake-query.js';
+import { formatReport, qualityReport } from '../../ops/quality.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
 import { writeDefinitions } from '../../scripts/lake.js';
-import type { LakeQuery } from '../../scripts/ops/lake-query.js';
-import { formatReport, qualityReport } from '../../scripts/quality.js';
 import { impression } from '../support/factories.js';
 
 const DAY = '2026-06-14';

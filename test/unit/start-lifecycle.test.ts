@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive } from '../../scripts/cli.js';
+import { alive } from '../../ops/deployment.js';
 import { FreshnessProbe, serialLoop } from '../../scripts/live-stats.js';
 import { acquireLock } from '../../scripts/start.js';
 

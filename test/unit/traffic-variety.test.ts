@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ImpressionEvent } from '../../lambdas/domain/event-schema.js';
-import { sampleCatalog } from '../../scripts/seed-catalog.js';
+import { sampleCatalog } from '../../ops/seed.js';
 import { type GeneratedRecord, PROFILE_CAPS, traffic } from '../../scripts/traffic.js';
 
 const titles = sampleCatalog().map((t) => t.titleId);

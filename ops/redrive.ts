@@ -1,26 +1,33 @@
 /**
- * `npm run redrive`: re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
+ * `impressions redrive` (`npm run redrive` in this repository): re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
  * queue, the stack output FilterEnrichFailureQueueUrl):
  * reads each message's shard and sequence-number range, fetches exactly those records from the stream and
  * hands them to filter-enrich's handler, run here with the deployment's settings, as a redelivery (same
  * sequence numbers, same arrival times), and deletes the message only once none is left for retry. The logic
- * is in scripts/ops/redrive-core.ts.
+ * is in ops/redrive-core.ts.
  *
- *   npm run redrive                        # the on-failure queue of the local deployment
- *   npm run redrive -- --dry-run           # what would be re-driven; nothing is put or deleted
- *   npm run redrive -- --stack Impressions-prod-Pipeline --queue FilterEnrichFailureQueueUrl
  */
 
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import * as cli from './ops/cli.js';
-import { deployedFilterEnrich } from './ops/deployed-filter-enrich.js';
-import { type RedriveSummary, redriveQueue } from './ops/redrive-core.js';
+import { deployedFilterEnrich } from './deployed-filter-enrich.js';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
+import {
+  CliError,
+  type CliSpec,
+  numberOption,
+  type OptionSpecs,
+  OUTPUT_OPTIONS,
+  parseCli,
+  printSummary,
+  progress,
+} from './kit.js';
+import { type RedriveSummary, redriveQueue } from './redrive-core.js';
 
-const HELP = `npm run redrive -- [--queue OUTPUT_KEY|URL] [--max-messages N] [--dry-run] [--stack NAME]
-
-Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
+export const REDRIVE_SPEC = {
+  command: 'impressions redrive',
+  description: `Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
 FilterEnrichFailureQueueUrl; every output ending in FailureQueueUrl is taken as one): each message's
 records are read back from the raw stream (within its retention) and processed again by filter-enrich's
 handler, run by this tool with the deployed function's settings, exactly as a redelivery: the same
@@ -31,42 +38,50 @@ record stored in the history before the batch failed (e.g. the enriched stream w
 enriched again, so the lake gets what the history already counts. Running it twice counts nothing
 twice (the history is unchanged; the streams get one more copy, absorbed like any redelivery).
 Expired ranges, other streams and messages in another format are reported and left. --dry-run reads the
-ranges and processes nothing.
-  --queue KEY|URL     only this queue (a stack output key, or the queue URL itself)
-  --max-messages N    stop after N messages per queue
-  --delete-expired    delete the messages whose range has expired, after reporting them: their records
-                      are gone from the stream, so impressions the failed batch stored in the history
-                      but never put on the enriched stream stay in the history and never reach the lake
-                      (re-drive within the stream's retention to keep history and lake in step)
-${cli.COMMON_HELP}`;
+ranges and processes nothing.`,
+  options: {
+    queue: {
+      type: 'string',
+      arg: '<key|url>',
+      help: 'only this queue (a stack output key, or the queue URL itself)',
+    },
+    'max-messages': { type: 'string', arg: '<n>', help: 'stop after n messages per queue' },
+    'delete-expired': {
+      type: 'boolean',
+      help: `delete the messages whose range has expired, after reporting them: their records
+are gone from the stream, so impressions the failed batch stored in the history
+but never put on the enriched stream stay in the history and never reach the lake
+(re-drive within the stream's retention to keep history and lake in step)`,
+    },
+    ...OUTPUT_OPTIONS,
+    ...DEPLOYMENT_OPTIONS,
+  },
+  footer: `${DEPLOYMENT_HELP}
+
+Examples:
+  impressions redrive                      # the on-failure queue of the local deployment
+  impressions redrive --dry-run            # what would be re-driven; nothing is put or deleted
+  impressions redrive --stage prod --queue FilterEnrichFailureQueueUrl`,
+} as const satisfies CliSpec<OptionSpecs>;
 
 export const QUEUE_OUTPUT_SUFFIX = 'FailureQueueUrl';
 
-async function main(argv: readonly string[]): Promise<number> {
-  const { values } = cli.parse(argv, {
-    ...cli.COMMON_OPTIONS,
-    queue: { type: 'string' },
-    'max-messages': { type: 'string' },
-    'delete-expired': { type: 'boolean' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const maxMessages = cli.intOption(values['max-messages'], 'max-messages', 1, 1_000_000);
-  const d = await cli.findDeployment(values);
+export async function redrive(argv: readonly string[]): Promise<number> {
+  const { values } = parseCli(REDRIVE_SPEC, argv);
+  const maxMessages = numberOption(values['max-messages'], 'max-messages', 1, 1_000_000);
+  const d = await findDeployment(values);
   const queues = Object.entries(d.outputs).filter(([k]) => k.endsWith(QUEUE_OUTPUT_SUFFIX));
   if (!queues.length)
-    throw new cli.OpsError(
+    throw new CliError(
       `the deployment has no *${QUEUE_OUTPUT_SUFFIX} outputs (deployed from an older version?)`,
     );
   const chosen = values.queue
     ? queues.filter(([k, url]) => k === values.queue || url === values.queue)
     : queues;
   if (!chosen.length)
-    throw new cli.OpsError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
+    throw new CliError(`no queue ${values.queue}; known: ${queues.map(([k]) => k).join(', ')}`, 2);
   // filter-enrich's mapping reads the raw stream: a message naming any other stream is not re-driven.
-  const streams = new Set([cli.output(d, 'RawStreamName')]);
+  const streams = new Set([output(d, 'RawStreamName')]);
   const sqs = new SQSClient(d.clientConfig);
   const kinesis = new KinesisClient(d.clientConfig);
   const filterEnrich = await deployedFilterEnrich(
@@ -77,7 +92,7 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   const summaries: (RedriveSummary & { queue: string })[] = [];
   for (const [key, url] of chosen) {
-    const bar = cli.progress(`${key}`, undefined);
+    const bar = progress(`${key}`, undefined);
     const s = await redriveQueue({
       sqs,
       kinesis,
@@ -113,7 +128,7 @@ function report(
   }
   for (const s of summaries) {
     const o = s.outcomes;
-    cli.printSummary(
+    printSummary(
       `${dryRun ? 'dry run: ' : ''}${s.queue} (${label})`,
       {
         'messages read': s.messages,
@@ -137,5 +152,3 @@ function report(
     if (s.problems.length > 20) process.stdout.write(`  ! … ${s.problems.length - 20} more\n`);
   }
 }
-
-if (cli.isMain(import.meta.filename)) cli.runMain(() => main(process.argv.slice(2)));

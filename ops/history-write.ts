@@ -21,10 +21,10 @@ import {
   type HistoryStore,
   historyStore,
   ONE_SHOT_ALLOWANCE,
-} from '../../lambdas/adapters/history-store.js';
-import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
-import { type HistoryCandidate, impressionOf } from '../../lambdas/domain/history-model.js';
-import { FILTER_ENRICH_ENV } from '../../lambdas/filter-enrich/settings.js';
+} from '../lambdas/adapters/history-store.js';
+import type { EnrichedRecord } from '../lambdas/domain/enrich.js';
+import { type HistoryCandidate, impressionOf } from '../lambdas/domain/history-model.js';
+import { FILTER_ENRICH_ENV } from '../lambdas/filter-enrich/settings.js';
 
 /** The columns of `impressions` the history keeps (what `impressionOf` reads of an enriched record). */
 export const HISTORY_COLUMNS = [

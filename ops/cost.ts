@@ -1,12 +1,11 @@
 /**
- * `npm run cost`: monthly cost and cost per billion impressions per component, as the default production stage
+ * `impressions cost` (`npm run cost` here): monthly cost and cost per billion impressions per component, as the default production stage
  * deploys it (infra/config.ts), from the benchmarks' measured figures (bench/results/latest.json, the committed
- * full run) and the dated price table of scripts/cost-model.ts. docs/cost.md explains the lines.
+ * full run) and the dated price table of ops/cost-model.ts. docs/cost.md explains the lines.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SETTINGS, TRACING_MODES, type Tracing } from '../infra/config.js';
-import { CliError, numberOption, parseArgv } from './cli.js';
 import {
   type CostInputs,
   type CostResult,
@@ -21,44 +20,101 @@ import {
   type Provenance,
   QUALITY_EMF_BYTES_PER_BATCH,
 } from './cost-model.js';
+import { CliError, type CliSpec, numberOption, type OptionSpecs, parseCli } from './kit.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-export const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
+/**
+ * The measured figures: in this repository the committed full benchmark run; in the installed package the copy
+ * of it the package build puts beside this module (`measurements.json`).
+ */
+export const RESULTS_FILE =
+  [
+    path.join(import.meta.dirname, 'measurements.json'),
+    path.join(ROOT, 'bench', 'results', 'latest.json'),
+  ].find((f) => existsSync(f)) ?? path.join(ROOT, 'bench', 'results', 'latest.json');
 
-const HELP = `Usage: npm run cost -- [options]
-
-Prices the default production stage (infra/config.ts) sized for the given load (-c peakEventsPerSecond), with
-the figures measured by the last full \`npm run bench\` (bench/results/latest.json), and the monthly cost of
-the default stage as deployed. Every line, price and source: docs/cost.md.
-
-  --events-per-sec <n>      sustained impressions per second, and the stage's peakEventsPerSecond
-                            (default 1500000)
-  --event-bytes <n>         raw event size in bytes (default 1200)
-  --accepted-share <f>      share of records enriched, 0-1 (default 0.85)
-  --checks-per-page <n>     frequency checks per page render of 250 impressions (default 1)
-  --device-share <f>        share of events devices send through the ingest route, 0-1 (default: the
-                            stage's deviceIngestShare, 1)
-  --events-per-request <n>  events per device ingest request, one client flush (default 10)
-  --aggregate               producers KPL-aggregate the raw stream too (measured records per aggregate)
-  --kinesis <mode>          provisioned | on-demand, both streams (default: the stage's)
-  --dynamodb <mode>         provisioned | on-demand (default: the stage's tableCapacity.mode)
-  --flush-seconds <n>       price the history writes measured at this client flush interval
-                            (default: history.defaultFlushSeconds; measured: history.byFlushInterval)
-  --retention-days <n>      history retention in days (default: the stage's historyRetentionDays)
-  --history-pitr            point-in-time recovery on the history table (default: the stage's
-                            historyPointInTimeRecovery, off)
-  --lake-retention-days <n> days of lake data held (default 365)
-  --intelligent-tiering-days <n>
-                            lake data files to S3 Intelligent-Tiering after n days (default: the stage's
-                            lakeRetention.intelligentTieringDays, 0: never)
-  --tracing <mode>          active | pass-through (default: the stage's tracing, active)
-  --target-utilization <n>  DynamoDB auto scaling target, percent (default: the stage's, 70)
-  --athena-tb <n>           TB scanned by Athena a month (default 50)
-  --results <file>          measured figures (default bench/results/latest.json)
-  --json                    the inputs, their provenance and the result as JSON
-  --prices                  the dated price table with its sources
-  -h, --help                this text
-`;
+export const COST_SPEC = {
+  command: 'impressions cost',
+  description: `Prices the default production stage (infra/config.ts) sized for the given load (peakEventsPerSecond), with
+the figures measured by the last full benchmark run (bench/results/latest.json), and the monthly cost of
+the default stage as deployed. Every line, price and source: docs/cost.md.`,
+  options: {
+    'events-per-sec': {
+      type: 'string',
+      arg: '<n>',
+      help: "sustained impressions per second, and the stage's peakEventsPerSecond (default 1500000)",
+    },
+    'event-bytes': { type: 'string', arg: '<n>', help: 'raw event size in bytes (default 1200)' },
+    'accepted-share': { type: 'string', arg: '<f>', help: 'share of records enriched, 0-1 (default 0.85)' },
+    'checks-per-page': {
+      type: 'string',
+      arg: '<n>',
+      help: 'frequency checks per page render of 250 impressions (default 1)',
+    },
+    'device-share': {
+      type: 'string',
+      arg: '<f>',
+      help: "share of events devices send through the ingest route, 0-1 (default: the stage's deviceIngestShare, 1)",
+    },
+    'events-per-request': {
+      type: 'string',
+      arg: '<n>',
+      help: 'events per device ingest request, one client flush (default 10)',
+    },
+    aggregate: {
+      type: 'boolean',
+      help: 'producers KPL-aggregate the raw stream too (measured records per aggregate)',
+    },
+    kinesis: {
+      type: 'string',
+      arg: '<mode>',
+      help: "provisioned | on-demand, both streams (default: the stage's)",
+    },
+    dynamodb: {
+      type: 'string',
+      arg: '<mode>',
+      help: "provisioned | on-demand (default: the stage's tableCapacity.mode)",
+    },
+    'flush-seconds': {
+      type: 'string',
+      arg: '<n>',
+      help: 'price the history writes measured at this client flush interval (default: history.defaultFlushSeconds; measured: history.byFlushInterval)',
+    },
+    'retention-days': {
+      type: 'string',
+      arg: '<n>',
+      help: "history retention in days (default: the stage's historyRetentionDays)",
+    },
+    'history-pitr': {
+      type: 'boolean',
+      help: "point-in-time recovery on the history table (default: the stage's historyPointInTimeRecovery, off)",
+    },
+    'lake-retention-days': { type: 'string', arg: '<n>', help: 'days of lake data held (default 365)' },
+    'intelligent-tiering-days': {
+      type: 'string',
+      arg: '<n>',
+      help: "lake data files to S3 Intelligent-Tiering after n days (default: the stage's lakeRetention.intelligentTieringDays, 0: never)",
+    },
+    tracing: {
+      type: 'string',
+      arg: '<mode>',
+      help: "active | pass-through (default: the stage's tracing, active)",
+    },
+    'target-utilization': {
+      type: 'string',
+      arg: '<n>',
+      help: "DynamoDB auto scaling target, percent (default: the stage's, 70)",
+    },
+    'athena-tb': { type: 'string', arg: '<n>', help: 'TB scanned by Athena a month (default 50)' },
+    results: {
+      type: 'string',
+      arg: '<file>',
+      help: 'measured figures (default: bench/results/latest.json, or the copy installed with the package)',
+    },
+    json: { type: 'boolean', help: 'the inputs, their provenance and the result as JSON' },
+    prices: { type: 'boolean', help: 'the dated price table with its sources' },
+  },
+} as const satisfies CliSpec<OptionSpecs>;
 
 /** The keys of bench/results/latest.json the model reads (docs/cost.md lists them). */
 interface Latest {
@@ -335,56 +391,22 @@ export function renderDefaultStage(r: CostResult, inputs: CostInputs): string {
   );
 }
 
-function main(): number {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgv(
-      process.argv.slice(2),
-      {
-        'events-per-sec': { type: 'string' },
-        'event-bytes': { type: 'string' },
-        'accepted-share': { type: 'string' },
-        'checks-per-page': { type: 'string' },
-        'device-share': { type: 'string' },
-        'events-per-request': { type: 'string' },
-        aggregate: { type: 'boolean' },
-        'history-pitr': { type: 'boolean' },
-        'flush-seconds': { type: 'string' },
-        kinesis: { type: 'string' },
-        dynamodb: { type: 'string' },
-        'retention-days': { type: 'string' },
-        'lake-retention-days': { type: 'string' },
-        'intelligent-tiering-days': { type: 'string' },
-        tracing: { type: 'string' },
-        'target-utilization': { type: 'string' },
-        'athena-tb': { type: 'string' },
-        results: { type: 'string' },
-        json: { type: 'boolean' },
-        prices: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      'npm run cost -- --help',
-    ));
-  } catch (e) {
-    process.stderr.write(`cost: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+/** `impressions cost`: see COST_SPEC. */
+export function cost(argv: readonly string[]): number {
+  const { values } = parseCli(COST_SPEC, argv);
   if (values.prices) {
     process.stdout.write(`Prices of ${PRICES_DATE} (us-east-1 list prices):\n`);
     for (const [k, p] of Object.entries(PRICES))
       process.stdout.write(`  ${k.padEnd(28)} $${p.usd} per ${p.unit}\n  ${''.padEnd(28)} ${p.source}\n`);
     return 0;
   }
+  const strings = values as Record<string, string | boolean | undefined>;
   const num = (name: string, min: number, max: number): number | undefined => {
-    const v = values[name];
+    const v = strings[name];
     return numberOption(typeof v === 'boolean' ? String(v) : v, name, min, max, true);
   };
   const mode = (name: string): 'provisioned' | 'on-demand' | undefined => {
-    const v = values[name];
+    const v = strings[name];
     if (v === undefined) return undefined;
     if (v !== 'provisioned' && v !== 'on-demand')
       throw new CliError(`--${name} must be provisioned or on-demand, got ${v}`, 2);
@@ -479,8 +501,7 @@ function main(): number {
         : {}),
     };
   } catch (e) {
-    process.stderr.write(`cost: ${(e as Error).message}\n`);
-    return 2;
+    throw e instanceof CliError ? e : new CliError((e as Error).message, 2);
   }
   const r = costModel(inputs);
   const tenfold = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
@@ -501,7 +522,7 @@ function main(): number {
   process.stdout.write(
     `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
       `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
-      `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (npm run cost -- --prices)\n\n` +
+      `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (impressions cost --prices)\n\n` +
       `${render(r, tenfold, inputs, levers(inputs, leverMeasurements(latest)))}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
       Object.entries(provenance)
         .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
@@ -510,6 +531,3 @@ function main(): number {
   );
   return 0;
 }
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename))
-  process.exitCode = main();

@@ -1,13 +1,13 @@
 /**
- * The sample title catalog and its loader: `npm run seed -- [--table <TitleCatalogTableName>] [--count N]`
- * (without --table, the local deployment `npm start -- --keep` is running).
+ * The sample title catalog and its loader: `impressions seed [--count N]` (`npm run seed` here) writes it into
+ * the deployment's title catalog table (the stack output TitleCatalogTableName).
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../lambdas/adapters/dynamo-batch.js';
-import { CliError, isEntryPoint, numberOption, parseCli, requireSession, runCli } from './cli.js';
-import { emulatorClientConfig } from './emulator.js';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
+import { type CliSpec, numberOption, type OptionSpecs, parseCli } from './kit.js';
 
 export interface CatalogTitle {
   readonly titleId: string;
@@ -75,37 +75,27 @@ export async function seedCatalog(
   return titles.length;
 }
 
-const SEED_CLI = {
-  command: 'npm run seed --',
+export const SEED_SPEC = {
+  command: 'impressions seed',
   description:
-    "Loads the sample title catalog into a deployment's title catalog table (by default the local deployment\n" +
-    'that `npm start -- --keep` is running; `npm start` seeds it already).',
+    "Loads the sample title catalog into a deployment's title catalog table (the stack output\n" +
+    'TitleCatalogTableName; `npm start` seeds the local one already).',
   options: {
-    table: {
-      type: 'string',
-      arg: '<name>',
-      help: 'the TitleCatalogTableName of a deployment (AWS credentials)',
-    },
     count: { type: 'string', arg: '<n>', help: 'titles to write (default 1000)' },
+    ...DEPLOYMENT_OPTIONS,
   },
-} as const;
+  footer: DEPLOYMENT_HELP,
+} as const satisfies CliSpec<OptionSpecs>;
 
-async function main(): Promise<number> {
-  const { values } = parseCli(SEED_CLI, process.argv.slice(2));
+/** `impressions seed`: see SEED_SPEC. */
+export async function seed(argv: readonly string[]): Promise<number> {
+  const { values } = parseCli(SEED_SPEC, argv);
   const count = numberOption(values.count, 'count', 1, 100_000) ?? 1000;
-  let table = values.table;
-  let client = new DynamoDBClient({});
-  if (!table) {
-    const session = requireSession();
-    table = session.outputs.TitleCatalogTableName;
-    if (!table) throw new CliError('the local deployment has no TitleCatalogTableName output');
-    client = new DynamoDBClient(emulatorClientConfig(session.endpoint));
-  }
-  const doc = DynamoDBDocumentClient.from(client);
+  const d = await findDeployment(values);
+  const table = output(d, 'TitleCatalogTableName');
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(d.clientConfig));
   process.stdout.write(
-    `seeded ${await seedCatalog(doc, table, sampleCatalog(count))} titles into ${table}\n`,
+    `seeded ${await seedCatalog(doc, table, sampleCatalog(count))} titles into ${table} (${d.label})\n`,
   );
   return 0;
 }
-
-if (isEntryPoint(import.meta.filename)) runCli('seed', main);

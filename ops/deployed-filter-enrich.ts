@@ -10,8 +10,9 @@ import { type CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-c
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ONE_SHOT_ALLOWANCE } from '../../lambdas/adapters/history-store.js';
-import { FILTER_ENRICH_ENV, type FilterEnrichSettingValues } from '../../lambdas/filter-enrich/settings.js';
+import { ONE_SHOT_ALLOWANCE } from '../lambdas/adapters/history-store.js';
+import { FILTER_ENRICH_ENV, type FilterEnrichSettingValues } from '../lambdas/filter-enrich/settings.js';
+import type { ClientConfig } from './deployment.js';
 import type { BatchProcessor } from './redrive-core.js';
 
 /** The settings that are resource names (references in the template), and the stack output of each. */
@@ -69,14 +70,14 @@ export async function deployedFilterEnrich(
   cfn: CloudFormationClient,
   pipelineStack: string,
   outputs: Readonly<Record<string, string | undefined>>,
-  clientConfig: Record<string, unknown>,
+  clientConfig: ClientConfig,
 ): Promise<BatchProcessor> {
   const r = await cfn.send(new GetTemplateCommand({ StackName: pipelineStack, TemplateStage: 'Original' }));
   const env = filterEnrichEnvironmentOf(r.TemplateBody ?? '', outputs, pipelineStack);
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const { deployedDeps, makeHandler } = await import('../../lambdas/filter-enrich/handler.js');
-  const { filterEnrichSettings } = await import('../../lambdas/filter-enrich/settings.js');
+  const { deployedDeps, makeHandler } = await import('../lambdas/filter-enrich/handler.js');
+  const { filterEnrichSettings } = await import('../lambdas/filter-enrich/settings.js');
   const saved = { ...process.env };
   let settings: ReturnType<typeof filterEnrichSettings>;
   try {

@@ -10,21 +10,74 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { queryLake } from '../lake.js';
-import { type Deployment, OpsError, output } from './cli.js';
+import { type Deployment, output } from './deployment.js';
+import { CliError } from './kit.js';
 
 export type LakeRow = Record<string, unknown>;
 export type LakeQuery = (sql: string, params?: readonly string[]) => Promise<LakeRow[]>;
 
-/** Runs SQL on the deployment's lake. */
-export function lakeQuery(d: Deployment): LakeQuery {
+/** A local lake and what it can do: the Iceberg tables the emulator holds, read and changed without Athena. */
+export interface LocalLake {
+  /** The rows of SQL over the local tables (`?` placeholders take `params`). */
+  query(target: LocalLakeTarget, sql: string, params: readonly string[]): LakeRow[];
+  /** Runs SQL and prints its result (a table, or JSON lines with `json`) on stdout; the exit code. */
+  print(target: LocalLakeTarget, sql: string, params: readonly string[], json: boolean): number;
+  /** Removes (or with `dryRun` counts) one profile's rows from both tables. */
+  erase(target: LocalLakeTarget, profileId: string, dryRun: boolean): ErasureResult;
+}
+
+export interface LocalLakeTarget {
+  readonly endpoint: string;
+  readonly database: string;
+}
+
+export interface TableResult {
+  readonly matched: number;
+  readonly removed: number;
+  readonly remaining: number;
+}
+
+export type LakeTable = 'impressions' | 'impressions_rejected';
+
+export interface ErasureResult {
+  /** The first (or only) profile. */
+  readonly profileId: string;
+  /** Every profile erased (Athena erases up to PROFILES_PER_STATEMENT per statement). */
+  readonly profileIds?: readonly string[];
+  /** Bytes Athena scanned for the erasure, all statements (what Athena bills). */
+  readonly scannedBytes?: number;
+  readonly dryRun: boolean;
+  readonly tables: Readonly<Record<LakeTable, TableResult>>;
+}
+
+/**
+ * What a tool is given by the program that runs it. The local lake is this repository's development stand-in
+ * (scripts/lake.ts: DuckDB and pyiceberg in a Python venv): the repository's `npm run <tool>` passes it; the
+ * installed `impressions` command has none, so a tool that needs the lake works on AWS only.
+ */
+export interface ToolContext {
+  readonly localLake?: LocalLake;
+}
+
+/** The local lake of a local deployment, or a CliError saying where it is available. */
+export function localLakeOf(d: Deployment, ctx: ToolContext): { lake: LocalLake; target: LocalLakeTarget } {
+  if (!ctx.localLake)
+    throw new CliError(
+      "the local deployment's lake is read by this repository's tools: run `npm run <tool>` in the repository, or give --stage for a deployment on AWS",
+    );
+  return { lake: ctx.localLake, target: { endpoint: d.endpoint!, database: output(d, 'GlueDatabaseName') } };
+}
+
+/** Runs SQL on the deployment's lake: Athena on AWS, the local lake locally. */
+export function lakeQuery(d: Deployment, ctx: ToolContext = {}): LakeQuery {
   const database = output(d, 'GlueDatabaseName');
   if (d.kind === 'local') {
+    const { lake, target } = localLakeOf(d, ctx);
     return async (sql, params = []) => {
       try {
-        return queryLake({ endpoint: d.endpoint!, database, sql, params });
+        return lake.query(target, sql, params);
       } catch (e) {
-        throw new OpsError((e as Error).message.split('\n').filter(Boolean).slice(-1)[0] ?? 'query failed');
+        throw new CliError((e as Error).message.split('\n').filter(Boolean).slice(-1)[0] ?? 'query failed');
       }
     };
   }
@@ -33,7 +86,7 @@ export function lakeQuery(d: Deployment): LakeQuery {
   return (sql, params = []) => athenaQuery(athena, workGroup, database, sql, params);
 }
 
-async function athenaQuery(
+export async function athenaQuery(
   athena: AthenaClient,
   workGroup: string,
   database: string,
@@ -55,7 +108,7 @@ async function athenaQuery(
     const state = q.QueryExecution?.Status?.State;
     if (state === 'SUCCEEDED') break;
     if (state === 'FAILED' || state === 'CANCELLED')
-      throw new OpsError(
+      throw new CliError(
         `Athena query ${state.toLowerCase()}: ${q.QueryExecution?.Status?.StateChangeReason ?? ''}`,
       );
     await new Promise((r) => setTimeout(r, wait));
@@ -100,7 +153,7 @@ export function daysOf(fromMs: number, toMs: number, maxDays = 3660): string[] {
   const day = 86_400_000;
   for (let t = Math.floor(fromMs / day) * day; t < toMs; t += day) {
     out.push(new Date(t).toISOString().slice(0, 10));
-    if (out.length > maxDays) throw new OpsError(`the time range covers more than ${maxDays} days`, 2);
+    if (out.length > maxDays) throw new CliError(`the time range covers more than ${maxDays} days`, 2);
   }
   return out;
 }

@@ -1,60 +1,75 @@
 /**
- * `npm run reprocess`: puts rejected records back on the raw stream after a fix, and reports how many now
+ * `impressions reprocess` (`npm run reprocess` in this repository): puts rejected records back on the raw stream after a fix, and reports how many now
  * pass, by new outcome. Rows are selected from `impressions_rejected` through the lake's query layer
- * (DuckDB locally, Athena on AWS); the logic is in scripts/ops/reprocess-core.ts.
+ * (DuckDB locally, Athena on AWS); the logic is in ops/reprocess-core.ts.
  *
- *   npm run reprocess -- --from 2026-11-26 --reason schema.unsupported-version --dry-run
- *   npm run reprocess -- --from 2026-11-26T10:00:00Z --to 2026-11-26T12:00:00Z --profile p-123
- *   npm run reprocess -- --stack Impressions-prod-Pipeline --from 2026-11-20 --reason time.future
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import * as cli from './ops/cli.js';
-import { lakeQuery } from './ops/lake-query.js';
-import { type Outcomes, planReprocess, putKeepingSequences, readOutcomes } from './ops/reprocess-core.js';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
+import {
+  CliError,
+  type CliSpec,
+  numberOption,
+  type OptionSpecs,
+  OUTPUT_OPTIONS,
+  parseCli,
+  printSummary,
+  profilesOption,
+  progress,
+  RANGE_OPTIONS,
+  timeRange,
+} from './kit.js';
+import { lakeQuery, type ToolContext } from './lake-query.js';
+import { type Outcomes, planReprocess, putKeepingSequences, readOutcomes } from './reprocess-core.js';
 
-const HELP = `npm run reprocess -- --from TIME [--to TIME] [--reason CODE ...] [--profile ID ...] [--wait S] [--dry-run] [--stack NAME]
-
-Puts the raw payloads of rejected rows (impressions_rejected) back on the raw stream, where they get the
+export const REPROCESS_SPEC = {
+  command: 'impressions reprocess',
+  description: `Puts the raw payloads of rejected rows (impressions_rejected) back on the raw stream, where they get the
 outcome the pipeline gives them today, then reads the lake until every one is accounted for (or --wait
 runs out) and reports them by new outcome. Rows rejected again stay rejected: a second row is written,
-with the same raw payload and its new reason. A payload that several rows share is put once.
-  --from TIME       rows received from this time (RFC 3339, or a date meaning its UTC midnight); required
-  --to TIME         ... up to this time, exclusive (default: now)
-  --reason CODE     only these reasons: exact (schema.wrong-type:row.index) or a prefix (schema.wrong-type,
-                    schema, time.future); repeatable
-  --profile ID      only rows of these profiles (partition key or the payload's profileId); repeatable
-  --limit N         at most N records are put back (default 1000000)
-  --wait S          seconds to wait for the outcomes to reach the lake (default 120; 900 with --stack:
-                    Firehose buffers up to its configured interval); 0 reports right away
-${cli.COMMON_HELP}`;
+with the same raw payload and its new reason. A payload that several rows share is put once.`,
+  options: {
+    ...RANGE_OPTIONS,
+    reason: {
+      type: 'string',
+      arg: '<code>',
+      multiple: true,
+      help: 'only these reasons: exact (schema.wrong-type:row.index) or a prefix (schema.wrong-type,\nschema, time.future)',
+    },
+    limit: { type: 'string', arg: '<n>', help: 'at most n records are put back (default 1000000)' },
+    wait: {
+      type: 'string',
+      arg: '<s>',
+      help: 'seconds to wait for the outcomes to reach the lake (default 120; 900 on AWS:\nFirehose buffers up to its configured interval); 0 reports right away',
+    },
+    ...OUTPUT_OPTIONS,
+    ...DEPLOYMENT_OPTIONS,
+  },
+  footer: `${DEPLOYMENT_HELP}
 
-async function main(argv: readonly string[]): Promise<number> {
-  const { values } = cli.parse(argv, {
-    ...cli.COMMON_OPTIONS,
-    ...cli.RANGE_OPTIONS,
-    reason: { type: 'string', multiple: true },
-    limit: { type: 'string' },
-    wait: { type: 'string' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const { fromMs, toMs } = cli.timeRange(values);
-  const limit = cli.intOption(values.limit, 'limit', 1, 10_000_000) ?? 1_000_000;
-  const waitOption = cli.intOption(values.wait, 'wait', 0, 3600);
+Examples:
+  impressions reprocess --from 2026-11-26 --reason schema.unsupported-version --dry-run
+  impressions reprocess --from 2026-11-26T10:00:00Z --to 2026-11-26T12:00:00Z --profile p-123
+  impressions reprocess --stage prod --from 2026-11-20 --reason time.future`,
+} as const satisfies CliSpec<OptionSpecs>;
+
+export async function reprocess(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
+  const { values } = parseCli(REPROCESS_SPEC, argv);
+  const { fromMs, toMs } = timeRange(values);
+  const limit = numberOption(values.limit, 'limit', 1, 10_000_000) ?? 1_000_000;
+  const waitOption = numberOption(values.wait, 'wait', 0, 3600);
   const reasons = values.reason ?? [];
-  const profiles = cli.profilesOption(values);
+  const profiles = profilesOption(values.profile);
   for (const r of reasons)
     if (!/^[a-z][a-z0-9.-]*(:[A-Za-z0-9_.[\]-]+)?$/.test(r))
-      throw new cli.OpsError(`--reason ${r} is not a reason code`, 2);
+      throw new CliError(`--reason ${r} is not a reason code`, 2);
 
-  const d = await cli.findDeployment(values);
+  const d = await findDeployment(values);
   const wait = waitOption ?? (d.kind === 'aws' ? 900 : 120);
-  const query = lakeQuery(d);
-  const rawStream = cli.output(d, 'RawStreamName');
+  const query = lakeQuery(d, ctx);
+  const rawStream = output(d, 'RawStreamName');
 
-  const readBar = cli.progress('reading impressions_rejected (days)', undefined);
+  const readBar = progress('reading impressions_rejected (days)', undefined);
   const plan = await planReprocess(query, { fromMs, toMs, reasons, profiles }, (done, total) =>
     readBar.update(done, '', total),
   );
@@ -75,7 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(plan.toPut.length > limit ? { 'over --limit (not put)': plan.toPut.length - limit } : {}),
   };
   if (values['dry-run']) {
-    cli.printSummary(
+    printSummary(
       `dry run: reprocess (${d.label})`,
       { ...head, 'would be put on the raw stream': toPut.length },
       Boolean(values.json),
@@ -85,7 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const kinesis = new KinesisClient(d.clientConfig);
   const startedMs = Date.now();
-  const putBar = cli.progress('putting on the raw stream', toPut.length);
+  const putBar = progress('putting on the raw stream', toPut.length);
   const seqs = await putKeepingSequences(
     kinesis,
     rawStream,
@@ -101,7 +116,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // come from the service's clock: allow a little skew against this machine's.
   const since = startedMs - 2_000;
   const deadline = Date.now() + wait * 1000;
-  const waitBar = cli.progress('waiting for the outcomes in the lake', put.length);
+  const waitBar = progress('waiting for the outcomes in the lake', put.length);
   let outcomes: Outcomes = { enriched: 0, rejectedAgain: {}, notInLake: put.length };
   for (;;) {
     outcomes = put.length ? await readOutcomes(query, put, since) : outcomes;
@@ -111,7 +126,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   waitBar.done();
   const rejectedAgain = Object.values(outcomes.rejectedAgain).reduce((a, b) => a + b, 0);
-  cli.printSummary(
+  printSummary(
     `reprocess (${d.label})`,
     {
       ...head,
@@ -131,5 +146,3 @@ async function main(argv: readonly string[]): Promise<number> {
     );
   return notPut ? 1 : 0;
 }
-
-if (cli.isMain(import.meta.filename)) cli.runMain(() => main(process.argv.slice(2)));

@@ -1,23 +1,33 @@
 /**
- * `npm run quality -- --day YYYY-MM-DD`: the daily quality report over the lake for one UTC day, and what its
+ * `impressions quality --day YYYY-MM-DD` (`npm run quality` here): the daily quality report over the lake for one UTC day, and what its
  * rules find (infra/quality-report.ts: the statements and the rules, the same ones the stage's schedule runs
- * on Athena). Locally on the deployment `npm start` runs (DuckDB), or on AWS with `--stack` (Athena, the
+ * on Athena). Locally on the deployment `npm start` runs (DuckDB), or on AWS with `--stage`/`--stack` (Athena, the
  * stage's workgroup). Exit 0 with the report; with `--strict`, exit 1 when a page-severity rule finds anything.
  */
 import { DAY_PARAMETER, findings, type QualityReport, reportStatements } from '../infra/quality-report.js';
 import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
-import * as cli from './ops/cli.js';
-import { type LakeQuery, type LakeRow, lakeQuery } from './ops/lake-query.js';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment } from './deployment.js';
+import { CliError, type CliSpec, type OptionSpecs, parseCli } from './kit.js';
+import { type LakeQuery, type LakeRow, lakeQuery, type ToolContext } from './lake-query.js';
 
-const HELP = `npm run quality -- --day YYYY-MM-DD [--strict] [--json] [--stack NAME]
-
-The day's quality report over the lake tables impressions and impressions_rejected: the completeness
+export const QUALITY_SPEC = {
+  command: 'impressions quality',
+  description: `The day's quality report over the lake tables impressions and impressions_rejected: the completeness
 of every column, distinct counts of key columns, duplicate copies, unknown titles, the entity/title
 mismatch, the ingest-lag distribution and the late share, and rejects by reason and producer field
-path; then what the rules find (docs/lake.md, "Daily quality report").
-  --day YYYY-MM-DD  the UTC day (of event time for impressions, of arrival for rejected records)
-  --strict          exit 1 when a page-severity rule finds anything
-${cli.COMMON_HELP}`;
+path; then what the rules find (docs/lake.md, "Daily quality report").`,
+  options: {
+    day: {
+      type: 'string',
+      arg: '<YYYY-MM-DD>',
+      help: 'the UTC day (of event time for impressions, of arrival for rejected records); required',
+    },
+    strict: { type: 'boolean', help: 'exit 1 when a page-severity rule finds anything' },
+    json: { type: 'boolean', help: 'print the report as JSON on stdout' },
+    ...DEPLOYMENT_OPTIONS,
+  },
+  footer: DEPLOYMENT_HELP,
+} as const satisfies CliSpec<OptionSpecs>;
 
 const number = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 /** The day for each `?` of a statement (the day range names the day twice). */
@@ -69,26 +79,17 @@ export function formatReport(r: QualityReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const { values } = cli.parse(argv, {
-    ...cli.COMMON_OPTIONS,
-    day: { type: 'string' },
-    strict: { type: 'boolean' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+/** `impressions quality`: see QUALITY_SPEC. */
+export async function quality(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
+  const { values } = parseCli(QUALITY_SPEC, argv);
   const day = String(values.day ?? '');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
-    throw new cli.OpsError('--day YYYY-MM-DD is required (a UTC day)', 2);
-  const d = await cli.findDeployment(values);
-  const report = await qualityReport(lakeQuery(d), day);
+    throw new CliError('--day YYYY-MM-DD is required (a UTC day)', 2);
+  const d = await findDeployment(values);
+  const report = await qualityReport(lakeQuery(d, ctx), day);
   const found = findings(report);
   process.stdout.write(
     values.json ? `${JSON.stringify({ ...report, findings: found })}\n` : formatReport(report),
   );
   return values.strict && found.some((f) => f.severity === 'page') ? 1 : 0;
 }
-
-if (cli.isMain(import.meta.filename)) cli.runMain(() => main(process.argv.slice(2)));

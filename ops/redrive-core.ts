@@ -50,7 +50,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { DEFAULT_RETRY, type RetryPolicy, retryCall } from '../../lambdas/adapters/retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryCall } from '../lambdas/adapters/retry.js';
 
 /** `KinesisBatchInfo` of an on-failure invocation record. */
 export interface KinesisBatchInfo {

@@ -1,5 +1,5 @@
 /**
- * `npm run erase -- --profile <id>`: the lake side of a privacy erasure. Removes the profile's rows from both
+ * `impressions erase --profile <id>` (`npm run erase` here): the lake side of a privacy erasure. Removes the profile's rows from both
  * Iceberg tables, `impressions` and `impressions_rejected`, waits for completion and reports the rows removed
  * per table. Run it after the history API's `DELETE /v1/profiles/{id}/impressions` (docs/privacy-erasure.md).
  *
@@ -7,44 +7,35 @@
  * Iceberg tables in the stage's workgroup. Athena takes `?` parameters only in SELECT, INSERT INTO, CTAS and
  * UNLOAD (Athena user guide, "Use parameterized queries"), so the id is validated against the contract's
  * pattern `[A-Za-z0-9_-]{1,64}` (no quote can pass it) and inlined as a string literal.
- * Locally (default: the deployment `npm start` runs, or `--endpoint` and `--database`): the same deletes with
- * pyiceberg (scripts/lake/erase.py).
+ * Locally (the deployment `npm start` runs): the same deletes with pyiceberg, through the local lake this
+ * repository's `npm run erase` provides (scripts/lake.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { parseStackName, stackList, stackNamesOf } from '../infra/contract.js';
-import { CliError, parseArgv } from './cli.js';
-import { EMULATOR_CREDENTIALS, ensureLakeInstalled, ROOT, stackOutputs } from './emulator.js';
-import { type LocalSession, SESSION_FILE } from './lake.js';
+import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
+import { CliError, type CliSpec, type OptionSpecs, OUTPUT_OPTIONS, parseCli } from './kit.js';
+import {
+  type ErasureResult,
+  type LakeTable,
+  localLakeOf,
+  type TableResult,
+  type ToolContext,
+} from './lake-query.js';
+
+export type { ErasureResult, LakeTable, TableResult };
 
 export const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-export type LakeTable = 'impressions' | 'impressions_rejected';
-
-export interface TableResult {
-  readonly matched: number;
-  readonly removed: number;
-  readonly remaining: number;
+/** A usage mistake: exit code 2. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+  }
 }
-export interface ErasureResult {
-  /** The first (or only) profile. */
-  readonly profileId: string;
-  /** Every profile erased (Athena erases up to PROFILES_PER_STATEMENT per statement). */
-  readonly profileIds?: readonly string[];
-  /** Bytes Athena scanned for the erasure, all statements (what Athena bills). */
-  readonly scannedBytes?: number;
-  readonly dryRun: boolean;
-  readonly tables: Readonly<Record<LakeTable, TableResult>>;
-}
-
-export class UsageError extends Error {}
 
 /** The profile id, checked against the event contract's pattern; throws `UsageError` otherwise. */
 export function validProfileId(id: unknown): string {
@@ -176,58 +167,34 @@ export async function eraseOnAthena(
   };
 }
 
-export interface LocalTarget {
-  readonly endpoint: string;
-  readonly database: string;
-}
-
-/** The erasure on the local lake (scripts/lake/erase.py, pyiceberg). */
-export function eraseLocally(t: LocalTarget, profileId: string, dryRun = false): ErasureResult {
-  const python = ensureLakeInstalled();
-  const args = [
-    path.join(ROOT, 'scripts', 'lake', 'erase.py'),
-    '--endpoint',
-    t.endpoint,
-    '--database',
-    t.database,
-    '--profile',
-    validProfileId(profileId),
-  ];
-  if (dryRun) args.push('--dry-run');
-  const r = spawnSync(python, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...EMULATOR_CREDENTIALS, AWS_ENDPOINT_URL: t.endpoint },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) {
-    const last = (r.stderr || r.error?.message || '').trim().split('\n').at(-1);
-    throw new Error(`local erasure failed: ${last}`);
-  }
-  return JSON.parse(r.stdout) as ErasureResult;
-}
-
-const HELP = `usage: npm run erase -- --profile <id> [--profile <id> ...] [--profiles-file <path>]
-                      [--dry-run] [--json]
-                      [--stage <name> | --stack <pipeline stack>] [--region <region>]
-                      [--endpoint <url> --database <name>]
-
-Removes profiles' rows from the lake tables impressions and impressions_rejected, waits for
+export const ERASE_SPEC = {
+  command: 'impressions erase',
+  description: `Removes profiles' rows from the lake tables impressions and impressions_rejected, waits for
 completion and reports the rows removed per table. Run it after the history API's
 DELETE /v1/profiles/{id}/impressions (docs/privacy-erasure.md). On AWS every statement scans the
 whole table: erase the day's profiles together (up to ${PROFILES_PER_STATEMENT} per statement), in the stage's
-erasure workgroup.
+erasure workgroup (Athena DELETE FROM). Locally the same deletes run with pyiceberg.`,
+  options: {
+    profile: {
+      type: 'string',
+      arg: '<id>',
+      multiple: true,
+      help: 'a profile to erase (1-64 characters of A-Z a-z 0-9 _ -)',
+    },
+    'profiles-file': {
+      type: 'string',
+      arg: '<path>',
+      help: 'profiles to erase, one per line (blank lines and # comments skipped)',
+    },
+    ...OUTPUT_OPTIONS,
+    ...DEPLOYMENT_OPTIONS,
+  },
+  footer: `${DEPLOYMENT_HELP}
 
-  --profile <id>     a profile to erase (1-64 characters of A-Z a-z 0-9 _ -); repeatable
-  --profiles-file <path>
-                     profiles to erase, one per line (blank lines and # comments skipped)
-  --dry-run          count the rows that would be removed; remove nothing
-  --json             print the result as JSON
-  --stage <name>     on AWS: the stage deployed with cdk deploy -c stage=<name> (its Athena workgroup)
-  --stack <name>     on AWS: the pipeline stack by name (Impressions-<stage>-Pipeline)
-  --region <region>  on AWS: the region (default: AWS_REGION or your AWS config)
-  --endpoint, --database
-                     locally: the emulator and Glue database (default: the deployment npm start runs)
-`;
+Examples:
+  impressions erase --profile p-123 --dry-run
+  impressions erase --stage prod --profiles-file erasures-2026-12-03.txt`,
+} as const satisfies CliSpec<OptionSpecs>;
 
 /** The profiles of `--profile` and `--profiles-file`, validated, without repeats. */
 export function profilesOf(flags: readonly string[], fileText?: string): string[] {
@@ -252,48 +219,9 @@ function format(r: ErasureResult): string {
   return `${who}${r.dryRun ? ' (dry run)' : ''}\n${lines.join('\n')}${scanned}\n`;
 }
 
-async function awsTarget(stack: string, region: string | undefined): Promise<AthenaTarget> {
-  const parsed = parseStackName(stack);
-  if (parsed?.role !== 'pipeline') throw new UsageError('--stack must name the pipeline stack (…-Pipeline)');
-  const cfn = new CloudFormationClient(region ? { region } : {});
-  const outputs = await stackOutputs(stackList(parsed.stage), cfn);
-  return {
-    athena: new AthenaClient(region ? { region } : {}),
-    workGroup: outputs.AthenaErasureWorkGroupName,
-    database: outputs.GlueDatabaseName,
-  };
-}
-
-function localTarget(endpoint: string | undefined, database: string | undefined): LocalTarget {
-  if (endpoint && database) return { endpoint, database };
-  if (endpoint || database) throw new UsageError('give both --endpoint and --database, or neither');
-  if (!existsSync(SESSION_FILE))
-    throw new UsageError('no local deployment found: run `npm start`, or give --stage for a stage on AWS');
-  const session = JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as LocalSession;
-  return { endpoint: session.endpoint, database: session.outputs.GlueDatabaseName! };
-}
-
-async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgv(
-    argv,
-    {
-      profile: { type: 'string', multiple: true },
-      'profiles-file': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-      stage: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      endpoint: { type: 'string' },
-      database: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'npm run erase -- --help',
-  );
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+/** `impressions erase`: see ERASE_SPEC. */
+export async function erase(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
+  const { values } = parseCli(ERASE_SPEC, argv);
   const file = values['profiles-file'];
   if (file !== undefined && !existsSync(file)) throw new UsageError(`--profiles-file ${file}: no such file`);
   const profiles = profilesOf(
@@ -301,35 +229,20 @@ async function main(argv: readonly string[]): Promise<number> {
     file === undefined ? undefined : readFileSync(file, 'utf8'),
   );
   const dryRun = Boolean(values['dry-run']);
-  if (values.stage && values.stack) throw new UsageError('give --stage or --stack, not both');
-  const stack = values.stack ?? (values.stage ? stackNamesOf(values.stage).pipeline : undefined);
-  if (stack && (values.endpoint || values.database))
-    throw new UsageError('--endpoint and --database are for the local lake; not with --stage or --stack');
-  if (stack) {
-    const result = await eraseOnAthena(await awsTarget(stack, values.region), profiles, dryRun);
+  const d = await findDeployment(values);
+  const print = (result: ErasureResult) =>
     process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : format(result));
+  if (d.kind === 'aws') {
+    const target: AthenaTarget = {
+      athena: new AthenaClient(d.clientConfig),
+      workGroup: output(d, 'AthenaErasureWorkGroupName'),
+      database: output(d, 'GlueDatabaseName'),
+    };
+    print(await eraseOnAthena(target, profiles, dryRun));
     return 0;
   }
   // Locally each profile is its own pass (the local lake is small; scans cost nothing).
-  const local = localTarget(values.endpoint, values.database);
-  for (const profileId of profiles) {
-    const result = eraseLocally(local, profileId, dryRun);
-    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : format(result));
-  }
+  const { lake, target } = localLakeOf(d, ctx);
+  for (const profileId of profiles) print(lake.erase(target, profileId, dryRun));
   return 0;
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: Error) => {
-      // One line, no stack trace: a usage error exits 2, anything else 1.
-      process.stderr.write(`erase: ${err.message.split('\n')[0]}\n`);
-      if (process.env.IMPRESSIONS_DEBUG) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = err instanceof UsageError || (err instanceof CliError && err.code === 2) ? 2 : 1;
-    },
-  );
 }

@@ -8,8 +8,8 @@
  * for the accepted ones, `impressions_rejected` by the new sequence number for the ones rejected again.
  */
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { chunkForPut, type OutgoingRecord } from '../../lambdas/adapters/kinesis-writer.js';
-import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from '../../lambdas/adapters/retry.js';
+import { chunkForPut, type OutgoingRecord } from '../lambdas/adapters/kinesis-writer.js';
+import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from '../lambdas/adapters/retry.js';
 import { daysOf, type LakeQuery, lakeTime } from './lake-query.js';
 
 export interface RejectedSelection {
