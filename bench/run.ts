@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { DEFAULT_STAGE } from '../infra/config.js';
 import { sizeStage } from '../infra/sizing.js';
 import { DESIGN_PEAK_EVENTS_PER_SECOND } from '../ops/cost-model.js';
-import { parseArgv } from '../ops/kit.js';
+import { CliError, type CliSpec, isEntryPoint, type OptionSpecs, parseCli, runCli } from '../ops/kit.js';
 import { ensureLakeInstalled, LOCAL_DIR, ROOT } from '../scripts/emulator.js';
 import { writeDefinitions } from '../scripts/lake.js';
 import { type BenchResults, renderBenchmarks } from './benchmarks-md.js';
@@ -24,19 +24,24 @@ import { benchWholePath } from './whole-path.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const HELP = `Usage: npm run bench -- [options]
-
-Runs every benchmark: the enrich domain code and the whole filter-enrich handler against a
+const BENCH_SPEC = {
+  command: 'npm run bench --',
+  description: `Runs every benchmark: the enrich domain code and the whole filter-enrich handler against a
 decode+parse+stringify baseline, history write units, Kinesis/Firehose billing units, lake bytes,
 and the whole path on the local emulator. Takes several minutes; run it on a quiet machine
-(the load average is recorded with the results).
-
-  (no option)   full run: writes bench/results/latest.json, a dated copy and BENCHMARKS.md
-  --quick       skips the whole path; writes .local/bench/latest.json and .local/bench/BENCHMARKS.md
-                only (the committed figures are left alone)
-  --render      regenerates BENCHMARKS.md from bench/results/latest.json, measures nothing
-  -h, --help    this text
-`;
+(the load average is recorded with the results). Without an option: a full run, which writes
+bench/results/latest.json, a dated copy and BENCHMARKS.md.`,
+  options: {
+    quick: {
+      type: 'boolean',
+      help: 'skips the whole path; writes .local/bench/latest.json and .local/bench/BENCHMARKS.md\nonly (the committed figures are left alone)',
+    },
+    render: {
+      type: 'boolean',
+      help: 'regenerates BENCHMARKS.md from bench/results/latest.json, measures nothing',
+    },
+  },
+} as const satisfies CliSpec<OptionSpecs>;
 
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
@@ -163,31 +168,11 @@ export function outputFiles(
 }
 
 async function main(): Promise<number> {
-  let values: { quick?: boolean; render?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgv(
-      process.argv.slice(2),
-      {
-        quick: { type: 'boolean' },
-        render: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      'npm run bench -- --help',
-    ));
-  } catch (e) {
-    // One line, as every tool answers a mistake (the help is one --help away).
-    process.stderr.write(`bench: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const { values } = parseCli(BENCH_SPEC, process.argv.slice(2));
   const latestFile = path.join(RESULTS_DIR, 'latest.json');
   if (values.render) {
     if (!existsSync(latestFile)) {
-      process.stderr.write('bench: no bench/results/latest.json to render: run npm run bench first\n');
-      return 2;
+      throw new CliError('no bench/results/latest.json to render: run npm run bench first', 2);
     }
     writeFileSync(
       path.join(ROOT, 'BENCHMARKS.md'),
@@ -224,14 +209,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename))
-  main().then(
-    (c) => {
-      process.exitCode = c;
-    },
-    (e) => {
-      process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]}\n`);
-      if (process.env.IMPRESSIONS_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
-      process.exitCode = 1;
-    },
-  );
+if (isEntryPoint(import.meta.filename)) runCli('bench', main);

@@ -4,22 +4,20 @@
  * Used by `npm start`, the benchmarks, and on its own:
  *
  *   npm run loadgen -- --rate 1000 --events 50000 [--seed 7] [--expect]   (a fresh seed unless --seed)
- *   npm run loadgen -- --stream-name <RawStreamName> ...      (a real deployment, with normal AWS credentials)
- *   npm run loadgen -- --stack Impressions-prod-Stateful ...  (the stream found through the stack outputs)
+ *   npm run loadgen -- --stage prod ...                       (a deployment on AWS, through its stack outputs)
+ *   npm run loadgen -- --stream-name <RawStreamName> ...      (a raw stream by name, with normal AWS credentials)
  *   npm run loadgen -- --via api [--api-url <HistoryApiUrl>] ...  (through the API's ingest route, signed
  *                                  with the caller's credentials: a service on the stage's allow-list)
  *
- * Without --stream-name or --stack it targets the deployment `npm start` is running (.local/session.json).
+ * Without --stream-name, --stage or --stack it targets the deployment `npm start` is running (.local/session.json).
  */
 
 import { randomInt } from 'node:crypto';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { output } from '../infra/contract.js';
 import { type OutgoingRecord, putRecordsReliably } from '../lambdas/adapters/kinesis-writer.js';
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
-import { requireSession } from '../ops/deployment.js';
+import { type ClientConfig, DEPLOYMENT_OPTIONS, findDeployment, output } from '../ops/deployment.js';
 import { CliError, isEntryPoint, numberOption, parseCli, runCli } from '../ops/kit.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { loadgenApiSink } from './ingest-client.js';
@@ -133,20 +131,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-async function streamFromStack(stack: string, cfn: CloudFormationClient): Promise<string> {
-  const r = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
-  const key = output('RawStreamName');
-  const name = r.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
-  if (!name) throw new CliError(`stack ${stack} has no ${key} output`);
-  return name;
-}
-
 const LOADGEN_CLI = {
   command: 'npm run loadgen --',
   description:
     'Puts realistic impression traffic (many members browsing, with a share of bad records and producer\n' +
-    'retries) on the raw stream at a steady rate. Without --stream-name or --stack it targets the local\n' +
-    'deployment that `npm start -- --keep` is running.',
+    'retries) on the raw stream at a steady rate, of the deployment --stage/--stack names (or the local\n' +
+    'one `npm start -- --keep` runs), or on a raw stream named with --stream-name.',
   options: {
     rate: { type: 'string', arg: '<n>', help: 'records per second (default 1000)' },
     events: { type: 'string', arg: '<n>', help: 'records to send (default 10000 unless --duration)' },
@@ -161,9 +151,9 @@ const LOADGEN_CLI = {
     'stream-name': {
       type: 'string',
       arg: '<name>',
-      help: 'a raw stream of a real deployment (AWS credentials)',
+      help: 'a raw stream by name (AWS credentials and AWS_REGION), instead of a deployment',
     },
-    stack: { type: 'string', arg: '<stack>', help: "the stream found through a stateful stack's outputs" },
+    ...DEPLOYMENT_OPTIONS,
     expect: {
       type: 'boolean',
       help: 'print, as JSON on stdout, the outcome counts the pipeline must report',
@@ -190,22 +180,26 @@ async function main(): Promise<number> {
   const badShare = numberOption(values['bad-share'], 'bad-share', 0, 1, true) ?? 0.02;
   if (events === undefined && duration === undefined) events = 10_000;
 
-  let endpoint: string | undefined;
-  let streamName = values['stream-name'];
-  let apiUrl = values['api-url'];
   if (values.via !== undefined && values.via !== 'stream' && values.via !== 'api')
     throw new CliError(`--via must be stream or api, not "${values.via}"`);
-  if (!streamName && !values.stack) {
-    const session = requireSession();
-    endpoint = session.endpoint;
-    streamName = session.outputs.RawStreamName;
-    apiUrl ??= session.outputs.HistoryApiUrl;
-    process.env.AWS_ACCESS_KEY_ID ??= 'test';
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-    process.env.AWS_REGION ??= 'us-east-1';
+  let streamName = values['stream-name'];
+  let apiUrl = values['api-url'];
+  let config: ClientConfig = {
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    requestHandler: new NodeHttpHandler(),
+  };
+  if (!streamName) {
+    const d = await findDeployment(values);
+    config = d.clientConfig;
+    streamName = output(d, 'RawStreamName');
+    apiUrl ??= output(d, 'HistoryApiUrl');
+    if (d.kind === 'local') {
+      // The ingest route's signer takes the emulator's credentials from the environment.
+      process.env.AWS_ACCESS_KEY_ID ??= 'test';
+      process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+      process.env.AWS_REGION ??= 'us-east-1';
+    }
   }
-  const config = { requestHandler: new NodeHttpHandler(), ...(endpoint ? { endpoint } : {}) };
-  if (!streamName) streamName = await streamFromStack(String(values.stack), new CloudFormationClient(config));
   process.stderr.write(`seed ${seed}\n`);
   const result = await runLoad({
     kinesis: new KinesisClient(config),
