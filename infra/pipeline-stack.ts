@@ -9,14 +9,13 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { IMPRESSIONS_TABLE, REJECTED_TABLE } from '../lambdas/domain/lake-schema.js';
-import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import { includes, type StageConfig } from './config.js';
 import { Analytics } from './constructs/analytics.js';
+import { FilterEnrich } from './constructs/filter-enrich.js';
 import { HistoryApi } from './constructs/history-api.js';
 import { IcebergDelivery } from './constructs/iceberg-delivery.js';
 import { Operations } from './constructs/operations.js';
 import { QualitySchedule } from './constructs/quality-schedule.js';
-import { StreamConsumer } from './constructs/stream-consumer.js';
 import { TableOptimizer } from './constructs/table-optimizer.js';
 import { output } from './contract.js';
 import { LAKE_QUERIES } from './lake-queries.js';
@@ -42,37 +41,14 @@ export class PipelineStack extends Stack {
     const { config } = props;
     const sizing = props.sizing ?? sizeStage(config);
 
-    const filterEnrich = new StreamConsumer(this, 'FilterEnrich', {
-      entry: 'filter-enrich/handler.ts',
-      tracing: config.tracing,
-      stream: props.rawStream,
-      settings: config.consumer,
-      environment: filterEnrichEnvironment({
-        enrichedStreamName: props.enrichedStream.streamName,
-        rejectedStreamName: props.rejectedStream.streamName,
-        catalogTableName: props.catalogTable.tableName,
-        historyTableName: props.historyTable.tableName,
-        retentionDays: config.historyRetentionDays,
-        profileBurstPerWindow: config.profileBurstPerWindow,
-        profileBurstPerDay: config.profileBurstPerDay,
-        maxUserRecordsPerAggregate: config.maxUserRecordsPerAggregate,
-        minVisiblePercent: config.minVisiblePercent,
-        minVisibleMs: config.minVisibleMs,
-        testProfiles: config.testProfiles,
-        aggregateEnriched: config.aggregateEnriched,
-      }),
+    const filterEnrich = new FilterEnrich(this, 'FilterEnrich', {
+      rawStream: props.rawStream,
+      enrichedStream: props.enrichedStream,
+      rejectedStream: props.rejectedStream,
+      historyTable: props.historyTable,
+      catalogTable: props.catalogTable,
+      config,
     });
-    props.enrichedStream.grantWrite(filterEnrich.fn);
-    props.rejectedStream.grantWrite(filterEnrich.fn);
-    props.catalogTable.grant(filterEnrich.fn, 'dynamodb:BatchGetItem');
-    // The history write is the duplicate detector: conditional updates, and consistent reads near a cap.
-    // BatchGetItem: the erasure markers of a batch's profiles (`filtered.erased`), read consistently.
-    props.historyTable.grant(
-      filterEnrich.fn,
-      'dynamodb:UpdateItem',
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-    );
 
     const api = new HistoryApi(this, 'HistoryApi', {
       table: props.historyTable,
@@ -129,7 +105,7 @@ export class PipelineStack extends Stack {
     new Operations(this, 'Operations', {
       filterEnrich: filterEnrich.fn,
       historyApi: api.fn,
-      failureQueues: [filterEnrich.failureQueue],
+      failureQueues: { FilterEnrich: filterEnrich.failureQueue },
       alarms,
       // Slow answers lose no data: a notice.
       noticeAlarms: [api.latencyAlarm],

@@ -66,7 +66,8 @@ export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
 export interface OperationsProps {
   readonly filterEnrich: IFunction;
   readonly historyApi: IFunction;
-  readonly failureQueues: readonly IQueue[];
+  /** The on-failure queue of each stream consumer, by the consumer's construct id (an alarm each). */
+  readonly failureQueues: Readonly<Record<string, IQueue>>;
   /** Alarms of the pipeline's resources, paged. */
   readonly alarms: readonly Alarm[];
   /** Alarms of the pipeline's resources, sent to the notice topic. @default none */
@@ -217,11 +218,11 @@ export class Operations extends Construct {
         );
       }
     }
-    for (const [i, q] of props.failureQueues.entries()) {
+    for (const [name, q] of Object.entries(props.failureQueues)) {
       alarms.push(
         anyOccurrence(
-          `FailureQueueAlarm${i}`,
-          'Batches that exhausted their retries wait in an on-failure queue',
+          `${name}FailureQueueAlarm`,
+          `${name}: batches that exhausted their retries wait in its on-failure queue (npm run redrive)`,
           q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
           1,
         ),

@@ -24,7 +24,7 @@ const operations = (extra: Partial<OperationsProps> = {}, withStream = false) =>
   new Operations(s.stack, 'Ops', {
     filterEnrich: fn('FilterEnrich'),
     historyApi: fn('HistoryApi'),
-    failureQueues: [new Queue(s.stack, 'Failures')],
+    failureQueues: { FilterEnrich: new Queue(s.stack, 'Failures') },
     alarms: [],
     ...extra,
     ...(withStream ? { streams: { Raw: s.stream() } } : {}),
@@ -117,7 +117,7 @@ describe('alarm tiers and anomaly-detection bands of the pipeline stack', () => 
       OperationsHistoryTableWriteThrottledAlarm: 'page',
       OperationsCatalogTableReadThrottledAlarm: 'page',
       OperationsCatalogTableWriteThrottledAlarm: 'page',
-      OperationsFailureQueueAlarm0: 'page',
+      OperationsFilterEnrichFailureQueueAlarm: 'page',
       OperationsFilterEnrichErrorsAlarm: 'page',
       OperationsFilterEnrichThrottlesAlarm: 'page',
       OperationsHistoryApiErrorsAlarm: 'page',
