@@ -21,11 +21,11 @@ import {
 } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseStackName, stackList, stackNamesOf } from '../infra/contract.js';
+import { isProfileId } from '../lambdas/domain/profile-id.js';
 import { CliError, parseArgv } from './cli.js';
 import { EMULATOR_CREDENTIALS, ensureLakeInstalled, ROOT, stackOutputs } from './emulator.js';
 import { type LocalSession, SESSION_FILE } from './lake.js';
 
-export const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export type LakeTable = 'impressions' | 'impressions_rejected';
 
 export interface TableResult {
@@ -48,7 +48,7 @@ export class UsageError extends Error {}
 
 /** The profile id, checked against the event contract's pattern; throws `UsageError` otherwise. */
 export function validProfileId(id: unknown): string {
-  if (typeof id !== 'string' || !PROFILE_ID.test(id))
+  if (!isProfileId(id))
     throw new UsageError('--profile must be a profile id: 1-64 characters of A-Z a-z 0-9 _ -');
   return id;
 }

@@ -10,9 +10,10 @@ import type { ParseArgsConfig } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { STAGE_NAME } from '../../infra/config.js';
-import { parseStackName, stackList } from '../../infra/contract.js';
+import { parseStackName, stackList, stackNamesOf } from '../../infra/contract.js';
+import { isProfileId } from '../../lambdas/domain/profile-id.js';
 import { type CliError, numberOption, parseArgv } from '../cli.js';
-import { emulatorClientConfig, LOCAL_DIR, type StackOutputs, stackNames, stackOutputs } from '../emulator.js';
+import { emulatorClientConfig, LOCAL_DIR, type StackOutputs, stackOutputs } from '../emulator.js';
 
 /** An expected condition (bad arguments, nothing deployed, an expired range): one line, no stack trace. */
 export class OpsError extends Error {
@@ -101,12 +102,11 @@ export function timeRange(values: { from?: unknown; to?: unknown }): { fromMs: n
   return { fromMs, toMs };
 }
 
-/** `--profile` values, checked: 1 to 256 characters, no control characters. */
+/** `--profile` values, checked against the contract's profile id (`lambdas/domain/profile-id.ts`). */
 export function profilesOption(values: { profile?: readonly string[] }): string[] {
   const profiles = [...(values.profile ?? [])];
   for (const p of profiles)
-    if (!p || p.length > 256 || [...p].some((ch) => ch.charCodeAt(0) < 32))
-      throw new OpsError(`--profile ${JSON.stringify(p)} is not a profile id`, 2);
+    if (!isProfileId(p)) throw new OpsError(`--profile ${JSON.stringify(p)} is not a profile id`, 2);
   return profiles;
 }
 
@@ -169,7 +169,7 @@ export async function findDeployment(values: { stack?: unknown; session?: unknow
     endpoint: session.endpoint,
     region: clientConfig.region,
     outputs: session.outputs,
-    pipelineStack: session.pipelineStack ?? stackNames('local')[1]!,
+    pipelineStack: session.pipelineStack ?? stackNamesOf('local').pipeline,
     clientConfig,
     label: `local deployment at ${session.endpoint}`,
   };

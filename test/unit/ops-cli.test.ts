@@ -42,6 +42,10 @@ describe('arguments', () => {
     expect(code(() => timeRange({}))).toBe(2);
     expect(code(() => timeRange({ from: '2026-11-26', to: '2026-11-25' }))).toBe(2);
     expect(code(() => profilesOption({ profile: ['ok', 'new\nline'] }))).toBe(2);
+    // The contract's profile id, as the API and erasure check it: 65 characters or a dot is no profile id.
+    expect(code(() => profilesOption({ profile: ['x'.repeat(65)] }))).toBe(2);
+    expect(code(() => profilesOption({ profile: ['a.b'] }))).toBe(2);
+    expect(profilesOption({ profile: ['x'.repeat(64), 'p_1-2'] })).toEqual(['x'.repeat(64), 'p_1-2']);
     expect(code(() => stacksOf('Bad Stage'))).toBe(2);
   });
 
