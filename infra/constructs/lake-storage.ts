@@ -6,7 +6,7 @@
  * On AWS the tables are created by Athena DDL through a custom resource (`IcebergTables`): Athena's
  * `CREATE TABLE … PARTITIONED BY (day(…)) TBLPROPERTIES ('table_type'='ICEBERG')` is the documented way to
  * create a partitioned Iceberg table (Athena guide, "Create Iceberg tables"), and the CloudFormation Glue
- * shapes are disputed or lose the partition spec (see `lambdas/domain/lake-ddl.ts`). The emulator's Athena
+ * shapes are disputed or lose the partition spec (see `lambdas/lake/lake-ddl.ts`). The emulator's Athena
  * refuses Iceberg DDL, so an emulator stage registers the tables with `AWS::Glue::Table` (`TableInput` only:
  * location and columns) and the local delivery writes their first Iceberg metadata from the same schema.
  */
@@ -26,12 +26,8 @@ import {
 import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  hiveType,
-  icebergTypeJson,
-  LAKE_TABLES,
-  type LakeTableDefinition,
-} from '../../lambdas/domain/lake-schema.js';
+import { LAKE_TABLES, type LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
+import { hiveType, icebergTypeJson } from '../../lambdas/lake/catalog-types.js';
 import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
 import { NodeFunction } from './node-function.js';
 
