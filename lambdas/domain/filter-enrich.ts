@@ -4,7 +4,7 @@
  * (`HistoryStore.admit`); `settleBatch` turns its answers into the final outcomes and what to write.
  */
 import { type Classification, type ClassifierConfig, classify, type FilterReason } from './classify.js';
-import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
+import { type EnrichedRecord, enrich, lastIsoFormatter, type TitleInfo } from './enrich.js';
 import { isErased } from './erasure.js';
 import { type Admission, type HistoryCandidate, recordTag } from './history-model.js';
 import { isProfileId } from './profile-id.js';
@@ -242,6 +242,7 @@ export async function planBatch(
   const outcomes: RecordOutcome[] = new Array(records.length);
   const enriched: EnrichedOut[] = [];
   const rejected: RejectedOut[] = [];
+  const formatArrival = lastIsoFormatter();
   classified.forEach((c, i) => {
     const rec = records[i]!;
     if (c.outcome === 'filtered') outcomes[i] = { outcome: 'filtered', reason: c.reason };
@@ -250,7 +251,7 @@ export async function planBatch(
       rejected.push(rejectedOut(rec, c.code, c.detail));
     } else {
       const title = titles.get(c.event.titleId);
-      const record = enrich(c.event, c.eventTimeMs, rec.arrivalMs, title);
+      const record = enrich(c.event, c.eventTimeMs, rec.arrivalMs, title, formatArrival);
       enriched.push({
         sequenceNumber: rec.sequenceNumber,
         recordId: recordId(rec),
