@@ -6,6 +6,7 @@
  */
 import { DAY_PARAMETER, findings, type QualityReport, reportStatements } from '../infra/quality-report.js';
 import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
+import { parseRfc3339 } from '../lambdas/domain/time.js';
 import * as cli from './ops/cli.js';
 import { type LakeQuery, type LakeRow, lakeQuery } from './ops/lake-query.js';
 
@@ -80,7 +81,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const day = String(values.day ?? '');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(parseRfc3339(`${day}T00:00:00Z`)))
     throw new cli.OpsError('--day YYYY-MM-DD is required (a UTC day)', 2);
   const d = await cli.findDeployment(values);
   const report = await qualityReport(lakeQuery(d), day);

@@ -12,6 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { STAGE_NAME } from '../../infra/config.js';
 import { parseStackName, stackList, stackNamesOf } from '../../infra/contract.js';
 import { isProfileId } from '../../lambdas/domain/profile-id.js';
+import { parseRfc3339 } from '../../lambdas/domain/time.js';
 import { type CliError, numberOption, parseArgv } from '../cli.js';
 import { emulatorClientConfig, LOCAL_DIR, type StackOutputs, stackOutputs } from '../emulator.js';
 
@@ -80,12 +81,12 @@ export function intOption(value: unknown, name: string, min: number, max: number
   }
 }
 
-/** An instant given as RFC 3339 (or a date, meaning its UTC midnight); undefined when absent. */
+/** An instant given as RFC 3339 (or a date, meaning its UTC midnight), read strictly; undefined when absent. */
 export function timeOption(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value);
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms))
+  const ms = parseRfc3339(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(ms))
     throw new OpsError(
       `--${name} must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z, got ${text}`,
       2,

@@ -39,6 +39,9 @@ describe('arguments', () => {
     expect(code(() => intOption('1.5', 'limit', 1, 10))).toBe(2);
     expect(code(() => intOption('11', 'limit', 1, 10))).toBe(2);
     expect(code(() => timeRange({ from: 'last tuesday' }))).toBe(2);
+    // Read by the domain's strict parser: Date.parse would take these as 2 March and as a local time.
+    expect(code(() => timeRange({ from: '2026-02-30' }))).toBe(2);
+    expect(code(() => timeRange({ from: '2026-11-26T18:00' }))).toBe(2);
     expect(code(() => timeRange({}))).toBe(2);
     expect(code(() => timeRange({ from: '2026-11-26', to: '2026-11-25' }))).toBe(2);
     expect(code(() => profilesOption({ profile: ['ok', 'new\nline'] }))).toBe(2);
