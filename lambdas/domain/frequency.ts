@@ -3,7 +3,6 @@ import { DAY_MS } from './history-model.js';
 
 export const WINDOWS = { '1h': 60 * 60 * 1000, '1d': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS } as const;
 export type FrequencyWindow = keyof typeof WINDOWS;
-export const DEFAULT_WINDOW: FrequencyWindow = '7d';
 
 export const isWindow = (w: string): w is FrequencyWindow => Object.hasOwn(WINDOWS, w);
 

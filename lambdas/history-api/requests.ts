@@ -6,7 +6,7 @@
 
 import { InvalidParameterError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/event-schema.js';
-import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from '../domain/frequency.js';
+import { type FrequencyWindow, isWindow } from '../domain/frequency.js';
 import { isProfileId, PROFILE_ID_RULE } from '../domain/profile-id.js';
 import { parseRfc3339 } from '../domain/time.js';
 import {
@@ -15,6 +15,9 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './problems.js';
+
+/** The window of a frequency query or cap that names none (contract). */
+const DEFAULT_WINDOW: FrequencyWindow = '7d';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 /**
