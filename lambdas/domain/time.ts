@@ -11,15 +11,17 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 export const daysInMonth = (year: number, month: number): number =>
   month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
 
-/** The value of `n` ASCII digits of `t` from `at`, or -1 when one of them is not a digit (or is missing). */
-function digits(t: string, at: number, n: number): number {
-  let v = 0;
-  for (let i = at; i < at + n; i++) {
-    const d = t.charCodeAt(i) - 48;
-    if (!(d >= 0 && d <= 9)) return -1;
-    v = v * 10 + d;
-  }
-  return v;
+/** The ASCII digit of `t` at `i` (0–9), or -1 when it is not one (or is missing). */
+function digit(t: string, i: number): number {
+  const d = t.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/** The value of two ASCII digits of `t` from `i`, or -1 when either is not a digit. */
+function two(t: string, i: number): number {
+  const a = digit(t, i);
+  const b = digit(t, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
 }
 
 /**
@@ -32,12 +34,14 @@ function digits(t: string, at: number, n: number): number {
  */
 export function parseRfc3339(t: string): number {
   if (t.length < 20) return Number.NaN;
-  const year = digits(t, 0, 4);
-  const month = digits(t, 5, 2);
-  const day = digits(t, 8, 2);
-  const hour = digits(t, 11, 2);
-  const minute = digits(t, 14, 2);
-  const second = digits(t, 17, 2);
+  const hi = two(t, 0);
+  const lo = two(t, 2);
+  const year = hi < 0 || lo < 0 ? -1 : hi * 100 + lo;
+  const month = two(t, 5);
+  const day = two(t, 8);
+  const hour = two(t, 11);
+  const minute = two(t, 14);
+  const second = two(t, 17);
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return Number.NaN;
   const sep = t.charCodeAt(10);
   if (t[4] !== '-' || t[7] !== '-' || (sep !== 84 && sep !== 116) || t[13] !== ':' || t[16] !== ':')
@@ -46,7 +50,7 @@ export function parseRfc3339(t: string): number {
   let ms = 0;
   if (t.charCodeAt(i) === 46 /* . */) {
     const start = ++i;
-    while (i < t.length && digits(t, i, 1) >= 0) i++;
+    while (digit(t, i) >= 0) i++;
     const n = i - start;
     if (n < 1 || n > 9) return Number.NaN;
     for (let k = 0; k < 3; k++) ms = ms * 10 + (k < n ? t.charCodeAt(start + k) - 48 : 0);
@@ -57,8 +61,8 @@ export function parseRfc3339(t: string): number {
     if (i + 1 !== t.length) return Number.NaN;
   } else if (zone === 43 /* + */ || zone === 45 /* - */) {
     if (i + 6 !== t.length || t[i + 3] !== ':') return Number.NaN;
-    const oh = digits(t, i + 1, 2);
-    const om = digits(t, i + 4, 2);
+    const oh = two(t, i + 1);
+    const om = two(t, i + 4);
     if (oh < 0 || om < 0 || oh > 23 || om > 59) return Number.NaN;
     offsetMinutes = (zone === 45 ? -1 : 1) * (oh * 60 + om);
   } else return Number.NaN;
