@@ -14,7 +14,6 @@
 import { DEFAULT_STAGE } from '../infra/config.js';
 import { historyStore } from '../lambdas/adapters/history-store.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
-import { countWindow } from '../lambdas/domain/frequency.js';
 import {
   BUCKET_MS,
   bucketStart,
@@ -26,6 +25,7 @@ import {
 import { sampleCatalog } from '../ops/seed.js';
 import { prng, traffic } from '../scripts/traffic.js';
 import { memoryDynamo } from '../test/support/memory-aws.js';
+import { countWindow } from '../test/support/oracles.js';
 
 export { itemSize, valueSize } from '../lambdas/domain/history-model.js';
 

@@ -2,6 +2,8 @@
  * Stage configuration: everything that differs between deployments, resolved in `bin/` from CDK context
  * (`-c stage=prod`, `-c emulator=true`, or a `stages` block in cdk.json) and passed down as plain props.
  */
+import { PROFILE_ID } from '../lambdas/domain/profile-id.js';
+
 export interface StreamCapacity {
   /** `provisioned` (cheapest at steady high volume) or `on-demand`. @default 'provisioned' */
   readonly mode: 'provisioned' | 'on-demand';
@@ -523,7 +525,7 @@ export const SETTINGS = {
   },
   testProfiles: {
     type: 'list',
-    item: /^[A-Za-z0-9_-]{1,64}$/,
+    item: PROFILE_ID,
     itemProblem: 'is not a profile id (1–64 characters of A-Z a-z 0-9 _ -)',
     itemDoc: 'profile ids',
     maxItems: 100,

@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
+import { METRICS_NAMESPACE } from '../lambdas/domain/metrics.js';
 
 /** The two stacks of a stage, by role. */
 export const stackNamesOf = (stage: string) =>
@@ -24,10 +25,13 @@ export const stackList = (stage: string): readonly string[] => {
   return [s.stateful, s.pipeline];
 };
 
-/** Parses a stack name back into its stage and role, or undefined when it is not one of ours. */
+/** Parses a stack name back into its stage and role, or undefined when `stackNamesOf` does not give it. */
 export function parseStackName(name: string): { stage: string; role: 'stateful' | 'pipeline' } | undefined {
-  const m = /^Impressions-([a-z][a-z0-9-]*)-(Stateful|Pipeline)$/.exec(name);
-  return m ? { stage: m[1]!, role: m[2] === 'Stateful' ? 'stateful' : 'pipeline' } : undefined;
+  const stage = /^Impressions-([a-z][a-z0-9-]*)-[A-Za-z]+$/.exec(name)?.[1];
+  if (stage === undefined) return undefined;
+  const names = stackNamesOf(stage);
+  if (name === names.stateful) return { stage, role: 'stateful' };
+  return name === names.pipeline ? { stage, role: 'pipeline' } : undefined;
 }
 
 /** Outputs of the stateful stack. */
@@ -68,13 +72,14 @@ export type StackOutputs = Record<OutputKey, string> & Record<string, string>;
 /** The Iceberg tables of the lake (from the table definitions in lambdas/domain/lake-schema.ts). */
 export const LAKE_TABLE_NAMES = LAKE_TABLES.map((t) => t.name);
 
-/** The CloudWatch namespace of the functions' custom metrics (EMF). */
-export const METRICS_NAMESPACE = 'Impressions';
-
-/** The names of those metrics (defined next to the handler that emits them, which must not import infra). */
+/**
+ * The functions' custom metrics: their CloudWatch namespace (EMF) and names, defined in the domain because
+ * the handlers that emit them must not import infra.
+ */
 export {
   MAX_REJECTED_PAIRS_PER_BATCH,
   METRIC,
+  METRICS_NAMESPACE,
   type MetricName,
   QUALITY_METRIC,
   rejectReasonMetric,

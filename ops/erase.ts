@@ -17,6 +17,7 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
+import { isProfileId } from '../lambdas/domain/profile-id.js';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
 import { CliError, type CliSpec, type OptionSpecs, OUTPUT_OPTIONS, parseCli } from './kit.js';
 import {
@@ -29,7 +30,6 @@ import {
 
 export type { ErasureResult, LakeTable, TableResult };
 
-export const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A usage mistake: exit code 2. */
 export class UsageError extends CliError {
   constructor(message: string) {
@@ -39,7 +39,7 @@ export class UsageError extends CliError {
 
 /** The profile id, checked against the event contract's pattern; throws `UsageError` otherwise. */
 export function validProfileId(id: unknown): string {
-  if (typeof id !== 'string' || !PROFILE_ID.test(id))
+  if (!isProfileId(id))
     throw new UsageError('--profile must be a profile id: 1-64 characters of A-Z a-z 0-9 _ -');
   return id;
 }

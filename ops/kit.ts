@@ -10,6 +10,8 @@
 import { realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { isProfileId } from '../lambdas/domain/profile-id.js';
+import { parseRfc3339 } from '../lambdas/domain/time.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
 
@@ -191,8 +193,8 @@ export function numberOption(
 /** An instant given as RFC 3339 (or a date, meaning its UTC midnight); undefined when absent. */
 export function timeOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
+  const ms = parseRfc3339(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms))
     throw new CliError(
       `--${name} must be a date or an RFC 3339 time, e.g. 2026-11-26T18:00:00Z, got ${value}`,
       2,
@@ -323,14 +325,11 @@ export function isEntryPoint(moduleFile: string): boolean {
   return real(started) === real(moduleFile);
 }
 
-/** The contract's profile id (docs/contract/impression-event.md). */
-const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** `--profile` values, each checked against the contract's profile id. */
 export function profilesOption(values: readonly string[] | undefined): string[] {
   const profiles = [...(values ?? [])];
   for (const p of profiles)
-    if (!PROFILE_ID.test(p))
+    if (!isProfileId(p))
       throw new CliError(
         `--profile ${JSON.stringify(p)} is not a profile id (1-64 characters of A-Z a-z 0-9 _ -)`,
         2,

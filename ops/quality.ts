@@ -6,6 +6,7 @@
  */
 import { DAY_PARAMETER, findings, type QualityReport, reportStatements } from '../infra/quality-report.js';
 import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
+import { parseRfc3339 } from '../lambdas/domain/time.js';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment } from './deployment.js';
 import { CliError, type CliSpec, type OptionSpecs, parseCli } from './kit.js';
 import { type LakeQuery, type LakeRow, lakeQuery, type ToolContext } from './lake-query.js';
@@ -83,7 +84,7 @@ export function formatReport(r: QualityReport): string {
 export async function quality(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
   const { values } = parseCli(QUALITY_SPEC, argv);
   const day = String(values.day ?? '');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(parseRfc3339(`${day}T00:00:00Z`)))
     throw new CliError('--day YYYY-MM-DD is required (a UTC day)', 2);
   const d = await findDeployment(values);
   const report = await qualityReport(lakeQuery(d, ctx), day);

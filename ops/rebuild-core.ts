@@ -9,9 +9,8 @@
  * rebuild into an empty table stores everything the caps allow — the lake holds only impressions that
  * passed them, so with unchanged caps that is everything.
  */
-const DAY_MS = 86_400_000;
-
 import type { AdmitSettings } from '../lambdas/adapters/history-store.js';
+import { DAY_MS } from '../lambdas/domain/history-model.js';
 import { type HistoryRow, type HistoryWriteStore, writeImpressions } from './history-write.js';
 import { daysOf, type LakeQuery, type LakeRow, lakeTime } from './lake-query.js';
 

@@ -8,6 +8,7 @@
  * for the accepted ones, `impressions_rejected` by the new sequence number for the ones rejected again.
  */
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { chunks } from '../lambdas/adapters/dynamo-batch.js';
 import { chunkForPut, type OutgoingRecord } from '../lambdas/adapters/kinesis-writer.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryingStep, retryPending } from '../lambdas/adapters/retry.js';
 import { daysOf, type LakeQuery, lakeTime } from './lake-query.js';
@@ -199,9 +200,6 @@ export interface Outcomes {
   /** Neither in `impressions` nor rejected again: filtered (not stored), or not in the lake yet. */
   readonly notInLake: number;
 }
-
-const chunks = <T>(xs: readonly T[], n: number) =>
-  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /** The copies of these eventIds that reached `impressions` since the UTC day `day`. */
 export const enrichedCopiesSql = (day: string, eventIds: readonly string[]) => ({

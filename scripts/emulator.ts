@@ -290,9 +290,6 @@ export interface DeployOptions {
   readonly logTo?: string;
 }
 
-/** The stage's stacks, stateful first (names from infra/contract.ts). */
-export const stackNames = (stage: string): string[] => [...stackList(stage)];
-
 function cdkArgs(options: DeployOptions): string[] {
   const stage = options.stage ?? LOCAL_STAGE;
   const ctx = ['-c', `stage=${stage}`, ...(options.emulator === false ? [] : ['-c', 'emulator=true'])];
@@ -320,7 +317,7 @@ export function deployApp(env: NodeJS.ProcessEnv, options: DeployOptions = {}): 
     env,
     options.logTo,
   );
-  return stackNames(options.stage ?? LOCAL_STAGE);
+  return [...stackList(options.stage ?? LOCAL_STAGE)];
 }
 
 /** Destroys a stage deployed by `deployApp`. */

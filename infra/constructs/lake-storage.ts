@@ -1,3 +1,15 @@
+/**
+ * The lake's stateful part: an encrypted, versioned, TLS-only bucket with lifecycle rules, a Glue database,
+ * and the two Iceberg v2 tables generated from `lambdas/domain/lake-schema.ts` (columns, field ids, `day()`
+ * partitions).
+ *
+ * On AWS the tables are created by Athena DDL through a custom resource (`IcebergTables`): Athena's
+ * `CREATE TABLE … PARTITIONED BY (day(…)) TBLPROPERTIES ('table_type'='ICEBERG')` is the documented way to
+ * create a partitioned Iceberg table (Athena guide, "Create Iceberg tables"), and the CloudFormation Glue
+ * shapes are disputed or lose the partition spec (see `lambdas/lake/lake-ddl.ts`). The emulator's Athena
+ * refuses Iceberg DDL, so an emulator stage registers the tables with `AWS::Glue::Table` (`TableInput` only:
+ * location and columns) and the local delivery writes their first Iceberg metadata from the same schema.
+ */
 import { Aws, CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
@@ -13,12 +25,8 @@ import {
 import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  hiveType,
-  icebergTypeJson,
-  LAKE_TABLES,
-  type LakeTableDefinition,
-} from '../../lambdas/domain/lake-schema.js';
+import { LAKE_TABLES, type LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
+import { hiveType, icebergTypeJson } from '../../lambdas/lake/catalog-types.js';
 import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
 import { type FunctionEntry, NodeFunction } from './node-function.js';
 

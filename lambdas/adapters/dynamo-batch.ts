@@ -12,7 +12,8 @@ export type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> } }
   | { DeleteRequest: { Key: Key } };
 
-const chunks = <T>(xs: readonly T[], n: number): T[][] => {
+/** `xs` cut into consecutive slices of at most `n` (the last one shorter). */
+export const chunks = <T>(xs: readonly T[], n: number): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;

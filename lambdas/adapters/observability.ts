@@ -1,8 +1,7 @@
 /** Powertools logger and metrics, set up once per function. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-
-export const METRICS_NAMESPACE = 'Impressions';
+import { METRICS_NAMESPACE } from '../domain/metrics.js';
 
 export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
   return {

@@ -9,7 +9,7 @@
  * - anyone else (other roles and users of the account, root, federated users, a request without an IAM
  *   identity): nothing.
  */
-import { ForbiddenError } from './errors.js';
+import { NotPermittedError } from './errors.js';
 
 export type ApiRoute = 'list' | 'frequency' | 'check' | 'ingest' | 'erase';
 
@@ -97,18 +97,18 @@ export function callerOf(userArn: unknown, policy: AuthorizationPolicy): Caller 
 export const mayCallAnything = (caller: Caller): boolean =>
   caller.service || caller.eraser || (caller.client?.profileId ?? null) !== null;
 
-/** Refuses (403) any call the table does not allow. */
+/** Refuses (`NotPermittedError`) any call the table does not allow. */
 export function authorize(caller: Caller, route: ApiRoute, profileId: string): void {
   if (route === 'erase') {
     if (caller.eraser) return;
-    throw new ForbiddenError('only principals on the erasure allow-list may erase a profile');
+    throw new NotPermittedError('only principals on the erasure allow-list may erase a profile');
   }
   if (caller.service) return;
   if (caller.client) {
     if (caller.client.profileId === null)
-      throw new ForbiddenError('client sessions must be scoped to a profile');
+      throw new NotPermittedError('client sessions must be scoped to a profile');
     if (caller.client.profileId === profileId) return;
-    throw new ForbiddenError('a client session may only call the API for its own profile');
+    throw new NotPermittedError('a client session may only call the API for its own profile');
   }
-  throw new ForbiddenError('this principal may not call this route');
+  throw new NotPermittedError('this principal may not call this route');
 }

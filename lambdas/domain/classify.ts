@@ -9,6 +9,7 @@ import {
   reasonOfSchemaError,
   SCHEMA_REGISTRY,
 } from './event-schema.js';
+import { parseRfc3339 } from './time.js';
 
 export const MAX_RECORD_BYTES = 16 * 1024;
 
@@ -57,18 +58,6 @@ export const EVENT_TIME_BOUNDS = {
   maxFutureMs: 5 * 60 * 1000,
   maxLatenessMs: 7 * 24 * 60 * 60 * 1000,
 } as const;
-
-/**
- * A reference configuration for tests and benchmarks only. A deployed function takes every value from its
- * settings (`filter-enrich/settings.ts`), whose defaults live in `infra/config.ts`; a unit test pins the two
- * viewability values here to those defaults.
- */
-export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
-  minVisiblePercent: 50,
-  minVisibleMs: 1000,
-  testProfiles: new Set(),
-  ...EVENT_TIME_BOUNDS,
-};
 
 export type Classification =
   | {
@@ -142,7 +131,7 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
   }
   const event = obj as unknown as ImpressionEvent;
 
-  const eventTimeMs = parseEventTime(event.eventTime);
+  const eventTimeMs = parseRfc3339(event.eventTime);
   if (Number.isNaN(eventTimeMs)) {
     return reject('schema.out-of-range', 'eventTime is not a valid date', 'eventTime');
   }
@@ -167,33 +156,4 @@ export function classify(data: Uint8Array, arrivalMs: number, config: Classifier
     return { outcome: 'filtered', reason: 'filtered.not-viewable', event };
   }
   return { outcome: 'candidate', event, eventTimeMs };
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const digit = (t: string, i: number) => t.charCodeAt(i) - 48;
-const two = (t: string, i: number) => digit(t, i) * 10 + digit(t, i + 1);
-
-/**
- * Epoch ms of an eventTime that already matched EVENT_TIME_PATTERN (`YYYY-MM-DDTHH:MM:SS.mmm` and `Z` or
- * `±HH:MM`), or NaN when it is not a real calendar date and time (Date.parse would roll 2026-02-30 over to
- * March). Reads the digits directly: this runs once per record on the hot path.
- */
-export function parseEventTime(t: string): number {
-  const y = two(t, 0) * 100 + two(t, 2);
-  const m = two(t, 5);
-  const d = two(t, 8);
-  const hh = two(t, 11);
-  const mm = two(t, 14);
-  const ss = two(t, 17);
-  const ms = digit(t, 20) * 100 + two(t, 21);
-  if (m < 1 || m > 12 || d < 1 || hh > 23 || mm > 59 || ss > 59) return Number.NaN;
-  const utc = Date.UTC(y, m - 1, d, hh, mm, ss, ms);
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  if (d > (m === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[m - 1]!)) return Number.NaN;
-  if (t.length === 24) return utc; // Z
-  const sign = t.charCodeAt(23) === 45 /* - */ ? -1 : 1;
-  const oh = two(t, 24);
-  const om = two(t, 27);
-  if (oh > 23 || om > 59) return Number.NaN;
-  return utc - sign * (oh * 60 + om) * 60_000;
 }

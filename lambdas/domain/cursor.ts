@@ -8,7 +8,7 @@
  * current or the previous key as long as rotations are at least one cursor lifetime apart.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { BadRequestError } from './errors.js';
+import { InvalidParameterError } from './errors.js';
 
 /** How long a cursor is accepted after it was issued. */
 export const CURSOR_LIFETIME_MS = 24 * 3600 * 1000;
@@ -52,14 +52,14 @@ const bindingOf = (b: CursorBinding) => JSON.stringify([b.profileId, b.since, b.
 const mac = (key: Uint8Array, body: string) => createHmac('sha256', key).update(body).digest();
 
 /** A cursor signed by a key the keyring does not hold (e.g. one newer than this instance's cached keys). */
-export class UnknownCursorKeyError extends BadRequestError {
+export class UnknownCursorKeyError extends InvalidParameterError {
   constructor() {
     super('cursor', 'invalid cursor: its key has been retired; start again from the first page');
   }
 }
 
 const invalid = () =>
-  new BadRequestError('cursor', 'invalid cursor: it was altered or belongs to another query');
+  new InvalidParameterError('cursor', 'invalid cursor: it was altered or belongs to another query');
 
 /** Encodes the last returned sort key as a cursor for the next page of the same query. */
 export function encodeCursor(
@@ -105,7 +105,7 @@ export function decodeCursor(
   if (payload.b !== bindingOf(binding) || typeof payload.k !== 'string' || typeof payload.t !== 'number')
     throw invalid();
   if (nowMs - payload.t > CURSOR_LIFETIME_MS || payload.t - nowMs > 5 * 60_000) {
-    throw new BadRequestError('cursor', 'expired cursor: start again from the first page');
+    throw new InvalidParameterError('cursor', 'expired cursor: start again from the first page');
   }
   return payload.k;
 }

@@ -52,30 +52,44 @@ function utcIso(text: string, ms: number): string {
   return text.length === 24 && text.charCodeAt(23) === 90 /* Z */ ? text : new Date(ms).toISOString();
 }
 
-let lastArrivalMs = Number.NaN;
-let lastArrivalIso = '';
-/** Records of one batch share few arrival times: remember the last one formatted. */
-function arrivalIso(ms: number): string {
-  if (ms !== lastArrivalMs) {
-    lastArrivalMs = ms;
-    lastArrivalIso = new Date(ms).toISOString();
-  }
-  return lastArrivalIso;
+/** An instant (epoch ms) as UTC RFC 3339 with milliseconds. */
+export type IsoFormatter = (ms: number) => string;
+
+const toIso: IsoFormatter = (ms) => new Date(ms).toISOString();
+
+/**
+ * A formatter that remembers the last instant it formatted. Records of one batch share few arrival times, so
+ * the caller of `enrich` makes one per batch and passes it for every record of that batch.
+ */
+export function lastIsoFormatter(): IsoFormatter {
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = toIso(ms);
+    }
+    return lastIso;
+  };
 }
 
-/** Builds the enriched record. Times are normalised to UTC RFC 3339 with milliseconds. */
+/**
+ * Builds the enriched record. Times are normalised to UTC RFC 3339 with milliseconds; `formatArrival` writes
+ * the arrival time (a caller enriching a batch passes its `lastIsoFormatter()`).
+ */
 export function enrich(
   event: ImpressionEvent,
   eventTimeMs: number,
   arrivalMs: number,
   title: TitleInfo | undefined,
+  formatArrival: IsoFormatter = toIso,
 ): EnrichedRecord {
   const eventTime = utcIso(event.eventTime, eventTimeMs);
   return {
     event_id: event.eventId.toLowerCase(),
     schema_version: event.schema,
     event_time: eventTime,
-    received_at: arrivalIso(arrivalMs),
+    received_at: formatArrival(arrivalMs),
     ingest_lag_ms: arrivalMs - eventTimeMs,
     event_date: eventTime.slice(0, 10),
     profile_id: event.profileId,

@@ -5,6 +5,7 @@
  * entry whose schema adds optional properties; the handler and the classifier do not change.
  */
 import { _, Ajv, str as code, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
+import { PROFILE_ID_PATTERN } from './profile-id.js';
 
 export interface ImpressionEvent {
   readonly schema: string;
@@ -73,7 +74,7 @@ export const IMPRESSION_1_0_0 = {
     schema: { type: 'string' },
     eventId: { type: 'string', pattern: UUID },
     eventTime: { type: 'string', pattern: EVENT_TIME_PATTERN },
-    profileId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    profileId: { type: 'string', pattern: PROFILE_ID_PATTERN },
     accountId: str(64),
     sessionId: str(128),
     device: {

@@ -4,9 +4,10 @@
  * (`HistoryStore.admit`); `settleBatch` turns its answers into the final outcomes and what to write.
  */
 import { type Classification, type ClassifierConfig, classify, type FilterReason } from './classify.js';
-import { type EnrichedRecord, enrich, type TitleInfo } from './enrich.js';
+import { type EnrichedRecord, enrich, lastIsoFormatter, type TitleInfo } from './enrich.js';
 import { isErased } from './erasure.js';
 import { type Admission, type HistoryCandidate, recordTag } from './history-model.js';
+import { isProfileId } from './profile-id.js';
 
 export interface RawRecord {
   /** The Kinesis record's sequence number (what a partial batch response names). */
@@ -103,9 +104,6 @@ export function cutChars(text: string, max: number): string {
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
-/** A profile id as the schema defines it (`profileId` in event-schema.ts): what erasure matches. */
-const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /**
  * The `profileId` of a record that is a JSON object holding a valid one, else null: the rejected row's
  * `profile_id` column, so that erasure finds the row whatever its reason (a record too large to classify,
@@ -117,7 +115,7 @@ export function readableProfileId(data: Uint8Array): string | null {
     const parsed: unknown = JSON.parse(utf8.decode(data));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
     const id = (parsed as Record<string, unknown>).profileId;
-    return typeof id === 'string' && PROFILE_ID.test(id) ? id : null;
+    return isProfileId(id) ? id : null;
   } catch {
     return null;
   }
@@ -244,6 +242,7 @@ export async function planBatch(
   const outcomes: RecordOutcome[] = new Array(records.length);
   const enriched: EnrichedOut[] = [];
   const rejected: RejectedOut[] = [];
+  const formatArrival = lastIsoFormatter();
   classified.forEach((c, i) => {
     const rec = records[i]!;
     if (c.outcome === 'filtered') outcomes[i] = { outcome: 'filtered', reason: c.reason };
@@ -252,7 +251,7 @@ export async function planBatch(
       rejected.push(rejectedOut(rec, c.code, c.detail));
     } else {
       const title = titles.get(c.event.titleId);
-      const record = enrich(c.event, c.eventTimeMs, rec.arrivalMs, title);
+      const record = enrich(c.event, c.eventTimeMs, rec.arrivalMs, title, formatArrival);
       enriched.push({
         sequenceNumber: rec.sequenceNumber,
         recordId: recordId(rec),

@@ -1,9 +1,12 @@
 /**
- * The names of the custom metrics filter-enrich emits (EMF, namespace `METRICS_NAMESPACE` of
- * infra/contract.ts, which re-exports these). The handler emits them, the dashboard and alarms
+ * The names of the custom metrics filter-enrich emits and their namespace (EMF; infra/contract.ts
+ * re-exports these). The handler emits them, the dashboard and alarms
  * (infra/constructs/operations.ts), `npm start`'s live view (scripts/live-stats.ts) and the tests read them:
  * renaming one here renames it everywhere.
  */
+/** The CloudWatch namespace of the functions' custom metrics (EMF). */
+export const METRICS_NAMESPACE = 'Impressions';
+
 export const METRIC = {
   /** Records taken from the raw stream and done (those left for retry are counted when done). */
   RecordsRead: 'RecordsRead',

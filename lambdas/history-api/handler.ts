@@ -1,7 +1,7 @@
 /**
  * history-api: the routes of the history API contract (v1) behind an IAM-authenticated HTTP API.
  * Thin adapter: decide who is calling (fail closed), parse the request with the pure router, call the
- * store or the raw stream, map errors with `toProblem`.
+ * store or the raw stream, map errors with `toProblem` (problems.ts).
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -9,12 +9,13 @@ import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { historyStore } from '../adapters/history-store.js';
 import { ingestLimiter } from '../adapters/ingest-limit.js';
 import { observability } from '../adapters/observability.js';
-import { type ApiRequest, parseRequest, routeOf } from '../domain/api-requests.js';
 import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
-import { ForbiddenError, RetryLaterError, toProblem } from '../domain/errors.js';
+import { NotPermittedError } from '../domain/errors.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
 import { type ErasureContinuation, isErasureContinuation, selfContinuation } from './erase-continuation.js';
+import { problemHeaders, toProblem } from './problems.js';
 import { rawStreamWriter } from './raw-stream.js';
+import { type ApiRequest, parseRequest, routeOf } from './requests.js';
 import { type HistoryApiDeps, historyRoutes, json } from './routes.js';
 import { historyApiSettings } from './settings.js';
 
@@ -54,7 +55,7 @@ export function makeHandler(deps: HistoryApiDeps) {
       // Fail closed: no identity, or one that may call nothing, is refused before the request is read.
       const caller = callerOf(identityOf(event)?.userArn, policy);
       if (!mayCallAnything(caller))
-        throw new ForbiddenError('this caller is not allowed to call the history API');
+        throw new NotPermittedError('this caller is not allowed to call the history API');
       const request = toApiRequest(event);
       const target = routeOf(request);
       authorize(caller, target.route, target.profileId);
@@ -77,11 +78,7 @@ export function makeHandler(deps: HistoryApiDeps) {
     } catch (err) {
       const problem = toProblem(err, requestId);
       if (problem.status >= 500) logger.error('request failed', { error: err as Error, requestId });
-      const allow = (err as { allow?: readonly string[] }).allow;
-      return json(problem.status, problem, {
-        ...(allow ? { allow: allow.join(', ') } : {}),
-        ...(err instanceof RetryLaterError ? { 'retry-after': String(err.retryAfterSeconds) } : {}),
-      });
+      return json(problem.status, problem, problemHeaders(err));
     }
   }
   return handle;

@@ -8,13 +8,6 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
 import type { EraseOptions, HistoryStore } from '../adapters/history-store.js';
 import type { IngestLimiter } from '../adapters/ingest-limit.js';
-import type {
-  CheckQuery,
-  EraseQuery,
-  FrequencyQuery,
-  IngestQuery,
-  ListQuery,
-} from '../domain/api-requests.js';
 import type { AuthorizationPolicy } from '../domain/authorization.js';
 import {
   type CursorBinding,
@@ -23,11 +16,13 @@ import {
   encodeCursor,
   UnknownCursorKeyError,
 } from '../domain/cursor.js';
-import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../domain/errors.js';
+import { InvalidParameterError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
 import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
+import { ServiceUnavailableError, TooManyRequestsError } from './problems.js';
 import type { RawStreamWriter } from './raw-stream.js';
+import type { CheckQuery, EraseQuery, FrequencyQuery, IngestQuery, ListQuery } from './requests.js';
 
 export interface HistoryApiDeps {
   readonly store: Pick<HistoryStore, 'listHistory' | 'titleCounts' | 'erase'>;
@@ -95,7 +90,7 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
       }
       after = decodePosition(sortKey);
     }
-    if (after === undefined) throw new BadRequestError('cursor', 'invalid cursor');
+    if (after === undefined) throw new InvalidParameterError('cursor', 'invalid cursor');
     const page = await deps.store.listHistory({ ...binding, limit: q.limit, after });
     return json(200, {
       profileId: q.profileId,

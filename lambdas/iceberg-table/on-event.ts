@@ -2,7 +2,7 @@
  * Custom resource (CDK provider framework) that keeps an Iceberg table as its definition says: it creates the
  * table with Athena DDL, appends the columns a later schema adds, and drops the table on delete when this
  * resource created it and no other resource of the stack names it. It only starts the statement;
- * `is-complete.ts` waits for it. SQL comes from `lambdas/domain/lake-ddl.ts`.
+ * `is-complete.ts` waits for it. SQL comes from `lambdas/lake/lake-ddl.ts`.
  *
  * Every request is decided against the table the Glue catalog holds, not against the request's old
  * properties, because CloudFormation's request sequences do not say which way they go (user guide, "Custom
@@ -21,8 +21,8 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { startStatement } from '../adapters/athena-ddl.js';
 import { catalogTable, stackResources } from '../adapters/table-catalog.js';
-import { addColumnsSql, createTableSql, dropTableSql, reconcileColumns } from '../domain/lake-ddl.js';
 import type { LakeTableDefinition } from '../domain/lake-schema.js';
+import { addColumnsSql, createTableSql, dropTableSql, reconcileColumns } from '../lake/lake-ddl.js';
 
 export interface IcebergTableProperties {
   readonly ServiceToken: string;

@@ -25,11 +25,11 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAKE_PREFIXES } from '../../infra/constructs/lake-storage.js';
 import {
-  hiveType,
   IMPRESSIONS_TABLE,
   type LakeTableDefinition,
   REJECTED_TABLE,
 } from '../../lambdas/domain/lake-schema.js';
+import { hiveType } from '../../lambdas/lake/catalog-types.js';
 import { type DeliveryHandle, describeLake, queryLake, startDelivery } from '../../scripts/lake.js';
 import { ctx, eventually, harness } from './harness.js';
 

@@ -16,9 +16,7 @@ import { DEFAULT_STAGE } from '../../infra/config.js';
 import { type AdmitSettings, historyStore } from '../../lambdas/adapters/history-store.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { RawRecord } from '../../lambdas/domain/filter-enrich.js';
-import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
   bucketStart,
   DEFAULT_HISTORY_LIMITS,
@@ -31,6 +29,7 @@ import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';
 import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
+import { countWindow, DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const RECORDS = Number(process.env.FAULT_RECORDS ?? '6000');
 const FAST = { attempts: 8, baseDelayMs: 0, maxDelayMs: 0 };

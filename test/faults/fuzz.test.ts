@@ -21,18 +21,19 @@ import {
   inspectAggregate,
   isAggregated,
 } from '../../lambdas/adapters/kinesis-event.js';
-import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/domain/api-requests.js';
-import { classify, DEFAULT_CLASSIFIER_CONFIG, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
+import { classify, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
 import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
 import { fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as makeFilterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
+import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/history-api/requests.js';
 import { CALLERS, KEY, POLICY } from '../support/api.js';
 import { impression, kinesisEvent, NOW_MS, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
 import { KINESIS_LIMITS } from '../support/kinesis-limits.js';
 import { aggregateBody, craftAggregate, frame, KPL_MAGIC, varintField } from '../support/kpl-framing.js';
 import { memoryKinesis } from '../support/memory-aws.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? '2000');
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);

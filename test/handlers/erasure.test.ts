@@ -7,7 +7,6 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { ERASURE_SORT_KEY } from '../../lambdas/domain/erasure.js';
 import {
   applyErasures,
@@ -24,6 +23,7 @@ import { drive } from '../support/esm-driver.js';
 import { impression, kinesisEvent, NOW_MS, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 const SETTINGS = { retentionDays: 30, limits: { perWindow: 1000, perDay: 20_000 } };

@@ -8,7 +8,7 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../lambdas/adapters/history-store.js';
-import { countWindow, type FrequencyWindow, toTitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
+import { type FrequencyWindow, toTitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
 import {
   BUCKET_MS,
   bucketSortKey,
@@ -20,6 +20,7 @@ import {
 } from '../../lambdas/domain/history-model.js';
 import { MAX_BUILDS_PER_REQUEST, rollupSortKey } from '../../lambdas/domain/rollup.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { countWindow } from '../support/oracles.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
 const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };

@@ -5,8 +5,9 @@
  * asserts what the catalog holds afterwards, so a table lost, duplicated or left half-changed fails here.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lastFieldId } from '../../lambdas/domain/lake-ddl.js';
-import { hiveType, type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
+import { type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
+import { hiveType } from '../../lambdas/lake/catalog-types.js';
+import { lastFieldId } from '../../lambdas/lake/lake-ddl.js';
 import { CREATE_FAILED_MARKER, request, strictLake } from '../support/table-lifecycle.js';
 
 const LOCATION = 's3://lake-bucket/warehouse/impressions_rejected';

@@ -8,10 +8,11 @@ import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { lastFieldId } from '../../lambdas/domain/lake-ddl.js';
-import { hiveType, type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
+import { type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
 import { handler as isComplete } from '../../lambdas/iceberg-table/is-complete.js';
 import { handler as onEvent } from '../../lambdas/iceberg-table/on-event.js';
+import { hiveType } from '../../lambdas/lake/catalog-types.js';
+import { lastFieldId } from '../../lambdas/lake/lake-ddl.js';
 
 const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);

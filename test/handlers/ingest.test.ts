@@ -8,9 +8,9 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { INGEST_WINDOW_MS, ingestLimiter, ingestWindowSortKey } from '../../lambdas/adapters/ingest-limit.js';
-import { MAX_INGEST_BODY_BYTES } from '../../lambdas/domain/api-requests.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { INGEST_RETRY, rawStreamWriter } from '../../lambdas/history-api/raw-stream.js';
+import { MAX_INGEST_BODY_BYTES } from '../../lambdas/history-api/requests.js';
 import { apiEvent, CALLERS, fakeStore, keyring, POLICY, parse } from '../support/api.js';
 import { impression } from '../support/factories.js';
 import { memoryDynamo } from '../support/memory-aws.js';

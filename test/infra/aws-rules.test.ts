@@ -13,18 +13,13 @@ import { LAKE_PREFIXES } from '../../infra/constructs/lake-storage.js';
 import { OPTIMIZER_LOG_GROUPS } from '../../infra/constructs/table-optimizer.js';
 import { SUPPORTED_REGIONS } from '../../infra/regions.js';
 import {
-  addColumnsSql,
-  createTableSql,
-  lastFieldId,
-  reconcileColumns,
-} from '../../lambdas/domain/lake-ddl.js';
-import {
-  hiveType,
   IMPRESSIONS_TABLE,
   LAKE_TABLES,
   type LakeTableDefinition,
   REJECTED_TABLE,
 } from '../../lambdas/domain/lake-schema.js';
+import { hiveType } from '../../lambdas/lake/catalog-types.js';
+import { addColumnsSql, createTableSql, lastFieldId, reconcileColumns } from '../../lambdas/lake/lake-ddl.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 

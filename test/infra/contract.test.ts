@@ -6,7 +6,6 @@ import { buildApp } from '../../infra/app.js';
 import { resolveStage } from '../../infra/config.js';
 import {
   LAKE_TABLE_NAMES,
-  METRICS_NAMESPACE,
   OUTPUT_KEYS,
   PIPELINE_OUTPUTS,
   PYTHON_CONTRACT_FILE,
@@ -16,7 +15,6 @@ import {
   stackList,
   stackNamesOf,
 } from '../../infra/contract.js';
-import { METRICS_NAMESPACE as HANDLER_NAMESPACE } from '../../lambdas/adapters/observability.js';
 import { LAKE_TABLES } from '../../lambdas/domain/lake-schema.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -50,9 +48,8 @@ describe('infra/contract.ts', () => {
     expect(groups.some((id) => ref.includes(`"${id}"`) && id.startsWith('FilterEnrich'))).toBe(true);
   });
 
-  it('agrees with the table definitions and the functions’ metric namespace', () => {
+  it('agrees with the table definitions', () => {
     expect(LAKE_TABLE_NAMES).toEqual(LAKE_TABLES.map((t) => t.name));
-    expect(METRICS_NAMESPACE).toBe(HANDLER_NAMESPACE);
   });
 
   it('is what scripts/lake/contract.json (read by the Python tools) says: regenerate with npx tsx infra/contract.ts', () => {

@@ -7,9 +7,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { DEFAULT_STAGE, resolveStage } from '../../infra/config.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { FILTER_ENRICH_ENV } from '../../lambdas/filter-enrich/settings.js';
 import { HISTORY_API_ENV } from '../../lambdas/history-api/settings.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 /** Set for every function by the function construct, read by the Node.js runtime and by Powertools. */

@@ -22,12 +22,12 @@ import { buildApp } from '../../infra/app.js';
 import { resolveStage } from '../../infra/config.js';
 import { stackNamesOf } from '../../infra/contract.js';
 import { documentClient, kinesisClient } from '../../lambdas/adapters/clients.js';
-import { lastFieldId } from '../../lambdas/domain/lake-ddl.js';
 import type { LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
 import { handler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import { handler as historyApi } from '../../lambdas/history-api/handler.js';
 import { handler as isComplete } from '../../lambdas/iceberg-table/is-complete.js';
 import { type OnEventResponse, handler as onEvent } from '../../lambdas/iceberg-table/on-event.js';
+import { lastFieldId } from '../../lambdas/lake/lake-ddl.js';
 import { apiEvent, CALLERS, ERASER_ROLE_ARN, SERVICE_ROLE_ARN } from '../support/api.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import {

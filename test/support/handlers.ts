@@ -10,12 +10,12 @@ import {
   type RecordSink,
   rejectedStreamSink,
 } from '../../lambdas/adapters/stream-sinks.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { EnrichedOut, RejectedOut } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import type { FilterEnrichDeps } from '../../lambdas/filter-enrich/handler.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from './oracles.js';
 
 /** A written record as a consumer would read it: its key and its wire row (JSON round trip). */
 export interface Written {

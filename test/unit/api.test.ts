@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type ApiRequest,
-  MAX_BODY_BYTES,
-  parseRequest,
-  parseRfc3339,
-} from '../../lambdas/domain/api-requests.js';
-import {
   CURSOR_LIFETIME_MS,
   type CursorBinding,
   cursorKey,
@@ -14,7 +8,10 @@ import {
   encodeCursor,
   UnknownCursorKeyError,
 } from '../../lambdas/domain/cursor.js';
-import { BadRequestError, DomainError, toProblem } from '../../lambdas/domain/errors.js';
+import { DomainError, InvalidParameterError } from '../../lambdas/domain/errors.js';
+import { parseRfc3339 } from '../../lambdas/domain/time.js';
+import { type MethodNotAllowedError, toProblem } from '../../lambdas/history-api/problems.js';
+import { type ApiRequest, MAX_BODY_BYTES, parseRequest } from '../../lambdas/history-api/requests.js';
 
 const req = (
   method: string,
@@ -29,11 +26,16 @@ const req = (
   bodyBytes: body === undefined ? 0 : Buffer.byteLength(body),
 });
 
+/** What `f` throws, with the status the API answers it with and the parameter it names (if any). */
 const errorOf = (f: () => unknown) => {
   try {
     f();
   } catch (e) {
-    return e as DomainError;
+    return {
+      error: e,
+      status: toProblem(e, 'r1').status,
+      parameter: e instanceof InvalidParameterError ? e.parameter : undefined,
+    };
   }
   throw new Error('expected an error');
 };
@@ -70,7 +72,7 @@ describe('routing', () => {
     expect(errorOf(() => parseRequest(req('GET', '/v2/x'))).status).toBe(404);
     const e = errorOf(() => parseRequest(req('PUT', '/v1/profiles/p1/impressions')));
     expect(e.status).toBe(405);
-    expect((e as unknown as { allow: string[] }).allow).toEqual(['GET', 'POST', 'DELETE']);
+    expect((e.error as MethodNotAllowedError).allow).toEqual(['GET', 'POST', 'DELETE']);
   });
 });
 
@@ -118,10 +120,10 @@ describe('validation names the bad parameter', () => {
     ],
   ];
   it.each(bad)('%s', (_n, request, parameter) => {
-    const e = errorOf(() => parseRequest(request));
-    expect(e).toBeInstanceOf(BadRequestError);
-    expect((e as BadRequestError).parameter).toBe(parameter);
-    expect(toProblem(e, 'r1')).toMatchObject({ status: 400, detail: expect.stringContaining(parameter) });
+    const { error } = errorOf(() => parseRequest(request));
+    expect(error).toBeInstanceOf(InvalidParameterError);
+    expect((error as InvalidParameterError).parameter).toBe(parameter);
+    expect(toProblem(error, 'r1')).toMatchObject({ status: 400, detail: expect.stringContaining(parameter) });
   });
 
   it('title ids count code points as the event contract does: 64 astral characters pass, 65 or a lone surrogate do not', () => {
@@ -162,7 +164,7 @@ describe('validation names the bad parameter', () => {
             parseRequest(req(method, path, query, body));
           } catch (e) {
             expect(e).toBeInstanceOf(DomainError);
-            expect((e as DomainError).status).toBeLessThan(500);
+            expect(toProblem(e, 'r1').status).toBeLessThan(500);
           }
         },
       ),
@@ -220,7 +222,8 @@ describe('cursors', () => {
       const c = encodeCursor({ current: k2 }, binding, 'pos', T);
       expect(decodeCursor({ current: k2 }, binding, c, T + CURSOR_LIFETIME_MS)).toBe('pos');
       expect(
-        errorOf(() => decodeCursor({ current: k2 }, binding, c, T + CURSOR_LIFETIME_MS + 1)).message,
+        (errorOf(() => decodeCursor({ current: k2 }, binding, c, T + CURSOR_LIFETIME_MS + 1)).error as Error)
+          .message,
       ).toContain('expired');
     });
     it('a cursor of the former format (no key id) is refused with a 400', () => {

@@ -1,13 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Classification,
-  classify,
-  DEFAULT_CLASSIFIER_CONFIG,
-  MAX_RECORD_BYTES,
-  parseEventTime,
-} from '../../lambdas/domain/classify.js';
+import { type Classification, classify, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
+import { parseRfc3339 } from '../../lambdas/domain/time.js';
 import { impression, NOW_MS } from '../support/factories.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const run = (body: unknown, arrivalMs = NOW_MS, config = DEFAULT_CLASSIFIER_CONFIG): Classification =>
   classify(
@@ -182,7 +178,7 @@ describe('classify: filter reasons', () => {
   });
 });
 
-describe('parseEventTime', () => {
+describe('parseRfc3339 on event times', () => {
   it('agrees with Date.parse on every valid time, offsets included', () => {
     fc.assert(
       fc.property(
@@ -201,8 +197,8 @@ describe('parseEventTime', () => {
               ? 'Z'
               : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
           const text = `${local}${zone}`;
-          expect(parseEventTime(text)).toBe(Date.parse(text));
-          expect(parseEventTime(text)).toBe(date.getTime());
+          expect(parseRfc3339(text)).toBe(Date.parse(text));
+          expect(parseRfc3339(text)).toBe(date.getTime());
         },
       ),
       { numRuns: 5000 },
@@ -220,9 +216,9 @@ describe('parseEventTime', () => {
       '2026-01-00T00:00:00.000Z',
       '2026-01-01T00:00:00.000+25:00',
     ]) {
-      expect(parseEventTime(t), t).toBeNaN();
+      expect(parseRfc3339(t), t).toBeNaN();
     }
-    expect(parseEventTime('2024-02-29T00:00:00.000Z')).toBe(Date.parse('2024-02-29T00:00:00.000Z'));
+    expect(parseRfc3339('2024-02-29T00:00:00.000Z')).toBe(Date.parse('2024-02-29T00:00:00.000Z'));
   });
 });
 

@@ -26,8 +26,8 @@ import {
   ServiceUnavailableProblem,
   TooManyRequestsProblem,
 } from '../../client/index.js';
-import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/domain/api-requests.js';
 import { type FrequencyWindow as ServiceWindow, WINDOWS } from '../../lambdas/domain/frequency.js';
+import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/history-api/requests.js';
 
 const credentials = {
   accessKeyId: 'AKIDEXAMPLE',

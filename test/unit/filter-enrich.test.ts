@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { TitleInfo } from '../../lambdas/domain/enrich.js';
 import {
   type FilterEnrichPorts,
@@ -11,6 +10,7 @@ import {
 } from '../../lambdas/domain/filter-enrich.js';
 import { IMPRESSIONS_TABLE } from '../../lambdas/domain/lake-schema.js';
 import { impression, NOW_MS, rawRecord } from '../support/factories.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const TITLE: TitleInfo = {
   titleId: 'title-1',

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type EnrichedRecord, enrich } from '../../lambdas/domain/enrich.js';
-import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
   admissionOf,
   attributeName,
@@ -25,6 +24,7 @@ import {
   recordTag,
 } from '../../lambdas/domain/history-model.js';
 import { impression, NOW_MS } from '../support/factories.js';
+import { countWindow } from '../support/oracles.js';
 
 const record = (overrides: Parameters<typeof impression>[0] = {}): EnrichedRecord => {
   const e = impression(overrides);

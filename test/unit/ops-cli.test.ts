@@ -31,10 +31,16 @@ describe('arguments', () => {
     expect(code(() => numberOption('1.5', 'limit', 1, 10))).toBe(2);
     expect(code(() => numberOption('11', 'limit', 1, 10))).toBe(2);
     expect(code(() => timeRange({ from: 'last tuesday' }))).toBe(2);
+    // Read by the domain's strict parser: Date.parse would take these as 2 March and as a local time.
+    expect(code(() => timeRange({ from: '2026-02-30' }))).toBe(2);
+    expect(code(() => timeRange({ from: '2026-11-26T18:00' }))).toBe(2);
     expect(code(() => timeRange({}))).toBe(2);
     expect(code(() => timeRange({ from: '2026-11-26', to: '2026-11-25' }))).toBe(2);
     expect(code(() => profilesOption(['ok', 'new\nline']))).toBe(2);
+    // The contract's profile id, as the API and erasure check it: 65 characters or a dot is no profile id.
     expect(code(() => profilesOption(['x'.repeat(65)]))).toBe(2);
+    expect(code(() => profilesOption(['a.b']))).toBe(2);
+    expect(profilesOption(['x'.repeat(64), 'p_1-2'])).toEqual(['x'.repeat(64), 'p_1-2']);
     expect(code(() => stageOf({ stage: 'Bad Stage' }))).toBe(2);
     expect(code(() => stageOf({ stack: 'Bad Stage' }))).toBe(2);
     expect(code(() => stageOf({ stage: 'prod', stack: 'Impressions-prod-Pipeline' }))).toBe(2);

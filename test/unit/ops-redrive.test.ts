@@ -13,9 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/adapters/history-store.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
-import { countWindow } from '../../lambdas/domain/frequency.js';
 import {
   DAY_MS,
   DEFAULT_HISTORY_LIMITS,
@@ -42,6 +40,7 @@ import { impression } from '../support/factories.js';
 import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 import { memoryQueues, memoryStreams, type StoredRecord } from '../support/ops-aws.js';
+import { countWindow, DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const FAST = { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 };
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/';

@@ -5,13 +5,14 @@
  * generator sends both versions.
  */
 import { describe, expect, it } from 'vitest';
-import { type Classification, classify, DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
+import { type Classification, classify } from '../../lambdas/domain/classify.js';
 import { enrich } from '../../lambdas/domain/enrich.js';
 import { IMPRESSION_1_0_0, IMPRESSION_1_1_0, SCHEMA_REGISTRY } from '../../lambdas/domain/event-schema.js';
-import { lastFieldId } from '../../lambdas/domain/lake-ddl.js';
 import { IMPRESSIONS_TABLE } from '../../lambdas/domain/lake-schema.js';
+import { lastFieldId } from '../../lambdas/lake/lake-ddl.js';
 import { traffic } from '../../scripts/traffic.js';
 import { impression, NOW_MS } from '../support/factories.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const run = (body: unknown): Classification =>
   classify(

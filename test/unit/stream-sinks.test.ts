@@ -3,9 +3,9 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { enrichedStreamSink, kinesisSink } from '../../lambdas/adapters/stream-sinks.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
 import { type EnrichedOut, planBatch } from '../../lambdas/domain/filter-enrich.js';
 import { impression, rawRecord } from '../support/factories.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const kinesisMock = mockClient(KinesisClient);
 const client = new KinesisClient({

@@ -5,9 +5,10 @@ import {
   MAX_BYTES_PER_PUT,
   MAX_RECORDS_PER_PUT,
 } from '../../lambdas/adapters/kinesis-writer.js';
-import { classify, DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
+import { classify } from '../../lambdas/domain/classify.js';
 import { reconcile } from '../../scripts/live-stats.js';
 import { BAD_KINDS, type GeneratedRecord, prng, tally, traffic, zipf } from '../../scripts/traffic.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const titles = Array.from({ length: 1000 }, (_, i) => `title-${String(i + 1).padStart(4, '0')}`);
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');

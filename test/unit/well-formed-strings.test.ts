@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Classification, classify, DEFAULT_CLASSIFIER_CONFIG } from '../../lambdas/domain/classify.js';
+import { type Classification, classify } from '../../lambdas/domain/classify.js';
 import { impression, NOW_MS } from '../support/factories.js';
+import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const run = (body: unknown): Classification =>
   classify(Buffer.from(JSON.stringify(body)), NOW_MS, DEFAULT_CLASSIFIER_CONFIG);

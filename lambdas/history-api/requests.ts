@@ -1,17 +1,23 @@
 /**
  * Routing and validation of history API requests (contract v1). Pure: a request in, a typed query out,
- * or a named domain error that names the bad parameter.
+ * or a named error (`problems.ts` maps it to its answer) that names the bad parameter. The rules it
+ * checks against are the domain's: profile ids, RFC 3339 instants, frequency windows, well-formed text.
  */
 
+import { InvalidParameterError } from '../domain/errors.js';
+import { isWellFormed } from '../domain/event-schema.js';
+import { type FrequencyWindow, isWindow } from '../domain/frequency.js';
+import { isProfileId, PROFILE_ID_RULE } from '../domain/profile-id.js';
+import { parseRfc3339 } from '../domain/time.js';
 import {
-  BadRequestError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
-} from './errors.js';
-import { isWellFormed } from './event-schema.js';
-import { DEFAULT_WINDOW, type FrequencyWindow, isWindow } from './frequency.js';
+} from './problems.js';
+
+/** The window of a frequency query or cap that names none (contract). */
+const DEFAULT_WINDOW: FrequencyWindow = '7d';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 /**
@@ -25,7 +31,6 @@ const KINESIS_REQUEST_BYTES = 5 * 1024 * 1024;
 /** The ingest route's limits (contract): 1–500 events in a body of at most 1 MiB. */
 export const MAX_INGEST_BODY_BYTES = 1024 * 1024;
 export const MAX_INGEST_EVENTS = 500;
-const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface ApiRequest {
   readonly method: string;
@@ -115,74 +120,30 @@ function parseProfileId(raw: string): string {
   try {
     id = decodeURIComponent(raw);
   } catch {
-    throw new BadRequestError('profileId', 'is not valid percent-encoding');
+    throw new InvalidParameterError('profileId', 'is not valid percent-encoding');
   }
-  if (!PROFILE_ID.test(id))
-    throw new BadRequestError('profileId', 'must be 1-64 characters of [A-Za-z0-9_-]');
+  if (!isProfileId(id)) throw new InvalidParameterError('profileId', `must be ${PROFILE_ID_RULE}`);
   return id;
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+/** The instants the contract's UTC form can print (years 0000–9999). */
 const MIN_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
 const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-const daysIn = (year: number, month: number) =>
-  month === 2
-    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-      ? 29
-      : 28
-    : [4, 6, 9, 11].includes(month)
-      ? 30
-      : 31;
-
-/**
- * The instant (ms since the epoch) of an RFC 3339 `date-time`, or `null` when the text is not one. Strict:
- * the date must exist in the calendar (no 30 February, no hour 24), the offset is at most ±23:59, and the
- * instant is in years 0000–9999 after the offset is applied. Digits past milliseconds are truncated.
- * (`Date.parse` is not strict: it reads `2024-02-30` as 1 March and accepts `T24:00`.)
- */
-export function parseRfc3339(text: string): number | null {
-  const m = RFC3339.exec(text);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  let offsetMinutes = 0;
-  if (!m[8]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return null;
-    offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, ms);
-  const instant = d.getTime() - offsetMinutes * 60_000;
-  return instant < MIN_INSTANT_MS || instant > MAX_INSTANT_MS ? null : instant;
-}
 
 /** An RFC 3339 parameter as its instant, in the contract's form (UTC, ms). */
 function parseTime(name: string, value: string | undefined): { iso: string; ms: number } | null {
   if (value === undefined) return null;
   const ms = parseRfc3339(value);
-  if (ms === null)
-    throw new BadRequestError(name, 'must be an RFC 3339 date-time that exists in the calendar');
+  if (!(ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS))
+    throw new InvalidParameterError(name, 'must be an RFC 3339 date-time that exists in the calendar');
   return { iso: new Date(ms).toISOString(), ms };
 }
 
 function parseIntIn(name: string, value: string, min: number, max: number): number {
-  if (!/^\d{1,6}$/.test(value)) throw new BadRequestError(name, `must be an integer from ${min} to ${max}`);
+  if (!/^\d{1,6}$/.test(value))
+    throw new InvalidParameterError(name, `must be an integer from ${min} to ${max}`);
   const n = Number(value);
-  if (n < min || n > max) throw new BadRequestError(name, `must be an integer from ${min} to ${max}`);
+  if (n < min || n > max) throw new InvalidParameterError(name, `must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -190,7 +151,7 @@ function parseIntIn(name: string, value: string, min: number, max: number): numb
 function parseTitleId(name: string, value: string): string {
   const chars = [...value].length;
   if (chars < 1 || chars > 64 || !isWellFormed(value)) {
-    throw new BadRequestError(name, 'must be 1-64 characters of well-formed Unicode');
+    throw new InvalidParameterError(name, 'must be 1-64 characters of well-formed Unicode');
   }
   return value;
 }
@@ -200,7 +161,7 @@ const KNOWN_FREQUENCY_PARAMS = new Set(['titleIds', 'window']);
 
 function rejectUnknownParams(query: ApiRequest['query'], known: ReadonlySet<string>): void {
   for (const name of Object.keys(query)) {
-    if (!known.has(name)) throw new BadRequestError(name, 'is not a parameter of this route');
+    if (!known.has(name)) throw new InvalidParameterError(name, 'is not a parameter of this route');
   }
 }
 
@@ -209,10 +170,11 @@ function parseList(profileId: string, q: ApiRequest['query']): ListQuery {
   const limit = q.limit === undefined ? 50 : parseIntIn('limit', q.limit, 1, 500);
   const since = parseTime('since', q.since);
   const until = parseTime('until', q.until);
-  if (since && until && since.ms > until.ms) throw new BadRequestError('since', 'must not be after until');
+  if (since && until && since.ms > until.ms)
+    throw new InvalidParameterError('since', 'must not be after until');
   const titleId = q.titleId === undefined ? null : parseTitleId('titleId', q.titleId);
   const cursor = q.cursor === undefined ? null : q.cursor;
-  if (cursor !== null && cursor.length === 0) throw new BadRequestError('cursor', 'must not be empty');
+  if (cursor !== null && cursor.length === 0) throw new InvalidParameterError('cursor', 'must not be empty');
   return {
     route: 'list',
     profileId,
@@ -227,33 +189,34 @@ function parseList(profileId: string, q: ApiRequest['query']): ListQuery {
 function parseWindow(name: string, value: unknown): FrequencyWindow {
   if (value === undefined) return DEFAULT_WINDOW;
   if (typeof value !== 'string' || !isWindow(value))
-    throw new BadRequestError(name, 'must be one of 1h, 1d, 7d, 30d');
+    throw new InvalidParameterError(name, 'must be one of 1h, 1d, 7d, 30d');
   return value;
 }
 
 function parseFrequency(profileId: string, q: ApiRequest['query']): FrequencyQuery {
   rejectUnknownParams(q, KNOWN_FREQUENCY_PARAMS);
-  if (q.titleIds === undefined || q.titleIds === '') throw new BadRequestError('titleIds', 'is required');
+  if (q.titleIds === undefined || q.titleIds === '')
+    throw new InvalidParameterError('titleIds', 'is required');
   const titleIds = q.titleIds.split(',').map((t) => parseTitleId('titleIds', t));
-  if (titleIds.length > 100) throw new BadRequestError('titleIds', 'must list 1-100 title ids');
+  if (titleIds.length > 100) throw new InvalidParameterError('titleIds', 'must list 1-100 title ids');
   return { route: 'frequency', profileId, titleIds, window: parseWindow('window', q.window) };
 }
 
 /** A JSON object body within `limit` bytes, with no keys but `allowed`. */
 function objectBody(req: ApiRequest, limit: number, allowed: string): Record<string, unknown> {
   if (req.bodyBytes > limit) throw new PayloadTooLargeError(req.bodyBytes, limit);
-  if (req.body === undefined || req.body === '') throw new BadRequestError('body', 'is required');
+  if (req.body === undefined || req.body === '') throw new InvalidParameterError('body', 'is required');
   let body: unknown;
   try {
     body = JSON.parse(req.body);
   } catch {
-    throw new BadRequestError('body', 'is not valid JSON');
+    throw new InvalidParameterError('body', 'is not valid JSON');
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadRequestError('body', 'must be a JSON object');
+    throw new InvalidParameterError('body', 'must be a JSON object');
   }
   for (const k of Object.keys(body))
-    if (k !== allowed) throw new BadRequestError(`body.${k}`, 'is not allowed');
+    if (k !== allowed) throw new InvalidParameterError(`body.${k}`, 'is not allowed');
   return body as Record<string, unknown>;
 }
 
@@ -267,21 +230,21 @@ function parseIngest(profileId: string, req: ApiRequest): IngestQuery {
   if (!isJsonMediaType(req.contentType)) throw new UnsupportedMediaTypeError(req.contentType);
   const events = objectBody(req, MAX_INGEST_BODY_BYTES, 'events').events;
   if (!Array.isArray(events) || events.length < 1 || events.length > MAX_INGEST_EVENTS) {
-    throw new BadRequestError('events', `must be an array of 1-${MAX_INGEST_EVENTS} impression events`);
+    throw new InvalidParameterError('events', `must be an array of 1-${MAX_INGEST_EVENTS} impression events`);
   }
   let total = 0;
   const records = events.map((e: unknown, i) => {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) {
-      throw new BadRequestError(`events[${i}]`, 'must be an impression event (a JSON object)');
+      throw new InvalidParameterError(`events[${i}]`, 'must be an impression event (a JSON object)');
     }
     if ((e as { profileId?: unknown }).profileId !== profileId) {
-      throw new BadRequestError(`events[${i}].profileId`, "must equal the path's profileId");
+      throw new InvalidParameterError(`events[${i}].profileId`, "must equal the path's profileId");
     }
     let record: string;
     try {
       record = JSON.stringify(e);
     } catch {
-      throw new BadRequestError(`events[${i}]`, 'is nested too deeply');
+      throw new InvalidParameterError(`events[${i}]`, 'is nested too deeply');
     }
     // Serialized again, an event can outgrow what it took in the body (`1E9` is written `1000000000`): what
     // Kinesis would refuse is refused here, never retried into a 503.
@@ -303,7 +266,7 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
   const caps = objectBody(req, MAX_BODY_BYTES, 'caps').caps;
   if (!Array.isArray(caps) || caps.length < 1 || caps.length > 100) {
-    throw new BadRequestError('caps', 'must be an array of 1-100 caps');
+    throw new InvalidParameterError('caps', 'must be an array of 1-100 caps');
   }
   return {
     route: 'check',
@@ -311,17 +274,17 @@ function parseCheck(profileId: string, req: ApiRequest): CheckQuery {
     caps: caps.map((cap: unknown, i) => {
       const at = `caps[${i}]`;
       if (cap === null || typeof cap !== 'object' || Array.isArray(cap)) {
-        throw new BadRequestError(at, 'must be an object');
+        throw new InvalidParameterError(at, 'must be an object');
       }
       const c = cap as Record<string, unknown>;
       for (const k of Object.keys(c)) {
         if (k !== 'titleId' && k !== 'max' && k !== 'window')
-          throw new BadRequestError(`${at}.${k}`, 'is not allowed');
+          throw new InvalidParameterError(`${at}.${k}`, 'is not allowed');
       }
-      if (typeof c.titleId !== 'string') throw new BadRequestError(`${at}.titleId`, 'must be a string');
+      if (typeof c.titleId !== 'string') throw new InvalidParameterError(`${at}.titleId`, 'must be a string');
       const max = c.max;
       if (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1_000_000) {
-        throw new BadRequestError(`${at}.max`, 'must be an integer from 0 to 1000000');
+        throw new InvalidParameterError(`${at}.max`, 'must be an integer from 0 to 1000000');
       }
       return {
         titleId: parseTitleId(`${at}.titleId`, c.titleId),

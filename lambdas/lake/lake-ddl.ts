@@ -1,5 +1,6 @@
 /**
- * Athena DDL for the lake's Iceberg tables, generated from the one schema in `lake-schema.ts`.
+ * Athena DDL for the lake's Iceberg tables, generated from the one schema in `lambdas/domain/lake-schema.ts`;
+ * the custom resource (`lambdas/iceberg-table/`) runs it.
  *
  * Why Athena DDL and not `AWS::Glue::Table`: Athena's `CREATE TABLE … TBLPROPERTIES ('table_type'='ICEBERG')`
  * is the documented way to create a partitioned Iceberg table (Athena guide, "Create Iceberg tables";
@@ -16,7 +17,8 @@
  * - Athena's DDL has no NOT NULL, so every column is optional on AWS; required columns are enforced by the
  *   writer (filter-enrich) and checked strictly by the local delivery.
  */
-import { hiveType, type LakeColumn, type LakeTableDefinition } from './lake-schema.js';
+import type { LakeColumn, LakeTableDefinition } from '../domain/lake-schema.js';
+import { hiveType } from './catalog-types.js';
 
 const ident = (name: string): string => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a lake identifier: ${JSON.stringify(name)}`);

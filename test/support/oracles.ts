@@ -1,0 +1,54 @@
+/**
+ * Reference values and exact recomputations that only tests and benchmarks use: the deployed functions take
+ * every value from their settings and count through the history store's rollups, never through these.
+ */
+import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../../lambdas/domain/classify.js';
+import { type FrequencyWindow, type TitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
+import { type Impression, impressionKey } from '../../lambdas/domain/history-model.js';
+
+/**
+ * A reference classifier configuration. A deployed function takes every value from its settings
+ * (`filter-enrich/settings.ts`), whose defaults live in `infra/config.ts`; `test/infra/function-settings.test.ts`
+ * pins the two viewability values here to those defaults.
+ */
+export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
+  minVisiblePercent: 50,
+  minVisibleMs: 1000,
+  testProfiles: new Set(),
+  ...EVENT_TIME_BOUNDS,
+};
+
+/**
+ * The expected frequency of stored impressions, counted exactly: per requested title, distinct impressions
+ * (eventId and event time, `impressionKey`) with event time in `(asOf − window, asOf]`, and the latest such
+ * time (`lastSeenAt`, null when there is none).
+ */
+export function countWindow(
+  impressions: Iterable<Impression>,
+  titleIds: readonly string[],
+  asOfMs: number,
+  window: FrequencyWindow,
+): Map<string, TitleCount> {
+  const fromMs = asOfMs - WINDOWS[window];
+  const wanted = new Set(titleIds);
+  const seen = new Map<string, { ids: Set<string>; last: number }>();
+  for (const i of impressions) {
+    if (!wanted.has(i.titleId) || i.eventTimeMs <= fromMs || i.eventTimeMs > asOfMs) continue;
+    let s = seen.get(i.titleId);
+    if (!s) {
+      s = { ids: new Set(), last: -Infinity };
+      seen.set(i.titleId, s);
+    }
+    s.ids.add(impressionKey(i));
+    if (i.eventTimeMs > s.last) s.last = i.eventTimeMs;
+  }
+  const out = new Map<string, TitleCount>();
+  for (const t of titleIds) {
+    const s = seen.get(t);
+    out.set(
+      t,
+      s ? { count: s.ids.size, lastSeenAt: new Date(s.last).toISOString() } : { count: 0, lastSeenAt: null },
+    );
+  }
+  return out;
+}
