@@ -6,7 +6,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { EraseOptions, HistoryStore } from '../adapters/history-store.js';
 import type { IngestLimiter } from '../adapters/ingest-limit.js';
 import type {
   CheckQuery,
@@ -26,6 +25,7 @@ import {
 import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
+import type { EraseOptions, HistoryStore } from '../history-store/index.js';
 import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
 import type { RawStreamWriter } from './raw-stream.js';
 

@@ -11,7 +11,7 @@
  */
 const DAY_MS = 86_400_000;
 
-import type { AdmitSettings } from '../../lambdas/adapters/history-store.js';
+import type { AdmitSettings } from '../../lambdas/history-store/index.js';
 import { type HistoryRow, type HistoryWriteStore, writeImpressions } from './history-write.js';
 import { daysOf, type LakeQuery, type LakeRow, lakeTime } from './lake-query.js';
 

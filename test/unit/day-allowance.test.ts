@@ -6,14 +6,10 @@
  * most batches write no counter at all.
  */
 import { describe, expect, it } from 'vitest';
-import { dayAllowances } from '../../lambdas/adapters/day-allowance.js';
-import { historyStore, ONE_SHOT_ALLOWANCE, type StoreOptions } from '../../lambdas/adapters/history-store.js';
-import {
-  daySortKey,
-  type HistoryCandidate,
-  type HistoryLimits,
-  impressionsOfItem,
-} from '../../lambdas/domain/history-model.js';
+import type { HistoryCandidate, HistoryLimits } from '../../lambdas/domain/history-model.js';
+import { dayAllowances } from '../../lambdas/history-store/day-allowance.js';
+import { historyStore, ONE_SHOT_ALLOWANCE, type StoreOptions } from '../../lambdas/history-store/index.js';
+import { daySortKey, impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
