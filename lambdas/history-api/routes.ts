@@ -206,7 +206,7 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
   }
 
   /**
-   * Erases the profile (history-erase.ts): the marker first, then at most a bounded number of its items
+   * Erases the profile (history-store/erase.ts): the marker first, then at most a bounded number of its items
    * within the time the invocation has left. What remains is already invisible to both GET routes; the
    * answer says `complete: false` and a repeated DELETE continues (docs/privacy-erasure.md).
    */

@@ -1,6 +1,6 @@
 /**
  * Erasure from the history (history API `DELETE`, `filtered.erased`; docs/privacy-erasure.md). An erasure
- * of profile P at time E first writes P's erasure marker (domain/erasure.ts: E, kept for the history's
+ * of profile P at time E first writes P's erasure marker (item-codec.ts: E, kept for the history's
  * retention), then deletes P's other items in batches, reading them by key only (a Query projecting `pk`
  * and `sk`: a heavy profile's buckets are never brought into the function; the read units are the items'
  * whatever the projection, what is transferred and held is the keys). One call's work is bounded (items

@@ -1,5 +1,5 @@
 /**
- * Daily caps counted in blocks (lambdas/adapters/day-allowance.ts): a profile-day's counter is raised by a
+ * Daily caps counted in blocks (lambdas/history-store/day-allowance.ts): a profile-day's counter is raised by a
  * batch's need plus a block, and later batches count against the block in memory. The counter never falls
  * below what is stored (the cap is never passed), the cap stays exact within one instance and across
  * instances that keep running, an instance that goes away leaves it stricter by at most what it held, and
