@@ -29,7 +29,7 @@ import {
 } from './admission-plan.js';
 import type { BucketMemory } from './bucket-memory.js';
 import { allowanceKey, type DayAllowances } from './day-allowance.js';
-import { ATTR, counterToken, generationOf, rollupSortKey } from './item-codec.js';
+import { ATTR, counterToken, generationOf, type Item, rollupSortKey } from './item-codec.js';
 import { addToRollup, invalidateRollup } from './rollup-writes.js';
 import {
   chunks,
@@ -311,7 +311,7 @@ async function admitNearCap(
   limits: HistoryLimits,
   ledger: DayLedger,
   counters: DayCounters,
-  counter: Readonly<Record<string, unknown>> | undefined,
+  counter: Item | undefined,
   results: Map<BucketPlan, BucketResult>,
 ): Promise<void> {
   const n0 = Number(counter?.[ATTR.count] ?? 0);
@@ -433,7 +433,7 @@ async function refreshLateRollup(
   candidates: readonly HistoryCandidate[],
   d: DayPlan,
   day: number,
-  rollup: Readonly<Record<string, unknown>> | undefined,
+  rollup: Item | undefined,
   results: ReadonlyMap<BucketPlan, BucketResult>,
   counters: { writes: number },
 ): Promise<void> {

@@ -24,7 +24,6 @@ export const conditionFailed = (err: unknown) =>
   err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 export type UpdateInput = ConstructorParameters<typeof UpdateCommand>[0];
-export type { Item } from './item-codec.js';
 
 export const chunks = <T>(xs: readonly T[], n: number): T[][] => {
   const out: T[][] = [];
