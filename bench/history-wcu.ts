@@ -12,7 +12,6 @@
  * batch size, batching window, parallelization factor — lanes by partition key).
  */
 import { DEFAULT_STAGE } from '../infra/config.js';
-import { historyStore } from '../lambdas/adapters/history-store.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 import {
   BUCKET_MS,
@@ -20,14 +19,14 @@ import {
   DEFAULT_HISTORY_LIMITS,
   type HistoryCandidate,
   type Impression,
-  itemSize,
 } from '../lambdas/domain/history-model.js';
+import { historyStore, itemSize } from '../lambdas/history-store/index.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { prng, traffic } from '../scripts/traffic.js';
 import { memoryDynamo } from '../test/support/memory-aws.js';
 import { countWindow } from '../test/support/oracles.js';
 
-export { itemSize, valueSize } from '../lambdas/domain/history-model.js';
+export { itemSize, valueSize } from '../lambdas/history-store/index.js';
 
 /** DynamoDB's per-item storage overhead (indexing), added to every item's size for storage billing. */
 const ITEM_OVERHEAD_BYTES = 100;

@@ -10,8 +10,8 @@ import { type CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-c
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ONE_SHOT_ALLOWANCE } from '../lambdas/adapters/history-store.js';
 import { FILTER_ENRICH_ENV, type FilterEnrichSettingValues } from '../lambdas/filter-enrich/settings.js';
+import { ONE_SHOT_ALLOWANCE } from '../lambdas/history-store/index.js';
 import type { ClientConfig } from './deployment.js';
 import type { BatchProcessor } from './redrive-core.js';
 

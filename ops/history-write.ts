@@ -16,15 +16,15 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EnrichedRecord } from '../lambdas/domain/enrich.js';
+import { type HistoryCandidate, impressionOf } from '../lambdas/domain/history-model.js';
+import { FILTER_ENRICH_ENV } from '../lambdas/filter-enrich/settings.js';
 import {
   type AdmitSettings,
   type HistoryStore,
   historyStore,
   ONE_SHOT_ALLOWANCE,
-} from '../lambdas/adapters/history-store.js';
-import type { EnrichedRecord } from '../lambdas/domain/enrich.js';
-import { type HistoryCandidate, impressionOf } from '../lambdas/domain/history-model.js';
-import { FILTER_ENRICH_ENV } from '../lambdas/filter-enrich/settings.js';
+} from '../lambdas/history-store/index.js';
 
 /** The columns of `impressions` the history keeps (what `impressionOf` reads of an enriched record). */
 export const HISTORY_COLUMNS = [

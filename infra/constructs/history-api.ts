@@ -92,7 +92,7 @@ export class HistoryApi extends Construct {
       timeout: Duration.seconds(10),
       ...(props.tracing ? { tracing: props.tracing } : {}),
     });
-    // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-reads.ts);
+    // Query: history and frequency; PutItem: the day rollups the frequency routes store (history-store/title-counts.ts);
     // BatchWriteItem: erasure; UpdateItem: the ingest route's per-profile window counters (ingest-limit.ts).
     // GetItem: the erasure marker the readers and the erasure read (consistently).
     props.table.grant(

@@ -15,7 +15,7 @@
  * burst cap of filter-enrich still holds exactly per 10 s of event time behind it.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { profileKey } from '../domain/history-model.js';
+import { profileKey } from '../history-store/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { type RetryPolicy, retryCall } from './retry.js';
 

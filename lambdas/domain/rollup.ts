@@ -1,26 +1,15 @@
 /**
- * Per-day title rollups of the history (pure: keys, which days a window reads from rollups, tallies). Design
+ * Per-day title rollups of the history (pure: which days a window reads from rollups, when a writer must
+ * invalidate one, tallies). Their items are the store's (`lambdas/history-store/rollup-items.ts`); design
  * and costs: `docs/history-model.md`, "Reads".
  *
- * A rollup item (`sk = R#<YYYY-MM-DD>`, beside the profile's buckets `B#…` and day counters `D#…`, so no
- * bucket query range, which stays within `B#…`, ever returns one) holds, for one profile and UTC day of event
- * time, per title `[count, lastSeenMs]` (`c`), the token of the read that built it (`b`), the token of the
- * last write that invalidated it (`d`, kept by every later build) and a TTL (`x`). Rollups are built by
- * readers, only for days before yesterday (UTC), and invalidated by the writer when it stores an impression
- * into such a day (a late event, a retried batch, a rebuild): `d` is set to a new token and `c`, `b` removed.
- * A reader stores a rollup only on the condition that `d` is still the token it saw before reading the
- * buckets (or that the item still does not exist), so a rollup is never stored stale.
+ * A rollup holds, for one profile and UTC day of event time, the count and latest time of each title.
+ * Rollups are built by readers, only for days before yesterday (UTC), and invalidated by the writer when it
+ * stores an impression into such a day (a late event, a retried batch, a rebuild). A reader stores a rollup
+ * only on the condition that it was not invalidated since it read the buckets, so a rollup is never stored
+ * stale.
  */
 import { DAY_MS, dayStart, type Impression, impressionKey } from './history-model.js';
-
-export const ROLLUP_PREFIX = 'R#';
-export const rollupSortKey = (dayStartMs: number) =>
-  `${ROLLUP_PREFIX}${new Date(dayStartMs).toISOString().slice(0, 10)}`;
-/** The day of a rollup's sort key, or of one of its parts (`R#<YYYY-MM-DD>#<k>`). */
-export const dayOfRollupSortKey = (sk: string) =>
-  Date.parse(`${sk.slice(ROLLUP_PREFIX.length, ROLLUP_PREFIX.length + 10)}T00:00:00.000Z`);
-/** Sort key of part `k` (1, 2, …) of a day's rollup; part 0 is the rollup item itself. */
-export const rollupPartSortKey = (dayStartMs: number, k: number) => `${rollupSortKey(dayStartMs)}#${k}`;
 
 /** Today and yesterday (UTC) are always counted from the buckets: they change with every batch. */
 export const RECENT_DAYS = 2;
@@ -45,15 +34,15 @@ export const ROLLUP_BUDGET_BYTES = 64 * 1024;
 export const MAX_ROLLUP_PARTS = 16;
 
 /**
- * Splits a stored tally into parts whose items (`overhead` bytes of keys and tokens each) stay within
+ * Splits a stored tally (its entries) into parts whose items (`overhead` bytes of keys and tokens each) stay within
  * `ROLLUP_BUDGET_BYTES`; undefined when more than `MAX_ROLLUP_PARTS` would be needed.
  */
-export function splitTally(
-  c: StoredTally,
-  entryBytes: (e: StoredTally[number]) => number,
+export function splitTally<E>(
+  c: readonly E[],
+  entryBytes: (e: E) => number,
   overhead: number,
-): StoredTally[] | undefined {
-  const parts: StoredTally[] = [[]];
+): E[][] | undefined {
+  const parts: E[][] = [[]];
   let bytes = overhead;
   for (const e of c) {
     const n = entryBytes(e);
@@ -67,27 +56,6 @@ export function splitTally(
   return parts.length > MAX_ROLLUP_PARTS ? undefined : parts;
 }
 
-/**
- * A day's rollup as one item to judge with `rollupState`: the rollup item with the counts of its parts
- * (`p` items in all, each part carrying the build token `b`) joined to its own. When a part is missing or
- * of another build (two builds raced), the counts are not served: the item is marked for a rebuild on the
- * condition that it is still that build (as a rollup of an earlier version is).
- */
-export function joinRollupParts(
-  head: Readonly<Record<string, unknown>> | undefined,
-  parts: ReadonlyMap<number, Readonly<Record<string, unknown>>>,
-): Readonly<Record<string, unknown>> | undefined {
-  if (!head) return undefined;
-  const p = Number(head.p ?? 1);
-  if (!(p > 1) || typeof head.b !== 'string' || !Array.isArray(head.c)) return head;
-  const c: unknown[] = [...head.c];
-  for (let k = 1; k < p; k++) {
-    const part = parts.get(k);
-    if (!part || part.b !== head.b || !Array.isArray(part.c)) return { ...head, c: {} };
-    c.push(...part.c);
-  }
-  return { ...head, c };
-}
 /** TTL of the rollup of a day without buckets (a day with buckets expires with its first bucket). */
 export const EMPTY_ROLLUP_DAYS = 30;
 
@@ -197,46 +165,4 @@ export function addTally(
           : Math.max(a.lastSeenMs, t.lastSeenMs);
     into.set(title, { count: a.count + t.count, lastSeenMs: last });
   }
-}
-
-/**
- * The stored form of a day's tally: a list of `[titleId, count, lastSeenMs]`. A list, not a map keyed by
- * title: the SDK's `marshall` builds maps as plain objects, so a title named like an `Object.prototype`
- * member breaks it (`constructor` or `toString`: the call throws; `__proto__`: the entry is dropped on
- * `unmarshall`), while a title as a string inside a list is just a string.
- */
-export type StoredTally = [string, number, number][];
-export const encodeTally = (t: Tally): StoredTally =>
-  [...t].map(([title, v]) => [title, v.count, v.lastSeenMs ?? 0]);
-
-/** What a stored rollup item says to a reader at `nowMs`. */
-export interface RollupState {
-  /** Whether the item exists. */
-  readonly exists: boolean;
-  /** The day's tally when the rollup is valid (built, not invalidated, not expired). */
-  readonly counts: Tally | undefined;
-  /** Token of the last invalidation, when there was one. */
-  readonly dirty: string | undefined;
-  /**
-   * Build token of a rollup stored by an earlier version (`c` as a map keyed by title, unsafe through the
-   * SDK): not served, rebuilt on the condition that it is still that build.
-   */
-  readonly legacy?: string;
-}
-
-export function rollupState(item: Readonly<Record<string, unknown>> | undefined, nowMs: number): RollupState {
-  if (!item) return { exists: false, counts: undefined, dirty: undefined };
-  const dirty = typeof item.d === 'string' ? item.d : undefined;
-  const c = item.c;
-  const live = typeof item.x !== 'number' || item.x * 1000 > nowMs;
-  if (typeof item.b !== 'string' || c === null || typeof c !== 'object' || !live)
-    return { exists: true, counts: undefined, dirty };
-  if (!Array.isArray(c)) return { exists: true, counts: undefined, dirty, legacy: item.b };
-  const counts: Tally = new Map();
-  for (const v of c as unknown[]) {
-    if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'string')
-      return { exists: true, counts: undefined, dirty, legacy: item.b };
-    counts.set(v[0], { count: Number(v[1]), lastSeenMs: Number(v[2]) });
-  }
-  return { exists: true, counts, dirty };
 }

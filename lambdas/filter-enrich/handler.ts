@@ -12,12 +12,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
-import {
-  type AdmitSettings,
-  type HistoryStore,
-  historyStore,
-  type StoreOptions,
-} from '../adapters/history-store.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import {
@@ -39,6 +33,12 @@ import {
 } from '../domain/filter-enrich.js';
 import { METRIC, qualityMetricPoints, rejectReasonMetric } from '../domain/metrics.js';
 import { batchQuality } from '../domain/quality.js';
+import {
+  type AdmitSettings,
+  type HistoryStore,
+  historyStore,
+  type StoreOptions,
+} from '../history-store/index.js';
 import { type FilterEnrichSettings, filterEnrichSettings } from './settings.js';
 
 export interface FilterEnrichDeps {

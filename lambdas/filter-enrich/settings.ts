@@ -12,8 +12,8 @@ import {
   nameSetting,
   numberSetting,
 } from '../adapters/env-settings.js';
-import type { AdmitSettings } from '../adapters/history-store.js';
 import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../domain/classify.js';
+import type { AdmitSettings } from '../history-store/index.js';
 
 /** Every setting, as the stack provides it. */
 export interface FilterEnrichSettingValues {

@@ -6,7 +6,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { EraseOptions, HistoryStore } from '../adapters/history-store.js';
 import type { IngestLimiter } from '../adapters/ingest-limit.js';
 import type { AuthorizationPolicy } from '../domain/authorization.js';
 import {
@@ -19,6 +18,7 @@ import {
 import { InvalidParameterError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
+import type { EraseOptions, HistoryStore } from '../history-store/index.js';
 import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
 import { ServiceUnavailableError, TooManyRequestsError } from './problems.js';
 import type { RawStreamWriter } from './raw-stream.js';
@@ -201,7 +201,7 @@ export function historyRoutes(deps: HistoryApiDeps, logger: Pick<Logger, 'info' 
   }
 
   /**
-   * Erases the profile (history-erase.ts): the marker first, then at most a bounded number of its items
+   * Erases the profile (history-store/erase.ts): the marker first, then at most a bounded number of its items
    * within the time the invocation has left. What remains is already invisible to both GET routes; the
    * answer says `complete: false` and a repeated DELETE continues (docs/privacy-erasure.md).
    */

@@ -13,16 +13,13 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
-import { type AdmitSettings, historyStore } from '../../lambdas/adapters/history-store.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import type { RawRecord } from '../../lambdas/domain/filter-enrich.js';
-import {
-  bucketStart,
-  DEFAULT_HISTORY_LIMITS,
-  impressionsOfItem,
-} from '../../lambdas/domain/history-model.js';
+import { bucketStart, DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
+import { type AdmitSettings, historyStore } from '../../lambdas/history-store/index.js';
+import { impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { sampleCatalog } from '../../ops/seed.js';
 import { type GeneratedRecord, prng, traffic } from '../../scripts/traffic.js';
 import { drive } from '../support/esm-driver.js';

@@ -6,18 +6,17 @@
  */
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
-import { ERASURE_SORT_KEY } from '../../lambdas/domain/erasure.js';
 import {
   applyErasures,
   historyCandidate,
   planBatch,
   type RawRecord,
 } from '../../lambdas/domain/filter-enrich.js';
-import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
 import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import type { ContinueErasure, ErasureContinuation } from '../../lambdas/history-api/erase-continuation.js';
 import { makeHandler as makeApiHandler } from '../../lambdas/history-api/handler.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
+import { ERASURE_SORT_KEY, impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { apiEvent, CALLERS, keyring, POLICY, parse } from '../support/api.js';
 import { drive } from '../support/esm-driver.js';
 import { impression, kinesisEvent, NOW_MS, rawRecord } from '../support/factories.js';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
-import { impressionsOfItem } from '../../lambdas/domain/history-model.js';
 import { handler, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import {
   FILTER_ENRICH_ENV,
   filterEnrichEnvironment,
   filterEnrichSettings,
 } from '../../lambdas/filter-enrich/settings.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
+import { impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { impression, kinesisEvent, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps, noErasures } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';

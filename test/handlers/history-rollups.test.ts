@@ -7,18 +7,17 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { type FrequencyWindow, toTitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
 import {
   BUCKET_MS,
-  bucketSortKey,
   DAY_MS,
   DEFAULT_HISTORY_LIMITS,
   dayStart,
   type HistoryCandidate,
-  itemSize,
 } from '../../lambdas/domain/history-model.js';
-import { MAX_BUILDS_PER_REQUEST, rollupSortKey } from '../../lambdas/domain/rollup.js';
+import { MAX_BUILDS_PER_REQUEST } from '../../lambdas/domain/rollup.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
+import { bucketSortKey, itemSize, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 import { countWindow } from '../support/oracles.js';
 

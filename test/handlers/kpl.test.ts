@@ -3,7 +3,6 @@ import agg from 'aws-kinesis-agg';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
 import {
   countUserRecords,
   inspectAggregate,
@@ -14,6 +13,7 @@ import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { type FilterEnrichDeps, makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
 import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/factories.js';
 import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
 import { frame } from '../support/kpl-framing.js';

@@ -145,7 +145,7 @@ describe('functions', () => {
           p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action),
         );
     const api = actionsOf(/HistoryApiHandler/);
-    // Exactly what the history store's read side and erasure send (history-reads.ts stores day rollups with
+    // Exactly what the history store's read side and erasure send (history-store/title-counts.ts stores day rollups with
     // PutItem; a role without it answers every frequency route with an un-rolled day 500 on AWS; GetItem and
     // PutItem: the erasure marker), and the ingest route's per-profile window counter (UpdateItem,
     // ingest-limit.ts).

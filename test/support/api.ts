@@ -1,11 +1,11 @@
 /** What the history API's handler tests share: an in-memory store, request events, callers and keys. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { HistoryStore } from '../../lambdas/adapters/history-store.js';
 import type { AuthorizationPolicy } from '../../lambdas/domain/authorization.js';
 import { cursorKey } from '../../lambdas/domain/cursor.js';
 import { type Impression, isAfter, newestFirst } from '../../lambdas/domain/history-model.js';
 import { tally } from '../../lambdas/domain/rollup.js';
 import type { makeHandler } from '../../lambdas/history-api/handler.js';
+import type { HistoryStore } from '../../lambdas/history-store/index.js';
 
 export const ACCOUNT = '123456789012';
 export const CLIENT_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/Impressions-prod-Pipeline-ClientRole-ABC123`;

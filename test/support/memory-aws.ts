@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { itemSize } from '../../lambdas/domain/history-model.js';
+import { itemSize } from '../../lambdas/history-store/item-codec.js';
 import { prng } from '../../scripts/traffic.js';
 import { checkPutRecords } from './kinesis-limits.js';
 

@@ -7,13 +7,13 @@
  * fail only that profile's records (docs/history-model.md, "Write units per record").
  */
 import { describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
 import {
   DEFAULT_HISTORY_LIMITS,
   type HistoryCandidate,
   ITEM_BUDGET_BYTES,
-  impressionsOfItem,
 } from '../../lambdas/domain/history-model.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
+import { impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };

@@ -1,19 +1,15 @@
 /**
- * Daily caps counted in blocks (lambdas/adapters/day-allowance.ts): a profile-day's counter is raised by a
+ * Daily caps counted in blocks (lambdas/history-store/day-allowance.ts): a profile-day's counter is raised by a
  * batch's need plus a block, and later batches count against the block in memory. The counter never falls
  * below what is stored (the cap is never passed), the cap stays exact within one instance and across
  * instances that keep running, an instance that goes away leaves it stricter by at most what it held, and
  * most batches write no counter at all.
  */
 import { describe, expect, it } from 'vitest';
-import { dayAllowances } from '../../lambdas/adapters/day-allowance.js';
-import { historyStore, ONE_SHOT_ALLOWANCE, type StoreOptions } from '../../lambdas/adapters/history-store.js';
-import {
-  daySortKey,
-  type HistoryCandidate,
-  type HistoryLimits,
-  impressionsOfItem,
-} from '../../lambdas/domain/history-model.js';
+import type { HistoryCandidate, HistoryLimits } from '../../lambdas/domain/history-model.js';
+import { dayAllowances } from '../../lambdas/history-store/day-allowance.js';
+import { historyStore, ONE_SHOT_ALLOWANCE, type StoreOptions } from '../../lambdas/history-store/index.js';
+import { daySortKey, impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };

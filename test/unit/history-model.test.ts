@@ -3,26 +3,27 @@ import { describe, expect, it } from 'vitest';
 import { type EnrichedRecord, enrich } from '../../lambdas/domain/enrich.js';
 import {
   admissionOf,
-  attributeName,
   BUCKET_MS,
-  bucketSortKey,
-  bucketSortKeyEnd,
   bucketStart,
-  bucketState,
   decideBucket,
   decodePosition,
-  EMPTY_BUCKET,
   encodePosition,
   type HistoryCandidate,
   type Impression,
   ITEM_BUDGET_BYTES,
   impressionOf,
-  impressionsOfItem,
-  parseAttributeName,
   pastCaps,
-  planAdmission,
   recordTag,
 } from '../../lambdas/domain/history-model.js';
+import { bucketState, EMPTY_BUCKET, planAdmission } from '../../lambdas/history-store/admission-plan.js';
+import {
+  attributeName,
+  bucketSortKey,
+  bucketSortKeyEnd,
+  impressionsOfItem,
+  parseAttributeName,
+  storedImpression,
+} from '../../lambdas/history-store/item-codec.js';
 import { impression, NOW_MS } from '../support/factories.js';
 import { countWindow } from '../support/oracles.js';
 
@@ -58,7 +59,7 @@ describe('planAdmission', () => {
     expect(second!.sk).toBe('B#2026-06-15T12:00:00.000Z');
     expect(first!.x).toBe(Math.floor((t + BUCKET_MS + 30 * 86_400_000) / 1000));
     // The writer's tag is the first member's.
-    expect(first!.impressions[1]!.value[8]).toBe(recordTag('1'));
+    expect(storedImpression.tag(first!.impressions[1]!.value)).toBe(recordTag('1'));
   });
 
   it('stores what the API serves and reads it back', () => {
@@ -119,7 +120,7 @@ describe('decideBucket and admissionOf', () => {
   it('writes the absent ones within the window cap in order; the rest are a burst', () => {
     const imps = planned(5);
     const stored = new Map([[imps[1]!.name, 'tag']]);
-    const d = decideBucket(imps, { counted: true, n: 1, s: 100, tags: stored }, limits, { left: 10 });
+    const d = decideBucket(imps, { n: 1, s: 100, tags: stored }, limits, { left: 10 });
     expect(d.write.map((i) => i.name)).toEqual([imps[0]!.name, imps[2]!.name]);
     expect([...d.burst]).toEqual([
       [imps[3]!.name, 'window'],

@@ -6,15 +6,14 @@
  * the bucket's and the day's counts are given back what was removed, and an old day's rollup invalidated.
  */
 import { describe, expect, it } from 'vitest';
-import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/adapters/history-store.js';
 import {
   DAY_MS,
   DEFAULT_HISTORY_LIMITS,
   dayStart,
   type HistoryCandidate,
-  impressionsOfItem,
 } from '../../lambdas/domain/history-model.js';
-import { rollupSortKey } from '../../lambdas/domain/rollup.js';
+import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
+import { impressionsOfItem, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };

@@ -7,14 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  type AdmitSettings,
-  historyStore,
-  ONE_SHOT_ALLOWANCE,
-} from '../../lambdas/adapters/history-store.js';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
 import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
+import { type AdmitSettings, historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
+import { isStoredImpression } from '../../lambdas/history-store/item-codec.js';
 import { openHistoryStore, writeImpressions } from '../../ops/history-write.js';
 import { daysOf, type LakeRow, lakeTime } from '../../ops/lake-query.js';
 import { historyRowOf, rebuild, rebuildSql } from '../../ops/rebuild-core.js';
@@ -205,7 +202,7 @@ const untagged = (d: ReturnType<typeof memoryDynamo>) =>
         Object.entries(item)
           // `g`: a day counter's generation, random when the counter is created (held allowances check it).
           .filter(([a]) => a !== 'g')
-          .map(([a, v]) => [a, Array.isArray(v) && v.length === 9 ? v.slice(0, 8) : v]),
+          .map(([a, v]) => [a, isStoredImpression(v) ? v.slice(0, 8) : v]),
       ),
     ]),
   );

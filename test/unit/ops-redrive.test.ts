@@ -10,19 +10,14 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/adapters/history-store.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
-import {
-  DAY_MS,
-  DEFAULT_HISTORY_LIMITS,
-  dayStart,
-  impressionsOfItem,
-} from '../../lambdas/domain/history-model.js';
-import { rollupSortKey } from '../../lambdas/domain/rollup.js';
+import { DAY_MS, DEFAULT_HISTORY_LIMITS, dayStart } from '../../lambdas/domain/history-model.js';
 import { fromEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
+import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
+import { impressionsOfItem, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
 import { filterEnrichEnvironmentOf } from '../../ops/deployed-filter-enrich.js';
 import type { BatchProcessor } from '../../ops/redrive-core.js';
 import {

@@ -7,7 +7,6 @@
  * docs/history-model.md, "Read and write units per request at the caps".
  */
 import { describe, expect, it } from 'vitest';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
 import {
   BUCKET_MS,
   DAY_MS,
@@ -17,10 +16,11 @@ import {
   dayUnits,
   type HistoryCandidate,
   ITEM_BUDGET_BYTES,
-  itemSize,
-  planAdmission,
 } from '../../lambdas/domain/history-model.js';
 import { ROLLUP_BUDGET_BYTES } from '../../lambdas/domain/rollup.js';
+import { planAdmission } from '../../lambdas/history-store/admission-plan.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
+import { itemSize } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const NOW = Date.parse('2026-11-26T12:00:00.000Z');

@@ -7,8 +7,8 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { documentClient, kinesisClient } from '../../lambdas/adapters/clients.js';
-import { historyStore } from '../../lambdas/adapters/history-store.js';
 import { isRetryable, type RetryPolicy, retryCall } from '../../lambdas/adapters/retry.js';
+import { historyStore } from '../../lambdas/history-store/index.js';
 
 const named = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(Object.assign(new Error(name), { name }), extra);

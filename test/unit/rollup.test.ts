@@ -2,28 +2,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WINDOWS } from '../../lambdas/domain/frequency.js';
+import { DAY_MS, dayStart } from '../../lambdas/domain/history-model.js';
 import {
-  BUCKET_PREFIX,
-  bucketSortKey,
-  bucketSortKeyEnd,
-  DAY_MS,
-  daySortKey,
-  dayStart,
-} from '../../lambdas/domain/history-model.js';
-import {
-  dayOfRollupSortKey,
-  joinRollupParts,
   MAX_ROLLUP_PARTS,
   mergeRanges,
   mustInvalidate,
   planCounts,
   ROLLUP_BUDGET_BYTES,
   rollupDay,
+  splitTally,
+} from '../../lambdas/domain/rollup.js';
+import {
+  BUCKET_PREFIX,
+  bucketSortKey,
+  bucketSortKeyEnd,
+  dayOfRollupSortKey,
+  daySortKey,
   rollupPartSortKey,
   rollupSortKey,
   type StoredTally,
-  splitTally,
-} from '../../lambdas/domain/rollup.js';
+} from '../../lambdas/history-store/item-codec.js';
+import { joinRollupParts } from '../../lambdas/history-store/rollup-items.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
 

@@ -5,7 +5,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type RetryPolicy, retryingStep, retryPending } from './retry.js';
+import { isRetryable, type RetryPolicy, retryCall } from '../adapters/retry.js';
+import type { Item } from './item-codec.js';
 
 /** The history table as the store's parts see it. */
 export interface HistoryTable {
@@ -23,7 +24,6 @@ export const conditionFailed = (err: unknown) =>
   err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 export type UpdateInput = ConstructorParameters<typeof UpdateCommand>[0];
-export type Item = Record<string, unknown>;
 
 export const chunks = <T>(xs: readonly T[], n: number): T[][] => {
   const out: T[][] = [];
@@ -49,65 +49,60 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** UpdateItem and GetItem on the table, each retried on throttling. */
-export function itemAccess({ client, tableName, policy }: HistoryTable) {
+/** The result of a conditional UpdateItem. */
+export type UpdateResult = { ok: true; attributes?: Item } | { ok: false; item: Item | undefined };
+
+/** UpdateItem and GetItem on one table, each retried on throttling. */
+export interface ItemAccess {
   /**
    * One UpdateItem retried on throttling: `{ ok: true }`, or the item as it is when the condition failed
    * (returned with the failure: `ReturnValuesOnConditionCheckFailure: ALL_OLD`, UpdateItem API reference;
    * read with a consistent GetItem where an endpoint does not return it). With `ReturnValues`, a success
    * carries the attributes returned.
    */
-  async function update(
-    input: UpdateInput,
-  ): Promise<{ ok: true; attributes?: Item } | { ok: false; item: Item | undefined }> {
-    const holder: {
-      result: { ok: true; attributes?: Item } | { ok: false; item: Item | undefined; returned: boolean };
-    } = {
-      result: { ok: true },
-    };
-    const left = await retryPending(
-      [input],
-      retryingStep<UpdateInput>(async () => {
+  update(input: UpdateInput): Promise<UpdateResult>;
+  /** One consistent GetItem retried on throttling. */
+  getItem(key: Item): Promise<Item | undefined>;
+}
+
+/** `call` with the retry layer's policy; a call still throttled after the attempts is `NotDone`. */
+async function retried<R>(call: () => Promise<R>, policy: RetryPolicy, what: string): Promise<R> {
+  try {
+    return await retryCall(call, policy);
+  } catch (err) {
+    if (isRetryable(err)) throw new NotDone(`${what} throttled after retries`);
+    throw err;
+  }
+}
+
+export function itemAccess({ client, tableName, policy }: HistoryTable): ItemAccess {
+  async function getItem(Key: Item): Promise<Item | undefined> {
+    const get = new GetCommand({ TableName: tableName, Key, ConsistentRead: true });
+    return (await retried(() => client.send(get), policy, 'GetItem')).Item;
+  }
+
+  async function update(input: UpdateInput): Promise<UpdateResult> {
+    const command = new UpdateCommand({
+      ...input,
+      TableName: tableName,
+      ...(input.ConditionExpression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } : {}),
+    });
+    const result = await retried(
+      async () => {
         try {
-          const out = await client.send(
-            new UpdateCommand({
-              ...input,
-              TableName: tableName,
-              ...(input.ConditionExpression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } : {}),
-            }),
-          );
-          holder.result = out.Attributes ? { ok: true, attributes: out.Attributes } : { ok: true };
+          const out = await client.send(command);
+          return out.Attributes ? { ok: true as const, attributes: out.Attributes } : { ok: true as const };
         } catch (err) {
           if (!conditionFailed(err)) throw err;
           const raw = (err as { Item?: Record<string, AttributeValue> }).Item;
-          holder.result = {
-            ok: false,
-            item: raw ? unmarshall(raw) : undefined,
-            returned: raw !== undefined,
-          };
+          return { ok: false as const, returned: raw ? unmarshall(raw) : undefined };
         }
-        return [];
-      }),
+      },
       policy,
+      'UpdateItem',
     );
-    if (left.length) throw new NotDone('UpdateItem throttled after retries');
-    const result = holder.result;
-    if (!result.ok && !result.returned) return { ok: false, item: await getItem(input.Key as Item) };
-    return result;
-  }
-
-  async function getItem(Key: Item): Promise<Item | undefined> {
-    let item: Item | undefined;
-    const left = await retryPending(
-      [Key],
-      retryingStep<Item>(async () => {
-        item = (await client.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item;
-        return [];
-      }),
-      policy,
-    );
-    if (left.length) throw new NotDone('GetItem throttled after retries');
-    return item;
+    if (result.ok) return result;
+    return { ok: false, item: result.returned ?? (await getItem(input.Key as Item)) };
   }
 
   return { update, getItem };

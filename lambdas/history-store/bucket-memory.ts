@@ -13,19 +13,12 @@
  * it): a state is remembered with the counter's generation and forget token as read **before** the state
  * was seen, and used only while the counter, read again at the start of the batch, has the same ones.
  */
-import type { BucketState } from '../domain/history-model.js';
-import type { Item } from './history-table.js';
+import type { BucketState } from './admission-plan.js';
 
 /** Bucket items at least this large are remembered (smaller ones cost at most this many units a write). */
 export const REMEMBER_MIN_BYTES = 4 * 1024;
 /** Buckets remembered at most (oldest first out): ≤ 1,000 impressions each, ≈ 150 KB of heap. */
 export const REMEMBER_MAX_BUCKETS = 256;
-
-/** The validity token of a profile-day counter: its generation `g` and forget token `f`. */
-export function counterToken(counter: Item | undefined): string | undefined {
-  if (typeof counter?.g !== 'string') return undefined;
-  return `${counter.g}|${typeof counter.f === 'string' ? counter.f : ''}`;
-}
 
 export function bucketMemory(maxBuckets = REMEMBER_MAX_BUCKETS) {
   const entries = new Map<string, { token: string; state: BucketState }>();
