@@ -9,8 +9,9 @@
  * rebuild into an empty table stores everything the caps allow — the lake holds only impressions that
  * passed them, so with unchanged caps that is everything.
  */
-import type { AdmitSettings } from '../lambdas/history-store/index.js';
+
 import { DAY_MS } from '../lambdas/domain/history-model.js';
+import type { AdmitSettings } from '../lambdas/history-store/index.js';
 import { type HistoryRow, type HistoryWriteStore, writeImpressions } from './history-write.js';
 import { daysOf, type LakeQuery, type LakeRow, lakeTime } from './lake-query.js';
 
