@@ -4,9 +4,12 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 
 export const METRICS_NAMESPACE = 'Impressions';
 
+/** The function's logger; its handler adds the Lambda context (`addContext`) at each invocation. */
+export const functionLogger = (serviceName: string): Logger => new Logger({ serviceName });
+
 export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
   return {
-    logger: new Logger({ serviceName }),
+    logger: functionLogger(serviceName),
     metrics: new Metrics({ namespace: process.env.METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
   };
 }
