@@ -466,5 +466,34 @@ ${wholePath
 
 ## Cost
 
-${costSection(results)}`;
+${costSection(results)}
+
+${PATCHES_REMOVED}`;
 }
+
+/**
+ * A one-off measurement, not from the results file: what the run-time patches removed on 2026-12-03 had saved.
+ * Kept here so that `--render` keeps it.
+ */
+const PATCHES_REMOVED = `## Patches removed, and what they saved (measured once, 2026-12-03)
+
+Not from \`bench/results/latest.json\`: an A/B run of the tree before and after, alternating in one process
+on this machine while it was heavily loaded (1-minute load average 9 to 17 on 2 cores, so every CPU time
+below is inflated, several times the quiet machine's), with a throwaway script over the whole-handler benchmark's
+batch (500 records, 7 per profile: 445 enriched, 81 aggregates, 0.58 MB per PutRecords). CPU per event,
+median of 7; money at the cost model's price (arm64 GB-second $0.0000133334, 1,024 MB, CPU ×1.73 for the vCPU
+share): 1 µs per event is $0.023 per billion events.
+
+| removed | what replaces it | CPU per event, before → after | per billion events |
+|---|---|---|---|
+| the stream encoder compiled with \`new Function\` (one object literal per table) | one loop over the table's columns | 8.9 → 15.0 µs (+6.2) | +$0.14 |
+| the hand-written KPL aggregate encoder | aws-kinesis-agg's \`RecordAggregator\` | 3.7 → 5.8 µs (+2.0) | +$0.05 |
+| Kinesis client's JSON serializer replaced at run time (native base64 of PutRecords blobs) | the SDK as published | 17.8 → 18.1 µs (+0.3) | +$0.01 |
+| **all three** | | **+8.5 µs** | **+$0.20** |
+
+In the same conditions the enrich ratio (domain code, which includes the wire encoder) fell from 0.59–0.61 to
+0.47 (two runs each); the whole-handler and rest-of-handler ratios moved less than their run-to-run spread
+(whole handler 0.032 → 0.034–0.038, rest 0.25–0.26 → 0.20–0.28), the history writes dominating. About $0.20 per
+billion events, against a target of $100 per billion, is not worth code that depends on an SDK's internals
+or generates source at run time: the patches are not coming back. The next full \`npm run bench\` measures the
+result on a quiet machine.`;

@@ -132,8 +132,10 @@ export interface StageConfig {
   readonly lakeRetention: LakeRetention;
   /**
    * X-Ray tracing of the pipeline's functions: `active` samples and records traces (X-Ray's default rule:
-   * 1 a second and 5 % of the rest, per function); `pass-through` records a trace only when the caller's
-   * trace header asks for one (Kinesis and HTTP API callers never do: no traces, no X-Ray cost).
+   * 1 a second and 5 % of the rest, per function) of Lambda's own segments (initialization, invocation),
+   * without subsegments for AWS calls (no X-Ray SDK in the functions: docs/design.md, "Logs, metrics and
+   * traces"); `pass-through` records a trace only when the caller's trace header asks for one (Kinesis and
+   * HTTP API callers never do: no traces, no X-Ray cost).
    * @default 'active'
    */
   readonly tracing: Tracing;

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient, type PutRecordsInput } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -31,48 +31,8 @@ let kinesis: KinesisClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 
 export function kinesisClient(): KinesisClient {
-  kinesis ??= withNativeBase64PutRecords(
-    new KinesisClient({ requestHandler: requestHandler(), maxAttempts: SINGLE_ATTEMPT }),
-  );
+  kinesis ??= new KinesisClient({ requestHandler: requestHandler(), maxAttempts: SINGLE_ATTEMPT });
   return kinesis;
-}
-
-interface JsonProtocol {
-  serializeRequest(
-    operation: { name?: string },
-    input: unknown,
-    context: unknown,
-  ): Promise<{ body?: unknown }>;
-}
-
-/**
- * PutRecords bodies with Node's native base64. The SDK's JSON serializer encodes each record's `Data` blob
- * with a byte-by-byte JavaScript loop, which on filter-enrich's ≈ 0.5 MB requests cost about half as much as
- * decoding, parsing and serialising the records themselves (see BENCHMARKS.md, whole handler). The SDK still
- * builds the request (endpoint, headers, target) from the input without its blobs; only the body is written
- * here, the same JSON (a test compares both). Any other operation is the SDK's own.
- */
-export function withNativeBase64PutRecords(client: KinesisClient): KinesisClient {
-  const protocol = client.config.protocol as unknown as JsonProtocol;
-  const serialize = protocol.serializeRequest.bind(protocol);
-  protocol.serializeRequest = async (operation, input, context) => {
-    const { Records, ...rest } = input as PutRecordsInput;
-    if (operation.name !== 'PutRecords' || !Records?.every((r) => r.Data instanceof Uint8Array))
-      return serialize(operation, input, context);
-    const request = await serialize(operation, { ...rest, Records: [] }, context);
-    request.body = JSON.stringify({
-      ...rest,
-      Records: Records.map(({ Data, ...entry }) => {
-        const data = Data as Uint8Array;
-        return {
-          ...entry,
-          Data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
-        };
-      }),
-    });
-    return request;
-  };
-  return client;
 }
 
 export function documentClient(): DynamoDBDocumentClient {

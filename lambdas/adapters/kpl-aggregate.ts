@@ -2,13 +2,10 @@
  * KPL aggregation: fewer, fuller Kinesis records (PUT payload units, Firehose's per-record rounding).
  *
  * The record format is the KPL's (https://github.com/awslabs/amazon-kinesis-producer/blob/master/aggregation-format.md):
- * the magic bytes F3 89 9A C2, a protobuf `AggregatedRecord`, and the MD5 of that protobuf. `aggregate` is
- * awslabs' aws-kinesis-agg; `encodeAggregate` writes the same bytes for records that share one partition key
- * in a single pass into one buffer (no per-record copy, no callbacks): the library's per-record work was as
- * dear as decoding, parsing and serialising the records. A test checks both give identical bytes and that the
- * library de-aggregates ours.
+ * the magic bytes F3 89 9A C2, a protobuf `AggregatedRecord`, and the MD5 of that protobuf. Every aggregate is
+ * written by awslabs' aws-kinesis-agg, the library that also de-aggregates them (kinesis-event.ts); this module
+ * only decides what goes into which aggregate.
  */
-import { createHash } from 'node:crypto';
 import agg from 'aws-kinesis-agg';
 import type { OutgoingRecord } from './kinesis-writer.js';
 
@@ -16,6 +13,16 @@ export interface Aggregated {
   readonly partitionKey: string;
   readonly data: Buffer;
 }
+
+// The library's `RecordAggregator` (exported by its index.js, missing from its type declarations).
+declare module 'aws-kinesis-agg' {
+  export class RecordAggregator {
+    addUserRecord(record: { partitionKey: string; data: Buffer }): void;
+    build(): EncodedRecord | undefined;
+  }
+}
+
+const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 /** Packs user records into KPL-aggregated records (each ≤ the library's 1 MB default, split as it decides). */
 export function aggregate(
@@ -38,58 +45,33 @@ export function aggregate(
 /** KPL's default aggregate size (AggregationMaxSize). */
 export const AGGREGATE_MAX_BYTES = 51_200;
 
-const MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
-const MD5_BYTES = 16;
-
-const varintSize = (n: number): number =>
-  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  let v = n;
-  let i = at;
-  while (v >= 0x80) {
-    buf[i++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[i++] = v;
-  return i;
-}
+/**
+ * Whether the library can aggregate records under `partitionKey`. It keeps its partition-key table in a plain
+ * object, so under a key that names a property of `Object.prototype` (valid profile ids: `__proto__`,
+ * `hasOwnProperty`, …) it either throws or writes user records without their key.
+ */
+export const isAggregatable = (partitionKey: string): boolean => !(partitionKey in Object.prototype);
 
 /**
- * One KPL aggregate of `records`, all under `partitionKey`: `partition_key_table = [partitionKey]`, each
- * `Record { partition_key_index = 0, data }`, no explicit hash keys, no tags.
+ * One KPL aggregate of `records`, all under `partitionKey` (`partition_key_table = [partitionKey]`, no
+ * explicit hash keys, no tags). Throws for a key that `isAggregatable` refuses.
  */
 export function encodeAggregate(partitionKey: string, records: readonly Uint8Array[]): Buffer {
-  const keyBytes = Buffer.byteLength(partitionKey);
-  // Record = 08 00 (partition_key_index 0) 1A len data; in AggregatedRecord: 1A len Record.
-  let body = 1 + varintSize(keyBytes) + keyBytes;
-  for (const d of records) {
-    const inner = 2 + 1 + varintSize(d.byteLength) + d.byteLength;
-    body += 1 + varintSize(inner) + inner;
-  }
-  const buf = Buffer.allocUnsafe(MAGIC.length + body + MD5_BYTES);
-  MAGIC.copy(buf, 0);
-  let i = MAGIC.length;
-  buf[i++] = 0x0a;
-  i = writeVarint(buf, i, keyBytes);
-  i += buf.write(partitionKey, i, 'utf8');
-  for (const d of records) {
-    buf[i++] = 0x1a;
-    i = writeVarint(buf, i, 2 + 1 + varintSize(d.byteLength) + d.byteLength);
-    buf[i++] = 0x08;
-    buf[i++] = 0x00;
-    buf[i++] = 0x1a;
-    i = writeVarint(buf, i, d.byteLength);
-    buf.set(d, i);
-    i += d.byteLength;
-  }
-  createHash('md5').update(buf.subarray(MAGIC.length, i)).digest().copy(buf, i);
-  return buf;
+  if (!isAggregatable(partitionKey))
+    throw new Error(
+      `aws-kinesis-agg cannot aggregate under the partition key ${JSON.stringify(partitionKey)}`,
+    );
+  const aggregator = new agg.RecordAggregator();
+  for (const data of records) aggregator.addUserRecord({ partitionKey, data: asBuffer(data) });
+  const built = aggregator.build();
+  if (!built) throw new Error('no records to aggregate');
+  return built.data;
 }
 
 /**
  * Aggregation per partition key, so a profile's records stay on its shard and in order, in aggregates of at
  * most AGGREGATE_MAX_BYTES, as the KPL packs them by default. Each aggregate carries its records' sources.
+ * Records under a key the library cannot aggregate go as they are (consumers de-aggregate only aggregates).
  */
 export async function aggregateByKey<S>(
   records: readonly OutgoingRecord<S>[],
@@ -106,12 +88,19 @@ export async function aggregateByKey<S>(
     c.list.push(r);
     c.bytes += r.data.byteLength;
   }
-  return chunks.map((chunk) => ({
-    partitionKey: chunk[0]!.partitionKey,
-    data: encodeAggregate(
-      chunk[0]!.partitionKey,
-      chunk.map((r) => r.data),
-    ),
-    source: chunk.map((r) => r.source),
-  }));
+  return chunks.flatMap((chunk): OutgoingRecord<S[]>[] => {
+    const partitionKey = chunk[0]!.partitionKey;
+    if (!isAggregatable(partitionKey))
+      return chunk.map((r) => ({ partitionKey, data: r.data, source: [r.source] }));
+    return [
+      {
+        partitionKey,
+        data: encodeAggregate(
+          partitionKey,
+          chunk.map((r) => r.data),
+        ),
+        source: chunk.map((r) => r.source),
+      },
+    ];
+  });
 }

@@ -3,9 +3,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../domain/metrics.js';
 
+/** The function's logger; its handler adds the Lambda context (`addContext`) at each invocation. */
+export const functionLogger = (serviceName: string): Logger => new Logger({ serviceName });
+
 export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
   return {
-    logger: new Logger({ serviceName }),
+    logger: functionLogger(serviceName),
     metrics: new Metrics({ namespace: process.env.METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
   };
 }

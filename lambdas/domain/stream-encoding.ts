@@ -142,42 +142,9 @@ function convertRow(
   return out;
 }
 
-type RowEncoder = (row: Record<string, unknown>) => WireRecord;
-
-/**
- * The encoder of a table, compiled once from its column list: one object literal in column order, each value
- * through `encodeValue` for its column (as ajv compiles its validators). Assigning 29 computed keys one by one cost
- * ≈ 2.2 µs a record, the literal ≈ 0.5 µs (`npm run bench`, enrich). The generated source holds only the
- * schema's own column names, quoted by `JSON.stringify`, and indexes into the encoders; no input reaches it.
- */
-function compile(table: LakeTableDefinition): RowEncoder {
-  const cols = table.columns;
-  const nil = (k: number, row: Record<string, unknown>): null => {
-    const c = cols[k]!;
-    if (!(c.name in row)) throw new StreamEncodingError(c.name, 'missing column');
-    if (c.required) throw new StreamEncodingError(c.name, 'null in a required column');
-    return null;
-  };
-  const encode = cols.map((c) => (v: unknown) => encodeValue(c, c.type, v));
-  const fields = cols.map((c, k) => {
-    const key = JSON.stringify(c.name);
-    return `${key}: (v = r[${key}]) === null || v === undefined ? nil(${k}, r) : encode[${k}](v)`;
-  });
-  const make = new Function('nil', 'encode', `return (r) => { let v; return { ${fields.join(', ')} }; };`);
-  return make(nil, encode) as RowEncoder;
-}
-
-const encoders = new WeakMap<LakeTableDefinition, RowEncoder>();
-
 /** Any row of `table` in its wire form: every column present, in column order. Throws `StreamEncodingError`. */
 export function encodeRow(table: LakeTableDefinition, row: Readonly<Record<string, unknown>>): WireRecord {
-  if (!isPlainObject(row)) throw new StreamEncodingError(table.name, 'not a JSON object');
-  let encode = encoders.get(table);
-  if (!encode) {
-    encode = compile(table);
-    encoders.set(table, encode);
-  }
-  return encode(row);
+  return convertRow(table, row, encodeValue) as WireRecord;
 }
 
 /** A wire record of `table` (parsed JSON) back in memory; unknown keys are ignored, as Firehose skips them. */

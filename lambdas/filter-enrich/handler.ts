@@ -9,7 +9,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
 import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
@@ -24,10 +24,12 @@ import { titleCatalog } from '../adapters/title-catalog.js';
 import type { ClassifierConfig } from '../domain/classify.js';
 import {
   applyErasures,
+  type BatchPlan,
   type FilterEnrichPorts,
   historyCandidate,
   planBatch,
   profilesOf,
+  type RawRecord,
   type RecordOutcome,
   settleBatch,
 } from '../domain/filter-enrich.js';
@@ -65,62 +67,83 @@ export function makeHandler(deps: FilterEnrichDeps) {
   const now = deps.nowMs ?? systemClock;
   const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
 
-  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+  return async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
+    if (context) logger.addContext(context);
     const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
-    const failed = new Set<string>();
     try {
-      const planned = await planBatch(records, deps.config, deps.ports);
-      // Impressions of erased profiles from before their erasure are neither stored nor enriched: the
-      // markers are read (consistently) before the history write, and again before the enriched stream
-      // for the profiles that reached it (an erasure that came in between).
-      const before = await deps.history.erasures(profilesOf(planned.enriched));
-      const candidates = applyErasures(planned, before.at, before.unknown);
-      for (const e of candidates.failed) failed.add(e.sequenceNumber);
-      // The history first: its answer decides which candidates are enriched, duplicates or bursts.
-      const admitted = await deps.history.admit(
-        candidates.enriched.map(historyCandidate),
-        deps.historySettings,
-      );
-      const settled = settleBatch(records, candidates, admitted.admissions);
-      for (const e of settled.failed) failed.add(e.sequenceNumber);
-      const after = settled.enriched.length
-        ? await deps.history.erasures(profilesOf(settled.enriched))
-        : before;
-      const plan = applyErasures(settled, after.at, after.unknown);
-      for (const e of plan.failed) failed.add(e.sequenceNumber);
-      const [enrichedResult, rejectedResult] = await Promise.all([
-        deps.enriched.put(plan.enriched),
-        deps.rejected.put(plan.rejected),
-      ]);
-      for (const r of rejectedResult.failed) failed.add(r.sequenceNumber);
-      for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
-
-      const nowMs = now();
-      metrics.addMetric(METRIC.HistoryItemsWritten, MetricUnit.Count, admitted.stored);
-      metrics.addMetric(METRIC.BucketWrites, MetricUnit.Count, admitted.writes);
-      if (plan.enriched.length)
-        metrics.addMetric(
-          METRIC.FreshnessMaxMs,
-          MetricUnit.Milliseconds,
-          plan.enriched.reduce((m, e) => Math.max(m, nowMs - e.eventTimeMs), 0),
-        );
-      const done = plan.outcomes.filter((_, i) => !failed.has(records[i]!.sequenceNumber));
-      emitQuality(
-        plan.enriched.filter((e) => !failed.has(e.sequenceNumber)).map((e) => e.record),
-        done.flatMap((o) => (o.outcome === 'rejected' ? [o.reason] : [])),
-      );
-      emitMetrics(done, failed.size);
+      const { failed, plan, admitted } = await processBatch(records, deps);
+      emitBatchMetrics(records, plan, admitted, failed, now());
       if (failed.size) logger.warn('records left for retry', { failed: failed.size, of: records.length });
+      return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
     } catch (err) {
       // An infrastructure fault that affects the whole batch: report every record, so that the event source
       // mapping retries from the first one (bounded retries, bisect, then the on-failure destination).
       logger.error('batch failed', { error: err as Error, records: records.length });
       metrics.addMetric(METRIC.BatchFailures, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+    } finally {
+      // The invocation's one flush, whichever way the batch went.
+      metrics.publishStoredMetrics();
     }
-    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+type Admitted = Awaited<ReturnType<FilterEnrichDeps['history']['admit']>>;
+
+/**
+ * The batch's writes: the history, then the enriched and rejected streams. Answers the sequence numbers left
+ * for retry, the final plan and what the history stored.
+ */
+async function processBatch(
+  records: readonly RawRecord[],
+  deps: FilterEnrichDeps,
+): Promise<{ failed: Set<string>; plan: BatchPlan; admitted: Admitted }> {
+  const failed = new Set<string>();
+  const planned = await planBatch(records, deps.config, deps.ports);
+  // Impressions of erased profiles from before their erasure are neither stored nor enriched: the
+  // markers are read (consistently) before the history write, and again before the enriched stream
+  // for the profiles that reached it (an erasure that came in between).
+  const before = await deps.history.erasures(profilesOf(planned.enriched));
+  const candidates = applyErasures(planned, before.at, before.unknown);
+  for (const e of candidates.failed) failed.add(e.sequenceNumber);
+  // The history first: its answer decides which candidates are enriched, duplicates or bursts.
+  const admitted = await deps.history.admit(candidates.enriched.map(historyCandidate), deps.historySettings);
+  const settled = settleBatch(records, candidates, admitted.admissions);
+  for (const e of settled.failed) failed.add(e.sequenceNumber);
+  const after = settled.enriched.length ? await deps.history.erasures(profilesOf(settled.enriched)) : before;
+  const plan = applyErasures(settled, after.at, after.unknown);
+  for (const e of plan.failed) failed.add(e.sequenceNumber);
+  const [enrichedResult, rejectedResult] = await Promise.all([
+    deps.enriched.put(plan.enriched),
+    deps.rejected.put(plan.rejected),
+  ]);
+  for (const r of rejectedResult.failed) failed.add(r.sequenceNumber);
+  for (const e of enrichedResult.failed) failed.add(e.sequenceNumber);
+  return { failed, plan, admitted };
+}
+
+/** The batch's metrics: history writes, freshness, data quality and the outcomes of the records done. */
+function emitBatchMetrics(
+  records: readonly RawRecord[],
+  plan: BatchPlan,
+  admitted: Admitted,
+  failed: ReadonlySet<string>,
+  nowMs: number,
+): void {
+  metrics.addMetric(METRIC.HistoryItemsWritten, MetricUnit.Count, admitted.stored);
+  metrics.addMetric(METRIC.BucketWrites, MetricUnit.Count, admitted.writes);
+  if (plan.enriched.length)
+    metrics.addMetric(
+      METRIC.FreshnessMaxMs,
+      MetricUnit.Milliseconds,
+      plan.enriched.reduce((m, e) => Math.max(m, nowMs - e.eventTimeMs), 0),
+    );
+  const done = plan.outcomes.filter((_, i) => !failed.has(records[i]!.sequenceNumber));
+  emitQuality(
+    plan.enriched.filter((e) => !failed.has(e.sequenceNumber)).map((e) => e.record),
+    done.flatMap((o) => (o.outcome === 'rejected' ? [o.reason] : [])),
+  );
+  emitMetrics(done, failed.size);
 }
 
 /** Counts the outcomes of the records done (records reported for retry are counted when they are done). */
@@ -146,7 +169,6 @@ function emitMetrics(outcomes: readonly RecordOutcome[], failed: number): void {
   for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
   if (counts.has(METRIC.Enriched)) metrics.addMetric(METRIC.IngestLagMaxMs, MetricUnit.Milliseconds, maxLag);
   if (failed) metrics.addMetric(METRIC.RecordsLeftForRetry, MetricUnit.Count, failed);
-  metrics.publishStoredMetrics();
 }
 
 /**
@@ -188,7 +210,10 @@ export function deployedDeps(
 
 let defaultHandler: ReturnType<typeof makeHandler> | undefined;
 
-export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+export const handler = (
+  event: KinesisStreamEvent,
+  context?: Context,
+): Promise<KinesisStreamBatchResponse> => {
   defaultHandler ??= makeHandler(deployedDeps());
-  return defaultHandler(event);
+  return defaultHandler(event, context);
 };

@@ -37,7 +37,25 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   };
 }
 
-export function makeHandler(deps: HistoryApiDeps) {
+/**
+ * The handler's two call shapes: an API request answers with an HTTP response, an erasure's background round
+ * (erase-continuation.ts) with what that round did.
+ */
+export interface HistoryApiHandler {
+  (event: ErasureContinuation, context?: ApiContext): Promise<unknown>;
+  (event: APIGatewayProxyEventV2, context?: ApiContext): Promise<ReturnType<typeof json>>;
+}
+
+type HistoryApiEvent = APIGatewayProxyEventV2 | ErasureContinuation;
+
+export function makeHandler(deps: HistoryApiDeps): HistoryApiHandler {
+  return requestHandler(deps) as HistoryApiHandler;
+}
+
+/** Either kind of event, answered as `HistoryApiHandler` says. */
+function requestHandler(
+  deps: HistoryApiDeps,
+): (event: HistoryApiEvent, context?: ApiContext) => Promise<unknown> {
   const { list, frequency, check, ingest, erase, continueErasure } = historyRoutes(deps, logger);
 
   const policy: AuthorizationPolicy = deps.authorization ?? { services: [], erasers: [] };
@@ -45,9 +63,7 @@ export function makeHandler(deps: HistoryApiDeps) {
   const timeLeftOf = (context?: Partial<Pick<Context, 'getRemainingTimeInMillis'>>) =>
     context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis!() : undefined;
 
-  function handle(event: ErasureContinuation, context?: ApiContext): Promise<unknown>;
-  function handle(event: APIGatewayProxyEventV2, context?: ApiContext): Promise<ReturnType<typeof json>>;
-  async function handle(event: APIGatewayProxyEventV2 | ErasureContinuation, context?: ApiContext) {
+  async function handle(event: HistoryApiEvent, context?: ApiContext) {
     // An erasure's background round, invoked by this function itself (erase-continuation.ts).
     if (isErasureContinuation(event)) return continueErasure(event, timeLeftOf(context));
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
@@ -98,14 +114,15 @@ function identityOf(event: APIGatewayProxyEventV2): { userArn?: unknown } | unde
   return iam !== null && typeof iam === 'object' ? iam : undefined;
 }
 
-let defaultHandler: ReturnType<typeof makeHandler> | undefined;
+let defaultHandler: ReturnType<typeof requestHandler> | undefined;
 
 export function handler(event: APIGatewayProxyEventV2, context: Context): Promise<ReturnType<typeof json>>;
 export function handler(event: ErasureContinuation, context: Context): Promise<unknown>;
-export function handler(event: APIGatewayProxyEventV2 | ErasureContinuation, context: Context) {
+export function handler(event: HistoryApiEvent, context: Context) {
+  logger.addContext(context);
   if (!defaultHandler) {
     const s = historyApiSettings();
-    defaultHandler = makeHandler({
+    defaultHandler = requestHandler({
       store: historyStore(documentClient(), s.historyTableName),
       cursorKeys: secretsManagerKeyring(new SecretsManagerClient({}), s.cursorSecretId),
       ingest: rawStreamWriter(kinesisClient(), s.rawStreamName),
@@ -121,5 +138,5 @@ export function handler(event: APIGatewayProxyEventV2 | ErasureContinuation, con
       continueErasure: selfContinuation(),
     });
   }
-  return isErasureContinuation(event) ? defaultHandler(event, context) : defaultHandler(event, context);
+  return defaultHandler(event, context);
 }

@@ -18,8 +18,9 @@
  *   deletes a resource whose first deployment rolls back); a created table is kept while another resource of
  *   the stack names it (a renamed logical id adopts it before the old one is deleted), and dropped otherwise.
  */
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { startStatement } from '../adapters/athena-ddl.js';
+import { functionLogger } from '../adapters/observability.js';
 import { catalogTable, stackResources } from '../adapters/table-catalog.js';
 import type { LakeTableDefinition } from '../domain/lake-schema.js';
 import { addColumnsSql, createTableSql, dropTableSql, reconcileColumns } from '../lake/lake-ddl.js';
@@ -43,6 +44,8 @@ export interface OnEventResponse {
 
 type Props = IcebergTableProperties & { def: LakeTableDefinition };
 
+const logger = functionLogger('iceberg-table');
+
 const RESOURCE_TYPE = 'Custom::IcebergTable';
 const ADOPTED = 'adopted:';
 
@@ -56,7 +59,11 @@ export const tableOfPhysicalId = (id: string | undefined): string | undefined =>
   id?.startsWith(ADOPTED) ? id.slice(ADOPTED.length) : id;
 const sameLocation = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
+export async function handler(
+  event: CloudFormationCustomResourceEvent,
+  context?: Context,
+): Promise<OnEventResponse> {
+  if (context) logger.addContext(context);
   const p = props(event.ResourceProperties);
   const run = async (id: string, action: TableAction, sql?: string): Promise<OnEventResponse> => ({
     PhysicalResourceId: id,
@@ -85,7 +92,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
     }
     const id = existingId ?? `${ADOPTED}${tableName(p)}`;
     const { add, kept } = reconcileColumns(table.columns, p.def, retyped);
-    if (kept.length) console.log(`${tableName(p)}: keeping columns ${kept.join(', ')} not in the definition`);
+    if (kept.length) logger.info('keeping columns not in the definition', { table: tableName(p), kept });
     return add.length ? run(id, 'add-columns', addColumnsSql(p.Database, p.def.name, add)) : run(id, 'keep');
   };
 
