@@ -44,3 +44,73 @@ export const listSetting = (key: string): string[] => textSetting(key).split(','
 
 /** How a list is written into a setting (the inverse of `listSetting`). */
 export const listValue = (values: readonly string[]): string => values.join(',');
+
+/** How one setting is read from its environment variable and written into it. */
+export interface SettingKind<T> {
+  readonly read: (key: string) => T;
+  readonly write: (value: T) => string;
+}
+
+/** The kinds of setting a function takes, each reader paired with its writer. */
+export const SETTING = {
+  /** A resource name or ARN: not empty. */
+  name: { read: nameSetting, write: (v: string) => v } satisfies SettingKind<string>,
+  /** A whole number ≥ `min`. */
+  integer: (min = 1): SettingKind<number> => ({ read: (k) => integerSetting(k, min), write: String }),
+  /** A decimal number within [min, max]. */
+  number: (min: number, max?: number): SettingKind<number> => ({
+    read: (k) => numberSetting(k, min, max),
+    write: String,
+  }),
+  boolean: { read: booleanSetting, write: String } satisfies SettingKind<boolean>,
+  /** A list of values without commas (may be empty). */
+  list: { read: (k): readonly string[] => listSetting(k), write: listValue } satisfies SettingKind<
+    readonly string[]
+  >,
+} as const;
+
+/** A setting's declaration: its environment variable and its kind. */
+export interface SettingDeclaration<T> {
+  readonly env: string;
+  readonly kind: SettingKind<T>;
+}
+
+/** Declarations of any kinds (a kind's writer takes only its own values, hence `never` here). */
+type Declarations = Readonly<
+  Record<
+    string,
+    {
+      readonly env: string;
+      readonly kind: { readonly read: (key: string) => unknown; readonly write: (value: never) => string };
+    }
+  >
+>;
+
+/** The values a set of declarations describes: each setting's value is what its kind reads. */
+export type SettingValues<D extends Declarations> = {
+  readonly [K in keyof D]: ReturnType<D[K]['kind']['read']>;
+};
+
+/**
+ * A function's settings, declared once: from the declarations come the environment variable names, the
+ * environment the stack writes (`environment`) and the strict reader the function runs at cold start
+ * (`read`, in the order declared: a missing or malformed setting throws, naming its variable).
+ */
+export function declareSettings<D extends Declarations>(declarations: D) {
+  const entries = Object.entries(declarations) as [keyof D & string, D[keyof D]][];
+  return {
+    declarations,
+    /** The environment variable of each setting. */
+    env: Object.fromEntries(entries.map(([k, d]) => [k, d.env])) as { readonly [K in keyof D]: string },
+    /** The function's environment for these values. */
+    environment(values: SettingValues<D>): Record<string, string> {
+      return Object.fromEntries(
+        entries.map(([k, d]) => [d.env, d.kind.write((values as Record<string, unknown>)[k] as never)]),
+      );
+    },
+    /** The values, read from `process.env`. */
+    read(): SettingValues<D> {
+      return Object.fromEntries(entries.map(([k, d]) => [k, d.kind.read(d.env)])) as SettingValues<D>;
+    },
+  };
+}

@@ -1,97 +1,61 @@
 /**
- * filter-enrich's settings: the one place that names its environment variables. The stack that deploys the
- * function writes them with `filterEnrichEnvironment` (so a renamed or added setting does not compile until
- * both sides agree) and the function reads them once at cold start with `filterEnrichSettings`, strictly
- * and without defaults (the defaults live in `infra/config.ts`).
+ * filter-enrich's settings, declared once (`FILTER_ENRICH`): the stack that deploys the function writes them
+ * with `filterEnrichEnvironment` (so a renamed or added setting does not compile until both sides agree) and
+ * the function reads them once at cold start with `filterEnrichSettings`, strictly and without defaults (the
+ * defaults live in `infra/config.ts`).
  */
-import {
-  booleanSetting,
-  integerSetting,
-  listSetting,
-  listValue,
-  nameSetting,
-  numberSetting,
-} from '../adapters/env-settings.js';
+import { declareSettings, SETTING, type SettingValues } from '../adapters/env-settings.js';
 import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../domain/classify.js';
 import type { AdmitSettings } from '../history-store/index.js';
 
+export const FILTER_ENRICH = declareSettings({
+  enrichedStreamName: { env: 'ENRICHED_STREAM_NAME', kind: SETTING.name },
+  rejectedStreamName: { env: 'REJECTED_STREAM_NAME', kind: SETTING.name },
+  catalogTableName: { env: 'CATALOG_TABLE_NAME', kind: SETTING.name },
+  historyTableName: { env: 'HISTORY_TABLE_NAME', kind: SETTING.name },
+  retentionDays: { env: 'RETENTION_DAYS', kind: SETTING.integer() },
+  profileBurstPerWindow: { env: 'PROFILE_BURST_PER_WINDOW', kind: SETTING.integer() },
+  profileBurstPerDay: { env: 'PROFILE_BURST_PER_DAY', kind: SETTING.integer() },
+  maxUserRecordsPerAggregate: { env: 'MAX_USER_RECORDS_PER_AGGREGATE', kind: SETTING.integer() },
+  minVisiblePercent: { env: 'MIN_VISIBLE_PERCENT', kind: SETTING.number(0, 100) },
+  minVisibleMs: { env: 'MIN_VISIBLE_MS', kind: SETTING.integer(0) },
+  testProfiles: { env: 'TEST_PROFILES', kind: SETTING.list },
+  aggregateEnriched: { env: 'AGGREGATE_ENRICHED', kind: SETTING.boolean },
+});
+
 /** Every setting, as the stack provides it. */
-export interface FilterEnrichSettingValues {
-  readonly enrichedStreamName: string;
-  readonly rejectedStreamName: string;
-  readonly catalogTableName: string;
-  readonly historyTableName: string;
-  readonly retentionDays: number;
-  readonly profileBurstPerWindow: number;
-  readonly profileBurstPerDay: number;
-  readonly maxUserRecordsPerAggregate: number;
-  readonly minVisiblePercent: number;
-  readonly minVisibleMs: number;
-  readonly testProfiles: readonly string[];
-  readonly aggregateEnriched: boolean;
-}
+export type FilterEnrichSettingValues = SettingValues<typeof FILTER_ENRICH.declarations>;
 
 /** The environment variable of each setting. */
-export const FILTER_ENRICH_ENV = {
-  enrichedStreamName: 'ENRICHED_STREAM_NAME',
-  rejectedStreamName: 'REJECTED_STREAM_NAME',
-  catalogTableName: 'CATALOG_TABLE_NAME',
-  historyTableName: 'HISTORY_TABLE_NAME',
-  retentionDays: 'RETENTION_DAYS',
-  profileBurstPerWindow: 'PROFILE_BURST_PER_WINDOW',
-  profileBurstPerDay: 'PROFILE_BURST_PER_DAY',
-  maxUserRecordsPerAggregate: 'MAX_USER_RECORDS_PER_AGGREGATE',
-  minVisiblePercent: 'MIN_VISIBLE_PERCENT',
-  minVisibleMs: 'MIN_VISIBLE_MS',
-  testProfiles: 'TEST_PROFILES',
-  aggregateEnriched: 'AGGREGATE_ENRICHED',
-} as const satisfies Record<keyof FilterEnrichSettingValues, string>;
+export const FILTER_ENRICH_ENV = FILTER_ENRICH.env;
 
 /** The function's environment for these settings (used by the stack). */
-export function filterEnrichEnvironment(v: FilterEnrichSettingValues): Record<string, string> {
-  const E = FILTER_ENRICH_ENV;
-  return {
-    [E.enrichedStreamName]: v.enrichedStreamName,
-    [E.rejectedStreamName]: v.rejectedStreamName,
-    [E.catalogTableName]: v.catalogTableName,
-    [E.historyTableName]: v.historyTableName,
-    [E.retentionDays]: String(v.retentionDays),
-    [E.profileBurstPerWindow]: String(v.profileBurstPerWindow),
-    [E.profileBurstPerDay]: String(v.profileBurstPerDay),
-    [E.maxUserRecordsPerAggregate]: String(v.maxUserRecordsPerAggregate),
-    [E.minVisiblePercent]: String(v.minVisiblePercent),
-    [E.minVisibleMs]: String(v.minVisibleMs),
-    [E.testProfiles]: listValue(v.testProfiles),
-    [E.aggregateEnriched]: String(v.aggregateEnriched),
-  };
-}
+export const filterEnrichEnvironment = (v: FilterEnrichSettingValues): Record<string, string> =>
+  FILTER_ENRICH.environment(v);
 
 /**
- * The settings read from `process.env` at cold start, in the order declared: a missing or malformed one
- * throws, naming it.
+ * The settings read from `process.env` at cold start, in the order declared (a missing or malformed one
+ * throws, naming it), in the shapes the handler's parts take.
  */
 export function filterEnrichSettings() {
-  const E = FILTER_ENRICH_ENV;
+  const v = FILTER_ENRICH.read();
   return {
-    enrichedStreamName: nameSetting(E.enrichedStreamName),
-    rejectedStreamName: nameSetting(E.rejectedStreamName),
-    catalogTableName: nameSetting(E.catalogTableName),
-    historyTableName: nameSetting(E.historyTableName),
+    enrichedStreamName: v.enrichedStreamName,
+    rejectedStreamName: v.rejectedStreamName,
+    catalogTableName: v.catalogTableName,
+    historyTableName: v.historyTableName,
     config: {
-      minVisiblePercent: numberSetting(E.minVisiblePercent, 0, 100),
-      minVisibleMs: integerSetting(E.minVisibleMs, 0),
-      testProfiles: new Set(listSetting(E.testProfiles)),
+      minVisiblePercent: v.minVisiblePercent,
+      minVisibleMs: v.minVisibleMs,
+      testProfiles: new Set(v.testProfiles),
       ...EVENT_TIME_BOUNDS,
     } satisfies ClassifierConfig as ClassifierConfig,
     historySettings: {
-      retentionDays: integerSetting(E.retentionDays),
-      limits: {
-        perWindow: integerSetting(E.profileBurstPerWindow),
-        perDay: integerSetting(E.profileBurstPerDay),
-      },
+      retentionDays: v.retentionDays,
+      limits: { perWindow: v.profileBurstPerWindow, perDay: v.profileBurstPerDay },
     } satisfies AdmitSettings,
-    maxUserRecordsPerAggregate: integerSetting(E.maxUserRecordsPerAggregate),
-    aggregateEnriched: booleanSetting(E.aggregateEnriched),
+    maxUserRecordsPerAggregate: v.maxUserRecordsPerAggregate,
+    aggregateEnriched: v.aggregateEnriched,
   };
 }
 export type FilterEnrichSettings = ReturnType<typeof filterEnrichSettings>;
