@@ -1,19 +1,44 @@
 import { defineConfig } from 'vitest/config';
 
+// Four projects, fastest first: `unit` (no child process, no synthesis, no Python, no network beyond an
+// in-process loopback server), `faults` (fault campaigns and fuzzing, sized by FAULT_RECORDS / FUZZ_RUNS),
+// `synth` (test/infra, and the tests named for why they are not unit tests: `*.synth.test.ts` synthesizes the
+// stacks, `*.process.test.ts` runs child processes, the project's tools or Python in .venv-lake/; they sit
+// beside the unit tests of the same module) and `e2e`.
+const SLOW = ['**/*.synth.test.ts', '**/*.process.test.ts'];
+// Every project but e2e: the clock can be moved for them (.ci/shifted-clock.sh).
+const IN_PROCESS = {
+  setupFiles: ['test/support/shifted-clock.ts'],
+  env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+};
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          setupFiles: ['test/support/shifted-clock.ts'],
-          env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' },
-          include: [
-            'test/unit/**/*.test.ts',
-            'test/handlers/**/*.test.ts',
-            'test/infra/**/*.test.ts',
-            'test/faults/**/*.test.ts',
-          ],
+          ...IN_PROCESS,
+          include: ['test/unit/**/*.test.ts', 'test/handlers/**/*.test.ts'],
+          exclude: SLOW,
+          // The slowest unit test takes 3 s on a quiet 2-core machine; this leaves room for a loaded one.
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          ...IN_PROCESS,
+          include: ['test/faults/**/*.test.ts'],
+          // Each test sets its timeout from its size; this bounds the hooks of a large `npm run test:faults`.
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'synth',
+          ...IN_PROCESS,
+          include: ['test/infra/**/*.test.ts', ...SLOW.map((p) => `test/${p}`)],
           // Synthesis with bundling and cdk-nag takes a minute on a 2-core runner when other suites run beside it.
           testTimeout: 180_000,
           hookTimeout: 120_000,

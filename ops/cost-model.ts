@@ -759,7 +759,7 @@ export const DESIGN_PEAK_EVENTS_PER_SECOND = 1_500_000;
 /**
  * The inputs of the default production stage sized for the design's load (`-c peakEventsPerSecond=1500000`),
  * with the figures measured before the bench's own (each replaced by bench/results/latest.json when present,
- * see scripts/cost.ts): a documented starting point.
+ * see ops/cost.ts): a documented starting point.
  */
 export const DEFAULT_INPUTS: CostInputs = {
   stage: { ...DEFAULT_STAGE, peakEventsPerSecond: DESIGN_PEAK_EVENTS_PER_SECOND },

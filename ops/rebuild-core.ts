@@ -3,7 +3,7 @@
  * impressions of `impressions`, each once by the history's identity (profile, eventId, event time: the
  * attribute an impression is stored under; at-least-once delivery can land copies in the lake, and the
  * first copy by arrival is kept, as in the `impressions-deduplicated` named query), offered day by day to
- * the pipeline's own history write path (`admit`, scripts/ops/history-write.ts) with the deployment's
+ * the pipeline's own history write path (`admit`, ops/history-write.ts) with the deployment's
  * retention and caps. The history write is the duplicate detector, so a rebuild over a table that still
  * holds some of it finds those impressions already present (not a problem, not written again), and a
  * rebuild into an empty table stores everything the caps allow — the lake holds only impressions that

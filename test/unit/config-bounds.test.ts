@@ -1,52 +1,21 @@
 /**
  * Every setting at its bounds, generated from its declaration (SETTINGS in infra/config.ts), so a new setting
  * cannot skip it: the lowest and highest allowed values pass the check before synthesis, one past each is
- * refused with its one line, and the prod stage synthesizes with every minimum and with every maximum.
+ * refused with its one line (that the prod stage synthesizes with every minimum and with every maximum:
+ * config-bounds.synth.test.ts).
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.js';
 import {
   checkOverrides,
   DEFAULT_STAGE,
-  type DeepPartial,
   describeRange,
-  type ListRule,
   resolveStage,
   SETTINGS,
   type SettingPath,
   type SettingRule,
-  type StageConfig,
   settings,
 } from '../../infra/config.js';
-
-const ENV = { account: '123456789012', region: 'eu-west-1' };
-
-/** The largest valid list of a list rule: as many entries as its count and its character limit allow. */
-function longestList(rule: ListRule): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < rule.maxItems; i++) {
-    const next = [...out, rule.sample(i, false)];
-    if (rule.maxChars && next.join(',').length > rule.maxChars.chars) break;
-    out.push(rule.sample(i, false));
-  }
-  return out;
-}
-
-/** The lowest and highest allowed value of a setting. */
-function bounds(rule: SettingRule): { low: unknown; high: unknown } {
-  switch (rule.type) {
-    case 'boolean':
-      return { low: false, high: true };
-    case 'enum':
-      return { low: rule.values[0], high: rule.values.at(-1) };
-    case 'list':
-      return { low: [], high: longestList(rule) };
-    default:
-      return { low: rule.min, high: rule.max };
-  }
-}
+import { bounds } from '../support/setting-bounds.js';
 
 /** Values one past the bounds, each with the line that refuses it. */
 function pastBounds(path: SettingPath, rule: SettingRule): { value: unknown; line: string }[] {
@@ -98,23 +67,6 @@ function at(path: string, value: unknown): Record<string, unknown> {
   return keys.reduceRight<Record<string, unknown>>((inner, k) => ({ [k]: inner }), value as never) as never;
 }
 
-/** Overrides setting every setting to its low (or high) bound, except those that change what the stage is. */
-function everyBound(which: 'low' | 'high'): DeepPartial<StageConfig> {
-  const out: Record<string, unknown> = {};
-  for (const s of settings()) {
-    if (s.path === 'emulator' || s.path === 'omitted') continue;
-    const v = bounds(s.rule)[which];
-    let node = out;
-    const keys = s.path.split('.');
-    for (const k of keys.slice(0, -1)) {
-      node[k] ??= {};
-      node = node[k] as Record<string, unknown>;
-    }
-    node[keys.at(-1)!] = v;
-  }
-  return out as DeepPartial<StageConfig>;
-}
-
 describe('every setting at its bounds', () => {
   it('declares every setting of DEFAULT_STAGE, and every default is within its range', () => {
     const declared = settings().map((s) => s.path);
@@ -164,41 +116,5 @@ describe('every setting at its bounds', () => {
       'streamRetentionHours: 2 is not a Kinesis retention (a whole number, 24–8760 hours)',
       'lakeBufferMiB: 1000 is not a Firehose buffering size (a whole number, 1–128 MiB)',
     ]);
-  });
-
-  it('the prod stage synthesizes with every setting at its minimum, and at its maximum', {
-    timeout: 240_000,
-  }, () => {
-    for (const which of ['low', 'high'] as const) {
-      const config = resolveStage('prod', everyBound(which));
-      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-      const { stateful, pipeline } = buildApp(app, config, ENV);
-      const p = Template.fromStack(pipeline).toJSON() as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      const s = Template.fromStack(stateful).toJSON() as typeof p;
-      const streams = Object.values(s.Resources).filter((r) => r.Type === 'AWS::Kinesis::Stream');
-      expect(streams.map((r) => r.Properties?.RetentionPeriodHours)).toEqual(
-        streams.map(() => (which === 'low' ? 24 : 8760)),
-      );
-      const mappings = Object.values(p.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-      expect(mappings.length).toBeGreaterThan(0);
-      for (const m of mappings)
-        expect(m.Properties).toMatchObject(
-          which === 'low'
-            ? {
-                BatchSize: 1,
-                ParallelizationFactor: 1,
-                MaximumRetryAttempts: -1,
-                MaximumRecordAgeInSeconds: 3600,
-              }
-            : {
-                BatchSize: 10_000,
-                ParallelizationFactor: 10,
-                MaximumRetryAttempts: 10_000,
-                MaximumRecordAgeInSeconds: 604_800,
-              },
-        );
-    }
   });
 });

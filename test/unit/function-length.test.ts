@@ -18,7 +18,7 @@ function sources(dir: string): string[] {
 }
 
 /** Every function (declaration, expression, arrow, method) of a source text longer than `max` lines. */
-export function longFunctions(file: string, text: string, max = MAX_LINES): string[] {
+function longFunctions(file: string, text: string, max = MAX_LINES): string[] {
   const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const found: string[] = [];
   const visit = (n: ts.Node) => {

@@ -1,18 +1,14 @@
-/** The operations tools' shared command line: arguments, the deployment they work on, and Athena on AWS. */
+/** The operations tools' shared command line: arguments, the deployment they work on, and Athena on AWS (the
+ * history settings read from a synthesized stack: ops-cli.synth.test.ts). */
 import {
   AthenaClient,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
-import { App } from 'aws-cdk-lib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.js';
-import { resolveStage } from '../../infra/config.js';
 import { type Deployment, findDeployment, stageOf } from '../../ops/deployment.js';
-import { deployedHistorySettings } from '../../ops/history-write.js';
 import { CliError, numberOption, parseCli, profilesOption, timeRange } from '../../ops/kit.js';
 import { lakeQuery } from '../../ops/lake-query.js';
 
@@ -137,36 +133,4 @@ describe('Athena on a real deployment', () => {
       new CliError('Athena query failed: TABLE_NOT_FOUND'),
     );
   });
-});
-
-describe('the deployed history settings', () => {
-  it('are read from the filter-enrich function of the synthesized pipeline stack, as the function reads them', async () => {
-    const stacks = buildApp(
-      new App(),
-      resolveStage('test', {
-        historyRetentionDays: 45,
-        profileBurstPerWindow: 700,
-        profileBurstPerDay: 9000,
-      }),
-      { account: '123456789012', region: 'eu-west-1' },
-    );
-    const template = JSON.stringify(
-      App.of(stacks.pipeline)!.synth().getStackArtifact(stacks.pipeline.artifactId).template,
-    );
-    const cfn = new CloudFormationClient({
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
-    const mock = mockClient(cfn);
-    mock
-      .on(GetTemplateCommand, { StackName: stacks.pipeline.stackName })
-      .resolves({ TemplateBody: template });
-    expect(await deployedHistorySettings(cfn, stacks.pipeline.stackName)).toEqual({
-      retentionDays: 45,
-      limits: { perWindow: 700, perDay: 9000 },
-    });
-    // A template without the function (another stack, an older version) is an error that says so.
-    mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources":{}}' });
-    await expect(deployedHistorySettings(cfn, 'Other')).rejects.toThrow(/0 functions with history settings/);
-  }, 120_000); // synthesis bundles every function: slow on a loaded machine
 });
