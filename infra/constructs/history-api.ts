@@ -20,6 +20,7 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { routesFor } from '../../lambdas/domain/api-routes.js';
 import { historyApiEnvironment } from '../../lambdas/history-api/settings.js';
 import { NodeFunction } from './node-function.js';
 
@@ -156,18 +157,16 @@ export class HistoryApi extends Construct {
     );
     // IAM resolves the policy variable at request time (not a JavaScript template). The resource of an HTTP
     // API call is `.../<stage>/<METHOD>/<path>` (API Gateway developer guide, "Control access to HTTP APIs
-    // with IAM authorization"): a client session may call these four, for its own profile, and never DELETE.
+    // with IAM authorization"): a client session may call the routes the table allows client sessions
+    // (`API_ROUTES`), for its own profile, and no other (never DELETE).
     // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM policy variable
-    const ownProfile = '/v1/profiles/${aws:PrincipalTag/profileId}';
+    const ownProfile = '${aws:PrincipalTag/profileId}';
     this.clientRole.addToPolicy(
       new PolicyStatement({
         actions: ['execute-api:Invoke'],
-        resources: [
-          this.api.arnForExecuteApi('GET', `${ownProfile}/impressions`, '$default'),
-          this.api.arnForExecuteApi('GET', `${ownProfile}/frequency`, '$default'),
-          this.api.arnForExecuteApi('POST', `${ownProfile}/frequency/check`, '$default'),
-          this.api.arnForExecuteApi('POST', `${ownProfile}/impressions`, '$default'),
-        ],
+        resources: routesFor('clientSession').map((r) =>
+          this.api.arnForExecuteApi(r.method, r.path.replace('{profileId}', ownProfile), '$default'),
+        ),
       }),
     );
     const environment = historyApiEnvironment({

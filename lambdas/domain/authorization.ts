@@ -1,6 +1,7 @@
 /**
  * Who may call what (history API contract, "Who may call what"). Pure: the IAM identity API Gateway put in
- * the request context, and the stage's lists, decide; anything not allowed is refused (fail closed).
+ * the request context, and the stage's lists, decide; anything not allowed is refused (fail closed). Which
+ * kinds of caller may call a route is declared with the route (`API_ROUTES`, api-routes.ts), as follows:
  *
  * - a **client session** of the client role, scoped to one profile by its session name: both GET routes,
  *   the check call and the ingest route, for that profile only; never DELETE;
@@ -9,9 +10,8 @@
  * - anyone else (other roles and users of the account, root, federated users, a request without an IAM
  *   identity): nothing.
  */
+import { API_ROUTES, type ApiRoute, type CallerKind, type RouteDeclaration } from './api-routes.js';
 import { NotPermittedError } from './errors.js';
-
-export type ApiRoute = 'list' | 'frequency' | 'check' | 'ingest' | 'erase';
 
 export interface AuthorizationPolicy {
   /** ARN of the client role (`arn:aws:iam::<account>:role/<path><name>`); its sessions are scoped. */
@@ -97,18 +97,17 @@ export function callerOf(userArn: unknown, policy: AuthorizationPolicy): Caller 
 export const mayCallAnything = (caller: Caller): boolean =>
   caller.service || caller.eraser || (caller.client?.profileId ?? null) !== null;
 
-/** Refuses (`NotPermittedError`) any call the table does not allow. */
+/** Refuses (`NotPermittedError`) any call the route's declaration does not allow. */
 export function authorize(caller: Caller, route: ApiRoute, profileId: string): void {
-  if (route === 'erase') {
-    if (caller.eraser) return;
-    throw new NotPermittedError('only principals on the erasure allow-list may erase a profile');
-  }
-  if (caller.service) return;
-  if (caller.client) {
+  const declared: RouteDeclaration = API_ROUTES[route];
+  const allows = (kind: CallerKind) => declared.callers.includes(kind);
+  if (allows('service') && caller.service) return;
+  if (allows('eraser') && caller.eraser) return;
+  if (allows('clientSession') && caller.client) {
     if (caller.client.profileId === null)
       throw new NotPermittedError('client sessions must be scoped to a profile');
     if (caller.client.profileId === profileId) return;
     throw new NotPermittedError('a client session may only call the API for its own profile');
   }
-  throw new NotPermittedError('this principal may not call this route');
+  throw new NotPermittedError(declared.refusal ?? 'this principal may not call this route');
 }

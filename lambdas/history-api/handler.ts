@@ -88,7 +88,7 @@ function requestHandler(
         case 'erase':
           return await erase(q, timeLeftOf(context));
         default:
-          // A route the router can return but no case handles does not compile.
+          // A route of the table (`API_ROUTES`, domain/api-routes.ts) that no case handles does not compile.
           return unhandledRoute(q);
       }
     } catch (err) {

@@ -4,6 +4,7 @@
  * checks against are the domain's: profile ids, RFC 3339 instants, frequency windows, well-formed text.
  */
 
+import { type ApiRoute, apiRoutes } from '../domain/api-routes.js';
 import { InvalidParameterError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/event-schema.js';
 import { type FrequencyWindow, isWindow } from '../domain/frequency.js';
@@ -76,24 +77,41 @@ export interface IngestQuery {
   readonly profileId: string;
   readonly records: readonly string[];
 }
-export type RouteQuery = ListQuery | FrequencyQuery | CheckQuery | EraseQuery | IngestQuery;
+/** The parsed query of each route of the table (a route missing here does not compile). */
+interface QueryOf {
+  readonly list: ListQuery;
+  readonly frequency: FrequencyQuery;
+  readonly check: CheckQuery;
+  readonly erase: EraseQuery;
+  readonly ingest: IngestQuery;
+}
+export type RouteQuery = { [R in ApiRoute]: QueryOf[R] & { readonly route: R } }[ApiRoute];
 
-const ROUTES: readonly { pattern: RegExp; methods: Record<string, RouteQuery['route']> }[] = [
-  {
-    pattern: /^\/v1\/profiles\/([^/]+)\/impressions\/?$/,
-    methods: { GET: 'list', POST: 'ingest', DELETE: 'erase' },
-  },
-  { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/?$/, methods: { GET: 'frequency' } },
-  { pattern: /^\/v1\/profiles\/([^/]+)\/frequency\/check\/?$/, methods: { POST: 'check' } },
-];
+/** A path template's pattern: `{profileId}` is one segment (captured), and a trailing `/` is accepted. */
+function patternOf(template: string): RegExp {
+  const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const [before = '', after = ''] = template.split('{profileId}');
+  return new RegExp(`^${literal(before)}([^/]+)${literal(after)}\\/?$`);
+}
+
+/** The table's routes by path, each path with its methods in the table's order (a 405's `Allow`). */
+const ROUTES: readonly { pattern: RegExp; methods: ReadonlyMap<string, ApiRoute> }[] = (() => {
+  const byPath = new Map<string, Map<string, ApiRoute>>();
+  for (const { name, method, path } of apiRoutes()) {
+    const methods = byPath.get(path) ?? new Map<string, ApiRoute>();
+    methods.set(method, name);
+    byPath.set(path, methods);
+  }
+  return [...byPath].map(([path, methods]) => ({ pattern: patternOf(path), methods }));
+})();
 
 /** The route and profile of a request (404 for an unknown path, 405 for a wrong method, 400 for a bad id). */
-export function routeOf(req: ApiRequest): { route: RouteQuery['route']; profileId: string } {
+export function routeOf(req: Pick<ApiRequest, 'method' | 'path'>): { route: ApiRoute; profileId: string } {
   for (const { pattern, methods } of ROUTES) {
     const m = pattern.exec(req.path);
     if (!m) continue;
-    const route = methods[req.method.toUpperCase()];
-    if (!route) throw new MethodNotAllowedError(Object.keys(methods), req.method);
+    const route = methods.get(req.method.toUpperCase());
+    if (!route) throw new MethodNotAllowedError([...methods.keys()], req.method);
     return { route, profileId: parseProfileId(m[1]!) };
   }
   throw new NotFoundError(`no route for ${req.path}`);

@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { EMULATOR_DEFAULT_PRINCIPAL, resolveStage } from '../../infra/config.js';
+import { routesFor } from '../../lambdas/domain/api-routes.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const SERVICE = 'arn:aws:iam::123456789012:role/PageConstruction';
@@ -89,6 +90,18 @@ describe('the client role', () => {
       `POST ${own}/frequency/check`,
       `POST ${own}/impressions`,
     ]);
+  });
+
+  it('is granted exactly the routes the route table allows client sessions (API_ROUTES)', () => {
+    const resources = (clientRole.policy[0]!.Resource as unknown[]).map((r) => JSON.stringify(r));
+    const granted = resources.map((r) =>
+      /\/\$default\/([A-Z*]+)(\/v1\/profiles\/[^"]*)/.exec(r)?.slice(1).join(' '),
+    );
+    const declared = routesFor('clientSession').map(
+      (r) => `${r.method} ${r.path.replace('{profileId}', '$' + '{aws:PrincipalTag/profileId}')}`,
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    expect(granted.sort()).toEqual(declared.sort());
   });
 });
 
