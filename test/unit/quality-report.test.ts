@@ -15,9 +15,9 @@ import {
   type QualityReport,
   reportStatements,
 } from '../../infra/quality-report.js';
+import { toEnrichedWire, toRejectedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { enrich, type TitleInfo } from '../../lambdas/domain/enrich.js';
 import type { RejectedRow } from '../../lambdas/domain/filter-enrich.js';
-import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import type { LakeQuery } from '../../ops/lake-query.js';
 import { formatReport, qualityReport } from '../../ops/quality.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
