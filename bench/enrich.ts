@@ -3,9 +3,10 @@
  * ≈ 1.2 KB events from the load generator), single core, against a baseline measured in the same run on
  * the same records: base64 decode + JSON.parse + JSON.stringify. Median of repeated runs after warm-up.
  */
+
+import { toEnrichedWire } from '../lambdas/adapters/stream-encoding.js';
 import type { TitleInfo } from '../lambdas/domain/enrich.js';
 import { type FilterEnrichPorts, planBatch, type RawRecord } from '../lambdas/domain/filter-enrich.js';
-import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../test/support/oracles.js';

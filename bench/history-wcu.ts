@@ -16,7 +16,6 @@ import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
 import {
   BUCKET_MS,
   bucketStart,
-  DEFAULT_HISTORY_LIMITS,
   type HistoryCandidate,
   type Impression,
 } from '../lambdas/domain/history-model.js';
@@ -24,7 +23,7 @@ import { historyStore, itemSize } from '../lambdas/history-store/index.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { prng, traffic } from '../scripts/traffic.js';
 import { memoryDynamo } from '../test/support/memory-aws.js';
-import { countWindow } from '../test/support/oracles.js';
+import { countWindow, DEFAULT_HISTORY_LIMITS } from '../test/support/oracles.js';
 
 export { itemSize, valueSize } from '../lambdas/history-store/index.js';
 

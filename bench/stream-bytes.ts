@@ -5,9 +5,9 @@
  */
 
 import { aggregateByKey } from '../lambdas/adapters/kpl-aggregate.js';
+import { toEnrichedWire } from '../lambdas/adapters/stream-encoding.js';
 import { enrich } from '../lambdas/domain/enrich.js';
 import type { ImpressionEvent } from '../lambdas/domain/event-schema.js';
-import { toEnrichedWire } from '../lambdas/domain/stream-encoding.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 

@@ -4,9 +4,10 @@
  * put on the raw stream, so that no device can saturate a shard or fill the rejected table.
  *
  * One counter item per profile and window in the history table, beside the profile's other items
- * (`pk = P#<profileId>`, `sk = I#<window start, ISO>`, count `n`, TTL `x`), raised by one conditional
- * UpdateItem per request: `n` grows by the request's events only if the new total stays within the cap
- * (DynamoDB condition expressions cannot add, so the condition is `n ≤ cap − events`). A request refused
+ * (partition key `P#<profileId>`, sort key `I#<window start, ISO>`, a count and a TTL, whose attribute names
+ * are the store's `ATTR`), raised by one conditional UpdateItem per request: the count grows by the
+ * request's events only if the new total stays within the cap (DynamoDB condition expressions cannot add,
+ * so the condition is `count ≤ cap − events`). A request refused
  * adds nothing; a request admitted counts whether or not its put then succeeds (a 503's retry puts the
  * events again, so it counts again). One write unit per request (the item is a few dozen bytes); the
  * counters expire with their window (TTL), and an erasure removes them with the rest of the profile.
@@ -15,7 +16,7 @@
  * burst cap of filter-enrich still holds exactly per 10 s of event time behind it.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { profileKey } from '../history-store/index.js';
+import { ATTR, profileKey } from '../history-store/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { type RetryPolicy, retryCall } from './retry.js';
 
@@ -67,10 +68,10 @@ export function ingestLimiter(
           client.send(
             new UpdateCommand({
               TableName: tableName,
-              Key: { pk: profileKey(profileId), sk: ingestWindowSortKey(start) },
+              Key: { [ATTR.partitionKey]: profileKey(profileId), [ATTR.sortKey]: ingestWindowSortKey(start) },
               UpdateExpression: 'SET #n = if_not_exists(#n, :zero) + :k, #x = :x',
               ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
-              ExpressionAttributeNames: { '#n': 'n', '#x': 'x' },
+              ExpressionAttributeNames: { '#n': ATTR.count, '#x': ATTR.ttl },
               ExpressionAttributeValues: {
                 ':zero': 0,
                 ':k': events,

@@ -5,10 +5,10 @@
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { EnrichedOut, RejectedOut } from '../domain/filter-enrich.js';
-import { toEnrichedWire, toRejectedWire } from '../domain/stream-encoding.js';
 import { type OutgoingRecord, putRecordsReliably } from './kinesis-writer.js';
 import { aggregateByKey } from './kpl-aggregate.js';
 import type { RetryPolicy } from './retry.js';
+import { toEnrichedWire, toRejectedWire } from './stream-encoding.js';
 
 /** Writes records; answers with those it could not write (each left for the caller to report). */
 export interface RecordSink<T> {

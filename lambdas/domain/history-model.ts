@@ -47,7 +47,6 @@ export interface HistoryLimits {
   /** Impressions per profile within one UTC day of event time. @default 20000 */
   readonly perDay: number;
 }
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { perWindow: 1000, perDay: 20_000 };
 
 export const bucketStart = (timeMs: number) => Math.floor(timeMs / BUCKET_MS) * BUCKET_MS;
 export const dayStart = (timeMs: number) => Math.floor(timeMs / DAY_MS) * DAY_MS;
@@ -189,28 +188,6 @@ export function admissionOf(
         ? `more than ${limits.perDay} impressions of the profile on ${new Date(t).toISOString().slice(0, 10)} (or their ${limits.perDay * DAY_UNIT_BYTES} bytes)`
         : `the profile's impressions of the 10-second window from ${new Date(bucketStart(t)).toISOString()} exceed ${ITEM_BUDGET_BYTES} bytes of storage`;
   return { kind: 'burst', detail };
-}
-
-/**
- * Which of a stream's accepted impressions (in stream order, producer duplicates already left out) the caps
- * reject as `quality.profile-burst`: the expectation a load generator or a reconciliation needs.
- */
-export function pastCaps(
-  impressions: readonly { readonly profileId: string; readonly eventTimeMs: number }[],
-  limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
-): boolean[] {
-  const windows = new Map<string, number>();
-  const days = new Map<string, number>();
-  return impressions.map(({ profileId, eventTimeMs }) => {
-    const w = `${profileId}\u0000${bucketStart(eventTimeMs)}`;
-    const d = `${profileId}\u0000${dayStart(eventTimeMs)}`;
-    const inWindow = windows.get(w) ?? 0;
-    const inDay = days.get(d) ?? 0;
-    if (inWindow >= limits.perWindow || inDay >= limits.perDay) return true;
-    windows.set(w, inWindow + 1);
-    days.set(d, inDay + 1);
-    return false;
-  });
 }
 
 /** Newest first; ties by eventId, descending, so that pages are stable. */

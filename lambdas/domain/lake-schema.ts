@@ -113,34 +113,3 @@ export const REJECTED_TABLE: LakeTableDefinition = {
 };
 
 export const LAKE_TABLES: readonly LakeTableDefinition[] = [IMPRESSIONS_TABLE, REJECTED_TABLE];
-
-/**
- * How a record on the enriched and rejected streams encodes each column type, so that Amazon Data Firehose's
- * Iceberg destination writes it without a transformation (contract: impression-event.md, "Enrichment").
- * Source for every form: Firehose developer guide, "Understand supported data types"
- * (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-destination-supp.html) and "Considerations and
- * limitations" (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-considerations.html).
- *
- * - `timestamptz`: a JSON integer, microseconds since the Unix epoch ("For Timestamp data types, you must
- *   always send in microseconds"; the page's TimestampType.withZone example: `1725476175099000`).
- * - `date`: a JSON string `yyyy-MM-dd` (the page's DateType example `"2024-09-04"`; it also shows the day
- *   number `19970`, which we do not use: a string cannot be mistaken for another scale).
- * - `int` / `long`: a JSON integer (IntegerType / LongType examples `7`, `8`).
- * - `string`: a JSON string. `boolean`: `true` / `false`.
- * - `list<string>`: a JSON array of strings (ListType example). `map<string,string>`: a JSON object of string
- *   values (MapType example).
- * - every column is present as a key; `null` only in an optional column. Keys that are not columns are
- *   skipped by Firehose ("If ... you have an additional field present in the source record, Firehose skips
- *   the new field"); we never write any.
- */
-export const WIRE_RULES = {
-  /**
-   * A timestamp is taken as microseconds only within [2000-01-01, 2200-01-01): seconds (≈1.8e9), milliseconds
-   * (≈1.8e12) and nanoseconds (≈1.8e18) of any date this pipeline can see fall outside, so a wrong scale is
-   * refused instead of landing decades away. Millisecond values inside the range would mean years past 31,000.
-   */
-  timestampMicrosMin: Date.UTC(2000, 0, 1) * 1000,
-  timestampMicrosMax: Date.UTC(2200, 0, 1) * 1000,
-  /** "Firehose supports 16 levels of nesting" (Considerations and limitations, "Columns"); the record is level 1. */
-  maxNestingDepth: 16,
-} as const;

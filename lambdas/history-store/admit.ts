@@ -4,6 +4,7 @@
  * daily caps (day-allowance.ts); late impressions update their day's rollup (rollup-writes.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { chunks } from '../adapters/dynamo-batch.js';
 import {
   type Admission,
   admissionOf,
@@ -32,7 +33,6 @@ import { allowanceKey, type DayAllowances } from './day-allowance.js';
 import { ATTR, counterToken, generationOf, type Item, rollupSortKey } from './item-codec.js';
 import { addToRollup, invalidateRollup } from './rollup-writes.js';
 import {
-  chunks,
   type HistoryTable,
   type ItemAccess,
   mapLimit,

@@ -31,7 +31,7 @@ export {
   type Erasures,
 } from './erase.js';
 export type { ForgetResult } from './forget.js';
-export { itemSize, profileKey, valueSize } from './item-codec.js';
+export { ATTR, itemSize, profileKey, valueSize } from './item-codec.js';
 export { type HistoryPage, LIST_SCAN_BYTES, type ListQuery } from './reads.js';
 export { mapLimit } from './table.js';
 

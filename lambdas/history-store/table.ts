@@ -25,12 +25,6 @@ export const conditionFailed = (err: unknown) =>
 
 export type UpdateInput = ConstructorParameters<typeof UpdateCommand>[0];
 
-export const chunks = <T>(xs: readonly T[], n: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-};
-
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -116,7 +116,7 @@ INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 def load_wire_rules(path: str) -> dict[str, Any]:
-    """The encoding rules exported with the definitions (WIRE_RULES in lambdas/domain/lake-schema.ts)."""
+    """The encoding rules exported with the definitions (WIRE_RULES in lambdas/adapters/stream-encoding.ts)."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)["wireRules"]
 

@@ -36,10 +36,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { sampleCatalog, seedCatalog } from '../../ops/seed.js';
 import { ROOT } from '../../scripts/emulator.js';
 import { type DeliveryHandle, queryLake, startDelivery } from '../../scripts/lake.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 import { ctx, eventually, harness } from './harness.js';
 
 const c = ctx();

@@ -16,7 +16,7 @@ import { DEFAULT_STAGE } from '../../infra/config.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import type { RawRecord } from '../../lambdas/domain/filter-enrich.js';
-import { bucketStart, DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
+import { bucketStart } from '../../lambdas/domain/history-model.js';
 import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import { type AdmitSettings, historyStore } from '../../lambdas/history-store/index.js';
 import { impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
@@ -26,7 +26,7 @@ import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';
 import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
-import { countWindow, DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
+import { countWindow, DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const RECORDS = Number(process.env.FAULT_RECORDS ?? '6000');
 const FAST = { attempts: 8, baseDelayMs: 0, maxDelayMs: 0 };

@@ -21,9 +21,9 @@ import {
   inspectAggregate,
   isAggregated,
 } from '../../lambdas/adapters/kinesis-event.js';
+import { fromRejectedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { classify, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
 import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
-import { fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler as makeFilterEnrich } from '../../lambdas/filter-enrich/handler.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { MAX_INGEST_BODY_BYTES, MAX_INGEST_EVENTS } from '../../lambdas/history-api/requests.js';

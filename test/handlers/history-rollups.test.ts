@@ -8,18 +8,12 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FrequencyWindow, toTitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
-import {
-  BUCKET_MS,
-  DAY_MS,
-  DEFAULT_HISTORY_LIMITS,
-  dayStart,
-  type HistoryCandidate,
-} from '../../lambdas/domain/history-model.js';
+import { BUCKET_MS, DAY_MS, dayStart, type HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { MAX_BUILDS_PER_REQUEST } from '../../lambdas/domain/rollup.js';
 import { historyStore } from '../../lambdas/history-store/index.js';
 import { bucketSortKey, itemSize, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
-import { countWindow } from '../support/oracles.js';
+import { countWindow, DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
 const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };

@@ -4,13 +4,10 @@
  * whole history exactly once ("Bounded work per request", history API contract).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_HISTORY_LIMITS,
-  type HistoryCandidate,
-  newestFirst,
-} from '../../lambdas/domain/history-model.js';
+import { type HistoryCandidate, newestFirst } from '../../lambdas/domain/history-model.js';
 import { historyStore, LIST_SCAN_BYTES } from '../../lambdas/history-store/index.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00.000Z');
 

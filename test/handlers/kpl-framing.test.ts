@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE } from '../../infra/config.js';
+import { fromRejectedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { type RawRecord, REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
-import { fromRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import { drive } from '../support/esm-driver.js';
 import { impression, rawRecord } from '../support/factories.js';

@@ -5,6 +5,7 @@
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { RetryPolicy } from '../../lambdas/adapters/retry.js';
+import { toEnrichedWire, toRejectedWire } from '../../lambdas/adapters/stream-encoding.js';
 import {
   enrichedStreamSink,
   type RecordSink,
@@ -12,10 +13,8 @@ import {
 } from '../../lambdas/adapters/stream-sinks.js';
 import type { EnrichedOut, RejectedOut } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
-import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
-import { toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import type { FilterEnrichDeps } from '../../lambdas/filter-enrich/handler.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from './oracles.js';
+import { DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS } from './oracles.js';
 
 /** A written record as a consumer would read it: its key and its wire row (JSON round trip). */
 export interface Written {

@@ -4,7 +4,13 @@
  */
 import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../../lambdas/domain/classify.js';
 import { type FrequencyWindow, type TitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
-import { type Impression, impressionKey } from '../../lambdas/domain/history-model.js';
+import {
+  bucketStart,
+  dayStart,
+  type HistoryLimits,
+  type Impression,
+  impressionKey,
+} from '../../lambdas/domain/history-model.js';
 
 /**
  * A reference classifier configuration. A deployed function takes every value from its settings
@@ -51,4 +57,32 @@ export function countWindow(
     );
   }
   return out;
+}
+
+/**
+ * Reference caps, the stage defaults' values. A deployed function takes its caps from its settings
+ * (`filter-enrich/settings.ts`), whose defaults live in `infra/config.ts`.
+ */
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { perWindow: 1000, perDay: 20_000 };
+
+/**
+ * Which of a stream's accepted impressions (in stream order, producer duplicates already left out) the caps
+ * reject as `quality.profile-burst`: the expectation a load generator or a reconciliation needs.
+ */
+export function pastCaps(
+  impressions: readonly { readonly profileId: string; readonly eventTimeMs: number }[],
+  limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
+): boolean[] {
+  const windows = new Map<string, number>();
+  const days = new Map<string, number>();
+  return impressions.map(({ profileId, eventTimeMs }) => {
+    const w = `${profileId}\u0000${bucketStart(eventTimeMs)}`;
+    const d = `${profileId}\u0000${dayStart(eventTimeMs)}`;
+    const inWindow = windows.get(w) ?? 0;
+    const inDay = days.get(d) ?? 0;
+    if (inWindow >= limits.perWindow || inDay >= limits.perDay) return true;
+    windows.set(w, inWindow + 1);
+    days.set(d, inDay + 1);
+    return false;
+  });
 }

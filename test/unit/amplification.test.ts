@@ -7,14 +7,11 @@
  * fail only that profile's records (docs/history-model.md, "Write units per record").
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_HISTORY_LIMITS,
-  type HistoryCandidate,
-  ITEM_BUDGET_BYTES,
-} from '../../lambdas/domain/history-model.js';
+import { type HistoryCandidate, ITEM_BUDGET_BYTES } from '../../lambdas/domain/history-model.js';
 import { historyStore } from '../../lambdas/history-store/index.js';
 import { impressionsOfItem } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 const DAY = Date.parse('2026-11-26T00:00:00Z');

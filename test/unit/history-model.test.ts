@@ -12,7 +12,6 @@ import {
   type Impression,
   ITEM_BUDGET_BYTES,
   impressionOf,
-  pastCaps,
   recordTag,
 } from '../../lambdas/domain/history-model.js';
 import { bucketState, EMPTY_BUCKET, planAdmission } from '../../lambdas/history-store/admission-plan.js';
@@ -25,7 +24,7 @@ import {
   storedImpression,
 } from '../../lambdas/history-store/item-codec.js';
 import { impression, NOW_MS } from '../support/factories.js';
-import { countWindow } from '../support/oracles.js';
+import { countWindow, pastCaps } from '../support/oracles.js';
 
 const record = (overrides: Parameters<typeof impression>[0] = {}): EnrichedRecord => {
   const e = impression(overrides);

@@ -6,15 +6,11 @@
  * the bucket's and the day's counts are given back what was removed, and an old day's rollup invalidated.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DAY_MS,
-  DEFAULT_HISTORY_LIMITS,
-  dayStart,
-  type HistoryCandidate,
-} from '../../lambdas/domain/history-model.js';
+import { DAY_MS, dayStart, type HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
 import { impressionsOfItem, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const FAST = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
 const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };

@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMPRESSIONS_TABLE, type LakeTableDefinition, WIRE_RULES } from '../../lambdas/domain/lake-schema.js';
+import { WIRE_RULES } from '../../lambdas/adapters/stream-encoding.js';
+import { IMPRESSIONS_TABLE, type LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
 
 const SCRIPT = `

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toEnrichedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { enrich } from '../../lambdas/domain/enrich.js';
-import { toEnrichedWire } from '../../lambdas/domain/stream-encoding.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
 import { writeDefinitions } from '../../scripts/lake.js';
 import { impression, NOW_MS } from '../support/factories.js';

@@ -10,9 +10,13 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  fromEnrichedWire,
+  toEnrichedWire,
+  toRejectedWire,
+  WIRE_RULES,
+} from '../../lambdas/adapters/stream-encoding.js';
 import { enrich } from '../../lambdas/domain/enrich.js';
-import { WIRE_RULES } from '../../lambdas/domain/lake-schema.js';
-import { fromEnrichedWire, toEnrichedWire, toRejectedWire } from '../../lambdas/domain/stream-encoding.js';
 import { ensureLakeInstalled, ROOT } from '../../scripts/emulator.js';
 import { writeDefinitions } from '../../scripts/lake.js';
 import { impression, NOW_MS } from '../support/factories.js';

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
-import { DEFAULT_HISTORY_LIMITS } from '../../lambdas/domain/history-model.js';
 import { type AdmitSettings, historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
 import { isStoredImpression } from '../../lambdas/history-store/item-codec.js';
 import { openHistoryStore, writeImpressions } from '../../ops/history-write.js';
@@ -25,6 +24,7 @@ import {
   selectionSql,
 } from '../../ops/reprocess-core.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const T = Date.parse('2026-11-26T18:00:00.123Z');
 const placeholders = (sql: string) => (sql.match(/\?/g) ?? []).length;

@@ -11,7 +11,6 @@ import {
   BUCKET_MS,
   DAY_MS,
   DAY_UNIT_BYTES,
-  DEFAULT_HISTORY_LIMITS,
   dayStart,
   dayUnits,
   type HistoryCandidate,
@@ -22,6 +21,7 @@ import { planAdmission } from '../../lambdas/history-store/admission-plan.js';
 import { historyStore } from '../../lambdas/history-store/index.js';
 import { itemSize } from '../../lambdas/history-store/item-codec.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 
 const NOW = Date.parse('2026-11-26T12:00:00.000Z');
 const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };

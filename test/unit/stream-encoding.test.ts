@@ -5,9 +5,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { enrich } from '../../lambdas/domain/enrich.js';
-import type { RejectedRow } from '../../lambdas/domain/filter-enrich.js';
-import { IMPRESSIONS_TABLE, REJECTED_TABLE, WIRE_RULES } from '../../lambdas/domain/lake-schema.js';
 import {
   decodeRow,
   encodeRow,
@@ -17,7 +14,11 @@ import {
   StreamEncodingError,
   toEnrichedWire,
   toRejectedWire,
-} from '../../lambdas/domain/stream-encoding.js';
+  WIRE_RULES,
+} from '../../lambdas/adapters/stream-encoding.js';
+import { enrich } from '../../lambdas/domain/enrich.js';
+import type { RejectedRow } from '../../lambdas/domain/filter-enrich.js';
+import { IMPRESSIONS_TABLE, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
 import { impression, NOW_MS } from '../support/factories.js';
 
 const TITLE = {

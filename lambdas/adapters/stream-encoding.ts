@@ -1,22 +1,53 @@
 /**
  * The wire form of the records on the enriched and rejected streams: one JSON object per record, keyed by the
  * Iceberg columns, each value encoded as Amazon Data Firehose's Iceberg destination documents for the
- * column's type (see `WIRE_RULES` in lake-schema.ts for the rules and their sources). The in-memory records
+ * column's type (`WIRE_RULES` below: the rules and their sources). The in-memory records
  * (`EnrichedRecord`, `RejectedRow`) keep RFC 3339 strings for times; only the wire differs. Pure.
  *
  * Both directions are driven by the one column schema (`IMPRESSIONS_TABLE`, `REJECTED_TABLE`), so a column
  * added there is encoded and checked here without further change.
  */
-import type { EnrichedRecord } from './enrich.js';
-import type { RejectedRow } from './filter-enrich.js';
+import type { EnrichedRecord } from '../domain/enrich.js';
+import type { RejectedRow } from '../domain/filter-enrich.js';
 import {
   type IcebergType,
   IMPRESSIONS_TABLE,
   type LakeColumn,
   type LakeTableDefinition,
   REJECTED_TABLE,
-  WIRE_RULES,
-} from './lake-schema.js';
+} from '../domain/lake-schema.js';
+import { daysInMonth } from '../domain/time.js';
+
+/**
+ * How a record on the enriched and rejected streams encodes each column type, so that Amazon Data Firehose's
+ * Iceberg destination writes it without a transformation (contract: impression-event.md, "Enrichment").
+ * Source for every form: Firehose developer guide, "Understand supported data types"
+ * (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-destination-supp.html) and "Considerations and
+ * limitations" (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-considerations.html).
+ *
+ * - `timestamptz`: a JSON integer, microseconds since the Unix epoch ("For Timestamp data types, you must
+ *   always send in microseconds"; the page's TimestampType.withZone example: `1725476175099000`).
+ * - `date`: a JSON string `yyyy-MM-dd` (the page's DateType example `"2024-09-04"`; it also shows the day
+ *   number `19970`, which we do not use: a string cannot be mistaken for another scale).
+ * - `int` / `long`: a JSON integer (IntegerType / LongType examples `7`, `8`).
+ * - `string`: a JSON string. `boolean`: `true` / `false`.
+ * - `list<string>`: a JSON array of strings (ListType example). `map<string,string>`: a JSON object of string
+ *   values (MapType example).
+ * - every column is present as a key; `null` only in an optional column. Keys that are not columns are
+ *   skipped by Firehose ("If ... you have an additional field present in the source record, Firehose skips
+ *   the new field"); we never write any.
+ */
+export const WIRE_RULES = {
+  /**
+   * A timestamp is taken as microseconds only within [2000-01-01, 2200-01-01): seconds (≈1.8e9), milliseconds
+   * (≈1.8e12) and nanoseconds (≈1.8e18) of any date this pipeline can see fall outside, so a wrong scale is
+   * refused instead of landing decades away. Millisecond values inside the range would mean years past 31,000.
+   */
+  timestampMicrosMin: Date.UTC(2000, 0, 1) * 1000,
+  timestampMicrosMax: Date.UTC(2200, 0, 1) * 1000,
+  /** "Firehose supports 16 levels of nesting" (Considerations and limitations, "Columns"); the record is level 1. */
+  maxNestingDepth: 16,
+} as const;
 
 /** A JSON value as it travels on the stream. */
 export type WireValue =
@@ -58,16 +89,13 @@ function toMicros(c: LakeColumn, v: unknown): number {
   return micros;
 }
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /** Whether `v` is a valid calendar date `yyyy-MM-dd` (no 30 February, 29 February only in leap years). */
 function isDate(v: unknown): v is string {
   if (typeof v !== 'string' || !DATE_RE.test(v)) return false;
   const year = Number(v.slice(0, 4));
   const month = Number(v.slice(5, 7));
   const day = Number(v.slice(8, 10));
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!);
+  return day <= daysInMonth(year, month);
 }
 
 function checkInteger(c: LakeColumn, t: 'int' | 'long', v: unknown): number {
