@@ -56,7 +56,7 @@ describe('the import rules', () => {
         'infra-imports: infra/stack.ts → lambdas/adapters/store.ts',
         'no-circular-lambdas: lambdas/fn-a/handler.ts → lambdas/fn-b/handler.ts',
         'ops-imports: ops/cli.ts → scripts/tool.ts',
-        'scripts-imports: scripts/tool.ts → lambdas/adapters/store.ts',
+        'scripts-imports: scripts/tool.ts → bench/run.ts',
         'shipped-not-tools: lambdas/adapters/store.ts → bench/run.ts',
         'shipped-not-tools: ops/cli.ts → scripts/tool.ts',
       ].sort(),
@@ -64,7 +64,7 @@ describe('the import rules', () => {
   }, 60_000);
 
   it('pass on the repository, and each exception is an import the code still makes', async () => {
-    const result = await run(['bin', 'infra', 'lambdas', 'client', 'scripts', 'bench', 'test']);
+    const result = await run(['bin', 'infra', 'lambdas', 'client', 'ops', 'scripts', 'bench', 'test']);
     expect(result.summary.violations).toEqual([]);
     const made = new Set(
       result.modules.flatMap((m) => m.dependencies.map((d) => `${m.source} → ${d.resolved}`)),
