@@ -11,24 +11,21 @@
  * repository's `npm run erase` provides (scripts/lake.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  AthenaClient,
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-} from '@aws-sdk/client-athena';
+import { AthenaClient, GetQueryResultsCommand } from '@aws-sdk/client-athena';
 import { isProfileId } from '../lambdas/domain/profile-id.js';
 import { DEPLOYMENT_HELP, DEPLOYMENT_OPTIONS, findDeployment, output } from './deployment.js';
 import { CliError, type CliSpec, type OptionSpecs, OUTPUT_OPTIONS, parseCli } from './kit.js';
 import {
+  type AthenaTarget,
   type ErasureResult,
   type LakeTable,
   localLakeOf,
+  runAthena,
   type TableResult,
   type ToolContext,
 } from './lake-query.js';
 
-export type { ErasureResult, LakeTable, TableResult };
+export type { AthenaTarget, ErasureResult, LakeTable, TableResult };
 
 /** A usage mistake: exit code 2. */
 export class UsageError extends CliError {
@@ -84,47 +81,13 @@ export function athenaStatements(profiles: string | readonly string[]) {
   }));
 }
 
-export interface AthenaTarget {
-  readonly athena: AthenaClient;
-  readonly workGroup: string;
-  readonly database: string;
-  /** Longest wait for one statement. @default 600000 */
-  readonly timeoutMs?: number;
-}
-
-async function runAthena(t: AthenaTarget, sql: string, scanned?: { bytes: number }): Promise<string> {
-  const { QueryExecutionId: id } = await t.athena.send(
-    new StartQueryExecutionCommand({
-      QueryString: sql,
-      WorkGroup: t.workGroup,
-      QueryExecutionContext: { Database: t.database },
-    }),
-  );
-  if (!id) throw new Error('Athena returned no query execution id');
-  const deadline = Date.now() + (t.timeoutMs ?? 600_000);
-  for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
-    const { QueryExecution: q } = await t.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
-    const state = q?.Status?.State;
-    if (state === 'SUCCEEDED') {
-      if (scanned) scanned.bytes += q?.Statistics?.DataScannedInBytes ?? 0;
-      return id;
-    }
-    if (state === 'FAILED' || state === 'CANCELLED')
-      throw new Error(
-        `Athena ${state.toLowerCase()} ${id}: ${q?.Status?.StateChangeReason ?? 'no reason given'}`,
-      );
-    if (Date.now() > deadline) throw new Error(`Athena query ${id} still ${state} after the timeout`);
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
 /** Runs a `SELECT count(*) …` on Athena and returns the count. */
 export async function athenaCount(
   t: AthenaTarget,
   sql: string,
   scanned?: { bytes: number },
 ): Promise<number> {
-  const id = await runAthena(t, sql, scanned);
+  const id = await runAthena(t, sql, [], scanned);
   const r = await t.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
   const n = Number(r.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
   if (!Number.isSafeInteger(n)) throw new Error(`Athena count ${id} returned no number`);
@@ -148,7 +111,7 @@ export async function eraseOnAthena(
   for (let i = 0; i < ids.length; i += PROFILES_PER_STATEMENT) {
     for (const s of athenaStatements(ids.slice(i, i + PROFILES_PER_STATEMENT))) {
       const matched = await athenaCount(t, s.count, scanned);
-      if (matched && !dryRun) await runAthena(t, s.delete, scanned);
+      if (matched && !dryRun) await runAthena(t, s.delete, [], scanned);
       const remaining = dryRun ? matched : await athenaCount(t, s.count, scanned);
       const sum = tables[s.table] ?? { matched: 0, removed: 0, remaining: 0 };
       tables[s.table] = {

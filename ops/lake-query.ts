@@ -86,6 +86,54 @@ export function lakeQuery(d: Deployment, ctx: ToolContext = {}): LakeQuery {
   return (sql, params = []) => athenaQuery(athena, workGroup, database, sql, params);
 }
 
+/** Where and how long an Athena statement runs. */
+export interface AthenaTarget {
+  readonly athena: AthenaClient;
+  readonly workGroup: string;
+  readonly database: string;
+  /** Longest wait for one statement. @default 600000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Starts one statement and waits for it (exponential polling up to 5 s); its execution id. `?` placeholders
+ * take `params`; the bytes Athena scanned are added to `scanned` when given.
+ */
+export async function runAthena(
+  t: AthenaTarget,
+  sql: string,
+  params: readonly string[] = [],
+  scanned?: { bytes: number },
+): Promise<string> {
+  const { QueryExecutionId: id } = await t.athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      WorkGroup: t.workGroup,
+      QueryExecutionContext: { Database: t.database },
+      // Execution parameters are SQL literals: strings in single quotes (Athena guide, "Use execution
+      // parameters"; aws-sdk-pandas: "for varchar columns … you must surround the value in single quotes").
+      ExecutionParameters: params.length ? params.map((p) => `'${p.replace(/'/g, "''")}'`) : undefined,
+    }),
+  );
+  if (!id) throw new CliError('Athena returned no query execution id');
+  const deadline = Date.now() + (t.timeoutMs ?? 600_000);
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    const { QueryExecution: q } = await t.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = q?.Status?.State;
+    if (state === 'SUCCEEDED') {
+      if (scanned) scanned.bytes += q?.Statistics?.DataScannedInBytes ?? 0;
+      return id;
+    }
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new CliError(
+        `Athena query ${id} ${state.toLowerCase()}: ${q?.Status?.StateChangeReason ?? 'no reason given'}`,
+      );
+    if (Date.now() > deadline) throw new CliError(`Athena query ${id} still ${state} after the timeout`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/** The rows of one statement (every page of its results). */
 export async function athenaQuery(
   athena: AthenaClient,
   workGroup: string,
@@ -93,26 +141,7 @@ export async function athenaQuery(
   sql: string,
   params: readonly string[],
 ): Promise<LakeRow[]> {
-  const { QueryExecutionId: id } = await athena.send(
-    new StartQueryExecutionCommand({
-      QueryString: sql,
-      WorkGroup: workGroup,
-      QueryExecutionContext: { Database: database },
-      // Execution parameters are SQL literals: strings in single quotes (Athena guide, "Use execution
-      // parameters"; aws-sdk-pandas: "for varchar columns … you must surround the value in single quotes").
-      ExecutionParameters: params.length ? params.map((p) => `'${p.replace(/'/g, "''")}'`) : undefined,
-    }),
-  );
-  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
-    const q = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
-    const state = q.QueryExecution?.Status?.State;
-    if (state === 'SUCCEEDED') break;
-    if (state === 'FAILED' || state === 'CANCELLED')
-      throw new CliError(
-        `Athena query ${state.toLowerCase()}: ${q.QueryExecution?.Status?.StateChangeReason ?? ''}`,
-      );
-    await new Promise((r) => setTimeout(r, wait));
-  }
+  const id = await runAthena({ athena, workGroup, database }, sql, params);
   const rows: LakeRow[] = [];
   let columns: string[] | undefined;
   let token: string | undefined;

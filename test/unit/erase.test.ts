@@ -140,6 +140,6 @@ describe('erasure on Athena', () => {
     athenaMock
       .on(GetQueryExecutionCommand)
       .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND' } } });
-    await expect(eraseOnAthena(target, 'p1')).rejects.toThrowError(/failed q0: TABLE_NOT_FOUND/);
+    await expect(eraseOnAthena(target, 'p1')).rejects.toThrowError(/Athena query q0 failed: TABLE_NOT_FOUND/);
   });
 });

@@ -130,7 +130,7 @@ describe('Athena on a real deployment', () => {
       .on(GetQueryExecutionCommand)
       .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'TABLE_NOT_FOUND' } } });
     await expect(lakeQuery(d)('SELECT 1')).rejects.toThrow(
-      new CliError('Athena query failed: TABLE_NOT_FOUND'),
+      new CliError('Athena query q2 failed: TABLE_NOT_FOUND'),
     );
   });
 });
