@@ -10,7 +10,12 @@ import { type CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-c
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FILTER_ENRICH_ENV, type FilterEnrichSettingValues } from '../lambdas/filter-enrich/settings.js';
+import {
+  FILTER_ENRICH_ENV,
+  type FilterEnrichSettings,
+  type FilterEnrichSettingValues,
+  filterEnrichSettings,
+} from '../lambdas/filter-enrich/settings.js';
 import { ONE_SHOT_ALLOWANCE } from '../lambdas/history-store/index.js';
 import type { ClientConfig } from './deployment.js';
 import type { BatchProcessor } from './redrive-core.js';
@@ -62,6 +67,27 @@ export function filterEnrichEnvironmentOf(
 }
 
 /**
+ * The deployed function's settings, read by its own strict reader (`filterEnrichSettings`) from its
+ * environment in the deployed template of the pipeline stack.
+ */
+export async function deployedFilterEnrichSettings(
+  cfn: CloudFormationClient,
+  pipelineStack: string,
+  outputs: Readonly<Record<string, string | undefined>>,
+): Promise<FilterEnrichSettings> {
+  const r = await cfn.send(new GetTemplateCommand({ StackName: pipelineStack, TemplateStage: 'Original' }));
+  const env = filterEnrichEnvironmentOf(r.TemplateBody ?? '', outputs, pipelineStack);
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, env);
+    return filterEnrichSettings();
+  } finally {
+    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+/**
  * The handler with the deployed settings. The handler module is loaded here, after its metrics and logs
  * are turned off for this process (they would be written to the tool's standard output; the tool reports
  * the outcomes itself).
@@ -72,21 +98,10 @@ export async function deployedFilterEnrich(
   outputs: Readonly<Record<string, string | undefined>>,
   clientConfig: ClientConfig,
 ): Promise<BatchProcessor> {
-  const r = await cfn.send(new GetTemplateCommand({ StackName: pipelineStack, TemplateStage: 'Original' }));
-  const env = filterEnrichEnvironmentOf(r.TemplateBody ?? '', outputs, pipelineStack);
+  const settings = await deployedFilterEnrichSettings(cfn, pipelineStack, outputs);
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const { deployedDeps, makeHandler } = await import('../lambdas/filter-enrich/handler.js');
-  const { filterEnrichSettings } = await import('../lambdas/filter-enrich/settings.js');
-  const saved = { ...process.env };
-  let settings: ReturnType<typeof filterEnrichSettings>;
-  try {
-    Object.assign(process.env, env);
-    settings = filterEnrichSettings();
-  } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
   // One retry layer: the adapters retry themselves (lambdas/adapters/clients.ts).
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig, maxAttempts: 1 }));
   const kinesis = new KinesisClient({ ...clientConfig, maxAttempts: 1 });

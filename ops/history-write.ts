@@ -14,17 +14,16 @@
  * - failed: not written (throttled after retries): reported, a re-run writes it.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedRecord } from '../lambdas/domain/enrich.js';
 import { type HistoryCandidate, impressionOf } from '../lambdas/domain/history-model.js';
-import { FILTER_ENRICH_ENV } from '../lambdas/filter-enrich/settings.js';
 import {
   type AdmitSettings,
   type HistoryStore,
   historyStore,
   ONE_SHOT_ALLOWANCE,
 } from '../lambdas/history-store/index.js';
+import { deployedFilterEnrichSettings } from './deployed-filter-enrich.js';
 
 /** The columns of `impressions` the history keeps (what `impressionOf` reads of an enriched record). */
 export const HISTORY_COLUMNS = [
@@ -93,44 +92,14 @@ export async function writeImpressions(
 }
 
 /**
- * The history settings of a deployment, read as its filter-enrich function reads them: from the function's
- * environment in the deployed template of the pipeline stack (CloudFormation `GetTemplate`), through the
- * names the function's settings module declares (`FILTER_ENRICH_ENV`). Values that are references (stream and table names) are not needed here.
+ * The history settings of a deployment, as its filter-enrich function reads them
+ * (`deployedFilterEnrichSettings`: the function's environment in the deployed template, read by the function's
+ * own settings reader).
  */
 export async function deployedHistorySettings(
   cfn: CloudFormationClient,
   pipelineStack: string,
+  outputs: Readonly<Record<string, string | undefined>>,
 ): Promise<AdmitSettings> {
-  const r = await cfn.send(new GetTemplateCommand({ StackName: pipelineStack, TemplateStage: 'Original' }));
-  let template: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
-  try {
-    template = JSON.parse(r.TemplateBody ?? '');
-  } catch {
-    throw new Error(`the template of ${pipelineStack} is not JSON`);
-  }
-  const functions = Object.values(template.Resources ?? {}).filter((res) => {
-    if (res.Type !== 'AWS::Lambda::Function') return false;
-    const vars = (res.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
-      ?.Variables;
-    return Boolean(
-      vars && FILTER_ENRICH_ENV.retentionDays in vars && FILTER_ENRICH_ENV.profileBurstPerWindow in vars,
-    );
-  });
-  if (functions.length !== 1)
-    throw new Error(`${pipelineStack} has ${functions.length} functions with history settings, not 1`);
-  const vars = (functions[0]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
-  // The history settings are plain numbers in the template (names are references, resolved at deploy time).
-  const count = (key: string): number => {
-    const raw = vars[key];
-    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < 1)
-      throw new Error(`${pipelineStack}: ${key} is ${JSON.stringify(raw)}, not a whole number ≥ 1`);
-    return Number(raw);
-  };
-  return {
-    retentionDays: count(FILTER_ENRICH_ENV.retentionDays),
-    limits: {
-      perWindow: count(FILTER_ENRICH_ENV.profileBurstPerWindow),
-      perDay: count(FILTER_ENRICH_ENV.profileBurstPerDay),
-    },
-  };
+  return (await deployedFilterEnrichSettings(cfn, pipelineStack, outputs)).historySettings;
 }

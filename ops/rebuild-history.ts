@@ -66,7 +66,11 @@ export async function rebuildHistory(argv: readonly string[], ctx: ToolContext =
   const d = await findDeployment(values);
   let deployed: Awaited<ReturnType<typeof deployedHistorySettings>>;
   try {
-    deployed = await deployedHistorySettings(new CloudFormationClient(d.clientConfig), d.pipelineStack);
+    deployed = await deployedHistorySettings(
+      new CloudFormationClient(d.clientConfig),
+      d.pipelineStack,
+      d.outputs,
+    );
   } catch (e) {
     throw new CliError(`cannot read the history settings of ${d.pipelineStack}: ${(e as Error).message}`);
   }

@@ -29,12 +29,21 @@ describe('the deployed history settings', () => {
     mock
       .on(GetTemplateCommand, { StackName: stacks.pipeline.stackName })
       .resolves({ TemplateBody: template });
-    expect(await deployedHistorySettings(cfn, stacks.pipeline.stackName)).toEqual({
+    // The names are references in the template: the tool takes them from the stack outputs.
+    const outputs = {
+      EnrichedStreamName: 'enriched',
+      RejectedStreamName: 'rejected',
+      TitleCatalogTableName: 'catalog',
+      HistoryTableName: 'history',
+    };
+    expect(await deployedHistorySettings(cfn, stacks.pipeline.stackName, outputs)).toEqual({
       retentionDays: 45,
       limits: { perWindow: 700, perDay: 9000 },
     });
     // A template without the function (another stack, an older version) is an error that says so.
     mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources":{}}' });
-    await expect(deployedHistorySettings(cfn, 'Other')).rejects.toThrow(/0 functions with history settings/);
+    await expect(deployedHistorySettings(cfn, 'Other', outputs)).rejects.toThrow(
+      /0 functions with filter-enrich's settings/,
+    );
   }, 120_000); // synthesis bundles every function: slow on a loaded machine
 });
