@@ -14,7 +14,6 @@
  *   pipeline's write path with the deployed settings, and the history API answering exactly as before; run
  *   again, everything is already present.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +38,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleCatalog, seedCatalog } from '../../ops/seed.js';
 import { ROOT } from '../../scripts/emulator.js';
 import { type DeliveryHandle, queryLake, startDelivery } from '../../scripts/lake.js';
+import { runToEnd } from '../support/child-process.js';
 import { DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
 import { ctx, eventually, harness } from './harness.js';
 
@@ -51,24 +51,12 @@ const sqs = new SQSClient(h.config);
 const TITLES = sampleCatalog(50).map((t) => t.titleId);
 
 /** Runs a tool's CLI against this deployment; resolves with its exit code and output. */
-function tool(name: string, args: readonly string[], session: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(
-      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(ROOT, 'scripts', 'impressions.ts'), name, '--session', session, ...args],
-      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tool = (name: string, args: readonly string[], session: string) =>
+  runToEnd(
+    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    [path.join(ROOT, 'scripts', 'impressions.ts'), name, '--session', session, ...args],
+    { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } },
+  );
 const json = (r: { stdout: string; stderr: string }) => {
   try {
     return JSON.parse(r.stdout) as Record<string, unknown>;

@@ -5,7 +5,6 @@
  * as this repository's app for the same settings; `npx impressions --help` and a tool's `--help` run from the
  * install; and a client program type-checks against the installed `impressions/client`.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { resolveStage } from '../../infra/config.js';
+import { runToEnd } from '../support/child-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SCRATCH = mkdtempSync(path.join(tmpdir(), 'impressions-consumer-'));
@@ -41,20 +41,9 @@ app.synth();
 
 /** Runs a command without blocking the test worker (an install takes minutes). */
 const run = (cmd: string, args: readonly string[], cwd = SCRATCH) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', npm_config_update_notifier: 'false' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  runToEnd(cmd, args, {
+    cwd,
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', npm_config_update_notifier: 'false' },
   });
 
 /** Resource logical id → type, per stack name, of a cloud assembly directory. */
@@ -78,7 +67,7 @@ describe('the packed package, installed into a scratch CDK app', () => {
   beforeAll(async () => {
     // npm pack runs the package build (prepack): dist/ with the functions bundled.
     const packed = await run('npm', ['pack', '--pack-destination', SCRATCH, '--silent'], ROOT);
-    expect(packed.status, packed.stderr).toBe(0);
+    expect(packed.code, packed.stderr).toBe(0);
     const tarball = path.join(SCRATCH, packed.stdout.trim().split('\n').at(-1)!);
     writeFileSync(
       path.join(SCRATCH, 'package.json'),
@@ -96,14 +85,14 @@ describe('the packed package, installed into a scratch CDK app', () => {
       `cdk-nag@${version('cdk-nag')}`,
       `@types/node@${version('@types/node')}`,
     ]);
-    expect(installed.status, installed.stderr).toBe(0);
+    expect(installed.code, installed.stderr).toBe(0);
   }, 900_000);
 
   it('composes the pipeline with a few props and synthesizes the resources of this repository’s app for the same settings', async () => {
     writeFileSync(path.join(SCRATCH, 'app.mjs'), APP);
     const out = path.join(SCRATCH, 'cdk.out');
     const synth = await run(process.execPath, ['app.mjs', out]);
-    expect(synth.status, synth.stderr).toBe(0);
+    expect(synth.code, synth.stderr).toBe(0);
     const theirs = resourcesOf(out);
 
     const ours = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'impressions-ours-')) });
@@ -146,11 +135,11 @@ describe('the packed package, installed into a scratch CDK app', () => {
 
   it('runs the operator CLI: npx impressions --help and a tool’s --help', async () => {
     const help = await run('npx', ['--no-install', 'impressions', '--help']);
-    expect(help.status, help.stderr).toBe(0);
+    expect(help.code, help.stderr).toBe(0);
     for (const tool of ['redrive', 'reprocess', 'rebuild-history', 'erase', 'seed', 'query', 'cost'])
       expect(help.stdout).toContain(`  ${tool} `);
     const redrive = await run('npx', ['--no-install', 'impressions', 'redrive', '--help']);
-    expect(redrive.status, redrive.stderr).toBe(0);
+    expect(redrive.code, redrive.stderr).toBe(0);
     expect(redrive.stdout).toMatch(/^Usage: impressions redrive \[options\]/);
     expect(redrive.stdout).toContain('--stage <name>');
     // A tool that needs the local lake says where it runs, in one line.
@@ -162,10 +151,10 @@ describe('the packed package, installed into a scratch CDK app', () => {
       '--session',
       path.join(SCRATCH, 'none.json'),
     ]);
-    expect(query.status).toBe(1);
+    expect(query.code).toBe(1);
     expect(query.stderr.trim().split('\n')).toHaveLength(1);
     const cost = await run('npx', ['--no-install', 'impressions', 'cost']);
-    expect(cost.status, cost.stderr).toBe(0);
+    expect(cost.code, cost.stderr).toBe(0);
     expect(cost.stdout).toMatch(/measured figures: .*measurements\.json/);
   }, 300_000);
 
@@ -195,6 +184,6 @@ describe('the packed package, installed into a scratch CDK app', () => {
     const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
     const checked = await run(tsc, ['-p', 'tsconfig.json']);
     expect(checked.stdout + checked.stderr).toBe('');
-    expect(checked.status).toBe(0);
+    expect(checked.code).toBe(0);
   }, 300_000);
 });
