@@ -4,12 +4,21 @@
  * the same records: base64 decode + JSON.parse + JSON.stringify. Median of repeated runs after warm-up.
  */
 
+import { DEFAULT_STAGE } from '../infra/config.js';
 import { toEnrichedWire } from '../lambdas/adapters/stream-encoding.js';
+import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../lambdas/domain/classify.js';
 import type { TitleInfo } from '../lambdas/domain/enrich.js';
 import { type FilterEnrichPorts, planBatch, type RawRecord } from '../lambdas/domain/filter-enrich.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../test/support/oracles.js';
+
+/** The default stage's classifier settings, as filter-enrich's settings reader builds them. */
+const CLASSIFIER: ClassifierConfig = {
+  minVisiblePercent: DEFAULT_STAGE.minVisiblePercent,
+  minVisibleMs: DEFAULT_STAGE.minVisibleMs,
+  testProfiles: new Set(DEFAULT_STAGE.testProfiles),
+  ...EVENT_TIME_BOUNDS,
+};
 
 /** A throughput measured over repeated runs. */
 export interface Spread {
@@ -121,7 +130,7 @@ export async function benchEnrich(
   };
   // What the handler does per batch before any I/O: decode, plan (classify, enrich), serialise.
   const enrichBatch = async () => {
-    const plan = await planBatch(rawRecords(batch, now), DEFAULT_CLASSIFIER_CONFIG, ports);
+    const plan = await planBatch(rawRecords(batch, now), CLASSIFIER, ports);
     for (const e of plan.enriched) sink += JSON.stringify(toEnrichedWire(e.record)).length;
   };
 

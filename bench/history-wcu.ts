@@ -23,7 +23,7 @@ import { historyStore, itemSize } from '../lambdas/history-store/index.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { prng, traffic } from '../scripts/traffic.js';
 import { memoryDynamo } from '../test/support/memory-aws.js';
-import { countWindow, DEFAULT_HISTORY_LIMITS } from '../test/support/oracles.js';
+import { countWindow } from '../test/support/oracles.js';
 
 export { itemSize, valueSize } from '../lambdas/history-store/index.js';
 
@@ -32,7 +32,9 @@ const ITEM_OVERHEAD_BYTES = 100;
 /** The client flush interval the figures assume unless told otherwise: the SDK default the docs recommend. */
 export const DEFAULT_FLUSH_SECONDS = 5;
 const wcu = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-const SETTINGS = { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS };
+/** The default stage's history settings. */
+const LIMITS = { perWindow: DEFAULT_STAGE.profileBurstPerWindow, perDay: DEFAULT_STAGE.profileBurstPerDay };
+const SETTINGS = { retentionDays: DEFAULT_STAGE.historyRetentionDays, limits: LIMITS };
 
 export interface FlushRun {
   readonly flushSeconds: number;
@@ -354,7 +356,7 @@ export async function benchHistoryReads(
   options: { typicalPerDay?: number; heavyPerDay?: number; days?: number } = {},
 ): Promise<ReadBenchResult> {
   const typicalPerDay = options.typicalPerDay ?? 300;
-  const heavyPerDay = options.heavyPerDay ?? DEFAULT_HISTORY_LIMITS.perDay;
+  const heavyPerDay = options.heavyPerDay ?? LIMITS.perDay;
   const days = options.days ?? 30;
   const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 3 });
   const now = Date.parse('2026-06-30T12:00:00.000Z');
@@ -403,7 +405,7 @@ export async function benchHistoryReads(
   };
   // A typical member's bucket holds ≈ 30 impressions (what the time replay measures).
   await write('typical', typicalPerDay, 30);
-  await write('heavy', heavyPerDay, DEFAULT_HISTORY_LIMITS.perWindow);
+  await write('heavy', heavyPerDay, LIMITS.perWindow);
   clock.now = now;
 
   const rows: ReadRow[] = [];
