@@ -1,13 +1,17 @@
 /**
  * Stage configuration: everything that differs between deployments, resolved in `bin/` from CDK context
  * (`-c stage=prod`, `-c emulator=true`, or a `stages` block in cdk.json) and passed down as plain props.
+ *
+ * Every setting's default is written once, in `DEFAULT_STAGE` below; its bounds once, in `SETTINGS`; an emulator
+ * stage's differences once, in `EMULATOR_STAGE_DEFAULTS`. docs/settings.md is generated from the three
+ * (`npx tsx scripts/settings-doc.ts`; a test holds it current), so the interfaces here document meaning only.
  */
 import { PROFILE_ID } from '../lambdas/domain/profile-id.js';
 
 export interface StreamCapacity {
-  /** `provisioned` (cheapest at steady high volume) or `on-demand`. @default 'provisioned' */
+  /** `provisioned` (cheapest at steady high volume) or `on-demand`. */
   readonly mode: 'provisioned' | 'on-demand';
-  /** Shards when provisioned; 0: sized from `peakEventsPerSecond` (infra/sizing.ts). @default 0 */
+  /** Shards when provisioned; 0: sized from `peakEventsPerSecond` (infra/sizing.ts). */
   readonly shards: number;
 }
 
@@ -17,30 +21,24 @@ export interface StreamCapacity {
  * docs/cost.md); `on-demand` needs no planning and suits small or spiky stages.
  */
 export interface TableCapacity {
-  /** @default 'provisioned' */
   readonly mode: 'provisioned' | 'on-demand';
-  /** Auto scaling bounds of each table (provisioned only). @default 5 */
+  /** Auto scaling bounds of each table (provisioned only). */
   readonly minWriteCapacity: number;
-  /** 0: sized from `peakEventsPerSecond` (infra/sizing.ts). @default 0 */
+  /** 0: sized from `peakEventsPerSecond` (infra/sizing.ts). */
   readonly maxWriteCapacity: number;
-  /** @default 5 */
   readonly minReadCapacity: number;
-  /** 0: sized from `peakEventsPerSecond`. @default 0 */
+  /** 0: sized from `peakEventsPerSecond`. */
   readonly maxReadCapacity: number;
-  /** Target use of the provisioned capacity; the rest is headroom for bursts. @default 70 */
+  /** Target use of the provisioned capacity; the rest is headroom for bursts. */
   readonly targetUtilizationPercent: number;
 }
 
 export interface ConsumerSettings {
-  /** @default 500 */
   readonly batchSize: number;
-  /** @default 1 */
   readonly maxBatchingWindowSeconds: number;
-  /** Concurrent batches per shard; per-partition-key (per-profile) order is kept. @default 2 */
+  /** Concurrent batches per shard; per-partition-key (per-profile) order is kept. */
   readonly parallelizationFactor: number;
-  /** @default 5 */
   readonly retryAttempts: number;
-  /** @default 24 */
   readonly maxRecordAgeHours: number;
 }
 
@@ -49,84 +47,78 @@ export interface StageConfig {
   /**
    * Synthesize for the embedded local emulator: leaves out the resources the emulator cannot provision
    * (see `EMULATOR_GAPS`) and nothing else.
-   * @default false
    */
   readonly emulator: boolean;
   /**
    * The load the stage is sized for: peak impressions per second (infra/sizing.ts derives the shards,
-   * table bounds, API throttles and concurrency from it). @default 5000
+   * table bounds, API throttles and concurrency from it).
    */
   readonly peakEventsPerSecond: number;
-  /** Average raw event size, bytes. @default 1200 */
+  /** Average raw event size, bytes. */
   readonly eventBytes: number;
-  /** Share of events that members' devices send through the ingest route (the rest: trusted producers). @default 1 */
+  /** Share of events that members' devices send through the ingest route (the rest: trusted producers). */
   readonly deviceIngestShare: number;
   readonly rawStream: StreamCapacity;
   readonly enrichedStream: StreamCapacity;
   readonly rejectedStream: StreamCapacity;
-  /** Kinesis retention. @default 24 */
+  /** Kinesis retention. */
   readonly streamRetentionHours: number;
   readonly consumer: ConsumerSettings;
-  /** Days of history kept per profile (DynamoDB TTL). @default 30 */
+  /** Days of history kept per profile (DynamoDB TTL). */
   readonly historyRetentionDays: number;
   /**
    * Point-in-time recovery of the history table. Off by default: the history is derived data, rebuilt from
    * the lake (`npm run rebuild-history`, docs/operations.md), and a restore would bring back impressions
    * erased since (for up to the 35 days PITR keeps). The title catalog always has it.
-   * @default false
    */
   readonly historyPointInTimeRecovery: boolean;
-  /** @default 50 */
   readonly minVisiblePercent: number;
-  /** @default 1000 */
   readonly minVisibleMs: number;
-  /** Profiles whose traffic is test or bot traffic (`filtered.test-profile`). @default [] */
+  /** Profiles whose traffic is test or bot traffic (`filtered.test-profile`). */
   readonly testProfiles: readonly string[];
-  /** Data-quality alarm: rejected records as a percentage of records read. @default 5 */
+  /** Data-quality alarm: rejected records as a percentage of records read. */
   readonly rejectionRateAlarmPercent: number;
-  /** Firehose buffering into the lake. @default 300 s / 128 MiB */
+  /** Firehose buffering into the lake. */
   readonly lakeBufferSeconds: number;
   readonly lakeBufferMiB: number;
-  /** Athena per-query bytes-scanned cutoff. @default 100 GiB */
+  /** Athena per-query bytes-scanned cutoff. */
   readonly athenaBytesScannedCutoff: number;
-  /** Athena per-query bytes-scanned cutoff of the erasure workgroup (whole-table scans). @default 10 TiB */
+  /** Athena per-query bytes-scanned cutoff of the erasure workgroup (whole-table scans). */
   readonly erasureBytesScannedCutoff: number;
   /**
    * filter-enrich writes KPL-aggregated records to the enriched stream (history writer and Firehose
-   * de-aggregate them): ≈ 20× fewer PUT units and far fewer Firehose bytes billed. @default true
+   * de-aggregate them): ≈ 20× fewer PUT units and far fewer Firehose bytes billed.
    */
   readonly aggregateEnriched: boolean;
-  /** Keep stateful resources when the stack is deleted. @default true (false for throwaway stages) */
+  /** Keep stateful resources when the stack is deleted. */
   readonly retainData: boolean;
-  /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. @default [] */
+  /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. */
   readonly omitted: readonly EmulatorGap[];
-  /** User records per KPL aggregate above which it is rejected whole (`decode.aggregate-too-large`). @default 1000 */
+  /** User records per KPL aggregate above which it is rejected whole (`decode.aggregate-too-large`). */
   readonly maxUserRecordsPerAggregate: number;
-  /** Impressions per profile per 10-second window of event time (`quality.profile-burst`). @default 1000 */
+  /** Impressions per profile per 10-second window of event time (`quality.profile-burst`). */
   readonly profileBurstPerWindow: number;
-  /** Impressions per profile per UTC day of event time (`quality.profile-burst`). @default 20000 */
+  /** Impressions per profile per UTC day of event time (`quality.profile-burst`). */
   readonly profileBurstPerDay: number;
   /** Billing of the DynamoDB tables (the cost model reads the same setting). */
   readonly tableCapacity: TableCapacity;
   /**
    * History API: role ARNs of services that may read, check and ingest for any profile.
-   * @default [] (an emulator stage: the emulator's default credentials)
    */
   readonly apiServices: readonly string[];
-  /** History API: role ARNs that may erase any profile. @default [] (emulator: its default credentials) */
+  /** History API: role ARNs that may erase any profile. */
   readonly apiErasers: readonly string[];
   /**
    * Role ARNs that may start client sessions on the client role (a token-vending backend); empty means the
    * role `<pipeline stack name>-client-vendor` of the account.
-   * @default [] (emulator: its default credentials)
    */
   readonly clientSessionVendors: readonly string[];
   /**
    * Endpoints subscribed to the alarm topic, the **page** tier (data lost or corrupted): e-mail addresses and
-   * `https://` URLs (each must confirm the subscription SNS sends it). @default []
+   * `https://` URLs (each must confirm the subscription SNS sends it).
    */
   readonly alarmSubscriptions: readonly string[];
-  /** Endpoints subscribed to the **notice** topic (data quality drifts), as `alarmSubscriptions`. @default [] */
+  /** Endpoints subscribed to the **notice** topic (data quality drifts), as `alarmSubscriptions`. */
   readonly noticeSubscriptions: readonly string[];
   /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
   readonly lakeRetention: LakeRetention;
@@ -136,7 +128,6 @@ export interface StageConfig {
    * without subsegments for AWS calls (no X-Ray SDK in the functions: docs/design.md, "Logs, metrics and
    * traces"); `pass-through` records a trace only when the caller's trace header asks for one (Kinesis and
    * HTTP API callers never do: no traces, no X-Ray cost).
-   * @default 'active'
    */
   readonly tracing: Tracing;
 }
@@ -146,23 +137,23 @@ export type Tracing = (typeof TRACING_MODES)[number];
 
 /** Lake retention (Glue snapshot-retention and orphan-file optimizers, S3 lifecycle rules). */
 export interface LakeRetention {
-  /** Snapshots older than this are expired (the time-travel window). @default 7 */
+  /** Snapshots older than this are expired (the time-travel window). */
   readonly snapshotDays: number;
-  /** Snapshots always kept, whatever their age. @default 1 */
+  /** Snapshots always kept, whatever their age. */
   readonly snapshotsToKeep: number;
-  /** Files no snapshot references are deleted after this age. @default 3 */
+  /** Files no snapshot references are deleted after this age. */
   readonly orphanFileDays: number;
-  /** Noncurrent versions of objects in the (versioned) bucket expire after this. @default 7 */
+  /** Noncurrent versions of objects in the (versioned) bucket expire after this. */
   readonly noncurrentVersionDays: number;
-  /** Records Firehose could not deliver (`delivery-errors/`) are kept this long. @default 30 */
+  /** Records Firehose could not deliver (`delivery-errors/`) are kept this long. */
   readonly deliveryErrorDays: number;
-  /** Athena query results are kept this long. @default 30 */
+  /** Athena query results are kept this long. */
   readonly queryResultDays: number;
   /**
    * Lake data files (`warehouse/<table>.iceberg/data/`) move to S3 Intelligent-Tiering this many days after
    * they are written (a lifecycle transition; S3 then moves objects not read for 30 days to its Infrequent
    * Access tier and after 90 days to Archive Instant Access, with no retrieval fee); 0: never, they stay in
-   * S3 Standard. @default 0
+   * S3 Standard.
    */
   readonly intelligentTieringDays: number;
 }

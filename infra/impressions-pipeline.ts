@@ -52,23 +52,23 @@ export interface ImpressionsPipelineProps {
    * The peak impressions per second the stage is sized for: shards, table capacity and auto-scaling bounds,
    * API throttles, function concurrency (docs/scaling.md "Sizing"). Synthesis warns when a figure passes a
    * default account quota.
-   * @default 5000
+   * @default - the stage default, `DEFAULT_STAGE.peakEventsPerSecond` (docs/settings.md)
    */
   readonly peakEventsPerSecond?: number;
   /**
    * How long the history table keeps an impression (whole days, 1 to 3650).
-   * @default Duration.days(30)
+   * @default - the stage default, `DEFAULT_STAGE.historyRetentionDays` days (docs/settings.md)
    */
   readonly historyRetention?: Duration;
   /**
    * What happens to the stateful resources (streams, tables, lake bucket, Glue database) when they leave the
    * app or the stack is deleted: `RETAIN` keeps them and their data, `DESTROY` deletes them.
-   * @default RemovalPolicy.RETAIN
+   * @default - the stage default: `RETAIN` while `DEFAULT_STAGE.retainData` holds (docs/settings.md)
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * X-Ray tracing of the pipeline's functions: `Tracing.ACTIVE` or `Tracing.PASS_THROUGH` (no X-Ray cost).
-   * @default Tracing.ACTIVE
+   * @default - the stage default, `DEFAULT_STAGE.tracing` (docs/settings.md)
    */
   readonly tracing?: Tracing;
   /**

@@ -9,7 +9,6 @@ import { buildApp } from '../../infra/app.js';
 import { DEFAULT_STAGE, resolveStage } from '../../infra/config.js';
 import { FILTER_ENRICH_ENV } from '../../lambdas/filter-enrich/settings.js';
 import { HISTORY_API_ENV } from '../../lambdas/history-api/settings.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 /** Set for every function by the function construct, read by the Node.js runtime and by Powertools. */
@@ -42,18 +41,6 @@ describe('function settings', () => {
       MIN_VISIBLE_PERCENT: String(DEFAULT_STAGE.minVisiblePercent),
       MIN_VISIBLE_MS: String(DEFAULT_STAGE.minVisibleMs),
       AGGREGATE_ENRICHED: String(DEFAULT_STAGE.aggregateEnriched),
-    });
-  });
-
-  it("keeps the domain's reference classifier config (tests and benchmarks) equal to the stage defaults", () => {
-    expect({
-      minVisiblePercent: DEFAULT_CLASSIFIER_CONFIG.minVisiblePercent,
-      minVisibleMs: DEFAULT_CLASSIFIER_CONFIG.minVisibleMs,
-      testProfiles: [...DEFAULT_CLASSIFIER_CONFIG.testProfiles],
-    }).toEqual({
-      minVisiblePercent: DEFAULT_STAGE.minVisiblePercent,
-      minVisibleMs: DEFAULT_STAGE.minVisibleMs,
-      testProfiles: DEFAULT_STAGE.testProfiles,
     });
   });
 });

@@ -2,6 +2,7 @@
  * Reference values and exact recomputations that only tests and benchmarks use: the deployed functions take
  * every value from their settings and count through the history store's rollups, never through these.
  */
+import { DEFAULT_STAGE } from '../../infra/config.js';
 import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../../lambdas/domain/classify.js';
 import { type FrequencyWindow, type TitleCount, WINDOWS } from '../../lambdas/domain/frequency.js';
 import {
@@ -12,15 +13,11 @@ import {
   impressionKey,
 } from '../../lambdas/domain/history-model.js';
 
-/**
- * A reference classifier configuration. A deployed function takes every value from its settings
- * (`filter-enrich/settings.ts`), whose defaults live in `infra/config.ts`; `test/infra/function-settings.test.ts`
- * pins the two viewability values here to those defaults.
- */
+/** The default stage's classifier configuration (`DEFAULT_STAGE`), as filter-enrich's settings reader builds it. */
 export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = {
-  minVisiblePercent: 50,
-  minVisibleMs: 1000,
-  testProfiles: new Set(),
+  minVisiblePercent: DEFAULT_STAGE.minVisiblePercent,
+  minVisibleMs: DEFAULT_STAGE.minVisibleMs,
+  testProfiles: new Set(DEFAULT_STAGE.testProfiles),
   ...EVENT_TIME_BOUNDS,
 };
 
@@ -59,11 +56,11 @@ export function countWindow(
   return out;
 }
 
-/**
- * Reference caps, the stage defaults' values. A deployed function takes its caps from its settings
- * (`filter-enrich/settings.ts`), whose defaults live in `infra/config.ts`.
- */
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { perWindow: 1000, perDay: 20_000 };
+/** The default stage's caps (`DEFAULT_STAGE`). */
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = {
+  perWindow: DEFAULT_STAGE.profileBurstPerWindow,
+  perDay: DEFAULT_STAGE.profileBurstPerDay,
+};
 
 /**
  * Which of a stream's accepted impressions (in stream order, producer duplicates already left out) the caps
