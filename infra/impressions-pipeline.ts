@@ -26,7 +26,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ConfigurationError, readOverrides, resolveStage, type StageConfig } from './config.js';
 import { stackNamesOf } from './contract.js';
-import { applySuppressions } from './nag-suppressions.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { assertRegionSupported } from './regions.js';
 import { quotaFindings, sizeStage } from './sizing.js';
@@ -192,7 +191,6 @@ export class ImpressionsPipeline extends Construct {
     const tagged = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
     Tags.of(this).add('project', 'impressions', tagged);
     Tags.of(this).add('stage', config.stage, tagged);
-    applySuppressions(this.stateful, this.pipeline);
     if (props.nagChecks !== false) Aspects.of(this).add(new AwsSolutionsChecks({ verbose: true }));
   }
 }

@@ -9,6 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { includes, type StageConfig } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
+import { nagCursorSecret } from './constructs/nag.js';
 import { output } from './contract.js';
 import { type StageSizing, type StreamSizing, sizeStage, type TableSizing } from './sizing.js';
 
@@ -89,6 +90,7 @@ export class StatefulStack extends Stack {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy,
     });
+    nagCursorSecret(this.cursorSecret);
 
     new CfnOutput(this, output('RawStreamName'), { value: this.rawStream.streamName });
     new CfnOutput(this, output('EnrichedStreamName'), { value: this.enrichedStream.streamName });

@@ -22,6 +22,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { routesFor } from '../../lambdas/domain/api-routes.js';
 import { historyApiEnvironment } from '../../lambdas/history-api/settings.js';
+import { nagClientRole } from './nag.js';
 import { NodeFunction } from './node-function.js';
 
 export interface HistoryApiProps {
@@ -169,6 +170,7 @@ export class HistoryApi extends Construct {
         ),
       }),
     );
+    nagClientRole(this.clientRole);
     const environment = historyApiEnvironment({
       historyTableName: props.table.tableName,
       cursorSecretId: props.cursorSecret.secretArn,

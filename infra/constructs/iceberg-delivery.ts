@@ -19,6 +19,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { icebergTableCatalogAccess, lakeObjectAccess } from './glue-access.js';
 import { LAKE_PREFIXES } from './lake-storage.js';
+import { nagLakePrefixes, nagStreamSourcedDelivery } from './nag.js';
 
 export interface IcebergDeliveryProps {
   readonly source: IStream;
@@ -44,12 +45,19 @@ export class IcebergDelivery extends Construct {
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     role.addToPolicy(icebergTableCatalogAccess(stack, props.databaseName, props.tableName));
     // The S3 actions of the Firehose guide's Iceberg role policy, on this table's prefixes only.
-    const objectAccess = lakeObjectAccess(
-      props.bucket,
-      [LAKE_PREFIXES.table(props.tableName), LAKE_PREFIXES.deliveryErrors(props.tableName)],
-      ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-    );
+    const prefixes = [LAKE_PREFIXES.table(props.tableName), LAKE_PREFIXES.deliveryErrors(props.tableName)];
+    const objectAccess = lakeObjectAccess(props.bucket, prefixes, [
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:PutObject',
+      's3:DeleteObject',
+    ]);
     for (const statement of objectAccess) role.addToPolicy(statement);
+    nagLakePrefixes(
+      role,
+      prefixes,
+      "the table's Iceberg files and Firehose's error files, whose keys are not known in advance.",
+    );
     const logGroup = new LogGroup(this, 'Logs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -82,6 +90,7 @@ export class IcebergDelivery extends Construct {
         },
       },
     });
+    nagStreamSourcedDelivery(this.deliveryStream);
     this.deliveryStream.node.addDependency(role);
 
     const metric = (metricName: string, statistic: string) =>

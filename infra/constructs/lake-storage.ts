@@ -28,6 +28,7 @@ import { Construct } from 'constructs';
 import { LAKE_TABLES, type LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
 import { hiveType, icebergTypeJson } from '../../lambdas/lake/catalog-types.js';
 import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
+import { nagLakeBucket, nagLakePrefixes, nagProviderFramework } from './nag.js';
 import { type FunctionEntry, NodeFunction } from './node-function.js';
 
 /** Key prefixes of the lake bucket; every role is scoped to the prefixes of its own table. */
@@ -154,6 +155,7 @@ export class LakeStorage extends Construct {
           : []),
       ],
     });
+    nagLakeBucket(this.bucket);
     // Glue database names allow only lower-case letters, digits and underscores.
     this.databaseName = Names.uniqueResourceName(this, { maxLength: 200, separator: '_' })
       .toLowerCase()
@@ -305,6 +307,11 @@ export class LakeStorage extends Construct {
         ],
       }),
     );
+    nagLakePrefixes(
+      onEvent,
+      [...LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name)), LAKE_PREFIXES.ddlResults],
+      "the tables' locations (Athena writes the first metadata.json) and the DDL results, whose keys are not known in advance.",
+    );
     const logGroup = new LogGroup(this, 'DdlProviderLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -317,7 +324,7 @@ export class LakeStorage extends Construct {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    return new Provider(this, 'DdlProvider', {
+    const provider = new Provider(this, 'DdlProvider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
       queryInterval: Duration.seconds(5),
@@ -330,5 +337,7 @@ export class LakeStorage extends Construct {
         includeExecutionData: false,
       },
     });
+    nagProviderFramework(provider);
+    return provider;
   }
 }

@@ -7,6 +7,7 @@ import { Architecture, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { nagFunction } from './nag.js';
 
 export interface NodeFunctionProps {
   /** Handler file below `lambdas/`, e.g. `filter-enrich/handler.ts`. */
@@ -86,5 +87,6 @@ export class NodeFunction extends NodejsFunction {
       },
       bundling: { ...BUNDLING, forceDockerBundling: false },
     });
+    nagFunction(this);
   }
 }

@@ -35,6 +35,7 @@ import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js
 import { DEVICE_TYPES } from '../../lambdas/domain/event-schema.js';
 import { OPTIONAL_COLUMNS } from '../../lambdas/domain/quality.js';
 import { METRIC, METRICS_NAMESPACE, QUALITY_METRIC, rejectReasonMetric } from '../contract.js';
+import { nagAlarmTopic } from './nag.js';
 
 /** An alarm's tier: `page` (data is lost or corrupted: act now), `notice` (quality drifts: look today). */
 export type Severity = 'page' | 'notice';
@@ -125,6 +126,7 @@ export class Operations extends Construct {
     const stack = Stack.of(this);
     const alarmTopic = (topicId: string, endpoints: readonly string[]) => {
       const topic = new Topic(this, topicId, { enforceSSL: true });
+      nagAlarmTopic(topic);
       topic.addToResourcePolicy(
         new PolicyStatement({
           sid: 'CloudWatchAlarmsPublish',

@@ -19,6 +19,7 @@ import {
   unloadSql,
 } from '../quality-report.js';
 import { LAKE_PREFIXES } from './lake-storage.js';
+import { nagLakePrefixes } from './nag.js';
 
 export interface QualityScheduleProps {
   readonly bucket: IBucket;
@@ -94,6 +95,16 @@ export class QualitySchedule extends Construct {
       }),
     ];
     for (const s of statements) this.role.addToPrincipalPolicy(s);
+    nagLakePrefixes(
+      this.role,
+      [
+        ...LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name)),
+        QUALITY_REPORTS_PREFIX,
+        LAKE_PREFIXES.athenaResults,
+      ],
+      'the tables it reads, the reports it unloads (one folder per run, named by the scheduler at run time) and ' +
+        'the workgroup results Athena writes with its credentials.',
+    );
 
     this.schedules = Object.entries(reportStatements(DAY_BEFORE_SCHEDULED_RUN)).map(
       ([report, select]) =>

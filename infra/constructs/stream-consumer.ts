@@ -11,6 +11,7 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ConsumerSettings } from '../config.js';
+import { nagOnFailureQueue } from './nag.js';
 import { NodeFunction, type NodeFunctionProps } from './node-function.js';
 
 export interface StreamConsumerProps extends NodeFunctionProps {
@@ -34,6 +35,7 @@ export class StreamConsumer extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    nagOnFailureQueue(this.failureQueue);
     const s = props.settings;
     this.fn.addEventSource(
       new KinesisEventSource(props.stream, {

@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import type { LakeRetention } from '../config.js';
 import { icebergTableCatalogAccess, lakeObjectAccess } from './glue-access.js';
 import { LAKE_PREFIXES } from './lake-storage.js';
+import { nagGlueOptimizerLogs, nagLakePrefixes } from './nag.js';
 
 export interface TableOptimizerProps {
   readonly bucket: IBucket;
@@ -52,6 +53,12 @@ export class TableOptimizer extends Construct {
       r.addToPolicy(icebergTableCatalogAccess(stack, props.databaseName, props.tableName, glueActions));
       for (const s of lakeObjectAccess(props.bucket, [prefix], s3Actions)) r.addToPolicy(s);
       r.addToPolicy(logs);
+      nagLakePrefixes(
+        r,
+        [prefix],
+        "the table's Iceberg data and metadata files, whose keys are not known in advance.",
+      );
+      nagGlueOptimizerLogs(r, OPTIMIZER_LOG_GROUPS);
       return r;
     };
     const writer = role(
