@@ -22,6 +22,11 @@ export function icebergTableCatalogAccess(
   });
 }
 
+/** The object ARNs of the lake bucket under the given key prefixes (each ending in `/`). */
+export function lakeObjectArns(bucket: IBucket, prefixes: readonly string[]): string[] {
+  return prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+}
+
 /**
  * Object actions on the given key prefixes (each ending in `/`) and the bucket-level reads that object
  * stores need (location, listing, multipart uploads); listing reveals key names only, never data.
@@ -38,7 +43,7 @@ export function lakeObjectAccess(
     }),
     new PolicyStatement({
       actions: [...objectActions],
-      resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)),
+      resources: lakeObjectArns(bucket, prefixes),
     }),
   ];
 }

@@ -28,6 +28,7 @@ import { Construct } from 'constructs';
 import { LAKE_TABLES, type LakeTableDefinition } from '../../lambdas/domain/lake-schema.js';
 import { hiveType, icebergTypeJson } from '../../lambdas/lake/catalog-types.js';
 import { DEFAULT_STAGE, type LakeRetention } from '../config.js';
+import { lakeObjectArns } from './glue-access.js';
 import { nagLakeBucket, nagLakePrefixes, nagProviderFramework } from './nag.js';
 import { type FunctionEntry, NodeFunction } from './node-function.js';
 
@@ -298,18 +299,16 @@ export class LakeStorage extends Construct {
         resources: [this.bucket.bucketArn],
       }),
     );
+    const ddlPrefixes = [...LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name)), LAKE_PREFIXES.ddlResults];
     onEvent.addToRolePolicy(
       new PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-        resources: [
-          ...LAKE_TABLES.map((t) => this.bucket.arnForObjects(`${LAKE_PREFIXES.table(t.name)}*`)),
-          this.bucket.arnForObjects(`${LAKE_PREFIXES.ddlResults}*`),
-        ],
+        resources: lakeObjectArns(this.bucket, ddlPrefixes),
       }),
     );
     nagLakePrefixes(
       onEvent,
-      [...LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name)), LAKE_PREFIXES.ddlResults],
+      ddlPrefixes,
       "the tables' locations (Athena writes the first metadata.json) and the DDL results, whose keys are not known in advance.",
     );
     const logGroup = new LogGroup(this, 'DdlProviderLogs', {

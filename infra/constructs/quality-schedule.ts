@@ -18,6 +18,7 @@ import {
   reportStatements,
   unloadSql,
 } from '../quality-report.js';
+import { lakeObjectArns } from './glue-access.js';
 import { LAKE_PREFIXES } from './lake-storage.js';
 import { nagLakePrefixes } from './nag.js';
 
@@ -55,6 +56,9 @@ export class QualitySchedule extends Construct {
     });
     const glue = (resource: string, resourceName?: string) =>
       stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+    // It reads the tables; it writes the reports it unloads and the workgroup results Athena writes with its credentials.
+    const readPrefixes = LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name));
+    const writtenPrefixes = [QUALITY_REPORTS_PREFIX, LAKE_PREFIXES.athenaResults];
     const statements = [
       new PolicyStatement({
         actions: ['athena:StartQueryExecution'],
@@ -83,25 +87,18 @@ export class QualitySchedule extends Construct {
       }),
       new PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: LAKE_TABLES.map((t) => props.bucket.arnForObjects(`${LAKE_PREFIXES.table(t.name)}*`)),
+        resources: lakeObjectArns(props.bucket, readPrefixes),
       }),
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [
-          props.bucket.arnForObjects(`${QUALITY_REPORTS_PREFIX}*`),
-          props.bucket.arnForObjects(`${LAKE_PREFIXES.athenaResults}*`),
-        ],
+        resources: lakeObjectArns(props.bucket, writtenPrefixes),
       }),
     ];
     for (const s of statements) this.role.addToPrincipalPolicy(s);
     nagLakePrefixes(
       this.role,
-      [
-        ...LAKE_TABLES.map((t) => LAKE_PREFIXES.table(t.name)),
-        QUALITY_REPORTS_PREFIX,
-        LAKE_PREFIXES.athenaResults,
-      ],
+      [...readPrefixes, ...writtenPrefixes],
       'the tables it reads, the reports it unloads (one folder per run, named by the scheduler at run time) and ' +
         'the workgroup results Athena writes with its credentials.',
     );
