@@ -194,7 +194,7 @@ ${CAPS_SECTION}`;
 
 /**
  * Worst cases per request at the caps, measured by tests with the in-memory table's DynamoDB charging
- * (test/unit/amplification.test.ts, test/unit/read-amplification.test.ts); docs/history-model.md holds the
+ * (test/unit/amplification.test.ts, test/faults/read-amplification.test.ts); docs/history-model.md holds the
  * full section.
  */
 const CAPS_SECTION = `## Read and write units per request at the caps
@@ -206,7 +206,7 @@ Measured by tests over the in-memory table that charges DynamoDB's units (detail
 |---|---|---|---|
 | WCU of one record, a bucket filled one maximal impression per batch (\`test/unit/amplification.test.ts\`) | ≤ 130 | 128 (129 for a cold instance's first record on a full bucket) | 379 |
 | WCU of a duplicate, redelivery or burst record on a remembered full bucket | ≤ 1 | 0 | 379 |
-| \`1d\` frequency, maximal field sizes, two days at the daily cap (\`test/unit/read-amplification.test.ts\`) | ≤ 1,350 RCU | 1,084.5 RCU, 8.9 MB | 6,238 RCU, 51 MB |
+| \`1d\` frequency, maximal field sizes, two days at the daily cap (\`test/faults/read-amplification.test.ts\`) | ≤ 1,350 RCU | 1,084.5 RCU, 8.9 MB | 6,238 RCU, 51 MB |
 | \`1d\` frequency, realistic impressions at the caps | < 300 RCU | 222.5 RCU, 1.8 MB | |
 | \`7d\` frequency, rollups built, realistic impressions at the caps | < 600 RCU | 447.5 RCU, 3.6 MB | |
 | \`7d\` frequency after five late events (added to their rollups) | ≤ warm + 5 | 447.5 RCU | 6,031 RCU |

@@ -6,13 +6,15 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Impression } from '../../lambdas/domain/history-model.js';
 import { secretsManagerKeyring } from '../../lambdas/history-api/cursor-keys.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { apiEvent, fakeStore, POLICY, parse } from '../support/api.js';
 
 const sm = mockClient(SecretsManagerClient);
+// The unit project shares modules between files (isolate: false): put the real client back.
+afterAll(() => sm.restore());
 const T = Date.parse('2026-06-15T12:00:00Z');
 const items: Impression[] = [1, 2, 3].map((m) => ({
   eventId: `e${m}`,

@@ -7,7 +7,7 @@ import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client
 import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LakeTableDefinition, REJECTED_TABLE } from '../../lambdas/domain/lake-schema.js';
 import { handler as isComplete } from '../../lambdas/iceberg-table/is-complete.js';
 import { handler as onEvent } from '../../lambdas/iceberg-table/on-event.js';
@@ -17,7 +17,12 @@ import { lastFieldId } from '../../lambdas/lake/lake-ddl.js';
 const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);
 // The stack holds no other resource naming the table (the sequences with one are in the lifecycle test).
-mockClient(CloudFormationClient).on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
+const cloudFormation = mockClient(CloudFormationClient);
+cloudFormation.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
+// The unit project shares modules between files (isolate: false): put the real clients back.
+afterAll(() => {
+  for (const mock of [athena, glue, cloudFormation]) mock.restore();
+});
 /** The catalog holds the table as REJECTED_TABLE defines it (for Update); Create tests clear it. */
 const catalogHolds = (
   def: LakeTableDefinition | undefined,

@@ -6,7 +6,7 @@
  */
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { INGEST_WINDOW_MS, ingestLimiter, ingestWindowSortKey } from '../../lambdas/adapters/ingest-limit.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { INGEST_RETRY, rawStreamWriter } from '../../lambdas/history-api/raw-stream.js';
@@ -16,6 +16,8 @@ import { impression } from '../support/factories.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesis = mockClient(KinesisClient);
+// The unit project shares modules between files (isolate: false): put the real client back.
+afterAll(() => kinesis.restore());
 const calls = () =>
   kinesis.commandCalls(PutRecordsCommand).map((c) => c.args[0].input as PutRecordsCommandInput);
 const noSleep = { ...INGEST_RETRY, sleep: async () => {} };

@@ -2,7 +2,7 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import agg from 'aws-kinesis-agg';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   countUserRecords,
   inspectAggregate,
@@ -20,6 +20,8 @@ import { frame } from '../support/kpl-framing.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 
 const kinesisMock = mockClient(KinesisClient);
+// The unit project shares modules between files (isolate: false): put the real client back.
+afterAll(() => kinesisMock.restore());
 
 /** The Kinesis sinks over the mocked client: these tests read the stream side's bytes. */
 const kinesis = new KinesisClient({

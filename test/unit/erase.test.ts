@@ -10,7 +10,7 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   athenaStatements,
   eraseOnAthena,
@@ -21,6 +21,8 @@ import {
 } from '../../ops/erase.js';
 
 const athenaMock = mockClient(AthenaClient);
+// The unit project shares modules between files (isolate: false): put the real client back.
+afterAll(() => athenaMock.restore());
 const athena = new AthenaClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'x', secretAccessKey: 'y' },

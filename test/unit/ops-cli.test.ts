@@ -7,7 +7,7 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Deployment, findDeployment, stageOf } from '../../ops/deployment.js';
 import { CliError, numberOption, parseCli, profilesOption, timeRange } from '../../ops/kit.js';
 import { lakeQuery } from '../../ops/lake-query.js';
@@ -80,6 +80,7 @@ describe('the deployment', () => {
 describe('Athena on a real deployment', () => {
   const athena = mockClient(AthenaClient);
   afterEach(() => athena.reset());
+  afterAll(() => athena.restore());
   const d: Deployment = {
     kind: 'aws',
     stage: 'prod',

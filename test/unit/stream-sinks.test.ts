@@ -1,13 +1,15 @@
 /** The Kinesis adapters of filter-enrich's output ports: wire bytes, keys, partial-failure retries. */
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { enrichedStreamSink, kinesisSink } from '../../lambdas/adapters/stream-sinks.js';
 import { type EnrichedOut, planBatch } from '../../lambdas/domain/filter-enrich.js';
 import { impression, rawRecord } from '../support/factories.js';
 import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
 
 const kinesisMock = mockClient(KinesisClient);
+// The unit project shares modules between files (isolate: false): put the real client back.
+afterAll(() => kinesisMock.restore());
 const client = new KinesisClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
