@@ -1,7 +1,7 @@
 /**
  * Ingest route cost and throughput per function instance: the real history-api handler (authorization, body
  * parsing and the per-event profile check, serialization), the deployed per-profile ingest limit (one
- * conditional UpdateItem on the window counter, adapters/ingest-limit.ts) and the real raw-stream writer, over
+ * conditional UpdateItem on the window counter, history-store/ingest-limit.ts) and the real raw-stream writer, over
  * real DynamoDB and Kinesis SDK clients whose HTTP handler answers in-process, so the SDK's serialization,
  * signing and parsing are measured too, but no network. What the function writes to stdout/stderr (its
  * log lines: CloudWatch Logs ingestion) is counted per request. Realistic ≈ 1.2 KB events from the load
@@ -19,10 +19,10 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DEFAULT_STAGE } from '../infra/config.js';
-import { ingestLimiter } from '../lambdas/adapters/ingest-limit.js';
 import { cursorKey } from '../lambdas/domain/cursor.js';
 import { makeHandler } from '../lambdas/history-api/handler.js';
 import { rawStreamWriter } from '../lambdas/history-api/raw-stream.js';
+import { ingestLimiter } from '../lambdas/history-store/index.js';
 import { sampleCatalog } from '../ops/seed.js';
 import { traffic } from '../scripts/traffic.js';
 import { outputCounter } from './whole-handler.js';

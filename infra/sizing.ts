@@ -63,7 +63,7 @@ export const SIZING = {
   wcuPerIngestRequest: {
     value: 1,
     source:
-      'lambdas/adapters/ingest-limit.ts: one conditional UpdateItem of a small per-profile window counter (≤ 1 KB) per ingest request, in the history table',
+      'lambdas/history-store/ingest-limit.ts: one conditional UpdateItem of a small per-profile window counter (≤ 1 KB) per ingest request, in the history table',
   },
   rruPerHistoryCall: {
     value: 2,

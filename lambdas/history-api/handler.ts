@@ -6,11 +6,10 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
-import { ingestLimiter } from '../adapters/ingest-limit.js';
 import { observability } from '../adapters/observability.js';
 import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
 import { NotPermittedError } from '../domain/errors.js';
-import { historyStore } from '../history-store/index.js';
+import { historyStore, ingestLimiter } from '../history-store/index.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
 import { type ErasureContinuation, isErasureContinuation, selfContinuation } from './erase-continuation.js';
 import { problemHeaders, toProblem } from './problems.js';

@@ -6,7 +6,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { IngestLimiter } from '../adapters/ingest-limit.js';
 import type { AuthorizationPolicy } from '../domain/authorization.js';
 import {
   type CursorBinding,
@@ -18,7 +17,7 @@ import {
 import { InvalidParameterError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
-import type { EraseOptions, HistoryStore } from '../history-store/index.js';
+import type { EraseOptions, HistoryStore, IngestLimiter } from '../history-store/index.js';
 import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
 import { ServiceUnavailableError, TooManyRequestsError } from './problems.js';
 import type { RawStreamWriter } from './raw-stream.js';
@@ -33,7 +32,7 @@ export interface HistoryApiDeps {
   /** Puts the ingest route's events on the raw stream. @default the ingest route answers 503 */
   readonly ingest?: RawStreamWriter;
   /**
-   * The ingest route's per-profile limit, counted before the put (adapters/ingest-limit.ts).
+   * The ingest route's per-profile limit, counted before the put (history-store/ingest-limit.ts).
    * @default no limit (tests of other routes)
    */
   readonly ingestLimit?: IngestLimiter;

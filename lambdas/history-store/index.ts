@@ -5,7 +5,7 @@
  * `lambdas/domain/rollup.ts`. Nothing outside this folder imports its other files.
  *
  * Parts: `admit.ts` and `forget.ts` (the write side), `reads.ts` and `title-counts.ts` (the read side),
- * `erase.ts` (erasure), over one table, client, retry policy and clock (`table.ts`); `day-allowance.ts`
+ * `erase.ts` (erasure), `ingest-limit.ts` (the ingest route's per-profile window counters), over one table, client, retry policy and clock (`table.ts`); `day-allowance.ts`
  * and `bucket-memory.ts` are what a store holds in memory between batches.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,7 +31,15 @@ export {
   type Erasures,
 } from './erase.js';
 export type { ForgetResult } from './forget.js';
-export { ATTR, itemSize, profileKey, valueSize } from './item-codec.js';
+export {
+  INGEST_LIMIT_RETRY,
+  INGEST_WINDOW_MS,
+  type IngestAllowance,
+  type IngestLimiter,
+  type IngestLimitOptions,
+  ingestLimiter,
+} from './ingest-limit.js';
+export { ATTR, ingestWindowSortKey, itemSize, profileKey, valueSize } from './item-codec.js';
 export { type HistoryPage, LIST_SCAN_BYTES, type ListQuery } from './reads.js';
 export { mapLimit } from './table.js';
 

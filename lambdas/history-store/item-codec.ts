@@ -6,8 +6,8 @@
  *
  * Items of one profile share `pk = P#<profileId>`; the sort key tells the kind: `B#<bucket start, ISO>`
  * (a bucket: 10 s of event time), `D#<YYYY-MM-DD>` (the day counter of the daily cap), `R#<YYYY-MM-DD>`
- * and `R#<YYYY-MM-DD>#<k>` (a day's rollup and its parts), `E#` (the erasure marker); the ingest route's
- * `I#…` windows are `lambdas/adapters/ingest-limit.ts`'s.
+ * and `R#<YYYY-MM-DD>#<k>` (a day's rollup and its parts), `E#` (the erasure marker), `I#<window start, ISO>` (an
+ * ingest window's counter: `ingest-limit.ts`).
  */
 import { BUCKET_MS, bucketStart, DAY_MS, type Impression } from '../domain/history-model.js';
 import type { Tally } from '../domain/rollup.js';
@@ -50,6 +50,8 @@ export const bucketSortKey = (startMs: number) => `${BUCKET_PREFIX}${new Date(st
 export const bucketSortKeyEnd = (startMs: number) => `${bucketSortKey(startMs)}#~`;
 /** The bucket start of a stored item, from its sort key. */
 export const bucketOfSortKey = (sk: string) => Date.parse(sk.slice(2, 26));
+/** An ingest window's counter (the ingest route's per-profile limit, `ingest-limit.ts`). */
+export const ingestWindowSortKey = (windowStartMs: number) => `I#${new Date(windowStartMs).toISOString()}`;
 export const daySortKey = (dayStartMs: number) => `D#${new Date(dayStartMs).toISOString().slice(0, 10)}`;
 
 export const ROLLUP_PREFIX = 'R#';

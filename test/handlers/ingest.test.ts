@@ -7,10 +7,10 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { INGEST_WINDOW_MS, ingestLimiter, ingestWindowSortKey } from '../../lambdas/adapters/ingest-limit.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { INGEST_RETRY, rawStreamWriter } from '../../lambdas/history-api/raw-stream.js';
 import { MAX_INGEST_BODY_BYTES } from '../../lambdas/history-api/requests.js';
+import { INGEST_WINDOW_MS, ingestLimiter, ingestWindowSortKey } from '../../lambdas/history-store/index.js';
 import { apiEvent, CALLERS, fakeStore, keyring, POLICY, parse } from '../support/api.js';
 import { impression } from '../support/factories.js';
 import { memoryDynamo } from '../support/memory-aws.js';

@@ -5,7 +5,7 @@
  *
  * One counter item per profile and window in the history table, beside the profile's other items
  * (partition key `P#<profileId>`, sort key `I#<window start, ISO>`, a count and a TTL, whose attribute names
- * are the store's `ATTR`), raised by one conditional UpdateItem per request: the count grows by the
+ * are the store's `ATTR`, its key `item-codec.ts`'s), raised by one conditional UpdateItem per request: the count grows by the
  * request's events only if the new total stays within the cap (DynamoDB condition expressions cannot add,
  * so the condition is `count ≤ cap − events`). A request refused
  * adds nothing; a request admitted counts whether or not its put then succeeds (a 503's retry puts the
@@ -16,16 +16,14 @@
  * burst cap of filter-enrich still holds exactly per 10 s of event time behind it.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ATTR, profileKey } from '../history-store/index.js';
-import { type Clock, systemClock } from './clock.js';
-import { type RetryPolicy, retryCall } from './retry.js';
+import { type Clock, systemClock } from '../adapters/clock.js';
+import { type RetryPolicy, retryCall } from '../adapters/retry.js';
+import { ATTR, ingestWindowSortKey, profileKey } from './item-codec.js';
 
 /** Width of an ingest window (the contract's burst window). */
 export const INGEST_WINDOW_MS = 10_000;
 /** How long a window's counter is kept after the window ends (its TTL; DynamoDB removes it later). */
 const KEEP_AFTER_WINDOW_S = 60;
-
-export const ingestWindowSortKey = (windowStartMs: number) => `I#${new Date(windowStartMs).toISOString()}`;
 
 export type IngestAllowance =
   | { readonly allowed: true }
