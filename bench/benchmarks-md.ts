@@ -206,11 +206,11 @@ Measured by tests over the in-memory table that charges DynamoDB's units (detail
 |---|---|---|---|
 | WCU of one record, a bucket filled one maximal impression per batch (\`test/unit/amplification.test.ts\`) | ≤ 130 | 128 (129 for a cold instance's first record on a full bucket) | 379 |
 | WCU of a duplicate, redelivery or burst record on a remembered full bucket | ≤ 1 | 0 | 379 |
-| \`1d\` frequency, maximal field sizes, two days at the daily cap (\`test/faults/read-amplification.test.ts\`) | ≤ 1,350 RCU | 1,084.5 RCU, 8.9 MB | 6,238 RCU, 51 MB |
-| \`1d\` frequency, realistic impressions at the caps | < 300 RCU | 222.5 RCU, 1.8 MB | |
-| \`7d\` frequency, rollups built, realistic impressions at the caps | < 600 RCU | 447.5 RCU, 3.6 MB | |
-| \`7d\` frequency after five late events (added to their rollups) | ≤ warm + 5 | 447.5 RCU | 6,031 RCU |
-| \`7d\` frequency, 20,000 distinct titles a day (rollups split into parts) | < 1,400 RCU | 769 RCU, 6.3 MB | ≈ 1,600–1,800 RCU |
+| \`1d\` frequency, maximal field sizes, two days at the daily cap (\`test/faults/read-amplification.test.ts\`) | ≤ 1,350 RCU | 1,079 RCU, 8.8 MB | 6,238 RCU, 51 MB |
+| \`1d\` frequency, realistic impressions at the caps | < 300 RCU | 194 RCU, 1.6 MB | |
+| \`7d\` frequency, rollups built, realistic impressions at the caps | < 600 RCU | 389 RCU, 3.2 MB | |
+| \`7d\` frequency after five late events (added to their rollups) | ≤ warm + 5 | 389 RCU | 6,031 RCU |
+| \`7d\` frequency, 20,000 distinct titles a day (rollups split into parts) | < 1,400 RCU | 710.5 RCU, 5.8 MB | ≈ 1,600–1,800 RCU |
 `;
 
 function wholeHandlerSection(

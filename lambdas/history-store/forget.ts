@@ -13,7 +13,7 @@ import {
   planAdmission,
   plannedTag,
 } from './admission-plan.js';
-import { ATTR, expiry, type Item, storedImpression } from './item-codec.js';
+import { ATTR, expiry, type Item } from './item-codec.js';
 import { invalidateRollup } from './rollup-writes.js';
 import { type HistoryTable, type ItemAccess, mapLimit, type UpdateInput } from './table.js';
 
@@ -70,8 +70,8 @@ function takeOff(
 }
 
 /**
- * Forgets one impression of a bucket: removes its attribute on the condition that its stored value's tag
- * is the one the record would have written, and takes it off the bucket's counts `n` and `s`. In a dry
+ * Forgets one impression of a bucket: removes its attribute on the condition that its stored value is the
+ * one the record would have written (the same impression under the same tag), and takes it off the bucket's counts `n` and `s`. In a dry
  * run, judges it from `item` (the bucket as read) instead.
  */
 async function forgetImpression(
@@ -88,13 +88,10 @@ async function forgetImpression(
   }
   result.writes++;
   const out = await ctx.access.update(
-    takeOff(
-      ctx.table,
-      { pk: b.pk, sk: b.sk },
-      { [ATTR.count]: 1, [ATTR.bytes]: imp.bytes },
-      `${storedImpression.tagPath('#a')} = :tag`,
-      { remove: { '#a': imp.name }, values: { ':tag': tag } },
-    ),
+    takeOff(ctx.table, { pk: b.pk, sk: b.sk }, { [ATTR.count]: 1, [ATTR.bytes]: imp.bytes }, '#a = :stored', {
+      remove: { '#a': imp.name },
+      values: { ':stored': imp.value },
+    }),
   );
   const stored = out.ok ? tag : bucketState(out.item).tags.get(imp.name);
   if (!out.ok && stored === tag)
@@ -131,11 +128,9 @@ async function giveBackDay(ctx: ForgetContext, d: DayPlan, units: number, result
  * Forgets the impressions that exactly these user records stored, before their records are put on the
  * stream again (`npm run redrive`): a record re-put gets a new sequence number, so an impression it had
  * stored would be taken for a producer retry and never be enriched. Per impression, one UpdateItem removes
- * the attribute on the condition that its stored value's tag (`storedImpression.tagPath`) is the one the
- * record would have written — a document path into a list element, "Referring to item attributes when
- * using expressions in DynamoDB", section "Document paths", DynamoDB developer guide
- * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.Attributes.html) — and
- * takes it off the bucket's counts `n` and `s`. One stored under another record's tag (accepted earlier
+ * the attribute on the condition that its stored value equals the one the record would have written (a
+ * Binary compared byte by byte; the value starts with the record's tag, `item-codec.ts`), and takes it off
+ * the bucket's counts `n` and `s`. One stored under another record's tag (accepted earlier
  * from another record) is kept; so is everything on a second run, once the re-put records stored theirs.
  * `dryRun` reads (consistently) instead of writing.
  */

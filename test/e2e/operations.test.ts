@@ -304,7 +304,12 @@ describe.skipIf(Boolean(skip))(`operations tools on ${c.target}${skip ? ` (${ski
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify(old) }));
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: '{"hello":"world"}' }));
     // The enriched stream has no event-source mapping any more: a range of it is not re-driven.
-    const [enriched] = await failureMessages(out.EnrichedStreamName, (rec) => rec.PartitionKey === p);
+    // (filter-enrich puts it there once the mapping has read the raw record: wait for it.)
+    const [enriched] = await eventually(
+      () => failureMessages(out.EnrichedStreamName, (rec) => rec.PartitionKey === p),
+      (messages) => messages.length > 0,
+      { what: `the enriched record of ${p}` },
+    );
     expect(enriched).toBeDefined();
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: enriched! }));
     const r = await tool('redrive', ['--queue', 'FilterEnrichFailureQueueUrl'], session);

@@ -163,7 +163,7 @@ describe('read units per request at the caps', { timeout: 120_000 }, () => {
       expect(out.stored).toBe(late.length);
     });
     const afterLate = await p.measure(p.frequency(7 * 24 * H));
-    // Measured: 1 d 222.5 RCU (1.8 MB), 7 d warm 447.5 (3.6 MB), 7 d after the late events 447.5 (it
+    // Measured: 1 d 194 RCU (1.6 MB), 7 d warm 389 (3.2 MB), 7 d after the late events 389 (it
     // was 6,031 when a late event invalidated its day's rollup).
     expect(oneDay.rcu).toBeLessThan(300);
     expect(warm7.rcu).toBeLessThan(600);
@@ -179,7 +179,7 @@ describe('read units per request at the caps', { timeout: 120_000 }, () => {
     // Two days at the cap of 20,000 units of 256 bytes: ≤ 10.24 MB of impressions (+ names, keys, counters).
     expect(p.stored).toBeLessThan(2 * DEFAULT_HISTORY_LIMITS.perDay);
     expect(oneDay.mb).toBeLessThanOrEqual((2 * DEFAULT_HISTORY_LIMITS.perDay * DAY_UNIT_BYTES * 1.05) / 1e6);
-    // Measured: 8.9 MB, 1,084.5 RCU (it was 51 MB, 6,238 RCU before the daily cap counted bytes).
+    // Measured: 8.8 MB, 1,079 RCU (it was 51 MB, 6,238 RCU before the daily cap counted bytes).
     expect(oneDay.rcu).toBeLessThanOrEqual(1_350);
   });
 
@@ -199,9 +199,9 @@ describe('read units per request at the caps', { timeout: 120_000 }, () => {
     const got = await window();
     const all = await p.store.impressionsBetween('heavy', NOW - 7 * 24 * H + 1, NOW);
     for (const t of asked) expect(got.get(t)!.count, t).toBe(all.filter((i) => i.titleId === t).length);
-    // Measured: 769 RCU, 6.3 MB (the buckets of today and yesterday, the partial edge day's, and five
-    // rollups in parts); before rollups split, those five days were counted from their buckets (≈ 1.8 MB,
-    // 222.5 RCU each: ≈ 1,600–1,800 RCU for the window).
+    // Measured: 710.5 RCU, 5.8 MB (the buckets of today and yesterday, the partial edge day's, and five
+    // rollups in parts); before rollups split, those five days were counted from their buckets (≈ 1.6 MB,
+    // 194 RCU each: ≈ 1,600–1,800 RCU for the window).
     expect(warm.rcu).toBeLessThan(1_400);
     // A part lost (two builds raced): that day is not served from its parts, it is rebuilt, still exact.
     const part = parts.find((i) => String(i.sk).endsWith('#1'))!;

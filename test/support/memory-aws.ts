@@ -150,6 +150,13 @@ const checkItemSize = (item: Item) => {
  * `#a = :v`, `#a[i] = :v`, `#a <= :v`,
  * combined with AND, OR and parentheses (DynamoDB's precedence: AND before OR).
  */
+/** DynamoDB's `=`: values of one type and equal (a Binary byte by byte, whatever view holds the bytes). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Uint8Array || b instanceof Uint8Array)
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export function evaluateCondition(
   expr: string,
   item: Item | undefined,
@@ -179,7 +186,7 @@ export function evaluateCondition(
     const rhs = values[tokens[p++]!];
     const lhs = attr(t);
     if (lhs === undefined) return false;
-    return op === '=' ? JSON.stringify(lhs) === JSON.stringify(rhs) : Number(lhs) <= Number(rhs);
+    return op === '=' ? sameValue(lhs, rhs) : Number(lhs) <= Number(rhs);
   };
   const and = (): boolean => {
     let v = atom();

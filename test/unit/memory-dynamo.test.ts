@@ -7,6 +7,28 @@ import { describe, expect, it } from 'vitest';
 import { memoryDynamo, projectionAttributes } from '../support/memory-aws.js';
 
 describe('memory DynamoDB', () => {
+  it('compares a Binary byte by byte in a condition, and never equal to another type', async () => {
+    const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 1 });
+    const bytes = Uint8Array.from([1, 2, 3]);
+    const put = (value: unknown, expected: unknown) =>
+      ddb.client.send(
+        new UpdateCommand({
+          TableName: 't',
+          Key: { pk: 'a', sk: 'b' },
+          UpdateExpression: 'SET #v = :v',
+          ConditionExpression: 'attribute_not_exists(#v) OR #v = :old',
+          ExpressionAttributeNames: { '#v': 'v' },
+          ExpressionAttributeValues: { ':v': value, ':old': expected },
+        }),
+      );
+    await put(bytes, 'unused');
+    // The same bytes in another view (a Buffer over a larger pool) are equal; a list of the numbers is not.
+    await expect(put(Uint8Array.from([9]), [1, 2, 3])).rejects.toThrow(/conditional request failed/i);
+    await expect(put(Uint8Array.from([9]), Uint8Array.from([1, 2, 4]))).rejects.toThrow(/conditional/i);
+    await put(Uint8Array.from([9]), Buffer.concat([Buffer.from([0]), Buffer.from(bytes)]).subarray(1));
+    expect([...ddb.table('t').values()][0]?.v).toEqual(Uint8Array.from([9]));
+  });
+
   it('projects top-level attributes, refusing undefined names, empty and overlapping paths', () => {
     expect(projectionAttributes('pk, #s', { '#s': 'sk' })).toEqual(['pk', 'sk']);
     expect(() => projectionAttributes('pk, #s', {})).toThrow(

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { EnrichedRecord } from '../../lambdas/domain/enrich.js';
 import { historyCandidate, rawText } from '../../lambdas/domain/filter-enrich.js';
 import { type AdmitSettings, historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
-import { isStoredImpression } from '../../lambdas/history-store/item-codec.js';
+import { isStoredImpression, storedImpression } from '../../lambdas/history-store/item-codec.js';
 import { openHistoryStore, writeImpressions } from '../../ops/history-write.js';
 import { daysOf, type LakeRow, lakeTime } from '../../ops/lake-query.js';
 import { historyRowOf, rebuild, rebuildSql } from '../../ops/rebuild-core.js';
@@ -202,7 +202,10 @@ const untagged = (d: ReturnType<typeof memoryDynamo>) =>
         Object.entries(item)
           // `g`: a day counter's generation, random when the counter is created (held allowances check it).
           .filter(([a]) => a !== 'g')
-          .map(([a, v]) => [a, isStoredImpression(v) ? v.slice(0, 8) : v]),
+          .map(([a, v]) => [
+            a,
+            isStoredImpression(v) ? Buffer.from(storedImpression.untagged(v)).toString('hex') : v,
+          ]),
       ),
     ]),
   );
