@@ -8,7 +8,7 @@ import { DEFAULT_STAGE } from '../infra/config.js';
 import { measuredInputs } from '../ops/cost.js';
 import { costModel, DEFAULT_INPUTS, PRICES, PRICES_DATE, QUOTAS } from '../ops/cost-model.js';
 import type { EnrichBenchResult } from './enrich.js';
-import type { HistoryFigures } from './history-wcu.js';
+import { HISTORY_WCU_TARGET, type HistoryFigures } from './history-wcu.js';
 import type { IngestBenchResult } from './ingest.js';
 import type { StreamBytesResult } from './stream-bytes.js';
 import type { WholeHandlerResult } from './whole-handler.js';
@@ -169,7 +169,7 @@ on the existing item). Clients flush every F seconds; the default assumption, us
 |---|---|---|---|---|---|---|---|---|---|
 ${flush}
 
-Target ≤ ${h.target} WCU per impression at the default flush: ${met(h.wcuPerImpression <= h.target)} (${h.wcuPerImpression.toFixed(3)}). Naive design (an item
+Target ≤ ${HISTORY_WCU_TARGET} WCU per impression at the default flush: ${met(h.wcuPerImpression <= HISTORY_WCU_TARGET)} (${h.wcuPerImpression.toFixed(3)}). Naive design (an item
 per impression and a counter per title and day): ${h.naive.wcuPerImpression.toFixed(2)} WCU per impression. Stored bytes per impression include
 DynamoDB's 100 bytes of overhead per item (storage billing).
 

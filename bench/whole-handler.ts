@@ -121,7 +121,9 @@ const answer = (op, body) => {
       const optimistic = String(req.Key.sk.S).startsWith('B#') && String(req.ConditionExpression).includes('attribute_not_exists(#0)');
       if (!optimistic || ++bucketWrites % FAIL_EVERY !== 0) return {};
       const value = req.ExpressionAttributeValues[':0'];
-      const stored = { L: [...value.L.slice(0, 8), { S: 'retry000' }] };
+      // The same packed impression under another record's tag (its first 6 bytes, item-codec.ts).
+      const packed = Buffer.from(value.B, 'base64');
+      const stored = { B: Buffer.concat([Buffer.alloc(6, 0xff), packed.subarray(6)]).toString('base64') };
       return { failed: true, Item: { pk: req.Key.pk, sk: req.Key.sk, n: { N: '1' }, s: { N: '100' }, x: req.ExpressionAttributeValues[':x'], [req.ExpressionAttributeNames['#0']]: stored } };
     }
     case 'Query': case 'Scan': return { Items: [], Count: 0, ScannedCount: 0 };

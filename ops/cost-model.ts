@@ -907,8 +907,8 @@ export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
   const writes =
     base.lines.find((l) => l.component.startsWith('DynamoDB history writes'))?.perBillionUsd ?? 0;
   out.push({
-    lever: 'a more compact history item encoding',
-    how: 'not built (the history store); measure with bench/history-wcu.ts',
+    lever: 'a more compact history item encoding still: a row shared by its impressions in a bucket',
+    how: 'not built (the history store: impressions are packed, one Binary each; their page, row id and index and device type are still written per impression); measure with bench/history-wcu.ts',
     trade: `today ${i.historyBytesPerImpression.toFixed(0)} B stored per impression${m.historyAvgItemBytes ? `, ${m.historyAvgItemBytes} B per bucket item (write units are per 1 KB)` : ''}: storage $${storage.toFixed(2)} and writes $${writes.toFixed(2)} per billion scale with them`,
   });
   return out;

@@ -416,7 +416,7 @@ describe('cost model: quality metrics, quality report, levers', () => {
   });
 
   it('levers: each a single change priced by the model, none already applied, reserved capacity by its published discount', () => {
-    const m = { wcuPerImpressionAt15sFlush: 0.21, rawRecordsPerAggregate: 32.5, historyAvgItemBytes: 1615 };
+    const m = { wcuPerImpressionAt15sFlush: 0.21, rawRecordsPerAggregate: 32.5, historyAvgItemBytes: 1431 };
     const list = levers(DEFAULT_INPUTS, m);
     const base = costModel(DEFAULT_INPUTS).totalPerBillionUsd;
     const by = (re: RegExp) => list.find((l) => re.test(l.lever))!;
@@ -436,7 +436,7 @@ describe('cost model: quality metrics, quality report, levers', () => {
     expect(reservedDiscount('wcu100', 'oneYear')).toBeCloseTo(0.54, 2);
     expect(reservedDiscount('wcu100', 'threeYears')).toBeCloseTo(0.77, 2);
     expect(by(/compact history item/).perBillionUsd).toBeUndefined();
-    expect(by(/compact history item/).trade).toContain('1615 B per bucket item');
+    expect(by(/compact history item/).trade).toContain('1431 B per bucket item');
     // Applied levers are not listed again; unmeasured ones are left out.
     const applied = levers(withStage({ tracing: 'pass-through' }, { eventsPerIngestRequest: 50 }));
     expect(applied.some((l) => /trace sampling|ingest request|flush interval|KPL/.test(l.lever))).toBe(false);
