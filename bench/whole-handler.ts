@@ -8,13 +8,16 @@
  *
  * The server answers generically by operation (X-Amz-Target), so the harness keeps working when the handler
  * calls other DynamoDB or Kinesis operations: PutRecords succeeds for every entry; BatchGetItem returns the
- * sample catalog's item for a `titleId` key and nothing for any other key; UpdateItem succeeds, except every
+ * sample catalog's item for a `titleId` key, a day counter it created for its key, and nothing for any other
+ * key; UpdateItem succeeds, except every
  * 15th optimistic bucket write (about as often as producer retries make one fail on traffic over time,
  * bench/history-wcu.ts), which fails its condition with the item as stored (ConditionalCheckFailedException
  * with `Item`, as `ReturnValuesOnConditionCheckFailure: ALL_OLD` asks; UpdateItem API reference): its first
  * impression stored by another record, so the handler files a duplicate and writes the rest with the exact
- * condition; PutItem, GetItem, Query, BatchWriteItem and TransactWriteItems return "nothing there before,
- * nothing left unprocessed".
+ * condition; a day counter's raise (`ReturnValues: ALL_NEW`) answers the counter with the generation it was
+ * created with, and a later BatchGetItem of it finds it, as DynamoDB would (so the handler holds its daily
+ * allowances from batch to batch as a warm instance does); PutItem, GetItem, Query, BatchWriteItem and
+ * TransactWriteItems return "nothing there before, nothing left unprocessed".
  *
  * `tsx bench/whole-handler.ts [--runs n] [--batches n] [--batch-size n] [--per-profile n]` prints the result as JSON; run it under
  * `node --cpu-prof --import tsx` to profile (see BENCHMARKS.md).
@@ -91,6 +94,8 @@ const SERVER = `
 const http = require('node:http');
 let catalog = new Map();
 const counts = {};
+// Day counters the handler created: key → generation (g).
+const counters = new Map();
 const FAIL_EVERY = 15;
 let bucketWrites = 0;
 const item = (t) => ({
@@ -109,7 +114,10 @@ const answer = (op, body) => {
     case 'BatchGetItem': {
       const Responses = {};
       for (const [table, req] of Object.entries(JSON.parse(body).RequestItems)) {
-        Responses[table] = req.Keys.flatMap((k) => (k.titleId && catalog.has(k.titleId.S) ? [item(catalog.get(k.titleId.S))] : []));
+        Responses[table] = req.Keys.flatMap((k) =>
+          k.titleId && catalog.has(k.titleId.S) ? [item(catalog.get(k.titleId.S))]
+          : k.sk && counters.has(k.pk.S + k.sk.S) ? [{ pk: k.pk, sk: k.sk, n: { N: '1' }, g: { S: counters.get(k.pk.S + k.sk.S) } }]
+          : []);
       }
       return { Responses, UnprocessedKeys: {} };
     }
@@ -118,6 +126,13 @@ const answer = (op, body) => {
       // Every FAIL_EVERY-th optimistic bucket write finds its first impression stored by another record (a
       // producer's retry, as often as on traffic over time): the condition fails and the item comes back.
       const req = JSON.parse(body);
+      // A day counter's raise answers the counter as it is after it (ReturnValues ALL_NEW), with the
+      // generation it was created with; a batch read of it later finds it (BatchGetItem above).
+      if (req.ReturnValues === 'ALL_NEW' && String(req.Key.sk.S).startsWith('D#')) {
+        const key = req.Key.pk.S + req.Key.sk.S;
+        if (!counters.has(key)) counters.set(key, req.ExpressionAttributeValues[':g'].S);
+        return { Attributes: { ...req.Key, n: req.ExpressionAttributeValues[':k'], g: { S: counters.get(key) }, x: req.ExpressionAttributeValues[':x'] } };
+      }
       const optimistic = String(req.Key.sk.S).startsWith('B#') && String(req.ConditionExpression).includes('attribute_not_exists(#0)');
       if (!optimistic || ++bucketWrites % FAIL_EVERY !== 0) return {};
       const value = req.ExpressionAttributeValues[':0'];
@@ -336,8 +351,10 @@ async function benchHistoryAlone(
   const before = await aws.counts();
   const cpuUs = await cpuUsOf(offer, times);
   const after = await aws.counts();
-  const requests =
-    (after.UpdateItem ?? 0) - (before.UpdateItem ?? 0) + (after.GetItem ?? 0) - (before.GetItem ?? 0);
+  const requests = ['UpdateItem', 'GetItem', 'BatchGetItem'].reduce(
+    (n, op) => n + (after[op] ?? 0) - (before[op] ?? 0),
+    0,
+  );
   return {
     cpuUsPerEvent: cpuUs / (times * batchSize),
     requestsPerBatch: requests / times,

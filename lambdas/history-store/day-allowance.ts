@@ -19,7 +19,9 @@
  * what was held. So a counter carries a generation (`g`, a random token set when the item is created, kept
  * by every later raise), an allowance is held with the generation it was granted from, and before a batch
  * uses a held allowance the counter is read (one consistent GetItem of a small item, cheaper than the write
- * the block saves): when the counter is gone or has another generation, the allowance is dropped.
+ * the block saves; the counters of all of a batch's profile-days held here are read together, one
+ * consistent BatchGetItem per 100): when the counter is gone or has another generation, the allowance is
+ * dropped.
  */
 export interface DayAllowanceOptions {
   /**
@@ -63,6 +65,8 @@ export interface DayAllowances {
    * back, minus what was used, with `keep`).
    */
   take(key: string): HeldAllowance;
+  /** Whether anything is held for `key` (nothing is taken). */
+  holds(key: string): boolean;
   /**
    * Holds `units` more for `key`, granted from the counter's `generation` (nothing when ≤ 0; what was
    * held from another generation is dropped).
@@ -85,6 +89,7 @@ export function dayAllowances(options: DayAllowanceOptions = {}): DayAllowances 
       units.delete(key);
       return held ?? { units: 0, generation: undefined };
     },
+    holds: (key) => (units.get(key)?.units ?? 0) > 0,
     keep(key, n, generation) {
       if (n <= 0) return;
       // Added to what another call (the same store used concurrently) may have kept meanwhile, if that was

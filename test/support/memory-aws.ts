@@ -270,6 +270,8 @@ export function memoryDynamo(faults: FaultSettings) {
   const state = { faultsOn: true };
   const tables = new Map<string, Map<string, Record<string, unknown>>>();
   const counts: FaultCounts = { throttles: 0, unprocessed: 0, failedEntries: 0 };
+  /** Requests by operation (the document client's command name without `Command`), faults included. */
+  const requests: Record<string, number> = {};
   const capacity: Capacity = {
     wcu: 0,
     wcuByItemKind: {},
@@ -301,6 +303,7 @@ export function memoryDynamo(faults: FaultSettings) {
   );
   const mock = mockClient(client);
   mock.on(UpdateCommand).callsFake((raw) => {
+    requests['Update'] = (requests['Update'] ?? 0) + 1;
     maybeThrottle();
     checkExpressions(raw);
     const input = {
@@ -340,6 +343,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
   mock.on(PutCommand).callsFake((raw) => {
+    requests['Put'] = (requests['Put'] ?? 0) + 1;
     maybeThrottle();
     checkExpressions(raw);
     const input = {
@@ -380,6 +384,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return {};
   });
   mock.on(GetCommand).callsFake((input) => {
+    requests['Get'] = (requests['Get'] ?? 0) + 1;
     maybeThrottle();
     checkExpressions(input);
     const item = table(input.TableName).get(keyOf(throughSdk(input.Key)));
@@ -389,6 +394,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return item ? { Item: item } : {};
   });
   mock.on(QueryCommand).callsFake((raw) => {
+    requests['Query'] = (requests['Query'] ?? 0) + 1;
     maybeThrottle();
     checkExpressions(raw);
     const input = { ...raw, ExpressionAttributeValues: throughSdk(raw.ExpressionAttributeValues ?? {}) };
@@ -428,6 +434,7 @@ export function memoryDynamo(faults: FaultSettings) {
     };
   });
   mock.on(BatchGetCommand).callsFake((input) => {
+    requests['BatchGet'] = (requests['BatchGet'] ?? 0) + 1;
     maybeThrottle();
     const [[name, req]] = Object.entries(input.RequestItems) as [
       [string, { Keys: Record<string, unknown>[] }],
@@ -456,6 +463,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return { Responses: { [name]: got }, UnprocessedKeys: left.length ? { [name]: { Keys: left } } : {} };
   });
   mock.on(BatchWriteCommand).callsFake((input) => {
+    requests['BatchWrite'] = (requests['BatchWrite'] ?? 0) + 1;
     maybeThrottle();
     const [[name, reqs]] = Object.entries(input.RequestItems) as [
       [string, Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>[]],
@@ -492,7 +500,7 @@ export function memoryDynamo(faults: FaultSettings) {
     }
     return { UnprocessedItems: left.length ? { [name]: left } : {} };
   });
-  return { client, tables, counts, table, state, capacity };
+  return { client, tables, counts, requests, table, state, capacity };
 }
 
 export interface StreamRecordOut {

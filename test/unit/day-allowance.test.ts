@@ -84,6 +84,50 @@ describe('daily caps counted in blocks', () => {
     expect(exact.counter('p')).toBe(300);
   });
 
+  it("checks the counters of a batch's held allowances in one BatchGetItem, not a GetItem each", async () => {
+    const { ddb, store } = table();
+    const s = store();
+    const limits = { perWindow: 1000, perDay: 20_000 };
+    const profiles = Array.from({ length: 150 }, (_, k) => `p${k}`);
+    await s.admit(
+      profiles.flatMap((p, k) => offer(p, 2, 0, k * 10)),
+      settings(limits),
+    );
+    expect(profiles.every((p) => heldFor(s, p) > 0)).toBe(true);
+    const before = { ...ddb.requests };
+    const r = await s.admit(
+      profiles.flatMap((p, k) => offer(p, 2, 1, 5000 + k * 10)),
+      settings(limits),
+    );
+    expect(r.stored).toBe(300);
+    // 150 counters: two BatchGetItems of at most 100 keys; no GetItem, and no counter write (the blocks hold).
+    expect((ddb.requests.BatchGet ?? 0) - (before.BatchGet ?? 0)).toBe(2);
+    expect((ddb.requests.Get ?? 0) - (before.Get ?? 0)).toBe(0);
+    expect((ddb.requests.Update ?? 0) - (before.Update ?? 0)).toBe(150);
+    expect(profiles.every((p) => heldFor(s, p) > 0)).toBe(true);
+  });
+
+  it('reads a counter the batch read left unprocessed on its own, and drops an allowance whose counter is gone', async () => {
+    const ddb = memoryDynamo({ throttle: 0, partial: 1, seed: 1 });
+    ddb.state.faultsOn = false;
+    const s = historyStore(ddb.client, 'history', FAST, { nowMs: NOW });
+    const limits = { perWindow: 1000, perDay: 20_000 };
+    await s.admit([...offer('a', 2, 0, 0), ...offer('b', 2, 0, 100)], settings(limits));
+    // Every key of a batch read comes back unprocessed: each counter is read with a GetItem instead.
+    ddb.state.faultsOn = true;
+    ddb.table('history').delete(JSON.stringify(Object.entries({ pk: 'P#b', sk: daySortKey(DAY) }).sort()));
+    const before = { ...ddb.requests };
+    const r = await s.admit([...offer('a', 2, 1, 200), ...offer('b', 2, 1, 300)], settings(limits));
+    ddb.state.faultsOn = false;
+    expect(r.stored).toBe(4);
+    expect((ddb.requests.Get ?? 0) - (before.Get ?? 0)).toBeGreaterThanOrEqual(2);
+    // b's counter was gone: its allowance was dropped and the counter raised again (a new generation).
+    const counterB = [...ddb.table('history').values()].find(
+      (i) => i.pk === 'P#b' && i.sk === daySortKey(DAY),
+    );
+    expect(Number(counterB?.n)).toBeGreaterThanOrEqual(2);
+  });
+
   it('keeps what a batch reserved and did not store (duplicates, redeliveries) for the next batch', async () => {
     const t = table();
     const store = t.store({ dayAllowance: { block: 5 } });
