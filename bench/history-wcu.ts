@@ -47,6 +47,12 @@ export interface FlushRun {
   readonly failedConditions: number;
   readonly wcu: number;
   readonly wcuPerImpression: number;
+  /**
+   * Read units of the write path per impression: the erasure markers filter-enrich reads before and after
+   * the history writes (consistent, one unit per profile even when there is none), the counters of held
+   * daily allowances, and the items a failed conditional write reads back.
+   */
+  readonly rcuPerImpression: number;
   /** Of which the daily cap's counter items. */
   readonly dayCounterWcuPerImpression: number;
   /** Of which conditional writes that found a duplicate or a full bucket (charged, then retried). */
@@ -256,10 +262,13 @@ async function replay(seen: readonly Seen[], flushSeconds: number, seed: number)
   let k = 0;
   for (const b of all) {
     clock.now = b.at(-1)!.arrivalMs;
-    const r = await store.admit(
-      b.map((x) => x.candidate),
-      SETTINGS,
-    );
+    const candidates = b.map((x) => x.candidate);
+    // As filter-enrich does (lambdas/filter-enrich/handler.ts): the batch's profiles' erasure markers read
+    // before the history writes and again after them.
+    const profiles = [...new Set(candidates.map((c) => c.profileId))];
+    await store.erasures(profiles);
+    const r = await store.admit(candidates, SETTINGS);
+    await store.erasures(profiles);
     impressions += r.stored;
     if (++k % 50 === 0) await new Promise<void>((res) => setImmediate(res));
   }
@@ -275,6 +284,7 @@ async function replay(seen: readonly Seen[], flushSeconds: number, seed: number)
     failedConditions: ddb.capacity.failedConditions,
     wcu: ddb.capacity.wcu,
     wcuPerImpression: ddb.capacity.wcu / impressions,
+    rcuPerImpression: ddb.capacity.rcu / impressions,
     dayCounterWcuPerImpression: (ddb.capacity.wcuByItemKind.D ?? 0) / impressions,
     failedConditionWcu: ddb.capacity.failedConditionWcu,
     impressionsPerWrite: impressions / bucketWrites,
@@ -490,6 +500,7 @@ export function historyFigures(w: WcuBenchResult, r: ReadBenchResult) {
   return {
     defaultFlushSeconds: DEFAULT_FLUSH_SECONDS,
     wcuPerImpression: design.wcuPerImpression,
+    rcuPerImpression: design.rcuPerImpression,
     bytesPerImpression: design.storedBytesPerImpression,
     readUnits: {
       check: check.readUnits,

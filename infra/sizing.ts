@@ -47,6 +47,15 @@ export const SIZING = {
     source:
       'bench/history-wcu.ts: 0.249 WCU per impression at 5-s flushes (impressions packed as one Binary each)',
   },
+  /**
+   * DynamoDB read units of the write path per accepted impression at 5-s client flushes (bench/history-wcu.ts):
+   * the erasure markers filter-enrich reads before and after the writes, the counters of held allowances.
+   */
+  historyRcuPerImpression: {
+    value: 0.319,
+    source:
+      'bench/history-wcu.ts: 0.319 RCU per impression at 5-s flushes (markers read twice per profile and batch)',
+  },
   /** Read side: one check and 0.1 history call per page render of 250 impressions. */
   impressionsPerPageRender: {
     value: 250,
@@ -222,7 +231,10 @@ export function sizeStage(s: SizedSettings): StageSizing {
     peak * SIZING.historyWcuPerImpression.value +
     checks * SIZING.wcuPerCheck.value +
     ingest * SIZING.wcuPerIngestRequest.value;
-  const historyRcu = checks * SIZING.rruPerCheck.value + historyCalls * SIZING.rruPerHistoryCall.value;
+  const historyRcu =
+    peak * SIZING.historyRcuPerImpression.value +
+    checks * SIZING.rruPerCheck.value +
+    historyCalls * SIZING.rruPerHistoryCall.value;
   const historyTable: TableSizing = {
     mode: c.mode,
     minWriteCapacity: c.minWriteCapacity,

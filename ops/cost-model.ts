@@ -277,6 +277,11 @@ export interface CostInputs {
   readonly eventsPerIngestRequest: number;
   /** DynamoDB write units per accepted impression: buckets, day counters and duplicate detection (the same conditional writes). */
   readonly historyWcuPerImpression: number;
+  /**
+   * DynamoDB read units of the write path per accepted impression: the erasure markers filter-enrich reads
+   * (consistently) before and after the history writes, the counters of held daily allowances, items read back.
+   */
+  readonly historyRcuPerImpression: number;
   /** Stored history bytes per impression (items, their keys and DynamoDB's 100 B per-item overhead). */
   readonly historyBytesPerImpression: number;
   /** filter-enrich: CPU µs per event on one core (whole handler), I/O wait per batch. */
@@ -482,8 +487,8 @@ export function costModel(i: CostInputs): CostResult {
   dynamo(
     'history writes',
     historyWcu,
-    0,
-    `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression (buckets, day counters, duplicate detection)`,
+    accepted * i.historyRcuPerImpression,
+    `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression (buckets, day counters, duplicate detection), ${i.historyRcuPerImpression.toFixed(3)} RCU (erasure markers before and after, held counters)`,
   );
   dynamo(
     'history reads (API)',
@@ -786,6 +791,7 @@ export const DEFAULT_INPUTS: CostInputs = {
   rejectedParquetBytesPerRow: 400,
   eventsPerIngestRequest: SIZING.eventsPerIngestRequest.value,
   historyWcuPerImpression: SIZING.historyWcuPerImpression.value,
+  historyRcuPerImpression: SIZING.historyRcuPerImpression.value,
   historyBytesPerImpression: 102,
   filterEnrichCpuUsPerEvent: 60,
   filterEnrichIoMsPerBatch: 60,
@@ -825,6 +831,8 @@ export interface Lever {
 export interface LeverMeasurements {
   /** Write units per impression at 15-s client flushes (history.byFlushInterval). */
   readonly wcuPerImpressionAt15sFlush?: number;
+  /** Read units of the write path per impression at 15-s client flushes (history.byFlushInterval). */
+  readonly rcuPerImpressionAt15sFlush?: number;
   /** User records per KPL aggregate on the raw stream (streams.raw.userRecordsPerAggregate). */
   readonly rawRecordsPerAggregate?: number;
   /** Average bucket item bytes of the history (history.byFlushInterval avgItemBytes). */
@@ -850,8 +858,14 @@ export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
     out.push({
       lever: 'client flush interval 15 s',
       how: '--flush-seconds 15',
-      perBillionUsd: delta({ ...i, historyWcuPerImpression: m.wcuPerImpressionAt15sFlush }),
-      trade: `${m.wcuPerImpressionAt15sFlush.toFixed(3)} WCU per impression (measured); the history is up to 15 s later`,
+      perBillionUsd: delta({
+        ...i,
+        historyWcuPerImpression: m.wcuPerImpressionAt15sFlush,
+        ...(m.rcuPerImpressionAt15sFlush !== undefined
+          ? { historyRcuPerImpression: m.rcuPerImpressionAt15sFlush }
+          : {}),
+      }),
+      trade: `${m.wcuPerImpressionAt15sFlush.toFixed(3)} WCU${m.rcuPerImpressionAt15sFlush !== undefined ? ` and ${m.rcuPerImpressionAt15sFlush.toFixed(3)} RCU` : ''} per impression (measured); the history is up to 15 s later`,
     });
   if (m.rawRecordsPerAggregate !== undefined && i.rawRecordsPerKinesisRecord === 1)
     out.push({

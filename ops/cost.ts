@@ -123,6 +123,8 @@ interface Latest {
   readonly history?: {
     /** Write units per accepted impression, duplicate detection included, realistic traffic over time. */
     readonly wcuPerImpression: number;
+    /** Read units of the write path per accepted impression (erasure markers, held counters; older runs lack it). */
+    readonly rcuPerImpression?: number;
     /** Stored history bytes per impression. */
     readonly bytesPerImpression: number;
     /** Read request units per call of a typical profile: one check, one history call. */
@@ -137,6 +139,7 @@ interface Latest {
     readonly byFlushInterval?: readonly {
       readonly flushSeconds: number;
       readonly wcuPerImpression: number;
+      readonly rcuPerImpression?: number;
       readonly avgItemBytes?: number;
     }[];
   };
@@ -237,6 +240,7 @@ export function measuredInputs(
     i = {
       ...i,
       historyWcuPerImpression: h.wcuPerImpression,
+      ...(h.rcuPerImpression !== undefined ? { historyRcuPerImpression: h.rcuPerImpression } : {}),
       historyBytesPerImpression: h.bytesPerImpression,
       rruPerCheck: h.readUnits.check,
       wcuPerCheck: h.readUnits.checkWriteUnits ?? 0,
@@ -247,13 +251,23 @@ export function measuredInputs(
       'history.wcuPerImpression',
       ` (buckets, day counters, duplicate detection${a ? `; ${a.flush}` : ''})`,
     );
+    if (h.rcuPerImpression !== undefined)
+      m(
+        'historyRcuPerImpression',
+        'history.rcuPerImpression',
+        ' (the erasure markers filter-enrich reads before and after the writes, held counters, items read back)',
+      );
     if (flushSeconds !== undefined) {
       const f = h.byFlushInterval?.find((x) => x.flushSeconds === flushSeconds);
       if (!f) {
         const measured = (h.byFlushInterval ?? []).map((x) => x.flushSeconds).join(', ') || 'none';
         throw new Error(`--flush-seconds ${flushSeconds} was not measured (measured: ${measured})`);
       }
-      i = { ...i, historyWcuPerImpression: f.wcuPerImpression };
+      i = {
+        ...i,
+        historyWcuPerImpression: f.wcuPerImpression,
+        ...(f.rcuPerImpression !== undefined ? { historyRcuPerImpression: f.rcuPerImpression } : {}),
+      };
       m(
         'historyWcuPerImpression',
         'history.byFlushInterval',
@@ -329,6 +343,7 @@ export function leverMeasurements(latest: Latest): LeverMeasurements {
   );
   return {
     ...(at15 ? { wcuPerImpressionAt15sFlush: at15.wcuPerImpression } : {}),
+    ...(at15?.rcuPerImpression !== undefined ? { rcuPerImpressionAt15sFlush: at15.rcuPerImpression } : {}),
     ...(latest.streams ? { rawRecordsPerAggregate: latest.streams.raw.userRecordsPerAggregate } : {}),
     ...(atDefault?.avgItemBytes ? { historyAvgItemBytes: atDefault.avgItemBytes } : {}),
   };

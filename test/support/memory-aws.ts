@@ -437,8 +437,9 @@ export function memoryDynamo(faults: FaultSettings) {
     requests['BatchGet'] = (requests['BatchGet'] ?? 0) + 1;
     maybeThrottle();
     const [[name, req]] = Object.entries(input.RequestItems) as [
-      [string, { Keys: Record<string, unknown>[] }],
+      [string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }],
     ];
+    const consistentRead = req.ConsistentRead === true;
     if (req.Keys.length > DYNAMO_LIMITS.batchGetKeys)
       throw validation(
         `1 validation error detected: Value at 'requestItems.${name}.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100`,
@@ -455,11 +456,15 @@ export function memoryDynamo(faults: FaultSettings) {
         continue;
       }
       const item = t.get(keyOf(key));
+      // Each key is read as a GetItem is ("DynamoDB read and write operations", BatchGetItem): its size
+      // rounded up to 4 KB, at least one unit even when there is no item, halved unless consistent.
+      capacity.rcu += Math.max(1, Math.ceil((item ? itemSize(item) : 0) / 4096)) / (consistentRead ? 1 : 2);
       if (item) {
         got.push(item);
         bytes += itemSize(item);
       }
     }
+    capacity.reads++;
     return { Responses: { [name]: got }, UnprocessedKeys: left.length ? { [name]: { Keys: left } } : {} };
   });
   mock.on(BatchWriteCommand).callsFake((input) => {
