@@ -233,6 +233,30 @@ function handlerEnvironment(): Record<string, string> {
   });
 }
 
+/**
+ * Batches of traffic follow one another in time: each invocation takes the next of `VARIANTS` copies of the
+ * sample, its events `SLICE_MS` earlier and under other eventIds, so that its impressions land in new buckets as
+ * a lane's next batch does. Replaying one batch would pile every invocation's impressions into the same
+ * buckets until their window cap, a load no traffic makes (bursts, full buckets, counter writes).
+ */
+const VARIANTS = 64;
+const SLICE_MS = 10_000;
+const sliceEventId = (eventId: string, k: number) =>
+  `${eventId.slice(0, -4)}${k.toString(16).padStart(4, '0')}`;
+function timeSlices(records: SampleBatch['records'], count: number): SampleBatch['records'][] {
+  return Array.from({ length: count }, (_, k) =>
+    records.map((r) => {
+      const e = JSON.parse(Buffer.from(r.b64, 'base64').toString('utf8')) as {
+        eventId: string;
+        eventTime: string;
+      };
+      e.eventId = sliceEventId(e.eventId, k);
+      e.eventTime = new Date(Date.parse(e.eventTime) - k * SLICE_MS).toISOString();
+      return { ...r, b64: Buffer.from(JSON.stringify(e)).toString('base64') };
+    }),
+  );
+}
+
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
   const arrival = Date.now() / 1000;
   return {
@@ -340,8 +364,17 @@ async function benchHistoryAlone(
   let n = 0;
   const offer = async () => {
     const tag = `h${++n}-`;
+    const k = n % VARIANTS;
     const r = await deps.history.admit(
-      offered.map((c) => ({ ...c, recordId: tag + c.recordId })),
+      offered.map((c) => ({
+        ...c,
+        recordId: tag + c.recordId,
+        impression: {
+          ...c.impression,
+          eventId: sliceEventId(c.impression.eventId, k),
+          eventTimeMs: c.impression.eventTimeMs - k * SLICE_MS,
+        },
+      })),
       deps.historySettings,
     );
     if (r.admissions.some((a) => a.kind === 'failed'))
@@ -387,6 +420,7 @@ export async function benchWholeHandler(
   const runs = options.runs ?? 9;
   const batches = options.batches ?? 20;
   const sample = sampleBatch(options.batchSize ?? 500, 11, options.recordsPerProfile);
+  const variants = timeSlices(sample.records, VARIANTS);
   const aws = await instantAws(sample.titles);
   const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
   const saved = { ...process.env };
@@ -406,7 +440,8 @@ export async function benchWholeHandler(
     };
     let batchNo = 0;
     const invoke = async () => {
-      const r = await handler(kinesisEvent(sample.records, ++batchNo));
+      batchNo++;
+      const r = await handler(kinesisEvent(variants[batchNo % VARIANTS]!, batchNo));
       if (r.batchItemFailures.length)
         throw new Error(
           `the handler reported ${r.batchItemFailures.length} failures against the instant AWS`,
