@@ -122,8 +122,7 @@ charges two write units per KB and fails whole when one condition fails (DynamoD
 DynamoDB Transactions", capacity management); PartiQL's \`BatchExecuteStatement\` (25 statements a request)
 cannot express the write: its \`UPDATE\` supports only \`LIST_APPEND\`, \`SET_ADD\` and \`SET_DELETE\` in \`SET\`, no
 \`if_not_exists\` for the first write of a bucket's counters ("PartiQL update statements for DynamoDB",
-https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html).${money} Before the history moved into this handler, the
-same writes ran in a second function (the history writer) and were not in this ratio.`;
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html).${money}`;
 }
 
 /** Write units of one history write at the default client flush: units per impression × impressions per write. */

@@ -101,7 +101,7 @@ const REJECT_FAMILIES = REJECT_REASONS.map(rejectReasonMetric);
 
 export class Operations extends Construct {
   readonly dashboard: Dashboard;
-  /** The page topic (its logical id `AlarmTopic` kept from when it was the only one). */
+  /** The page topic (logical id `AlarmTopic`, pinned: a deployed topic keeps its subscriptions). */
   readonly topic: Topic;
   readonly noticeTopic: Topic;
   readonly rejectionRateAlarm?: Alarm;

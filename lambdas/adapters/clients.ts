@@ -14,7 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 /**
  * One retry layer: the adapters retry throttling and transient faults themselves (lambdas/adapters/retry.ts,
  * with partial-batch awareness the SDK lacks), so the data-path clients try each request once. With the SDK's
- * default of 3 attempts (or the former 5) under the adapters' 6, one call could be tried up to 30 times inside
+ * default of 3 attempts under the adapters' 6, one call could be tried up to 18 times inside
  * one function timeout.
  */
 const SINGLE_ATTEMPT = 1;

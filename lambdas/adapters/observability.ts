@@ -9,6 +9,6 @@ export const functionLogger = (serviceName: string): Logger => new Logger({ serv
 export function observability(serviceName: string): { logger: Logger; metrics: Metrics } {
   return {
     logger: functionLogger(serviceName),
-    metrics: new Metrics({ namespace: process.env.METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
   };
 }
