@@ -38,7 +38,7 @@ const LAYERS = [
   {
     name: 'infra-contract',
     path: 'infra/contract.ts',
-    mayImport: ['lambdas/domain/lake-schema.ts', 'lambdas/domain/metrics.ts'],
+    mayImport: ['lambdas/domain/lake-schema.ts', 'lambdas/domain/metrics.ts', 'lambdas/domain/profile-id.ts'],
     self: false,
   },
   // Pure computation only: ajv validates the event schema, node:crypto hashes (impression identity, cursor

@@ -6,7 +6,7 @@
  * stage's differences once, in `EMULATOR_STAGE_DEFAULTS`. docs/settings.md is generated from the three
  * (`npx tsx scripts/settings-doc.ts`; a test holds it current), so the interfaces here document meaning only.
  */
-import { PROFILE_ID } from '../lambdas/domain/profile-id.js';
+import { PROFILE_ID, PROFILE_ID_RULE } from '../lambdas/domain/profile-id.js';
 
 export interface StreamCapacity {
   /** `provisioned` (cheapest at steady high volume) or `on-demand`. */
@@ -519,7 +519,7 @@ export const SETTINGS = {
   testProfiles: {
     type: 'list',
     item: PROFILE_ID,
-    itemProblem: 'is not a profile id (1–64 characters of A-Z a-z 0-9 _ -)',
+    itemProblem: `is not a profile id (${PROFILE_ID_RULE})`,
     itemDoc: 'profile ids',
     maxItems: 100,
     sample: (i, long) => `qa-bot-${i}`.padEnd(long ? 64 : 0, 'x'),

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LAKE_TABLES } from '../lambdas/domain/lake-schema.js';
 import { METRICS_NAMESPACE } from '../lambdas/domain/metrics.js';
+import { PROFILE_ID_PATTERN } from '../lambdas/domain/profile-id.js';
 
 /** The two stacks of a stage, by role. */
 export const stackNamesOf = (stage: string) =>
@@ -92,6 +93,8 @@ export const pythonContract = () => ({
   lakeTables: LAKE_TABLE_NAMES,
   metricsNamespace: METRICS_NAMESPACE,
   outputKeys: OUTPUT_KEYS,
+  // The erase tool checks the ids it is given with the contract's own rule (lambdas/domain/profile-id.ts).
+  profileIdPattern: PROFILE_ID_PATTERN,
 });
 
 export const PYTHON_CONTRACT_FILE = path.join(import.meta.dirname, '..', 'scripts', 'lake', 'contract.json');

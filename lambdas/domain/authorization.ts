@@ -12,6 +12,7 @@
  */
 import { API_ROUTES, type ApiRoute, type CallerKind, type RouteDeclaration } from './api-routes.js';
 import { NotPermittedError } from './errors.js';
+import { isProfileId } from './profile-id.js';
 
 export interface AuthorizationPolicy {
   /** ARN of the client role (`arn:aws:iam::<account>:role/<path><name>`); its sessions are scoped. */
@@ -43,9 +44,10 @@ export function sessionNameFor(profileId: string): string {
 }
 
 export function profileOfSessionName(name: string): string | null {
-  const prefixed = /^p\.([A-Za-z0-9_-]{1,62})$/.exec(name);
-  if (prefixed) return prefixed[1]!;
-  return /^[A-Za-z0-9_-]{63,64}$/.test(name) ? name : null;
+  // `sessionNameFor` in reverse: `p.` and an id of at most 62 characters, or a longer id as it is.
+  const id = name.startsWith('p.') ? name.slice(2) : name;
+  if (!isProfileId(id)) return null;
+  return name.startsWith('p.') ? (id.length <= 62 ? id : null) : id.length >= 63 ? id : null;
 }
 
 interface RoleRef {

@@ -19,12 +19,13 @@ import sys
 import time
 from typing import Any
 
-from lakelib import LAKE_TABLES, catalog, env_region
+from lakelib import CONTRACT, LAKE_TABLES, catalog, env_region
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import EqualTo, In, Or
 from query import connect
 
-PROFILE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The contract's profile id rule (lambdas/domain/profile-id.ts), from contract.json.
+PROFILE_ID = re.compile(CONTRACT["profileIdPattern"])
 
 def profile_in_raw(raw: str, profile: str) -> bool:
     """Whether a rejected record's raw payload names the profile as its top-level `profileId`. A payload that is
