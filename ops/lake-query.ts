@@ -10,6 +10,7 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
+import { DAY_MS } from '../lambdas/domain/history-model.js';
 import { type Deployment, output } from './deployment.js';
 import { CliError } from './kit.js';
 
@@ -179,8 +180,7 @@ export function lakeTime(value: unknown): number {
 /** UTC days from `fromMs` to `toMs` (exclusive end), as YYYY-MM-DD. Bounded by `maxDays`. */
 export function daysOf(fromMs: number, toMs: number, maxDays = 3660): string[] {
   const out: string[] = [];
-  const day = 86_400_000;
-  for (let t = Math.floor(fromMs / day) * day; t < toMs; t += day) {
+  for (let t = Math.floor(fromMs / DAY_MS) * DAY_MS; t < toMs; t += DAY_MS) {
     out.push(new Date(t).toISOString().slice(0, 10));
     if (out.length > maxDays) throw new CliError(`the time range covers more than ${maxDays} days`, 2);
   }

@@ -9,6 +9,7 @@ import {
   reasonOfSchemaError,
   SCHEMA_REGISTRY,
 } from './event-schema.js';
+import { DAY_MS } from './history-model.js';
 import { parseRfc3339 } from './time.js';
 
 export const MAX_RECORD_BYTES = 16 * 1024;
@@ -56,7 +57,7 @@ export interface ClassifierConfig {
 /** The contract's event-time window (`time.future`, `time.too-late`): rules of the contract, not settings. */
 export const EVENT_TIME_BOUNDS = {
   maxFutureMs: 5 * 60 * 1000,
-  maxLatenessMs: 7 * 24 * 60 * 60 * 1000,
+  maxLatenessMs: 7 * DAY_MS,
 } as const;
 
 export type Classification =
