@@ -6,7 +6,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
-import { observability } from '../adapters/observability.js';
+import { functionLogger } from '../adapters/observability.js';
 import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
 import { NotPermittedError } from '../domain/errors.js';
 import { historyStore, ingestLimiter } from '../history-store/index.js';
@@ -20,7 +20,8 @@ import { historyApiSettings } from './settings.js';
 
 export { type HistoryApiDeps, RETRY_AFTER_SECONDS } from './routes.js';
 
-const { logger } = observability('history-api');
+// The API emits no custom metrics (its access log and API Gateway's metrics count requests): a logger only.
+const logger = functionLogger('history-api');
 
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   const raw = event.body ?? undefined;
