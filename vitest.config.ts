@@ -28,9 +28,8 @@ export default defineConfig({
           ...IN_PROCESS,
           include: ['test/unit/**/*.test.ts', 'test/handlers/**/*.test.ts'],
           exclude: SLOW,
-          // Files share a worker's modules (the threads pool, not isolated: see poolOptions below).
+          // Files share a worker's modules: the threads pool, not isolated (the root's poolOptions above).
           pool: 'threads',
-          poolOptions: { threads: { isolate: false } },
           // The slowest unit test takes 4 s on a quiet 2-core machine; this leaves room for a loaded one.
           testTimeout: 30_000,
         },

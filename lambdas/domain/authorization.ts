@@ -45,9 +45,11 @@ export function sessionNameFor(profileId: string): string {
 
 export function profileOfSessionName(name: string): string | null {
   // `sessionNameFor` in reverse: `p.` and an id of at most 62 characters, or a longer id as it is.
-  const id = name.startsWith('p.') ? name.slice(2) : name;
-  if (!isProfileId(id)) return null;
-  return name.startsWith('p.') ? (id.length <= 62 ? id : null) : id.length >= 63 ? id : null;
+  if (name.startsWith('p.')) {
+    const id = name.slice(2);
+    return id.length <= 62 && isProfileId(id) ? id : null;
+  }
+  return name.length >= 63 && isProfileId(name) ? name : null;
 }
 
 interface RoleRef {

@@ -272,6 +272,9 @@ export function memoryDynamo(faults: FaultSettings) {
   const counts: FaultCounts = { throttles: 0, unprocessed: 0, failedEntries: 0 };
   /** Requests by operation (the document client's command name without `Command`), faults included. */
   const requests: Record<string, number> = {};
+  const request = (operation: string) => {
+    requests[operation] = (requests[operation] ?? 0) + 1;
+  };
   const capacity: Capacity = {
     wcu: 0,
     wcuByItemKind: {},
@@ -303,7 +306,7 @@ export function memoryDynamo(faults: FaultSettings) {
   );
   const mock = mockClient(client);
   mock.on(UpdateCommand).callsFake((raw) => {
-    requests['Update'] = (requests['Update'] ?? 0) + 1;
+    request('Update');
     maybeThrottle();
     checkExpressions(raw);
     const input = {
@@ -343,7 +346,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
   });
   mock.on(PutCommand).callsFake((raw) => {
-    requests['Put'] = (requests['Put'] ?? 0) + 1;
+    request('Put');
     maybeThrottle();
     checkExpressions(raw);
     const input = {
@@ -384,7 +387,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return {};
   });
   mock.on(GetCommand).callsFake((input) => {
-    requests['Get'] = (requests['Get'] ?? 0) + 1;
+    request('Get');
     maybeThrottle();
     checkExpressions(input);
     const item = table(input.TableName).get(keyOf(throughSdk(input.Key)));
@@ -394,7 +397,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return item ? { Item: item } : {};
   });
   mock.on(QueryCommand).callsFake((raw) => {
-    requests['Query'] = (requests['Query'] ?? 0) + 1;
+    request('Query');
     maybeThrottle();
     checkExpressions(raw);
     const input = { ...raw, ExpressionAttributeValues: throughSdk(raw.ExpressionAttributeValues ?? {}) };
@@ -434,7 +437,7 @@ export function memoryDynamo(faults: FaultSettings) {
     };
   });
   mock.on(BatchGetCommand).callsFake((input) => {
-    requests['BatchGet'] = (requests['BatchGet'] ?? 0) + 1;
+    request('BatchGet');
     maybeThrottle();
     const [[name, req]] = Object.entries(input.RequestItems) as [
       [string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }],
@@ -468,7 +471,7 @@ export function memoryDynamo(faults: FaultSettings) {
     return { Responses: { [name]: got }, UnprocessedKeys: left.length ? { [name]: { Keys: left } } : {} };
   });
   mock.on(BatchWriteCommand).callsFake((input) => {
-    requests['BatchWrite'] = (requests['BatchWrite'] ?? 0) + 1;
+    request('BatchWrite');
     maybeThrottle();
     const [[name, reqs]] = Object.entries(input.RequestItems) as [
       [string, Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>[]],
