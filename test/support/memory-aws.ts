@@ -150,7 +150,11 @@ const checkItemSize = (item: Item) => {
  * `#a = :v`, `#a[i] = :v`, `#a <= :v`,
  * combined with AND, OR and parentheses (DynamoDB's precedence: AND before OR).
  */
-/** DynamoDB's `=`: values of one type and equal (a Binary byte by byte, whatever view holds the bytes). */
+/**
+ * DynamoDB's `=`: true when both values are of one type and equal ("Condition and filter expressions,
+ * operators, and functions in DynamoDB", comparison operators, DynamoDB developer guide): a Binary equals a
+ * Binary of the same bytes, whatever view holds them, and never a value of another type.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Uint8Array || b instanceof Uint8Array)
     return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
