@@ -53,7 +53,16 @@ export interface SampleBatch {
  * spans as many profiles as a shard's batch of real traffic does (the load generator emits whole sessions
  * one after the other: 500 records are one or two members).
  */
-export function sampleBatch(size = 500, seed = 11, perProfile = Number.POSITIVE_INFINITY): SampleBatch {
+/**
+ * `size` records of the load generator's valid traffic, at most `perProfile` of one profile; their event times
+ * are `at` (milliseconds since the epoch, default now) jittered back up to 2 s, as the generator draws them.
+ */
+export function sampleBatch(
+  size = 500,
+  seed = 11,
+  perProfile = Number.POSITIVE_INFINITY,
+  at?: number,
+): SampleBatch {
   const catalog = sampleCatalog();
   const titles = new Map<string, TitleInfo>(
     catalog.map((t) => [
@@ -68,6 +77,7 @@ export function sampleBatch(size = 500, seed = 11, perProfile = Number.POSITIVE_
     testProfile: 'bot',
     badShare: 0,
     duplicateShare: 0,
+    ...(at === undefined ? {} : { nowMs: () => at }),
   });
   const records: { b64: string; sequenceNumber: string; partitionKey: string }[] = [];
   const taken = new Map<string, number>();

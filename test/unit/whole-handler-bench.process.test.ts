@@ -18,9 +18,14 @@ describe('whole-handler benchmark harness', () => {
     // At least one bucket write per profile (a profile's records may span buckets); the day counters, in
     // blocks, are counted in test/unit/day-allowance.test.ts.
     expect(r.requestsPerBatch.UpdateItem).toBeGreaterThanOrEqual(r.profilesPerBatch);
-    // The history writes alone make the handler's requests (give or take a condition the instant AWS fails).
-    expect(Math.abs(r.historyWrites.requestsPerBatch - r.requestsPerBatch.UpdateItem!)).toBeLessThanOrEqual(
-      1,
+    // The history writes alone make the handler's writes: the same bucket writes and counter raises, each
+    // failed condition followed by its exact write (the harness pins the sample's time, so whatever the clock
+    // the same buckets are written).
+    const alone = r.historyWrites.operationsPerBatch;
+    const attempted = (ops: Readonly<Record<string, number>>) =>
+      (ops.UpdateItem ?? 0) - (ops.ConditionalCheckFailed ?? 0);
+    expect(Math.abs(attempted(alone) - attempted(r.requestsPerBatch))).toBeLessThanOrEqual(
+      0.02 * attempted(r.requestsPerBatch),
     );
     expect(r.historyWrites.cpuUsPerEvent).toBeGreaterThan(0);
     expect(r.historyWrites.cpuUsPerEvent).toBeLessThan(r.handlerCpuUsPerEvent);
