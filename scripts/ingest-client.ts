@@ -7,7 +7,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { type HistoryClient, historyClient } from '../client/index.js';
 import type { OutgoingRecord } from '../lambdas/adapters/kinesis-writer.js';
-import { sessionNameFor } from '../lambdas/domain/authorization.js';
+import { sessionNameFor } from '../lambdas/history-api/authorization.js';
 
 /**
  * What a token-vending backend does once it has authenticated a member: a session of the client role

@@ -20,7 +20,7 @@ import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { routesFor } from '../../lambdas/domain/api-routes.js';
+import { routesFor } from '../../lambdas/history-api/api-routes.js';
 import { historyApiEnvironment } from '../../lambdas/history-api/settings.js';
 import { nagClientRole } from './nag.js';
 import { NodeFunction } from './node-function.js';

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { functionLogger } from '../adapters/observability.js';
-import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from '../domain/authorization.js';
+import { type AuthorizationPolicy, authorize, callerOf, mayCallAnything } from './authorization.js';
 import { NotPermittedError } from '../domain/errors.js';
 import { historyStore, ingestLimiter } from '../history-store/index.js';
 import { secretsManagerKeyring } from './cursor-keys.js';
@@ -88,7 +88,7 @@ function requestHandler(
         case 'erase':
           return await erase(q, timeLeftOf(context));
         default:
-          // A route of the table (`API_ROUTES`, domain/api-routes.ts) that no case handles does not compile.
+          // A route of the table (`API_ROUTES`, api-routes.ts) that no case handles does not compile.
           return unhandledRoute(q);
       }
     } catch (err) {

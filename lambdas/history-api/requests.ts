@@ -4,7 +4,7 @@
  * checks against are the domain's: profile ids, RFC 3339 instants, frequency windows, well-formed text.
  */
 
-import { type ApiRoute, apiRoutes } from '../domain/api-routes.js';
+import { type ApiRoute, apiRoutes } from './api-routes.js';
 import { InvalidParameterError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/event-schema.js';
 import { type FrequencyWindow, isWindow } from '../domain/frequency.js';

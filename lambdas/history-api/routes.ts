@@ -6,7 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { AuthorizationPolicy } from '../domain/authorization.js';
+import type { AuthorizationPolicy } from './authorization.js';
 import {
   type CursorBinding,
   type CursorKeyring,

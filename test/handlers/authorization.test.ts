@@ -3,7 +3,7 @@
  * and one per way of being "anyone else" (each refused with a 403 RFC 9457 problem on every route).
  */
 import { describe, expect, it } from 'vitest';
-import { callerOf, profileOfSessionName, sessionNameFor } from '../../lambdas/domain/authorization.js';
+import { callerOf, profileOfSessionName, sessionNameFor } from '../../lambdas/history-api/authorization.js';
 import { makeHandler } from '../../lambdas/history-api/handler.js';
 import { ACCOUNT, apiEvent, CALLERS, fakeStore, keyring, POLICY, parse, sessionArn } from '../support/api.js';
 import { impression } from '../support/factories.js';

@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { EMULATOR_DEFAULT_PRINCIPAL, resolveStage } from '../../infra/config.js';
-import { routesFor } from '../../lambdas/domain/api-routes.js';
+import { routesFor } from '../../lambdas/history-api/api-routes.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const SERVICE = 'arn:aws:iam::123456789012:role/PageConstruction';

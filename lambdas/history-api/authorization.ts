@@ -11,8 +11,8 @@
  *   identity): nothing.
  */
 import { API_ROUTES, type ApiRoute, type CallerKind, type RouteDeclaration } from './api-routes.js';
-import { NotPermittedError } from './errors.js';
-import { isProfileId } from './profile-id.js';
+import { NotPermittedError } from '../domain/errors.js';
+import { isProfileId } from '../domain/profile-id.js';
 
 export interface AuthorizationPolicy {
   /** ARN of the client role (`arn:aws:iam::<account>:role/<path><name>`); its sessions are scoped. */
