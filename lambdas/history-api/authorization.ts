@@ -10,9 +10,10 @@
  * - anyone else (other roles and users of the account, root, federated users, a request without an IAM
  *   identity): nothing.
  */
-import { API_ROUTES, type ApiRoute, type CallerKind, type RouteDeclaration } from './api-routes.js';
+
 import { NotPermittedError } from '../domain/errors.js';
 import { isProfileId } from '../domain/profile-id.js';
+import { API_ROUTES, type ApiRoute, type CallerKind, type RouteDeclaration } from './api-routes.js';
 
 export interface AuthorizationPolicy {
   /** ARN of the client role (`arn:aws:iam::<account>:role/<path><name>`); its sessions are scoped. */

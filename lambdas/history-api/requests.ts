@@ -4,12 +4,12 @@
  * checks against are the domain's: profile ids, RFC 3339 instants, frequency windows, well-formed text.
  */
 
-import { type ApiRoute, apiRoutes } from './api-routes.js';
 import { InvalidParameterError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/event-schema.js';
 import { type FrequencyWindow, isWindow } from '../domain/frequency.js';
 import { isProfileId, PROFILE_ID_RULE } from '../domain/profile-id.js';
 import { parseRfc3339 } from '../domain/time.js';
+import { type ApiRoute, apiRoutes } from './api-routes.js';
 import {
   MethodNotAllowedError,
   NotFoundError,

@@ -6,7 +6,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { systemClock } from '../adapters/clock.js';
-import type { AuthorizationPolicy } from './authorization.js';
 import {
   type CursorBinding,
   type CursorKeyring,
@@ -18,6 +17,7 @@ import { InvalidParameterError } from '../domain/errors.js';
 import { type FrequencyWindow, type TitleCount, toTitleCount, WINDOWS } from '../domain/frequency.js';
 import { decodePosition, encodePosition } from '../domain/history-model.js';
 import type { EraseOptions, HistoryStore, IngestLimiter } from '../history-store/index.js';
+import type { AuthorizationPolicy } from './authorization.js';
 import { type ContinueErasure, type ErasureContinuation, MAX_CONTINUATIONS } from './erase-continuation.js';
 import { ServiceUnavailableError, TooManyRequestsError } from './problems.js';
 import type { RawStreamWriter } from './raw-stream.js';

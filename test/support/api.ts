@@ -1,9 +1,9 @@
 /** What the history API's handler tests share: an in-memory store, request events, callers and keys. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { AuthorizationPolicy } from '../../lambdas/history-api/authorization.js';
 import { cursorKey } from '../../lambdas/domain/cursor.js';
 import { type Impression, isAfter, newestFirst } from '../../lambdas/domain/history-model.js';
 import { tally } from '../../lambdas/domain/rollup.js';
+import type { AuthorizationPolicy } from '../../lambdas/history-api/authorization.js';
 import type { makeHandler } from '../../lambdas/history-api/handler.js';
 import type { HistoryStore } from '../../lambdas/history-store/index.js';
 

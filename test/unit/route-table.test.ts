@@ -6,9 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HistoryClient, historyClient } from '../../client/index.js';
-import { API_ROUTES, type ApiRoute, apiRoutes, type CallerKind } from '../../lambdas/history-api/api-routes.js';
-import { authorize, type Caller } from '../../lambdas/history-api/authorization.js';
 import { NotPermittedError } from '../../lambdas/domain/errors.js';
+import {
+  API_ROUTES,
+  type ApiRoute,
+  apiRoutes,
+  type CallerKind,
+} from '../../lambdas/history-api/api-routes.js';
+import { authorize, type Caller } from '../../lambdas/history-api/authorization.js';
 import { routeOf } from '../../lambdas/history-api/requests.js';
 
 const PROFILE = 'p-1';
