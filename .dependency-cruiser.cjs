@@ -26,12 +26,14 @@ const LAYERS = [
     // The functions' settings modules: each construct writes its function's environment with the function's own
     // `…Environment(values)` (docs/architecture.md, "Settings"), so both sides compile against one declaration.
     // The API's route table: the client role may invoke exactly the routes a client session may call.
+    // The history store's table schema: the table is created with the keys and TTL its items are written with.
     mayImport: [
       'lambdas/domain/',
       'lambdas/lake/',
       'lambdas/filter-enrich/settings.ts',
       'lambdas/history-api/settings.ts',
       'lambdas/history-api/api-routes.ts',
+      'lambdas/history-store/table-schema.ts',
     ],
     packages: ['aws-cdk-lib/', 'constructs/', 'cdk-nag/'],
     shipped: true,

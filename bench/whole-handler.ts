@@ -30,6 +30,7 @@ import { DEFAULT_STAGE } from '../infra/config.js';
 import { BUCKET_MS, DAY_MS, type HistoryCandidate } from '../lambdas/domain/history-model.js';
 import type { FilterEnrichDeps } from '../lambdas/filter-enrich/handler.js';
 import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
+import { ATTR, SORT_KEY_PREFIX, TAG_BYTES } from '../lambdas/history-store/item-codec.js';
 import {
   type AgainstBaseline,
   baselinePass,
@@ -91,12 +92,31 @@ export interface WholeHandlerResult extends AgainstBaseline {
   readonly target: number;
 }
 
+/**
+ * What the instant AWS knows of the history items, from the store's codec: it answers the store as the table
+ * would, so it reads and writes the store's own attribute names and sort-key prefixes. Plain data: the child
+ * gets it in its first message.
+ */
+const HISTORY_LAYOUT = {
+  pk: ATTR.partitionKey,
+  sk: ATTR.sortKey,
+  ttl: ATTR.ttl,
+  count: ATTR.count,
+  bytes: ATTR.bytes,
+  generation: ATTR.generation,
+  dayCounterPrefix: SORT_KEY_PREFIX.dayCounter,
+  bucketPrefix: SORT_KEY_PREFIX.bucket,
+  tagBytes: TAG_BYTES,
+} as const;
+
 // The instant AWS: plain JS run in a child process (its CPU is not the handler's, as on AWS).
 const SERVER = `
 const http = require('node:http');
 let catalog = new Map();
+// The history items' attribute names and sort-key prefixes (HISTORY_LAYOUT), from the first message.
+let L;
 const counts = {};
-// Day counters the handler created: key → generation (g).
+// Day counters the handler created: key → generation.
 const counters = new Map();
 const FAIL_EVERY = 15;
 let bucketWrites = 0;
@@ -118,7 +138,7 @@ const answer = (op, body) => {
       for (const [table, req] of Object.entries(JSON.parse(body).RequestItems)) {
         Responses[table] = req.Keys.flatMap((k) =>
           k.titleId && catalog.has(k.titleId.S) ? [item(catalog.get(k.titleId.S))]
-          : k.sk && counters.has(k.pk.S + k.sk.S) ? [{ pk: k.pk, sk: k.sk, n: { N: '1' }, g: { S: counters.get(k.pk.S + k.sk.S) } }]
+          : k[L.sk] && counters.has(k[L.pk].S + k[L.sk].S) ? [{ [L.pk]: k[L.pk], [L.sk]: k[L.sk], [L.count]: { N: '1' }, [L.generation]: { S: counters.get(k[L.pk].S + k[L.sk].S) } }]
           : []);
       }
       return { Responses, UnprocessedKeys: {} };
@@ -130,18 +150,19 @@ const answer = (op, body) => {
       const req = JSON.parse(body);
       // A day counter's raise answers the counter as it is after it (ReturnValues ALL_NEW), with the
       // generation it was created with; a batch read of it later finds it (BatchGetItem above).
-      if (req.ReturnValues === 'ALL_NEW' && String(req.Key.sk.S).startsWith('D#')) {
-        const key = req.Key.pk.S + req.Key.sk.S;
+      const sk = String(req.Key[L.sk].S);
+      if (req.ReturnValues === 'ALL_NEW' && sk.startsWith(L.dayCounterPrefix)) {
+        const key = req.Key[L.pk].S + sk;
         if (!counters.has(key)) counters.set(key, req.ExpressionAttributeValues[':g'].S);
-        return { Attributes: { ...req.Key, n: req.ExpressionAttributeValues[':k'], g: { S: counters.get(key) }, x: req.ExpressionAttributeValues[':x'] } };
+        return { Attributes: { ...req.Key, [L.count]: req.ExpressionAttributeValues[':k'], [L.generation]: { S: counters.get(key) }, [L.ttl]: req.ExpressionAttributeValues[':x'] } };
       }
-      const optimistic = String(req.Key.sk.S).startsWith('B#') && String(req.ConditionExpression).includes('attribute_not_exists(#0)');
+      const optimistic = sk.startsWith(L.bucketPrefix) && String(req.ConditionExpression).includes('attribute_not_exists(#0)');
       if (!optimistic || ++bucketWrites % FAIL_EVERY !== 0) return {};
       const value = req.ExpressionAttributeValues[':0'];
-      // The same packed impression under another record's tag (its first 6 bytes, item-codec.ts).
+      // The same packed impression under another record's tag (its first L.tagBytes bytes).
       const packed = Buffer.from(value.B, 'base64');
-      const stored = { B: Buffer.concat([Buffer.alloc(6, 0xff), packed.subarray(6)]).toString('base64') };
-      return { failed: true, Item: { pk: req.Key.pk, sk: req.Key.sk, n: { N: '1' }, s: { N: '100' }, x: req.ExpressionAttributeValues[':x'], [req.ExpressionAttributeNames['#0']]: stored } };
+      const stored = { B: Buffer.concat([Buffer.alloc(L.tagBytes, 0xff), packed.subarray(L.tagBytes)]).toString('base64') };
+      return { failed: true, Item: { [L.pk]: req.Key[L.pk], [L.sk]: req.Key[L.sk], [L.count]: { N: '1' }, [L.bytes]: { N: '100' }, [L.ttl]: req.ExpressionAttributeValues[':x'], [req.ExpressionAttributeNames['#0']]: stored } };
     }
     case 'Query': case 'Scan': return { Items: [], Count: 0, ScannedCount: 0 };
     default: return {};
@@ -174,6 +195,7 @@ server.keepAliveTimeout = 60000;
 process.on('message', (m) => {
   if (m.catalog) {
     catalog = new Map(m.catalog.map((t) => [t.titleId, t]));
+    L = m.layout;
     server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   }
   if (m === 'counts') process.send({ counts: { ...counts } });
@@ -195,7 +217,7 @@ async function instantAws(titles: SampleBatch['titles']): Promise<InstantAws> {
       child.once('error', reject);
     });
   const ready = next<{ port: number }>();
-  child.send({ catalog: [...titles.values()] });
+  child.send({ catalog: [...titles.values()], layout: HISTORY_LAYOUT });
   const { port } = await ready;
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -7,6 +7,11 @@ import { AttributeType, Billing, Capacity, TableEncryptionV2, TableV2 } from 'aw
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import {
+  HISTORY_TABLE_SCHEMA,
+  type KeyAttribute,
+  type TableSchema,
+} from '../lambdas/history-store/table-schema.js';
 import { includes, type StageConfig } from './config.js';
 import { LakeStorage } from './constructs/lake-storage.js';
 import { nagCursorSecret } from './constructs/nag.js';
@@ -55,28 +60,27 @@ export class StatefulStack extends Stack {
       logicalId: string,
       capacity: TableSizing,
       pointInTimeRecovery: boolean,
-      partitionKey: string,
-      sortKey?: string,
-      ttl?: string,
+      { partitionKey, sortKey, ttlAttribute }: TableSchema,
     ) =>
       new TableV2(this, logicalId, {
-        partitionKey: { name: partitionKey, type: AttributeType.STRING },
-        ...(sortKey ? { sortKey: { name: sortKey, type: AttributeType.STRING } } : {}),
+        partitionKey: attribute(partitionKey),
+        ...(sortKey ? { sortKey: attribute(sortKey) } : {}),
         billing: tableBilling(capacity),
         encryption: TableEncryptionV2.awsManagedKey(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
-        ...(ttl ? { timeToLiveAttribute: ttl } : {}),
+        ...(ttlAttribute ? { timeToLiveAttribute: ttlAttribute } : {}),
         removalPolicy,
       });
+    // The history store declares its table's keys and TTL: the attribute names its items are written with.
     this.historyTable = table(
       'HistoryTable',
       sizing.historyTable,
       config.historyPointInTimeRecovery,
-      'pk',
-      'sk',
-      'x',
+      HISTORY_TABLE_SCHEMA,
     );
-    this.catalogTable = table('TitleCatalogTable', sizing.catalogTable, true, 'titleId');
+    this.catalogTable = table('TitleCatalogTable', sizing.catalogTable, true, {
+      partitionKey: { name: 'titleId', type: 'S' },
+    });
 
     this.lake = new LakeStorage(this, 'Lake', {
       removalPolicy,
@@ -101,6 +105,10 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, output('TitleCatalogTableName'), { value: this.catalogTable.tableName });
   }
 }
+
+// The schema's type codes are DynamoDB's own, which CDK spells as `AttributeType`.
+const ATTRIBUTE_TYPE = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
+const attribute = (a: KeyAttribute) => ({ name: a.name, type: ATTRIBUTE_TYPE[a.type] });
 
 /** On-demand, or provisioned with target-tracking auto scaling of reads and writes (TableV2 requires autoscaled writes). */
 function tableBilling(c: TableSizing): Billing {

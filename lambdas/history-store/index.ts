@@ -2,7 +2,9 @@
  * The history store: the DynamoDB table of impressions, day counters, rollups and erasure markers, behind
  * one interface. Design, layout and costs: `docs/history-model.md`; the item layout is `item-codec.ts`, the
  * history's rules (identity, caps, outcomes) `lambdas/domain/history-model.ts` and
- * `lambdas/domain/rollup.ts`. Nothing outside this folder imports its other files.
+ * `lambdas/domain/rollup.ts`. Nothing outside this folder imports its other files, but `table-schema.ts` (the
+ * table's keys and TTL, which infra creates the table with) and `item-codec.ts` (for the tests and benchmarks
+ * that read or answer the table's items).
  *
  * Parts: `admit.ts` and `forget.ts` (the write side), `reads.ts` and `title-counts.ts` (the read side),
  * `erase.ts` (erasure), `ingest-limit.ts` (the ingest route's per-profile window counters), over one table, client, retry policy and clock (`table.ts`); `day-allowance.ts`

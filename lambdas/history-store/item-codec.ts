@@ -7,20 +7,22 @@
  * Items of one profile share `pk = P#<profileId>`; the sort key tells the kind: `B#<bucket start, ISO>`
  * (a bucket: 10 s of event time), `D#<YYYY-MM-DD>` (the day counter of the daily cap), `R#<YYYY-MM-DD>`
  * and `R#<YYYY-MM-DD>#<k>` (a day's rollup and its parts), `E#` (the erasure marker), `I#<window start, ISO>` (an
- * ingest window's counter: `ingest-limit.ts`).
+ * ingest window's counter: `ingest-limit.ts`). The key attributes and the TTL attribute are the table's own
+ * declaration (`table-schema.ts`), which the stack creates the table from.
  */
 import { BUCKET_MS, bucketStart, DAY_MS, type Impression } from '../domain/history-model.js';
 import type { Tally } from '../domain/rollup.js';
+import { HISTORY_TABLE_SCHEMA } from './table-schema.js';
 
 /** A stored item as the document client reads it. */
 export type Item = Record<string, unknown>;
 
 /** Attribute names of the history items (one letter each: every name is stored, and billed, in every item). */
 export const ATTR = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
+  partitionKey: HISTORY_TABLE_SCHEMA.partitionKey.name,
+  sortKey: HISTORY_TABLE_SCHEMA.sortKey.name,
   /** TTL, epoch seconds (every item). */
-  ttl: 'x',
+  ttl: HISTORY_TABLE_SCHEMA.ttlAttribute,
   /** Bucket: impressions held. Day counter: units of the daily cap reserved. */
   count: 'n',
   /** Bucket: bytes of the impressions held (`ITEM_BUDGET_BYTES`). */
@@ -44,17 +46,40 @@ export const ATTR = {
 // ---- keys ----
 
 export const profileKey = (profileId: string) => `P#${profileId}`;
-export const BUCKET_PREFIX = 'B#';
+
+/** The prefix of each kind of item's sort key: the sort key tells the kind. */
+export const SORT_KEY_PREFIX = {
+  bucket: 'B#',
+  dayCounter: 'D#',
+  /** A day's rollup and its parts. */
+  rollup: 'R#',
+  ingestWindow: 'I#',
+  /** The whole sort key: a profile has one marker. */
+  erasure: 'E#',
+} as const;
+export type ItemKind = keyof typeof SORT_KEY_PREFIX;
+const KINDS = Object.entries(SORT_KEY_PREFIX) as [ItemKind, string][];
+
+/** The kind of a stored item, from its sort key; undefined for an item of no kind the store writes. */
+export function itemKind(item: Readonly<Item>): ItemKind | undefined {
+  const sk = item[ATTR.sortKey];
+  if (typeof sk !== 'string') return undefined;
+  return KINDS.find(([, prefix]) => sk.startsWith(prefix))?.[0];
+}
+
+export const BUCKET_PREFIX = SORT_KEY_PREFIX.bucket;
 export const bucketSortKey = (startMs: number) => `${BUCKET_PREFIX}${new Date(startMs).toISOString()}`;
 /** Upper bound (inclusive) of the sort keys of a bucket: a query range over buckets ends here. */
 export const bucketSortKeyEnd = (startMs: number) => `${bucketSortKey(startMs)}#~`;
 /** The bucket start of a stored item, from its sort key. */
 export const bucketOfSortKey = (sk: string) => Date.parse(sk.slice(2, 26));
 /** An ingest window's counter (the ingest route's per-profile limit, `ingest-limit.ts`). */
-export const ingestWindowSortKey = (windowStartMs: number) => `I#${new Date(windowStartMs).toISOString()}`;
-export const daySortKey = (dayStartMs: number) => `D#${new Date(dayStartMs).toISOString().slice(0, 10)}`;
+export const ingestWindowSortKey = (windowStartMs: number) =>
+  `${SORT_KEY_PREFIX.ingestWindow}${new Date(windowStartMs).toISOString()}`;
+export const daySortKey = (dayStartMs: number) =>
+  `${SORT_KEY_PREFIX.dayCounter}${new Date(dayStartMs).toISOString().slice(0, 10)}`;
 
-export const ROLLUP_PREFIX = 'R#';
+export const ROLLUP_PREFIX = SORT_KEY_PREFIX.rollup;
 export const rollupSortKey = (dayStartMs: number) =>
   `${ROLLUP_PREFIX}${new Date(dayStartMs).toISOString().slice(0, 10)}`;
 /** The day of a rollup's sort key, or of one of its parts (`R#<YYYY-MM-DD>#<k>`). */
@@ -70,7 +95,7 @@ export function rollupPartOf(sk: string): number {
   return sk === day ? 0 : Number(sk.slice(day.length + 1));
 }
 
-export const ERASURE_SORT_KEY = 'E#';
+export const ERASURE_SORT_KEY = SORT_KEY_PREFIX.erasure;
 
 /** TTL (epoch seconds) of the items of a bucket or day starting at `startMs` and lasting `widthMs`. */
 export const expiry = (startMs: number, widthMs: number, retentionDays: number) =>
@@ -113,7 +138,7 @@ export function parseAttributeName(name: string): { eventId: string; offsetMs: n
 export type StoredImpression = Uint8Array;
 
 /** Bytes of the tag at the start of a stored impression (the 48 bits `recordTag` spells in base64url). */
-const TAG_BYTES = 6;
+export const TAG_BYTES = 6;
 /** The smallest packed impression: the tag, three one-byte varints, five empty strings' lengths. */
 const MIN_STORED_BYTES = TAG_BYTES + 3 + 5;
 /** A varint longer than this does not hold a safe integer (7 bits a byte: 8 bytes hold 2^56). */
