@@ -2,218 +2,15 @@
  * Stage configuration: everything that differs between deployments, resolved in `bin/` from CDK context
  * (`-c stage=prod`, `-c emulator=true`, or a `stages` block in cdk.json) and passed down as plain props.
  *
- * Every setting's default is written once, in `DEFAULT_STAGE` below; its bounds once, in `SETTINGS`; an emulator
- * stage's differences once, in `EMULATOR_STAGE_DEFAULTS`. docs/settings.md is generated from the three
- * (`npx tsx scripts/settings-doc.ts`; a test holds it current), so the interfaces here document meaning only.
+ * Every setting is declared once, in `SETTINGS` below: its type, range, default and meaning. The stage's type
+ * (`StageConfig`), its defaults (`DEFAULT_STAGE`), the checks of `-c` overrides and `stages` blocks, the bounds
+ * tests and docs/settings.md (`npx tsx scripts/settings-doc.ts`; a test holds it current) are derived from it.
+ * An emulator stage's differences are declared once, in `EMULATOR_STAGE_DEFAULTS`.
  */
 import { PROFILE_ID, PROFILE_ID_RULE } from '../lambdas/domain/profile-id.js';
 
-export interface StreamCapacity {
-  /** `provisioned` (cheapest at steady high volume) or `on-demand`. */
-  readonly mode: 'provisioned' | 'on-demand';
-  /** Shards when provisioned; 0: sized from `peakEventsPerSecond` (infra/sizing.ts). */
-  readonly shards: number;
-}
-
-/**
- * DynamoDB capacity of the stage's tables. `provisioned` with target-tracking auto scaling costs ≈ 2.4× less per
- * write than on-demand at a steady high volume (a WCU-hour at 70 % use against on-demand write request units,
- * docs/cost.md); `on-demand` needs no planning and suits small or spiky stages.
- */
-export interface TableCapacity {
-  readonly mode: 'provisioned' | 'on-demand';
-  /** Auto scaling bounds of each table (provisioned only). */
-  readonly minWriteCapacity: number;
-  /** 0: sized from `peakEventsPerSecond` (infra/sizing.ts). */
-  readonly maxWriteCapacity: number;
-  readonly minReadCapacity: number;
-  /** 0: sized from `peakEventsPerSecond`. */
-  readonly maxReadCapacity: number;
-  /** Target use of the provisioned capacity; the rest is headroom for bursts. */
-  readonly targetUtilizationPercent: number;
-}
-
-export interface ConsumerSettings {
-  readonly batchSize: number;
-  readonly maxBatchingWindowSeconds: number;
-  /** Concurrent batches per shard; per-partition-key (per-profile) order is kept. */
-  readonly parallelizationFactor: number;
-  readonly retryAttempts: number;
-  readonly maxRecordAgeHours: number;
-}
-
-export interface StageConfig {
-  readonly stage: string;
-  /**
-   * Synthesize for the embedded local emulator: leaves out the resources the emulator cannot provision
-   * (see `EMULATOR_GAPS`) and nothing else.
-   */
-  readonly emulator: boolean;
-  /**
-   * The load the stage is sized for: peak impressions per second (infra/sizing.ts derives the shards,
-   * table bounds, API throttles and concurrency from it).
-   */
-  readonly peakEventsPerSecond: number;
-  /** Average raw event size, bytes. */
-  readonly eventBytes: number;
-  /** Share of events that members' devices send through the ingest route (the rest: trusted producers). */
-  readonly deviceIngestShare: number;
-  readonly rawStream: StreamCapacity;
-  readonly enrichedStream: StreamCapacity;
-  readonly rejectedStream: StreamCapacity;
-  /** Kinesis retention. */
-  readonly streamRetentionHours: number;
-  readonly consumer: ConsumerSettings;
-  /** Days of history kept per profile (DynamoDB TTL). */
-  readonly historyRetentionDays: number;
-  /**
-   * Point-in-time recovery of the history table. Off by default: the history is derived data, rebuilt from
-   * the lake (`npm run rebuild-history`, docs/operations.md), and a restore would bring back impressions
-   * erased since (for up to the 35 days PITR keeps). The title catalog always has it.
-   */
-  readonly historyPointInTimeRecovery: boolean;
-  readonly minVisiblePercent: number;
-  readonly minVisibleMs: number;
-  /** Profiles whose traffic is test or bot traffic (`filtered.test-profile`). */
-  readonly testProfiles: readonly string[];
-  /** Data-quality alarm: rejected records as a percentage of records read. */
-  readonly rejectionRateAlarmPercent: number;
-  /** Firehose buffering into the lake. */
-  readonly lakeBufferSeconds: number;
-  readonly lakeBufferMiB: number;
-  /** Athena per-query bytes-scanned cutoff. */
-  readonly athenaBytesScannedCutoff: number;
-  /** Athena per-query bytes-scanned cutoff of the erasure workgroup (whole-table scans). */
-  readonly erasureBytesScannedCutoff: number;
-  /**
-   * filter-enrich writes KPL-aggregated records to the enriched stream (history writer and Firehose
-   * de-aggregate them): ≈ 20× fewer PUT units and far fewer Firehose bytes billed.
-   */
-  readonly aggregateEnriched: boolean;
-  /** Keep stateful resources when the stack is deleted. */
-  readonly retainData: boolean;
-  /** Features left out of this stage; an `emulator` stage leaves out every `EMULATOR_GAPS` entry. */
-  readonly omitted: readonly EmulatorGap[];
-  /** User records per KPL aggregate above which it is rejected whole (`decode.aggregate-too-large`). */
-  readonly maxUserRecordsPerAggregate: number;
-  /** Impressions per profile per 10-second window of event time (`quality.profile-burst`). */
-  readonly profileBurstPerWindow: number;
-  /** Impressions per profile per UTC day of event time (`quality.profile-burst`). */
-  readonly profileBurstPerDay: number;
-  /** Billing of the DynamoDB tables (the cost model reads the same setting). */
-  readonly tableCapacity: TableCapacity;
-  /**
-   * History API: role ARNs of services that may read, check and ingest for any profile.
-   */
-  readonly apiServices: readonly string[];
-  /** History API: role ARNs that may erase any profile. */
-  readonly apiErasers: readonly string[];
-  /**
-   * Role ARNs that may start client sessions on the client role (a token-vending backend); empty means the
-   * role `<pipeline stack name>-client-vendor` of the account.
-   */
-  readonly clientSessionVendors: readonly string[];
-  /**
-   * Endpoints subscribed to the alarm topic, the **page** tier (data lost or corrupted): e-mail addresses and
-   * `https://` URLs (each must confirm the subscription SNS sends it).
-   */
-  readonly alarmSubscriptions: readonly string[];
-  /** Endpoints subscribed to the **notice** topic (data quality drifts), as `alarmSubscriptions`. */
-  readonly noticeSubscriptions: readonly string[];
-  /** How long the lake keeps snapshots, orphan files, old object versions, delivery errors and query results. */
-  readonly lakeRetention: LakeRetention;
-  /**
-   * X-Ray tracing of the pipeline's functions: `active` samples and records traces (X-Ray's default rule:
-   * 1 a second and 5 % of the rest, per function) of Lambda's own segments (initialization, invocation),
-   * without subsegments for AWS calls (no X-Ray SDK in the functions: docs/design.md, "Logs, metrics and
-   * traces"); `pass-through` records a trace only when the caller's trace header asks for one (Kinesis and
-   * HTTP API callers never do: no traces, no X-Ray cost).
-   */
-  readonly tracing: Tracing;
-}
-
 export const TRACING_MODES = ['active', 'pass-through'] as const;
 export type Tracing = (typeof TRACING_MODES)[number];
-
-/** Lake retention (Glue snapshot-retention and orphan-file optimizers, S3 lifecycle rules). */
-export interface LakeRetention {
-  /** Snapshots older than this are expired (the time-travel window). */
-  readonly snapshotDays: number;
-  /** Snapshots always kept, whatever their age. */
-  readonly snapshotsToKeep: number;
-  /** Files no snapshot references are deleted after this age. */
-  readonly orphanFileDays: number;
-  /** Noncurrent versions of objects in the (versioned) bucket expire after this. */
-  readonly noncurrentVersionDays: number;
-  /** Records Firehose could not deliver (`delivery-errors/`) are kept this long. */
-  readonly deliveryErrorDays: number;
-  /** Athena query results are kept this long. */
-  readonly queryResultDays: number;
-  /**
-   * Lake data files (`warehouse/<table>.iceberg/data/`) move to S3 Intelligent-Tiering this many days after
-   * they are written (a lifecycle transition; S3 then moves objects not read for 30 days to its Infrequent
-   * Access tier and after 90 days to Archive Instant Access, with no retrieval fee); 0: never, they stay in
-   * S3 Standard.
-   */
-  readonly intelligentTieringDays: number;
-}
-
-export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = {
-  emulator: false,
-  peakEventsPerSecond: 5000,
-  eventBytes: 1200,
-  deviceIngestShare: 1,
-  rawStream: { mode: 'provisioned', shards: 0 },
-  enrichedStream: { mode: 'provisioned', shards: 0 },
-  rejectedStream: { mode: 'provisioned', shards: 0 },
-  streamRetentionHours: 24,
-  consumer: {
-    batchSize: 500,
-    maxBatchingWindowSeconds: 1,
-    parallelizationFactor: 2,
-    retryAttempts: 5,
-    maxRecordAgeHours: 24,
-  },
-  historyRetentionDays: 30,
-  historyPointInTimeRecovery: false,
-  minVisiblePercent: 50,
-  minVisibleMs: 1000,
-  testProfiles: [],
-  rejectionRateAlarmPercent: 5,
-  lakeBufferSeconds: 300,
-  lakeBufferMiB: 128,
-  athenaBytesScannedCutoff: 100 * 1024 ** 3,
-  erasureBytesScannedCutoff: 10 * 1024 ** 4,
-  aggregateEnriched: true,
-  retainData: true,
-  omitted: [],
-  tableCapacity: {
-    mode: 'provisioned',
-    minWriteCapacity: 5,
-    maxWriteCapacity: 0,
-    minReadCapacity: 5,
-    maxReadCapacity: 0,
-    targetUtilizationPercent: 70,
-  },
-  apiServices: [],
-  apiErasers: [],
-  clientSessionVendors: [],
-  alarmSubscriptions: [],
-  noticeSubscriptions: [],
-  lakeRetention: {
-    snapshotDays: 7,
-    snapshotsToKeep: 1,
-    orphanFileDays: 3,
-    noncurrentVersionDays: 7,
-    deliveryErrorDays: 30,
-    queryResultDays: 30,
-    intelligentTieringDays: 0,
-  },
-  tracing: 'active',
-  maxUserRecordsPerAggregate: 1000,
-  profileBurstPerWindow: 1000,
-  profileBurstPerDay: 20_000,
-};
 
 /** The principal the emulator reports for its default credentials (`test`/`test`): the account root. */
 export const EMULATOR_DEFAULT_PRINCIPAL = 'arn:aws:iam::000000000000:root';
@@ -279,18 +76,6 @@ export const STAGE_NAME = /^[a-z][a-z0-9-]{0,20}$/;
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The dotted path of every leaf of a settings object (`consumer.batchSize`; a list is a leaf). */
-type Leaves<T, P extends string = ''> = {
-  [K in keyof T & string]: T[K] extends readonly unknown[]
-    ? `${P}${K}`
-    : T[K] extends object
-      ? Leaves<T[K], `${P}${K}.`>
-      : `${P}${K}`;
-}[keyof T & string];
-
-/** Every setting's dotted path. */
-export type SettingPath = Leaves<Omit<StageConfig, 'stage'>>;
-
 /** A number within [min, max] in `unit`; `integer` unless fractions make sense. */
 export interface NumberRule {
   readonly type: 'integer' | 'number';
@@ -300,13 +85,16 @@ export interface NumberRule {
   readonly unit: string;
   /** What a valid value is, for the error line: `a percentage`, `a Kinesis retention`. */
   readonly is: string;
+  readonly default: number;
 }
 export interface BooleanRule {
   readonly type: 'boolean';
+  readonly default: boolean;
 }
 export interface EnumRule {
   readonly type: 'enum';
   readonly values: readonly string[];
+  readonly default: string;
 }
 /** A list of strings, each matching `item` (else `itemProblem`), at most `maxChars` joined with commas. */
 export interface ListRule {
@@ -320,6 +108,7 @@ export interface ListRule {
   readonly maxChars?: { readonly chars: number; readonly why: string };
   /** A valid entry (the `i`th; `long`: as long as an entry may be), for the bounds tests. */
   readonly sample: (i: number, long: boolean) => string;
+  readonly default: readonly string[];
 }
 export type SettingRule = (NumberRule | BooleanRule | EnumRule | ListRule) & {
   /** What the setting does (the docs/settings.md row). */
@@ -340,6 +129,7 @@ const subscriptions = (fill: string, user: string, meaning: string) =>
     maxItems: 100,
     sample: (i: number, long: boolean) =>
       long ? `https://hooks.example.com/${fill.repeat(200)}/${i}` : `${user}-${i}@example.com`,
+    default: [],
     meaning,
   }) as const;
 
@@ -389,16 +179,19 @@ const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/:-]+$/;
  */
 export const SETTINGS = {
   emulator: {
+    default: false,
     type: 'boolean',
     meaning:
       'synthesize for the embedded local emulator: leaves out exactly the features listed in `EMULATOR_GAPS` (`infra/config.ts`), and implies `retainData=false`',
   },
   'rawStream.mode': {
+    default: 'provisioned',
     type: 'enum',
     values: MODES,
     meaning: 'raw stream capacity mode: `provisioned` (cheapest at steady high volume) or `on-demand`',
   },
   peakEventsPerSecond: {
+    default: 5000,
     type: 'integer',
     min: 1,
     max: 100_000_000,
@@ -408,6 +201,7 @@ export const SETTINGS = {
       'the load the stage is sized for, impressions per second: shards, table bounds, API throttles and concurrency follow (`infra/sizing.ts`; synthesis warns when a figure passes an account quota) — [scaling](scaling.md)',
   },
   eventBytes: {
+    default: 1200,
     type: 'integer',
     min: 100,
     max: 1_048_576,
@@ -416,6 +210,7 @@ export const SETTINGS = {
     meaning: 'average raw event size, for sizing the streams',
   },
   deviceIngestShare: {
+    default: 1,
     type: 'number',
     min: 0,
     max: 1,
@@ -425,21 +220,35 @@ export const SETTINGS = {
       "share of events members' devices send through the ingest route (≈ 10 per request), for the API's throttle",
   },
   'rawStream.shards': {
+    default: 0,
     ...SHARDS,
     meaning: 'raw stream shards when provisioned; 0: sized from `peakEventsPerSecond`',
   },
-  'enrichedStream.mode': { type: 'enum', values: MODES, meaning: 'enriched stream capacity mode' },
+  'enrichedStream.mode': {
+    default: 'provisioned',
+    type: 'enum',
+    values: MODES,
+    meaning: 'enriched stream capacity mode',
+  },
   'enrichedStream.shards': {
+    default: 0,
     ...SHARDS,
     meaning: 'enriched stream shards when provisioned; 0: sized from `peakEventsPerSecond`',
   },
-  'rejectedStream.mode': { type: 'enum', values: MODES, meaning: 'rejected stream capacity mode' },
+  'rejectedStream.mode': {
+    default: 'provisioned',
+    type: 'enum',
+    values: MODES,
+    meaning: 'rejected stream capacity mode',
+  },
   'rejectedStream.shards': {
+    default: 0,
     ...SHARDS,
     meaning:
       'rejected stream shards when provisioned; 0: sized from `peakEventsPerSecond` at `rejectionRateAlarmPercent`',
   },
   streamRetentionHours: {
+    default: 24,
     type: 'integer',
     min: 24,
     max: 8760,
@@ -449,6 +258,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/kinesis/latest/APIReference/API_IncreaseStreamRetentionPeriod.html',
   },
   'consumer.batchSize': {
+    default: 500,
     type: 'integer',
     min: 1,
     max: 10_000,
@@ -458,6 +268,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
   },
   'consumer.maxBatchingWindowSeconds': {
+    default: 1,
     type: 'integer',
     min: 0,
     max: 300,
@@ -467,6 +278,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html',
   },
   'consumer.parallelizationFactor': {
+    default: 2,
     type: 'integer',
     min: 1,
     max: 10,
@@ -476,6 +288,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
   },
   'consumer.retryAttempts': {
+    default: 5,
     type: 'integer',
     min: -1,
     max: 10_000,
@@ -487,6 +300,7 @@ export const SETTINGS = {
   // MaximumRecordAgeInSeconds is -1 (infinite) or 60-604,800 s; in whole hours that is 1-168 (infinite is
   // not offered: a record past the stream's retention is gone anyway, and the on-failure path must run).
   'consumer.maxRecordAgeHours': {
+    default: 24,
     type: 'integer',
     min: 1,
     max: 168,
@@ -496,19 +310,23 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html',
   },
   historyRetentionDays: {
+    default: 30,
     ...days(3650, 'a retention'),
     meaning: 'days of history kept per profile (DynamoDB TTL)',
   },
   historyPointInTimeRecovery: {
+    default: false,
     type: 'boolean',
     meaning:
       'point-in-time recovery of the history table. Off: the history is rebuilt from the lake (`npm run rebuild-history`), and a restore would bring erased impressions back; the catalog always has it',
   },
   minVisiblePercent: {
+    default: 50,
     ...PERCENT,
     meaning: 'viewability threshold: visible share of the artwork (`filtered.not-viewable` below it)',
   },
   minVisibleMs: {
+    default: 1000,
     type: 'integer',
     min: 0,
     max: 3_600_000,
@@ -517,6 +335,7 @@ export const SETTINGS = {
     meaning: 'viewability threshold: time on screen, ms',
   },
   testProfiles: {
+    default: [],
     type: 'list',
     item: PROFILE_ID,
     itemProblem: `is not a profile id (${PROFILE_ID_RULE})`,
@@ -529,10 +348,12 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html',
   },
   rejectionRateAlarmPercent: {
+    default: 5,
     ...PERCENT,
     meaning: 'data-quality alarm: rejected records as a percentage of records read',
   },
   lakeBufferSeconds: {
+    default: 300,
     type: 'integer',
     min: 0,
     max: 900,
@@ -543,6 +364,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
   },
   lakeBufferMiB: {
+    default: 128,
     type: 'integer',
     min: 1,
     max: 128,
@@ -553,6 +375,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html',
   },
   athenaBytesScannedCutoff: {
+    default: 100 * 1024 ** 3,
     type: 'integer',
     min: 10_000_000,
     max: Number.MAX_SAFE_INTEGER,
@@ -563,6 +386,7 @@ export const SETTINGS = {
       'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-athena-workgroup-workgroupconfiguration.html',
   },
   erasureBytesScannedCutoff: {
+    default: 10 * 1024 ** 4,
     type: 'integer',
     min: 10_000_000,
     max: Number.MAX_SAFE_INTEGER,
@@ -574,17 +398,20 @@ export const SETTINGS = {
       'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-athena-workgroup-workgroupconfiguration.html',
   },
   aggregateEnriched: {
+    default: true,
     type: 'boolean',
     meaning:
       'filter-enrich writes KPL-aggregated records to the enriched stream (≈ 20× fewer PUT units, fewer Firehose bytes)',
   },
   retainData: {
+    default: true,
     type: 'boolean',
     meaning: 'keep streams, tables, bucket and secret when a stack is deleted; `false` for throwaway stages',
   },
   omitted: {
+    default: [],
     type: 'list',
-    item: Object.keys(EMULATOR_GAPS),
+    item: Object.keys(EMULATOR_GAPS) as EmulatorGap[],
     itemProblem: `is not a feature of EMULATOR_GAPS (${Object.keys(EMULATOR_GAPS).join(', ')})`,
     itemDoc: 'features of `EMULATOR_GAPS`',
     maxItems: Object.keys(EMULATOR_GAPS).length,
@@ -592,28 +419,43 @@ export const SETTINGS = {
     meaning:
       'features left out of the stage, from `EMULATOR_GAPS` (an `emulator` stage leaves out all of them)',
   },
+  // Provisioned with target-tracking auto scaling costs ≈ 2.4× less per write than on-demand at a steady high
+  // volume (a WCU-hour at 70 % use against on-demand write request units, docs/cost.md); on-demand needs no
+  // planning and suits small or spiky stages.
   'tableCapacity.mode': {
+    default: 'provisioned',
     type: 'enum',
     values: MODES,
     meaning:
       'DynamoDB billing of the history and catalog tables: `provisioned` with target-tracking auto scaling, or `on-demand` (the cost model reads the same setting)',
   },
-  'tableCapacity.minWriteCapacity': { ...CAPACITY, meaning: 'auto scaling floor, write capacity units' },
+  'tableCapacity.minWriteCapacity': {
+    default: 5,
+    ...CAPACITY,
+    meaning: 'auto scaling floor, write capacity units',
+  },
   'tableCapacity.maxWriteCapacity': {
+    default: 0,
     ...CAPACITY,
     min: 0,
     max: 10_000_000,
     meaning:
       'auto scaling ceiling, write capacity units; 0: sized from `peakEventsPerSecond` (synthesis warns past the per-table quota)',
   },
-  'tableCapacity.minReadCapacity': { ...CAPACITY, meaning: 'auto scaling floor, read capacity units' },
+  'tableCapacity.minReadCapacity': {
+    default: 5,
+    ...CAPACITY,
+    meaning: 'auto scaling floor, read capacity units',
+  },
   'tableCapacity.maxReadCapacity': {
+    default: 0,
     ...CAPACITY,
     min: 0,
     max: 10_000_000,
     meaning: 'auto scaling ceiling, read capacity units; 0: sized from `peakEventsPerSecond`',
   },
   'tableCapacity.targetUtilizationPercent': {
+    default: 70,
     type: 'number',
     min: 20,
     max: 90,
@@ -623,6 +465,7 @@ export const SETTINGS = {
     source: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html',
   },
   apiServices: {
+    default: [],
     type: 'list',
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
@@ -636,6 +479,7 @@ export const SETTINGS = {
       'history API: role ARNs (or exact principal ARNs) of services that may read, check and ingest for any profile (emulator: its default credentials) — [security](security.md)',
   },
   apiErasers: {
+    default: [],
     type: 'list',
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
@@ -649,6 +493,7 @@ export const SETTINGS = {
       'history API: role ARNs (or exact principal ARNs) that may erase any profile (emulator: its default credentials)',
   },
   clientSessionVendors: {
+    default: [],
     type: 'list',
     item: PRINCIPAL_ARN,
     itemProblem: 'is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)',
@@ -672,10 +517,12 @@ export const SETTINGS = {
     'e-mail addresses and `https://` URLs subscribed to the notice topic: the notice tier (data quality drifts) — [operations](operations.md)',
   ),
   'lakeRetention.snapshotDays': {
+    default: 7,
     ...days(3650),
     meaning: 'Iceberg snapshots older than this are expired (snapshot-retention optimizer)',
   },
   'lakeRetention.snapshotsToKeep': {
+    default: 1,
     type: 'integer',
     min: 1,
     max: 1000,
@@ -684,19 +531,29 @@ export const SETTINGS = {
     meaning: 'snapshots always kept, whatever their age',
   },
   'lakeRetention.orphanFileDays': {
+    default: 3,
     ...days(3650),
     meaning: 'files no snapshot references are deleted after this age (orphan-file optimizer)',
   },
   'lakeRetention.noncurrentVersionDays': {
+    default: 7,
     ...days(3650),
     meaning: 'noncurrent object versions in the lake bucket expire after this',
   },
   'lakeRetention.deliveryErrorDays': {
+    default: 30,
     ...days(3650),
     meaning: 'records Firehose could not deliver (`delivery-errors/`) are kept this long',
   },
-  'lakeRetention.queryResultDays': { ...days(3650), meaning: 'Athena query results are kept this long' },
+  'lakeRetention.queryResultDays': {
+    default: 30,
+    ...days(3650),
+    meaning: 'Athena query results are kept this long',
+  },
+  // A lifecycle transition of `warehouse/<table>.iceberg/data/`: S3 then moves objects not read for 30 days to
+  // its Infrequent Access tier and after 90 days to Archive Instant Access, with no retrieval fee.
   'lakeRetention.intelligentTieringDays': {
+    default: 0,
     type: 'integer',
     min: 0,
     max: 3650,
@@ -705,7 +562,12 @@ export const SETTINGS = {
     meaning:
       'lake data files move to S3 Intelligent-Tiering this many days after they are written (0: never; a lever of docs/cost.md)',
   },
+  // `active` samples and records traces (X-Ray's default rule: 1 a second and 5 % of the rest, per function) of
+  // Lambda's own segments, without subsegments for AWS calls (no X-Ray SDK in the functions: docs/design.md,
+  // "Logs, metrics and traces"); `pass-through` records one only when the caller's trace header asks (Kinesis
+  // and HTTP API callers never do).
   tracing: {
+    default: 'active',
     type: 'enum',
     values: TRACING_MODES,
     meaning:
@@ -714,6 +576,7 @@ export const SETTINGS = {
   // A Kinesis record holds at most 1 MiB (10 MiB since 2025), so more user records than this in one aggregate
   // means bytes per record a real impression cannot be that small; the bound also caps one record's work.
   maxUserRecordsPerAggregate: {
+    default: 1000,
     type: 'integer',
     min: 1,
     max: 10_000,
@@ -723,6 +586,7 @@ export const SETTINGS = {
       'a KPL aggregate holding more user records is rejected whole, as one `decode.aggregate-too-large` row',
   },
   profileBurstPerWindow: {
+    default: 1000,
     type: 'integer',
     min: 1,
     max: 100_000,
@@ -732,6 +596,7 @@ export const SETTINGS = {
       'impressions per profile per 10-second window of event time; past it `quality.profile-burst`. Also the ingest route’s events per profile per 10 s; past it a 429',
   },
   profileBurstPerDay: {
+    default: 20_000,
     type: 'integer',
     min: 1,
     max: 1_000_000,
@@ -739,7 +604,63 @@ export const SETTINGS = {
     is: 'a per-day cap',
     meaning: 'impressions per profile per UTC day of event time; past it `quality.profile-burst`',
   },
-} as const satisfies Record<SettingPath, SettingRule>;
+} as const satisfies Record<string, SettingRule>;
+
+/** Every setting's dotted path (`historyRetentionDays`, `consumer.batchSize`, `rawStream.shards` …). */
+export type SettingPath = keyof typeof SETTINGS;
+
+/** The value a rule allows: a number, a boolean, one of an enum's values, a list of strings (or of its items). */
+type ValueOf<R> = R extends NumberRule
+  ? number
+  : R extends BooleanRule
+    ? boolean
+    : R extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+      ? V
+      : R extends { readonly type: 'list'; readonly item: readonly (infer V)[] }
+        ? readonly V[]
+        : readonly string[];
+type Head<P> = P extends `${infer H}.${string}` ? H : P;
+type Group<S, H extends string> = { [P in keyof S as P extends `${H}.${infer R}` ? R : never]: S[P] };
+/** Dotted paths to nested objects: `{ 'consumer.batchSize': number }` → `{ consumer: { batchSize: number } }`. */
+type Nest<S> = {
+  readonly [K in keyof S & string as Head<K>]: K extends `${infer H}.${string}` ? Nest<Group<S, H>> : S[K];
+};
+type Values = { [P in SettingPath]: ValueOf<(typeof SETTINGS)[P]> };
+
+/** A stage's settings: `stage`, its name, and every setting of `SETTINGS` (meanings: docs/settings.md). */
+export type StageConfig = { readonly stage: string } & Nest<Values>;
+export type StreamCapacity = StageConfig['rawStream'];
+export type TableCapacity = StageConfig['tableCapacity'];
+export type ConsumerSettings = StageConfig['consumer'];
+export type LakeRetention = StageConfig['lakeRetention'];
+
+/** The settings whose default their own rule does not allow (an enum's default not among its values …). */
+type DefaultNotAllowed = {
+  [P in SettingPath]: (typeof SETTINGS)[P]['default'] extends Values[P] ? never : P;
+}[SettingPath];
+/** Compiles only when every default is one its rule allows (the ranges are checked by the bounds tests). */
+export const DEFAULTS_ALLOWED: [DefaultNotAllowed] extends [never]
+  ? true
+  : `the default of ${DefaultNotAllowed} is not a value its rule allows` = true;
+
+/** Every setting at its default: the stage `resolveStage` starts from. */
+export const DEFAULT_STAGE: Omit<StageConfig, 'stage'> = (() => {
+  const out: Record<string, unknown> = {};
+  for (const [path, rule] of Object.entries(SETTINGS) as [string, SettingRule][])
+    putAt(out, path, rule.default);
+  return out as Omit<StageConfig, 'stage'>;
+})();
+
+/** Sets the leaf at a dotted path of a nested object, making the groups on the way. */
+function putAt(o: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = o;
+  for (const k of keys.slice(0, -1)) {
+    node[k] ??= {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
 
 const valueAt = (o: unknown, path: string): unknown =>
   path.split('.').reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), o);
@@ -882,13 +803,7 @@ export function readOverrides(
       problems.push(`${prefix}${checked.problem}`);
       return;
     }
-    const keys = path.split('.');
-    let node = out;
-    for (const k of keys.slice(0, -1)) {
-      node[k] ??= {};
-      node = node[k] as Record<string, unknown>;
-    }
-    node[keys.at(-1)!] = checked.value;
+    putAt(out, path, checked.value);
   };
   const walk = (o: Record<string, unknown>, pathPrefix: string) => {
     for (const [k, raw] of Object.entries(o)) {

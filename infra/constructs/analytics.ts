@@ -3,17 +3,18 @@ import { Names, RemovalPolicy } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_STAGE } from '../config.js';
 import type { LakeQuery } from '../lake-queries.js';
 
 export interface AnalyticsProps {
   readonly bucket: IBucket;
   readonly databaseName: string;
-  /** @default 100 GiB */
+  /** @default the stage default, `DEFAULT_STAGE.athenaBytesScannedCutoff` */
   readonly bytesScannedCutoffPerQuery?: number;
   /**
    * Bytes-scanned cutoff of the erasure workgroup, whose statements scan whole tables
    * (docs/privacy-erasure.md, "At production size").
-   * @default 10 TiB
+   * @default the stage default, `DEFAULT_STAGE.erasureBytesScannedCutoff`
    */
   readonly erasureBytesScannedCutoffPerQuery?: number;
   /** Named queries to create; none when empty. */
@@ -51,12 +52,12 @@ export class Analytics extends Construct {
     this.workGroup = workGroup(
       'WorkGroup',
       'impressions lake queries',
-      props.bytesScannedCutoffPerQuery ?? 100 * 1024 ** 3,
+      props.bytesScannedCutoffPerQuery ?? DEFAULT_STAGE.athenaBytesScannedCutoff,
     );
     this.erasureWorkGroup = workGroup(
       'ErasureWorkGroup',
       'impressions lake erasure (npm run erase): whole-table scans',
-      props.erasureBytesScannedCutoffPerQuery ?? 10 * 1024 ** 4,
+      props.erasureBytesScannedCutoffPerQuery ?? DEFAULT_STAGE.erasureBytesScannedCutoff,
       '-erasure',
     );
     for (const q of props.queries) {

@@ -22,12 +22,14 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { routesFor } from '../../lambdas/history-api/api-routes.js';
 import { historyApiEnvironment } from '../../lambdas/history-api/settings.js';
+import { DEFAULT_STAGE } from '../config.js';
+import { sizeStage } from '../sizing.js';
 import { nagClientRole } from './nag.js';
 import { NodeFunction } from './node-function.js';
 
 export interface HistoryApiProps {
   readonly table: ITable;
-  /** X-Ray tracing of the function (the stage's `tracing`). @default 'active' */
+  /** X-Ray tracing of the function (the stage's `tracing`). @default the stage default, `DEFAULT_STAGE.tracing` */
   readonly tracing?: 'active' | 'pass-through';
   readonly cursorSecret: ISecret;
   /** The raw stream, where the ingest route puts the events it accepts. */
@@ -43,11 +45,11 @@ export interface HistoryApiProps {
   readonly servicePrincipals?: readonly string[];
   /** Principals that may erase any profile (role ARNs). @default none */
   readonly eraserPrincipals?: readonly string[];
-  /** The stage's throttle (infra/sizing.ts sizes it). @default 5,000 requests/s, burst 10,000 */
+  /** The stage's throttle (infra/sizing.ts sizes it). @default the throttle sized for `DEFAULT_STAGE` */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * Events per profile per 10-second window the ingest route takes before answering 429 (the burst cap of
-   * `quality.profile-burst`, `profileBurstPerWindow`). @default 1000
+   * `quality.profile-burst`). @default the stage default, `DEFAULT_STAGE.profileBurstPerWindow`
    */
   readonly ingestEventsPerWindow?: number;
   /** p99 latency above which the latency alarm fires. @default 500 ms */
@@ -76,6 +78,12 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
     error: '$context.error.message',
   }),
 );
+
+/** The throttle infra/sizing.ts sizes for a stage at every default (its peak load, its share of device ingest). */
+const defaultThrottle = () => {
+  const { rateLimit, burstLimit } = sizeStage(DEFAULT_STAGE).api;
+  return { rateLimit, burstLimit };
+};
 
 export class HistoryApi extends Construct {
   readonly api: HttpApi;
@@ -178,14 +186,14 @@ export class HistoryApi extends Construct {
       servicePrincipals: props.servicePrincipals ?? [],
       eraserPrincipals: props.eraserPrincipals ?? [],
       clientRoleArn: this.clientRole.roleArn,
-      ingestEventsPerWindow: props.ingestEventsPerWindow ?? 1000,
+      ingestEventsPerWindow: props.ingestEventsPerWindow ?? DEFAULT_STAGE.profileBurstPerWindow,
       retentionDays: props.retentionDays,
     });
     for (const [name, value] of Object.entries(environment)) this.fn.addEnvironment(name, value);
     this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 5000, burstLimit: 10000 },
+      throttle: props.throttle ?? defaultThrottle(),
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
 

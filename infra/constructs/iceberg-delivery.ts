@@ -17,6 +17,7 @@ import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_STAGE } from '../config.js';
 import { icebergTableCatalogAccess, lakeObjectAccess } from './glue-access.js';
 import { LAKE_PREFIXES } from './lake-storage.js';
 import { nagLakePrefixes, nagStreamSourcedDelivery } from './nag.js';
@@ -26,9 +27,9 @@ export interface IcebergDeliveryProps {
   readonly bucket: IBucket;
   readonly databaseName: string;
   readonly tableName: string;
-  /** @default 300 */
+  /** Firehose buffering interval, seconds. @default the stage default, `DEFAULT_STAGE.lakeBufferSeconds` */
   readonly bufferSeconds?: number;
-  /** @default 128 */
+  /** Firehose buffering size, MiB. @default the stage default, `DEFAULT_STAGE.lakeBufferMiB` */
   readonly bufferMiB?: number;
 }
 
@@ -75,7 +76,10 @@ export class IcebergDelivery extends Construct {
         destinationTableConfigurationList: [
           { destinationDatabaseName: props.databaseName, destinationTableName: props.tableName },
         ],
-        bufferingHints: { intervalInSeconds: props.bufferSeconds ?? 300, sizeInMBs: props.bufferMiB ?? 128 },
+        bufferingHints: {
+          intervalInSeconds: props.bufferSeconds ?? DEFAULT_STAGE.lakeBufferSeconds,
+          sizeInMBs: props.bufferMiB ?? DEFAULT_STAGE.lakeBufferMiB,
+        },
         retryOptions: { durationInSeconds: 3600 },
         s3BackupMode: 'FailedDataOnly',
         s3Configuration: {

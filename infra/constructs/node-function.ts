@@ -7,6 +7,7 @@ import { Architecture, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DEFAULT_STAGE } from '../config.js';
 import { nagFunction } from './nag.js';
 
 export interface NodeFunctionProps {
@@ -20,7 +21,7 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** X-Ray tracing (the stage's `tracing`). @default 'active' */
+  /** X-Ray tracing (the stage's `tracing`). @default the stage default, `DEFAULT_STAGE.tracing` */
   readonly tracing?: 'active' | 'pass-through';
 }
 
@@ -75,7 +76,8 @@ export class NodeFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(60),
-      tracing: props.tracing === 'pass-through' ? Tracing.PASS_THROUGH : Tracing.ACTIVE,
+      tracing:
+        (props.tracing ?? DEFAULT_STAGE.tracing) === 'pass-through' ? Tracing.PASS_THROUGH : Tracing.ACTIVE,
       logGroup: new LogGroup(scope, `${id}Logs`, {
         retention: props.logRetention ?? RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,

@@ -34,6 +34,7 @@ import { Construct } from 'constructs';
 import { FILTER_REASONS, REJECT_REASONS } from '../../lambdas/domain/classify.js';
 import { DEVICE_TYPES } from '../../lambdas/domain/event-schema.js';
 import { OPTIONAL_COLUMNS } from '../../lambdas/domain/quality.js';
+import { DEFAULT_STAGE } from '../config.js';
 import { METRIC, METRICS_NAMESPACE, QUALITY_METRIC, rejectReasonMetric } from '../contract.js';
 import { nagAlarmTopic } from './nag.js';
 
@@ -84,7 +85,7 @@ export interface OperationsProps {
   readonly rejectionRateAlarmPercent?: number;
   /** Streams alarmed on for write throttling and consumer iterator age. @default none */
   readonly streams?: Readonly<Record<string, IStream>>;
-  /** The streams' retention, for the iterator-age threshold (half of it). @default 24 */
+  /** The streams' retention, for the iterator-age threshold (half of it). @default the stage default, `DEFAULT_STAGE.streamRetentionHours` */
   readonly streamRetentionHours?: number;
   /**
    * DynamoDB tables alarmed on for throttled reads and writes (filter-enrich turns throttling into partial
@@ -173,7 +174,7 @@ export class Operations extends Construct {
     const notices: Alarm[] = [...(props.noticeAlarms ?? [])];
     // Stream alarms as AWS Solutions Constructs' kinesis-streams-helper sets them by default: iterator age at
     // half the retention (records about to expire unread), and any throttled write.
-    const retentionMs = (props.streamRetentionHours ?? 24) * 3600 * 1000;
+    const retentionMs = (props.streamRetentionHours ?? DEFAULT_STAGE.streamRetentionHours) * 3600 * 1000;
     for (const [name, stream] of Object.entries(props.streams ?? {})) {
       alarms.push(
         new Alarm(this, `${name}IteratorAgeAlarm`, {

@@ -42,9 +42,9 @@ export const dayUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / DAY_UNI
 
 /** Per-profile caps of the event contract (`quality.profile-burst`). */
 export interface HistoryLimits {
-  /** Impressions per profile within one 10-second window of event time. @default 1000 */
+  /** Impressions per profile within one 10-second window of event time (the stage's `profileBurstPerWindow`). */
   readonly perWindow: number;
-  /** Impressions per profile within one UTC day of event time. @default 20000 */
+  /** Impressions per profile within one UTC day of event time (the stage's `profileBurstPerDay`). */
   readonly perDay: number;
 }
 
