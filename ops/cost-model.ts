@@ -370,75 +370,130 @@ const S3_STORAGE_TIERS = [
   [Number.POSITIVE_INFINITY, 's3StorageGbMonthOver500Tb'],
 ] as const;
 
-export function costModel(i: CostInputs): CostResult {
-  const perMonth = i.eventsPerSec * SECONDS_PER_MONTH;
-  const billions = perMonth / 1e9;
+/** The lines of a result: each priced per month and per billion impressions of the month. */
+interface Sheet {
+  readonly lines: CostLine[];
+  readonly line: (
+    component: string,
+    monthlyUsd: number,
+    basis: string,
+    prices: (keyof typeof PRICES)[],
+  ) => CostLine;
+  readonly add: (
+    component: string,
+    monthlyUsd: number,
+    basis: string,
+    prices: (keyof typeof PRICES)[],
+  ) => void;
+}
+
+function sheetOf(billions: number): Sheet {
   const lines: CostLine[] = [];
-  const options: CostLine[] = [];
-  const line = (component: string, monthlyUsd: number, basis: string, prices: (keyof typeof PRICES)[]) => ({
+  const line: Sheet['line'] = (component, monthlyUsd, basis, prices) => ({
     component,
     monthlyUsd,
     perBillionUsd: monthlyUsd / billions,
     basis,
     prices,
   });
-  const add = (component: string, monthlyUsd: number, basis: string, prices: (keyof typeof PRICES)[]) =>
-    lines.push(line(component, monthlyUsd, basis, prices));
-  const z = sizeStage(i.stage);
-  const accepted = i.eventsPerSec * i.acceptedShare;
-  const rejected = i.eventsPerSec * i.rejectedShare;
-  const enrichedBytes = i.eventBytes + i.enrichmentBytes;
-  const rejectedBytes = i.eventBytes + SIZING.rejectedOverheadBytes.value;
+  return { lines, line, add: (...args) => void lines.push(line(...args)) };
+}
 
-  // Kinesis: the three streams as the stage sizes them (provisioned: the shards sizeStage derives).
-  const stream = (
-    name: string,
-    sized: StageSizing['rawStream'],
-    userRecordsPerSec: number,
-    bytes: number,
-    perKinesisRecord: number,
-    consumers: number,
-  ) => {
-    const recordsPerSec = userRecordsPerSec / perKinesisRecord;
-    const recordBytes = bytes * perKinesisRecord;
-    const agg = perKinesisRecord > 1 ? `, ${perKinesisRecord.toFixed(1)} per KPL aggregate` : '';
-    if (sized.mode === 'provisioned') {
-      const putUnits = recordsPerSec * Math.ceil(recordBytes / QUOTAS.putUnitBytes.value) * SECONDS_PER_MONTH;
-      add(
-        `Kinesis ${name} (provisioned)`,
-        sized.shards * 730 * p('kinesisShardHour') + (putUnits / 1e6) * p('kinesisPutUnitMillion'),
-        `${sized.shards} shards (sized for ${z.peakEventsPerSecond.toLocaleString('en-US')} events/s ×${SIZING.headroom.value}), ${(putUnits / 1e9).toFixed(1)} G PUT units${agg}`,
-        ['kinesisShardHour', 'kinesisPutUnitMillion'],
-      );
-    } else {
-      const rounded = Math.ceil(recordBytes / QUOTAS.onDemandRecordRoundingBytes.value) * 1024;
-      const inGb = (recordsPerSec * rounded * SECONDS_PER_MONTH) / GB;
-      const outGb = (recordsPerSec * recordBytes * SECONDS_PER_MONTH * consumers) / GB;
-      add(
-        `Kinesis ${name} (on-demand)`,
-        730 * p('kinesisOnDemandStreamHour') +
-          inGb * p('kinesisOnDemandIngestGb') +
-          outGb * p('kinesisOnDemandRetrievalGb'),
-        `${inGb.toFixed(0)} GB in (records rounded up to 1 KB${agg}), ${outGb.toFixed(0)} GB read by ${consumers} consumer(s)`,
-        ['kinesisOnDemandStreamHour', 'kinesisOnDemandIngestGb', 'kinesisOnDemandRetrievalGb'],
-      );
-    }
-  };
-  stream('raw', z.rawStream, i.eventsPerSec, i.eventBytes, i.rawRecordsPerKinesisRecord, 1);
-  stream(
+/** What every part of the model prices from: the inputs, the stage's sizing and the records they make. */
+interface Load {
+  readonly i: CostInputs;
+  readonly z: StageSizing;
+  /** Accepted and rejected records per second. */
+  readonly accepted: number;
+  readonly rejected: number;
+  /** Bytes of an enriched record and of a rejected row. */
+  readonly enrichedBytes: number;
+  readonly rejectedBytes: number;
+}
+
+/** The history API's requests per second: page renders' checks and history calls, devices' ingest requests. */
+interface ApiLoad {
+  readonly checks: number;
+  readonly historyCalls: number;
+  readonly ingestRequests: number;
+  readonly readRequests: number;
+  readonly apiRequests: number;
+}
+
+function apiLoad(i: CostInputs): ApiLoad {
+  const pageRenders = i.eventsPerSec / i.impressionsPerPageRender;
+  const checks = pageRenders * i.checksPerPageRender;
+  const historyCalls = pageRenders * i.historyCallsPerPageRender;
+  const ingestRequests = (i.eventsPerSec * i.stage.deviceIngestShare) / i.eventsPerIngestRequest;
+  const readRequests = checks + historyCalls;
+  return { checks, historyCalls, ingestRequests, readRequests, apiRequests: readRequests + ingestRequests };
+}
+
+/** One Kinesis stream as the stage sizes it (provisioned: the shards sizeStage derives). */
+function priceStream(
+  s: Sheet,
+  { z }: Load,
+  name: string,
+  sized: StageSizing['rawStream'],
+  userRecordsPerSec: number,
+  bytes: number,
+  perKinesisRecord: number,
+  consumers: number,
+): void {
+  const recordsPerSec = userRecordsPerSec / perKinesisRecord;
+  const recordBytes = bytes * perKinesisRecord;
+  const agg = perKinesisRecord > 1 ? `, ${perKinesisRecord.toFixed(1)} per KPL aggregate` : '';
+  if (sized.mode === 'provisioned') {
+    const putUnits = recordsPerSec * Math.ceil(recordBytes / QUOTAS.putUnitBytes.value) * SECONDS_PER_MONTH;
+    s.add(
+      `Kinesis ${name} (provisioned)`,
+      sized.shards * 730 * p('kinesisShardHour') + (putUnits / 1e6) * p('kinesisPutUnitMillion'),
+      `${sized.shards} shards (sized for ${z.peakEventsPerSecond.toLocaleString('en-US')} events/s ×${SIZING.headroom.value}), ${(putUnits / 1e9).toFixed(1)} G PUT units${agg}`,
+      ['kinesisShardHour', 'kinesisPutUnitMillion'],
+    );
+  } else {
+    const rounded = Math.ceil(recordBytes / QUOTAS.onDemandRecordRoundingBytes.value) * 1024;
+    const inGb = (recordsPerSec * rounded * SECONDS_PER_MONTH) / GB;
+    const outGb = (recordsPerSec * recordBytes * SECONDS_PER_MONTH * consumers) / GB;
+    s.add(
+      `Kinesis ${name} (on-demand)`,
+      730 * p('kinesisOnDemandStreamHour') +
+        inGb * p('kinesisOnDemandIngestGb') +
+        outGb * p('kinesisOnDemandRetrievalGb'),
+      `${inGb.toFixed(0)} GB in (records rounded up to 1 KB${agg}), ${outGb.toFixed(0)} GB read by ${consumers} consumer(s)`,
+      ['kinesisOnDemandStreamHour', 'kinesisOnDemandIngestGb', 'kinesisOnDemandRetrievalGb'],
+    );
+  }
+}
+
+/** The raw, enriched and rejected streams. */
+function priceStreams(s: Sheet, load: Load): void {
+  const { i, z } = load;
+  priceStream(s, load, 'raw', z.rawStream, i.eventsPerSec, i.eventBytes, i.rawRecordsPerKinesisRecord, 1);
+  priceStream(
+    s,
+    load,
     'enriched',
     z.enrichedStream,
-    accepted,
-    enrichedBytes,
+    load.accepted,
+    load.enrichedBytes,
     i.stage.aggregateEnriched ? i.enrichedRecordsPerKinesisRecord : 1,
     i.enrichedConsumers,
   );
-  stream('rejected', z.rejectedStream, rejected, rejectedBytes, 1, 1);
-  const rawShards = z.rawStream.shards;
-  const enrichedShards = z.enrichedStream.shards;
+  priceStream(s, load, 'rejected', z.rejectedStream, load.rejected, load.rejectedBytes, 1, 1);
+}
 
-  // Lambda: CPU time stretched by the vCPU share of the memory size, plus the I/O wait of each batch, at the
-  // batch size the mapping cuts at this load (sizing.ts recordsPerBatch), not the configured maximum.
+/** filter-enrich's invocations: records per batch and invocations per second. */
+interface Invocations {
+  readonly batch: number;
+  readonly invocations: number;
+}
+
+/**
+ * filter-enrich: CPU time stretched by the vCPU share of the memory size, plus the I/O wait of each batch, at
+ * the batch size the mapping cuts at this load (sizing.ts recordsPerBatch), not the configured maximum.
+ */
+function priceFilterEnrich(s: Sheet, { i, z }: Load): Invocations {
   const batch = recordsPerBatch(i.stage.consumer, z.rawStream, i.eventsPerSec);
   const cpuStretch = Math.max(1, QUOTAS.lambdaMbPerVcpu.value / i.lambdaMemoryMb);
   const memGb = i.lambdaMemoryMb / 1024;
@@ -446,65 +501,81 @@ export function costModel(i: CostInputs): CostResult {
   const feSeconds =
     invocations *
     ((batch * i.filterEnrichCpuUsPerEvent * cpuStretch) / 1e6 + i.filterEnrichIoMsPerBatch / 1000);
-  add(
+  s.add(
     `Lambda filter-enrich (arm64, ${i.lambdaMemoryMb} MB)`,
     feSeconds * memGb * SECONDS_PER_MONTH * p('lambdaArmGbSecond') +
       ((invocations * SECONDS_PER_MONTH) / 1e6) * p('lambdaRequestMillion'),
     `${feSeconds.toFixed(0)} busy s/s, ${invocations.toFixed(0)} invocations/s of ≈ ${batch.toFixed(0)} records (shards × parallelization ${i.stage.consumer.parallelizationFactor}, ${i.stage.consumer.maxBatchingWindowSeconds}-s window): ${i.filterEnrichCpuUsPerEvent.toFixed(1)} µs CPU/event ×${cpuStretch.toFixed(2)} (vCPU share) + ${i.filterEnrichIoMsPerBatch} ms I/O per batch`,
     ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
+  return { batch, invocations };
+}
 
-  // The history API: page renders (checks, history calls) and devices' impressions through the ingest route.
-  const pageRenders = i.eventsPerSec / i.impressionsPerPageRender;
-  const checks = pageRenders * i.checksPerPageRender;
-  const historyCalls = pageRenders * i.historyCallsPerPageRender;
-  const ingestRequests = (i.eventsPerSec * i.stage.deviceIngestShare) / i.eventsPerIngestRequest;
-  const readRequests = checks + historyCalls;
-  const apiRequests = readRequests + ingestRequests;
-
-  // DynamoDB as the stage bills it.
+/** A table's throughput as the stage bills it: on-demand requests, or provisioned units at the scaling target. */
+function priceThroughput(s: Sheet, { i }: Load, name: string, wcu: number, rcu: number, basis: string): void {
   const cap = i.stage.tableCapacity;
-  const dynamo = (name: string, wcu: number, rcu: number, basis: string) => {
-    if (cap.mode === 'on-demand') {
-      add(
-        `DynamoDB ${name} (on-demand)`,
-        ((wcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoWriteRequestMillion') +
-          ((rcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoReadRequestMillion'),
-        `${(wcu / 1e3).toFixed(1)} k WRU/s, ${(rcu / 1e3).toFixed(1)} k RRU/s; ${basis}`,
-        ['dynamoWriteRequestMillion', 'dynamoReadRequestMillion'],
-      );
-    } else {
-      const u = cap.targetUtilizationPercent / 100;
-      add(
-        `DynamoDB ${name} (provisioned, auto scaling)`,
-        730 * ((wcu / u) * p('dynamoWcuHour') + (rcu / u) * p('dynamoRcuHour')),
-        `${(wcu / u / 1e3).toFixed(1)} k WCU, ${(rcu / u / 1e3).toFixed(1)} k RCU at ${cap.targetUtilizationPercent} % use; ${basis}`,
-        ['dynamoWcuHour', 'dynamoRcuHour'],
-      );
-    }
-  };
+  if (cap.mode === 'on-demand') {
+    s.add(
+      `DynamoDB ${name} (on-demand)`,
+      ((wcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoWriteRequestMillion') +
+        ((rcu * SECONDS_PER_MONTH) / 1e6) * p('dynamoReadRequestMillion'),
+      `${(wcu / 1e3).toFixed(1)} k WRU/s, ${(rcu / 1e3).toFixed(1)} k RRU/s; ${basis}`,
+      ['dynamoWriteRequestMillion', 'dynamoReadRequestMillion'],
+    );
+  } else {
+    const u = cap.targetUtilizationPercent / 100;
+    s.add(
+      `DynamoDB ${name} (provisioned, auto scaling)`,
+      730 * ((wcu / u) * p('dynamoWcuHour') + (rcu / u) * p('dynamoRcuHour')),
+      `${(wcu / u / 1e3).toFixed(1)} k WCU, ${(rcu / u / 1e3).toFixed(1)} k RCU at ${cap.targetUtilizationPercent} % use; ${basis}`,
+      ['dynamoWcuHour', 'dynamoRcuHour'],
+    );
+  }
+}
+
+/** The history's writes and reads and the ingest limit's counters; answers the history's write units per second. */
+function priceTableRequests(s: Sheet, load: Load, api: ApiLoad): number {
+  const { i, accepted } = load;
+  const { checks, historyCalls, ingestRequests } = api;
   const historyWcu = accepted * i.historyWcuPerImpression;
-  dynamo(
+  priceThroughput(
+    s,
+    load,
     'history writes',
     historyWcu,
     accepted * i.historyRcuPerImpression,
     `${i.historyWcuPerImpression.toFixed(3)} WCU per accepted impression (buckets, day counters, duplicate detection), ${i.historyRcuPerImpression.toFixed(3)} RCU (erasure markers before and after, held counters)`,
   );
-  dynamo(
+  priceThroughput(
+    s,
+    load,
     'history reads (API)',
     checks * i.wcuPerCheck,
     checks * i.rruPerCheck + historyCalls * i.rruPerHistoryCall,
     `${(checks / 1e3).toFixed(1)} k checks/s × (${i.rruPerCheck} RRU + ${i.wcuPerCheck} WCU of rollups) + ${(historyCalls / 1e3).toFixed(1)} k history calls/s × ${i.rruPerHistoryCall} RRU`,
   );
   // The ingest route's per-profile limit: one conditional write of the window counter per request.
-  dynamo(
+  priceThroughput(
+    s,
+    load,
     'ingest window counters',
     ingestRequests * i.ingestWcuPerRequest,
     0,
     `${(ingestRequests / 1e3).toFixed(1)} k device ingest requests/s × ${i.ingestWcuPerRequest} WCU (the per-profile ingest limit's counter)`,
   );
+  return historyWcu;
+}
+
+/** The history's stored GB: impressions, and day rollups. */
+interface HistoryStorage {
+  readonly storedGb: number;
+  readonly rollupGb: number;
+}
+
+/** The history's storage and its point-in-time recovery. */
+function priceHistoryStorage(s: Sheet, { i, accepted }: Load): HistoryStorage {
   const storedGb = (accepted * 86400 * i.stage.historyRetentionDays * i.historyBytesPerImpression) / GB;
-  add(
+  s.add(
     'DynamoDB storage',
     storedGb * p('dynamoStorageGbMonth'),
     `${storedGb.toFixed(0)} GB: ${i.stage.historyRetentionDays} days × ${i.historyBytesPerImpression.toFixed(0)} B per impression`,
@@ -513,14 +584,14 @@ export function costModel(i: CostInputs): CostResult {
   // Day rollups (the frequency routes' items): one per active profile-day, kept for the retention.
   const profileDays = (accepted * 86400) / i.impressionsPerProfileDay;
   const rollupGb = (profileDays * i.stage.historyRetentionDays * i.rollupBytesPerProfileDay) / GB;
-  add(
+  s.add(
     'DynamoDB rollup items',
     rollupGb * p('dynamoStorageGbMonth'),
     `${rollupGb.toFixed(0)} GB: ${(profileDays / 1e6).toFixed(1)} M profile-days a day (${i.impressionsPerProfileDay} impressions each) × ${i.stage.historyRetentionDays} days × ${(i.rollupBytesPerProfileDay / 1024).toFixed(1)} KB`,
     ['dynamoStorageGbMonth'],
   );
   // The title catalog's own point-in-time recovery is on the catalog's size: a few MB, not priced.
-  add(
+  s.add(
     'DynamoDB point-in-time recovery',
     i.stage.historyPointInTimeRecovery ? (storedGb + rollupGb) * p('dynamoPitrGbMonth') : 0,
     i.stage.historyPointInTimeRecovery
@@ -528,17 +599,21 @@ export function costModel(i: CostInputs): CostResult {
       : 'off for the history (historyPointInTimeRecovery: rebuilt from the lake); on for the catalog, a few MB',
     ['dynamoPitrGbMonth'],
   );
+  return { storedGb, rollupGb };
+}
 
-  // History API: requests (HTTP API tiers on the month's total), function, logs and traces.
+/** History API: requests (HTTP API tiers on the month's total) and its function. */
+function priceHistoryApi(s: Sheet, { i }: Load, api: ApiLoad): void {
+  const { ingestRequests, readRequests, apiRequests } = api;
   const apiMonthly = apiRequests * SECONDS_PER_MONTH;
-  add(
+  s.add(
     'API Gateway HTTP API',
     (Math.min(apiMonthly, 300e6) / 1e6) * p('httpApiMillionFirst300M') +
       (Math.max(0, apiMonthly - 300e6) / 1e6) * p('httpApiMillionAfter'),
     `${(apiRequests / 1e3).toFixed(1)} k requests/s: ${(ingestRequests / 1e3).toFixed(1)} k device ingest (${Math.round(i.stage.deviceIngestShare * 100)} % of events, ${i.eventsPerIngestRequest} per request) + ${i.checksPerPageRender} check and ${i.historyCallsPerPageRender} history call per page render of ${i.impressionsPerPageRender} impressions`,
     ['httpApiMillionFirst300M', 'httpApiMillionAfter'],
   );
-  add(
+  s.add(
     `Lambda history API (arm64, ${API_MEMORY_MB} MB)`,
     SECONDS_PER_MONTH *
       ((readRequests * i.apiMsPerRequest + ingestRequests * i.ingestMsPerRequest) / 1000) *
@@ -548,6 +623,11 @@ export function costModel(i: CostInputs): CostResult {
     `${(readRequests / 1e3).toFixed(1)} k reads/s × ${i.apiMsPerRequest} ms billed + ${(ingestRequests / 1e3).toFixed(1)} k device ingest requests/s × ${i.ingestMsPerRequest} ms billed (${i.eventsPerIngestRequest} events each)`,
     ['lambdaArmGbSecond', 'lambdaRequestMillion'],
   );
+}
+
+/** The functions' logs and the API's access log: ingested (Lambda's tiered), then held a month. */
+function priceLogs(s: Sheet, { i }: Load, api: ApiLoad, { invocations }: Invocations): void {
+  const { ingestRequests, readRequests, apiRequests } = api;
   // Lambda's own logs are vended logs with volume tiers (since May 2025); the API's access log is not.
   const lambdaLogGb =
     (invocations * (i.logBytesPerInvocation + i.qualityEmfBytesPerBatch) +
@@ -555,7 +635,7 @@ export function costModel(i: CostInputs): CostResult {
       ingestRequests * (i.ingestLogBytesPerRequest - API_ACCESS_LOG_BYTES)) *
     (SECONDS_PER_MONTH / GB);
   const accessLogGb = apiRequests * API_ACCESS_LOG_BYTES * (SECONDS_PER_MONTH / GB);
-  add(
+  s.add(
     'CloudWatch Logs ingestion',
     tiered(lambdaLogGb, LAMBDA_LOG_TIERS) + accessLogGb * p('logsIngestGb'),
     `${lambdaLogGb.toFixed(0)} GB of Lambda logs (tiered: $0.50 → $0.25 → $0.10 → $0.05 per GB past 10, 30, 50 TB) + ${accessLogGb.toFixed(0)} GB of API access logs at $0.50: ${i.logBytesPerInvocation} B per stream-function invocation${i.qualityEmfBytesPerBatch ? ` + ${i.qualityEmfBytesPerBatch} B of quality metrics` : ''}, ${i.apiLogBytesPerRequest} B per API read, ${Math.round(i.ingestLogBytesPerRequest)} B per ingest request`,
@@ -568,15 +648,19 @@ export function costModel(i: CostInputs): CostResult {
     ],
   );
   const logStoredGb = lambdaLogGb + accessLogGb;
-  add(
+  s.add(
     'CloudWatch Logs storage',
     logStoredGb * p('logsStorageGbMonth'),
     `one month held (the log groups' retention) of ${logStoredGb.toFixed(0)} GB, priced uncompressed (errs high)`,
     ['logsStorageGbMonth'],
   );
+}
+
+/** Custom metrics, alarms and traces. */
+function priceMetricsAndTraces(s: Sheet, { i }: Load, api: ApiLoad, { invocations }: Invocations): void {
   // Custom metrics: every series (name and dimension values) billed a month; far below the first 10,000.
   const series = i.customMetrics + i.qualityMetricSeries;
-  add(
+  s.add(
     'CloudWatch custom metrics and alarms',
     series * p('metricMonth') + i.alarmMetrics * p('alarmMetricMonth'),
     `${series} series × $0.30 (${i.customMetrics} outcome counts + ${i.qualityMetricSeries} data-quality series) + ${i.alarmMetrics} alarm metrics × $0.10`,
@@ -585,8 +669,8 @@ export function costModel(i: CostInputs): CostResult {
   const sampled = (perSec: number) =>
     perSec > 1 ? 1 + QUOTAS.xrayDefaultSampling.value * (perSec - 1) : perSec;
   const traces =
-    i.stage.tracing === 'active' ? (sampled(invocations) + sampled(apiRequests)) * SECONDS_PER_MONTH : 0;
-  add(
+    i.stage.tracing === 'active' ? (sampled(invocations) + sampled(api.apiRequests)) * SECONDS_PER_MONTH : 0;
+  s.add(
     `X-Ray traces (${i.stage.tracing} tracing)`,
     (traces / 1e6) * p('xrayTraceMillion'),
     i.stage.tracing === 'active'
@@ -594,161 +678,253 @@ export function costModel(i: CostInputs): CostResult {
       : 'tracing pass-through: Kinesis and HTTP API callers send no sampled trace header, no traces recorded',
     ['xrayTraceMillion'],
   );
+}
 
-  // Firehose into Iceberg: per GB ingested, no per-record rounding for this destination. AWS publishes
-  // volume tiers for other sources and destinations, none for Iceberg: the first-tier price for every GB.
+/**
+ * Firehose into Iceberg: per GB ingested, no per-record rounding for this destination. AWS publishes volume
+ * tiers for other sources and destinations, none for Iceberg: the first-tier price for every GB.
+ */
+function priceLakeDelivery(s: Sheet, { i, accepted, rejected, enrichedBytes, rejectedBytes }: Load): void {
   const fhGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
-  add(
+  s.add(
     'Firehose → Iceberg tables',
     fhGb * p('firehoseIcebergGb'),
     `${fhGb.toFixed(0)} GB of enriched JSON (${enrichedBytes} B each), no 5 KB rounding for Iceberg; no higher volume tier published for Iceberg`,
     ['firehoseIcebergGb'],
   );
   const fhRejectedGb = (rejected * rejectedBytes * SECONDS_PER_MONTH) / GB;
-  add(
+  s.add(
     'Firehose → rejected table',
     fhRejectedGb * p('firehoseIcebergGb'),
     `${fhRejectedGb.toFixed(0)} GB: ${(i.rejectedShare * 100).toFixed(1)} % of records rejected, ${rejectedBytes} B each`,
     ['firehoseIcebergGb'],
   );
-  const lakeGbPerMonth = (accepted * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
-  // Compaction rewrites each file once; the file it replaces stays referenced until its snapshot expires, is
-  // deleted as an orphan after that, and lives on as a noncurrent version of the versioned bucket until the
-  // lifecycle rule expires it (the stage's lakeRetention).
+}
+
+/** The lake's data: GB written a month and a day, held, and the days replaced files linger. */
+interface LakeVolume {
+  readonly gbPerMonth: number;
+  readonly gbPerDay: number;
+  readonly storedGb: number;
+  readonly lingerDays: number;
+}
+
+/**
+ * Compaction rewrites each file once; the file it replaces stays referenced until its snapshot expires, is
+ * deleted as an orphan after that, and lives on as a noncurrent version of the versioned bucket until the
+ * lifecycle rule expires it (the stage's lakeRetention).
+ */
+function lakeVolume({ i, accepted }: Load): LakeVolume {
+  const gbPerMonth = (accepted * SECONDS_PER_MONTH * i.parquetBytesPerImpression) / GB;
   const r = i.stage.lakeRetention;
   const lingerDays = r.snapshotDays + r.orphanFileDays + r.noncurrentVersionDays;
-  const lakeGbPerDay = lakeGbPerMonth / (730 / 24);
-  const lakeStoredGb = lakeGbPerDay * (i.lakeRetentionDays + lingerDays);
-  const tierDays = r.intelligentTieringDays;
-  if (tierDays > 0) {
-    // Intelligent-Tiering after `tierDays`: a data file not read for 30 days moves to Infrequent Access, after
-    // 90 to Archive Instant Access. Assumed: data older than `tierDays` + 30 days is not read (queries prune
-    // by day; the quality report reads yesterday); files replaced by compaction are deleted before they move.
-    const days = i.lakeRetentionDays;
-    const frequentDays = Math.min(days, tierDays + 30);
-    const infrequentDays = Math.max(0, Math.min(days, tierDays + 90) - frequentDays);
-    const archiveDays = Math.max(0, days - frequentDays - infrequentDays);
-    const tieredGb = lakeGbPerDay * (days - Math.min(days, tierDays));
-    const objects = (tieredGb * 1024) / i.compactedFileMiB;
-    const transitions = (lakeGbPerMonth * 1024) / i.compactedFileMiB;
-    add(
-      'S3 lake storage (Intelligent-Tiering)',
-      tiered(lakeGbPerDay * (frequentDays + lingerDays), S3_STORAGE_TIERS) +
-        lakeGbPerDay * infrequentDays * p('s3IntelligentTieringInfrequentGbMonth') +
-        lakeGbPerDay * archiveDays * p('s3IntelligentTieringArchiveInstantGbMonth') +
-        (objects / 1e3) * p('s3IntelligentTieringMonitoringThousandObjects') +
-        (transitions / 1e3) * p('s3TransitionThousand'),
-      `${(lakeStoredGb / 1024).toFixed(0)} TB held: ${frequentDays} days + ${lingerDays} of replaced files at Standard rates, ${infrequentDays} days Infrequent Access ($0.0125), ${archiveDays} days Archive Instant Access ($0.004), data files to Intelligent-Tiering after ${tierDays} days (lakeRetention.intelligentTieringDays), not read after ${tierDays + 30}`,
-      [
-        's3StorageGbMonth',
-        's3StorageGbMonthNext450Tb',
-        's3StorageGbMonthOver500Tb',
-        's3IntelligentTieringInfrequentGbMonth',
-        's3IntelligentTieringArchiveInstantGbMonth',
-        's3IntelligentTieringMonitoringThousandObjects',
-        's3TransitionThousand',
-      ],
-    );
-  } else {
-    add(
-      'S3 lake storage',
-      tiered(lakeStoredGb, S3_STORAGE_TIERS),
-      `${(lakeStoredGb / 1024).toFixed(0)} TB held (tiered: $0.023, $0.022 past 50 TB, $0.021 past 500 TB): ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${lingerDays} days of files replaced by compaction (lakeRetention), all in S3 Standard`,
-      ['s3StorageGbMonth', 's3StorageGbMonthNext450Tb', 's3StorageGbMonthOver500Tb'],
-    );
+  const gbPerDay = gbPerMonth / (730 / 24);
+  return { gbPerMonth, gbPerDay, storedGb: gbPerDay * (i.lakeRetentionDays + lingerDays), lingerDays };
+}
+
+/**
+ * The lake in S3 Intelligent-Tiering after `intelligentTieringDays`: a data file not read for 30 days moves to
+ * Infrequent Access, after 90 to Archive Instant Access. Assumed: data older than that + 30 days is not read
+ * (queries prune by day; the quality report reads yesterday); files replaced by compaction are deleted
+ * before they move.
+ */
+function priceTieredLakeStorage(s: Sheet, { i }: Load, v: LakeVolume): void {
+  const tierDays = i.stage.lakeRetention.intelligentTieringDays;
+  const { gbPerDay: lakeGbPerDay, lingerDays } = v;
+  const days = i.lakeRetentionDays;
+  const frequentDays = Math.min(days, tierDays + 30);
+  const infrequentDays = Math.max(0, Math.min(days, tierDays + 90) - frequentDays);
+  const archiveDays = Math.max(0, days - frequentDays - infrequentDays);
+  const tieredGb = lakeGbPerDay * (days - Math.min(days, tierDays));
+  const objects = (tieredGb * 1024) / i.compactedFileMiB;
+  const transitions = (v.gbPerMonth * 1024) / i.compactedFileMiB;
+  s.add(
+    'S3 lake storage (Intelligent-Tiering)',
+    tiered(lakeGbPerDay * (frequentDays + lingerDays), S3_STORAGE_TIERS) +
+      lakeGbPerDay * infrequentDays * p('s3IntelligentTieringInfrequentGbMonth') +
+      lakeGbPerDay * archiveDays * p('s3IntelligentTieringArchiveInstantGbMonth') +
+      (objects / 1e3) * p('s3IntelligentTieringMonitoringThousandObjects') +
+      (transitions / 1e3) * p('s3TransitionThousand'),
+    `${(v.storedGb / 1024).toFixed(0)} TB held: ${frequentDays} days + ${lingerDays} of replaced files at Standard rates, ${infrequentDays} days Infrequent Access ($0.0125), ${archiveDays} days Archive Instant Access ($0.004), data files to Intelligent-Tiering after ${tierDays} days (lakeRetention.intelligentTieringDays), not read after ${tierDays + 30}`,
+    [
+      's3StorageGbMonth',
+      's3StorageGbMonthNext450Tb',
+      's3StorageGbMonthOver500Tb',
+      's3IntelligentTieringInfrequentGbMonth',
+      's3IntelligentTieringArchiveInstantGbMonth',
+      's3IntelligentTieringMonitoringThousandObjects',
+      's3TransitionThousand',
+    ],
+  );
+}
+
+/** The lake's storage: all in S3 Standard, or moved to Intelligent-Tiering when the stage says so. */
+function priceLakeStorage(s: Sheet, load: Load, v: LakeVolume): void {
+  const { i } = load;
+  if (i.stage.lakeRetention.intelligentTieringDays > 0) {
+    priceTieredLakeStorage(s, load, v);
+    return;
   }
-  // S3 requests: each Firehose flush writes a data file and commits (manifest, manifest list, metadata);
-  // compaction reads every flushed file once and writes files of the target size.
+  s.add(
+    'S3 lake storage',
+    tiered(v.storedGb, S3_STORAGE_TIERS),
+    `${(v.storedGb / 1024).toFixed(0)} TB held (tiered: $0.023, $0.022 past 50 TB, $0.021 past 500 TB): ${i.lakeRetentionDays} days × ${i.parquetBytesPerImpression.toFixed(0)} B/impression, + ${v.lingerDays} days of files replaced by compaction (lakeRetention), all in S3 Standard`,
+    ['s3StorageGbMonth', 's3StorageGbMonthNext450Tb', 's3StorageGbMonthOver500Tb'],
+  );
+}
+
+/**
+ * The lake's upkeep. S3 requests: each Firehose flush writes a data file and commits (manifest, manifest list,
+ * metadata); compaction reads every flushed file once and writes files of the target size. Then the Glue
+ * optimizers that compact and expire.
+ */
+function priceLakeUpkeep(s: Sheet, { i, z }: Load, v: LakeVolume): void {
   const flushesPerMonth =
     (z.lakeBuffering.impressionsFlushesPerSecond * (i.eventsPerSec / z.peakEventsPerSecond) +
       z.lakeBuffering.rejectedFlushesPerSecond * (i.eventsPerSec / z.peakEventsPerSecond)) *
     SECONDS_PER_MONTH;
-  const compactedFiles = (lakeGbPerMonth * 1024) / i.compactedFileMiB;
+  const compactedFiles = (v.gbPerMonth * 1024) / i.compactedFileMiB;
   const puts = flushesPerMonth * i.s3PutsPerFlush + compactedFiles * i.s3PutsPerFlush;
   const gets = flushesPerMonth * (1 + i.s3PutsPerFlush);
-  add(
+  s.add(
     'S3 requests',
     (puts / 1e3) * p('s3PutThousand') + (gets / 1e3) * p('s3GetThousand'),
     `${(flushesPerMonth / 1e6).toFixed(2)} M Firehose flushes a month (${z.lakeBuffering.seconds} s / ${z.lakeBuffering.mib} MiB buffers) × ${i.s3PutsPerFlush} PUTs, compaction into ${i.compactedFileMiB} MiB files; ${(gets / 1e6).toFixed(1)} M GETs`,
     ['s3PutThousand', 's3GetThousand'],
   );
   const compactionDpuHours =
-    lakeGbPerMonth / i.compactionGbPerDpuHour + i.maintenanceDpuHoursPerDay * i.lakeTables * (730 / 24);
-  add(
+    v.gbPerMonth / i.compactionGbPerDpuHour + i.maintenanceDpuHoursPerDay * i.lakeTables * (730 / 24);
+  s.add(
     'Glue table optimizers',
     compactionDpuHours * p('glueDpuHour'),
     `${compactionDpuHours.toFixed(0)} DPU-hours: compaction at ${i.compactionGbPerDpuHour} GB/DPU-hour + ${i.maintenanceDpuHoursPerDay} DPU-hour/day/table for snapshot retention and orphan deletion`,
     ['glueDpuHour'],
   );
-  // KMS: Kinesis server-side encryption asks KMS for a data key about every 5 minutes per shard and for
-  // each consumer; DynamoDB and S3 (bucket keys) cache theirs: the shards dominate.
+}
+
+/**
+ * KMS: Kinesis server-side encryption asks KMS for a data key about every 5 minutes per shard and for each
+ * consumer; DynamoDB and S3 (bucket keys) cache theirs: the shards dominate.
+ */
+function priceKms(s: Sheet, { i, z }: Load): void {
   const kmsRequests =
-    (rawShards * 2 + enrichedShards * (1 + i.enrichedConsumers) + z.rejectedStream.shards * 2) * 12 * 730;
-  add(
+    (z.rawStream.shards * 2 +
+      z.enrichedStream.shards * (1 + i.enrichedConsumers) +
+      z.rejectedStream.shards * 2) *
+    12 *
+    730;
+  s.add(
     'KMS requests',
     (kmsRequests / 1e4) * p('kmsRequest10k'),
     `≈ ${(kmsRequests / 1e6).toFixed(1)} M: stream data keys every 5 min per shard and reader; clients sign with IAM credentials (no KMS)`,
     ['kmsRequest10k'],
   );
-  add('Athena', i.athenaTbPerMonth * p('athenaTbScanned'), `${i.athenaTbPerMonth} TB scanned a month`, [
+}
+
+/**
+ * Athena: the operators' queries, and the daily quality report (infra/quality-report.ts): UNLOAD statements
+ * over one day of each table. The impressions statement reads every column (filled counts), so it scans the
+ * day's Parquet; the two over the rejected table scan its day at most. Athena bills at least 10 MB a
+ * statement; EventBridge Scheduler's invocations are inside its free 14 M a month; the result objects' PUTs
+ * are a few a day.
+ */
+function priceAthena(s: Sheet, { i, accepted, rejected }: Load): void {
+  s.add('Athena', i.athenaTbPerMonth * p('athenaTbScanned'), `${i.athenaTbPerMonth} TB scanned a month`, [
     'athenaTbScanned',
   ]);
-  // The daily quality report (infra/quality-report.ts): UNLOAD statements over one day of each table. The
-  // impressions statement reads every column (filled counts), so it scans the day's Parquet; the two over
-  // the rejected table scan its day at most. Athena bills at least 10 MB a statement; EventBridge
-  // Scheduler's invocations are inside its free 14 M a month; the result objects' PUTs are a few a day.
   const reportDayGb =
     (accepted * 86400 * i.parquetBytesPerImpression + 2 * rejected * 86400 * i.rejectedParquetBytesPerRow) /
     GB;
   const reportTb = (Math.max(reportDayGb, (i.qualityReportStatementsPerDay * 10) / 1024) * (730 / 24)) / TB;
   const schedulerInvocations = i.qualityReportStatementsPerDay * (730 / 24);
-  add(
+  s.add(
     'Athena quality report (daily)',
     reportTb * p('athenaTbScanned') +
       (Math.max(0, schedulerInvocations - 14e6) / 1e6) * p('schedulerInvocationMillion'),
     `${i.qualityReportStatementsPerDay} UNLOAD statements a day scanning one day of each table: ${reportDayGb.toFixed(0)} GB a day (${(reportTb).toFixed(1)} TB a month); ${Math.round(schedulerInvocations)} Scheduler invocations a month (free under 14 M), S3 PUTs negligible`,
     ['athenaTbScanned', 'schedulerInvocationMillion'],
   );
+}
 
-  // Option: a second reader of the enriched stream with enhanced fan-out (docs/scaling.md recommends it).
+/** Option: a second reader of the enriched stream with enhanced fan-out (docs/scaling.md recommends it). */
+function enhancedFanOutOption(s: Sheet, { z, accepted, enrichedBytes }: Load): CostLine {
+  const enrichedShards = z.enrichedStream.shards;
   const efoGb = (accepted * enrichedBytes * SECONDS_PER_MONTH) / GB;
-  options.push(
-    line(
-      'option: second enriched-stream consumer (enhanced fan-out)',
-      enrichedShards * 730 * p('kinesisEfoConsumerShardHour') + efoGb * p('kinesisEfoGb'),
-      `${enrichedShards} consumer-shards × 730 h + ${efoGb.toFixed(0)} GB retrieved (plus the consumer's own compute)`,
-      ['kinesisEfoConsumerShardHour', 'kinesisEfoGb'],
-    ),
+  return s.line(
+    'option: second enriched-stream consumer (enhanced fan-out)',
+    enrichedShards * 730 * p('kinesisEfoConsumerShardHour') + efoGb * p('kinesisEfoGb'),
+    `${enrichedShards} consumer-shards × 730 h + ${efoGb.toFixed(0)} GB retrieved (plus the consumer's own compute)`,
+    ['kinesisEfoConsumerShardHour', 'kinesisEfoGb'],
   );
+}
 
-  const total = lines.reduce((n, l) => n + l.monthlyUsd, 0);
-  const wcuTotal = historyWcu / (cap.targetUtilizationPercent / 100);
+/** The capacities the stage deploys and the load they carry, as the result's `sizing` lists them. */
+function sizingOf(
+  { i, z }: Load,
+  fe: Invocations,
+  api: ApiLoad,
+  historyWcu: number,
+  history: HistoryStorage,
+): CostResult['sizing'] {
+  const wcuTotal = historyWcu / (i.stage.tableCapacity.targetUtilizationPercent / 100);
+  return {
+    peakEventsPerSecond: z.peakEventsPerSecond,
+    rawShards: z.rawStream.shards,
+    enrichedShards: z.enrichedStream.shards,
+    rejectedShards: z.rejectedStream.shards,
+    historyMaxWriteCapacity: z.historyTable.maxWriteCapacity,
+    historyMaxReadCapacity: z.historyTable.maxReadCapacity,
+    catalogMaxWriteCapacity: z.catalogTable.maxWriteCapacity,
+    catalogMaxReadCapacity: z.catalogTable.maxReadCapacity,
+    apiRateLimit: z.api.rateLimit,
+    apiBurstLimit: z.api.burstLimit,
+    filterEnrichConcurrency: z.concurrency.filterEnrich,
+    historyApiConcurrency: z.concurrency.historyApi,
+    recordsPerInvocation: Math.round(fe.batch),
+    historyApiRequestsPerSec: Math.round(api.apiRequests),
+    dynamoWcuProvisioned: Math.ceil(wcuTotal),
+    dynamoPartitionsForWrites: Math.ceil(wcuTotal / QUOTAS.dynamoPartitionWcu.value),
+    dynamoPartitionsForSize: Math.ceil((history.storedGb + history.rollupGb) / 10),
+  };
+}
+
+/** Every component priced for `i`, in the order docs/cost.md lists them, with the stage's sizing. */
+export function costModel(i: CostInputs): CostResult {
+  const perMonth = i.eventsPerSec * SECONDS_PER_MONTH;
+  const billions = perMonth / 1e9;
+  const s = sheetOf(billions);
+  const load: Load = {
+    i,
+    z: sizeStage(i.stage),
+    accepted: i.eventsPerSec * i.acceptedShare,
+    rejected: i.eventsPerSec * i.rejectedShare,
+    enrichedBytes: i.eventBytes + i.enrichmentBytes,
+    rejectedBytes: i.eventBytes + SIZING.rejectedOverheadBytes.value,
+  };
+  priceStreams(s, load);
+  const fe = priceFilterEnrich(s, load);
+  const api = apiLoad(i);
+  const historyWcu = priceTableRequests(s, load, api);
+  const history = priceHistoryStorage(s, load);
+  priceHistoryApi(s, load, api);
+  priceLogs(s, load, api, fe);
+  priceMetricsAndTraces(s, load, api, fe);
+  priceLakeDelivery(s, load);
+  const lake = lakeVolume(load);
+  priceLakeStorage(s, load, lake);
+  priceLakeUpkeep(s, load, lake);
+  priceKms(s, load);
+  priceAthena(s, load);
+  const options = [enhancedFanOutOption(s, load)];
+  const total = s.lines.reduce((n, l) => n + l.monthlyUsd, 0);
   return {
     impressionsPerMonth: perMonth,
-    lines,
+    lines: s.lines,
     options,
     totalMonthlyUsd: total,
     totalPerBillionUsd: total / billions,
-    stageSizing: z,
-    sizing: {
-      peakEventsPerSecond: z.peakEventsPerSecond,
-      rawShards,
-      enrichedShards,
-      rejectedShards: z.rejectedStream.shards,
-      historyMaxWriteCapacity: z.historyTable.maxWriteCapacity,
-      historyMaxReadCapacity: z.historyTable.maxReadCapacity,
-      catalogMaxWriteCapacity: z.catalogTable.maxWriteCapacity,
-      catalogMaxReadCapacity: z.catalogTable.maxReadCapacity,
-      apiRateLimit: z.api.rateLimit,
-      apiBurstLimit: z.api.burstLimit,
-      filterEnrichConcurrency: z.concurrency.filterEnrich,
-      historyApiConcurrency: z.concurrency.historyApi,
-      recordsPerInvocation: Math.round(batch),
-      historyApiRequestsPerSec: Math.round(apiRequests),
-      dynamoWcuProvisioned: Math.ceil(wcuTotal),
-      dynamoPartitionsForWrites: Math.ceil(wcuTotal / QUOTAS.dynamoPartitionWcu.value),
-      dynamoPartitionsForSize: Math.ceil((storedGb + rollupGb) / 10),
-    },
+    stageSizing: load.z,
+    sizing: sizingOf(load, fe, api, historyWcu, history),
   };
 }
 
@@ -839,13 +1015,11 @@ export interface LeverMeasurements {
   readonly historyAvgItemBytes?: number;
 }
 
-/**
- * The levers that remain for `i` (those not already applied), each priced by running the model again with the
- * one change, or (reserved capacity) by the published discount on the lines it applies to.
- */
-export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
-  const base = costModel(i);
-  const delta = (changed: CostInputs) => costModel(changed).totalPerBillionUsd - base.totalPerBillionUsd;
+/** A lever's change of the total, $ per billion, for the inputs with that one change. */
+type Delta = (changed: CostInputs) => number;
+
+/** What clients and producers can change: how they flush, how they pack records. */
+function clientLevers(i: CostInputs, m: LeverMeasurements, delta: Delta): Lever[] {
   const out: Lever[] = [];
   if (i.stage.deviceIngestShare > 0 && i.eventsPerIngestRequest < 50)
     out.push({
@@ -874,6 +1048,12 @@ export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
       perBillionUsd: delta({ ...i, rawRecordsPerKinesisRecord: m.rawRecordsPerAggregate }),
       trade: `${m.rawRecordsPerAggregate.toFixed(1)} user records per Kinesis record (measured): PUT units fall; producers aggregate and retry whole aggregates (the model applies it to every raw record, devices' too: it errs low while devices send through the ingest route)`,
     });
+  return out;
+}
+
+/** What a stage setting changes: tracing, the tables' scaling target, the lake's storage class. */
+function stageLevers(i: CostInputs, delta: Delta): Lever[] {
+  const out: Lever[] = [];
   if (i.stage.tracing === 'active')
     out.push({
       lever: 'trace sampling off',
@@ -902,30 +1082,53 @@ export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
       }),
       trade: `data older than 44 days costs $0.0125, after 104 days $0.004 a GB-month (no retrieval fee; a read moves a file back to the frequent tier); ${i.lakeRetentionDays} days held`,
     });
-  if (cap.mode === 'provisioned') {
-    const dynamo = base.lines
-      .filter((l) => /^DynamoDB history (writes|reads)/.test(l.component))
-      .reduce((n, l) => n + l.perBillionUsd, 0);
-    for (const [term, label] of [
+  return out;
+}
+
+/** Reserved capacity, priced by the published discount on the history's provisioned lines. */
+function reservedCapacityLevers(i: CostInputs, base: CostResult): Lever[] {
+  if (i.stage.tableCapacity.mode !== 'provisioned') return [];
+  const dynamo = base.lines
+    .filter((l) => /^DynamoDB history (writes|reads)/.test(l.component))
+    .reduce((n, l) => n + l.perBillionUsd, 0);
+  return (
+    [
       ['oneYear', '1 year'],
       ['threeYears', '3 years'],
-    ] as const)
-      out.push({
-        lever: `DynamoDB reserved capacity, ${label}`,
-        how: 'operator: buy reserved WCU/RCU for the baseline (documented, not a setting)',
-        perBillionUsd: -dynamo * reservedDiscount('wcu100', term),
-        trade: `${Math.round(reservedDiscount('wcu100', term) * 100)} % off provisioned capacity (${DYNAMO_RESERVED.source}), paid upfront; priced on all of it, where a daily curve reserves only its trough`,
-      });
-  }
+    ] as const
+  ).map(([term, label]) => ({
+    lever: `DynamoDB reserved capacity, ${label}`,
+    how: 'operator: buy reserved WCU/RCU for the baseline (documented, not a setting)',
+    perBillionUsd: -dynamo * reservedDiscount('wcu100', term),
+    trade: `${Math.round(reservedDiscount('wcu100', term) * 100)} % off provisioned capacity (${DYNAMO_RESERVED.source}), paid upfront; priced on all of it, where a daily curve reserves only its trough`,
+  }));
+}
+
+/** A design change not built: listed with the lines it would shrink, not priced. */
+function encodingLever(i: CostInputs, m: LeverMeasurements, base: CostResult): Lever {
   const storage = base.lines.find((l) => l.component === 'DynamoDB storage')?.perBillionUsd ?? 0;
   const writes =
     base.lines.find((l) => l.component.startsWith('DynamoDB history writes'))?.perBillionUsd ?? 0;
-  out.push({
+  return {
     lever: 'a more compact history item encoding still: a row shared by its impressions in a bucket',
     how: 'not built (the history store: impressions are packed, one Binary each; their page, row id and index and device type are still written per impression); measure with bench/history-wcu.ts',
     trade: `today ${i.historyBytesPerImpression.toFixed(0)} B stored per impression${m.historyAvgItemBytes ? `, ${m.historyAvgItemBytes} B per bucket item (write units are per 1 KB)` : ''}: storage $${storage.toFixed(2)} and writes $${writes.toFixed(2)} per billion scale with them`,
-  });
-  return out;
+  };
+}
+
+/**
+ * The levers that remain for `i` (those not already applied), each priced by running the model again with the
+ * one change, or (reserved capacity) by the published discount on the lines it applies to.
+ */
+export function levers(i: CostInputs, m: LeverMeasurements = {}): Lever[] {
+  const base = costModel(i);
+  const delta: Delta = (changed) => costModel(changed).totalPerBillionUsd - base.totalPerBillionUsd;
+  return [
+    ...clientLevers(i, m, delta),
+    ...stageLevers(i, delta),
+    ...reservedCapacityLevers(i, base),
+    encodingLever(i, m, base),
+  ];
 }
 
 /** The default production stage as deployed (5,000 events/s), priced at its peak held all month. */

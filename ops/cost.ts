@@ -20,7 +20,7 @@ import {
   type Provenance,
   QUALITY_EMF_BYTES_PER_BATCH,
 } from './cost-model.js';
-import { CliError, type CliSpec, numberOption, type OptionSpecs, parseCli } from './kit.js';
+import { CliError, type CliSpec, numberOption, type OptionSpecs, type Parsed, parseCli } from './kit.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /**
@@ -177,6 +177,183 @@ const PLATFORM_LOG_BYTES = 400;
 /** One HTTP API access log line, bytes: an estimate (the model's API_ACCESS_LOG_BYTES). */
 const ACCESS_LOG_BYTES = 400;
 
+/** The model's inputs as measured so far, and what each came from (in the order the provenance lists them). */
+interface Measuring {
+  inputs: CostInputs;
+  readonly from: Record<string, string>;
+  /** The results file's name, as the provenance cites it. */
+  readonly source: string;
+}
+
+const measured = (acc: Measuring, input: keyof CostInputs, key: string, note = '') => {
+  acc.from[input] = `measured: ${acc.source} ${key}${note}`;
+};
+
+/** The enrichment's bytes and the enriched stream's aggregation. */
+function measureStreams(acc: Measuring, streams: NonNullable<Latest['streams']>): void {
+  acc.inputs = {
+    ...acc.inputs,
+    enrichmentBytes: streams.enrichedBytesAvg - streams.rawBytesAvg,
+    enrichedRecordsPerKinesisRecord: streams.enriched.userRecordsPerAggregate,
+  };
+  measured(acc, 'enrichmentBytes', 'streams.enrichedBytesAvg − streams.rawBytesAvg');
+  const per = streams.enriched.perInvocation;
+  if (per) {
+    // filter-enrich aggregates within one invocation: what its batches hold, not a long run of traffic.
+    acc.inputs = { ...acc.inputs, enrichedRecordsPerKinesisRecord: per.userRecordsPerAggregate };
+    measured(
+      acc,
+      'enrichedRecordsPerKinesisRecord',
+      'streams.enriched.perInvocation.userRecordsPerAggregate',
+      ` (within one ${per.batchSize}-record invocation, ≤ ${per.recordsPerProfile} records per profile)`,
+    );
+  } else
+    measured(
+      acc,
+      'enrichedRecordsPerKinesisRecord',
+      'streams.enriched.userRecordsPerAggregate',
+      ' (over the whole sample, not per invocation: an upper bound)',
+    );
+}
+
+/** The ingest route, at the measured request size of `eventsPerIngestRequest` events (if measured). */
+function measureIngest(acc: Measuring, ingest: Latest['ingest'], eventsPerIngestRequest: number): void {
+  const ingestRow = ingest?.rows.find((r) => r.batchEvents === eventsPerIngestRequest);
+  if (!ingest || !ingestRow) return;
+  acc.inputs = {
+    ...acc.inputs,
+    ingestMsPerRequest: ingestRow.billedMsPerRequest,
+    ingestLogBytesPerRequest:
+      Math.round(ingestRow.logBytesPerRequest) + PLATFORM_LOG_BYTES + ACCESS_LOG_BYTES,
+    ingestWcuPerRequest: ingest.limitWcuPerRequest,
+  };
+  const at = ` (requests of ${eventsPerIngestRequest} events)`;
+  measured(
+    acc,
+    'ingestMsPerRequest',
+    'ingest.rows[].billedMsPerRequest',
+    `${at}: CPU at 1,024 MB + the round trips bench/ingest.ts assumes`,
+  );
+  measured(
+    acc,
+    'ingestLogBytesPerRequest',
+    'ingest.rows[].logBytesPerRequest',
+    `${at} (+ ${PLATFORM_LOG_BYTES} B of platform lines and ${ACCESS_LOG_BYTES} B of access log, estimated)`,
+  );
+  measured(acc, 'ingestWcuPerRequest', 'ingest.limitWcuPerRequest', " (the ingest limit's window counter)");
+}
+
+type HistoryFigures = NonNullable<Latest['history']>;
+
+/** The history's write figures at the client flush interval `--flush-seconds` asks for (refused if not measured). */
+function measureFlushInterval(acc: Measuring, h: HistoryFigures, flushSeconds: number): void {
+  const f = h.byFlushInterval?.find((x) => x.flushSeconds === flushSeconds);
+  if (!f) {
+    const measuredAt = (h.byFlushInterval ?? []).map((x) => x.flushSeconds).join(', ') || 'none';
+    throw new Error(`--flush-seconds ${flushSeconds} was not measured (measured: ${measuredAt})`);
+  }
+  acc.inputs = {
+    ...acc.inputs,
+    historyWcuPerImpression: f.wcuPerImpression,
+    ...(f.rcuPerImpression !== undefined ? { historyRcuPerImpression: f.rcuPerImpression } : {}),
+  };
+  measured(
+    acc,
+    'historyWcuPerImpression',
+    'history.byFlushInterval',
+    ` (clients flush every ${flushSeconds} s; buckets, day counters, duplicate detection)`,
+  );
+}
+
+/** The history's writes, storage and reads. */
+function measureHistory(acc: Measuring, h: HistoryFigures, flushSeconds: number | undefined): void {
+  const a = h.assumptions;
+  acc.inputs = {
+    ...acc.inputs,
+    historyWcuPerImpression: h.wcuPerImpression,
+    ...(h.rcuPerImpression !== undefined ? { historyRcuPerImpression: h.rcuPerImpression } : {}),
+    historyBytesPerImpression: h.bytesPerImpression,
+    rruPerCheck: h.readUnits.check,
+    wcuPerCheck: h.readUnits.checkWriteUnits ?? 0,
+    rruPerHistoryCall: h.readUnits.history,
+  };
+  measured(
+    acc,
+    'historyWcuPerImpression',
+    'history.wcuPerImpression',
+    ` (buckets, day counters, duplicate detection${a ? `; ${a.flush}` : ''})`,
+  );
+  if (h.rcuPerImpression !== undefined)
+    measured(
+      acc,
+      'historyRcuPerImpression',
+      'history.rcuPerImpression',
+      ' (the erasure markers filter-enrich reads before and after the writes, held counters, items read back)',
+    );
+  if (flushSeconds !== undefined) measureFlushInterval(acc, h, flushSeconds);
+  measured(acc, 'historyBytesPerImpression', 'history.bytesPerImpression');
+  measured(acc, 'rruPerCheck', 'history.readUnits.check', a ? ` (${a.check})` : '');
+  if (h.readUnits.checkWriteUnits !== undefined)
+    measured(acc, 'wcuPerCheck', 'history.readUnits.checkWriteUnits', ' (the rollup the check builds)');
+  measured(acc, 'rruPerHistoryCall', 'history.readUnits.history', a ? ` (${a.history})` : '');
+}
+
+/**
+ * filter-enrich's CPU and log bytes per invocation; whether those log bytes hold the quality metrics already
+ * (a run after `QUALITY_METRICS_SINCE`) or the model adds them.
+ */
+function measureWholeHandler(acc: Measuring, latest: Latest): void {
+  const whole = latest.wholeHandler;
+  if (whole) {
+    acc.inputs = {
+      ...acc.inputs,
+      filterEnrichCpuUsPerEvent: whole.handlerCpuUsPerEvent,
+      logBytesPerInvocation: Math.round(whole.logBytesPerBatch) + PLATFORM_LOG_BYTES,
+    };
+    measured(acc, 'filterEnrichCpuUsPerEvent', 'wholeHandler.handlerCpuUsPerEvent');
+    measured(
+      acc,
+      'logBytesPerInvocation',
+      'wholeHandler.logBytesPerBatch',
+      ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`,
+    );
+    if (latest.date !== undefined && Date.parse(latest.date) >= Date.parse(QUALITY_METRICS_SINCE)) {
+      acc.inputs = { ...acc.inputs, qualityEmfBytesPerBatch: 0 };
+      acc.from.qualityEmfBytesPerBatch = `measured: in ${acc.source} wholeHandler.logBytesPerBatch (a run after ${QUALITY_METRICS_SINCE}, with the quality metrics)`;
+    }
+  }
+  acc.from.qualityEmfBytesPerBatch ??= `${QUALITY_EMF_BYTES_PER_BATCH.source}; added to logBytesPerInvocation (${latest.date ? `the benchmark run of ${latest.date} predates them` : 'no benchmark run'})`;
+}
+
+/** Where the inputs no benchmark measured come from (or those it did not measure in this run). */
+const ASSUMED = {
+  rruPerCheck:
+    'assumed until measured (history.readUnits.check): a 7-day check of a typical profile (docs/history-model.md)',
+  rruPerHistoryCall: 'assumed until measured (history.readUnits.history): one page of 50 impressions',
+  historyBytesPerImpression:
+    'assumed until measured (history.bytesPerImpression): packed 10-second buckets, ≈ 30 impressions each',
+  filterEnrichCpuUsPerEvent: 'assumed until measured (wholeHandler.handlerCpuUsPerEvent)',
+  filterEnrichIoMsPerBatch: 'assumed: PutRecords and DynamoDB round trips of one batch, ms',
+  apiMsPerRequest: 'assumed: one Query and the response, ms billed',
+  ingestMsPerRequest:
+    'assumed until measured (ingest.rows[].billedMsPerRequest): as a read, ms billed (bench/ingest.ts measures it for 1, 10, 25, 100 and 500 events)',
+  ingestLogBytesPerRequest: 'estimated until measured (ingest.rows[].logBytesPerRequest): as a read',
+  ingestWcuPerRequest: 'the ingest limit: one conditional write of a small window counter per request',
+  apiLogBytesPerRequest: 'estimated: platform lines 400 B, EMF 500 B, access log 400 B',
+  compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
+  maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
+  lakeRetentionDays: 'assumed: 365 days of lake data held (the stage expires no lake data)',
+  impressionsPerPageRender:
+    'stated: one check per page render of 250 impressions (and 10 checks: the 10× total), 0.1 history call',
+  enrichedConsumers:
+    'design: Firehose is the enriched stream’s only reader (filter-enrich writes the history itself)',
+  qualityMetricSeries:
+    'docs/operations.md "Data-quality metrics": 22 always-present series + 20 reason/field pairs seen all month (assumed)',
+  alarmMetrics: 'the pipeline stack: 27 plain alarms × 1 + 14 anomaly-detection alarms × 3',
+  qualityReportStatementsPerDay: 'infra/quality-report.ts reportStatements: 3 UNLOAD statements a day',
+  rejectedParquetBytesPerRow: 'assumed: Parquet bytes of a rejected row (raw JSON, reason, path)',
+} as const;
+
 /** The model's inputs from the stage, the measured figures when present, and what each came from. */
 export function measuredInputs(
   latest: Latest,
@@ -184,153 +361,17 @@ export function measuredInputs(
   flushSeconds?: number,
   eventsPerIngestRequest: number = DEFAULT_INPUTS.eventsPerIngestRequest,
 ): { inputs: CostInputs; provenance: Provenance } {
-  const from: Record<string, string> = {};
-  const m = (input: keyof CostInputs, key: string, note = '') => {
-    from[input] = `measured: ${source} ${key}${note}`;
-  };
-  let i: CostInputs = { ...DEFAULT_INPUTS };
-  if (latest.streams) {
-    i = {
-      ...i,
-      enrichmentBytes: latest.streams.enrichedBytesAvg - latest.streams.rawBytesAvg,
-      enrichedRecordsPerKinesisRecord: latest.streams.enriched.userRecordsPerAggregate,
-    };
-    m('enrichmentBytes', 'streams.enrichedBytesAvg − streams.rawBytesAvg');
-    const per = latest.streams.enriched.perInvocation;
-    if (per) {
-      // filter-enrich aggregates within one invocation: what its batches hold, not a long run of traffic.
-      i = { ...i, enrichedRecordsPerKinesisRecord: per.userRecordsPerAggregate };
-      m(
-        'enrichedRecordsPerKinesisRecord',
-        'streams.enriched.perInvocation.userRecordsPerAggregate',
-        ` (within one ${per.batchSize}-record invocation, ≤ ${per.recordsPerProfile} records per profile)`,
-      );
-    } else
-      m(
-        'enrichedRecordsPerKinesisRecord',
-        'streams.enriched.userRecordsPerAggregate',
-        ' (over the whole sample, not per invocation: an upper bound)',
-      );
-  }
-  const ingestRow = latest.ingest?.rows.find((r) => r.batchEvents === eventsPerIngestRequest);
-  if (latest.ingest && ingestRow) {
-    i = {
-      ...i,
-      ingestMsPerRequest: ingestRow.billedMsPerRequest,
-      ingestLogBytesPerRequest:
-        Math.round(ingestRow.logBytesPerRequest) + PLATFORM_LOG_BYTES + ACCESS_LOG_BYTES,
-      ingestWcuPerRequest: latest.ingest.limitWcuPerRequest,
-    };
-    const at = ` (requests of ${eventsPerIngestRequest} events)`;
-    m(
-      'ingestMsPerRequest',
-      'ingest.rows[].billedMsPerRequest',
-      `${at}: CPU at 1,024 MB + the round trips bench/ingest.ts assumes`,
-    );
-    m(
-      'ingestLogBytesPerRequest',
-      'ingest.rows[].logBytesPerRequest',
-      `${at} (+ ${PLATFORM_LOG_BYTES} B of platform lines and ${ACCESS_LOG_BYTES} B of access log, estimated)`,
-    );
-    m('ingestWcuPerRequest', 'ingest.limitWcuPerRequest', " (the ingest limit's window counter)");
-  }
-  const h = latest.history;
-  if (h) {
-    const a = h.assumptions;
-    i = {
-      ...i,
-      historyWcuPerImpression: h.wcuPerImpression,
-      ...(h.rcuPerImpression !== undefined ? { historyRcuPerImpression: h.rcuPerImpression } : {}),
-      historyBytesPerImpression: h.bytesPerImpression,
-      rruPerCheck: h.readUnits.check,
-      wcuPerCheck: h.readUnits.checkWriteUnits ?? 0,
-      rruPerHistoryCall: h.readUnits.history,
-    };
-    m(
-      'historyWcuPerImpression',
-      'history.wcuPerImpression',
-      ` (buckets, day counters, duplicate detection${a ? `; ${a.flush}` : ''})`,
-    );
-    if (h.rcuPerImpression !== undefined)
-      m(
-        'historyRcuPerImpression',
-        'history.rcuPerImpression',
-        ' (the erasure markers filter-enrich reads before and after the writes, held counters, items read back)',
-      );
-    if (flushSeconds !== undefined) {
-      const f = h.byFlushInterval?.find((x) => x.flushSeconds === flushSeconds);
-      if (!f) {
-        const measured = (h.byFlushInterval ?? []).map((x) => x.flushSeconds).join(', ') || 'none';
-        throw new Error(`--flush-seconds ${flushSeconds} was not measured (measured: ${measured})`);
-      }
-      i = {
-        ...i,
-        historyWcuPerImpression: f.wcuPerImpression,
-        ...(f.rcuPerImpression !== undefined ? { historyRcuPerImpression: f.rcuPerImpression } : {}),
-      };
-      m(
-        'historyWcuPerImpression',
-        'history.byFlushInterval',
-        ` (clients flush every ${flushSeconds} s; buckets, day counters, duplicate detection)`,
-      );
-    }
-    m('historyBytesPerImpression', 'history.bytesPerImpression');
-    m('rruPerCheck', 'history.readUnits.check', a ? ` (${a.check})` : '');
-    if (h.readUnits.checkWriteUnits !== undefined)
-      m('wcuPerCheck', 'history.readUnits.checkWriteUnits', ' (the rollup the check builds)');
-    m('rruPerHistoryCall', 'history.readUnits.history', a ? ` (${a.history})` : '');
-  }
-  if (latest.wholeHandler) {
-    i = {
-      ...i,
-      filterEnrichCpuUsPerEvent: latest.wholeHandler.handlerCpuUsPerEvent,
-      logBytesPerInvocation: Math.round(latest.wholeHandler.logBytesPerBatch) + PLATFORM_LOG_BYTES,
-    };
-    m('filterEnrichCpuUsPerEvent', 'wholeHandler.handlerCpuUsPerEvent');
-    m(
-      'logBytesPerInvocation',
-      'wholeHandler.logBytesPerBatch',
-      ` (+ ${PLATFORM_LOG_BYTES} B of platform lines, estimated)`,
-    );
-    if (latest.date !== undefined && Date.parse(latest.date) >= Date.parse(QUALITY_METRICS_SINCE)) {
-      i = { ...i, qualityEmfBytesPerBatch: 0 };
-      from.qualityEmfBytesPerBatch = `measured: in ${source} wholeHandler.logBytesPerBatch (a run after ${QUALITY_METRICS_SINCE}, with the quality metrics)`;
-    }
-  }
-  from.qualityEmfBytesPerBatch ??= `${QUALITY_EMF_BYTES_PER_BATCH.source}; added to logBytesPerInvocation (${latest.date ? `the benchmark run of ${latest.date} predates them` : 'no benchmark run'})`;
+  const acc: Measuring = { inputs: { ...DEFAULT_INPUTS }, from: {}, source };
+  if (latest.streams) measureStreams(acc, latest.streams);
+  measureIngest(acc, latest.ingest, eventsPerIngestRequest);
+  if (latest.history) measureHistory(acc, latest.history, flushSeconds);
+  measureWholeHandler(acc, latest);
   if (latest.lake) {
-    i = { ...i, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
-    m('parquetBytesPerImpression', 'lake.parquetBytesPerImpression');
+    acc.inputs = { ...acc.inputs, parquetBytesPerImpression: latest.lake.parquetBytesPerImpression };
+    measured(acc, 'parquetBytesPerImpression', 'lake.parquetBytesPerImpression');
   }
-  const assumed = {
-    rruPerCheck:
-      'assumed until measured (history.readUnits.check): a 7-day check of a typical profile (docs/history-model.md)',
-    rruPerHistoryCall: 'assumed until measured (history.readUnits.history): one page of 50 impressions',
-    historyBytesPerImpression:
-      'assumed until measured (history.bytesPerImpression): packed 10-second buckets, ≈ 30 impressions each',
-    filterEnrichCpuUsPerEvent: 'assumed until measured (wholeHandler.handlerCpuUsPerEvent)',
-    filterEnrichIoMsPerBatch: 'assumed: PutRecords and DynamoDB round trips of one batch, ms',
-    apiMsPerRequest: 'assumed: one Query and the response, ms billed',
-    ingestMsPerRequest:
-      'assumed until measured (ingest.rows[].billedMsPerRequest): as a read, ms billed (bench/ingest.ts measures it for 1, 10, 25, 100 and 500 events)',
-    ingestLogBytesPerRequest: 'estimated until measured (ingest.rows[].logBytesPerRequest): as a read',
-    ingestWcuPerRequest: 'the ingest limit: one conditional write of a small window counter per request',
-    apiLogBytesPerRequest: 'estimated: platform lines 400 B, EMF 500 B, access log 400 B',
-    compactionGbPerDpuHour: 'assumed: Parquet rewritten per DPU-hour by compaction',
-    maintenanceDpuHoursPerDay: 'assumed: snapshot retention and orphan deletion, per table',
-    lakeRetentionDays: 'assumed: 365 days of lake data held (the stage expires no lake data)',
-    impressionsPerPageRender:
-      'stated: one check per page render of 250 impressions (and 10 checks: the 10× total), 0.1 history call',
-    enrichedConsumers:
-      'design: Firehose is the enriched stream’s only reader (filter-enrich writes the history itself)',
-    qualityMetricSeries:
-      'docs/operations.md "Data-quality metrics": 22 always-present series + 20 reason/field pairs seen all month (assumed)',
-    alarmMetrics: 'the pipeline stack: 27 plain alarms × 1 + 14 anomaly-detection alarms × 3',
-    qualityReportStatementsPerDay: 'infra/quality-report.ts reportStatements: 3 UNLOAD statements a day',
-    rejectedParquetBytesPerRow: 'assumed: Parquet bytes of a rejected row (raw JSON, reason, path)',
-  } as const;
-  for (const [k, v] of Object.entries(assumed)) from[k] ??= v;
-  return { inputs: i, provenance: from };
+  for (const [k, v] of Object.entries(ASSUMED)) acc.from[k] ??= v;
+  return { inputs: acc.inputs, provenance: acc.from };
 }
 
 const usd = (n: number) => `$${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
@@ -406,6 +447,197 @@ export function renderDefaultStage(r: CostResult, inputs: CostInputs): string {
   );
 }
 
+type CostValues = Parsed<typeof COST_SPEC.options>['values'];
+
+/** The command line's numbers (within bounds) and capacity modes; a bad one is a usage error naming it. */
+interface CostOptions {
+  readonly num: (name: string, min: number, max: number) => number | undefined;
+  readonly mode: (name: string) => 'provisioned' | 'on-demand' | undefined;
+}
+
+function costOptions(values: CostValues): CostOptions {
+  const strings = values as Record<string, string | boolean | undefined>;
+  return {
+    num: (name, min, max) => {
+      const v = strings[name];
+      return numberOption(typeof v === 'boolean' ? String(v) : v, name, min, max, true);
+    },
+    mode: (name) => {
+      const v = strings[name];
+      if (v === undefined) return undefined;
+      if (v !== 'provisioned' && v !== 'on-demand')
+        throw new CliError(`--${name} must be provisioned or on-demand, got ${v}`, 2);
+      return v;
+    },
+  };
+}
+
+/** The measured figures (`--results` or the default file), and how the output names where they came from. */
+function readResults(results: string | undefined): { latest: Latest; file: string; note: string } {
+  const file = path.resolve(results ?? RESULTS_FILE);
+  if (existsSync(file)) {
+    let latest: Latest;
+    try {
+      latest = JSON.parse(readFileSync(file, 'utf8')) as Latest;
+    } catch {
+      throw new Error(`${path.relative(process.cwd(), file)} is not valid JSON`);
+    }
+    return { latest, file, note: `${path.relative(ROOT, file)} of ${latest.date ?? 'unknown date'}` };
+  }
+  if (results !== undefined) throw new Error(`no such file: ${results}`);
+  return { latest: {}, file, note: 'none (bench/results/latest.json missing): documented defaults' };
+}
+
+/** The stage settings the options change (undefined: the stage's own), read in the order the help lists them. */
+interface StageOptions {
+  readonly kinesis?: 'provisioned' | 'on-demand';
+  readonly dynamodb?: 'provisioned' | 'on-demand';
+  readonly retention?: number;
+  readonly peak?: number;
+  readonly deviceShare?: number;
+  readonly bytes?: number;
+  readonly tiering?: number;
+  readonly target?: number;
+  readonly tracing?: Tracing;
+}
+
+function stageOptions(values: CostValues, o: CostOptions): StageOptions {
+  const kinesis = o.mode('kinesis');
+  const dynamodb = o.mode('dynamodb');
+  const retention = o.num(
+    'retention-days',
+    SETTINGS.historyRetentionDays.min,
+    SETTINGS.historyRetentionDays.max,
+  );
+  const peak = o.num('events-per-sec', 1, 1e9);
+  const deviceShare = o.num('device-share', 0, 1);
+  const bytes = o.num('event-bytes', 100, 1024 * 1024);
+  const tiering = o.num('intelligent-tiering-days', 0, 3650);
+  const target = o.num(
+    'target-utilization',
+    SETTINGS['tableCapacity.targetUtilizationPercent'].min,
+    SETTINGS['tableCapacity.targetUtilizationPercent'].max,
+  );
+  const tracing = values.tracing;
+  if (tracing !== undefined && !(TRACING_MODES as readonly unknown[]).includes(tracing))
+    throw new CliError(`--tracing must be ${TRACING_MODES.join(' or ')}, got ${String(tracing)}`, 2);
+  return {
+    kinesis,
+    dynamodb,
+    retention,
+    peak,
+    deviceShare,
+    bytes,
+    tiering,
+    target,
+    tracing: tracing as Tracing | undefined,
+  };
+}
+
+/** The stage with the options applied (a zero, like an absent option, keeps the stage's value). */
+function stageWith(
+  stage: CostInputs['stage'],
+  o: StageOptions,
+  pointInTimeRecovery: boolean,
+): CostInputs['stage'] {
+  const { kinesis, dynamodb, target } = o;
+  return {
+    ...stage,
+    ...(o.tracing ? { tracing: o.tracing } : {}),
+    ...(o.tiering !== undefined
+      ? { lakeRetention: { ...stage.lakeRetention, intelligentTieringDays: o.tiering } }
+      : {}),
+    ...(o.peak ? { peakEventsPerSecond: o.peak } : {}),
+    ...(o.bytes ? { eventBytes: o.bytes } : {}),
+    ...(o.deviceShare !== undefined ? { deviceIngestShare: o.deviceShare } : {}),
+    ...(kinesis
+      ? {
+          rawStream: { ...stage.rawStream, mode: kinesis },
+          enrichedStream: { ...stage.enrichedStream, mode: kinesis },
+        }
+      : {}),
+    ...(dynamodb || target
+      ? {
+          tableCapacity: {
+            ...stage.tableCapacity,
+            ...(dynamodb ? { mode: dynamodb } : {}),
+            ...(target ? { targetUtilizationPercent: target } : {}),
+          },
+        }
+      : {}),
+    ...(o.retention ? { historyRetentionDays: o.retention } : {}),
+    ...(pointInTimeRecovery ? { historyPointInTimeRecovery: true } : {}),
+  };
+}
+
+/** What the command prices: the measured inputs with every option applied, and where they came from. */
+interface Priced {
+  readonly inputs: CostInputs;
+  readonly provenance: Provenance;
+  readonly latest: Latest;
+  readonly resultsNote: string;
+}
+
+/** The inputs the options describe; an option or a results file that cannot be used is a usage error. */
+function pricedInputs(values: CostValues): Priced {
+  const o = costOptions(values);
+  try {
+    const results = readResults(typeof values.results === 'string' ? values.results : undefined);
+    const { latest } = results;
+    const perRequest = o.num('events-per-request', 1, 500);
+    const measured = measuredInputs(
+      latest,
+      path.basename(results.file),
+      o.num('flush-seconds', 1, 3600),
+      perRequest,
+    );
+    const base = measured.inputs;
+    const s = stageOptions(values, o);
+    const stage = stageWith(base.stage, s, Boolean(values['history-pitr']));
+    if (values.aggregate && !latest.streams)
+      throw new Error('--aggregate needs measured aggregation: run npm run bench first');
+    const inputs: CostInputs = {
+      ...base,
+      stage,
+      eventsPerSec: s.peak ?? base.eventsPerSec,
+      eventBytes: s.bytes ?? base.eventBytes,
+      acceptedShare: o.num('accepted-share', 0, 1) ?? base.acceptedShare,
+      checksPerPageRender: o.num('checks-per-page', 0, 1000) ?? base.checksPerPageRender,
+      eventsPerIngestRequest: perRequest ?? base.eventsPerIngestRequest,
+      lakeRetentionDays: o.num('lake-retention-days', 1, 36500) ?? base.lakeRetentionDays,
+      athenaTbPerMonth: o.num('athena-tb', 0, 1e6) ?? base.athenaTbPerMonth,
+      ...(values.aggregate && latest.streams
+        ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
+        : {}),
+    };
+    return { inputs, provenance: measured.provenance, latest, resultsNote: results.note };
+  } catch (e) {
+    throw e instanceof CliError ? e : new CliError((e as Error).message, 2);
+  }
+}
+
+/** The report: the load and stage priced, every line, the levers, the default stage, where figures come from. */
+function renderReport(
+  p: Priced,
+  r: CostResult,
+  tenfold: CostResult,
+  atDefault: CostResult,
+  defaultInputs: CostInputs,
+) {
+  const { inputs, provenance, latest } = p;
+  const s = inputs.stage;
+  return (
+    `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
+    `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
+    `measured figures: ${p.resultsNote}; prices of ${PRICES_DATE} (impressions cost --prices)\n\n` +
+    `${render(r, tenfold, inputs, levers(inputs, leverMeasurements(latest)))}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
+    Object.entries(provenance)
+      .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
 /** `impressions cost`: see COST_SPEC. */
 export function cost(argv: readonly string[]): number {
   const { values } = parseCli(COST_SPEC, argv);
@@ -415,109 +647,8 @@ export function cost(argv: readonly string[]): number {
       process.stdout.write(`  ${k.padEnd(28)} $${p.usd} per ${p.unit}\n  ${''.padEnd(28)} ${p.source}\n`);
     return 0;
   }
-  const strings = values as Record<string, string | boolean | undefined>;
-  const num = (name: string, min: number, max: number): number | undefined => {
-    const v = strings[name];
-    return numberOption(typeof v === 'boolean' ? String(v) : v, name, min, max, true);
-  };
-  const mode = (name: string): 'provisioned' | 'on-demand' | undefined => {
-    const v = strings[name];
-    if (v === undefined) return undefined;
-    if (v !== 'provisioned' && v !== 'on-demand')
-      throw new CliError(`--${name} must be provisioned or on-demand, got ${v}`, 2);
-    return v;
-  };
-
-  let inputs: CostInputs;
-  let provenance: Provenance;
-  let resultsNote: string;
-  let latest: Latest = {};
-  try {
-    const file = path.resolve(typeof values.results === 'string' ? values.results : RESULTS_FILE);
-    if (existsSync(file)) {
-      try {
-        latest = JSON.parse(readFileSync(file, 'utf8')) as Latest;
-      } catch {
-        throw new Error(`${path.relative(process.cwd(), file)} is not valid JSON`);
-      }
-      resultsNote = `${path.relative(ROOT, file)} of ${latest.date ?? 'unknown date'}`;
-    } else if (values.results !== undefined) {
-      throw new Error(`no such file: ${values.results}`);
-    } else {
-      resultsNote = 'none (bench/results/latest.json missing): documented defaults';
-    }
-    const perRequest = num('events-per-request', 1, 500);
-    ({ inputs, provenance } = measuredInputs(
-      latest,
-      path.basename(file),
-      num('flush-seconds', 1, 3600),
-      perRequest,
-    ));
-    const kinesis = mode('kinesis');
-    const dynamodb = mode('dynamodb');
-    const retention = num(
-      'retention-days',
-      SETTINGS.historyRetentionDays.min,
-      SETTINGS.historyRetentionDays.max,
-    );
-    const peak = num('events-per-sec', 1, 1e9);
-    const deviceShare = num('device-share', 0, 1);
-    const bytes = num('event-bytes', 100, 1024 * 1024);
-    const tiering = num('intelligent-tiering-days', 0, 3650);
-    const target = num(
-      'target-utilization',
-      SETTINGS['tableCapacity.targetUtilizationPercent'].min,
-      SETTINGS['tableCapacity.targetUtilizationPercent'].max,
-    );
-    const tracing = values.tracing;
-    if (tracing !== undefined && !(TRACING_MODES as readonly unknown[]).includes(tracing))
-      throw new CliError(`--tracing must be ${TRACING_MODES.join(' or ')}, got ${String(tracing)}`, 2);
-    const stage = {
-      ...inputs.stage,
-      ...(tracing ? { tracing: tracing as Tracing } : {}),
-      ...(tiering !== undefined
-        ? { lakeRetention: { ...inputs.stage.lakeRetention, intelligentTieringDays: tiering } }
-        : {}),
-      ...(peak ? { peakEventsPerSecond: peak } : {}),
-      ...(bytes ? { eventBytes: bytes } : {}),
-      ...(deviceShare !== undefined ? { deviceIngestShare: deviceShare } : {}),
-      ...(kinesis
-        ? {
-            rawStream: { ...inputs.stage.rawStream, mode: kinesis },
-            enrichedStream: { ...inputs.stage.enrichedStream, mode: kinesis },
-          }
-        : {}),
-      ...(dynamodb || target
-        ? {
-            tableCapacity: {
-              ...inputs.stage.tableCapacity,
-              ...(dynamodb ? { mode: dynamodb } : {}),
-              ...(target ? { targetUtilizationPercent: target } : {}),
-            },
-          }
-        : {}),
-      ...(retention ? { historyRetentionDays: retention } : {}),
-      ...(values['history-pitr'] ? { historyPointInTimeRecovery: true } : {}),
-    };
-    if (values.aggregate && !latest.streams)
-      throw new Error('--aggregate needs measured aggregation: run npm run bench first');
-    inputs = {
-      ...inputs,
-      stage,
-      eventsPerSec: peak ?? inputs.eventsPerSec,
-      eventBytes: bytes ?? inputs.eventBytes,
-      acceptedShare: num('accepted-share', 0, 1) ?? inputs.acceptedShare,
-      checksPerPageRender: num('checks-per-page', 0, 1000) ?? inputs.checksPerPageRender,
-      eventsPerIngestRequest: perRequest ?? inputs.eventsPerIngestRequest,
-      lakeRetentionDays: num('lake-retention-days', 1, 36500) ?? inputs.lakeRetentionDays,
-      athenaTbPerMonth: num('athena-tb', 0, 1e6) ?? inputs.athenaTbPerMonth,
-      ...(values.aggregate && latest.streams
-        ? { rawRecordsPerKinesisRecord: latest.streams.raw.userRecordsPerAggregate }
-        : {}),
-    };
-  } catch (e) {
-    throw e instanceof CliError ? e : new CliError((e as Error).message, 2);
-  }
+  const priced = pricedInputs(values);
+  const { inputs } = priced;
   const r = costModel(inputs);
   const tenfold = costModel({ ...inputs, checksPerPageRender: inputs.checksPerPageRender * 10 });
   // The default stage as deployed, with the same measured figures and the same operator options.
@@ -529,20 +660,10 @@ export function cost(argv: readonly string[]): number {
   const atDefault = costModel(defaultInputs);
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance, result: r, tenfold, defaultStage: atDefault, levers: levers(inputs, leverMeasurements(latest)) }, null, 2)}\n`,
+      `${JSON.stringify({ pricesDate: PRICES_DATE, inputs, provenance: priced.provenance, result: r, tenfold, defaultStage: atDefault, levers: levers(inputs, leverMeasurements(priced.latest)) }, null, 2)}\n`,
     );
     return 0;
   }
-  const s = inputs.stage;
-  process.stdout.write(
-    `impressions: ${inputs.eventsPerSec.toLocaleString('en-US')}/s × ${inputs.eventBytes} B = ${(r.impressionsPerMonth / 1e9).toFixed(0)} billion a month\n` +
-      `stage: Kinesis ${s.rawStream.mode}, DynamoDB ${s.tableCapacity.mode}${s.tableCapacity.mode === 'provisioned' ? ` (auto scaling at ${s.tableCapacity.targetUtilizationPercent} %)` : ''}, history ${s.historyRetentionDays} days, enriched stream ${s.aggregateEnriched ? 'aggregated' : 'plain'}\n` +
-      `measured figures: ${resultsNote}; prices of ${PRICES_DATE} (impressions cost --prices)\n\n` +
-      `${render(r, tenfold, inputs, levers(inputs, leverMeasurements(latest)))}\n\n${renderDefaultStage(atDefault, defaultInputs)}\n\nwhere the figures come from:\n` +
-      Object.entries(provenance)
-        .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
-        .join('\n') +
-      '\n',
-  );
+  process.stdout.write(renderReport(priced, r, tenfold, atDefault, defaultInputs));
   return 0;
 }

@@ -2,9 +2,9 @@
  * `impressions redrive` (`npm run redrive` in this repository): re-drives the batches filter-enrich's event-source mapping gave up on (its on-failure
  * queue, the stack output FilterEnrichFailureQueueUrl):
  * reads each message's shard and sequence-number range, fetches exactly those records from the stream and
- * hands them to filter-enrich's handler, run here with the deployment's settings, as a redelivery (same
- * sequence numbers, same arrival times), and deletes the message only once none is left for retry. The logic
- * is in ops/redrive-core.ts.
+ * hands them to filter-enrich (the entry point its Lambda handler calls), run here with the deployment's
+ * settings, as a redelivery (same sequence numbers, same arrival times), and deletes the message only once
+ * none is left for retry. The logic is in ops/redrive-core.ts.
  *
  */
 
@@ -29,11 +29,11 @@ export const REDRIVE_SPEC = {
   command: 'impressions redrive',
   description: `Re-drives the batches in the on-failure queue of filter-enrich's event-source mapping (the stack output
 FilterEnrichFailureQueueUrl; every output ending in FailureQueueUrl is taken as one): each message's
-records are read back from the raw stream (within its retention) and processed again by filter-enrich's
-handler, run by this tool with the deployed function's settings, exactly as a redelivery: the same
-sequence numbers and the same arrival times, so every record gets the outcome of its original arrival
-(an impression that arrived 6 days 23 hours late stays accepted). The message is deleted once none of
-its records is left for retry. Nothing the failed batch stored is forgotten: an impression its own
+records are read back from the raw stream (within its retention) and processed again by filter-enrich
+itself (what its Lambda handler runs), by this tool with the deployed function's settings, exactly as a
+redelivery: the same sequence numbers and the same arrival times, so every record gets the outcome of
+its original arrival (an impression that arrived 6 days 23 hours late stays accepted). The message is
+deleted once none of its records is left for retry. Nothing the failed batch stored is forgotten: an impression its own
 record stored in the history before the batch failed (e.g. the enriched stream was unavailable) is
 enriched again, so the lake gets what the history already counts. Running it twice counts nothing
 twice (the history is unchanged; the streams get one more copy, absorbed like any redelivery).

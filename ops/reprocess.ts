@@ -12,6 +12,7 @@ import {
   numberOption,
   type OptionSpecs,
   OUTPUT_OPTIONS,
+  type Parsed,
   parseCli,
   printSummary,
   profilesOption,
@@ -53,8 +54,10 @@ Examples:
   impressions reprocess --stage prod --from 2026-11-20 --reason time.future`,
 } as const satisfies CliSpec<OptionSpecs>;
 
-export async function reprocess(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
-  const { values } = parseCli(REPROCESS_SPEC, argv);
+type ReprocessValues = Parsed<typeof REPROCESS_SPEC.options>['values'];
+
+/** The selection and bounds the options ask for; a malformed one is a usage error naming it. */
+function reprocessOptions(values: ReprocessValues) {
   const { fromMs, toMs } = timeRange(values);
   const limit = numberOption(values.limit, 'limit', 1, 10_000_000) ?? 1_000_000;
   const waitOption = numberOption(values.wait, 'wait', 0, 3600);
@@ -63,7 +66,55 @@ export async function reprocess(argv: readonly string[], ctx: ToolContext = {}):
   for (const r of reasons)
     if (!/^[a-z][a-z0-9.-]*(:[A-Za-z0-9_.[\]-]+)?$/.test(r))
       throw new CliError(`--reason ${r} is not a reason code`, 2);
+  return { fromMs, toMs, limit, waitOption, reasons, profiles };
+}
 
+type ToPut = Awaited<ReturnType<typeof planReprocess>>['toPut'];
+type Deployment = Awaited<ReturnType<typeof findDeployment>>;
+
+/** Puts the payloads on the raw stream; answers those put, by eventId and the sequence number they got. */
+async function putBack(d: Deployment, rawStream: string, toPut: ToPut) {
+  const kinesis = new KinesisClient(d.clientConfig);
+  const putBar = progress('putting on the raw stream', toPut.length);
+  const seqs = await putKeepingSequences(
+    kinesis,
+    rawStream,
+    toPut.map((p) => ({ partitionKey: p.row.partition_key, data: p.data })),
+    undefined,
+    (n) => putBar.update(n, ''),
+  );
+  putBar.done();
+  return toPut.flatMap((p, i) => (seqs[i] ? [{ eventId: p.eventId, sequenceNumber: seqs[i]! }] : []));
+}
+
+/**
+ * The outcomes, read back from the lake until all are there or the wait is over. Kinesis arrival times come
+ * from the service's clock: allow a little skew against this machine's.
+ */
+async function awaitOutcomes(
+  query: ReturnType<typeof lakeQuery>,
+  put: Parameters<typeof readOutcomes>[1],
+  startedMs: number,
+  waitSeconds: number,
+  pollMs: number,
+): Promise<Outcomes> {
+  const since = startedMs - 2_000;
+  const deadline = Date.now() + waitSeconds * 1000;
+  const waitBar = progress('waiting for the outcomes in the lake', put.length);
+  let outcomes: Outcomes = { enriched: 0, rejectedAgain: {}, notInLake: put.length };
+  for (;;) {
+    outcomes = put.length ? await readOutcomes(query, put, since) : outcomes;
+    waitBar.update(put.length - outcomes.notInLake, '');
+    if (outcomes.notInLake === 0 || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  waitBar.done();
+  return outcomes;
+}
+
+export async function reprocess(argv: readonly string[], ctx: ToolContext = {}): Promise<number> {
+  const { values } = parseCli(REPROCESS_SPEC, argv);
+  const { fromMs, toMs, limit, waitOption, reasons, profiles } = reprocessOptions(values);
   const d = await findDeployment(values);
   const wait = waitOption ?? (d.kind === 'aws' ? 900 : 120);
   const query = lakeQuery(d, ctx);
@@ -98,33 +149,10 @@ export async function reprocess(argv: readonly string[], ctx: ToolContext = {}):
     );
     return 0;
   }
-  const kinesis = new KinesisClient(d.clientConfig);
   const startedMs = Date.now();
-  const putBar = progress('putting on the raw stream', toPut.length);
-  const seqs = await putKeepingSequences(
-    kinesis,
-    rawStream,
-    toPut.map((p) => ({ partitionKey: p.row.partition_key, data: p.data })),
-    undefined,
-    (n) => putBar.update(n, ''),
-  );
-  putBar.done();
-  const put = toPut.flatMap((p, i) => (seqs[i] ? [{ eventId: p.eventId, sequenceNumber: seqs[i]! }] : []));
+  const put = await putBack(d, rawStream, toPut);
   const notPut = toPut.length - put.length;
-
-  // The outcomes, read back from the lake until all are there or the wait is over. Kinesis arrival times
-  // come from the service's clock: allow a little skew against this machine's.
-  const since = startedMs - 2_000;
-  const deadline = Date.now() + wait * 1000;
-  const waitBar = progress('waiting for the outcomes in the lake', put.length);
-  let outcomes: Outcomes = { enriched: 0, rejectedAgain: {}, notInLake: put.length };
-  for (;;) {
-    outcomes = put.length ? await readOutcomes(query, put, since) : outcomes;
-    waitBar.update(put.length - outcomes.notInLake, '');
-    if (outcomes.notInLake === 0 || Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, d.kind === 'aws' ? 15_000 : 2_000));
-  }
-  waitBar.done();
+  const outcomes = await awaitOutcomes(query, put, startedMs, wait, d.kind === 'aws' ? 15_000 : 2_000);
   const rejectedAgain = Object.values(outcomes.rejectedAgain).reduce((a, b) => a + b, 0);
   printSummary(
     `reprocess (${d.label})`,

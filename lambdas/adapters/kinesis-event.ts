@@ -22,8 +22,6 @@ import type { RawRecord } from '../domain/filter-enrich.js';
 const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 /** The KPL's MD5 checksum closes every aggregate. */
 const CHECKSUM_BYTES = 16;
-/** Contract default of the cap on user records per aggregate. */
-export const DEFAULT_MAX_USER_RECORDS = 1000;
 
 export const isAggregated = (data: Uint8Array) =>
   data.byteLength >= KPL_MAGIC.length && Buffer.from(data.buffer, data.byteOffset, 4).equals(KPL_MAGIC);
@@ -193,18 +191,30 @@ export function countUserRecords(data: Uint8Array): number | undefined {
   return 'userRecords' in f ? f.userRecords : undefined;
 }
 
-export function toRawRecords(
-  r: KinesisStreamRecord,
-  maxUserRecords: number = DEFAULT_MAX_USER_RECORDS,
-): RawRecord[] {
-  const data = Buffer.from(r.kinesis.data, 'base64');
-  const arrivalMs = Math.round(r.kinesis.approximateArrivalTimestamp * 1000);
-  const whole: RawRecord = {
+/**
+ * A Kinesis record as its stream holds it, before de-aggregation: what a Lambda event carries (its data
+ * base64-decoded, its arrival time in ms) and what GetRecords answers. filter-enrich takes these
+ * (`makeFilterEnrich`), whoever read them.
+ */
+export type StreamRecord = Pick<RawRecord, 'sequenceNumber' | 'partitionKey' | 'data' | 'arrivalMs'>;
+
+/** A Lambda event's Kinesis record, decoded. */
+export function fromEventRecord(r: KinesisStreamRecord): StreamRecord {
+  return {
     sequenceNumber: r.kinesis.sequenceNumber,
     partitionKey: r.kinesis.partitionKey,
-    data,
-    arrivalMs,
+    data: Buffer.from(r.kinesis.data, 'base64'),
+    arrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
   };
+}
+
+/**
+ * The user records of one Kinesis record: itself when it is not a KPL aggregate, its user records when it
+ * is one that passes the framing check, else itself marked with why it cannot be de-aggregated.
+ */
+export function userRecords(r: StreamRecord, maxUserRecords: number): RawRecord[] {
+  const { sequenceNumber, partitionKey, data, arrivalMs } = r;
+  const whole: RawRecord = { sequenceNumber, partitionKey, data, arrivalMs };
   if (!isAggregated(data)) return [whole];
   const framing = inspectAggregate(data);
   if ('bad' in framing) return [{ ...whole, badAggregate: framing.bad }];
@@ -212,12 +222,20 @@ export function toRawRecords(
     return [{ ...whole, tooManyUserRecords: { count: framing.userRecords, limit: maxUserRecords } }];
   let users: RawRecord[] | undefined;
   let failure: string | undefined;
-  // The MD5 was checked with the framing, over these very bytes: the library need not hash them again.
-  agg.deaggregateSync(r.kinesis, false, (err, userRecords) => {
+  // The library reads a Lambda event's record, its data in base64. The MD5 was checked with the framing,
+  // over these very bytes: the library need not hash them again.
+  const payload = {
+    kinesisSchemaVersion: '1.0',
+    sequenceNumber,
+    partitionKey,
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+    approximateArrivalTimestamp: arrivalMs / 1000,
+  };
+  agg.deaggregateSync(payload, false, (err, userRecords) => {
     if (err) failure ??= err.message;
     if (err || !userRecords) return;
     users = userRecords.map((u) => ({
-      sequenceNumber: r.kinesis.sequenceNumber,
+      sequenceNumber,
       subSequenceNumber: u.subSequenceNumber,
       partitionKey: u.partitionKey,
       data: Buffer.from(u.data, 'base64'),
@@ -229,3 +247,10 @@ export function toRawRecords(
     return [{ ...whole, badAggregate: `the KPL library refused it: ${failure ?? 'user records differ'}` }];
   return users;
 }
+
+/**
+ * The user records of a Lambda event's Kinesis record, at most `maxUserRecords` per aggregate (the stage's
+ * `maxUserRecordsPerAggregate`).
+ */
+export const toRawRecords = (r: KinesisStreamRecord, maxUserRecords: number): RawRecord[] =>
+  userRecords(fromEventRecord(r), maxUserRecords);

@@ -1,9 +1,12 @@
 /**
- * filter-enrich: raw stream → history (DynamoDB), enriched stream and rejected stream. Thin adapter: decode
- * the Lambda event, classify and enrich with the pure domain, offer the candidates to the history (whose
- * conditional bucket writes store the new impressions and detect producer duplicates and bursts), write the
- * enriched and rejected records, emit metrics, report the records not done.
- * Data errors never fail the batch; infrastructure failures are reported per record (batchItemFailures).
+ * filter-enrich: raw stream → history (DynamoDB), enriched stream and rejected stream. Its entry point,
+ * `makeFilterEnrich`, takes a batch of Kinesis records as the stream holds them: it de-aggregates them,
+ * classifies and enriches with the pure domain, offers the candidates to the history (whose conditional
+ * bucket writes store the new impressions and detect producer duplicates and bursts), writes the enriched
+ * and rejected records, emits metrics and answers the records not done. The Lambda handler decodes the
+ * event, calls it and reports those records (batchItemFailures); `npm run redrive` calls it with the records
+ * it read back from the stream, so a re-drive gets exactly the outcome of a redelivery.
+ * Data errors never fail the batch; infrastructure failures are reported per record.
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -12,7 +15,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { documentClient, kinesisClient } from '../adapters/clients.js';
 import { systemClock } from '../adapters/clock.js';
-import { DEFAULT_MAX_USER_RECORDS, toRawRecords } from '../adapters/kinesis-event.js';
+import { fromEventRecord, type StreamRecord, userRecords } from '../adapters/kinesis-event.js';
 import { observability } from '../adapters/observability.js';
 import {
   type EnrichedSink,
@@ -56,35 +59,57 @@ export interface FilterEnrichDeps {
   readonly enriched: EnrichedSink;
   /** Where rejected rows go (the rejected stream). */
   readonly rejected: RejectedSink;
-  /** User records per KPL aggregate above which it is rejected whole. @default 1000 */
-  readonly maxUserRecordsPerAggregate?: number;
+  /** User records per KPL aggregate above which it is rejected whole (the stage's `maxUserRecordsPerAggregate`). */
+  readonly maxUserRecordsPerAggregate: number;
   readonly nowMs?: () => number;
 }
 
 const { logger, metrics } = observability('filter-enrich');
 
-export function makeHandler(deps: FilterEnrichDeps) {
-  const now = deps.nowMs ?? systemClock;
-  const maxUserRecords = deps.maxUserRecordsPerAggregate ?? DEFAULT_MAX_USER_RECORDS;
+/** What filter-enrich did with a batch: the Kinesis records it leaves for retry, by sequence number. */
+export interface BatchResult {
+  readonly retry: readonly string[];
+}
 
-  return async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
-    if (context) logger.addContext(context);
-    const records = event.Records.flatMap((r) => toRawRecords(r, maxUserRecords));
+/**
+ * filter-enrich's entry point: a batch of Kinesis records (as the stream holds them, in stream order) to
+ * their outcomes. A record it answers in `retry` is not done (an infrastructure fault on its way); every
+ * other one is, whatever its outcome (enriched, filtered, rejected). It never throws for a batch.
+ */
+export type FilterEnrich = (records: readonly StreamRecord[]) => Promise<BatchResult>;
+
+export function makeFilterEnrich(deps: FilterEnrichDeps): FilterEnrich {
+  const now = deps.nowMs ?? systemClock;
+  const maxUserRecords = deps.maxUserRecordsPerAggregate;
+
+  return async (streamRecords) => {
+    const records = streamRecords.flatMap((r) => userRecords(r, maxUserRecords));
     try {
       const { failed, plan, admitted } = await processBatch(records, deps);
       emitBatchMetrics(records, plan, admitted, failed, now());
       if (failed.size) logger.warn('records left for retry', { failed: failed.size, of: records.length });
-      return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+      return { retry: [...failed] };
     } catch (err) {
-      // An infrastructure fault that affects the whole batch: report every record, so that the event source
-      // mapping retries from the first one (bounded retries, bisect, then the on-failure destination).
+      // An infrastructure fault that affects the whole batch: every record is left for retry, so that the
+      // event source mapping retries from the first one (bounded retries, bisect, then the on-failure
+      // destination).
       logger.error('batch failed', { error: err as Error, records: records.length });
       metrics.addMetric(METRIC.BatchFailures, MetricUnit.Count, 1);
-      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+      return { retry: streamRecords.map((r) => r.sequenceNumber) };
     } finally {
-      // The invocation's one flush, whichever way the batch went.
+      // The batch's one flush (an invocation's), whichever way it went.
       metrics.publishStoredMetrics();
     }
+  };
+}
+
+/** The Lambda handler: the event decoded, handed to filter-enrich, what it leaves reported for retry. */
+export function makeHandler(deps: FilterEnrichDeps) {
+  const filterEnrich = makeFilterEnrich(deps);
+  return async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
+    if (context) logger.addContext(context);
+    const { retry } = await filterEnrich(event.Records.map(fromEventRecord));
+    return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
 
@@ -183,7 +208,7 @@ function emitQuality(accepted: Parameters<typeof batchQuality>[0], rejectedReaso
 /**
  * The deployed wiring: settings from the environment (read once), the SDK clients, the stream sinks, the
  * title catalog and the history store. Exported for the benchmarks, which swap one port to measure the rest,
- * and for `npm run redrive`, which runs the handler with the deployment's settings and its own clients.
+ * and for `npm run redrive`, which runs filter-enrich with the deployment's settings and its own clients.
  */
 export function deployedDeps(
   s: FilterEnrichSettings = filterEnrichSettings(),

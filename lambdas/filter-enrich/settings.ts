@@ -2,9 +2,10 @@
  * filter-enrich's settings, declared once (`FILTER_ENRICH`): the stack that deploys the function writes them
  * with `filterEnrichEnvironment` (so a renamed or added setting does not compile until both sides agree) and
  * the function reads them once at cold start with `filterEnrichSettings`, strictly and without defaults (the
- * defaults live in `infra/config.ts`).
+ * defaults live in `infra/config.ts`). The operator tools read the deployed function's settings with the same
+ * `filterEnrichSettings`, on the environment its template declares (`ops/deployed-filter-enrich.ts`).
  */
-import { declareSettings, SETTING, type SettingValues } from '../adapters/env-settings.js';
+import { declareSettings, type Environment, SETTING, type SettingValues } from '../adapters/env-settings.js';
 import { type ClassifierConfig, EVENT_TIME_BOUNDS } from '../domain/classify.js';
 import type { AdmitSettings } from '../history-store/index.js';
 
@@ -34,11 +35,11 @@ export const filterEnrichEnvironment = (v: FilterEnrichSettingValues): Record<st
   FILTER_ENRICH.environment(v);
 
 /**
- * The settings read from `process.env` at cold start, in the order declared (a missing or malformed one
- * throws, naming it), in the shapes the handler's parts take.
+ * The settings read from an environment (`process.env` at cold start), in the order declared (a missing or
+ * malformed one throws, naming it), in the shapes the handler's parts take. Pure on an explicit `env`.
  */
-export function filterEnrichSettings() {
-  const v = FILTER_ENRICH.read();
+export function filterEnrichSettings(env: Environment = process.env) {
+  const v = FILTER_ENRICH.read(env);
   return {
     enrichedStreamName: v.enrichedStreamName,
     rejectedStreamName: v.rejectedStreamName,

@@ -20,6 +20,7 @@ import { type HistoryClient, historyClient, type RawResponse } from '../../clien
 import { toRawRecords } from '../../lambdas/adapters/kinesis-event.js';
 import { chunkForPut } from '../../lambdas/adapters/kinesis-writer.js';
 import { emulatorClientConfig, stackResource } from '../../scripts/emulator.js';
+import { DEFAULT_MAX_USER_RECORDS } from '../support/oracles.js';
 
 /** A record read with GetRecords, in the shape Lambda delivers it. */
 const kinesisRecordOf = (rec: { PartitionKey?: string; SequenceNumber?: string; Data?: Uint8Array }) =>
@@ -114,7 +115,7 @@ export function harness(c: E2EContext = ctx()) {
         const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
         for (const rec of r.Records ?? []) {
           // As any consumer does: KPL-aggregated records (the enriched stream's) are de-aggregated.
-          for (const user of toRawRecords(kinesisRecordOf(rec))) {
+          for (const user of toRawRecords(kinesisRecordOf(rec), DEFAULT_MAX_USER_RECORDS)) {
             out.push({
               partitionKey: user.partitionKey,
               sequenceNumber: user.sequenceNumber,

@@ -26,7 +26,12 @@ import { drive } from '../support/esm-driver.js';
 import { impression } from '../support/factories.js';
 import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo, memoryKinesis } from '../support/memory-aws.js';
-import { countWindow, DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
+import {
+  countWindow,
+  DEFAULT_CLASSIFIER_CONFIG,
+  DEFAULT_HISTORY_LIMITS,
+  DEFAULT_MAX_USER_RECORDS,
+} from '../support/oracles.js';
 
 const RECORDS = Number(process.env.FAULT_RECORDS ?? '6000');
 const FAST = { attempts: 8, baseDelayMs: 0, maxDelayMs: 0 };
@@ -198,6 +203,7 @@ async function run(s: Scenario, seed: number) {
   const store = historyStore(ddb.client, 'history', FAST);
   const inner = filterEnrich({
     ...streamSinks(kin.client, { retry: FAST }),
+    maxUserRecordsPerAggregate: DEFAULT_MAX_USER_RECORDS,
     config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
     ports: { titles: titleCatalog(ddb.client, 'catalog', { retry: FAST }).titles },
     history: {
@@ -336,6 +342,7 @@ describe('poison records', () => {
         : original(cmd as never)) as typeof ddb.client.send;
     const fe = filterEnrich({
       ...streamSinks(kin.client, { retry: FAST }),
+      maxUserRecordsPerAggregate: DEFAULT_MAX_USER_RECORDS,
       config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(['bot']) },
       ports: { titles: async () => new Map() },
       history: historyStore(ddb.client, 'history', { attempts: 2, baseDelayMs: 0, maxDelayMs: 0 }),

@@ -16,11 +16,7 @@ import agg from 'aws-kinesis-agg';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MAX_USER_RECORDS,
-  inspectAggregate,
-  isAggregated,
-} from '../../lambdas/adapters/kinesis-event.js';
+import { inspectAggregate, isAggregated } from '../../lambdas/adapters/kinesis-event.js';
 import { fromRejectedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { classify, MAX_RECORD_BYTES } from '../../lambdas/domain/classify.js';
 import { REJECTED_ROW_LIMITS } from '../../lambdas/domain/filter-enrich.js';
@@ -33,7 +29,7 @@ import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
 import { KINESIS_LIMITS } from '../support/kinesis-limits.js';
 import { aggregateBody, craftAggregate, frame, KPL_MAGIC, varintField } from '../support/kpl-framing.js';
 import { memoryKinesis } from '../support/memory-aws.js';
-import { DEFAULT_CLASSIFIER_CONFIG } from '../support/oracles.js';
+import { DEFAULT_CLASSIFIER_CONFIG, DEFAULT_MAX_USER_RECORDS } from '../support/oracles.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? '2000');
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handler, makeHandler } from '../../lambdas/filter-enrich/handler.js';
+import { handler, makeFilterEnrich, makeHandler } from '../../lambdas/filter-enrich/handler.js';
 import {
   FILTER_ENRICH_ENV,
   filterEnrichEnvironment,
@@ -81,6 +81,36 @@ describe('filter-enrich handler', () => {
     const records = [rawRecord(impression()), rawRecord('x')];
     const res = await makeHandler(d)(kinesisEvent(records));
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.sequenceNumber));
+  });
+
+  it('is its entry point behind a decoded event: given the records themselves (as redrive reads them), it leaves for retry exactly what the handler reports', async () => {
+    const ok = rawRecord(impression());
+    const failing = rawRecord(impression({ position: 7 }));
+    // The same deployment twice over, each with its own history: once as the Lambda handler, once as the entry point.
+    const deployment = () => {
+      const fe = filterEnrichDeps({
+        history: historyStore(memoryDynamo({ throttle: 0, partial: 0, seed: 1 }).client, 'history', FAST),
+      });
+      fe.enriched.failWhen((e) => e.record.position === 7);
+      return fe;
+    };
+    const reported = await makeHandler(deployment().d)(kinesisEvent([ok, failing]));
+    const { retry } = await makeFilterEnrich(deployment().d)([ok, failing]);
+    expect(retry).toEqual([failing.sequenceNumber]);
+    expect(reported.batchItemFailures).toEqual(retry.map((itemIdentifier) => ({ itemIdentifier })));
+    // A batch-wide fault leaves every record, in the order given.
+    const down = filterEnrichDeps({
+      history: {
+        admit: async () => {
+          throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+        },
+        erasures: noErasures,
+      },
+    }).d;
+    expect((await makeFilterEnrich(down)([failing, ok])).retry).toEqual([
+      failing.sequenceNumber,
+      ok.sequenceNumber,
+    ]);
   });
 
   it('reports only the records of a profile whose history writes stay throttled', async () => {

@@ -18,6 +18,7 @@ import { impression, kinesisEvent, kinesisRecord, rawRecord } from '../support/f
 import { filterEnrichDeps, streamSinks } from '../support/handlers.js';
 import { frame } from '../support/kpl-framing.js';
 import { memoryDynamo } from '../support/memory-aws.js';
+import { DEFAULT_MAX_USER_RECORDS } from '../support/oracles.js';
 
 const kinesisMock = mockClient(KinesisClient);
 // The unit project shares modules between files (isolate: false): put the real client back.
@@ -49,7 +50,7 @@ describe('KPL-aggregated records on the raw stream', () => {
     );
     expect(isAggregated(packed!.data)).toBe(true);
     const parent = rawRecord(packed!.data, { sequenceNumber: '777' });
-    const users = toRawRecords(kinesisRecord(parent));
+    const users = toRawRecords(kinesisRecord(parent), DEFAULT_MAX_USER_RECORDS);
     expect(users.map((u) => [u.sequenceNumber, u.subSequenceNumber])).toEqual([
       ['777', 0],
       ['777', 1],
@@ -66,7 +67,7 @@ describe('KPL-aggregated records on the raw stream', () => {
     ]);
     const corrupt = Buffer.from(packed!.data);
     corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 0xff; // break the checksum
-    const users = toRawRecords(kinesisRecord(rawRecord(corrupt)));
+    const users = toRawRecords(kinesisRecord(rawRecord(corrupt)), DEFAULT_MAX_USER_RECORDS);
     expect(users).toHaveLength(1);
     expect(users[0]!.subSequenceNumber).toBeUndefined();
     expect(users[0]!.badAggregate).toBe('MD5 mismatch');
@@ -223,7 +224,10 @@ describe('KPL-aggregated records on the enriched stream', () => {
     expect(records.every((r) => isAggregated(r.Data!))).toBe(true);
 
     const users = records.flatMap((r, i) =>
-      toRawRecords(kinesisRecord(rawRecord(r.Data!, { sequenceNumber: String(i + 1) }))),
+      toRawRecords(
+        kinesisRecord(rawRecord(r.Data!, { sequenceNumber: String(i + 1) })),
+        DEFAULT_MAX_USER_RECORDS,
+      ),
     );
     expect(users.map((u) => JSON.parse(Buffer.from(u.data).toString()).event_id).sort()).toEqual(
       events.map((e) => e.eventId).sort(),

@@ -14,7 +14,7 @@ import {
 import type { EnrichedOut, RejectedOut } from '../../lambdas/domain/filter-enrich.js';
 import type { HistoryCandidate } from '../../lambdas/domain/history-model.js';
 import type { FilterEnrichDeps } from '../../lambdas/filter-enrich/handler.js';
-import { DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS } from './oracles.js';
+import { DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS, DEFAULT_MAX_USER_RECORDS } from './oracles.js';
 
 /** A written record as a consumer would read it: its key and its wire row (JSON round trip). */
 export interface Written {
@@ -86,6 +86,7 @@ export function filterEnrichDeps(overrides: Partial<FilterEnrichDeps> = {}) {
       erasures: noErasures,
     },
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
+    maxUserRecordsPerAggregate: DEFAULT_MAX_USER_RECORDS,
     ...overrides,
   };
   return { d, offered, enriched, rejected };

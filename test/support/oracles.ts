@@ -56,6 +56,9 @@ export function countWindow(
   return out;
 }
 
+/** The default stage's cap on user records per KPL aggregate (`DEFAULT_STAGE`). */
+export const DEFAULT_MAX_USER_RECORDS = DEFAULT_STAGE.maxUserRecordsPerAggregate;
+
 /** The default stage's caps (`DEFAULT_STAGE`). */
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = {
   perWindow: DEFAULT_STAGE.profileBurstPerWindow,

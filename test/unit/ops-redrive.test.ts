@@ -3,22 +3,28 @@
  * Kinesis Data Streams event source", https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html),
  * reading exactly a range back within the retention, and re-driving batches that the real filter-enrich
  * handler, driven by the fault tests' event-source mapping driver, sent to the on-failure destination: the
- * records are handed back to the handler as a redelivery (same sequence numbers, same arrival times) —
+ * records are handed back to filter-enrich's entry point, the one the handler calls, as a redelivery (same
+ * sequence numbers, same arrival times) —
  * twice, without anything counted twice, nothing the batch stored forgotten, late impressions judged by
  * their original arrival.
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import type { StreamRecord } from '../../lambdas/adapters/kinesis-event.js';
 import { aggregate } from '../../lambdas/adapters/kpl-aggregate.js';
 import { fromEnrichedWire } from '../../lambdas/adapters/stream-encoding.js';
 import { titleCatalog } from '../../lambdas/adapters/title-catalog.js';
 import type { FilterEnrichPorts, RawRecord } from '../../lambdas/domain/filter-enrich.js';
 import { DAY_MS, dayStart } from '../../lambdas/domain/history-model.js';
-import { makeHandler as filterEnrich } from '../../lambdas/filter-enrich/handler.js';
+import {
+  type FilterEnrich,
+  type FilterEnrichDeps,
+  makeFilterEnrich,
+  makeHandler,
+} from '../../lambdas/filter-enrich/handler.js';
 import { historyStore, ONE_SHOT_ALLOWANCE } from '../../lambdas/history-store/index.js';
 import { impressionsOfItem, rollupSortKey } from '../../lambdas/history-store/item-codec.js';
-import type { BatchProcessor } from '../../ops/redrive-core.js';
 import {
   fetchRange,
   type KinesisBatchInfo,
@@ -34,7 +40,12 @@ import { impression } from '../support/factories.js';
 import { streamSinks } from '../support/handlers.js';
 import { memoryDynamo } from '../support/memory-aws.js';
 import { memoryQueues, memoryStreams, type StoredRecord } from '../support/ops-aws.js';
-import { countWindow, DEFAULT_CLASSIFIER_CONFIG, DEFAULT_HISTORY_LIMITS } from '../support/oracles.js';
+import {
+  countWindow,
+  DEFAULT_CLASSIFIER_CONFIG,
+  DEFAULT_HISTORY_LIMITS,
+  DEFAULT_MAX_USER_RECORDS,
+} from '../support/oracles.js';
 
 const FAST = { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 };
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/';
@@ -93,18 +104,14 @@ const asRaw = (r: StoredRecord): RawRecord => ({
   arrivalMs: r.ApproximateArrivalTimestamp.getTime(),
 });
 
-/** A processor that records the events it is given and reports the records `fail` names for retry. */
-function recording(fail: (r: KinesisStreamEvent['Records'][number]) => boolean = () => false) {
-  const events: KinesisStreamEvent[] = [];
-  const process: BatchProcessor = async (event) => {
-    events.push(event);
-    return {
-      batchItemFailures: event.Records.filter(fail).map((r) => ({
-        itemIdentifier: r.kinesis.sequenceNumber,
-      })),
-    };
+/** A stand-in for filter-enrich that records the batches it is given and leaves those `fail` names for retry. */
+function recording(fail: (r: StreamRecord) => boolean = () => false) {
+  const batches: (readonly StreamRecord[])[] = [];
+  const process: FilterEnrich = async (records) => {
+    batches.push(records);
+    return { retry: records.filter(fail).map((r) => r.sequenceNumber) };
   };
-  return { events, process };
+  return { batches, process };
 }
 
 const redriveRaw = (
@@ -121,21 +128,27 @@ const redriveRaw = (
     ...more,
   });
 
-/** The real filter-enrich handler over in-memory streams and tables, the history written as deployed. */
+/**
+ * The real filter-enrich over in-memory streams and tables, the history written as deployed: its Lambda
+ * handler (what the mapping driver invokes) and its entry point (what the tool hands records to).
+ */
 const pipeline = (
   k: ReturnType<typeof memoryStreams>,
   ddb: ReturnType<typeof memoryDynamo>,
   testProfiles: ReadonlySet<string>,
   titles: FilterEnrichPorts['titles'],
   history = historyStore(ddb.client, 'history', FAST),
-) =>
-  filterEnrich({
+) => {
+  const deps: FilterEnrichDeps = {
     ...streamSinks(k.client, { retry: FAST }),
+    maxUserRecordsPerAggregate: DEFAULT_MAX_USER_RECORDS,
     config: { ...DEFAULT_CLASSIFIER_CONFIG, testProfiles: new Set(testProfiles) },
     ports: { titles },
     history,
     historySettings: { retentionDays: 30, limits: DEFAULT_HISTORY_LIMITS },
-  });
+  };
+  return { handler: makeHandler(deps), filterEnrich: makeFilterEnrich(deps) };
+};
 
 /** The real handler over in-memory streams and tables, the enriched stream refusing writes while `down`. */
 function enrichedOutage(now?: () => number) {
@@ -297,13 +310,13 @@ describe('re-driving a queue', () => {
     expect(s.messages).toBe(5);
     expect(s.recordsProcessed).toBe(10);
     // Handed back as the mapping delivers them: same sequence numbers, data and arrival times; nothing re-put.
-    expect(p.events).toHaveLength(1);
+    expect(p.batches).toHaveLength(1);
     expect(
-      p.events[0]!.Records.map((r) => [
-        r.kinesis.sequenceNumber,
-        r.kinesis.partitionKey,
-        Buffer.from(r.kinesis.data, 'base64').toString(),
-        r.kinesis.approximateArrivalTimestamp,
+      p.batches[0]!.map((r) => [
+        r.sequenceNumber,
+        r.partitionKey,
+        Buffer.from(r.data).toString(),
+        r.arrivalMs,
       ]),
     ).toEqual(
       records
@@ -312,10 +325,9 @@ describe('re-driving a queue', () => {
           r.SequenceNumber,
           r.PartitionKey,
           Buffer.from(r.Data).toString(),
-          r.ApproximateArrivalTimestamp.getTime() / 1000,
+          r.ApproximateArrivalTimestamp.getTime(),
         ]),
     );
-    expect(p.events[0]!.Records[0]!.eventSourceARN).toBe(`${ARN}raw`);
     expect(k.records('raw')).toHaveLength(30);
     // The four left are visible again (not waiting out a visibility timeout).
     expect(q.messages(QUEUE).map((m) => m.receipt)).toEqual([undefined, undefined, undefined, undefined]);
@@ -328,7 +340,7 @@ describe('re-driving a queue', () => {
     const q = memoryQueues();
     const records = await putOn(k, 'raw', 8);
     await q.send(QUEUE, failureMessage('raw', records.slice(0, 6)));
-    const p = recording((r) => failing && Buffer.from(r.kinesis.data, 'base64').toString() === 'record 3');
+    const p = recording((r) => failing && Buffer.from(r.data).toString() === 'record 3');
     const s = await redriveRaw(q, k, p);
     expect(s.outcomes['process-failed']).toBe(1);
     expect(s).toMatchObject({ recordsFetched: 6, recordsProcessed: 5, recordsFailed: 1 });
@@ -387,7 +399,7 @@ describe('re-driving a queue', () => {
     });
     expect(s.outcomes['would-redrive']).toBe(1);
     expect(s.recordsFetched).toBe(7);
-    expect(p.events).toHaveLength(0);
+    expect(p.batches).toHaveLength(0);
     expect(k.records('raw')).toHaveLength(12);
     expect(q.messages(QUEUE)).toHaveLength(1);
   });
@@ -430,7 +442,7 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
       original.map(asRaw),
       async (event: KinesisStreamEvent) => {
         catalogDown = down.has(event.Records[0]!.kinesis.sequenceNumber);
-        return fe(event);
+        return fe.handler(event);
       },
       mapping,
     );
@@ -451,7 +463,7 @@ describe('re-driving batches filter-enrich gave up on (real handler, fault-test 
     // The handler as the tool runs it: the same function, given the records back as a redelivery.
     const redriveAndProcess = async () => {
       const before = k.records('raw').length;
-      const s = await redriveRaw(q, k, { process: fe });
+      const s = await redriveRaw(q, k, { process: fe.filterEnrich });
       expect(k.records('raw')).toHaveLength(before);
       return { s };
     };
@@ -571,14 +583,14 @@ describe('re-driving a batch that failed after its history write (real handler, 
         }),
       );
     await put([earlier]);
-    expect((await drive(k.records('raw').map(asRaw), fe, mapping)).onFailure).toHaveLength(0);
+    expect((await drive(k.records('raw').map(asRaw), fe.handler, mapping)).onFailure).toHaveLength(0);
     expect(k.records('enriched')).toHaveLength(1);
 
     // The batch: the enriched stream refuses every write for the whole retry budget, after the history write.
     await put([...events, earlier]);
     const batch = k.records('raw').slice(1);
     enriched.down = true;
-    const first = await drive(batch.map(asRaw), fe, mapping);
+    const first = await drive(batch.map(asRaw), fe.handler, mapping);
     enriched.down = false;
     expect(first.onFailure.flat()).toHaveLength(9);
     const copies = () => {
@@ -609,7 +621,7 @@ describe('re-driving a batch that failed after its history write (real handler, 
     // A dry run changes nothing.
     const historyBefore = JSON.stringify([...ddb.table('history').entries()].sort());
     await q.send(QUEUE, failureMessage('raw', batch));
-    const dry = await redriveRaw(q, k, { process: fe, dryRun: true });
+    const dry = await redriveRaw(q, k, { process: fe.filterEnrich, dryRun: true });
     expect(dry.outcomes['would-redrive']).toBe(1);
     expect(JSON.stringify([...ddb.table('history').entries()].sort())).toBe(historyBefore);
     expect(k.records('enriched')).toHaveLength(1);
@@ -617,7 +629,7 @@ describe('re-driving a batch that failed after its history write (real handler, 
     const withoutRollups = () =>
       JSON.stringify([...ddb.table('history').entries()].filter(([key]) => !key.includes('R#')).sort());
     const withoutRollupsBefore = withoutRollups();
-    const once = await redriveRaw(q, k, { process: fe });
+    const once = await redriveRaw(q, k, { process: fe.filterEnrich });
     expect(once.outcomes.redriven).toBe(1);
     expect(once).toMatchObject({ recordsProcessed: 9, recordsFailed: 0 });
     expect(k.records('raw')).toHaveLength(10);
@@ -641,7 +653,7 @@ describe('re-driving a batch that failed after its history write (real handler, 
     // eight on the enriched stream (absorbed downstream like any redelivery).
     await q.send(QUEUE, failureMessage('raw', batch));
     const enrichedBefore = k.records('enriched').length;
-    const twice = await redriveRaw(q, k, { process: fe });
+    const twice = await redriveRaw(q, k, { process: fe.filterEnrich });
     expect(twice.outcomes.redriven).toBe(1);
     expect(k.records('enriched')).toHaveLength(enrichedBefore + 8);
     expect(new Set(enrichedIds())).toEqual(new Set(all));
@@ -666,7 +678,7 @@ describe('re-driving a batch that failed after its history write (real handler, 
       }),
     );
     enriched.down = true;
-    const first = await drive(k.records('raw').map(asRaw), fe, mapping);
+    const first = await drive(k.records('raw').map(asRaw), fe.handler, mapping);
     enriched.down = false;
     expect(first.onFailure.flat()).toHaveLength(1);
     const stored = () =>
@@ -675,7 +687,7 @@ describe('re-driving a batch that failed after its history write (real handler, 
 
     clock.now += 2 * 3_600_000;
     await q.send(QUEUE, failureMessage('raw', k.records('raw')));
-    const s = await redriveRaw(q, k, { process: fe, nowMs: () => clock.now });
+    const s = await redriveRaw(q, k, { process: fe.filterEnrich, nowMs: () => clock.now });
     expect(s.outcomes.redriven).toBe(1);
     // Still in the history, and now enriched; not one rejected row (a re-put would have been 7 d 1 h late).
     expect(stored()).toEqual([late.eventId]);
@@ -703,11 +715,11 @@ describe('re-driving a KPL aggregate that failed after its history write', () =>
         Records: [{ PartitionKey: packed!.partitionKey, Data: packed!.data }],
       }),
     );
-    const first = await drive(k.records('raw').map(asRaw), fe, mapping);
+    const first = await drive(k.records('raw').map(asRaw), fe.handler, mapping);
     expect(first.onFailure.flat()).toHaveLength(1);
     enriched.down = false;
     await q.send(QUEUE, failureMessage('raw', k.records('raw').slice(0, 1)));
-    const s = await redriveRaw(q, k, { process: fe });
+    const s = await redriveRaw(q, k, { process: fe.filterEnrich });
     expect(s).toMatchObject({ recordsProcessed: 1, recordsFailed: 0 });
     expect(k.records('raw')).toHaveLength(1);
     const ids = k
