@@ -28,6 +28,7 @@ import * as path from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DEFAULT_STAGE } from '../infra/config.js';
 import { BUCKET_MS, DAY_MS, type HistoryCandidate } from '../lambdas/domain/history-model.js';
+import { INVALIDATION_MARGIN_MS } from '../lambdas/domain/rollup.js';
 import type { FilterEnrichDeps } from '../lambdas/filter-enrich/handler.js';
 import { filterEnrichEnvironment } from '../lambdas/filter-enrich/settings.js';
 import { ATTR, SORT_KEY_PREFIX, TAG_BYTES } from '../lambdas/history-store/item-codec.js';
@@ -282,13 +283,22 @@ function timeSlices(records: SampleBatch['records'], count: number): SampleBatch
 }
 
 /**
- * When the sample's events happened: noon of the UTC day before `now`, less half a bucket. So the same
- * writes are measured whatever the time of the run: every slice lies in one UTC day (no day counters begun
- * by the clock), and the 2 s the generator jitters event times back stay in one bucket (drawn in a bucket's
- * first 2 s, the sample's profiles would straddle two: twice the bucket writes). A day old is well
- * inside the contract's lateness bound (classify.ts `EVENT_TIME_BOUNDS`).
+ * When the sample's events happened: noon of a UTC day, less half a bucket. So the same writes are measured
+ * whatever the time of the run: every slice lies in one UTC day (no day counters begun by the clock), the 2 s
+ * the generator jitters event times back stay in one bucket (drawn in a bucket's first 2 s, the sample's
+ * profiles would straddle two: twice the bucket writes), and no impression is late. The day is the one
+ * before `now`, or `now`'s own day from 22:00 UTC on: a writer treats an impression as late (a rollup read
+ * and rewrite per profile, rollup.ts `mustInvalidate`) once its day is `RECENT_DAYS` old at `now` plus
+ * `INVALIDATION_MARGIN_MS`, and the day before turns late at 23:00. The extra hour covers a run that starts
+ * before 22:00 and lasts into 23:00. Noon is before `now` on either day, and a day old is well inside the
+ * contract's lateness bound (classify.ts `EVENT_TIME_BOUNDS`).
  */
-const sampleTime = (now: number) => Math.floor(now / DAY_MS) * DAY_MS - DAY_MS / 2 - BUCKET_MS / 2;
+export const sampleTime = (now: number) => {
+  const day = Math.floor((now + 2 * INVALIDATION_MARGIN_MS) / DAY_MS) * DAY_MS - DAY_MS;
+  return day + DAY_MS / 2 - BUCKET_MS / 2;
+};
+/** How far before the sample's time the earliest slice's events lie (the generator's jitter included). */
+export const SAMPLE_SPAN_MS = VARIANTS * SLICE_MS + 2_000;
 
 function kinesisEvent(records: SampleBatch['records'], batch: number): KinesisStreamEvent {
   const arrival = Date.now() / 1000;
