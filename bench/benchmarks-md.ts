@@ -371,8 +371,9 @@ ${Object.entries(provenance)
 `;
 }
 
-export function renderBenchmarks(results: BenchResults): string {
-  const { machine: m, enrich: e, wholeHandler: w, streams: st, lake, wholePath } = results;
+/** The title, the run's machine and what each figure includes. */
+function headerSection(results: BenchResults): string {
+  const m = results.machine;
   const load = m.loadAverage
     ? ` Load average (1 min) ${m.loadAverage.before.toFixed(1)} at the start, ${m.loadAverage.after.toFixed(1)} at the end: the machine was ${m.loadAverage.before > m.cores ? 'busy, so every ratio is noisier than on a quiet machine' : 'quiet'}.`
     : '';
@@ -401,24 +402,12 @@ derived from what the code issues.
 | **ingest route** | the history API's ingest route with its limit and raw-stream writer through real SDK clients answered in-process | network and service latency (assumed round trips added to the billed ms) |
 | **whole path** | the real stack on the local emulator | everything about AWS: emulator numbers |
 
-${performanceSection(results)}
-## Enrich hot path: domain code (one core)
+`;
+}
 
-Lambda-shaped batches of ${e.batchSize} realistic records (${e.recordBytesAvg} bytes on average, from the load generator), median of ${e.runs} runs
-after warm-up (min–max).
-
-| | events/s |
-|---|---|
-| baseline | ${spread(e.baselineEventsPerSec)} |
-| filter-enrich domain code | ${spread(e.enrichEventsPerSec)} |
-| **ratio** | **${e.ratio.toFixed(2)}** (target ≥ ${e.target}: ${met(e.ratio >= e.target)}) |
-
-## Whole filter-enrich handler (one core)
-
-${wholeHandlerSection(w, e.ratio, wcuPerBucketWrite(results.history), results.sizedBatch)}
-${historySection(results.history)}
-${ingestSection(results.ingest)}
-## Kinesis and Firehose units, plain and KPL-aggregated
+/** Kinesis PUT units and Firehose bytes, plain and aggregated, and the user records per aggregate. */
+function streamsSection(st: BenchResults['streams']): string {
+  return `## Kinesis and Firehose units, plain and KPL-aggregated
 
 ${fmt(st.records)} records (raw ${st.rawBytesAvg} B, enriched ${st.enrichedBytesAvg} B on average), aggregated per profile up to 50 KB as the KPL does.
 
@@ -438,14 +427,25 @@ figure the cost model prices the enriched stream with.`
       : ''
   }
 
-## Lake bytes per impression
+`;
+}
+
+/** Lake bytes per impression, as JSON lines and as Parquet. */
+function lakeSection(lake: BenchResults['lake']): string {
+  return `## Lake bytes per impression
 
 | format | bytes per impression |
 |---|---|
 | JSON lines (what Firehose receives) | ${lake.jsonBytesPerImpression.toFixed(0)} |
 | Parquet, zstd (the Iceberg tables) | ${lake.parquetBytesPerImpression.toFixed(0)} |
 
-## Whole path on the emulator
+`;
+}
+
+/** The whole path on the emulator, one row per rate (or why it was not measured). */
+function wholePathSection(results: BenchResults): string {
+  const wholePath = results.wholePath;
+  return `## Whole path on the emulator
 
 ${
   wholePath.length
@@ -463,7 +463,29 @@ ${wholePath
     : 'Not measured in this run (`--quick`).'
 }
 
-## Cost
+`;
+}
+
+export function renderBenchmarks(results: BenchResults): string {
+  const { enrich: e, wholeHandler: w } = results;
+  return `${headerSection(results)}${performanceSection(results)}
+## Enrich hot path: domain code (one core)
+
+Lambda-shaped batches of ${e.batchSize} realistic records (${e.recordBytesAvg} bytes on average, from the load generator), median of ${e.runs} runs
+after warm-up (min–max).
+
+| | events/s |
+|---|---|
+| baseline | ${spread(e.baselineEventsPerSec)} |
+| filter-enrich domain code | ${spread(e.enrichEventsPerSec)} |
+| **ratio** | **${e.ratio.toFixed(2)}** (target ≥ ${e.target}: ${met(e.ratio >= e.target)}) |
+
+## Whole filter-enrich handler (one core)
+
+${wholeHandlerSection(w, e.ratio, wcuPerBucketWrite(results.history), results.sizedBatch)}
+${historySection(results.history)}
+${ingestSection(results.ingest)}
+${streamsSection(results.streams)}${lakeSection(results.lake)}${wholePathSection(results)}## Cost
 
 ${costSection(results)}
 

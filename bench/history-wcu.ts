@@ -19,7 +19,7 @@ import {
   type HistoryCandidate,
   type Impression,
 } from '../lambdas/domain/history-model.js';
-import { historyStore, itemSize } from '../lambdas/history-store/index.js';
+import { type HistoryStore, historyStore, itemSize } from '../lambdas/history-store/index.js';
 // The item layout, to read the in-memory table's items as the store wrote them.
 import { ATTR, itemKind, profileKey, SORT_KEY_PREFIX } from '../lambdas/history-store/item-codec.js';
 import { sampleCatalog } from '../ops/seed.js';
@@ -376,113 +376,150 @@ export async function benchHistoryReads(
 ): Promise<ReadBenchResult> {
   const typicalPerDay = options.typicalPerDay ?? 300;
   const heavyPerDay = options.heavyPerDay ?? LIMITS.perDay;
-  const days = options.days ?? 30;
   const ddb = memoryDynamo({ throttle: 0, partial: 0, seed: 3 });
   const now = Date.parse('2026-06-30T12:00:00.000Z');
   const clock = { now };
-  const store = historyStore(ddb.client, 'history', undefined, { nowMs: () => clock.now });
-  const catalog = sampleCatalog();
-  const rand = prng(5);
-  const titles = catalog.slice(0, 100).map((t) => t.titleId);
-  let n = 0;
-  const write = async (profileId: string, perDay: number, perWindow: number) => {
-    for (let d = 0; d < days; d++) {
-      // Each day's impressions end at this time of day, in windows a minute apart, `perWindow` per window.
-      const dayEndMs = now - d * 86_400_000;
-      const windows = Math.ceil(perDay / perWindow);
-      const batch: HistoryCandidate[] = [];
-      for (let i = 0; i < perDay; i++) {
-        const window = Math.floor(i / perWindow);
-        const t =
-          bucketStart(dayEndMs) -
-          (windows - 1 - window) * 60_000 +
-          (i % perWindow) * Math.floor(BUCKET_MS / perWindow);
-        const titleId = titles[Math.floor(rand() * titles.length)]!;
-        batch.push({
-          profileId,
-          recordId: String(n++),
-          impression: {
-            eventId: `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`,
-            eventTimeMs: Math.min(t, now),
-            titleId,
-            artworkId: `${titleId}-art-1`,
-            page: 'home',
-            rowId: `trending-${window % 10}`,
-            rowIndex: window % 10,
-            position: i % 40,
-            deviceType: 'tv',
-            trackId: 1000 + (i % 20),
-          },
-        });
-      }
-      clock.now = Math.min(dayEndMs + 60_000, now); // written on time, as the day goes
-      for (let i = 0; i < batch.length; i += 500) {
-        await store.admit(batch.slice(i, i + 500), SETTINGS);
-        await new Promise<void>((res) => setImmediate(res));
-      }
-    }
+  const bench: ReadBench = {
+    ddb,
+    clock,
+    now,
+    store: historyStore(ddb.client, 'history', undefined, { nowMs: () => clock.now }),
+    titles: sampleCatalog()
+      .slice(0, 100)
+      .map((t) => t.titleId),
+    rand: prng(5),
+    days: options.days ?? 30,
+    written: 0,
+    rows: [],
   };
   // A typical member's bucket holds ≈ 30 impressions (what the time replay measures).
-  await write('typical', typicalPerDay, 30);
-  await write('heavy', heavyPerDay, LIMITS.perWindow);
+  await writeDays(bench, 'typical', typicalPerDay, 30);
+  await writeDays(bench, 'heavy', heavyPerDay, LIMITS.perWindow);
   clock.now = now;
-
-  const rows: ReadRow[] = [];
-  const measure = async (profile: 'typical' | 'heavy', route: string, fn: () => Promise<unknown>) => {
-    const before = { ...ddb.capacity };
-    await fn();
-    rows.push({
-      profile,
-      route,
-      requests: ddb.capacity.reads - before.reads,
-      items: ddb.capacity.readItems - before.readItems,
-      bytes: ddb.capacity.readBytes - before.readBytes,
-      readUnits: ddb.capacity.rcu - before.rcu,
-      writeUnits: ddb.capacity.wcu - before.wcu,
-    });
-  };
-  const history = ddb.table('history');
-  const dropRollups = (profile: string) => {
-    for (const [k, item] of history)
-      if (item[ATTR.partitionKey] === profileKey(profile) && itemKind(item) === 'rollup') history.delete(k);
-  };
-  const windows = { '1h': 3_600_000, '1d': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
-  for (const profile of ['typical', 'heavy'] as const) {
-    const base = { profileId: profile, since: null, until: null, titleId: null, after: null };
-    await measure(profile, 'GET impressions, limit 50', () => store.listHistory({ ...base, limit: 50 }));
-    await measure(profile, 'GET impressions, limit 500', () => store.listHistory({ ...base, limit: 500 }));
-    await measure(profile, 'GET impressions, titleId never seen (one page)', () =>
-      store.listHistory({ ...base, titleId: 'no-such-title', limit: 50 }),
-    );
-    for (const [w, ms] of Object.entries(windows)) {
-      const read = () => store.titleCounts(profile, now - ms + 1, now, titles);
-      await measure(
-        profile,
-        `GET frequency / POST check, window ${w}, counting every bucket (before rollups)`,
-        async () =>
-          countWindow(await store.impressionsBetween(profile, now - ms + 1, now), titles, now, w as '30d'),
-      );
-      dropRollups(profile);
-      await measure(profile, `GET frequency / POST check, window ${w}, first read of a cold profile`, read);
-      // Steady state: the reads that follow build the rest (at most MAX_BUILDS_PER_REQUEST each).
-      for (let i = 0; i < 10; i++) await read();
-      await measure(profile, `GET frequency / POST check, window ${w}, steady state (rollups built)`, read);
-    }
-    // The first check of the next day, from the steady state: the day that became "before yesterday" is
-    // rolled up by this read (one day's buckets read, one rollup written). A typical member renders ≈ 1.2
-    // pages a day (300 impressions, ≈ 250 a page), so nearly every check is a day's first.
-    clock.now = now + 86_400_000;
-    await measure(profile, NEW_DAY_CHECK_ROUTE, () =>
-      store.titleCounts(profile, clock.now - windows['7d'] + 1, clock.now, titles),
-    );
-    clock.now = now;
-  }
+  for (const profile of ['typical', 'heavy'] as const) await measureRoutes(bench, profile);
   return {
     typicalPerDay,
     heavyPerDay,
-    rows,
+    rows: bench.rows,
     note: 'frequency and check read the same per window: rollups of whole days before yesterday, buckets for the rest; a check with several windows costs the sum of its windows',
   };
+}
+
+/** The read benchmark's table, store, simulated clock and traffic source, and the rows it measured. */
+interface ReadBench {
+  readonly ddb: ReturnType<typeof memoryDynamo>;
+  readonly clock: { now: number };
+  /** The instant the reads are made at (the last day's end). */
+  readonly now: number;
+  readonly store: HistoryStore;
+  readonly titles: readonly string[];
+  readonly rand: () => number;
+  readonly days: number;
+  /** Impressions written so far (their record and event ids). */
+  written: number;
+  readonly rows: ReadRow[];
+}
+
+/** `days` days of `perDay` impressions of one profile, each day written on time, in windows a minute apart. */
+async function writeDays(b: ReadBench, profileId: string, perDay: number, perWindow: number): Promise<void> {
+  for (let d = 0; d < b.days; d++) {
+    // Each day's impressions end at this time of day, in windows a minute apart, `perWindow` per window.
+    const dayEndMs = b.now - d * 86_400_000;
+    const windows = Math.ceil(perDay / perWindow);
+    const batch: HistoryCandidate[] = [];
+    for (let i = 0; i < perDay; i++) {
+      const window = Math.floor(i / perWindow);
+      const t =
+        bucketStart(dayEndMs) -
+        (windows - 1 - window) * 60_000 +
+        (i % perWindow) * Math.floor(BUCKET_MS / perWindow);
+      const titleId = b.titles[Math.floor(b.rand() * b.titles.length)]!;
+      const recordId = String(b.written++);
+      batch.push({
+        profileId,
+        recordId,
+        impression: {
+          eventId: `${String(b.written).padStart(8, '0')}-0000-4000-8000-000000000000`,
+          eventTimeMs: Math.min(t, b.now),
+          titleId,
+          artworkId: `${titleId}-art-1`,
+          page: 'home',
+          rowId: `trending-${window % 10}`,
+          rowIndex: window % 10,
+          position: i % 40,
+          deviceType: 'tv',
+          trackId: 1000 + (i % 20),
+        },
+      });
+    }
+    b.clock.now = Math.min(dayEndMs + 60_000, b.now); // written on time, as the day goes
+    for (let i = 0; i < batch.length; i += 500) {
+      await b.store.admit(batch.slice(i, i + 500), SETTINGS);
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  }
+}
+
+/** The units one read issues: the table's counters before and after it. */
+async function measure(
+  b: ReadBench,
+  profile: 'typical' | 'heavy',
+  route: string,
+  fn: () => Promise<unknown>,
+): Promise<void> {
+  const before = { ...b.ddb.capacity };
+  await fn();
+  const after = b.ddb.capacity;
+  b.rows.push({
+    profile,
+    route,
+    requests: after.reads - before.reads,
+    items: after.readItems - before.readItems,
+    bytes: after.readBytes - before.readBytes,
+    readUnits: after.rcu - before.rcu,
+    writeUnits: after.wcu - before.wcu,
+  });
+}
+
+const READ_WINDOWS = { '1h': 3_600_000, '1d': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+
+/** Every route for one profile: history pages, each window counted every way, and a new day's first check. */
+async function measureRoutes(b: ReadBench, profile: 'typical' | 'heavy'): Promise<void> {
+  const { store, now, titles } = b;
+  const history = b.ddb.table('history');
+  const dropRollups = () => {
+    for (const [k, item] of history)
+      if (item[ATTR.partitionKey] === profileKey(profile) && itemKind(item) === 'rollup') history.delete(k);
+  };
+  const base = { profileId: profile, since: null, until: null, titleId: null, after: null };
+  await measure(b, profile, 'GET impressions, limit 50', () => store.listHistory({ ...base, limit: 50 }));
+  await measure(b, profile, 'GET impressions, limit 500', () => store.listHistory({ ...base, limit: 500 }));
+  await measure(b, profile, 'GET impressions, titleId never seen (one page)', () =>
+    store.listHistory({ ...base, titleId: 'no-such-title', limit: 50 }),
+  );
+  for (const [w, ms] of Object.entries(READ_WINDOWS)) {
+    const read = () => store.titleCounts(profile, now - ms + 1, now, titles);
+    await measure(
+      b,
+      profile,
+      `GET frequency / POST check, window ${w}, counting every bucket (before rollups)`,
+      async () =>
+        countWindow(await store.impressionsBetween(profile, now - ms + 1, now), titles, now, w as '30d'),
+    );
+    dropRollups();
+    await measure(b, profile, `GET frequency / POST check, window ${w}, first read of a cold profile`, read);
+    // Steady state: the reads that follow build the rest (at most MAX_BUILDS_PER_REQUEST each).
+    for (let i = 0; i < 10; i++) await read();
+    await measure(b, profile, `GET frequency / POST check, window ${w}, steady state (rollups built)`, read);
+  }
+  // The first check of the next day, from the steady state: the day that became "before yesterday" is
+  // rolled up by this read (one day's buckets read, one rollup written). A typical member renders ≈ 1.2
+  // pages a day (300 impressions, ≈ 250 a page), so nearly every check is a day's first.
+  b.clock.now = now + 86_400_000;
+  await measure(b, profile, NEW_DAY_CHECK_ROUTE, () =>
+    store.titleCounts(profile, b.clock.now - READ_WINDOWS['7d'] + 1, b.clock.now, titles),
+  );
+  b.clock.now = now;
 }
 
 /** The routes whose units price one frequency check, and one history call (typical profile). */

@@ -105,21 +105,11 @@ const acceptingHandler = {
   httpHandlerConfigs: () => ({}),
 };
 
-export async function benchIngest(
-  options: {
-    runs?: number;
-    batchSizes?: readonly number[];
-    putLatencyMs?: number;
-    limitLatencyMs?: number;
-    memoryMb?: number;
-  } = {},
-): Promise<IngestBenchResult> {
-  const runs = options.runs ?? 7;
-  const batchSizes = options.batchSizes ?? [1, 10, 25, 100, 500];
-  const putLatencyMs = options.putLatencyMs ?? 20;
-  const limitLatencyMs = options.limitLatencyMs ?? 5;
-  const memoryMb = options.memoryMb ?? 1024;
-  const profileId = 'p0000001';
+const PROFILE_ID = 'p0000001';
+const SERVICE_ARN = 'arn:aws:sts::123456789012:assumed-role/Relay/bench';
+
+/** Realistic events of the load generator, all of one profile (as the route requires). */
+function sampleEvents(count: number): object[] {
   const gen = traffic({
     seed: 5,
     titleIds: sampleCatalog().map((t) => t.titleId),
@@ -128,26 +118,25 @@ export async function benchIngest(
     duplicateShare: 0,
   });
   const events: object[] = [];
-  while (events.length < Math.max(...batchSizes)) {
+  while (events.length < count) {
     const e = JSON.parse(Buffer.from(gen.next().value!.data).toString('utf8')) as Record<string, unknown>;
-    events.push({ ...e, profileId });
+    events.push({ ...e, profileId: PROFILE_ID });
   }
-  const eventBytesAvg = events.reduce((n, e) => n + JSON.stringify(e).length, 0) / events.length;
+  return events;
+}
 
+/** The history API's handler with its real ingest limit and raw-stream writer, over the accepting handler. */
+function ingestHandler(): ReturnType<typeof makeHandler> {
+  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
   const kinesis = new KinesisClient({
     region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    credentials,
     requestHandler: acceptingHandler as never,
   });
   const dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      requestHandler: acceptingHandler as never,
-    }),
+    new DynamoDBClient({ region: 'us-east-1', credentials, requestHandler: acceptingHandler as never }),
   );
-  const service = 'arn:aws:sts::123456789012:assumed-role/Relay/bench';
-  const handler = makeHandler({
+  return makeHandler({
     store: {
       listHistory: async () => ({ impressions: [], last: null }),
       titleCounts: async () => new Map(),
@@ -158,76 +147,111 @@ export async function benchIngest(
     ingest: rawStreamWriter(kinesis, 'raw'),
     ingestLimit: ingestLimiter(dynamo, 'history', { perWindow: DEFAULT_STAGE.profileBurstPerWindow }),
   });
-  const request = (body: string) =>
-    ({
-      rawPath: `/v1/profiles/${profileId}/impressions`,
-      rawQueryString: '',
-      body,
-      isBase64Encoded: false,
-      headers: { 'content-type': 'application/json' },
-      requestContext: {
-        http: { method: 'POST' },
-        requestId: 'bench',
-        authorizer: { iam: { userArn: service } },
-      },
-    }) as unknown as APIGatewayProxyEventV2;
+}
 
-  const cpuShare = Math.min(1, memoryMb / LAMBDA_FULL_VCPU_MB);
-  const rows: IngestBenchRow[] = [];
-  // What the function writes (its log lines) is counted, not shown.
-  const output = outputCounter();
-  for (const n of batchSizes) {
-    const body = JSON.stringify({ events: events.slice(0, n) });
-    const event = request(body);
-    const perRun = Math.max(20, Math.round(4000 / n));
-    const samples: number[] = [];
-    const before = { ...answered };
-    let logBefore = 0;
-    output.swallow();
-    try {
-      for (let i = 0; i < perRun; i++) await handler(event); // warm-up
-      for (const k of Object.keys(answered)) before[k] = answered[k]!;
-      logBefore = output.bytes;
-      for (let r = 0; r < runs; r++) {
-        const t0 = process.cpuUsage();
-        for (let i = 0; i < perRun; i++) {
-          const res = await handler(event);
-          if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
-        }
-        const used = process.cpuUsage(t0);
-        samples.push((used.user + used.system) / 1000 / perRun);
+/** An ingest request of a service (IAM-authorized) with the given body. */
+const ingestRequest = (body: string) =>
+  ({
+    rawPath: `/v1/profiles/${PROFILE_ID}/impressions`,
+    rawQueryString: '',
+    body,
+    isBase64Encoded: false,
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      http: { method: 'POST' },
+      requestId: 'bench',
+      authorizer: { iam: { userArn: SERVICE_ARN } },
+    },
+  }) as unknown as APIGatewayProxyEventV2;
+
+interface IngestRun {
+  readonly handler: ReturnType<typeof makeHandler>;
+  readonly output: ReturnType<typeof outputCounter>;
+  readonly runs: number;
+  readonly putLatencyMs: number;
+  readonly limitLatencyMs: number;
+  readonly memoryMb: number;
+}
+
+/** One batch size: the median CPU time of a request over `runs` runs after a warm-up, and what it costs. */
+async function measureBatch(run: IngestRun, events: readonly object[], n: number): Promise<IngestBenchRow> {
+  const { handler, output, runs, memoryMb } = run;
+  const body = JSON.stringify({ events: events.slice(0, n) });
+  const event = ingestRequest(body);
+  const perRun = Math.max(20, Math.round(4000 / n));
+  const samples: number[] = [];
+  const before = { ...answered };
+  let logBefore = 0;
+  output.swallow();
+  try {
+    for (let i = 0; i < perRun; i++) await handler(event); // warm-up
+    for (const k of Object.keys(answered)) before[k] = answered[k]!;
+    logBefore = output.bytes;
+    for (let r = 0; r < runs; r++) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < perRun; i++) {
+        const res = await handler(event);
+        if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
       }
-    } finally {
-      output.restore();
+      const used = process.cpuUsage(t0);
+      samples.push((used.user + used.system) / 1000 / perRun);
     }
-    const requests = runs * perRun;
-    samples.sort((a, b) => a - b);
-    const cpuMs = samples[Math.floor(samples.length / 2)]!;
-    const requestMs = cpuMs / cpuShare + limitLatencyMs + putLatencyMs;
-    const billedMs = Math.ceil(requestMs);
-    rows.push({
-      batchEvents: n,
-      bodyBytes: Buffer.byteLength(body),
-      cpuMsPerRequest: Number(cpuMs.toFixed(3)),
-      cpuBoundEventsPerSec: Math.round((n * 1000) / cpuMs),
-      perInstanceEventsPerSec: Math.round((n * 1000) / requestMs),
-      perInstanceRequestsPerSec: Number((1000 / requestMs).toFixed(1)),
-      billedMsPerRequest: billedMs,
-      gbSecondsPerRequest: (billedMs / 1000) * (memoryMb / 1024),
-      awsRequestsPerRequest: Object.fromEntries(
-        Object.entries(answered).map(([op, c]) => [op, (c - (before[op] ?? 0)) / requests]),
-      ),
-      logBytesPerRequest: (output.bytes - logBefore) / requests,
-    });
+  } finally {
+    output.restore();
   }
+  const requests = runs * perRun;
+  samples.sort((a, b) => a - b);
+  const cpuMs = samples[Math.floor(samples.length / 2)]!;
+  const cpuShare = Math.min(1, memoryMb / LAMBDA_FULL_VCPU_MB);
+  const requestMs = cpuMs / cpuShare + run.limitLatencyMs + run.putLatencyMs;
+  const billedMs = Math.ceil(requestMs);
+  return {
+    batchEvents: n,
+    bodyBytes: Buffer.byteLength(body),
+    cpuMsPerRequest: Number(cpuMs.toFixed(3)),
+    cpuBoundEventsPerSec: Math.round((n * 1000) / cpuMs),
+    perInstanceEventsPerSec: Math.round((n * 1000) / requestMs),
+    perInstanceRequestsPerSec: Number((1000 / requestMs).toFixed(1)),
+    billedMsPerRequest: billedMs,
+    gbSecondsPerRequest: (billedMs / 1000) * (memoryMb / 1024),
+    awsRequestsPerRequest: Object.fromEntries(
+      Object.entries(answered).map(([op, c]) => [op, (c - (before[op] ?? 0)) / requests]),
+    ),
+    logBytesPerRequest: (output.bytes - logBefore) / requests,
+  };
+}
+
+export async function benchIngest(
+  options: {
+    runs?: number;
+    batchSizes?: readonly number[];
+    putLatencyMs?: number;
+    limitLatencyMs?: number;
+    memoryMb?: number;
+  } = {},
+): Promise<IngestBenchResult> {
+  const batchSizes = options.batchSizes ?? [1, 10, 25, 100, 500];
+  const run: IngestRun = {
+    handler: ingestHandler(),
+    // What the function writes (its log lines) is counted, not shown.
+    output: outputCounter(),
+    runs: options.runs ?? 7,
+    putLatencyMs: options.putLatencyMs ?? 20,
+    limitLatencyMs: options.limitLatencyMs ?? 5,
+    memoryMb: options.memoryMb ?? 1024,
+  };
+  const events = sampleEvents(Math.max(...batchSizes));
+  const eventBytesAvg = events.reduce((n, e) => n + JSON.stringify(e).length, 0) / events.length;
+  const rows: IngestBenchRow[] = [];
+  for (const n of batchSizes) rows.push(await measureBatch(run, events, n));
   return {
     eventBytesAvg: Math.round(eventBytesAvg),
-    putLatencyMs,
-    limitLatencyMs,
+    putLatencyMs: run.putLatencyMs,
+    limitLatencyMs: run.limitLatencyMs,
     // The window counter item (key, count, expiry) is well under 1 KB: one write unit per request.
     limitWcuPerRequest: 1,
-    memoryMb,
-    runs,
+    memoryMb: run.memoryMb,
+    runs: run.runs,
     rows,
   };
 }

@@ -201,8 +201,8 @@ const stream = (
   recordsPerSecond,
 });
 
-/** Every capacity of the stage, from its load settings. */
-export function sizeStage(s: SizedSettings): StageSizing {
+/** The three streams at the peak: raw as sent, enriched as if every event were accepted, rejected at the alarm's rate. */
+function sizeStreams(s: SizedSettings) {
   const peak = s.peakEventsPerSecond;
   const raw = stream(s.rawStream, peak * s.eventBytes, peak);
   // Sized as if every event were accepted: a day with fewer rejects must not throttle. Aggregated records
@@ -215,26 +215,35 @@ export function sizeStage(s: SizedSettings): StageSizing {
     rejectedPerSecond * (s.eventBytes + SIZING.rejectedOverheadBytes.value),
     rejectedPerSecond,
   );
+  return { raw, enriched, rejected };
+}
 
-  const pageRenders = peak / SIZING.impressionsPerPageRender.value;
+/** The history API's requests per second at the peak, by route family, and the stage throttle. */
+function sizeApiLoad(s: SizedSettings) {
+  const pageRenders = s.peakEventsPerSecond / SIZING.impressionsPerPageRender.value;
   const checks = pageRenders;
   const historyCalls = pageRenders * SIZING.historyCallsPerPageRender.value;
-  const ingest = (peak * s.deviceIngestShare) / SIZING.eventsPerIngestRequest.value;
+  const ingest = (s.peakEventsPerSecond * s.deviceIngestShare) / SIZING.eventsPerIngestRequest.value;
   const apiPeak = checks + historyCalls + ingest;
   const rateLimit = Math.max(10, Math.ceil(apiPeak * SIZING.headroom.value));
+  return { checks, historyCalls, ingest, apiPeak, rateLimit };
+}
 
+/** The history table's auto-scaling bounds from its write and read units at the peak; the catalog's within the quota. */
+function sizeTables(s: SizedSettings, api: ReturnType<typeof sizeApiLoad>) {
+  const peak = s.peakEventsPerSecond;
   const c = s.tableCapacity;
   const target = c.targetUtilizationPercent / 100;
   const sized = (setting: number, min: number, units: number) =>
     setting > 0 ? setting : Math.max(min, Math.ceil(units / target));
   const historyWcu =
     peak * SIZING.historyWcuPerImpression.value +
-    checks * SIZING.wcuPerCheck.value +
-    ingest * SIZING.wcuPerIngestRequest.value;
+    api.checks * SIZING.wcuPerCheck.value +
+    api.ingest * SIZING.wcuPerIngestRequest.value;
   const historyRcu =
     peak * SIZING.historyRcuPerImpression.value +
-    checks * SIZING.rruPerCheck.value +
-    historyCalls * SIZING.rruPerHistoryCall.value;
+    api.checks * SIZING.rruPerCheck.value +
+    api.historyCalls * SIZING.rruPerHistoryCall.value;
   const historyTable: TableSizing = {
     mode: c.mode,
     minWriteCapacity: c.minWriteCapacity,
@@ -251,28 +260,43 @@ export function sizeStage(s: SizedSettings): StageSizing {
     maxWriteCapacity: Math.max(c.minWriteCapacity, Math.min(historyTable.maxWriteCapacity, cap)),
     maxReadCapacity: Math.max(c.minReadCapacity, Math.min(historyTable.maxReadCapacity, cap)),
   };
+  return { historyTable, catalogTable };
+}
 
-  const lanes = Math.max(1, raw.shards) * s.consumer.parallelizationFactor;
-  const recordsPerInvocation = recordsPerBatch(s.consumer, raw, peak);
-  const historyApi = Math.ceil((rateLimit * SIZING.apiMsPerRequest.value) / 1000);
-  const filterEnrich = raw.mode === 'provisioned' ? lanes : Math.ceil(peak / recordsPerInvocation);
-
+/** Firehose buffering and the files each delivery writes per second (a flush at the interval or the size). */
+function sizeLakeBuffering(s: SizedSettings, enriched: StreamSizing, rejected: StreamSizing) {
   const mib = 1024 * 1024;
   const flushes = (bytesPerSecond: number) =>
     Math.max(1 / Math.max(1, s.lakeBufferSeconds), bytesPerSecond / (s.lakeBufferMiB * mib));
+  return {
+    seconds: s.lakeBufferSeconds,
+    mib: s.lakeBufferMiB,
+    impressionsFlushesPerSecond: flushes(enriched.bytesPerSecond),
+    rejectedFlushesPerSecond: flushes(rejected.bytesPerSecond),
+  };
+}
+
+/** Every capacity of the stage, from its load settings. */
+export function sizeStage(s: SizedSettings): StageSizing {
+  const peak = s.peakEventsPerSecond;
+  const { raw, enriched, rejected } = sizeStreams(s);
+  const api = sizeApiLoad(s);
+  const lanes = Math.max(1, raw.shards) * s.consumer.parallelizationFactor;
+  const recordsPerInvocation = recordsPerBatch(s.consumer, raw, peak);
+  const historyApi = Math.ceil((api.rateLimit * SIZING.apiMsPerRequest.value) / 1000);
+  const filterEnrich = raw.mode === 'provisioned' ? lanes : Math.ceil(peak / recordsPerInvocation);
   return {
     peakEventsPerSecond: peak,
     rawStream: raw,
     enrichedStream: enriched,
     rejectedStream: rejected,
     provisionedShards: raw.shards + enriched.shards + rejected.shards,
-    historyTable,
-    catalogTable,
+    ...sizeTables(s, api),
     api: {
-      peakRequestsPerSecond: Math.round(apiPeak),
-      ingestRequestsPerSecond: Math.round(ingest),
-      rateLimit,
-      burstLimit: 2 * rateLimit,
+      peakRequestsPerSecond: Math.round(api.apiPeak),
+      ingestRequestsPerSecond: Math.round(api.ingest),
+      rateLimit: api.rateLimit,
+      burstLimit: 2 * api.rateLimit,
     },
     concurrency: {
       filterEnrich,
@@ -284,12 +308,7 @@ export function sizeStage(s: SizedSettings): StageSizing {
       invocationsPerSecond: peak / recordsPerInvocation,
       recordsPerInvocation,
     },
-    lakeBuffering: {
-      seconds: s.lakeBufferSeconds,
-      mib: s.lakeBufferMiB,
-      impressionsFlushesPerSecond: flushes(enriched.bytesPerSecond),
-      rejectedFlushesPerSecond: flushes(rejected.bytesPerSecond),
-    },
+    lakeBuffering: sizeLakeBuffering(s, enriched, rejected),
   };
 }
 

@@ -200,26 +200,32 @@ interface Session {
   onPage: Set<string>;
 }
 
+/** The generator's draws and the state its steps share. */
+interface TrafficRun {
+  readonly rand: () => number;
+  readonly now: () => number;
+  readonly options: TrafficOptions;
+  readonly kinds: readonly BadKind[];
+  readonly badShare: number;
+  readonly duplicateShare: number;
+  readonly minPct: number;
+  readonly minMs: number;
+  readonly titleRank: () => number;
+  /** Whether one more impression of a profile at an eventTime stays within PROFILE_CAPS (and counts it). */
+  readonly withinCaps: (profileId: string, eventTimeMs: number) => boolean;
+  /** Raw JSON of recent viewable impressions, the pool producer duplicates are drawn from. */
+  readonly recentAccepted: string[];
+  /** Row views in a row that emitted nothing because their profile was at a cap. */
+  idleRowViews: number;
+}
+
 /**
- * An endless generator of records: interleaved sessions of pages, with bad records and producer duplicates
- * mixed in. The impressions of one row view of one profile are emitted together, as an app flushes them.
+ * Per profile: records per 5-s bucket and per UTC day of eventTime (see PROFILE_CAPS). Event times jitter
+ * back up to 2 s, so a profile's records straddle bucket boundaries: count each bucket, keep the recent ones.
  */
-export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
-  const rand = prng(options.seed);
-  const now = options.nowMs ?? Date.now;
-  const profiles = options.profiles ?? 100_000;
-  const concurrent = Math.max(1, options.sessions ?? 400);
-  const badShare = options.badShare ?? 0.02;
-  const kinds: readonly BadKind[] = options.erasedProfile ? [...BAD_KINDS, 'filtered.erased'] : BAD_KINDS;
-  const duplicateShare = options.duplicateShare ?? 0.01;
-  const minPct = options.minVisiblePercent ?? 50;
-  const minMs = options.minVisibleMs ?? 1000;
-  const titleRank = zipf(options.titleIds.length, 1.1, rand);
-  const recentAccepted: string[] = [];
-  // Per profile: records per 5-s bucket and per UTC day of eventTime (see PROFILE_CAPS). Event times jitter
-  // back up to 2 s, so a profile's records straddle bucket boundaries: count each bucket, keep the recent ones.
+function capTracker(): (profileId: string, eventTimeMs: number) => boolean {
   const usage = new Map<string, { buckets: Map<number, number>; days: Map<number, number> }>();
-  const withinCaps = (profileId: string, eventTimeMs: number): boolean => {
+  return (profileId, eventTimeMs) => {
     const bucket = Math.floor(eventTimeMs / 5000);
     const day = Math.floor(eventTimeMs / 86_400_000);
     let u = usage.get(profileId);
@@ -236,125 +242,177 @@ export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
     if (u.days.size > 3) for (const k of u.days.keys()) if (k < day - 1) u.days.delete(k);
     return true;
   };
+}
 
-  const localeShare = options.localeShare ?? 0.5;
-  const newSession = (): Session => {
-    const i = Math.floor(rand() * profiles);
-    const sessionId = uuid(rand);
-    const device = weighted(rand, DEVICES);
-    const country = weighted(rand, COUNTRIES);
-    // The app's version follows from the session id (no draw of its own, so a seed's traffic keeps its shape).
-    const upgraded = Number.parseInt(sessionId.slice(0, 4), 16) / 0x10000 < localeShare;
-    return {
-      profileId: `p${String(i).padStart(7, '0')}`,
-      accountId: `a${String(i >> 2).padStart(7, '0')}`,
-      sessionId,
-      device,
-      country,
-      locale: upgraded ? COUNTRY_LOCALES[country] : undefined,
-      pagesLeft: 1 + Math.floor(rand() * 4),
-      page: weighted(rand, PAGES),
-      rowsLeft: 6 + Math.floor(rand() * 9),
-      row: 0,
-      onPage: new Set(),
-    };
+/** A new member session: a profile drawn from the population, its device, country and app version. */
+function newSession(rand: () => number, profiles: number, localeShare: number): Session {
+  const i = Math.floor(rand() * profiles);
+  const sessionId = uuid(rand);
+  const device = weighted(rand, DEVICES);
+  const country = weighted(rand, COUNTRIES);
+  // The app's version follows from the session id (no draw of its own, so a seed's traffic keeps its shape).
+  const upgraded = Number.parseInt(sessionId.slice(0, 4), 16) / 0x10000 < localeShare;
+  return {
+    profileId: `p${String(i).padStart(7, '0')}`,
+    accountId: `a${String(i >> 2).padStart(7, '0')}`,
+    sessionId,
+    device,
+    country,
+    locale: upgraded ? COUNTRY_LOCALES[country] : undefined,
+    pagesLeft: 1 + Math.floor(rand() * 4),
+    page: weighted(rand, PAGES),
+    rowsLeft: 6 + Math.floor(rand() * 9),
+    row: 0,
+    onPage: new Set(),
   };
-  const sessions = Array.from({ length: concurrent }, newSession);
-  // Bounded work: a population too small for the clock (every profile at a cap) is an error, not a hang.
-  let idleRowViews = 0;
+}
 
+/**
+ * An endless generator of records: interleaved sessions of pages, with bad records and producer duplicates
+ * mixed in. The impressions of one row view of one profile are emitted together, as an app flushes them.
+ */
+export function* traffic(options: TrafficOptions): Generator<GeneratedRecord> {
+  const rand = prng(options.seed);
+  const profiles = options.profiles ?? 100_000;
+  const localeShare = options.localeShare ?? 0.5;
+  const run: TrafficRun = {
+    rand,
+    now: options.nowMs ?? Date.now,
+    options,
+    kinds: options.erasedProfile ? [...BAD_KINDS, 'filtered.erased'] : BAD_KINDS,
+    badShare: options.badShare ?? 0.02,
+    duplicateShare: options.duplicateShare ?? 0.01,
+    minPct: options.minVisiblePercent ?? 50,
+    minMs: options.minVisibleMs ?? 1000,
+    titleRank: zipf(options.titleIds.length, 1.1, rand),
+    withinCaps: capTracker(),
+    recentAccepted: [],
+    idleRowViews: 0,
+  };
+  const sessions = Array.from({ length: Math.max(1, options.sessions ?? 400) }, () =>
+    newSession(rand, profiles, localeShare),
+  );
   while (true) {
-    if (idleRowViews > 20_000)
+    // Bounded work: a population too small for the clock (every profile at a cap) is an error, not a hang.
+    if (run.idleRowViews > 20_000)
       throw new Error(
         `traffic: all ${profiles} profiles are at their per-profile caps; use a larger population or a moving clock`,
       );
     const slot = Math.floor(rand() * sessions.length);
     const s = sessions[slot]!;
-    const rowType = ROW_TYPES[Math.floor(rand() * ROW_TYPES.length)]!;
-    // A row shows a few titles; sometimes the member scrolls it and sees many more.
-    const positions = rand() < 0.25 ? 10 + Math.floor(rand() * 31) : 4 + Math.floor(rand() * 5);
-    // Most artwork a client reports was on screen long enough; some was scrolled past or half hidden.
-    const viewableShare = 0.8 + rand() * 0.15;
-    let capped = false;
-    idleRowViews++;
-    for (let pos = 0; pos < positions && !capped; pos++) {
-      const eventTimeMs = now() - Math.floor(rand() * 2000);
-      if (!withinCaps(s.profileId, eventTimeMs)) {
-        capped = true;
-        break;
-      }
-      idleRowViews = 0;
-      if (rand() < badShare) {
-        yield bad(rand, now, options, kinds[Math.floor(rand() * kinds.length)]!, s.profileId);
-        continue;
-      }
-      if (recentAccepted.length && rand() < duplicateShare) {
-        const raw = recentAccepted[Math.floor(rand() * recentAccepted.length)]!;
-        const parsed = JSON.parse(raw) as ImpressionEvent;
-        // The retry of another profile's impression counts against that profile's caps, not this one's.
-        if (!withinCaps(parsed.profileId, Date.parse(parsed.eventTime))) continue;
-        yield { partitionKey: parsed.profileId, data: encoder.encode(raw), expected: 'filtered.duplicate' };
-        continue;
-      }
-      let titleId = options.titleIds[titleRank()]!;
-      for (let tries = 0; s.onPage.has(titleId) && tries < 20; tries++)
-        titleId = options.titleIds[titleRank()]!;
-      if (s.onPage.has(titleId)) continue; // a page full of the catalog's head: leave the slot empty
-      s.onPage.add(titleId);
-      const visible = rand() < viewableShare;
-      const percent = visible ? (rand() < 0.8 ? 100 : 50 + Math.floor(rand() * 50)) : Math.floor(rand() * 50);
-      const durationMs = visible ? 1000 + Math.floor(rand() * 9000) : Math.floor(rand() * 1500);
-      const event: ImpressionEvent = {
-        schema: s.locale ? 'impression/1-1-0' : 'impression/1-0-0',
-        eventId: uuid(rand),
-        eventTime: new Date(eventTimeMs).toISOString(),
-        profileId: s.profileId,
-        accountId: s.accountId,
-        sessionId: s.sessionId,
-        device: {
-          type: s.device,
-          os: s.device === 'tv' ? 'tizen' : s.device === 'mobile' ? 'ios' : 'web',
-          appVersion: s.locale ? '16.5.0' : '16.4.0',
-          ...(s.locale ? { locale: s.locale } : {}),
-        },
-        country: s.country,
-        page: s.page,
-        row: { index: s.row, id: `${rowType}-${s.row}`, type: rowType },
-        position: pos,
-        titleId,
-        entityId: titleId,
-        artworkId: `${titleId}-art-${Math.floor(rand() * 3)}`,
-        trackId: 1000 + Math.floor(rand() * 20),
-        visibility: { percent, durationMs },
-        context: clientContext(rand, s.device, s.sessionId),
-      };
-      const raw = JSON.stringify(event);
-      const viewable = percent >= minPct && durationMs >= minMs;
-      if (viewable) {
-        recentAccepted.push(raw);
-        if (recentAccepted.length > 5000) recentAccepted.splice(0, 1000);
-      }
-      yield {
-        partitionKey: s.profileId,
-        data: encoder.encode(raw),
-        expected: viewable ? 'enriched' : 'filtered.not-viewable',
-        ...(viewable ? { profileId: s.profileId, eventId: event.eventId, eventTimeMs } : {}),
-      };
-    }
-    // Next row, next page, or the session ends and another member starts browsing.
-    s.row++;
-    if (--s.rowsLeft > 0 && !capped) continue;
-    if (--s.pagesLeft > 0 && !capped) {
-      Object.assign(s, {
-        page: weighted(rand, PAGES),
-        rowsLeft: 6 + Math.floor(rand() * 9),
-        row: 0,
-        onPage: new Set<string>(),
-      });
+    const capped = yield* rowView(run, s);
+    if (!nextRow(rand, s, capped)) sessions[slot] = newSession(rand, profiles, localeShare);
+  }
+}
+
+/** One row view of a session: its impressions (and the bad records and duplicates among them); true if capped. */
+function* rowView(run: TrafficRun, s: Session): Generator<GeneratedRecord, boolean> {
+  const { rand } = run;
+  const rowType = ROW_TYPES[Math.floor(rand() * ROW_TYPES.length)]!;
+  // A row shows a few titles; sometimes the member scrolls it and sees many more.
+  const positions = rand() < 0.25 ? 10 + Math.floor(rand() * 31) : 4 + Math.floor(rand() * 5);
+  // Most artwork a client reports was on screen long enough; some was scrolled past or half hidden.
+  const viewableShare = 0.8 + rand() * 0.15;
+  run.idleRowViews++;
+  for (let pos = 0; pos < positions; pos++) {
+    const eventTimeMs = run.now() - Math.floor(rand() * 2000);
+    if (!run.withinCaps(s.profileId, eventTimeMs)) return true;
+    run.idleRowViews = 0;
+    if (rand() < run.badShare) {
+      yield bad(rand, run.now, run.options, run.kinds[Math.floor(rand() * run.kinds.length)]!, s.profileId);
       continue;
     }
-    sessions[slot] = newSession();
+    if (run.recentAccepted.length && rand() < run.duplicateShare) {
+      const raw = run.recentAccepted[Math.floor(rand() * run.recentAccepted.length)]!;
+      const parsed = JSON.parse(raw) as ImpressionEvent;
+      // The retry of another profile's impression counts against that profile's caps, not this one's.
+      if (!run.withinCaps(parsed.profileId, Date.parse(parsed.eventTime))) continue;
+      yield { partitionKey: parsed.profileId, data: encoder.encode(raw), expected: 'filtered.duplicate' };
+      continue;
+    }
+    const titleId = pickTitle(run, s.onPage);
+    if (titleId === undefined) continue; // a page full of the catalog's head: leave the slot empty
+    s.onPage.add(titleId);
+    yield impression(run, s, { rowType, pos, titleId, eventTimeMs, viewableShare });
   }
+  return false;
+}
+
+/** A title of the catalog's popularity not yet on the page (20 tries), or undefined. */
+function pickTitle(run: TrafficRun, onPage: ReadonlySet<string>): string | undefined {
+  const { titleIds } = run.options;
+  let titleId = titleIds[run.titleRank()]!;
+  for (let tries = 0; onPage.has(titleId) && tries < 20; tries++) titleId = titleIds[run.titleRank()]!;
+  return onPage.has(titleId) ? undefined : titleId;
+}
+
+interface Slot {
+  readonly rowType: string;
+  readonly pos: number;
+  readonly titleId: string;
+  readonly eventTimeMs: number;
+  readonly viewableShare: number;
+}
+
+/** The impression of a title at a row position, with the outcome its visibility gives it. */
+function impression(run: TrafficRun, s: Session, slot: Slot): GeneratedRecord {
+  const { rand } = run;
+  const { rowType, pos, titleId, eventTimeMs } = slot;
+  const visible = rand() < slot.viewableShare;
+  const percent = visible ? (rand() < 0.8 ? 100 : 50 + Math.floor(rand() * 50)) : Math.floor(rand() * 50);
+  const durationMs = visible ? 1000 + Math.floor(rand() * 9000) : Math.floor(rand() * 1500);
+  const event: ImpressionEvent = {
+    schema: s.locale ? 'impression/1-1-0' : 'impression/1-0-0',
+    eventId: uuid(rand),
+    eventTime: new Date(eventTimeMs).toISOString(),
+    profileId: s.profileId,
+    accountId: s.accountId,
+    sessionId: s.sessionId,
+    device: {
+      type: s.device,
+      os: s.device === 'tv' ? 'tizen' : s.device === 'mobile' ? 'ios' : 'web',
+      appVersion: s.locale ? '16.5.0' : '16.4.0',
+      ...(s.locale ? { locale: s.locale } : {}),
+    },
+    country: s.country,
+    page: s.page,
+    row: { index: s.row, id: `${rowType}-${s.row}`, type: rowType },
+    position: pos,
+    titleId,
+    entityId: titleId,
+    artworkId: `${titleId}-art-${Math.floor(rand() * 3)}`,
+    trackId: 1000 + Math.floor(rand() * 20),
+    visibility: { percent, durationMs },
+    context: clientContext(rand, s.device, s.sessionId),
+  };
+  const raw = JSON.stringify(event);
+  const viewable = percent >= run.minPct && durationMs >= run.minMs;
+  if (viewable) {
+    run.recentAccepted.push(raw);
+    if (run.recentAccepted.length > 5000) run.recentAccepted.splice(0, 1000);
+  }
+  return {
+    partitionKey: s.profileId,
+    data: encoder.encode(raw),
+    expected: viewable ? 'enriched' : 'filtered.not-viewable',
+    ...(viewable ? { profileId: s.profileId, eventId: event.eventId, eventTimeMs } : {}),
+  };
+}
+
+/** Next row, or next page; false when the session ends (and another member starts browsing). */
+function nextRow(rand: () => number, s: Session, capped: boolean): boolean {
+  s.row++;
+  if (--s.rowsLeft > 0 && !capped) return true;
+  if (--s.pagesLeft > 0 && !capped) {
+    Object.assign(s, {
+      page: weighted(rand, PAGES),
+      rowsLeft: 6 + Math.floor(rand() * 9),
+      row: 0,
+      onPage: new Set<string>(),
+    });
+    return true;
+  }
+  return false;
 }
 
 const NETWORKS = ['wifi', 'ethernet', '5g', '4g'];

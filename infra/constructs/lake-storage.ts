@@ -233,13 +233,9 @@ export class LakeStorage extends Construct {
     return workGroup;
   }
 
-  /** The provider whose functions run and wait for the DDL statements, with least privilege. */
-  private ddlProvider(workGroup: CfnWorkGroup): Provider {
+  /** What the DDL functions call: Athena in the DDL work group, and what Athena needs of the caller to run DDL. */
+  private grantDdl(onEvent: NodeFunction, isComplete: NodeFunction, workGroup: CfnWorkGroup): void {
     const stack = Stack.of(this);
-    const fn = (name: string, entry: FunctionEntry) =>
-      new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) });
-    const onEvent = fn('DdlOnEvent', 'iceberg-table/on-event.ts');
-    const isComplete = fn('DdlIsComplete', 'iceberg-table/is-complete.ts');
     const workGroupArn = stack.formatArn({
       service: 'athena',
       resource: 'workgroup',
@@ -311,6 +307,15 @@ export class LakeStorage extends Construct {
       ddlPrefixes,
       "the tables' locations (Athena writes the first metadata.json) and the DDL results, whose keys are not known in advance.",
     );
+  }
+
+  /** The provider whose functions run and wait for the DDL statements, with least privilege. */
+  private ddlProvider(workGroup: CfnWorkGroup): Provider {
+    const fn = (name: string, entry: FunctionEntry) =>
+      new NodeFunction(this, name, { entry, memorySize: 256, timeout: Duration.seconds(30) });
+    const onEvent = fn('DdlOnEvent', 'iceberg-table/on-event.ts');
+    const isComplete = fn('DdlIsComplete', 'iceberg-table/is-complete.ts');
+    this.grantDdl(onEvent, isComplete, workGroup);
     const logGroup = new LogGroup(this, 'DdlProviderLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
