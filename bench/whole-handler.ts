@@ -442,181 +442,236 @@ async function benchHistoryAlone(
   };
 }
 
-export async function benchWholeHandler(
-  options: {
-    runs?: number;
-    batches?: number;
-    warmup?: number;
-    profile?: boolean;
-    /**
-     * Records of one profile in a batch. A shard's batch of real traffic holds a few records of each of many
-     * members, so the history writes (a bucket update per profile; day counters once per block) are many:
-     * run.ts sets this to the impressions per history write measured on traffic over time at the default
-     * flush.
-     * @default all of a session's (the load generator's order: one or two profiles per batch)
-     */
-    recordsPerProfile?: number;
-    /**
-     * Records per invocation. run.ts sets it to what the event source mapping cuts at the sized load
-     * (infra/sizing.ts `sizeStage`: records per lane in the batching window, at most the batch size).
-     * @default 500 (the configured maximum)
-     */
-    batchSize?: number;
-  } = {},
-): Promise<WholeHandlerResult> {
-  const runs = options.runs ?? 9;
-  const batches = options.batches ?? 20;
-  const sample = sampleBatch(options.batchSize ?? 500, 11, options.recordsPerProfile, sampleTime(Date.now()));
-  const variants = timeSlices(sample.records, VARIANTS);
-  const aws = await instantAws(sample.titles);
-  const handlerFile = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
+export interface WholeHandlerOptions {
+  /** @default 9 */
+  readonly runs?: number;
+  /** Batches per run. @default 20 */
+  readonly batches?: number;
+  /** Batches before measuring. @default 60 */
+  readonly warmup?: number;
+  /** Profile where the handler's time goes (WholeHandlerResult `profile`). @default false */
+  readonly profile?: boolean;
+  /**
+   * Records of one profile in a batch. A shard's batch of real traffic holds a few records of each of many
+   * members, so the history writes (a bucket update per profile; day counters once per block) are many:
+   * run.ts sets this to the impressions per history write measured on traffic over time at the default
+   * flush.
+   * @default all of a session's (the load generator's order: one or two profiles per batch)
+   */
+  readonly recordsPerProfile?: number;
+  /**
+   * Records per invocation. run.ts sets it to what the event source mapping cuts at the sized load
+   * (infra/sizing.ts: records per lane in the batching window, at most the batch size).
+   * @default 500 (the configured maximum)
+   */
+  readonly batchSize?: number;
+}
+
+const HANDLER_FILE = path.resolve(import.meta.dirname, '..', 'lambdas', 'filter-enrich', 'handler.ts');
+type FilterEnrichModule = typeof import('../lambdas/filter-enrich/handler.js');
+
+/** The batches invoked so far, by the deployed handler and the rest alone (their events' sequence numbers). */
+interface BatchCounter {
+  n: number;
+}
+
+/** The deployed handler on the instant AWS: one invocation per call, each on the next time slice. */
+async function deployedInvoke(
+  variants: readonly SampleBatch['records'][],
+  batch: BatchCounter,
+): Promise<() => Promise<void>> {
+  const { handler } = (await import(HANDLER_FILE)) as {
+    handler: (e: KinesisStreamEvent) => Promise<{ batchItemFailures: unknown[] }>;
+  };
+  return async () => {
+    batch.n++;
+    const r = await handler(kinesisEvent(variants[batch.n % VARIANTS]!, batch.n));
+    if (r.batchItemFailures.length)
+      throw new Error(`the handler reported ${r.batchItemFailures.length} failures against the instant AWS`);
+  };
+}
+
+interface HandlerRuns {
+  readonly base: number[];
+  readonly whole: number[];
+  readonly handlerCpuUs: number;
+  readonly baselineCpuUs: number;
+  readonly measuredBatches: number;
+  readonly sink: number;
+}
+
+/** `runs` runs of `batches` baseline passes, then as many handler invocations: throughput and CPU of each. */
+async function measureRuns(
+  invoke: () => Promise<void>,
+  records: SampleBatch['records'],
+  runs: number,
+  batches: number,
+): Promise<HandlerRuns> {
+  const out = { base: [] as number[], whole: [] as number[], handlerCpuUs: 0, baselineCpuUs: 0 };
+  let sink = 0;
+  for (let run = 0; run < runs; run++) {
+    const baseCpu = process.cpuUsage();
+    let t = performance.now();
+    for (let i = 0; i < batches; i++) sink += baselinePass(records);
+    out.base.push((batches * records.length) / ((performance.now() - t) / 1000));
+    const baseUsed = process.cpuUsage(baseCpu);
+    out.baselineCpuUs += baseUsed.user + baseUsed.system;
+    const cpu = process.cpuUsage();
+    t = performance.now();
+    for (let i = 0; i < batches; i++) await invoke();
+    out.whole.push((batches * records.length) / ((performance.now() - t) / 1000));
+    const used = process.cpuUsage(cpu);
+    out.handlerCpuUs += used.user + used.system;
+  }
+  return { ...out, measuredBatches: runs * batches, sink };
+}
+
+/**
+ * The rest alone: the deployed wiring with the history port answering at once (keeping what it was offered),
+ * CPU µs per event over `times` batches; and the deployed wiring and the candidates, for the history alone.
+ */
+async function benchRest(
+  records: SampleBatch['records'],
+  batch: BatchCounter,
+  warmup: number,
+  times: number,
+): Promise<{ deps: FilterEnrichDeps; offered: readonly HistoryCandidate[]; restCpuUsPerEvent: number }> {
+  const { makeHandler, deployedDeps } = (await import(HANDLER_FILE)) as FilterEnrichModule;
+  const deps = deployedDeps();
+  let offered: readonly HistoryCandidate[] = [];
+  const rest = makeHandler({
+    ...deps,
+    history: {
+      admit: async (candidates) => {
+        offered = candidates;
+        return {
+          admissions: candidates.map(() => ({ kind: 'accepted' as const })),
+          writes: 0,
+          stored: candidates.length,
+        };
+      },
+      erasures: async () => ({ at: new Map(), unknown: new Set() }),
+    },
+  });
+  const restBatch = () => rest(kinesisEvent(records, ++batch.n));
+  await cpuUsOf(restBatch, warmup);
+  const restCpuUsPerEvent = (await cpuUsOf(restBatch, times)) / (times * records.length);
+  return { deps, offered, restCpuUsPerEvent };
+}
+
+/** Where the handler's time goes: a V8 CPU profile of `batches` × 2 invocations, apportioned to PARTS. */
+async function profileHandler(
+  invoke: () => Promise<void>,
+  records: SampleBatch['records'],
+  batches: number,
+): Promise<NonNullable<WholeHandlerResult['profile']>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  const profiled = batches * 2;
+  let t = performance.now();
+  for (let i = 0; i < profiled; i++) await invoke();
+  const handlerUsPerEvent = ((performance.now() - t) * 1000) / (profiled * records.length);
+  const { profile: cpu } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+  session.disconnect();
+  let sink = 0;
+  t = performance.now();
+  for (let i = 0; i < profiled; i++) sink += baselinePass(records);
+  const baselineUsPerEvent = ((performance.now() - t) * 1000) / (profiled * records.length);
+  if (sink === 0) throw new Error('nothing was computed');
+  const parts = apportion(cpu);
+  parts.delete('(not counted: profiler and harness)');
+  const total = [...parts.values()].reduce((a, b) => a + b, 0);
+  return [...parts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([part, us]) => ({
+      part,
+      share: us / total,
+      baselineUnits: ((us / total) * handlerUsPerEvent) / baselineUsPerEvent,
+    }));
+}
+
+/** Sets the handler's environment on the instant AWS; answers with a function that restores the previous one. */
+function useHandlerEnvironment(endpoint: string): () => void {
   const saved = { ...process.env };
   Object.assign(process.env, handlerEnvironment(), {
-    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENCH0',
     AWS_SECRET_ACCESS_KEY: 'bench-secret-bench-secret-bench-secret-0',
     AWS_SESSION_TOKEN: 'bench-session-token',
     POWERTOOLS_DEV: '',
   });
+  return () => {
+    process.env = saved;
+  };
+}
+
+const perBatch = (after: Record<string, number>, before: Record<string, number>, batches: number) =>
+  Object.fromEntries(Object.entries(after).map(([op, n]) => [op, (n - (before[op] ?? 0)) / batches]));
+
+export async function benchWholeHandler(options: WholeHandlerOptions = {}): Promise<WholeHandlerResult> {
+  const runs = options.runs ?? 9;
+  const batches = options.batches ?? 20;
+  const warmup = options.warmup ?? 60;
+  const sample = sampleBatch(options.batchSize ?? 500, 11, options.recordsPerProfile, sampleTime(Date.now()));
+  const events = sample.records.length;
+  const aws = await instantAws(sample.titles);
+  const restoreEnvironment = useHandlerEnvironment(aws.endpoint);
   // What the function writes (EMF metrics, log lines) is counted, not shown.
   const output = outputCounter();
   try {
-    const { handler } = (await import(handlerFile)) as {
-      handler: (e: KinesisStreamEvent) => Promise<{ batchItemFailures: unknown[] }>;
-    };
-    let batchNo = 0;
-    const invoke = async () => {
-      batchNo++;
-      const r = await handler(kinesisEvent(variants[batchNo % VARIANTS]!, batchNo));
-      if (r.batchItemFailures.length)
-        throw new Error(
-          `the handler reported ${r.batchItemFailures.length} failures against the instant AWS`,
-        );
-    };
-    let sink = 0;
+    const batch: BatchCounter = { n: 0 };
+    const invoke = await deployedInvoke(timeSlices(sample.records, VARIANTS), batch);
     output.swallow();
-    for (let i = 0; i < (options.warmup ?? 60); i++) {
+    let sink = 0;
+    for (let i = 0; i < warmup; i++) {
       sink += baselinePass(sample.records);
       await invoke();
     }
     const before = await aws.counts();
     const logBefore = output.bytes;
-    let handlerCpuUs = 0;
-    let baselineCpuUs = 0;
-    let measuredBatches = 0;
-    const base: number[] = [];
-    const whole: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const baseCpu = process.cpuUsage();
-      let t = performance.now();
-      for (let i = 0; i < batches; i++) sink += baselinePass(sample.records);
-      base.push((batches * sample.records.length) / ((performance.now() - t) / 1000));
-      const baseUsed = process.cpuUsage(baseCpu);
-      baselineCpuUs += baseUsed.user + baseUsed.system;
-      const cpu = process.cpuUsage();
-      t = performance.now();
-      for (let i = 0; i < batches; i++) await invoke();
-      whole.push((batches * sample.records.length) / ((performance.now() - t) / 1000));
-      const used = process.cpuUsage(cpu);
-      handlerCpuUs += used.user + used.system;
-      measuredBatches += batches;
-    }
-    if (sink === 0) throw new Error('nothing was computed');
+    const m = await measureRuns(invoke, sample.records, runs, batches);
+    if (sink + m.sink === 0) throw new Error('nothing was computed');
     const after = await aws.counts();
     const logAfter = output.bytes;
-    // The rest alone: the deployed wiring with the history port answering at once (keeping what it was
-    // offered), then the history writes alone on what it was offered.
-    const { makeHandler, deployedDeps } = (await import(
-      handlerFile
-    )) as typeof import('../lambdas/filter-enrich/handler.js');
-    const deps = deployedDeps();
-    let offered: readonly HistoryCandidate[] = [];
-    const rest = makeHandler({
-      ...deps,
-      history: {
-        admit: async (candidates) => {
-          offered = candidates;
-          return {
-            admissions: candidates.map(() => ({ kind: 'accepted' as const })),
-            writes: 0,
-            stored: candidates.length,
-          };
-        },
-        erasures: async () => ({ at: new Map(), unknown: new Set() }),
-      },
-    });
-    const restBatch = () => rest(kinesisEvent(sample.records, ++batchNo));
-    const warmup = options.warmup ?? 60;
-    await cpuUsOf(restBatch, warmup);
-    const restCpuUsPerEvent =
-      (await cpuUsOf(restBatch, measuredBatches)) / (measuredBatches * sample.records.length);
-    const historyWrites = await benchHistoryAlone(
-      deps,
-      offered,
-      aws,
+    const { deps, offered, restCpuUsPerEvent } = await benchRest(
+      sample.records,
+      batch,
       warmup,
-      measuredBatches,
-      sample.records.length,
+      m.measuredBatches,
     );
-    let profile: WholeHandlerResult['profile'];
-    if (options.profile) {
-      const session = new Session();
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.setSamplingInterval', { interval: 100 });
-      await session.post('Profiler.start');
-      const profiled = batches * 2;
-      let t = performance.now();
-      for (let i = 0; i < profiled; i++) await invoke();
-      const handlerUsPerEvent = ((performance.now() - t) * 1000) / (profiled * sample.records.length);
-      const { profile: cpu } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
-      session.disconnect();
-      t = performance.now();
-      for (let i = 0; i < profiled; i++) sink += baselinePass(sample.records);
-      const baselineUsPerEvent = ((performance.now() - t) * 1000) / (profiled * sample.records.length);
-      const parts = apportion(cpu);
-      parts.delete('(not counted: profiler and harness)');
-      const total = [...parts.values()].reduce((a, b) => a + b, 0);
-      profile = [...parts]
-        .sort((a, b) => b[1] - a[1])
-        .map(([part, us]) => ({
-          part,
-          share: us / total,
-          baselineUnits: ((us / total) * handlerUsPerEvent) / baselineUsPerEvent,
-        }));
-    }
+    const historyWrites = await benchHistoryAlone(deps, offered, aws, warmup, m.measuredBatches, events);
+    const profile = options.profile ? await profileHandler(invoke, sample.records, batches) : undefined;
     output.restore();
-    const requestsPerBatch = Object.fromEntries(
-      Object.entries(after).map(([op, n]) => [op, (n - (before[op] ?? 0)) / measuredBatches]),
-    );
-    const b = stats(base);
-    const h = stats(whole);
-    const handlerCpuUsPerEvent = handlerCpuUs / (measuredBatches * sample.records.length);
-    const baselineCpuUsPerEvent = baselineCpuUs / (measuredBatches * sample.records.length);
+    const b = stats(m.base);
+    const h = stats(m.whole);
+    const baselineCpuUsPerEvent = m.baselineCpuUs / (m.measuredBatches * events);
     return {
-      batchSize: sample.records.length,
+      batchSize: events,
       runs,
       baselineEventsPerSec: b,
       handlerEventsPerSec: h,
       profilesPerBatch: new Set(sample.records.map((r) => r.partitionKey)).size,
       recordsPerProfile: options.recordsPerProfile ?? null,
       ratio: h.median / b.median,
-      handlerCpuUsPerEvent,
+      handlerCpuUsPerEvent: m.handlerCpuUs / (m.measuredBatches * events),
       baselineCpuUsPerEvent,
-      cpuRatio: baselineCpuUs / handlerCpuUs,
+      cpuRatio: m.baselineCpuUs / m.handlerCpuUs,
       historyWrites,
       restCpuRatio: baselineCpuUsPerEvent / restCpuUsPerEvent,
       restCpuUsPerEvent,
       ceilingCpuRatio: baselineCpuUsPerEvent / historyWrites.cpuUsPerEvent,
-      requestsPerBatch,
-      logBytesPerBatch: (logAfter - logBefore) / measuredBatches,
+      requestsPerBatch: perBatch(after, before, m.measuredBatches),
+      logBytesPerBatch: (logAfter - logBefore) / m.measuredBatches,
       ...(profile ? { profile } : {}),
       target: 0.5,
     };
   } finally {
     output.restore();
-    process.env = saved;
+    restoreEnvironment();
     await aws.close();
   }
 }
